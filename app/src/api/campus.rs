@@ -1,0 +1,11 @@
+use crate::error::AppError;
+use crate::model::CampusProfile;
+use leptos::prelude::*;
+
+/// The public campus profile: names, service points, hours, hotlines, limits. Public data;
+/// no login needed.
+#[server(prefix = "/api", endpoint = "campus_profile")]
+pub async fn get_campus_profile() -> Result<CampusProfile, AppError> {
+    let state = crate::server::state()?;
+    state.db.campus_profile().await?.ok_or(AppError::NotFound)
+}

@@ -1,0 +1,47 @@
+//! The one error type server functions return and pages render. It carries no internal
+//! detail: a database failure reaches the browser only as `Internal` with a reference that
+//! matches the server log line.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("please log in")]
+    Unauthorized,
+    #[error("not allowed")]
+    Forbidden,
+    /// Input a person can correct; the message says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something failed on the server; the reference is in the server log.
+    #[error("internal error (reference {0})")]
+    Internal(String),
+    /// The request did not reach the server function, or its reply did not come back.
+    #[error("network or server error: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// The HTTP status this error is served with during server rendering.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::NotFound => 404,
+            AppError::Unauthorized => 401,
+            AppError::Forbidden => 403,
+            AppError::Invalid(_) => 400,
+            AppError::Internal(_) | AppError::Transport(_) => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}

@@ -1,0 +1,99 @@
+//! The Yikatong application: routes, pages, components and server functions, compiled twice:
+//! with `ssr` into the server, with `hydrate` into the browser bundle.
+#![recursion_limit = "256"]
+
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use crate::components::{ErrorPage, Footer, Header, provide_campus};
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app; rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, and only once the page is hydrated: the end-to-end
+    // tests wait for this marker before they click anything.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    let cookie_options = leptos_i18n::context::CookieOptions::<Locale>::default()
+        .path("/")
+        .max_age(365 * 24 * 3600 * 1000_i64);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/yikatong.css" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Meta name="theme-color" content="#0b5cad" />
+        <I18nContextProvider cookie_options>
+            <AppBody />
+        </I18nContextProvider>
+    }
+}
+
+#[component]
+fn AppBody() -> impl IntoView {
+    provide_campus();
+    let i18n = use_i18n();
+    view! {
+        <Router>
+            <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>
+            <Header />
+            <main id="main" tabindex="-1">
+                <ErrorBoundary fallback=|errors| view! { <ErrorPage error=first_error(&errors.get_untracked()) /> }>
+                <Routes fallback=|| view! { <ErrorPage error=error::AppError::NotFound /> }>
+                    <Route path=path!("") view=pages::home::HomePage />
+                    <Route path=path!("/card") view=pages::card::CardPage />
+                    <Route path=path!("/faq") view=pages::faq::FaqPage />
+                    <Route path=path!("/service") view=pages::service::ServicePage />
+                    <Route path=path!("/care") view=pages::care::CarePage />
+                </Routes>
+                </ErrorBoundary>
+            </main>
+            <Footer />
+        </Router>
+    }
+}
+
+/// The first error an error boundary caught, as an `AppError` (anything else is internal).
+fn first_error(errors: &Errors) -> error::AppError {
+    errors
+        .iter()
+        .next()
+        .map(|(_, e)| match e.downcast_ref::<error::AppError>() {
+            Some(app) => app.clone(),
+            None => error::AppError::Internal(String::from("render")),
+        })
+        .unwrap_or(error::AppError::NotFound)
+}

@@ -1,0 +1,313 @@
+//! Types shared by the server and the browser. Nothing here holds a secret.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An amount of money in fen (分): 1 yuan = 100 fen. Integer only; arithmetic is checked so
+/// an overflow is an error, never a wrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Money(i64);
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    pub const fn from_fen(fen: i64) -> Self {
+        Money(fen)
+    }
+
+    pub const fn fen(self) -> i64 {
+        self.0
+    }
+
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        self.0.checked_sub(other.0).map(Money)
+    }
+
+    pub fn checked_neg(self) -> Option<Money> {
+        self.0.checked_neg().map(Money)
+    }
+
+    pub const fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    /// Parses an amount a person typed in yuan: "12", "12.5", "12.50", "¥12.50". At most two
+    /// decimals; no sign, no exponent, no thousands separators.
+    pub fn parse_yuan(input: &str) -> Result<Money, MoneyParseError> {
+        let s = input.trim().trim_start_matches(['¥', '￥']).trim();
+        if s.is_empty() {
+            return Err(MoneyParseError::Empty);
+        }
+        let (whole, frac) = match s.split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (s, ""),
+        };
+        if whole.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(MoneyParseError::NotANumber);
+        }
+        if frac.len() > 2 {
+            return Err(MoneyParseError::TooManyDecimals);
+        }
+        let whole: i64 = whole.parse().map_err(|_| MoneyParseError::TooLarge)?;
+        let mut frac_fen: i64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().map_err(|_| MoneyParseError::NotANumber)?
+        };
+        if frac.len() == 1 {
+            frac_fen *= 10;
+        }
+        whole
+            .checked_mul(100)
+            .and_then(|f| f.checked_add(frac_fen))
+            .map(Money)
+            .ok_or(MoneyParseError::TooLarge)
+    }
+
+    /// "12.50" (no currency sign), for inputs and CSV.
+    pub fn yuan_string(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+impl fmt::Display for Money {
+    /// "¥12.50", "-¥3.00".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let abs = self.0.unsigned_abs();
+        let sign = if self.0 < 0 { "-" } else { "" };
+        write!(f, "{sign}¥{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyParseError {
+    #[error("no amount given")]
+    Empty,
+    #[error("not an amount of money")]
+    NotANumber,
+    #[error("at most two decimals (fen)")]
+    TooManyDecimals,
+    #[error("amount too large")]
+    TooLarge,
+}
+
+/// A text in both languages of the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Localized {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Localized {
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Localized {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The text for a language tag ("zh", "en"); Chinese is the default.
+    pub fn get(&self, lang: &str) -> &str {
+        if lang == "en" { &self.en } else { &self.zh }
+    }
+}
+
+/// A place where the card office serves people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePoint {
+    pub name: Localized,
+    pub location: Localized,
+}
+
+/// A telephone line people can call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hotline {
+    pub label: Localized,
+    pub phone: String,
+}
+
+/// Opening hours: for which days, and the periods ("09:00–13:00").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpeningHours {
+    pub days: Localized,
+    pub periods: Vec<String>,
+}
+
+/// A way to open the virtual card (an app, a mini program).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardApp {
+    pub name: Localized,
+    pub how: Localized,
+}
+
+/// Every campus-specific fact. Stored in the database, edited by administrators, read by the
+/// public pages; nothing campus-specific is written into a view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampusProfile {
+    /// The university ("深圳职业技术学院").
+    pub campus_name: Localized,
+    /// What the card is called ("校园卡").
+    pub card_name: Localized,
+    /// The name of the rotating QR code ("深职通码").
+    pub qr_code_name: Localized,
+    /// The office that runs the card ("校园一卡通服务中心").
+    pub office_name: Localized,
+    pub service_points: Vec<ServicePoint>,
+    pub hours: Vec<OpeningHours>,
+    /// Said under the hours ("holiday hours are announced separately").
+    pub hours_note: Localized,
+    pub hotlines: Vec<Hotline>,
+    /// The card office's own line, for failed automatic top-ups and account problems.
+    pub office_phone: String,
+    pub apps: Vec<CardApp>,
+    pub default_single_limit: Money,
+    pub default_daily_limit: Money,
+    pub max_single_limit: Money,
+    pub max_daily_limit: Money,
+}
+
+impl CampusProfile {
+    /// Checks what an administrator could get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.campus_name.zh.trim().is_empty() || self.campus_name.en.trim().is_empty() {
+            return Err("campus name is required in both languages".into());
+        }
+        if self.qr_code_name.zh.trim().is_empty() || self.qr_code_name.en.trim().is_empty() {
+            return Err("QR code name is required in both languages".into());
+        }
+        if self.hotlines.is_empty() {
+            return Err("at least one hotline is required".into());
+        }
+        let limits = [
+            self.default_single_limit,
+            self.default_daily_limit,
+            self.max_single_limit,
+            self.max_daily_limit,
+        ];
+        if limits.iter().any(|m| m.fen() <= 0) {
+            return Err("limits must be positive".into());
+        }
+        if self.default_single_limit > self.max_single_limit
+            || self.default_daily_limit > self.max_daily_limit
+        {
+            return Err("default limits cannot exceed the maxima".into());
+        }
+        if self.default_single_limit > self.default_daily_limit {
+            return Err("the single limit cannot exceed the daily limit".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_yuan_amounts() {
+        assert_eq!(Money::parse_yuan("12"), Ok(Money::from_fen(1200)));
+        assert_eq!(Money::parse_yuan("12.5"), Ok(Money::from_fen(1250)));
+        assert_eq!(Money::parse_yuan("¥0.07"), Ok(Money::from_fen(7)));
+        assert_eq!(Money::parse_yuan(" 3.00 "), Ok(Money::from_fen(300)));
+        assert_eq!(Money::parse_yuan(""), Err(MoneyParseError::Empty));
+        assert_eq!(Money::parse_yuan("-1"), Err(MoneyParseError::NotANumber));
+        assert_eq!(Money::parse_yuan("1e3"), Err(MoneyParseError::NotANumber));
+        assert_eq!(Money::parse_yuan(".5"), Err(MoneyParseError::NotANumber));
+        assert_eq!(Money::parse_yuan("1.234"), Err(MoneyParseError::TooManyDecimals));
+        assert_eq!(
+            Money::parse_yuan("99999999999999999999"),
+            Err(MoneyParseError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn formats_money() {
+        assert_eq!(Money::from_fen(1250).to_string(), "¥12.50");
+        assert_eq!(Money::from_fen(-300).to_string(), "-¥3.00");
+        assert_eq!(Money::from_fen(7).yuan_string(), "0.07");
+        assert_eq!(Money::from_fen(i64::MIN).checked_neg(), None);
+    }
+}
+
+/// A closed set of values stored and sent as lower-case text.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What a journal entry did to a balance.
+    EntryKind { Payment => "payment", Topup => "topup", Refund => "refund", Correction => "correction", Payout => "payout", Fee => "fee" }
+);
+text_enum!(
+    /// How money came in.
+    Channel { Bank => "bank", Wechat => "wechat", Cash => "cash", Auto => "auto" }
+);
+text_enum!(
+    CardStatus { Active => "active", Lost => "lost", Void => "void", Cancelled => "cancelled" }
+);
+text_enum!(
+    AccountStatus { Active => "active", Frozen => "frozen", Closed => "closed" }
+);
+text_enum!(
+    HolderKind { Student => "student", Faculty => "faculty" }
+);
+text_enum!(
+    /// The ID document given at enrolment.
+    IdDocKind { ResidentId => "resident_id", Passport => "passport", HkMacauPermit => "hk_macau_permit" }
+);
+text_enum!(
+    MerchantCategory { Canteen => "canteen", Shop => "shop", WaterBar => "water_bar", Sports => "sports", Library => "library", Clinic => "clinic", Print => "print", Other => "other" }
+);
+text_enum!(
+    DeviceKind { Pos => "pos", MealTable => "meal_table", Gate => "gate", Attendance => "attendance", Kiosk => "kiosk" }
+);
+text_enum!(
+    StaffRole { Operator => "operator", Admin => "admin", Auditor => "auditor", Merchant => "merchant" }
+);
+
+#[cfg(test)]
+mod enum_tests {
+    use super::*;
+
+    #[test]
+    fn text_enums_round_trip() {
+        for kind in EntryKind::ALL {
+            assert_eq!(EntryKind::parse(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(MerchantCategory::parse("water_bar"), Some(MerchantCategory::WaterBar));
+        assert_eq!(CardStatus::parse("stolen"), None);
+    }
+}

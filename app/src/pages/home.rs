@@ -1,0 +1,59 @@
+use crate::components::{HoursList, PageTitle, WithCampus, localized};
+use crate::i18n::*;
+use crate::model::CampusProfile;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// What the card is and does, for a first-time visitor.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <WithCampus view=move |c: CampusProfile| {
+            let campus = localized(&c.campus_name);
+            let card = localized(&c.card_name);
+            let code = localized(&c.qr_code_name);
+            let title = Signal::derive({
+                let (campus, card) = (campus.clone(), card.clone());
+                move || t_string!(i18n, home.title, campus = campus(), card = card())
+            });
+            view! {
+                <PageTitle text=title />
+                <section class="hero" data-testid="home-hero">
+                    <h1>{move || title.get()}</h1>
+                    <p class="lead">{t!(i18n, home.lead)}</p>
+                    <div class="actions">
+                        <A href="/card" attr:class="button primary">{t!(i18n, home.cta_card)}</A>
+                        <A href="/service" attr:class="button">{t!(i18n, home.cta_service)}</A>
+                    </div>
+                </section>
+                <section class="cards-grid">
+                    <article class="tile">
+                        <h2>{t!(i18n, home.pay_title)}</h2>
+                        <p>{t!(i18n, home.pay_text)}</p>
+                    </article>
+                    <article class="tile">
+                        <h2>{t!(i18n, home.id_title)}</h2>
+                        <p>{t!(i18n, home.id_text)}</p>
+                    </article>
+                    <article class="tile">
+                        <h2>{t!(i18n, home.topup_title)}</h2>
+                        <p>{t!(i18n, home.topup_text)}</p>
+                    </article>
+                    <article class="tile">
+                        <h2>{t!(i18n, home.code_title, code = code.clone())}</h2>
+                        <p>{t!(i18n, home.code_text)}</p>
+                    </article>
+                </section>
+                <section class="notice">
+                    <h2>{t!(i18n, home.lost_title)}</h2>
+                    <p>{t!(i18n, home.lost_text, code = code.clone())}</p>
+                </section>
+                <section class="panel">
+                    <h2>{t!(i18n, home.hours_title)}</h2>
+                    <HoursList profile=c.clone() />
+                </section>
+            }
+        } />
+    }
+}

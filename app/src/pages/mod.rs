@@ -1,0 +1,7 @@
+//! One module per route.
+
+pub mod card;
+pub mod care;
+pub mod faq;
+pub mod home;
+pub mod service;

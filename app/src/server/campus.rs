@@ -1,0 +1,77 @@
+//! The demo campus's profile, from the facts on its card office page (`shared/seed/`). A real
+//! deployment edits these in the administrator pages; nothing here is read by a view directly.
+
+use crate::model::{CampusProfile, CardApp, Hotline, Localized, Money, OpeningHours, ServicePoint};
+
+pub fn demo_profile() -> CampusProfile {
+    CampusProfile {
+        campus_name: Localized::new("深圳职业技术学院", "Shenzhen Polytechnic"),
+        card_name: Localized::new("校园卡", "campus card"),
+        qr_code_name: Localized::new("深职通码", "SZPT Code"),
+        office_name: Localized::new("校园一卡通服务中心", "Campus Card Service Centre"),
+        service_points: vec![
+            ServicePoint {
+                name: Localized::new("东校区服务点", "East Campus service point"),
+                location: Localized::new("东校区行政楼负一楼", "East Campus, Administration Building, level B1"),
+            },
+            ServicePoint {
+                name: Localized::new("西校区服务点", "West Campus service point"),
+                location: Localized::new("西校区第二教学楼一楼", "West Campus, Teaching Building 2, ground floor"),
+            },
+        ],
+        hours: vec![OpeningHours {
+            days: Localized::new("工作日", "Working days"),
+            periods: vec!["09:00–13:00".into(), "14:00–16:30".into()],
+        }],
+        hours_note: Localized::new(
+            "节假日开放时间另行通知。",
+            "Opening hours on public holidays are announced separately.",
+        ),
+        hotlines: vec![
+            Hotline {
+                label: Localized::new("东校区人工热线", "East Campus helpline"),
+                phone: "0755-26731691".into(),
+            },
+            Hotline {
+                label: Localized::new("西校区人工热线", "West Campus helpline"),
+                phone: "0755-26019295".into(),
+            },
+        ],
+        office_phone: "0755-26019355".into(),
+        apps: vec![
+            CardApp {
+                name: Localized::new("“i深职”APP", "the “i深职” app"),
+                how: Localized::new(
+                    "在手机应用中心下载安装，登录后点开“深职通码”。",
+                    "Install it from your phone's app store, sign in and open the code.",
+                ),
+            },
+            CardApp {
+                name: Localized::new("“深职一卡通”微信小程序", "the “深职一卡通” WeChat mini program"),
+                how: Localized::new(
+                    "在微信中搜索小程序，绑定校园卡账号后点开“深职通码”。",
+                    "Search for it in WeChat, bind your card account and open the code.",
+                ),
+            },
+            CardApp {
+                name: Localized::new("“深职通”APP", "the “深职通” app"),
+                how: Localized::new(
+                    "下载安装后登录，点开“深职通码”。",
+                    "Install it, sign in and open the code.",
+                ),
+            },
+        ],
+        default_single_limit: Money::from_fen(50_00),
+        default_daily_limit: Money::from_fen(200_00),
+        max_single_limit: Money::from_fen(500_00),
+        max_daily_limit: Money::from_fen(1000_00),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn demo_profile_is_valid() {
+        assert_eq!(super::demo_profile().validate(), Ok(()));
+    }
+}

@@ -1,0 +1,46 @@
+import { defineConfig, devices } from "@playwright/test";
+
+// The server is started by scripts/test.sh (the real binary, its own database) and its address
+// handed over in BASE_URL. Browsers: Debian's Chromium; Playwright's own downloads are not used.
+const baseURL = process.env.BASE_URL ?? "http://127.0.0.1:3000";
+const chromium = {
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+  ],
+};
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  retries: process.env.CI ? 1 : 0,
+  reporter: [["list"], ["json", { outputFile: "test-results/results.json" }]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+  },
+  projects: [
+    {
+      name: "desktop",
+      use: { ...devices["Desktop Chrome"], viewport: { width: 1280, height: 800 }, launchOptions: chromium },
+    },
+    {
+      name: "phone",
+      use: {
+        ...devices["Pixel 5"],
+        viewport: { width: 360, height: 740 },
+        launchOptions: chromium,
+      },
+    },
+  ],
+});

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Command 2: installs what is missing, then runs every check and test:
+#   formatting, clippy per crate (warnings are errors), unit and integration tests (the real
+#   server on port 0 with its own database), the wasm build, and the Playwright journeys in
+#   Debian Chromium at a desktop and a phone viewport against the real server.
+# Exits non-zero if anything fails and ends with one summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+LOGS=$(mktemp -d)
+FAILED_STEPS=()
+PASSED=0
+FAILED=0
+SKIPPED=0
+
+step() {
+  local name=$1; shift
+  log "$name"
+  if ! "$@"; then FAILED_STEPS+=("$name"); return 1; fi
+}
+
+# Adds the counts of every "test result:" line of a cargo test log.
+count_cargo() {
+  local counts
+  counts=$(awk '/^test result:/ {
+      for (i = 1; i <= NF; i++) {
+        if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i
+      }
+    } END { print p + 0, f + 0, s + 0 }' "$1")
+  read -r p f s <<<"$counts"
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
+}
+
+cargo_tests() {
+  local log_file="$LOGS/$1.log"; shift
+  cargo test "$@" 2>&1 | tee "$log_file"
+  local rc=${PIPESTATUS[0]}
+  count_cargo "$log_file"
+  return "$rc"
+}
+
+SERVER_PID=
+stop_server() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=; }
+trap stop_server EXIT
+
+end_to_end() {
+  local port dir
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  dir=$(mktemp -d)
+  YIKATONG_ADDR="127.0.0.1:$port" YIKATONG_DATA_DIR="$dir" DATABASE_URL="sqlite://$dir/e2e.db" \
+    YIKATONG_DEMO_HOLDERS=12 LEPTOS_SITE_ROOT="$PWD/target/site" RUST_LOG=warn \
+    "$TARGET_DIR/debug/server" >"$LOGS/e2e-server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 120); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOGS/e2e-server.log"; return 1; }
+    sleep 0.5
+  done
+  (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test)
+  local rc=$?
+  local counts
+  counts=$(node -e '
+    const r = require("./end2end/test-results/results.json").stats;
+    console.log(r.expected + r.flaky, r.unexpected, r.skipped);' 2>/dev/null || echo "0 1 0")
+  read -r p f s <<<"$counts"
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
+  stop_server
+  return "$rc"
+}
+
+step "installing build tools" setup_build_tools || { echo "summary: 0 passed, 1 failed"; exit 1; }
+step "installing test tools" setup_test_tools || { echo "summary: 0 passed, 1 failed"; exit 1; }
+command -v curl >/dev/null || apt_install curl
+
+step "rustfmt" cargo fmt --all --check
+step "clippy: app (server side)" cargo clippy -p app --features ssr --all-targets -- -D warnings
+step "clippy: server" cargo clippy -p server --all-targets -- -D warnings
+step "clippy: frontend (wasm, app hydrate)" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+step "unit tests: app" cargo_tests app -p app --features ssr
+step "integration tests: server" cargo_tests server -p server
+step "build: wasm frontend and server (cargo leptos)" cargo leptos build && \
+  step "end-to-end: Playwright in Chromium (desktop + phone)" end_to_end
+
+if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
+  echo "failed steps:"; printf '  - %s\n' "${FAILED_STEPS[@]}"
+  [ "$FAILED" -eq 0 ] && FAILED=${#FAILED_STEPS[@]}
+fi
+echo "summary: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ ${#FAILED_STEPS[@]} -eq 0 ] && [ "$FAILED" -eq 0 ]

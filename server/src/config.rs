@@ -1,0 +1,121 @@
+//! Typed configuration: built-in defaults, then an optional TOML file (`YIKATONG_CONFIG`, or
+//! `yikatong.toml` in the working directory), then environment variables (`YIKATONG_*`, plus
+//! `DATABASE_URL` and the `LEPTOS_SITE_*` variables cargo-leptos sets). Secrets are
+//! `SecretString`, which prints as `[REDACTED]` in logs and `Debug` output.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Where to listen. Port 0 picks a free port (the tests do this).
+    pub addr: SocketAddr,
+    /// `sqlite://path/to/file.db` (default) or, later, `postgres://…`.
+    pub database_url: String,
+    /// Holds the SQLite file and the generated secrets file.
+    pub data_dir: PathBuf,
+    /// Where cargo-leptos put the site: `pkg/` (wasm, js, css) and the public assets.
+    pub site_root: PathBuf,
+    /// Fill an empty database with the demo campus.
+    pub demo_data: bool,
+    /// How many demo cardholders to create.
+    pub demo_holders: usize,
+    pub log_format: LogFormat,
+    /// How many password hashes may run at once (argon2 is CPU and memory heavy).
+    pub hash_concurrency: usize,
+    /// Production mode: no auto-reload script, `Secure` cookies expected behind HTTPS.
+    pub production: bool,
+    /// The password pepper. When unset, taken from (or generated into) `data_dir/secrets.toml`.
+    pub pepper: Option<SecretString>,
+    /// The key for hashing ID numbers. Same fallback as `pepper`.
+    pub id_hash_key: Option<SecretString>,
+}
+
+/// The defaults, as a serializable shape figment can merge under the other sources.
+#[derive(Serialize)]
+struct Defaults {
+    addr: SocketAddr,
+    database_url: String,
+    data_dir: PathBuf,
+    site_root: PathBuf,
+    demo_data: bool,
+    demo_holders: usize,
+    log_format: LogFormat,
+    hash_concurrency: usize,
+    production: bool,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite://data/yikatong.db".into(),
+            data_dir: PathBuf::from("data"),
+            site_root: PathBuf::from("target/site"),
+            demo_data: true,
+            demo_holders: 48,
+            log_format: LogFormat::Pretty,
+            hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            production: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the configuration from the process environment and the optional file.
+    pub fn load() -> Result<Settings, Box<figment::Error>> {
+        Self::figment().extract().map_err(Box::new)
+    }
+
+    pub fn figment() -> Figment {
+        let file = std::env::var("YIKATONG_CONFIG").unwrap_or_else(|_| "yikatong.toml".into());
+        Figment::from(Serialized::defaults(Defaults::default()))
+            .merge(Env::raw().only(&["LEPTOS_SITE_ADDR"]).map(|_| "addr".into()))
+            .merge(Env::raw().only(&["LEPTOS_SITE_ROOT"]).map(|_| "site_root".into()))
+            .merge(Toml::file(file))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+            .merge(Env::prefixed("YIKATONG_").ignore(&["CONFIG"]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_defaults_and_secrets_are_redacted() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("YIKATONG_ADDR", "127.0.0.1:0");
+            jail.set_env("YIKATONG_PEPPER", "very-secret-pepper");
+            jail.set_env("DATABASE_URL", "sqlite://elsewhere.db");
+            let s: Settings = Settings::figment().extract()?;
+            assert_eq!(s.addr.port(), 0);
+            assert_eq!(s.database_url, "sqlite://elsewhere.db");
+            assert!(s.demo_data);
+            let shown = format!("{s:?}");
+            assert!(!shown.contains("very-secret-pepper"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_is_a_clear_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("YIKATONG_ADDR", "not-an-address");
+            let err = Settings::figment().extract::<Settings>().err().map(|e| e.to_string());
+            assert!(err.is_some_and(|e| e.contains("addr")));
+            Ok(())
+        });
+    }
+}

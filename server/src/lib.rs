@@ -1,0 +1,193 @@
+//! Builds the Yikatong server from settings. `main.rs` uses it to serve; the integration
+//! tests use it to start a real server on port 0 with a database of their own.
+
+pub mod config;
+pub mod secrets;
+pub mod telemetry;
+
+use app::server::store::{self, StoreError};
+use app::server::{AppState, PasswordHasher};
+use app::{App, shell};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use config::Settings;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use secrecy::ExposeSecret;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Why the server could not start. Each message says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("bad configuration: {0}")]
+    Config(#[from] Box<figment::Error>),
+    #[error("the data directory {path} is not writable ({source}); set YIKATONG_DATA_DIR to a writable directory")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read or create the secrets file {path}: {reason}")]
+    Secrets { path: String, reason: String },
+    #[error("address {addr} is already in use; stop the other server or set YIKATONG_ADDR")]
+    AddrInUse { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("demo data: {0}")]
+    Demo(#[from] app::server::demo::DemoError),
+}
+
+/// Opens the database (migrating it), loads secrets, and fills an empty database with the
+/// demo campus when that is configured.
+pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        source,
+    })?;
+    let secrets = secrets::load(settings)?;
+    let db = store::open(&settings.database_url).await?;
+    let hasher = PasswordHasher::new(secrets.pepper.clone(), settings.hash_concurrency);
+    if settings.demo_data {
+        let loaded = app::server::demo::seed_if_empty(
+            db.as_ref(),
+            &hasher,
+            secrets.id_hash_key.expose_secret().as_bytes(),
+            settings.demo_holders,
+        )
+        .await?;
+        if loaded {
+            tracing::info!(holders = settings.demo_holders, "loaded the demo campus into an empty database");
+        }
+    } else if db.campus_profile().await?.is_none() {
+        // Even without demo people, the public pages need the campus facts.
+        db.save_campus_profile(&app::server::campus::demo_profile()).await?;
+    }
+    let leptos_options = LeptosOptions::builder()
+        .output_name("yikatong")
+        .site_root(settings.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .env(if settings.production { Env::PROD } else { Env::DEV })
+        .build();
+    Ok(AppState {
+        leptos_options,
+        db,
+        secrets: Arc::new(secrets),
+        hasher,
+    })
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("referrer-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Liveness and readiness in one: 200 when the database answers, 503 when it does not.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let backend = state.db.backend().as_str();
+    match state.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok", "database": backend })),
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({ "status": "unavailable", "database": backend })),
+            )
+        }
+    }
+}
+
+/// Binds the listening socket, turning "address in use" into a message a person can act on.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            StartupError::AddrInUse { addr }
+        } else {
+            StartupError::Bind { addr, source }
+        }
+    })
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

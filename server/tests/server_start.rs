@@ -1,0 +1,161 @@
+//! The server starts, serves its pages in both languages, reports its health, and refuses to
+//! start with a clear message when it cannot.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+use helpers::TestApp;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn healthz_reports_the_database() {
+    let app = TestApp::spawn(0).await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "sqlite");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn public_pages_render_in_chinese_by_default() {
+    let app = TestApp::spawn(0).await;
+    for (path, needle) in [
+        ("/", "深圳职业技术学院"),
+        ("/card", "深职通码"),
+        ("/faq", "0755-26019355"),
+        ("/service", "东校区行政楼负一楼"),
+        ("/care", "卡套"),
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(needle), "{path} lacks {needle}");
+        assert!(html.contains("lang=\"zh\""), "{path} is not marked Chinese");
+        assert!(html.contains("/pkg/yikatong.js"), "{path} has no hydration script");
+        // Hotlines come from the campus profile and appear in the footer of every page.
+        assert!(html.contains("0755-26731691") && html.contains("0755-26019295"), "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn english_is_chosen_by_cookie_or_accept_language() {
+    let app = TestApp::spawn(0).await;
+    let by_cookie = app
+        .client
+        .get(app.url("/service"))
+        .header("cookie", "i18n_pref_locale=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(by_cookie.contains("lang=\"en\""));
+    assert!(by_cookie.contains("Campus Card Service Centre"));
+    assert!(by_cookie.contains("East Campus, Administration Building, level B1"));
+
+    let by_header = app
+        .client
+        .get(app.url("/"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(by_header.contains("Shenzhen Polytechnic"));
+    assert!(!by_header.contains("一张卡走遍校园"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404_with_the_error_page() {
+    let app = TestApp::spawn(0).await;
+    let res = app.get("/no-such-page").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("data-testid=\"error-page\""));
+    assert!(html.contains("找不到这个页面"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn campus_profile_server_function_answers_json() {
+    let app = TestApp::spawn(0).await;
+    let res = app
+        .client
+        .post(app.url("/api/campus_profile"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["qr_code_name"]["zh"], "深职通码");
+    assert_eq!(body["default_single_limit"], 5000);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn demo_campus_loads_once_and_the_ledger_agrees() {
+    let app = TestApp::spawn(3).await;
+    let dir = app.stop().await;
+    // Start again on the same database: nothing is loaded twice, nothing is lost.
+    let settings = helpers::settings(&dir, 3);
+    let state = server::build_state(&settings).await.unwrap();
+    assert_eq!(state.db.holder_count().await.unwrap(), 3);
+    let check = state.db.ledger_check().await.unwrap();
+    assert!(check.is_consistent(), "{check:?}");
+    assert_eq!(check.accounts, 3);
+    assert!(check.entries > 300, "{check:?}");
+    assert!(check.total_balance.fen() > 0);
+}
+
+#[tokio::test]
+async fn secrets_are_generated_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = helpers::settings(&dir, 0);
+    server::build_state(&settings).await.unwrap();
+    let first = std::fs::read_to_string(dir.path().join("secrets.toml")).unwrap();
+    server::build_state(&settings).await.unwrap();
+    let second = std::fs::read_to_string(dir.path().join("secrets.toml")).unwrap();
+    assert_eq!(first, second);
+    assert!(first.contains("pepper"));
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_a_clear_error() {
+    let app = TestApp::spawn(0).await;
+    let err = server::bind(app.addr).await.err().unwrap();
+    assert!(err.to_string().contains("already in use"), "{err}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unwritable_data_dir_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let mut settings = helpers::settings(&dir, 0);
+    settings.data_dir = blocker.join("data");
+    let err = server::build_state(&settings).await.err().unwrap();
+    assert!(err.to_string().contains("data directory"), "{err}");
+}
+
+#[tokio::test]
+async fn a_database_that_is_not_sqlite_fails_to_migrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("broken.db");
+    std::fs::write(&db, vec![b'x'; 8192]).unwrap();
+    let mut settings = helpers::settings(&dir, 0);
+    settings.database_url = format!("sqlite://{}", db.display());
+    let err = server::build_state(&settings).await.err().unwrap();
+    assert!(err.to_string().starts_with("database:"), "{err}");
+}
