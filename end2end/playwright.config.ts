@@ -26,6 +26,8 @@ export default defineConfig({
   reporter: [["list"], ["json", { outputFile: "test-results/results.json" }]],
   use: {
     baseURL,
+    // Students' phones ask for Chinese; English is chosen with the switch (tested).
+    locale: "zh-CN",
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
   },

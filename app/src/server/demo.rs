@@ -291,7 +291,7 @@ fn history(
             created_at: when,
         });
     };
-    if let Some(when) = at(first_day, 9, 30) {
+    if let Some(when) = at(first_day, 6, 30) {
         topup(&mut entries, &mut balance, when, rng);
     }
     while day <= today {
@@ -325,6 +325,8 @@ fn history(
         if rng.random_bool(0.015) {
             spends.push((9, rng.random_range(0..59), clinic, rng.random_range(500..3500), ""));
         }
+        // Spend in time order, so the running balance is the balance at that moment.
+        spends.sort_by_key(|(h, m, ..)| (*h, *m));
         for (h, m, shop, fen, memo) in spends {
             let Some(when) = at(day, h, m) else { continue };
             if when > now {
@@ -358,7 +360,7 @@ fn history(
                     merchant: Some(shop.merchant),
                     device: Some(shop.device),
                     memo: "退款".into(),
-                    created_at: when + Duration::minutes(4),
+                    created_at: when + Duration::minutes(2),
                 });
             }
         }
