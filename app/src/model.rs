@@ -5,7 +5,9 @@ use std::fmt;
 
 /// An amount of money in fen (分): 1 yuan = 100 fen. Integer only; arithmetic is checked so
 /// an overflow is an error, never a wrap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Money(i64);
 
@@ -14,6 +16,11 @@ impl Money {
 
     pub const fn from_fen(fen: i64) -> Self {
         Money(fen)
+    }
+
+    /// Whole yuan, for constants: `Money::yuan(50)` is ¥50.00.
+    pub const fn yuan(yuan: i64) -> Self {
+        Money(yuan * 100)
     }
 
     pub const fn fen(self) -> i64 {
@@ -223,7 +230,10 @@ mod tests {
         assert_eq!(Money::parse_yuan("-1"), Err(MoneyParseError::NotANumber));
         assert_eq!(Money::parse_yuan("1e3"), Err(MoneyParseError::NotANumber));
         assert_eq!(Money::parse_yuan(".5"), Err(MoneyParseError::NotANumber));
-        assert_eq!(Money::parse_yuan("1.234"), Err(MoneyParseError::TooManyDecimals));
+        assert_eq!(
+            Money::parse_yuan("1.234"),
+            Err(MoneyParseError::TooManyDecimals)
+        );
         assert_eq!(
             Money::parse_yuan("99999999999999999999"),
             Err(MoneyParseError::TooLarge)
@@ -307,7 +317,10 @@ mod enum_tests {
         for kind in EntryKind::ALL {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(*kind));
         }
-        assert_eq!(MerchantCategory::parse("water_bar"), Some(MerchantCategory::WaterBar));
+        assert_eq!(
+            MerchantCategory::parse("water_bar"),
+            Some(MerchantCategory::WaterBar)
+        );
         assert_eq!(CardStatus::parse("stolen"), None);
     }
 }

@@ -66,7 +66,9 @@ impl Default for Defaults {
             demo_data: true,
             demo_holders: 48,
             log_format: LogFormat::Pretty,
-            hash_concurrency: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            hash_concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             production: false,
         }
     }
@@ -81,15 +83,29 @@ impl Settings {
     pub fn figment() -> Figment {
         let file = std::env::var("YIKATONG_CONFIG").unwrap_or_else(|_| "yikatong.toml".into());
         Figment::from(Serialized::defaults(Defaults::default()))
-            .merge(Env::raw().only(&["LEPTOS_SITE_ADDR"]).map(|_| "addr".into()))
-            .merge(Env::raw().only(&["LEPTOS_SITE_ROOT"]).map(|_| "site_root".into()))
+            .merge(
+                Env::raw()
+                    .only(&["LEPTOS_SITE_ADDR"])
+                    .map(|_| "addr".into()),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["LEPTOS_SITE_ROOT"])
+                    .map(|_| "site_root".into()),
+            )
             .merge(Toml::file(file))
-            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            )
             .merge(Env::prefixed("YIKATONG_").ignore(&["CONFIG"]))
     }
 }
 
 #[cfg(test)]
+// figment's test jail returns its own (large) error type; that is its API, not ours.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -113,7 +129,10 @@ mod tests {
     fn a_bad_value_is_a_clear_error() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("YIKATONG_ADDR", "not-an-address");
-            let err = Settings::figment().extract::<Settings>().err().map(|e| e.to_string());
+            let err = Settings::figment()
+                .extract::<Settings>()
+                .err()
+                .map(|e| e.to_string());
             assert!(err.is_some_and(|e| e.contains("addr")));
             Ok(())
         });

@@ -30,7 +30,9 @@ use tower_http::trace::TraceLayer;
 pub enum StartupError {
     #[error("bad configuration: {0}")]
     Config(#[from] Box<figment::Error>),
-    #[error("the data directory {path} is not writable ({source}); set YIKATONG_DATA_DIR to a writable directory")]
+    #[error(
+        "the data directory {path} is not writable ({source}); set YIKATONG_DATA_DIR to a writable directory"
+    )]
     DataDir {
         path: String,
         source: std::io::Error,
@@ -69,18 +71,26 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         )
         .await?;
         if loaded {
-            tracing::info!(holders = settings.demo_holders, "loaded the demo campus into an empty database");
+            tracing::info!(
+                holders = settings.demo_holders,
+                "loaded the demo campus into an empty database"
+            );
         }
     } else if db.campus_profile().await?.is_none() {
         // Even without demo people, the public pages need the campus facts.
-        db.save_campus_profile(&app::server::campus::demo_profile()).await?;
+        db.save_campus_profile(&app::server::campus::demo_profile())
+            .await?;
     }
     let leptos_options = LeptosOptions::builder()
         .output_name("yikatong")
         .site_root(settings.site_root.display().to_string())
         .site_pkg_dir("pkg")
         .site_addr(settings.addr)
-        .env(if settings.production { Env::PROD } else { Env::DEV })
+        .env(if settings.production {
+            Env::PROD
+        } else {
+            Env::DEV
+        })
         .build();
     Ok(AppState {
         leptos_options,

@@ -24,10 +24,12 @@ async fn run() -> Result<(), server::StartupError> {
     if settings.demo_data {
         print_demo_logins();
     }
-    let addr = listener.local_addr().map_err(|source| server::StartupError::Bind {
-        addr: settings.addr,
-        source,
-    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| server::StartupError::Bind {
+            addr: settings.addr,
+            source,
+        })?;
     tracing::info!("listening on http://{addr}");
     server::serve(listener, server::router(state), server::shutdown_signal())
         .await

@@ -42,7 +42,10 @@ pub fn load(settings: &Settings) -> Result<Secrets, StartupError> {
         Err(e) => return Err(err(e.to_string())),
     };
     Ok(Secrets {
-        pepper: settings.pepper.clone().unwrap_or_else(|| SecretString::from(file.pepper)),
+        pepper: settings
+            .pepper
+            .clone()
+            .unwrap_or_else(|| SecretString::from(file.pepper)),
         id_hash_key: settings
             .id_hash_key
             .clone()

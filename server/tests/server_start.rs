@@ -35,9 +35,15 @@ async fn public_pages_render_in_chinese_by_default() {
         let html = res.text().await.unwrap();
         assert!(html.contains(needle), "{path} lacks {needle}");
         assert!(html.contains("lang=\"zh\""), "{path} is not marked Chinese");
-        assert!(html.contains("/pkg/yikatong.js"), "{path} has no hydration script");
+        assert!(
+            html.contains("/pkg/yikatong.js"),
+            "{path} has no hydration script"
+        );
         // Hotlines come from the campus profile and appear in the footer of every page.
-        assert!(html.contains("0755-26731691") && html.contains("0755-26019295"), "{path}");
+        assert!(
+            html.contains("0755-26731691") && html.contains("0755-26019295"),
+            "{path}"
+        );
     }
     app.stop().await;
 }

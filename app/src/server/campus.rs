@@ -12,11 +12,17 @@ pub fn demo_profile() -> CampusProfile {
         service_points: vec![
             ServicePoint {
                 name: Localized::new("东校区服务点", "East Campus service point"),
-                location: Localized::new("东校区行政楼负一楼", "East Campus, Administration Building, level B1"),
+                location: Localized::new(
+                    "东校区行政楼负一楼",
+                    "East Campus, Administration Building, level B1",
+                ),
             },
             ServicePoint {
                 name: Localized::new("西校区服务点", "West Campus service point"),
-                location: Localized::new("西校区第二教学楼一楼", "West Campus, Teaching Building 2, ground floor"),
+                location: Localized::new(
+                    "西校区第二教学楼一楼",
+                    "West Campus, Teaching Building 2, ground floor",
+                ),
             },
         ],
         hours: vec![OpeningHours {
@@ -47,7 +53,10 @@ pub fn demo_profile() -> CampusProfile {
                 ),
             },
             CardApp {
-                name: Localized::new("“深职一卡通”微信小程序", "the “深职一卡通” WeChat mini program"),
+                name: Localized::new(
+                    "“深职一卡通”微信小程序",
+                    "the “深职一卡通” WeChat mini program",
+                ),
                 how: Localized::new(
                     "在微信中搜索小程序，绑定校园卡账号后点开“深职通码”。",
                     "Search for it in WeChat, bind your card account and open the code.",
@@ -61,10 +70,10 @@ pub fn demo_profile() -> CampusProfile {
                 ),
             },
         ],
-        default_single_limit: Money::from_fen(50_00),
-        default_daily_limit: Money::from_fen(200_00),
-        max_single_limit: Money::from_fen(500_00),
-        max_daily_limit: Money::from_fen(1000_00),
+        default_single_limit: Money::yuan(50),
+        default_daily_limit: Money::yuan(200),
+        max_single_limit: Money::yuan(500),
+        max_daily_limit: Money::yuan(1000),
     }
 }
 

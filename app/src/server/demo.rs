@@ -29,12 +29,42 @@ pub struct DemoLogin {
 /// Student A logs in with the initial password from the ID rule and is made to change it;
 /// student B already changed it. Staff passwords are for the demo only.
 pub const DEMO_LOGINS: &[DemoLogin] = &[
-    DemoLogin { who: "student 陈嘉怡", login: "2024010101", password: "918273", note: "initial password (ID ends in X); must be changed at first login" },
-    DemoLogin { who: "student 李浩然", login: "2023020215", password: "260817", note: "password already changed" },
-    DemoLogin { who: "administrator", login: "admin", password: "Yikatong-Admin-2026", note: "staff" },
-    DemoLogin { who: "counter operator", login: "operator", password: "Yikatong-Counter-2026", note: "staff" },
-    DemoLogin { who: "auditor", login: "auditor", password: "Yikatong-Audit-2026", note: "staff, read only" },
-    DemoLogin { who: "merchant (East canteen 1)", login: "canteen1", password: "Yikatong-Canteen-2026", note: "staff, own sales" },
+    DemoLogin {
+        who: "student 陈嘉怡",
+        login: "2024010101",
+        password: "918273",
+        note: "initial password (ID ends in X); must be changed at first login",
+    },
+    DemoLogin {
+        who: "student 李浩然",
+        login: "2023020215",
+        password: "260817",
+        note: "password already changed",
+    },
+    DemoLogin {
+        who: "administrator",
+        login: "admin",
+        password: "Yikatong-Admin-2026",
+        note: "staff",
+    },
+    DemoLogin {
+        who: "counter operator",
+        login: "operator",
+        password: "Yikatong-Counter-2026",
+        note: "staff",
+    },
+    DemoLogin {
+        who: "auditor",
+        login: "auditor",
+        password: "Yikatong-Audit-2026",
+        note: "staff, read only",
+    },
+    DemoLogin {
+        who: "merchant (East canteen 1)",
+        login: "canteen1",
+        password: "Yikatong-Canteen-2026",
+        note: "staff, own sales",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -104,19 +134,62 @@ pub fn build(
 ) -> Result<DemoCampus, DemoError> {
     let mut rng = StdRng::seed_from_u64(20_240_901);
     let profile = demo_profile();
-    let beijing = FixedOffset::east_opt(8 * 3600).ok_or_else(|| DemoError::Data("offset".into()))?;
+    let beijing =
+        FixedOffset::east_opt(8 * 3600).ok_or_else(|| DemoError::Data("offset".into()))?;
 
     use MerchantCategory as C;
     let merchant_specs: &[(&str, &str, &str, C, &str)] = &[
-        ("E-CANTEEN-1", "东区第一食堂", "East Canteen 1", C::Canteen, "东校区第一食堂一楼"),
-        ("E-CANTEEN-2", "东区第二食堂", "East Canteen 2", C::Canteen, "东校区第二食堂"),
-        ("W-CANTEEN", "西区食堂", "West Canteen", C::Canteen, "西校区食堂"),
-        ("E-MARKET", "教育超市", "Campus Supermarket", C::Shop, "东校区学生生活区"),
-        ("E-WATERBAR", "水吧", "Water Bar", C::WaterBar, "东校区图书馆旁"),
+        (
+            "E-CANTEEN-1",
+            "东区第一食堂",
+            "East Canteen 1",
+            C::Canteen,
+            "东校区第一食堂一楼",
+        ),
+        (
+            "E-CANTEEN-2",
+            "东区第二食堂",
+            "East Canteen 2",
+            C::Canteen,
+            "东校区第二食堂",
+        ),
+        (
+            "W-CANTEEN",
+            "西区食堂",
+            "West Canteen",
+            C::Canteen,
+            "西校区食堂",
+        ),
+        (
+            "E-MARKET",
+            "教育超市",
+            "Campus Supermarket",
+            C::Shop,
+            "东校区学生生活区",
+        ),
+        (
+            "E-WATERBAR",
+            "水吧",
+            "Water Bar",
+            C::WaterBar,
+            "东校区图书馆旁",
+        ),
         ("GYM", "体育馆", "Sports Centre", C::Sports, "东校区体育馆"),
         ("LIBRARY", "图书馆", "Library", C::Library, "东校区图书馆"),
-        ("CLINIC", "校医院", "Campus Clinic", C::Clinic, "东校区校医院"),
-        ("PRINT", "自助打印复印", "Self-service Printing", C::Print, "第二教学楼一楼"),
+        (
+            "CLINIC",
+            "校医院",
+            "Campus Clinic",
+            C::Clinic,
+            "东校区校医院",
+        ),
+        (
+            "PRINT",
+            "自助打印复印",
+            "Self-service Printing",
+            C::Print,
+            "第二教学楼一楼",
+        ),
     ];
     let merchants: Vec<NewMerchant> = merchant_specs
         .iter()
@@ -140,21 +213,58 @@ pub fn build(
             place: m.place.clone(),
         });
     }
-    devices.push(NewDevice { code: "MEAL-E-CANTEEN-1".into(), kind: DeviceKind::MealTable, merchant: Some(0), place: "东校区第一食堂自助餐台".into() });
-    devices.push(NewDevice { code: "GATE-E-DORM".into(), kind: DeviceKind::Gate, merchant: None, place: "东校区学生宿舍通道".into() });
-    devices.push(NewDevice { code: "GATE-LIBRARY".into(), kind: DeviceKind::Gate, merchant: None, place: "图书馆通道".into() });
-    devices.push(NewDevice { code: "ATT-T2-101".into(), kind: DeviceKind::Attendance, merchant: None, place: "第二教学楼101课室".into() });
-    devices.push(NewDevice { code: "KIOSK-E-ADMIN".into(), kind: DeviceKind::Kiosk, merchant: None, place: "东校区行政楼负一楼".into() });
-    devices.push(NewDevice { code: "KIOSK-W-T2".into(), kind: DeviceKind::Kiosk, merchant: None, place: "西校区第二教学楼一楼".into() });
+    devices.push(NewDevice {
+        code: "MEAL-E-CANTEEN-1".into(),
+        kind: DeviceKind::MealTable,
+        merchant: Some(0),
+        place: "东校区第一食堂自助餐台".into(),
+    });
+    devices.push(NewDevice {
+        code: "GATE-E-DORM".into(),
+        kind: DeviceKind::Gate,
+        merchant: None,
+        place: "东校区学生宿舍通道".into(),
+    });
+    devices.push(NewDevice {
+        code: "GATE-LIBRARY".into(),
+        kind: DeviceKind::Gate,
+        merchant: None,
+        place: "图书馆通道".into(),
+    });
+    devices.push(NewDevice {
+        code: "ATT-T2-101".into(),
+        kind: DeviceKind::Attendance,
+        merchant: None,
+        place: "第二教学楼101课室".into(),
+    });
+    devices.push(NewDevice {
+        code: "KIOSK-E-ADMIN".into(),
+        kind: DeviceKind::Kiosk,
+        merchant: None,
+        place: "东校区行政楼负一楼".into(),
+    });
+    devices.push(NewDevice {
+        code: "KIOSK-W-T2".into(),
+        kind: DeviceKind::Kiosk,
+        merchant: None,
+        place: "西校区第二教学楼一楼".into(),
+    });
 
     let shop = |code: &str| -> Result<Shop, DemoError> {
         let merchant = merchants
             .iter()
             .position(|m| m.code == code)
             .ok_or_else(|| DemoError::Data(format!("merchant {code}")))?;
-        Ok(Shop { merchant, device: pos_of[merchant] })
+        Ok(Shop {
+            merchant,
+            device: pos_of[merchant],
+        })
     };
-    let canteens = [shop("E-CANTEEN-1")?, shop("E-CANTEEN-2")?, shop("W-CANTEEN")?];
+    let canteens = [
+        shop("E-CANTEEN-1")?,
+        shop("E-CANTEEN-2")?,
+        shop("W-CANTEEN")?,
+    ];
     let market = shop("E-MARKET")?;
     let water = shop("E-WATERBAR")?;
     let gym = shop("GYM")?;
@@ -171,21 +281,61 @@ pub fn build(
         Ok(hasher.hash_blocking(pw)?)
     };
     let staff = vec![
-        NewStaff { username: "admin".into(), display_name: "系统管理员".into(), role: StaffRole::Admin, merchant: None, password_hash: staff_password("admin")? },
-        NewStaff { username: "operator".into(), display_name: "柜台 周敏".into(), role: StaffRole::Operator, merchant: None, password_hash: staff_password("operator")? },
-        NewStaff { username: "auditor".into(), display_name: "财务 黄建华".into(), role: StaffRole::Auditor, merchant: None, password_hash: staff_password("auditor")? },
-        NewStaff { username: "canteen1".into(), display_name: "东区第一食堂收银".into(), role: StaffRole::Merchant, merchant: Some(canteens[0].merchant), password_hash: staff_password("canteen1")? },
+        NewStaff {
+            username: "admin".into(),
+            display_name: "系统管理员".into(),
+            role: StaffRole::Admin,
+            merchant: None,
+            password_hash: staff_password("admin")?,
+        },
+        NewStaff {
+            username: "operator".into(),
+            display_name: "柜台 周敏".into(),
+            role: StaffRole::Operator,
+            merchant: None,
+            password_hash: staff_password("operator")?,
+        },
+        NewStaff {
+            username: "auditor".into(),
+            display_name: "财务 黄建华".into(),
+            role: StaffRole::Auditor,
+            merchant: None,
+            password_hash: staff_password("auditor")?,
+        },
+        NewStaff {
+            username: "canteen1".into(),
+            display_name: "东区第一食堂收银".into(),
+            role: StaffRole::Merchant,
+            merchant: Some(canteens[0].merchant),
+            password_hash: staff_password("canteen1")?,
+        },
     ];
 
     let start = now - Duration::days(92);
     let mut holders = Vec::with_capacity(holder_count);
     for n in 0..holder_count {
         let (name, student_no, id_number, password, changed) = match n {
-            0 => ("陈嘉怡".to_string(), "2024010101".to_string(), "44030520030918273X".to_string(), "918273".to_string(), false),
-            1 => ("李浩然".to_string(), "2023020215".to_string(), "440106200211257419".to_string(), "260817".to_string(), true),
+            0 => (
+                "陈嘉怡".to_string(),
+                "2024010101".to_string(),
+                "44030520030918273X".to_string(),
+                "918273".to_string(),
+                false,
+            ),
+            1 => (
+                "李浩然".to_string(),
+                "2023020215".to_string(),
+                "440106200211257419".to_string(),
+                "260817".to_string(),
+                true,
+            ),
             _ => {
-                let surname = *SURNAMES.choose(&mut rng).ok_or_else(|| DemoError::Data("names".into()))?;
-                let given = *GIVEN.choose(&mut rng).ok_or_else(|| DemoError::Data("names".into()))?;
+                let surname = *SURNAMES
+                    .choose(&mut rng)
+                    .ok_or_else(|| DemoError::Data("names".into()))?;
+                let given = *GIVEN
+                    .choose(&mut rng)
+                    .ok_or_else(|| DemoError::Data("names".into()))?;
                 let year = rng.random_range(2022..=2025);
                 let student_no = format!("{year}{:02}{:04}", rng.random_range(1..=8), 100 + n);
                 let birth_year = year - 19 + rng.random_range(-1..=1);
@@ -202,12 +352,16 @@ pub fn build(
                 } else {
                     id.push(char::from(b'0' + rng.random_range(0..10u8)));
                 }
-                let initial = ids::initial_password(&id).map_err(|e| DemoError::Data(e.to_string()))?;
+                let initial =
+                    ids::initial_password(&id).map_err(|e| DemoError::Data(e.to_string()))?;
                 (format!("{surname}{given}"), student_no, id, initial, false)
             }
         };
-        let initial = ids::initial_password(&id_number).map_err(|e| DemoError::Data(e.to_string()))?;
-        let (department, short) = *DEPARTMENTS.choose(&mut rng).ok_or_else(|| DemoError::Data("departments".into()))?;
+        let initial =
+            ids::initial_password(&id_number).map_err(|e| DemoError::Data(e.to_string()))?;
+        let (department, short) = *DEPARTMENTS
+            .choose(&mut rng)
+            .ok_or_else(|| DemoError::Data("departments".into()))?;
         let year = student_no[..4].to_string();
         let created_at = start - Duration::days(rng.random_range(0..400));
         let card_no = format!("{}", 31_000_000 + n * 7 + 3);
@@ -222,19 +376,35 @@ pub fn build(
                 issued_at: created_at,
             });
         }
-        cards.push(NewCard { card_no, chip_serial, status: CardStatus::Active, issued_at: created_at });
+        cards.push(NewCard {
+            card_no,
+            chip_serial,
+            status: CardStatus::Active,
+            issued_at: created_at,
+        });
 
-        let entries = history(&mut rng, &beijing, start, now, &canteens, &market, &water, &gym, &library, &clinic, &print, n)?;
+        let entries = history(
+            &mut rng, &beijing, start, now, &canteens, &market, &water, &gym, &library, &clinic,
+            &print, n,
+        )?;
         holders.push(NewHolder {
             student_no,
             name,
-            kind: if n % 17 == 16 { HolderKind::Faculty } else { HolderKind::Student },
+            kind: if n % 17 == 16 {
+                HolderKind::Faculty
+            } else {
+                HolderKind::Student
+            },
             department: department.into(),
             class_name: format!("{short}{}级{}班", &year[2..], 1 + n % 4),
             id_doc_kind: IdDocKind::ResidentId,
             id_doc_hash: ids::keyed_hash(id_hash_key, &id_number),
             id_doc_masked: ids::mask(&id_number),
-            phone_masked: format!("1{}******{:02}", rng.random_range(30..=99), rng.random_range(0..100)),
+            phone_masked: format!(
+                "1{}******{:02}",
+                rng.random_range(30..=99),
+                rng.random_range(0..100)
+            ),
             query_pw_hash: hasher.hash_blocking(&password)?,
             query_pw_is_initial: !changed,
             consumption_pw_hash: hasher.hash_blocking(&initial)?,
@@ -246,7 +416,13 @@ pub fn build(
         });
     }
 
-    Ok(DemoCampus { profile, merchants, devices, staff, holders })
+    Ok(DemoCampus {
+        profile,
+        merchants,
+        devices,
+        staff,
+        holders,
+    })
 }
 
 /// Roughly three months of one student's days: meals in term time, the shop, the water bar,
@@ -270,60 +446,128 @@ fn history(
     let mut balance: i64 = 0;
     let at = |day: chrono::NaiveDate, h: u32, m: u32| -> Option<DateTime<Utc>> {
         let time = NaiveTime::from_hms_opt(h, m, 0)?;
-        tz.from_local_datetime(&day.and_time(time)).single().map(|t| t.with_timezone(&Utc))
+        tz.from_local_datetime(&day.and_time(time))
+            .single()
+            .map(|t| t.with_timezone(&Utc))
     };
     let first_day = start.with_timezone(tz).date_naive();
     let today = now.with_timezone(tz).date_naive();
     let mut day = first_day;
-    let topup = |entries: &mut Vec<NewEntry>, balance: &mut i64, when: DateTime<Utc>, rng: &mut StdRng| {
-        let amount = *[100_00, 200_00, 300_00, 500_00].choose(rng).unwrap_or(&200_00);
-        let channel = *[Channel::Wechat, Channel::Wechat, Channel::Bank, Channel::Auto, Channel::Cash]
+    let topup =
+        |entries: &mut Vec<NewEntry>, balance: &mut i64, when: DateTime<Utc>, rng: &mut StdRng| {
+            let amount = *[10_000, 20_000, 30_000, 50_000]
+                .choose(rng)
+                .unwrap_or(&20_000);
+            let channel = *[
+                Channel::Wechat,
+                Channel::Wechat,
+                Channel::Bank,
+                Channel::Auto,
+                Channel::Cash,
+            ]
             .choose(rng)
             .unwrap_or(&Channel::Wechat);
-        *balance += amount;
-        entries.push(NewEntry {
-            kind: EntryKind::Topup,
-            amount: Money::from_fen(amount),
-            channel: Some(channel),
-            merchant: None,
-            device: None,
-            memo: String::new(),
-            created_at: when,
-        });
-    };
+            *balance += amount;
+            entries.push(NewEntry {
+                kind: EntryKind::Topup,
+                amount: Money::from_fen(amount),
+                channel: Some(channel),
+                merchant: None,
+                device: None,
+                memo: String::new(),
+                created_at: when,
+            });
+        };
     if let Some(when) = at(first_day, 6, 30) {
         topup(&mut entries, &mut balance, when, rng);
     }
     while day <= today {
-        let weekend = matches!(chrono::Datelike::weekday(&day), chrono::Weekday::Sat | chrono::Weekday::Sun);
+        let weekend = matches!(
+            chrono::Datelike::weekday(&day),
+            chrono::Weekday::Sat | chrono::Weekday::Sun
+        );
         let mut spends: Vec<(u32, u32, &Shop, i64, &str)> = Vec::new();
         let canteen = &canteens[(n + rng.random_range(0..3)) % 3];
         if rng.random_bool(if weekend { 0.3 } else { 0.65 }) {
-            spends.push((7, rng.random_range(10..55), canteen, rng.random_range(350..900), "早餐"));
+            spends.push((
+                7,
+                rng.random_range(10..55),
+                canteen,
+                rng.random_range(350..900),
+                "早餐",
+            ));
         }
         if rng.random_bool(if weekend { 0.6 } else { 0.92 }) {
-            spends.push((11, rng.random_range(40..59), canteen, rng.random_range(1000..1900), "午餐"));
+            spends.push((
+                11,
+                rng.random_range(40..59),
+                canteen,
+                rng.random_range(1000..1900),
+                "午餐",
+            ));
         }
         if rng.random_bool(if weekend { 0.55 } else { 0.8 }) {
-            spends.push((17, rng.random_range(20..59), canteen, rng.random_range(900..1700), "晚餐"));
+            spends.push((
+                17,
+                rng.random_range(20..59),
+                canteen,
+                rng.random_range(900..1700),
+                "晚餐",
+            ));
         }
         if rng.random_bool(0.22) {
-            spends.push((15, rng.random_range(0..59), water, rng.random_range(600..1600), ""));
+            spends.push((
+                15,
+                rng.random_range(0..59),
+                water,
+                rng.random_range(600..1600),
+                "",
+            ));
         }
         if rng.random_bool(0.3) {
-            spends.push((20, rng.random_range(0..59), market, rng.random_range(250..4500), ""));
+            spends.push((
+                20,
+                rng.random_range(0..59),
+                market,
+                rng.random_range(250..4500),
+                "",
+            ));
         }
         if !weekend && rng.random_bool(0.06) {
-            spends.push((10, rng.random_range(0..59), print, rng.random_range(50..600), ""));
+            spends.push((
+                10,
+                rng.random_range(0..59),
+                print,
+                rng.random_range(50..600),
+                "",
+            ));
         }
         if rng.random_bool(0.03) {
-            spends.push((19, rng.random_range(0..59), gym, rng.random_range(1000..3000), ""));
+            spends.push((
+                19,
+                rng.random_range(0..59),
+                gym,
+                rng.random_range(1000..3000),
+                "",
+            ));
         }
         if rng.random_bool(0.01) {
-            spends.push((14, rng.random_range(0..59), library, rng.random_range(50..500), "逾期费"));
+            spends.push((
+                14,
+                rng.random_range(0..59),
+                library,
+                rng.random_range(50..500),
+                "逾期费",
+            ));
         }
         if rng.random_bool(0.015) {
-            spends.push((9, rng.random_range(0..59), clinic, rng.random_range(500..3500), ""));
+            spends.push((
+                9,
+                rng.random_range(0..59),
+                clinic,
+                rng.random_range(500..3500),
+                "",
+            ));
         }
         // Spend in time order, so the running balance is the balance at that moment.
         spends.sort_by_key(|(h, m, ..)| (*h, *m));
@@ -395,7 +639,11 @@ mod tests {
                 balance += e.amount.fen();
                 assert!(balance >= 0, "{} overdrawn", h.student_no);
             }
-            assert!(h.entries.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+            assert!(
+                h.entries
+                    .windows(2)
+                    .all(|w| w[0].created_at <= w[1].created_at)
+            );
         }
     }
 }

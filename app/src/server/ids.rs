@@ -37,7 +37,14 @@ pub fn initial_password(id_number: &str) -> Result<String, IdDocError> {
         return Err(IdDocError::BadCharacters);
     }
     let body = id.strip_suffix('X').unwrap_or(&id);
-    let tail: String = body.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = body
+        .chars()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     if tail.len() == 6 && tail.chars().all(|c| c.is_ascii_digit()) {
         Ok(tail)
     } else {
@@ -74,16 +81,28 @@ mod tests {
 
     #[test]
     fn initial_password_follows_the_id_rule() {
-        assert_eq!(initial_password("440301199001011234").as_deref(), Ok("011234"));
+        assert_eq!(
+            initial_password("440301199001011234").as_deref(),
+            Ok("011234")
+        );
         // SPEC example: ends in X, take the 6 digits before it.
-        assert_eq!(initial_password("44030119900101123X").as_deref(), Ok("101123"));
-        assert_eq!(initial_password("44030119900101123x").as_deref(), Ok("101123"));
+        assert_eq!(
+            initial_password("44030119900101123X").as_deref(),
+            Ok("101123")
+        );
+        assert_eq!(
+            initial_password("44030119900101123x").as_deref(),
+            Ok("101123")
+        );
         assert_eq!(initial_password("E12345678").as_deref(), Ok("345678"));
         assert_eq!(initial_password("H0123456789").as_deref(), Ok("456789"));
         assert_eq!(initial_password("E1234"), Err(IdDocError::TooFewDigits));
         assert_eq!(initial_password("AB12C456"), Err(IdDocError::TooFewDigits));
         assert_eq!(initial_password("   "), Err(IdDocError::Empty));
-        assert_eq!(initial_password("4403-0119"), Err(IdDocError::BadCharacters));
+        assert_eq!(
+            initial_password("4403-0119"),
+            Err(IdDocError::BadCharacters)
+        );
     }
 
     #[test]

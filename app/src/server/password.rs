@@ -31,7 +31,8 @@ impl PasswordHasher {
     }
 
     fn argon2(pepper: &[u8]) -> Result<Argon2<'_>, HashError> {
-        let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| HashError::Hash(e.to_string()))?;
+        let params =
+            Params::new(19 * 1024, 2, 1, None).map_err(|e| HashError::Hash(e.to_string()))?;
         Argon2::new_with_secret(pepper, Algorithm::Argon2id, Version::V0x13, params)
             .map_err(|e| HashError::Hash(e.to_string()))
     }
@@ -57,7 +58,11 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::Closed)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.hash_blocking(&password))
             .await
@@ -66,8 +71,16 @@ impl PasswordHasher {
 
     /// Verifies against the stored hash, or against a dummy hash when there is none, so an
     /// unknown user costs the same time as a wrong password.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<bool, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::Closed)?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || match stored {
             Some(hash) => this.verify_blocking(&password, &hash),
@@ -90,8 +103,18 @@ mod tests {
         let hasher = PasswordHasher::new(SecretString::from("pepper-one"), 2);
         let hash = hasher.hash("260817".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(hasher.verify("260817".into(), Some(hash.clone())).await.unwrap());
-        assert!(!hasher.verify("260818".into(), Some(hash.clone())).await.unwrap());
+        assert!(
+            hasher
+                .verify("260817".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("260818".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify("260817".into(), None).await.unwrap());
         let other = PasswordHasher::new(SecretString::from("pepper-two"), 1);
         assert!(!other.verify("260817".into(), Some(hash)).await.unwrap());

@@ -5,8 +5,8 @@
 mod sqlite;
 
 use crate::model::{
-    CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind, Money,
-    MerchantCategory, StaffRole,
+    CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
+    MerchantCategory, Money, StaffRole,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

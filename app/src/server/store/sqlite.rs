@@ -111,7 +111,11 @@ impl Store for SqliteStore {
         let profile = serde_json::to_string(&demo.profile)
             .map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))?;
         let now = ts(Utc::now());
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
 
         sqlx::query(
             "INSERT INTO campus_profile (id, profile, updated_at) VALUES (1, ?, ?)
@@ -309,7 +313,10 @@ impl Store for SqliteStore {
             let entries: i64 = row.try_get("entries").map_err(db_err)?;
             check.accounts += 1;
             check.entries += entries;
-            check.total_balance = check.total_balance.checked_add(balance).ok_or_else(overflow)?;
+            check.total_balance = check
+                .total_balance
+                .checked_add(balance)
+                .ok_or_else(overflow)?;
             check.journal_total = check.journal_total.checked_add(sum).ok_or_else(overflow)?;
             if balance != sum {
                 check.mismatches.push((id, balance, sum));
@@ -343,13 +350,17 @@ mod tests {
             .execute(&store.pool)
             .await;
         assert!(update.unwrap_err().to_string().contains("immutable"));
-        let delete = sqlx::query("DELETE FROM journal_entries").execute(&store.pool).await;
+        let delete = sqlx::query("DELETE FROM journal_entries")
+            .execute(&store.pool)
+            .await;
         assert!(delete.unwrap_err().to_string().contains("immutable"));
         sqlx::query("INSERT INTO audit_log (at, actor_kind, action) VALUES ('2026-01-01T00:00:00.000Z', 'system', 'test')")
             .execute(&store.pool)
             .await
             .unwrap();
-        let delete = sqlx::query("DELETE FROM audit_log").execute(&store.pool).await;
+        let delete = sqlx::query("DELETE FROM audit_log")
+            .execute(&store.pool)
+            .await;
         assert!(delete.unwrap_err().to_string().contains("append-only"));
     }
 
@@ -375,11 +386,20 @@ mod tests {
     async fn foreign_keys_and_wal_are_on() {
         let dir = tempfile::tempdir().unwrap();
         let store = demo_store(&dir).await;
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&store.pool).await.unwrap();
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
         assert_eq!(fk, 1);
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&store.pool).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
         assert_eq!(mode, "wal");
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&store.pool).await.unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
         assert_eq!(sync, 2, "synchronous should be FULL");
     }
 }
