@@ -17,6 +17,9 @@ pub enum AppError {
     /// Input a person can correct; the message says how.
     #[error("{0}")]
     Invalid(String),
+    /// A rule refused the request; the page explains it in the reader's language.
+    #[error("refused: {0:?}")]
+    Rejected(crate::portal_model::Problem),
     /// Something failed on the server; the reference is in the server log.
     #[error("internal error (reference {0})")]
     Internal(String),
@@ -33,6 +36,9 @@ impl AppError {
             AppError::Unauthorized => 401,
             AppError::Forbidden => 403,
             AppError::Invalid(_) => 400,
+            AppError::Rejected(crate::portal_model::Problem::Forbidden) => 403,
+            AppError::Rejected(crate::portal_model::Problem::Throttled { .. }) => 429,
+            AppError::Rejected(_) => 400,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }
     }

@@ -9,6 +9,7 @@ pub mod components;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod portal_model;
 #[cfg(feature = "ssr")]
 pub mod server;
 
@@ -16,8 +17,8 @@ use crate::components::{ErrorPage, Footer, Header, provide_campus};
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -78,6 +79,18 @@ fn AppBody() -> impl IntoView {
                     <Route path=path!("/faq") view=pages::faq::FaqPage />
                     <Route path=path!("/service") view=pages::service::ServicePage />
                     <Route path=path!("/care") view=pages::care::CarePage />
+                    <Route path=path!("/login") view=pages::login::LoginPage />
+                    // The portal waits for its data before sending headers, so the session
+                    // guard can answer with a real redirect.
+                    <ParentRoute path=path!("/portal") view=pages::portal::PortalLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=pages::portal::dashboard::DashboardPage ssr=SsrMode::Async />
+                        <Route path=path!("history") view=pages::portal::history::HistoryPage ssr=SsrMode::Async />
+                        <Route path=path!("lost") view=pages::portal::lost::LostPage ssr=SsrMode::Async />
+                        <Route path=path!("password") view=pages::portal::password::PasswordPage ssr=SsrMode::Async />
+                        <Route path=path!("limits") view=pages::portal::limits::LimitsPage ssr=SsrMode::Async />
+                        <Route path=path!("code") view=pages::portal::code::CodePage ssr=SsrMode::Async />
+                        <Route path=path!("profile") view=pages::portal::profile::ProfilePage ssr=SsrMode::Async />
+                    </ParentRoute>
                 </Routes>
                 </ErrorBoundary>
             </main>

@@ -97,6 +97,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         db,
         secrets: Arc::new(secrets),
         hasher,
+        secure_cookies: settings.production,
     })
 }
 
@@ -106,11 +107,17 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/portal/history.csv", get(history_csv))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            portal_guard,
+        ))
+        .layer(axum::middleware::from_fn(same_origin_only))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
@@ -146,6 +153,129 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             )
         }
     }
+}
+
+/// Refuses state-changing requests a browser sends from another site. Browsers mark every
+/// request with `Sec-Fetch-Site` and cross-site POSTs with `Origin`; a request with neither
+/// is not from a browser (devices, scripts) and is left to its own authentication.
+async fn same_origin_only(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let headers = req.headers();
+        let site_ok = headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|v| v == "same-origin" || v == "none");
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|v| v.to_str().ok());
+        let origin_ok = match headers
+            .get(axum::http::header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+        {
+            None => true,
+            Some(origin) => host.is_some_and(|h| {
+                origin == format!("http://{h}") || origin == format!("https://{h}")
+            }),
+        };
+        if !site_ok || !origin_ok {
+            tracing::warn!(method = %req.method(), uri = %req.uri(), "refused a cross-site request");
+            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Portal pages need a session: without one the browser is sent to `/login`, and a holder
+/// with the initial password to the password page, before any page is rendered. (The app
+/// repeats the check for navigation inside the hydrated page.)
+async fn portal_guard(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path();
+    let is_page = req.method() == axum::http::Method::GET
+        && (path == "/portal" || path.starts_with("/portal/"))
+        && !path.ends_with(".csv");
+    if !is_page {
+        return next.run(req).await;
+    }
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let client = app::server::client_from_parts(req.headers(), peer);
+    let target = match app::server::auth::holder_session(&state, &client, chrono::Utc::now()).await
+    {
+        Ok(None) => Some("/login"),
+        Ok(Some(s)) if s.must_change_password && path != "/portal/password" => {
+            Some("/portal/password")
+        }
+        Ok(Some(_)) => None,
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+    };
+    match target {
+        Some(to) => axum::response::Redirect::to(to).into_response(),
+        None => next.run(req).await,
+    }
+}
+
+/// The holder's filtered history as CSV (UTF-8 with BOM, so spreadsheet programs read the
+/// Chinese correctly).
+async fn history_csv(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    use app::portal_model::HistoryFilter;
+    use app::server::{auth, client_from_parts, portal};
+    let client = client_from_parts(&headers, Some(peer));
+    let session = match auth::require_holder(&state, &client, false).await {
+        Ok(s) => s,
+        Err(_) => return (StatusCode::UNAUTHORIZED, "please log in").into_response(),
+    };
+    let filter = HistoryFilter::from_pairs(|k| query.get(k).map(String::as_str));
+    let rows = match portal::history_rows(&state, &session, &filter).await {
+        Ok(rows) => rows,
+        Err(app::error::AppError::Invalid(msg)) => {
+            return (StatusCode::BAD_REQUEST, msg).into_response();
+        }
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+    };
+    let tz = portal::campus_tz();
+    let mut out = String::from("\u{feff}time,type,merchant,amount,balance_after,memo\n");
+    for e in rows {
+        let at = chrono::DateTime::parse_from_rfc3339(&e.at)
+            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or(e.at.clone());
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            at,
+            e.kind.as_str(),
+            portal::csv_field(e.merchant_zh.as_deref().unwrap_or("")),
+            e.amount.yuan_string(),
+            e.balance_after.yuan_string(),
+            portal::csv_field(&e.memo),
+        ));
+    }
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"yikatong-history.csv\"",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        out,
+    )
+        .into_response()
 }
 
 /// Binds the listening socket, turning "address in use" into a message a person can act on.

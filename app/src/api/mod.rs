@@ -2,3 +2,4 @@
 //! service, and maps the result to `AppError`.
 
 pub mod campus;
+pub mod portal;

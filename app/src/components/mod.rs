@@ -1,6 +1,8 @@
 //! Pieces every page uses: the campus profile in context, the header, the footer, the
 //! language switch and the error page.
 
+pub mod labels;
+
 use crate::api::campus::get_campus_profile;
 use crate::error::AppError;
 use crate::i18n::*;
@@ -86,6 +88,7 @@ pub fn Header() -> impl IntoView {
                 <A href="/faq">{t!(i18n, nav.faq)}</A>
                 <A href="/service">{t!(i18n, nav.service)}</A>
                 <A href="/care">{t!(i18n, nav.care)}</A>
+                <A href="/portal" attr:class="nav-portal">{t!(i18n, nav.portal)}</A>
             </nav>
         </header>
     }

@@ -4,4 +4,6 @@ pub mod card;
 pub mod care;
 pub mod faq;
 pub mod home;
+pub mod login;
+pub mod portal;
 pub mod service;

@@ -408,6 +408,7 @@ pub fn build(
             query_pw_hash: hasher.hash_blocking(&password)?,
             query_pw_is_initial: !changed,
             consumption_pw_hash: hasher.hash_blocking(&initial)?,
+            personal_pins: ids::personal_pin_hashes(id_hash_key, &id_number),
             single_limit: profile.default_single_limit,
             daily_limit: profile.default_daily_limit,
             created_at,

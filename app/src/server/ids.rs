@@ -63,6 +63,21 @@ pub fn keyed_hash(key: &[u8], id_number: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// The keyed hash of a PIN the holder may not choose; kept apart from ID hashes by a prefix.
+pub fn pin_hash(key: &[u8], pin: &str) -> String {
+    keyed_hash(key, &format!("PIN:{pin}"))
+}
+
+/// The keyed hashes of the PINs too personal for this ID document: the initial password and
+/// the birth date forms.
+pub fn personal_pin_hashes(key: &[u8], id_number: &str) -> Vec<String> {
+    let mut pins = super::pin::birth_date_pins(id_number);
+    if let Ok(initial) = initial_password(id_number) {
+        pins.push(initial);
+    }
+    pins.iter().map(|p| pin_hash(key, p)).collect()
+}
+
 /// Keeps the first 3 and last 2 characters: "440***********123X" style masking.
 pub fn mask(id_number: &str) -> String {
     let id: Vec<char> = normalize(id_number).chars().collect();

@@ -1,10 +1,14 @@
 //! Everything that runs only on the server: configuration handed in by the `server` crate,
 //! the data store, and the domain services. Nothing in here is compiled into the wasm.
 
+pub mod auth;
 pub mod campus;
 pub mod demo;
 pub mod ids;
 pub mod password;
+pub mod paycode;
+pub mod pin;
+pub mod portal;
 pub mod store;
 
 use crate::error::AppError;
@@ -33,6 +37,8 @@ pub struct AppState {
     pub db: Db,
     pub secrets: Arc<Secrets>,
     pub hasher: PasswordHasher,
+    /// Served over HTTPS: session cookies get `Secure` and the `__Host-` prefix.
+    pub secure_cookies: bool,
 }
 
 /// The state from inside a server function or a server render.
@@ -51,5 +57,63 @@ pub fn internal(err: impl std::fmt::Display) -> AppError {
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         internal(err)
+    }
+}
+
+/// The client of the current request (address, browser, session token), from the request
+/// parts leptos_axum puts in the context of every server function and server render.
+pub fn client() -> auth::Client {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    let Some(parts) = use_context::<axum::http::request::Parts>() else {
+        return auth::Client::default();
+    };
+    client_from_parts(
+        &parts.headers,
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0),
+    )
+}
+
+/// The same, from headers and the peer address (for plain axum handlers).
+pub fn client_from_parts(
+    headers: &axum::http::HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+) -> auth::Client {
+    let token = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE || *name == SECURE_SESSION_COOKIE)
+        .map(|(_, value)| value.to_string());
+    auth::Client {
+        ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+        token,
+    }
+}
+
+pub const SESSION_COOKIE: &str = "ykt_session";
+pub const SECURE_SESSION_COOKIE: &str = "__Host-ykt_session";
+
+/// The `Set-Cookie` value for a session token (`None` clears the cookie).
+pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
+    let name = if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    };
+    let secure_attr = if secure { "; Secure" } else { "" };
+    match token {
+        Some(t) => format!("{name}={t}; Path=/; HttpOnly; SameSite=Lax{secure_attr}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure_attr}"),
     }
 }

@@ -3,6 +3,7 @@
 //! module: callers see domain types and `StoreError`.
 
 mod sqlite;
+mod sqlite_portal;
 
 use crate::model::{
     CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
@@ -67,7 +68,7 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: PortalStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Brings the schema up to date; safe to run at every start.
@@ -167,6 +168,8 @@ pub struct NewHolder {
     pub query_pw_hash: String,
     pub query_pw_is_initial: bool,
     pub consumption_pw_hash: String,
+    /// Keyed hashes of PINs the holder may never choose (see `ids::pin_hash`).
+    pub personal_pins: Vec<String>,
     pub single_limit: Money,
     pub daily_limit: Money,
     pub created_at: DateTime<Utc>,
@@ -181,4 +184,248 @@ pub struct DemoCampus {
     pub devices: Vec<NewDevice>,
     pub staff: Vec<NewStaff>,
     pub holders: Vec<NewHolder>,
+}
+
+// ---- Student portal: authentication, sessions, the holder's own data. ----
+
+/// What login needs to know about a cardholder. Holds a hash: never leaves the server.
+pub struct HolderAuth {
+    pub holder_id: i64,
+    pub query_pw_hash: String,
+    pub must_change_password: bool,
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Keyed hashes of PINs the holder may not choose (initial, birth date).
+    pub personal_pins: Vec<String>,
+    pub name: String,
+    pub student_no: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKind {
+    Holder,
+    Staff,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Holder => "holder",
+            SubjectKind::Staff => "staff",
+        }
+    }
+}
+
+pub struct NewSession {
+    pub token_hash: String,
+    pub subject: SubjectKind,
+    pub subject_id: i64,
+    pub now: DateTime<Utc>,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub subject: SubjectKind,
+    pub subject_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub ended: bool,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// Who did something, for the audit log.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor {
+    Holder(i64),
+    Staff(i64),
+    System,
+}
+
+/// One audit record: who, what, to whom, before and after, why.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    pub actor: Actor,
+    pub action: &'static str,
+    pub holder_id: Option<i64>,
+    pub target: String,
+    pub before: String,
+    pub after: String,
+    pub reason: String,
+    pub ip: String,
+}
+
+/// The outcome of a card state change requested by the holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardChange {
+    Changed {
+        card_no: String,
+        from: CardStatus,
+        to: CardStatus,
+    },
+    NoCard,
+    WrongState(CardStatus),
+}
+
+pub struct DashboardRow {
+    pub name: String,
+    pub student_no: String,
+    pub balance: Money,
+    pub account_status: crate::model::AccountStatus,
+    pub card: Option<(String, CardStatus)>,
+    pub single_limit: Money,
+    pub daily_limit: Money,
+    pub spent_since: Money,
+    pub consumption_pw_is_initial: bool,
+}
+
+/// History query: bounds are UTC RFC 3339 texts, `before` a cursor from a previous page.
+#[derive(Debug, Clone, Default)]
+pub struct EntryQuery {
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub kind: Option<EntryKind>,
+    pub category: Option<MerchantCategory>,
+    pub before: Option<(String, i64)>,
+    pub limit: i64,
+}
+
+pub struct ProfileRow {
+    pub name: String,
+    pub student_no: String,
+    pub kind: HolderKind,
+    pub department: String,
+    pub class_name: String,
+    pub id_doc_masked: String,
+    pub phone_masked: String,
+}
+
+/// The key behind a holder's 深职通码 on one device.
+pub struct PayKey {
+    pub key_id: i64,
+    pub holder_id: i64,
+    pub secret: String,
+    pub revoked: bool,
+    pub account_status: crate::model::AccountStatus,
+}
+
+#[async_trait]
+pub trait PortalStore: Send + Sync {
+    async fn holder_auth_by_login(&self, login: &str) -> Result<Option<HolderAuth>, StoreError>;
+    async fn holder_auth(&self, holder_id: i64) -> Result<Option<HolderAuth>, StoreError>;
+    /// Counts a wrong password; at `max` failures locks until `lock_until` and restarts the
+    /// count. Returns the lock end when this failure locked the account.
+    async fn login_failed(
+        &self,
+        holder_id: i64,
+        max: i64,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn login_succeeded(&self, holder_id: i64) -> Result<(), StoreError>;
+    /// Failures recorded for `key` since `window_start` (older windows count as zero).
+    async fn throttle_failures(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    async fn throttle_record(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        window_start: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
+    async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends one session and revokes its 深职通码 key.
+    async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends every live session of a subject except `keep`, revoking their code keys.
+    async fn end_sessions_of(
+        &self,
+        subject: SubjectKind,
+        subject_id: i64,
+        keep: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    async fn live_sessions_of(
+        &self,
+        subject: SubjectKind,
+        subject_id: i64,
+    ) -> Result<Vec<SessionRow>, StoreError>;
+
+    async fn dashboard(
+        &self,
+        holder_id: i64,
+        day_start: DateTime<Utc>,
+    ) -> Result<Option<DashboardRow>, StoreError>;
+    async fn entries(
+        &self,
+        holder_id: i64,
+        query: &EntryQuery,
+    ) -> Result<Vec<crate::portal_model::EntryView>, StoreError>;
+    /// Count and signed sum of all rows matching the filters (cursor and limit ignored).
+    async fn entries_total(
+        &self,
+        holder_id: i64,
+        query: &EntryQuery,
+    ) -> Result<(i64, Money), StoreError>;
+    async fn monthly_spend(
+        &self,
+        holder_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::portal_model::MonthSpend>, StoreError>;
+    async fn profile(&self, holder_id: i64) -> Result<Option<ProfileRow>, StoreError>;
+
+    /// Reports the live card lost (`lost = true`) or lifts the report, with its audit record,
+    /// in one transaction.
+    async fn set_card_lost(
+        &self,
+        holder_id: i64,
+        lost: bool,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<CardChange, StoreError>;
+    /// Stores a new query password, ends the holder's other sessions and revokes every code
+    /// key, with the audit record, in one transaction.
+    async fn change_query_password(
+        &self,
+        holder_id: i64,
+        new_hash: &str,
+        keep_session: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    async fn set_limits(
+        &self,
+        holder_id: i64,
+        single: Money,
+        daily: Money,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    async fn limits(&self, holder_id: i64) -> Result<Option<(Money, Money)>, StoreError>;
+
+    async fn pay_key_for_session(&self, token_hash: &str) -> Result<Option<PayKey>, StoreError>;
+    /// Creates the session's code key; false if `key_id` is taken (the caller picks another).
+    async fn create_pay_key(
+        &self,
+        key_id: i64,
+        holder_id: i64,
+        token_hash: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn pay_key(&self, key_id: i64) -> Result<Option<PayKey>, StoreError>;
+    /// Marks (key, step) used; false if it already was.
+    async fn use_pay_code(
+        &self,
+        key_id: i64,
+        step: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn pay_code_used(&self, key_id: i64, step: i64) -> Result<bool, StoreError>;
+
+    async fn audit(&self, audit: Audit) -> Result<(), StoreError>;
 }

@@ -16,16 +16,22 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
-fn db_err(err: sqlx::Error) -> StoreError {
+pub(super) fn db_err(err: sqlx::Error) -> StoreError {
     StoreError::Database(err.to_string())
 }
 
 /// Timestamps are stored as RFC 3339 UTC text with fixed precision, so text order is time order.
-fn ts(at: DateTime<Utc>) -> String {
+pub(super) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(super) fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {text}: {e}")))
 }
 
 impl SqliteStore {
@@ -192,8 +198,9 @@ impl Store for SqliteStore {
             let created = ts(h.created_at);
             let holder_id: i64 = sqlx::query_scalar(
                 "INSERT INTO cardholders (student_no, name, kind, department, class_name, id_doc_kind,
-                     id_doc_hash, id_doc_masked, phone_masked, query_pw_hash, query_pw_is_initial, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                     id_doc_hash, id_doc_masked, phone_masked, query_pw_hash, query_pw_is_initial, created_at,
+                     personal_pins)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(&h.student_no)
             .bind(&h.name)
@@ -207,6 +214,7 @@ impl Store for SqliteStore {
             .bind(&h.query_pw_hash)
             .bind(h.query_pw_is_initial)
             .bind(&created)
+            .bind(h.personal_pins.join(","))
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;

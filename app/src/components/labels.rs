@@ -1,0 +1,105 @@
+//! Translated labels for enumerations, refusal reasons and times.
+
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::model::{CardStatus, EntryKind, MerchantCategory, Money};
+use crate::portal_model::Problem;
+use leptos::prelude::*;
+
+pub fn kind_label(i18n: leptos_i18n::I18nContext<Locale>, kind: EntryKind) -> String {
+    match kind {
+        EntryKind::Payment => t_string!(i18n, kind.payment),
+        EntryKind::Topup => t_string!(i18n, kind.topup),
+        EntryKind::Refund => t_string!(i18n, kind.refund),
+        EntryKind::Correction => t_string!(i18n, kind.correction),
+        EntryKind::Payout => t_string!(i18n, kind.payout),
+        EntryKind::Fee => t_string!(i18n, kind.fee),
+    }
+    .to_string()
+}
+
+pub fn category_label(i18n: leptos_i18n::I18nContext<Locale>, c: MerchantCategory) -> String {
+    match c {
+        MerchantCategory::Canteen => t_string!(i18n, cat.canteen),
+        MerchantCategory::Shop => t_string!(i18n, cat.shop),
+        MerchantCategory::WaterBar => t_string!(i18n, cat.water_bar),
+        MerchantCategory::Sports => t_string!(i18n, cat.sports),
+        MerchantCategory::Library => t_string!(i18n, cat.library),
+        MerchantCategory::Clinic => t_string!(i18n, cat.clinic),
+        MerchantCategory::Print => t_string!(i18n, cat.print),
+        MerchantCategory::Other => t_string!(i18n, cat.other),
+    }
+    .to_string()
+}
+
+pub fn card_status_label(i18n: leptos_i18n::I18nContext<Locale>, s: CardStatus) -> String {
+    match s {
+        CardStatus::Active => t_string!(i18n, portal.status_active),
+        CardStatus::Lost => t_string!(i18n, portal.status_lost),
+        CardStatus::Void => t_string!(i18n, portal.status_void),
+        CardStatus::Cancelled => t_string!(i18n, portal.status_cancelled),
+    }
+    .to_string()
+}
+
+/// "2026-11-25 12:30" in campus time (UTC+8) from an RFC 3339 timestamp.
+pub fn campus_time(rfc3339: &str) -> String {
+    let tz = chrono::FixedOffset::east_opt(8 * 3600);
+    match (chrono::DateTime::parse_from_rfc3339(rfc3339), tz) {
+        (Ok(t), Some(tz)) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+        _ => rfc3339.to_string(),
+    }
+}
+
+/// A refusal or failure as a sentence in the reader's language.
+pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> String {
+    let AppError::Rejected(problem) = error else {
+        return t_string!(i18n, problem.other, message = error.to_string()).to_string();
+    };
+    match problem {
+        Problem::BadCredentials => t_string!(i18n, problem.bad_credentials).to_string(),
+        Problem::Locked { until } => {
+            t_string!(i18n, problem.locked, until = campus_time(until)).to_string()
+        }
+        Problem::Throttled { retry_after_secs } => {
+            t_string!(i18n, problem.throttled, mins = (retry_after_secs + 59) / 60).to_string()
+        }
+        Problem::WrongPassword => t_string!(i18n, problem.wrong_password).to_string(),
+        Problem::PasswordFormat => t_string!(i18n, problem.password_format).to_string(),
+        Problem::PasswordIsInitial => t_string!(i18n, problem.password_is_initial).to_string(),
+        Problem::PasswordIsPersonal => t_string!(i18n, problem.password_is_personal).to_string(),
+        Problem::PasswordTooSimple => t_string!(i18n, problem.password_too_simple).to_string(),
+        Problem::PasswordCommon => t_string!(i18n, problem.password_common).to_string(),
+        Problem::PasswordsDiffer => t_string!(i18n, problem.passwords_differ).to_string(),
+        Problem::PasswordChangeRequired => {
+            t_string!(i18n, problem.password_change_required).to_string()
+        }
+        Problem::CardNotActive => t_string!(i18n, problem.card_not_active).to_string(),
+        Problem::CardNotLost => t_string!(i18n, problem.card_not_lost).to_string(),
+        Problem::NoCard => t_string!(i18n, problem.no_card).to_string(),
+        Problem::AccountNotActive => t_string!(i18n, problem.account_not_active).to_string(),
+        Problem::LimitFormat => t_string!(i18n, problem.limit_format).to_string(),
+        Problem::LimitAboveMaximum { max } => {
+            t_string!(i18n, problem.limit_above_maximum, max = *max).to_string()
+        }
+        Problem::SingleAboveDaily => t_string!(i18n, problem.single_above_daily).to_string(),
+        Problem::Forbidden => t_string!(i18n, problem.forbidden).to_string(),
+    }
+}
+
+/// Shows the error of the last submission of an action, if it failed.
+#[component]
+pub fn ActionError<T: Clone + Send + Sync + 'static>(
+    #[prop(into)] result: Signal<Option<Result<T, AppError>>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        result.get().and_then(|r| r.err()).map(|e| {
+            view! { <p class="form-error" role="alert" data-testid="form-error">{error_text(i18n, &e)}</p> }
+        })
+    }
+}
+
+pub fn money(m: Money) -> String {
+    m.to_string()
+}

@@ -1,0 +1,41 @@
+use crate::api::portal::Login;
+use crate::components::PageTitle;
+use crate::components::labels::ActionError;
+use crate::i18n::*;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+/// Log in with a student or card number and the query password. A plain HTML form: it works
+/// before (or without) the wasm, and the server redirects on success.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let login = ServerAction::<Login>::new();
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, login.title).to_string()) />
+        <section class="narrow">
+            <h1>{t!(i18n, login.title)}</h1>
+            <p>{t!(i18n, login.intro)}</p>
+            <ActionForm action=login attr:class="form" attr:data-testid="login-form">
+                <label for="login">{t!(i18n, login.login_label)}</label>
+                <input id="login" name="login" type="text" inputmode="numeric" autocomplete="username" required />
+                <label for="password">{t!(i18n, login.password_label)}</label>
+                <input
+                    id="password"
+                    name="password"
+                    type="password"
+                    inputmode="numeric"
+                    autocomplete="current-password"
+                    maxlength="6"
+                    required
+                />
+                <ActionError result=login.value() />
+                <button type="submit" class="primary" disabled=move || login.pending().get()>
+                    {t!(i18n, login.submit)}
+                </button>
+            </ActionForm>
+            <p class="muted">{t!(i18n, login.first_time)}</p>
+            <p class="muted">{t!(i18n, login.forgot)}</p>
+        </section>
+    }
+}

@@ -1,0 +1,76 @@
+//! The cardholder's pages under `/portal`. The layout checks the session on the server before
+//! anything renders: no session sends the browser to `/login`, an initial password to the
+//! password page.
+
+pub mod code;
+pub mod dashboard;
+pub mod history;
+pub mod limits;
+pub mod lost;
+pub mod password;
+pub mod profile;
+
+use crate::api::portal::{Logout, me};
+use crate::components::{WithCampus, localized};
+use crate::i18n::*;
+use crate::model::CampusProfile;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::use_location;
+
+#[component]
+pub fn PortalLayout() -> impl IntoView {
+    let i18n = use_i18n();
+    let location = use_location();
+    let holder = Resource::new(move || location.pathname.get(), |_| me());
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            {move || Suspend::new(async move {
+                let path = location.pathname.get_untracked();
+                match holder.await {
+                    Ok(Some(h)) if h.must_change_password && path != "/portal/password" => {
+                        view! { <Redirect path="/portal/password" /> }.into_any()
+                    }
+                    Ok(Some(h)) => {
+                        view! {
+                            <div class="welcome">
+                                <p data-testid="welcome">{t!(i18n, portal.welcome, name = h.name.clone())}</p>
+                                <ActionForm action=logout>
+                                    <button type="submit" class="link-button" data-testid="logout">{t!(i18n, nav.logout)}</button>
+                                </ActionForm>
+                            </div>
+                            {(!h.must_change_password).then(|| view! { <PortalNav /> })}
+                            <Outlet />
+                        }
+                            .into_any()
+                    }
+                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(e) => view! { <crate::components::ErrorPage error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PortalNav() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <nav class="portal-nav" aria-label=move || t_string!(i18n, portal.nav_label)>
+            <A href="/portal" exact=true>{t!(i18n, portal.dashboard)}</A>
+            <A href="/portal/code">
+                <WithCampus view=move |c: CampusProfile| {
+                    let code = localized(&c.qr_code_name);
+                    view! { {t!(i18n, portal.code, code = code.clone())} }
+                } />
+            </A>
+            <A href="/portal/history">{t!(i18n, portal.history)}</A>
+            <A href="/portal/lost">{t!(i18n, portal.lost)}</A>
+            <A href="/portal/password">{t!(i18n, portal.password)}</A>
+            <A href="/portal/limits">{t!(i18n, portal.limits)}</A>
+            <A href="/portal/profile">{t!(i18n, portal.profile)}</A>
+        </nav>
+    }
+}

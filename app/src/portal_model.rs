@@ -1,0 +1,187 @@
+//! What the student portal sends to the browser. Plain data: no hashes, no ID numbers.
+
+use crate::model::{AccountStatus, CardStatus, EntryKind, MerchantCategory, Money};
+use serde::{Deserialize, Serialize};
+
+/// Why a request was refused, as a code the page turns into a sentence in the reader's
+/// language. Never says which of login or password was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Problem {
+    /// Unknown login or wrong password: one message for both.
+    BadCredentials,
+    /// Too many wrong passwords: locked until this time (RFC 3339).
+    Locked {
+        until: String,
+    },
+    /// Too many failures from this address: try again after this many seconds.
+    Throttled {
+        retry_after_secs: i64,
+    },
+    WrongPassword,
+    PasswordFormat,
+    PasswordIsInitial,
+    PasswordIsPersonal,
+    PasswordTooSimple,
+    PasswordCommon,
+    PasswordsDiffer,
+    /// The holder must change the initial password first.
+    PasswordChangeRequired,
+    CardNotActive,
+    CardNotLost,
+    NoCard,
+    AccountNotActive,
+    LimitFormat,
+    LimitAboveMaximum {
+        max: Money,
+    },
+    SingleAboveDaily,
+    /// A cross-site or otherwise unacceptable request.
+    Forbidden,
+}
+
+/// The signed-in cardholder, for the header and the portal's guard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderBrief {
+    pub name: String,
+    pub student_no: String,
+    pub must_change_password: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub id: i64,
+    pub at: String,
+    pub kind: EntryKind,
+    pub amount: Money,
+    pub balance_after: Money,
+    pub merchant_zh: Option<String>,
+    pub merchant_en: Option<String>,
+    pub category: Option<MerchantCategory>,
+    pub memo: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub name: String,
+    pub student_no: String,
+    pub balance: Money,
+    pub account_status: AccountStatus,
+    pub card_no_masked: Option<String>,
+    pub card_status: Option<CardStatus>,
+    pub single_limit: Money,
+    pub daily_limit: Money,
+    pub spent_today: Money,
+    pub recent: Vec<EntryView>,
+    pub consumption_pw_is_initial: bool,
+}
+
+/// History filters, as the query string carries them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFilter {
+    /// Inclusive local dates, "YYYY-MM-DD".
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub kind: Option<EntryKind>,
+    pub category: Option<MerchantCategory>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub entries: Vec<EntryView>,
+    /// Pass back as `before` for the next (older) page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    /// Sum of the filtered rows (all pages), signed.
+    pub total: Money,
+    pub count: i64,
+}
+
+/// Spending (payments less refunds) in one month for one category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthSpend {
+    pub month: String,
+    pub category: MerchantCategory,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardState {
+    pub card_no_masked: String,
+    pub status: CardStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub single_limit: Money,
+    pub daily_limit: Money,
+    pub max_single_limit: Money,
+    pub max_daily_limit: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub user_agent: String,
+    pub ip: String,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub student_no: String,
+    pub kind: crate::model::HolderKind,
+    pub department: String,
+    pub class_name: String,
+    pub id_doc_masked: String,
+    pub phone_masked: String,
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// A 深职通码 for the holder's screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayCode {
+    pub digits: String,
+    /// The QR code as an SVG document.
+    pub svg: String,
+    /// Seconds until the code stops being accepted.
+    pub expires_in: i64,
+}
+
+impl HistoryFilter {
+    /// Reads the filter from query-string pairs; empty or unknown values mean "any".
+    pub fn from_pairs<'a>(get: impl Fn(&str) -> Option<&'a str>) -> HistoryFilter {
+        let text = |k: &str| {
+            get(k)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(String::from)
+        };
+        HistoryFilter {
+            from: text("from"),
+            to: text("to"),
+            kind: get("kind").and_then(EntryKind::parse),
+            category: get("category").and_then(MerchantCategory::parse),
+        }
+    }
+
+    /// The same filter as a query string (without the leading `?`).
+    pub fn to_query(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(v) = &self.from {
+            parts.push(format!("from={v}"));
+        }
+        if let Some(v) = &self.to {
+            parts.push(format!("to={v}"));
+        }
+        if let Some(v) = self.kind {
+            parts.push(format!("kind={}", v.as_str()));
+        }
+        if let Some(v) = self.category {
+            parts.push(format!("category={}", v.as_str()));
+        }
+        parts.join("&")
+    }
+}

@@ -1,0 +1,420 @@
+//! The student portal through its real HTTP endpoints: login, lockout, sessions, the forced
+//! password change, isolation between holders, cross-site refusal, card loss, history CSV.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+use helpers::TestApp;
+use reqwest::StatusCode;
+
+const A_LOGIN: &str = "2024010101"; // initial password 918273
+const A_INITIAL: &str = "918273";
+const B_LOGIN: &str = "2023020215";
+const B_PASSWORD: &str = "260817";
+
+/// Calls a server function with a url-encoded form, as the browser does, with a cookie.
+async fn call(
+    app: &TestApp,
+    cookie: Option<&str>,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, Option<String>) {
+    let mut req = app
+        .client
+        .post(app.url(&format!("/api/{endpoint}")))
+        .header("accept", "application/json")
+        .form(form);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let set_cookie = res
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+    (status, res.text().await.unwrap(), set_cookie)
+}
+
+async fn login(app: &TestApp, login: &str, password: &str) -> String {
+    let (status, body, cookie) = call(
+        app,
+        None,
+        "login",
+        &[("login", login), ("password", password)],
+    )
+    .await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status} {body}"
+    );
+    let cookie = cookie.expect("session cookie");
+    assert!(cookie.starts_with("ykt_session="), "{cookie}");
+    cookie
+}
+
+#[tokio::test]
+async fn one_message_for_any_failure_and_lockout_after_five() {
+    let app = TestApp::spawn(2).await;
+    let (_, unknown, _) = call(
+        &app,
+        None,
+        "login",
+        &[("login", "9999999999"), ("password", "123456")],
+    )
+    .await;
+    let (_, wrong, _) = call(
+        &app,
+        None,
+        "login",
+        &[("login", B_LOGIN), ("password", "000001")],
+    )
+    .await;
+    assert!(unknown.contains("bad_credentials"), "{unknown}");
+    assert_eq!(
+        unknown, wrong,
+        "unknown login and wrong password must look the same"
+    );
+    for _ in 0..3 {
+        call(
+            &app,
+            None,
+            "login",
+            &[("login", B_LOGIN), ("password", "000001")],
+        )
+        .await;
+    }
+    let (_, fifth, _) = call(
+        &app,
+        None,
+        "login",
+        &[("login", B_LOGIN), ("password", "000001")],
+    )
+    .await;
+    assert!(
+        fifth.contains("locked") && fifth.contains("until"),
+        "{fifth}"
+    );
+    // Locked: even the right password is refused, and the lock survives a restart.
+    let (_, right, cookie) = call(
+        &app,
+        None,
+        "login",
+        &[("login", B_LOGIN), ("password", B_PASSWORD)],
+    )
+    .await;
+    assert!(right.contains("locked"), "{right}");
+    assert!(cookie.is_none());
+    let dir = app.stop().await;
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), helpers::settings(&dir, 2)).await;
+    let (_, after_restart, _) = call(
+        &app,
+        None,
+        "login",
+        &[("login", B_LOGIN), ("password", B_PASSWORD)],
+    )
+    .await;
+    assert!(after_restart.contains("locked"), "{after_restart}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn initial_password_must_be_changed_before_anything_else() {
+    let app = TestApp::spawn(2).await;
+    let cookie = login(&app, A_LOGIN, A_INITIAL).await;
+    let (_, body, _) = call(&app, Some(&cookie), "dashboard", &[]).await;
+    assert!(body.contains("password_change_required"), "{body}");
+    // The rules: same as initial, birth date (2003-09-18 → 030918), a run, a common PIN.
+    for (new, problem) in [
+        (A_INITIAL, "password_is_initial"),
+        ("030918", "password_is_personal"),
+        ("123456", "password_too_simple"),
+        ("520131", "password_common"),
+    ] {
+        let (_, body, _) = call(
+            &app,
+            Some(&cookie),
+            "change_password",
+            &[("old", A_INITIAL), ("new", new), ("repeat", new)],
+        )
+        .await;
+        assert!(body.contains(problem), "{new}: {body}");
+    }
+    let (_, body, _) = call(
+        &app,
+        Some(&cookie),
+        "change_password",
+        &[("old", A_INITIAL), ("new", "739146"), ("repeat", "739147")],
+    )
+    .await;
+    assert!(body.contains("passwords_differ"), "{body}");
+    let (status, body, _) = call(
+        &app,
+        Some(&cookie),
+        "change_password",
+        &[("old", A_INITIAL), ("new", "739146"), ("repeat", "739146")],
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    let (_, body, _) = call(&app, Some(&cookie), "dashboard", &[]).await;
+    assert!(
+        body.contains("陈嘉怡") && body.contains("balance"),
+        "{body}"
+    );
+    // The old password no longer works; the new one does.
+    let (_, old, _) = call(
+        &app,
+        None,
+        "login",
+        &[("login", A_LOGIN), ("password", A_INITIAL)],
+    )
+    .await;
+    assert!(old.contains("bad_credentials"));
+    login(&app, A_LOGIN, "739146").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_end_at_logout_and_at_a_password_change() {
+    let app = TestApp::spawn(2).await;
+    let first = login(&app, B_LOGIN, B_PASSWORD).await;
+    let second = login(&app, B_LOGIN, B_PASSWORD).await;
+    assert_ne!(first, second, "every login gets a new session id");
+    let (_, body, _) = call(&app, Some(&first), "dashboard", &[]).await;
+    assert!(body.contains("李浩然"));
+    let (_, _, cleared) = call(&app, Some(&first), "logout", &[]).await;
+    assert_eq!(cleared.as_deref(), Some("ykt_session="));
+    let (status, body, _) = call(&app, Some(&first), "dashboard", &[]).await;
+    assert!(body.contains("Unauthorized"), "{status} {body}");
+    // A password change in one session ends the others.
+    let third = login(&app, B_LOGIN, B_PASSWORD).await;
+    let (_, _, _) = call(
+        &app,
+        Some(&second),
+        "change_password",
+        &[("old", B_PASSWORD), ("new", "408215"), ("repeat", "408215")],
+    )
+    .await;
+    let (_, body, _) = call(&app, Some(&third), "dashboard", &[]).await;
+    assert!(body.contains("Unauthorized"), "{body}");
+    let (_, body, _) = call(&app, Some(&second), "dashboard", &[]).await;
+    assert!(
+        body.contains("李浩然"),
+        "the session that changed it stays: {body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_holder_only_ever_sees_their_own_data() {
+    let app = TestApp::spawn(2).await;
+    let b = login(&app, B_LOGIN, B_PASSWORD).await;
+    // Extra fields naming another holder are ignored: the session decides whose data it is.
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "dashboard",
+        &[("holder_id", "1"), ("student_no", A_LOGIN)],
+    )
+    .await;
+    assert!(
+        body.contains("李浩然") && !body.contains("陈嘉怡"),
+        "{body}"
+    );
+    let (_, body, _) = call(&app, Some(&b), "profile", &[("holder_id", "1")]).await;
+    assert!(body.contains(B_LOGIN) && !body.contains(A_LOGIN), "{body}");
+    // Without a session nothing is served.
+    for endpoint in [
+        "dashboard",
+        "profile",
+        "limits",
+        "monthly_spend",
+        "pay_code",
+    ] {
+        let (_, body, _) = call(&app, None, endpoint, &[]).await;
+        assert!(body.contains("Unauthorized"), "{endpoint}: {body}");
+    }
+    let res = app
+        .client
+        .get(app.url("/portal/history.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // A page without a session redirects to the login page.
+    let res = app.get("/portal").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/login");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = TestApp::spawn(2).await;
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let res = app
+            .client
+            .post(app.url("/api/login"))
+            .header(header, value)
+            .form(&[("login", B_LOGIN), ("password", B_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{header}");
+        assert!(res.headers().get("set-cookie").is_none());
+    }
+    let same = app
+        .client
+        .post(app.url("/api/login"))
+        .header("origin", format!("http://{}", app.addr))
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "application/json")
+        .form(&[("login", B_LOGIN), ("password", B_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(same.headers().get("set-cookie").is_some());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn report_lost_then_lift_with_the_query_password() {
+    let app = TestApp::spawn(2).await;
+    let b = login(&app, B_LOGIN, B_PASSWORD).await;
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "card_loss",
+        &[("password", "000000"), ("lost", "true")],
+    )
+    .await;
+    assert!(body.contains("wrong_password"), "{body}");
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "card_loss",
+        &[("password", B_PASSWORD), ("lost", "true")],
+    )
+    .await;
+    assert!(body.contains("\"status\":\"lost\""), "{body}");
+    let (_, body, _) = call(&app, Some(&b), "dashboard", &[]).await;
+    assert!(body.contains("\"card_status\":\"lost\""), "{body}");
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "card_loss",
+        &[("password", B_PASSWORD), ("lost", "true")],
+    )
+    .await;
+    assert!(body.contains("card_not_active"), "{body}");
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "card_loss",
+        &[("password", B_PASSWORD), ("lost", "false")],
+    )
+    .await;
+    assert!(body.contains("\"status\":\"active\""), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn limits_can_be_lowered_but_not_raised_past_the_maxima() {
+    let app = TestApp::spawn(2).await;
+    let b = login(&app, B_LOGIN, B_PASSWORD).await;
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "set_limits",
+        &[("single", "30"), ("daily", "120.50")],
+    )
+    .await;
+    assert!(
+        body.contains("\"single_limit\":3000") && body.contains("\"daily_limit\":12050"),
+        "{body}"
+    );
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "set_limits",
+        &[("single", "600"), ("daily", "700")],
+    )
+    .await;
+    assert!(body.contains("limit_above_maximum"), "{body}");
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "set_limits",
+        &[("single", "abc"), ("daily", "700")],
+    )
+    .await;
+    assert!(body.contains("limit_format"), "{body}");
+    let (_, body, _) = call(
+        &app,
+        Some(&b),
+        "set_limits",
+        &[("single", "90"), ("daily", "80")],
+    )
+    .await;
+    assert!(body.contains("single_above_daily"), "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn history_csv_matches_the_filter() {
+    let app = TestApp::spawn(2).await;
+    let b = login(&app, B_LOGIN, B_PASSWORD).await;
+    let csv = |q: &'static str| {
+        let req = app
+            .client
+            .get(app.url(&format!("/portal/history.csv?{q}")))
+            .header("cookie", &b);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let all = csv("").await;
+    let topups = csv("kind=topup").await;
+    let canteen = csv("kind=payment&category=canteen").await;
+    assert!(all.starts_with("\u{feff}time,type,merchant,amount,balance_after,memo"));
+    let rows = |t: &str| t.lines().skip(1).count();
+    assert!(rows(&all) > 100, "{}", rows(&all));
+    assert!(
+        rows(&topups) > 0
+            && topups
+                .lines()
+                .skip(1)
+                .all(|l| l.split(',').nth(1) == Some("topup"))
+    );
+    assert!(
+        canteen
+            .lines()
+            .skip(1)
+            .all(|l| l.contains("食堂") && l.contains(",payment,"))
+    );
+    assert!(rows(&canteen) + rows(&topups) < rows(&all));
+    let bad = app
+        .client
+        .get(app.url("/portal/history.csv?from=yesterday"))
+        .header("cookie", &b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_pay_code_changes_after_logout_revokes_it() {
+    let app = TestApp::spawn(2).await;
+    let b = login(&app, B_LOGIN, B_PASSWORD).await;
+    let (_, body, _) = call(&app, Some(&b), "pay_code", &[]).await;
+    let code: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let digits = code["digits"].as_str().unwrap().to_string();
+    assert_eq!(digits.len(), 20);
+    assert!(code["svg"].as_str().unwrap().contains("<svg"));
+    let (_, again, _) = call(&app, Some(&b), "pay_code", &[]).await;
+    assert!(again.contains(&digits), "the same step shows the same code");
+    app.stop().await;
+}
