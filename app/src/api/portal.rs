@@ -79,12 +79,24 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
     portal::dashboard(&state, &s).await
 }
 
+/// One page of history. The filter travels as plain fields (`from`, `to`, `kind`,
+/// `category`, empty for "any"), the same names the page's GET form and the CSV link use.
 #[server(prefix = "/api", endpoint = "history")]
 pub async fn get_history(
-    filter: HistoryFilter,
+    from: Option<String>,
+    to: Option<String>,
+    kind: Option<String>,
+    category: Option<String>,
     before: Option<String>,
 ) -> Result<HistoryPage, AppError> {
     let (state, _, s) = holder(false).await?;
+    let filter = HistoryFilter::from_pairs(|k| match k {
+        "from" => from.as_deref(),
+        "to" => to.as_deref(),
+        "kind" => kind.as_deref(),
+        "category" => category.as_deref(),
+        _ => None,
+    });
     portal::history(&state, &s, &filter, before.as_deref()).await
 }
 

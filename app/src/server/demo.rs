@@ -42,6 +42,18 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
         note: "password already changed",
     },
     DemoLogin {
+        who: "student 王子涵",
+        login: "2022030307",
+        password: "150426",
+        note: "initial password; must be changed at first login",
+    },
+    DemoLogin {
+        who: "student 林雨桐",
+        login: "2025040422",
+        password: "531976",
+        note: "password already changed",
+    },
+    DemoLogin {
         who: "administrator",
         login: "admin",
         password: "Yikatong-Admin-2026",
@@ -327,6 +339,20 @@ pub fn build(
                 "2023020215".to_string(),
                 "440106200211257419".to_string(),
                 "260817".to_string(),
+                true,
+            ),
+            2 => (
+                "王子涵".to_string(),
+                "2022030307".to_string(),
+                "440304200201150426".to_string(),
+                "150426".to_string(),
+                false,
+            ),
+            3 => (
+                "林雨桐".to_string(),
+                "2025040422".to_string(),
+                "440307200605093318".to_string(),
+                "531976".to_string(),
                 true,
             ),
             _ => {
@@ -625,14 +651,23 @@ mod tests {
     #[test]
     fn demo_history_never_overdraws_and_logins_match_their_ids() {
         let hasher = PasswordHasher::new(SecretString::from("test"), 1);
-        // Hashing dominates; three holders are enough to check the shape.
-        let demo = build(&hasher, b"key", 3, Utc::now()).unwrap();
-        assert_eq!(demo.holders.len(), 3);
-        assert_eq!(demo.holders[0].student_no, DEMO_LOGINS[0].login);
-        assert!(hasher.verify_blocking(DEMO_LOGINS[0].password, &demo.holders[0].query_pw_hash));
-        assert!(demo.holders[0].query_pw_is_initial);
-        assert!(hasher.verify_blocking(DEMO_LOGINS[1].password, &demo.holders[1].query_pw_hash));
-        assert!(!demo.holders[1].query_pw_is_initial);
+        // Hashing dominates; the four students with published logins are enough.
+        let demo = build(&hasher, b"key", 4, Utc::now()).unwrap();
+        assert_eq!(demo.holders.len(), 4);
+        for (holder, login) in demo.holders.iter().zip(DEMO_LOGINS) {
+            assert_eq!(holder.student_no, login.login);
+            assert!(
+                hasher.verify_blocking(login.password, &holder.query_pw_hash),
+                "{}",
+                login.login
+            );
+            assert_eq!(
+                holder.query_pw_is_initial,
+                login.note.contains("initial"),
+                "{}",
+                login.login
+            );
+        }
         for h in &demo.holders {
             let mut balance = 0i64;
             assert!(h.entries.len() > 100, "{} has a thin history", h.student_no);

@@ -46,12 +46,16 @@ pub async fn confirm_password(
     password: &str,
 ) -> Result<(), AppError> {
     let now = Utc::now();
-    if let Some(auth) = state.db.holder_auth(s.holder_id).await? {
-        if let Some(until) = auth.locked_until.filter(|u| *u > now) {
-            return Err(AppError::Rejected(Problem::Locked {
-                until: until.to_rfc3339(),
-            }));
-        }
+    let locked = state
+        .db
+        .holder_auth(s.holder_id)
+        .await?
+        .and_then(|auth| auth.locked_until)
+        .filter(|until| *until > now);
+    if let Some(until) = locked {
+        return Err(AppError::Rejected(Problem::Locked {
+            until: until.to_rfc3339(),
+        }));
     }
     let ok = state
         .hasher

@@ -13,7 +13,8 @@ use leptos_router::hooks::use_query_map;
 pub fn DashboardPage() -> impl IntoView {
     let i18n = use_i18n();
     let data = Resource::new(|| (), |_| get_dashboard());
-    let changed = move || use_query_map().read().get("changed").is_some();
+    let query = use_query_map();
+    let changed = move || query.read().get("changed").is_some();
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, portal.dashboard).to_string()) />
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>

@@ -59,7 +59,11 @@ pub fn HistoryPage() -> impl IntoView {
     let before = Memo::new(move |_| query.read().get("before"));
     let page = Resource::new(
         move || (filter.get(), before.get()),
-        |(f, b)| get_history(f, b),
+        |(f, b)| {
+            let kind = f.kind.map(|k| k.as_str().to_string());
+            let category = f.category.map(|c| c.as_str().to_string());
+            get_history(f.from, f.to, kind, category, b)
+        },
     );
     let months = Resource::new(|| (), |_| get_monthly_spend());
     view! {

@@ -25,8 +25,10 @@ pub fn PortalLayout() -> impl IntoView {
     let location = use_location();
     let holder = Resource::new(move || location.pathname.get(), |_| me());
     let logout = ServerAction::<Logout>::new();
+    // The guard and the navigation sit in their own transition; the page (the outlet) is not
+    // inside it, so navigating between portal pages does not rebuild the page around it.
     view! {
-        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+        <Transition>
             {move || Suspend::new(async move {
                 let path = location.pathname.get_untracked();
                 match holder.await {
@@ -42,7 +44,6 @@ pub fn PortalLayout() -> impl IntoView {
                                 </ActionForm>
                             </div>
                             {(!h.must_change_password).then(|| view! { <PortalNav /> })}
-                            <Outlet />
                         }
                             .into_any()
                     }
@@ -50,7 +51,8 @@ pub fn PortalLayout() -> impl IntoView {
                     Err(e) => view! { <crate::components::ErrorPage error=e /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+        <Outlet />
     }
 }
 

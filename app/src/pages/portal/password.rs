@@ -25,9 +25,9 @@ pub fn PasswordPage() -> impl IntoView {
         </Suspense>
         <section class="panel narrow">
             <ActionForm action=action attr:class="form" attr:data-testid="password-form">
-                <label for="old">{t!(i18n, password.old)}</label>
+                <label for="old">{t!(i18n, password.old_pw)}</label>
                 <input id="old" name="old" type="password" inputmode="numeric" maxlength="6" autocomplete="current-password" required />
-                <label for="new">{t!(i18n, password.new)}</label>
+                <label for="new">{t!(i18n, password.new_pw)}</label>
                 <input id="new" name="new" type="password" inputmode="numeric" maxlength="6" autocomplete="new-password" required aria-describedby="pw-rules" />
                 <label for="repeat">{t!(i18n, password.repeat)}</label>
                 <input id="repeat" name="repeat" type="password" inputmode="numeric" maxlength="6" autocomplete="new-password" required />
