@@ -125,3 +125,34 @@ test("profile shows masked ID and sessions; logging out ends the session", async
   await page.goto("/portal");
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test("the loss form works without JavaScript", async ({ browser }, info) => {
+  const { regular } = students(info);
+  const context = await browser.newContext({ javaScriptEnabled: false, locale: "zh-CN" });
+  const page = await context.newPage();
+  await page.goto("/login");
+  await page.getByLabel("学号或校园卡号").fill(regular.login);
+  await page.getByLabel("查询密码").fill(regular.password);
+  await page.getByRole("button", { name: "登录" }).click();
+  await expect(page).toHaveURL(/\/portal$/);
+  await page.goto("/portal/lost");
+  await page.getByLabel("查询密码").fill(regular.password);
+  await page.getByRole("button", { name: "确认挂失" }).click();
+  await expect(page.getByTestId("card-status")).toHaveText("已挂失");
+  await page.getByLabel("查询密码").fill(regular.password);
+  await page.getByRole("button", { name: "解除挂失" }).click();
+  await expect(page.getByTestId("card-status")).toHaveText("正常");
+  await context.close();
+});
+
+test("the portal speaks English after the switch", async ({ page }, info) => {
+  const { regular } = students(info);
+  const portal = new StudentPortal(page);
+  await portal.signIn(regular);
+  await portal.switchLanguage();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Balance");
+  await expect(portal.testId("today")).toContainText("daily limit ¥150.00");
+  await page.getByRole("navigation", { name: "Card functions" }).getByRole("link", { name: "History" }).click();
+  await expect(portal.testId("historyTotal")).toContainText(/\d+ transactions, total/);
+  await portal.expectAccessible();
+});

@@ -418,3 +418,19 @@ async fn the_pay_code_changes_after_logout_revokes_it() {
     assert!(again.contains(&digits), "the same step shows the same code");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn refusals_carry_fitting_http_statuses() {
+    let app = TestApp::spawn(2).await;
+    let (status, _, _) = call(
+        &app,
+        None,
+        "login",
+        &[("login", B_LOGIN), ("password", "000001")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = call(&app, None, "dashboard", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}

@@ -6,6 +6,11 @@ use leptos::prelude::*;
 /// no login needed.
 #[server(prefix = "/api", endpoint = "campus_profile")]
 pub async fn get_campus_profile() -> Result<CampusProfile, AppError> {
-    let state = crate::server::state()?;
-    state.db.campus_profile().await?.ok_or(AppError::NotFound)
+    crate::server::with_status(
+        async move {
+            let state = crate::server::state()?;
+            state.db.campus_profile().await?.ok_or(AppError::NotFound)
+        }
+        .await,
+    )
 }

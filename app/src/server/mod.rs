@@ -117,3 +117,26 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
         None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure_attr}"),
     }
 }
+
+/// Gives a server function's error response the HTTP status that fits it (400 for a refused
+/// rule, 401 without a session, 429 when throttled) instead of a blanket 500.
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    // A plain HTML form post (no wasm yet) must keep the redirect back to its page that
+    // carries the error; so must a server render, whose error page sets its own status.
+    let wants_html = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if let (Err(error), false) = (&result, wants_html) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(
+                axum::http::StatusCode::from_u16(error.status_code())
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+    result
+}
