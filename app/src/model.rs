@@ -324,3 +324,56 @@ mod enum_tests {
         assert_eq!(CardStatus::parse("stolen"), None);
     }
 }
+
+text_enum!(
+    /// Why a terminal refused a payment or a gate refused entry. Machine-readable; each has a
+    /// sentence a cashier can read in both languages (`Decline::text`).
+    Decline {
+        InsufficientBalance => "insufficient_balance",
+        CardLost => "card_lost",
+        CardVoid => "card_void",
+        AccountFrozen => "account_frozen",
+        AccountClosed => "account_closed",
+        PasswordRequired => "password_required",
+        WrongPassword => "wrong_password",
+        PasswordLocked => "password_locked",
+        LimitExceeded => "limit_exceeded",
+        UnknownCard => "unknown_card",
+        CodeExpired => "code_expired",
+        CodeUsed => "code_used",
+        CodeInvalid => "code_invalid",
+        InvalidAmount => "invalid_amount",
+        NotAllowedHere => "not_allowed_here",
+    }
+);
+
+impl Decline {
+    /// (Chinese, English) for the terminal's screen.
+    pub fn text(self) -> (&'static str, &'static str) {
+        match self {
+            Decline::InsufficientBalance => ("余额不足", "Insufficient balance"),
+            Decline::CardLost => ("此卡已挂失", "Card reported lost"),
+            Decline::CardVoid => ("此卡已作废", "Card is void"),
+            Decline::AccountFrozen => ("账户已冻结", "Account frozen"),
+            Decline::AccountClosed => ("账户已销户", "Account closed"),
+            Decline::PasswordRequired => (
+                "超过限额，请输入消费密码",
+                "Over the limit: enter the consumption password",
+            ),
+            Decline::WrongPassword => ("消费密码错误", "Wrong consumption password"),
+            Decline::PasswordLocked => (
+                "消费密码已锁定，请到服务中心解锁",
+                "Consumption password locked: visit the service centre",
+            ),
+            Decline::LimitExceeded => {
+                ("超过学校规定的消费上限", "Over the campus spending maximum")
+            }
+            Decline::UnknownCard => ("无法识别此卡", "Unknown card"),
+            Decline::CodeExpired => ("二维码已过期，请刷新", "Code expired: refresh it"),
+            Decline::CodeUsed => ("二维码已使用，请刷新", "Code already used: refresh it"),
+            Decline::CodeInvalid => ("无效的二维码", "Invalid code"),
+            Decline::InvalidAmount => ("金额无效", "Invalid amount"),
+            Decline::NotAllowedHere => ("此设备不能办理该业务", "Not allowed on this device"),
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! tests use it to start a real server on port 0 with a database of their own.
 
 pub mod config;
+pub mod device_api;
 pub mod secrets;
 pub mod telemetry;
 
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/portal/history.csv", get(history_csv))
+        .merge(device_api::router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod campus;
 pub mod demo;
 pub mod ids;
+pub mod ledger;
 pub mod password;
 pub mod paycode;
 pub mod pin;
@@ -130,13 +131,15 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"))
     });
-    if let (Err(error), false) = (&result, wants_html) {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(
-                axum::http::StatusCode::from_u16(error.status_code())
-                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-            );
-        }
+    if let (Err(error), false, Some(response)) = (
+        &result,
+        wants_html,
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        response.set_status(
+            axum::http::StatusCode::from_u16(error.status_code())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
     result
 }

@@ -1,10 +1,13 @@
 //! Starts the real server on 127.0.0.1:0 with a database of its own in a temporary directory.
+//! Shared by the integration test binaries; each uses a different part of it.
+#![allow(dead_code)]
 
 use server::config::{LogFormat, Settings};
 use std::net::SocketAddr;
 use tempfile::TempDir;
 
 pub struct TestApp {
+    pub state: app::server::AppState,
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub dir: TempDir,
@@ -41,14 +44,19 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let state = server::build_state(&settings).await.expect("state");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let handle = tokio::spawn(server::serve(listener, server::router(state), async move {
-            let _ = rx.await;
-        }));
+        let handle = tokio::spawn(server::serve(
+            listener,
+            server::router(state.clone()),
+            async move {
+                let _ = rx.await;
+            },
+        ));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
         TestApp {
+            state,
             addr,
             client,
             dir,

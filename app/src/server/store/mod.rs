@@ -3,6 +3,7 @@
 //! module: callers see domain types and `StoreError`.
 
 mod sqlite;
+mod sqlite_ledger;
 mod sqlite_portal;
 
 use crate::model::{
@@ -68,7 +69,7 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
 }
 
 #[async_trait]
-pub trait Store: PortalStore + Send + Sync + 'static {
+pub trait Store: PortalStore + LedgerStore + CardStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Brings the schema up to date; safe to run at every start.
@@ -428,4 +429,156 @@ pub trait PortalStore: Send + Sync {
     async fn pay_code_used(&self, key_id: i64, step: i64) -> Result<bool, StoreError>;
 
     async fn audit(&self, audit: Audit) -> Result<(), StoreError>;
+}
+
+// ---- Money engine and devices. ----
+
+pub struct DeviceRow {
+    pub id: i64,
+    pub code: String,
+    pub kind: DeviceKind,
+    pub merchant_id: Option<i64>,
+    pub place: String,
+    pub public_key: Option<String>,
+    pub revoked: bool,
+}
+
+/// One gate or attendance check.
+pub struct AccessEvent<'a> {
+    pub device_id: i64,
+    pub holder_id: Option<i64>,
+    pub card_id: Option<i64>,
+    /// "card" or "code".
+    pub method: &'a str,
+    pub allowed: bool,
+    pub reason: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// A card as a reader sees it.
+pub struct CardLookup {
+    pub card_id: i64,
+    pub holder_id: i64,
+    pub status: CardStatus,
+}
+
+/// What a payment decision needs to know about the payer.
+pub struct Payer {
+    pub holder_id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub status: crate::model::AccountStatus,
+    pub balance: Money,
+    pub single_limit: Money,
+    pub daily_limit: Money,
+    pub spent_today: Money,
+    pub consumption_pw_hash: String,
+    pub consumption_pw_locked_until: Option<DateTime<Utc>>,
+}
+
+/// A debit to write in one transaction.
+pub struct Debit<'a> {
+    pub account_id: i64,
+    pub amount: Money,
+    pub device_id: i64,
+    pub merchant_id: Option<i64>,
+    pub card_id: Option<i64>,
+    pub request_id: &'a str,
+    pub payload_hash: &'a str,
+    /// The consumption password was checked for this payment.
+    pub password_ok: bool,
+    /// Local midnight today (UTC), for the daily limit.
+    pub day_start: DateTime<Utc>,
+    pub campus_max_single: Money,
+    pub campus_max_daily: Money,
+    pub now: DateTime<Utc>,
+}
+
+/// The final answer to a payment, as stored for idempotent replays.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PaymentOutcome {
+    Approved {
+        journal_id: i64,
+        amount: Money,
+        balance: Money,
+    },
+    Declined {
+        reason: crate::model::Decline,
+    },
+}
+
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
+    async fn device_by_code(&self, code: &str) -> Result<Option<DeviceRow>, StoreError>;
+    async fn set_device_public_key(
+        &self,
+        device_id: i64,
+        public_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Records a nonce; false if this device used it already. Forgets nonces older than
+    /// `forget_before`.
+    async fn record_nonce(
+        &self,
+        device_id: i64,
+        nonce: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// The stored (payload hash, outcome) of an earlier request with this id.
+    async fn earlier_request(
+        &self,
+        device_id: i64,
+        request_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError>;
+    /// Stores the outcome of a request that did not reach the ledger (a decline before it).
+    async fn remember_request(
+        &self,
+        device_id: i64,
+        request_id: &str,
+        payload_hash: &str,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn card_by_serial(&self, serial: &str) -> Result<Option<CardLookup>, StoreError>;
+    async fn payer(
+        &self,
+        holder_id: i64,
+        day_start: DateTime<Utc>,
+    ) -> Result<Option<Payer>, StoreError>;
+    /// Counts a wrong consumption password; the `max`-th locks until `lock_until`.
+    async fn consumption_pw_failed(
+        &self,
+        account_id: i64,
+        max: i64,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    async fn consumption_pw_ok(&self, account_id: i64) -> Result<(), StoreError>;
+    /// The payment itself, in one write transaction: re-checks status, limits and balance,
+    /// writes the journal entry and the balance, and stores the outcome under the request id
+    /// (a concurrent duplicate gets the first outcome).
+    async fn debit(&self, debit: &Debit<'_>) -> Result<PaymentOutcome, StoreError>;
+    async fn record_access(&self, event: &AccessEvent<'_>) -> Result<(), StoreError>;
+}
+
+/// A card as the card office sees it.
+#[derive(Debug, Clone)]
+pub struct CardRow {
+    pub id: i64,
+    pub card_no: String,
+    pub chip_serial: String,
+    pub status: CardStatus,
+}
+
+#[async_trait]
+pub trait CardStore: Send + Sync {
+    /// Every card a holder has had, newest first.
+    async fn cards_of(&self, holder_id: i64) -> Result<Vec<CardRow>, StoreError>;
+    /// Freezes, unfreezes or closes an account, with its audit record, in one transaction.
+    async fn set_account_status(
+        &self,
+        holder_id: i64,
+        status: crate::model::AccountStatus,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
 }

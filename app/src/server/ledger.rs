@@ -1,0 +1,314 @@
+//! The money engine: every payment goes through `pay`, which decides, and the store's `debit`,
+//! which writes the journal entry and the balance in one transaction. Balance inquiries and
+//! gate checks identify the holder the same way.
+
+use super::AppState;
+use super::paycode::{self, CodeError, Purpose};
+use super::portal::{campus_tz, local_midnight};
+use super::store::{AccessEvent, Debit, DeviceRow, Payer, PaymentOutcome, StoreError};
+use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
+use chrono::{DateTime, Duration, Utc};
+
+pub const MAX_CONSUMPTION_PW_FAILURES: i64 = 3;
+pub const CONSUMPTION_PW_LOCK: Duration = Duration::minutes(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The request id was used before with a different payload.
+    #[error("request id reused with a different payload")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// What a reader presented: a card's chip serial or the digits of a 深职通码.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    Card(String),
+    Code(String),
+}
+
+impl Presented {
+    pub fn from_parts(card_serial: Option<&str>, code: Option<&str>) -> Option<Presented> {
+        match (
+            card_serial.map(str::trim).filter(|s| !s.is_empty()),
+            code.map(str::trim).filter(|s| !s.is_empty()),
+        ) {
+            (Some(serial), None) => Some(Presented::Card(serial.to_uppercase())),
+            (None, Some(code)) => Some(Presented::Code(code.to_string())),
+            _ => None,
+        }
+    }
+
+    pub fn method(&self) -> &'static str {
+        match self {
+            Presented::Card(_) => "card",
+            Presented::Code(_) => "code",
+        }
+    }
+}
+
+pub struct PayRequest<'a> {
+    pub request_id: &'a str,
+    pub amount: Money,
+    pub presented: Option<Presented>,
+    pub password: Option<&'a str>,
+}
+
+/// Who was identified, or why not.
+pub struct Identified {
+    pub holder_id: i64,
+    pub card_id: Option<i64>,
+}
+
+fn code_decline(e: CodeError) -> Result<Decline, LedgerError> {
+    Ok(match e {
+        CodeError::Expired => Decline::CodeExpired,
+        CodeError::Used => Decline::CodeUsed,
+        CodeError::Malformed | CodeError::Forged | CodeError::Revoked | CodeError::WrongPurpose => {
+            Decline::CodeInvalid
+        }
+        CodeError::AccountNotActive => Decline::AccountFrozen,
+        CodeError::Store(s) => return Err(LedgerError::Internal(s)),
+    })
+}
+
+/// Finds the holder behind a card or a code. A lost card is refused; the code still works
+/// while the card is lost (it is bound to the holder's phone, not the plastic).
+pub async fn identify(
+    state: &AppState,
+    presented: &Presented,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<Result<Identified, Decline>, LedgerError> {
+    match presented {
+        Presented::Card(serial) => {
+            let Some(card) = state.db.card_by_serial(serial).await? else {
+                return Ok(Err(Decline::UnknownCard));
+            };
+            Ok(match card.status {
+                CardStatus::Active => Ok(Identified {
+                    holder_id: card.holder_id,
+                    card_id: Some(card.card_id),
+                }),
+                CardStatus::Lost => Err(Decline::CardLost),
+                CardStatus::Void | CardStatus::Cancelled => Err(Decline::CardVoid),
+            })
+        }
+        Presented::Code(digits) => match paycode::verify(&state.db, digits, purpose, now).await {
+            Ok(v) => Ok(Ok(Identified {
+                holder_id: v.holder_id,
+                card_id: None,
+            })),
+            Err(e) => Ok(Err(code_decline(e)?)),
+        },
+    }
+}
+
+fn account_decline(payer: &Payer) -> Option<Decline> {
+    match payer.status {
+        AccountStatus::Active => None,
+        AccountStatus::Frozen => Some(Decline::AccountFrozen),
+        AccountStatus::Closed => Some(Decline::AccountClosed),
+    }
+}
+
+pub fn outcome_text(outcome: &PaymentOutcome) -> Result<String, LedgerError> {
+    serde_json::to_string(outcome).map_err(|e| LedgerError::Internal(e.to_string()))
+}
+
+/// Takes a payment at a POS or meal table. Idempotent per (device, request id): a retry with
+/// the same payload returns the first outcome and is never charged twice.
+pub async fn pay(
+    state: &AppState,
+    device: &DeviceRow,
+    req: &PayRequest<'_>,
+    payload_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<PaymentOutcome, LedgerError> {
+    if let Some((hash, outcome)) = state.db.earlier_request(device.id, req.request_id).await? {
+        if hash != payload_hash {
+            return Err(LedgerError::Conflict);
+        }
+        return serde_json::from_str(&outcome).map_err(|e| LedgerError::Internal(e.to_string()));
+    }
+    let decline = |reason: Decline| async move {
+        let outcome = PaymentOutcome::Declined { reason };
+        state
+            .db
+            .remember_request(
+                device.id,
+                req.request_id,
+                payload_hash,
+                &outcome_text(&outcome)?,
+                now,
+            )
+            .await?;
+        Ok::<_, LedgerError>(outcome)
+    };
+    if !matches!(device.kind, DeviceKind::Pos | DeviceKind::MealTable) {
+        return decline(Decline::NotAllowedHere).await;
+    }
+    if req.amount.fen() <= 0 {
+        return decline(Decline::InvalidAmount).await;
+    }
+    let Some(presented) = &req.presented else {
+        return decline(Decline::UnknownCard).await;
+    };
+    let who = match identify(state, presented, Purpose::Pay, now).await? {
+        Ok(who) => who,
+        Err(reason) => return decline(reason).await,
+    };
+    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    let Some(payer) = state.db.payer(who.holder_id, day_start).await? else {
+        return decline(Decline::UnknownCard).await;
+    };
+    if let Some(reason) = account_decline(&payer) {
+        return decline(reason).await;
+    }
+    let profile = state
+        .db
+        .campus_profile()
+        .await?
+        .ok_or_else(|| LedgerError::Internal("no campus profile".into()))?;
+    let after_today = payer
+        .spent_today
+        .checked_add(req.amount)
+        .ok_or_else(|| LedgerError::Internal("overflow".into()))?;
+    if req.amount > profile.max_single_limit || after_today > profile.max_daily_limit {
+        return decline(Decline::LimitExceeded).await;
+    }
+    let needs_password = req.amount > payer.single_limit || after_today > payer.daily_limit;
+    let mut password_ok = false;
+    if needs_password {
+        if payer
+            .consumption_pw_locked_until
+            .is_some_and(|until| until > now)
+        {
+            return decline(Decline::PasswordLocked).await;
+        }
+        // Not remembered under the request id: the cashier asks for the password and sends
+        // the same sale again with it.
+        let Some(password) = req.password.filter(|p| !p.is_empty()) else {
+            return Ok(PaymentOutcome::Declined {
+                reason: Decline::PasswordRequired,
+            });
+        };
+        // Hashing happens here, outside any database transaction.
+        let ok = state
+            .hasher
+            .verify(
+                password.to_string(),
+                Some(payer.consumption_pw_hash.clone()),
+            )
+            .await
+            .map_err(|e| LedgerError::Internal(e.to_string()))?;
+        if !ok {
+            let locked = state
+                .db
+                .consumption_pw_failed(
+                    payer.account_id,
+                    MAX_CONSUMPTION_PW_FAILURES,
+                    now + CONSUMPTION_PW_LOCK,
+                )
+                .await?;
+            // A wrong password is not remembered under the request id: the cashier retries
+            // the same sale with the right one.
+            return Ok(PaymentOutcome::Declined {
+                reason: if locked.is_some() {
+                    Decline::PasswordLocked
+                } else {
+                    Decline::WrongPassword
+                },
+            });
+        }
+        state.db.consumption_pw_ok(payer.account_id).await?;
+        password_ok = true;
+    }
+    Ok(state
+        .db
+        .debit(&Debit {
+            account_id: payer.account_id,
+            amount: req.amount,
+            device_id: device.id,
+            merchant_id: device.merchant_id,
+            card_id: who.card_id,
+            request_id: req.request_id,
+            payload_hash,
+            password_ok,
+            day_start,
+            campus_max_single: profile.max_single_limit,
+            campus_max_daily: profile.max_daily_limit,
+            now,
+        })
+        .await?)
+}
+
+/// A balance inquiry: a card (or code) held to a terminal with no amount.
+pub async fn balance(
+    state: &AppState,
+    presented: &Presented,
+    now: DateTime<Utc>,
+) -> Result<Result<(Payer, Option<i64>), Decline>, LedgerError> {
+    let who = match identify(state, presented, Purpose::Identity, now).await? {
+        Ok(who) => who,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    match state.db.payer(who.holder_id, day_start).await? {
+        Some(p) => Ok(Ok((p, who.card_id))),
+        None => Ok(Err(Decline::UnknownCard)),
+    }
+}
+
+/// A gate or attendance check. Every check is recorded, allowed or not.
+pub async fn access(
+    state: &AppState,
+    device: &DeviceRow,
+    presented: &Presented,
+    now: DateTime<Utc>,
+) -> Result<Result<i64, Decline>, LedgerError> {
+    let result = if !matches!(device.kind, DeviceKind::Gate | DeviceKind::Attendance) {
+        Err(Decline::NotAllowedHere)
+    } else {
+        identify(state, presented, Purpose::Identity, now)
+            .await?
+            .map(|who| (who.holder_id, who.card_id))
+    };
+    let (holder, card, allowed, reason) = match &result {
+        Ok((holder, card)) => (Some(*holder), *card, true, ""),
+        Err(reason) => (None, None, false, reason.as_str()),
+    };
+    state
+        .db
+        .record_access(&AccessEvent {
+            device_id: device.id,
+            holder_id: holder,
+            card_id: card,
+            method: presented.method(),
+            allowed,
+            reason,
+            at: now,
+        })
+        .await?;
+    Ok(result.map(|(holder, _)| holder))
+}
+
+/// Issues (or rotates) a device credential: a fresh Ed25519 key pair. Returns the private key
+/// (hex), to be shown once; only the public key is stored.
+pub async fn issue_device_key(
+    state: &AppState,
+    device: &DeviceRow,
+    now: DateTime<Utc>,
+) -> Result<String, LedgerError> {
+    let secret: [u8; 32] = rand::random();
+    let signing = ed25519_dalek::SigningKey::from_bytes(&secret);
+    let public = hex::encode(signing.verifying_key().to_bytes());
+    state
+        .db
+        .set_device_public_key(device.id, &public, now)
+        .await?;
+    Ok(hex::encode(secret))
+}

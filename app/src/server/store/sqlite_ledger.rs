@@ -1,0 +1,403 @@
+//! SQLite: the money engine's queries. The debit runs in one `BEGIN IMMEDIATE` transaction:
+//! SQLite has one writer at a time, so taking the write lock first serialises payments on the
+//! whole database and no two debits can both see the same balance.
+
+use super::sqlite::{SqliteStore, db_err, parse_ts, ts};
+use super::{
+    AccessEvent, Audit, CardLookup, CardRow, CardStore, Debit, DeviceRow, LedgerStore, Payer,
+    PaymentOutcome, StoreError,
+};
+use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+fn outcome_json(outcome: &PaymentOutcome) -> Result<String, StoreError> {
+    serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+#[async_trait]
+impl LedgerStore for SqliteStore {
+    async fn device_by_code(&self, code: &str) -> Result<Option<DeviceRow>, StoreError> {
+        let row = sqlx::query("SELECT id, code, kind, merchant_id, place, public_key, revoked_at FROM devices WHERE code = ?")
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let kind: String = row.try_get("kind").map_err(db_err)?;
+        let revoked: Option<String> = row.try_get("revoked_at").map_err(db_err)?;
+        Ok(Some(DeviceRow {
+            id: row.try_get("id").map_err(db_err)?,
+            code: row.try_get("code").map_err(db_err)?,
+            kind: DeviceKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("device kind {kind}")))?,
+            merchant_id: row.try_get("merchant_id").map_err(db_err)?,
+            place: row.try_get("place").map_err(db_err)?,
+            public_key: row.try_get("public_key").map_err(db_err)?,
+            revoked: revoked.is_some(),
+        }))
+    }
+
+    async fn set_device_public_key(
+        &self,
+        device_id: i64,
+        public_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE devices SET public_key = ?, key_issued_at = ?, revoked_at = NULL WHERE id = ?",
+        )
+        .bind(public_key)
+        .bind(ts(now))
+        .bind(device_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn record_nonce(
+        &self,
+        device_id: i64,
+        nonce: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        sqlx::query("DELETE FROM device_nonces WHERE device_id = ? AND seen_at < ?")
+            .bind(device_id)
+            .bind(ts(forget_before))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let fresh = sqlx::query("INSERT INTO device_nonces (device_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+            .bind(device_id)
+            .bind(nonce)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .rows_affected()
+            == 1;
+        tx.commit().await.map_err(db_err)?;
+        Ok(fresh)
+    }
+
+    async fn earlier_request(
+        &self,
+        device_id: i64,
+        request_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT payload_hash, outcome FROM device_requests WHERE device_id = ? AND request_id = ?")
+            .bind(device_id)
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| {
+            Ok((
+                r.try_get("payload_hash").map_err(db_err)?,
+                r.try_get("outcome").map_err(db_err)?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn remember_request(
+        &self,
+        device_id: i64,
+        request_id: &str,
+        payload_hash: &str,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO device_requests (device_id, request_id, payload_hash, outcome, created_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(device_id)
+        .bind(request_id)
+        .bind(payload_hash)
+        .bind(outcome)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn card_by_serial(&self, serial: &str) -> Result<Option<CardLookup>, StoreError> {
+        let row = sqlx::query("SELECT id, holder_id, status FROM cards WHERE chip_serial = ?")
+            .bind(serial)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let status: String = row.try_get("status").map_err(db_err)?;
+        Ok(Some(CardLookup {
+            card_id: row.try_get("id").map_err(db_err)?,
+            holder_id: row.try_get("holder_id").map_err(db_err)?,
+            status: CardStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("card status {status}")))?,
+        }))
+    }
+
+    async fn payer(
+        &self,
+        holder_id: i64,
+        day_start: DateTime<Utc>,
+    ) -> Result<Option<Payer>, StoreError> {
+        let row = sqlx::query(
+            "SELECT a.id, h.name, a.status, a.balance, a.single_limit, a.daily_limit, a.consumption_pw_hash,
+                    a.consumption_pw_locked_until,
+                    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
+                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent
+             FROM accounts a JOIN cardholders h ON h.id = a.holder_id WHERE a.holder_id = ?1",
+        )
+        .bind(holder_id)
+        .bind(ts(day_start))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let status: String = row.try_get("status").map_err(db_err)?;
+        let locked: Option<String> = row.try_get("consumption_pw_locked_until").map_err(db_err)?;
+        Ok(Some(Payer {
+            holder_id,
+            account_id: row.try_get("id").map_err(db_err)?,
+            name: row.try_get("name").map_err(db_err)?,
+            status: AccountStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("account status {status}")))?,
+            balance: Money::from_fen(row.try_get("balance").map_err(db_err)?),
+            single_limit: Money::from_fen(row.try_get("single_limit").map_err(db_err)?),
+            daily_limit: Money::from_fen(row.try_get("daily_limit").map_err(db_err)?),
+            spent_today: Money::from_fen(row.try_get("spent").map_err(db_err)?),
+            consumption_pw_hash: row.try_get("consumption_pw_hash").map_err(db_err)?,
+            consumption_pw_locked_until: locked.as_deref().map(parse_ts).transpose()?,
+        }))
+    }
+
+    async fn consumption_pw_failed(
+        &self,
+        account_id: i64,
+        max: i64,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let locked: Option<i64> = sqlx::query_scalar(
+            "UPDATE accounts SET
+                 consumption_pw_locked_until = CASE WHEN consumption_pw_failures + 1 >= ?1 THEN ?2 ELSE consumption_pw_locked_until END,
+                 consumption_pw_failures = CASE WHEN consumption_pw_failures + 1 >= ?1 THEN 0 ELSE consumption_pw_failures + 1 END
+             WHERE id = ?3
+             RETURNING CASE WHEN consumption_pw_locked_until = ?2 THEN 1 ELSE 0 END",
+        )
+        .bind(max)
+        .bind(ts(lock_until))
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok((locked == Some(1)).then_some(lock_until))
+    }
+
+    async fn consumption_pw_ok(&self, account_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE accounts SET consumption_pw_failures = 0 WHERE id = ? AND consumption_pw_failures <> 0")
+            .bind(account_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn debit(&self, d: &Debit<'_>) -> Result<PaymentOutcome, StoreError> {
+        let now = ts(d.now);
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        // A duplicate that raced us to the lock: its outcome is the answer.
+        let earlier: Option<String> = sqlx::query_scalar(
+            "SELECT outcome FROM device_requests WHERE device_id = ? AND request_id = ?",
+        )
+        .bind(d.device_id)
+        .bind(d.request_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(text) = earlier {
+            return serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()));
+        }
+        let row = sqlx::query(
+            "SELECT a.status, a.balance, a.single_limit, a.daily_limit,
+                    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
+                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent
+             FROM accounts a WHERE a.id = ?1",
+        )
+        .bind(d.account_id)
+        .bind(ts(d.day_start))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let status: String = row.try_get("status").map_err(db_err)?;
+        let balance = Money::from_fen(row.try_get("balance").map_err(db_err)?);
+        let single_limit = Money::from_fen(row.try_get("single_limit").map_err(db_err)?);
+        let daily_limit = Money::from_fen(row.try_get("daily_limit").map_err(db_err)?);
+        let spent = Money::from_fen(row.try_get("spent").map_err(db_err)?);
+        let after_today = spent
+            .checked_add(d.amount)
+            .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+        let decline = if status == "frozen" {
+            Some(Decline::AccountFrozen)
+        } else if status == "closed" {
+            Some(Decline::AccountClosed)
+        } else if d.amount > d.campus_max_single || after_today > d.campus_max_daily {
+            Some(Decline::LimitExceeded)
+        } else if (d.amount > single_limit || after_today > daily_limit) && !d.password_ok {
+            Some(Decline::PasswordRequired)
+        } else if d.amount > balance {
+            Some(Decline::InsufficientBalance)
+        } else {
+            None
+        };
+        let outcome = match decline {
+            // The sale will come again with the password: nothing to remember yet.
+            Some(Decline::PasswordRequired) => {
+                return Ok(PaymentOutcome::Declined {
+                    reason: Decline::PasswordRequired,
+                });
+            }
+            Some(reason) => PaymentOutcome::Declined { reason },
+            None => {
+                let new_balance = balance
+                    .checked_sub(d.amount)
+                    .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+                let debit = d
+                    .amount
+                    .checked_neg()
+                    .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+                let journal_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, merchant_id, device_id, card_id, request_id, created_at)
+                     VALUES (?, 'payment', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(d.account_id)
+                .bind(debit.fen())
+                .bind(new_balance.fen())
+                .bind(d.merchant_id)
+                .bind(d.device_id)
+                .bind(d.card_id)
+                .bind(d.request_id)
+                .bind(&now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                // The guard on the old balance makes a lost update impossible even if the
+                // transaction were not serialised.
+                let updated =
+                    sqlx::query("UPDATE accounts SET balance = ? WHERE id = ? AND balance = ?")
+                        .bind(new_balance.fen())
+                        .bind(d.account_id)
+                        .bind(balance.fen())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected();
+                if updated != 1 {
+                    return Err(StoreError::Corrupt(
+                        "balance changed under a write lock".into(),
+                    ));
+                }
+                PaymentOutcome::Approved {
+                    journal_id,
+                    amount: d.amount,
+                    balance: new_balance,
+                }
+            }
+        };
+        sqlx::query("INSERT INTO device_requests (device_id, request_id, payload_hash, outcome, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(d.device_id)
+            .bind(d.request_id)
+            .bind(d.payload_hash)
+            .bind(outcome_json(&outcome)?)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(outcome)
+    }
+
+    async fn record_access(&self, e: &AccessEvent<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_events (device_id, holder_id, card_id, method, allowed, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.device_id)
+        .bind(e.holder_id)
+        .bind(e.card_id)
+        .bind(e.method)
+        .bind(e.allowed)
+        .bind(e.reason)
+        .bind(ts(e.at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CardStore for SqliteStore {
+    async fn cards_of(&self, holder_id: i64) -> Result<Vec<CardRow>, StoreError> {
+        let rows = sqlx::query("SELECT id, card_no, chip_serial, status FROM cards WHERE holder_id = ? ORDER BY issued_at DESC, id DESC")
+            .bind(holder_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status").map_err(db_err)?;
+                Ok(CardRow {
+                    id: row.try_get("id").map_err(db_err)?,
+                    card_no: row.try_get("card_no").map_err(db_err)?,
+                    chip_serial: row.try_get("chip_serial").map_err(db_err)?,
+                    status: CardStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("card status {status}")))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_account_status(
+        &self,
+        holder_id: i64,
+        status: AccountStatus,
+        mut audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let before: String = sqlx::query_scalar("SELECT status FROM accounts WHERE holder_id = ?")
+            .bind(holder_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("UPDATE accounts SET status = ?, status_reason = ? WHERE holder_id = ?")
+            .bind(status.as_str())
+            .bind(&audit.reason)
+            .bind(holder_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        audit.before = before;
+        audit.after = status.as_str().into();
+        super::sqlite_portal::insert_audit(&mut tx, &audit, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}

@@ -1,0 +1,562 @@
+//! The device API over real HTTP: signed requests, every decline reason, idempotent replays,
+//! concurrent payments on one account, forged and replayed requests, gates, OpenAPI.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+use app::model::Money;
+use app::server::store::{Actor, Audit, SubjectKind};
+use chrono::Utc;
+use ed25519_dalek::{Signer, SigningKey};
+use helpers::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const B_LOGIN: &str = "2023020215";
+/// B's consumption password is still the initial one: the last 6 digits of the ID number.
+const B_CONSUMPTION: &str = "257419";
+
+struct Device {
+    code: String,
+    key: SigningKey,
+}
+
+async fn device(app: &TestApp, code: &str) -> Device {
+    let row = app.state.db.device_by_code(code).await.unwrap().unwrap();
+    let secret = app::server::ledger::issue_device_key(&app.state, &row, Utc::now())
+        .await
+        .unwrap();
+    let bytes: [u8; 32] = hex::decode(secret).unwrap().try_into().unwrap();
+    Device {
+        code: code.into(),
+        key: SigningKey::from_bytes(&bytes),
+    }
+}
+
+fn nonce() -> String {
+    format!("n-{}", uuid_like())
+}
+
+fn uuid_like() -> String {
+    let bytes: [u8; 12] = rand::random();
+    hex::encode(bytes)
+}
+
+impl Device {
+    fn sign(&self, path: &str, nonce: &str, ts: i64, body: &[u8]) -> String {
+        let msg = server::device_api::signing_string("POST", path, &ts.to_string(), nonce, body);
+        hex::encode(self.key.sign(msg.as_bytes()).to_bytes())
+    }
+
+    async fn post_raw(
+        &self,
+        app: &TestApp,
+        path: &str,
+        body: &Value,
+        nonce: &str,
+        ts: i64,
+    ) -> (StatusCode, Value) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let res = app
+            .client
+            .post(app.url(path))
+            .header("x-device", &self.code)
+            .header("x-timestamp", ts.to_string())
+            .header("x-nonce", nonce)
+            .header("x-signature", self.sign(path, nonce, ts, &bytes))
+            .header("content-type", "application/json")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+        self.post_raw(app, path, &body, &nonce(), Utc::now().timestamp_millis())
+            .await
+    }
+
+    async fn pay(
+        &self,
+        app: &TestApp,
+        request_id: &str,
+        fen: i64,
+        card: Option<&str>,
+        code: Option<&str>,
+        password: Option<&str>,
+    ) -> Value {
+        let (status, body) = self
+            .post(app, "/api/device/v1/pay", json!({"request_id": request_id, "amount_fen": fen, "card_serial": card, "code": code, "password": password}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+async fn holder(app: &TestApp, login: &str) -> i64 {
+    app.state
+        .db
+        .holder_auth_by_login(login)
+        .await
+        .unwrap()
+        .unwrap()
+        .holder_id
+}
+
+async fn live_serial(app: &TestApp, holder_id: i64) -> String {
+    let cards = app.state.db.cards_of(holder_id).await.unwrap();
+    cards
+        .iter()
+        .find(|c| c.status != app::model::CardStatus::Void)
+        .unwrap()
+        .chip_serial
+        .clone()
+}
+
+async fn balance(app: &TestApp, holder_id: i64) -> Money {
+    let day = Utc::now();
+    app.state
+        .db
+        .payer(holder_id, day)
+        .await
+        .unwrap()
+        .unwrap()
+        .balance
+}
+
+async fn code_for(app: &TestApp, holder_id: i64, session: &str) -> String {
+    app.state
+        .db
+        .create_session(&app::server::store::NewSession {
+            token_hash: session.into(),
+            subject: SubjectKind::Holder,
+            subject_id: holder_id,
+            now: Utc::now(),
+            ip: String::new(),
+            user_agent: String::new(),
+        })
+        .await
+        .ok();
+    app::server::paycode::current_code(&app.state.db, holder_id, session, Utc::now())
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+fn audit(holder_id: i64) -> Audit {
+    Audit {
+        actor: Actor::System,
+        action: "test",
+        holder_id: Some(holder_id),
+        target: String::new(),
+        before: String::new(),
+        after: String::new(),
+        reason: "test".into(),
+        ip: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_card_payment_is_charged_once_however_often_it_is_sent() {
+    let app = TestApp::spawn(6).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let b = holder(&app, B_LOGIN).await;
+    let serial = live_serial(&app, b).await;
+    let before = balance(&app, b).await;
+    let first = pos
+        .pay(&app, "sale-1", 1250, Some(&serial), None, None)
+        .await;
+    assert_eq!(first["approved"], true, "{first}");
+    assert_eq!(first["balance_fen"], before.fen() - 1250);
+    // The terminal did not hear back and sends the same sale again: same answer, one charge.
+    let again = pos
+        .pay(&app, "sale-1", 1250, Some(&serial), None, None)
+        .await;
+    assert_eq!(again, first);
+    assert_eq!(balance(&app, b).await.fen(), before.fen() - 1250);
+    // The same request id for a different sale is refused.
+    let (status, body) = pos
+        .post(
+            &app,
+            "/api/device/v1/pay",
+            json!({"request_id": "sale-1", "amount_fen": 999, "card_serial": serial}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Balance inquiry shows the new balance and a masked name.
+    let (_, inquiry) = pos
+        .post(
+            &app,
+            "/api/device/v1/balance",
+            json!({"card_serial": serial}),
+        )
+        .await;
+    assert_eq!(inquiry["balance_fen"], before.fen() - 1250);
+    assert_eq!(inquiry["holder"], "李*然");
+    let check = app.state.db.ledger_check().await.unwrap();
+    assert!(check.is_consistent(), "{check:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_decline_reason_has_its_case() {
+    let app = TestApp::spawn(6).await;
+    let pos = device(&app, "POS-E-MARKET").await;
+    let gate = device(&app, "GATE-E-DORM").await;
+    let b = holder(&app, B_LOGIN).await;
+    let serial = live_serial(&app, b).await;
+    let reason = |v: &Value| v["reason"].as_str().unwrap_or("approved").to_string();
+
+    assert_eq!(
+        reason(&pos.pay(&app, "u1", 100, Some("FFFFFFFF"), None, None).await),
+        "unknown_card"
+    );
+    assert_eq!(
+        reason(&pos.pay(&app, "z1", 0, Some(&serial), None, None).await),
+        "invalid_amount"
+    );
+    // Over the holder's ¥50 single limit: the consumption password is needed.
+    assert_eq!(
+        reason(&pos.pay(&app, "p1", 6000, Some(&serial), None, None).await),
+        "password_required"
+    );
+    let with_pw = pos
+        .pay(&app, "p1", 6000, Some(&serial), None, Some(B_CONSUMPTION))
+        .await;
+    assert_eq!(reason(&with_pw), "approved", "{with_pw}");
+    // Over the campus maximum (¥500): no password helps.
+    assert_eq!(
+        reason(
+            &pos.pay(&app, "m1", 50_100, Some(&serial), None, Some(B_CONSUMPTION))
+                .await
+        ),
+        "limit_exceeded"
+    );
+    // More than the balance (with the password, under the maxima).
+    let bal = balance(&app, b).await.fen();
+    if bal < 49_000 {
+        let r = pos
+            .pay(
+                &app,
+                "i1",
+                bal + 1,
+                Some(&serial),
+                None,
+                Some(B_CONSUMPTION),
+            )
+            .await;
+        assert_eq!(reason(&r), "insufficient_balance", "{r}");
+    }
+    // Three wrong consumption passwords lock password payments.
+    assert_eq!(
+        reason(
+            &pos.pay(&app, "w1", 6000, Some(&serial), None, Some("000000"))
+                .await
+        ),
+        "wrong_password"
+    );
+    assert_eq!(
+        reason(
+            &pos.pay(&app, "w1", 6000, Some(&serial), None, Some("000000"))
+                .await
+        ),
+        "wrong_password"
+    );
+    assert_eq!(
+        reason(
+            &pos.pay(&app, "w1", 6000, Some(&serial), None, Some("000000"))
+                .await
+        ),
+        "password_locked"
+    );
+    assert_eq!(
+        reason(
+            &pos.pay(&app, "w1", 6000, Some(&serial), None, Some(B_CONSUMPTION))
+                .await
+        ),
+        "password_locked"
+    );
+    // Small payments need no password and still work.
+    assert_eq!(
+        reason(&pos.pay(&app, "s1", 300, Some(&serial), None, None).await),
+        "approved"
+    );
+
+    // Codes: valid once, then used; garbage is invalid; an old code is expired.
+    let code = code_for(&app, b, "sess-b").await;
+    assert_eq!(
+        reason(&pos.pay(&app, "c1", 200, None, Some(&code), None).await),
+        "approved"
+    );
+    assert_eq!(
+        reason(&pos.pay(&app, "c2", 200, None, Some(&code), None).await),
+        "code_used"
+    );
+    assert_eq!(
+        reason(
+            &pos.pay(&app, "c3", 200, None, Some("81123456780012345678"), None)
+                .await
+        ),
+        "code_invalid"
+    );
+    let key = app
+        .state
+        .db
+        .pay_key_for_session("sess-b")
+        .await
+        .unwrap()
+        .unwrap();
+    let old_step = app::server::paycode::step_at(Utc::now()) - 10;
+    let old = app::server::paycode::code_digits(&key, app::server::paycode::Purpose::Pay, old_step);
+    assert_eq!(
+        reason(&pos.pay(&app, "c4", 200, None, Some(&old), None).await),
+        "code_expired"
+    );
+
+    // Lost card: refused at the POS and the gate; the code still pays.
+    app.state
+        .db
+        .set_card_lost(b, true, Utc::now(), audit(b))
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(&pos.pay(&app, "l1", 200, Some(&serial), None, None).await),
+        "card_lost"
+    );
+    let (_, g) = gate
+        .post(
+            &app,
+            "/api/device/v1/access",
+            json!({"card_serial": serial}),
+        )
+        .await;
+    assert_eq!(
+        (g["allowed"].as_bool(), g["reason"].as_str()),
+        (Some(false), Some("card_lost"))
+    );
+    let fresh = code_for(&app, b, "sess-b").await;
+    assert_eq!(
+        reason(&pos.pay(&app, "l2", 200, None, Some(&fresh), None).await),
+        "approved"
+    );
+    // Frozen and closed accounts.
+    app.state
+        .db
+        .set_card_lost(b, false, Utc::now(), audit(b))
+        .await
+        .unwrap();
+    app.state
+        .db
+        .set_account_status(b, app::model::AccountStatus::Frozen, audit(b))
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(&pos.pay(&app, "f1", 200, Some(&serial), None, None).await),
+        "account_frozen"
+    );
+    app.state
+        .db
+        .set_account_status(b, app::model::AccountStatus::Closed, audit(b))
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(&pos.pay(&app, "f2", 200, Some(&serial), None, None).await),
+        "account_closed"
+    );
+    // A gate cannot take payments.
+    assert_eq!(
+        reason(&gate.pay(&app, "g1", 200, Some(&serial), None, None).await),
+        "not_allowed_here"
+    );
+    let check = app.state.db.ledger_check().await.unwrap();
+    assert!(check.is_consistent(), "{check:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_void_card_is_refused() {
+    let app = TestApp::spawn(6).await;
+    let pos = device(&app, "POS-E-CANTEEN-2").await;
+    // Demo holder #5 had a card replaced; the old one is void forever.
+    let mut void_serial = None;
+    for id in 1..=6 {
+        for c in app.state.db.cards_of(id).await.unwrap() {
+            if c.status == app::model::CardStatus::Void {
+                void_serial = Some(c.chip_serial);
+            }
+        }
+    }
+    let serial = void_serial.expect("the demo campus has a void card");
+    let r = pos.pay(&app, "v1", 100, Some(&serial), None, None).await;
+    assert_eq!(r["reason"], "card_void");
+    assert_eq!(r["message_zh"], "此卡已作废");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn forged_stale_replayed_and_unknown_requests_are_refused() {
+    let app = TestApp::spawn(6).await;
+    let pos = device(&app, "POS-E-WATERBAR").await;
+    let body = json!({"card_serial": "FFFFFFFF"});
+    let path = "/api/device/v1/balance";
+    // Replay: the same nonce twice.
+    let n = nonce();
+    let now = Utc::now().timestamp_millis();
+    let (first, _) = pos.post_raw(&app, path, &body, &n, now).await;
+    assert_eq!(first, StatusCode::OK);
+    let (replayed, _) = pos.post_raw(&app, path, &body, &n, now).await;
+    assert_eq!(replayed, StatusCode::UNAUTHORIZED);
+    // Stale timestamp.
+    let (stale, _) = pos
+        .post_raw(&app, path, &body, &nonce(), now - 5 * 60_000)
+        .await;
+    assert_eq!(stale, StatusCode::UNAUTHORIZED);
+    // Signed by another key.
+    let forger = Device {
+        code: pos.code.clone(),
+        key: SigningKey::from_bytes(&[7u8; 32]),
+    };
+    let (forged, _) = forger.post(&app, path, body.clone()).await;
+    assert_eq!(forged, StatusCode::UNAUTHORIZED);
+    // The body changed after signing.
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let n2 = nonce();
+    let res = app
+        .client
+        .post(app.url(path))
+        .header("x-device", &pos.code)
+        .header("x-timestamp", now.to_string())
+        .header("x-nonce", &n2)
+        .header("x-signature", pos.sign(path, &n2, now, &bytes))
+        .body(r#"{"card_serial":"AAAAAAAA"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // No headers at all; an unknown device; a device whose key was rotated.
+    let res = app
+        .client
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let ghost = Device {
+        code: "NO-SUCH-DEVICE".into(),
+        key: SigningKey::from_bytes(&[9u8; 32]),
+    };
+    assert_eq!(
+        ghost.post(&app, path, body.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let rotated = device(&app, "POS-E-WATERBAR").await;
+    assert_eq!(
+        pos.post(&app, path, body.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(rotated.post(&app, path, body).await.0, StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hundreds_of_simultaneous_payments_on_one_account() {
+    let app = TestApp::spawn(6).await;
+    let pos = std::sync::Arc::new(device(&app, "POS-E-CANTEEN-1").await);
+    let b = holder(&app, B_LOGIN).await;
+    let serial = live_serial(&app, b).await;
+    // Room under the limits so only the balance decides.
+    app.state
+        .db
+        .set_limits(b, Money::yuan(500), Money::yuan(1000), audit(b))
+        .await
+        .unwrap();
+    let start = balance(&app, b).await.fen();
+    let price = 250; // ¥2.50
+    let attempts = 300i64;
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for i in 0..attempts {
+        let (app, pos, serial) = (app.clone(), pos.clone(), serial.clone());
+        tasks.push(tokio::spawn(async move {
+            pos.pay(&app, &format!("rush-{i}"), price, Some(&serial), None, None)
+                .await
+        }));
+    }
+    let mut approved = 0i64;
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r["approved"] == true {
+            approved += 1;
+        } else {
+            assert_eq!(r["reason"], "insufficient_balance", "{r}");
+        }
+    }
+    let expected = (start / price).min(attempts);
+    assert_eq!(approved, expected, "start balance {start}");
+    assert_eq!(balance(&app, b).await.fen(), start - approved * price);
+    let check = app.state.db.ledger_check().await.unwrap();
+    assert!(check.is_consistent(), "{check:?}");
+}
+
+#[tokio::test]
+async fn gates_and_attendance_record_every_check() {
+    let app = TestApp::spawn(6).await;
+    let gate = device(&app, "GATE-LIBRARY").await;
+    let reader = device(&app, "ATT-T2-101").await;
+    let pos = device(&app, "POS-LIBRARY").await;
+    let b = holder(&app, B_LOGIN).await;
+    let serial = live_serial(&app, b).await;
+    let code = code_for(&app, b, "sess-gate").await;
+    let (_, r) = gate
+        .post(
+            &app,
+            "/api/device/v1/access",
+            json!({"card_serial": serial}),
+        )
+        .await;
+    assert_eq!(r["allowed"], true);
+    let (_, r) = reader
+        .post(&app, "/api/device/v1/access", json!({"code": code}))
+        .await;
+    assert_eq!(r["allowed"], true);
+    // Identity checks do not use up a code.
+    let (_, r) = gate
+        .post(&app, "/api/device/v1/access", json!({"code": code}))
+        .await;
+    assert_eq!(r["allowed"], true);
+    let (_, r) = pos
+        .post(
+            &app,
+            "/api/device/v1/access",
+            json!({"card_serial": serial}),
+        )
+        .await;
+    assert_eq!(r["reason"], "not_allowed_here");
+    let (status, _) = gate.post(&app, "/api/device/v1/access", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_api() {
+    let app = TestApp::spawn(0).await;
+    let doc: Value = app
+        .get("/api/device/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["info"]["title"], "Yikatong device API");
+    for path in [
+        "/api/device/v1/pay",
+        "/api/device/v1/balance",
+        "/api/device/v1/access",
+    ] {
+        assert!(doc["paths"][path]["post"].is_object(), "{path}");
+    }
+    assert!(doc["components"]["schemas"]["PayBody"]["properties"]["amount_fen"].is_object());
+    app.stop().await;
+}
