@@ -37,3 +37,6 @@ CREATE TABLE access_events (
     at          TEXT    NOT NULL
 );
 CREATE INDEX access_events_by_holder ON access_events (holder_id, at);
+
+-- Finding an earlier credit by its provider reference (a duplicate notification).
+CREATE INDEX journal_by_reference ON journal_entries (reference) WHERE reference <> '';

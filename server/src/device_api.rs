@@ -153,16 +153,10 @@ async fn authenticate(
         &ed25519_dalek::Signature::from_bytes(&sig_bytes),
     )
     .map_err(|_| unauthorized("unknown device or bad signature"))?;
-    let fresh = state
-        .db
-        .record_nonce(
-            device.id,
-            &nonce,
-            now,
-            now - chrono::Duration::milliseconds(2 * CLOCK_SKEW_MS),
-        )
-        .await
-        .map_err(internal)?;
+    let fresh =
+        state
+            .device_nonces
+            .first_use(device.id, &nonce, now.timestamp_millis(), 2 * CLOCK_SKEW_MS);
     if !fresh {
         return Err(unauthorized("replayed request"));
     }

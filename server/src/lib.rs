@@ -51,6 +51,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("demo data: {0}")]
     Demo(#[from] app::server::demo::DemoError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Opens the database (migrating it), loads secrets, and fills an empty database with the
@@ -99,6 +101,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         secrets: Arc::new(secrets),
         hasher,
         secure_cookies: settings.production,
+        device_nonces: Arc::default(),
     })
 }
 

@@ -1,11 +1,30 @@
 //! Reads the configuration, opens and migrates the database, and serves until Ctrl-C/SIGTERM.
+//!
+//! `server issue-device-key CODE` issues (or rotates) a device's credential and prints the
+//! private key once; the server keeps only the public key.
 
 use server::config::Settings;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => run().await,
+        ["issue-device-key", code] => issue_device_key(code).await,
+        _ => {
+            eprintln!(
+                "usage: server                       serve the portal\n       server issue-device-key CODE  issue a device credential"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("yikatong: {err}");
@@ -34,6 +53,24 @@ async fn run() -> Result<(), server::StartupError> {
     server::serve(listener, server::router(state), server::shutdown_signal())
         .await
         .map_err(|source| server::StartupError::Bind { addr, source })
+}
+
+async fn issue_device_key(code: &str) -> Result<(), server::StartupError> {
+    let settings = Settings::load()?;
+    let state = server::build_state(&settings).await?;
+    let device = state
+        .db
+        .device_by_code(code)
+        .await?
+        .ok_or_else(|| server::StartupError::Usage(format!("no device with code {code}")))?;
+    let key = app::server::ledger::issue_device_key(&state, &device, chrono::Utc::now())
+        .await
+        .map_err(|e| server::StartupError::Usage(e.to_string()))?;
+    println!("{key}");
+    eprintln!(
+        "Device {code}: new credential issued; the previous one no longer works. Keep this key secret."
+    );
+    Ok(())
 }
 
 fn print_demo_logins() {

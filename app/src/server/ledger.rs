@@ -229,14 +229,14 @@ pub async fn pay(
     }
     Ok(state
         .db
-        .debit(&Debit {
+        .debit(Debit {
             account_id: payer.account_id,
             amount: req.amount,
             device_id: device.id,
             merchant_id: device.merchant_id,
             card_id: who.card_id,
-            request_id: req.request_id,
-            payload_hash,
+            request_id: req.request_id.to_string(),
+            payload_hash: payload_hash.to_string(),
             password_ok,
             day_start,
             campus_max_single: profile.max_single_limit,
@@ -311,4 +311,51 @@ pub async fn issue_device_key(
         .set_device_public_key(device.id, &public, now)
         .await?;
     Ok(hex::encode(secret))
+}
+
+/// Nonces of signed device requests, remembered for the timestamp window so a captured request
+/// cannot be sent again. Kept in memory: a write per request would double the disk syncs of
+/// every payment. Across a restart a replay inside the window is still harmless for payments,
+/// whose request id is idempotent in the database.
+#[derive(Default)]
+pub struct NonceCache {
+    seen: std::sync::Mutex<NonceState>,
+}
+
+#[derive(Default)]
+struct NonceState {
+    entries: std::collections::HashMap<(i64, String), i64>,
+    last_prune_ms: i64,
+}
+
+impl NonceCache {
+    /// Records a nonce seen at `now_ms`; false if this device sent it within `window_ms`.
+    pub fn first_use(&self, device_id: i64, nonce: &str, now_ms: i64, window_ms: i64) -> bool {
+        let Ok(mut state) = self.seen.lock() else {
+            return false;
+        };
+        if now_ms - state.last_prune_ms > 10_000 {
+            state.entries.retain(|_, seen| now_ms - *seen <= window_ms);
+            state.last_prune_ms = now_ms;
+        }
+        match state.entries.entry((device_id, nonce.to_string())) {
+            std::collections::hash_map::Entry::Occupied(e) => now_ms - *e.get() > window_ms,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(now_ms);
+                true
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod nonce_tests {
+    #[test]
+    fn a_nonce_is_accepted_once_per_window() {
+        let cache = super::NonceCache::default();
+        assert!(cache.first_use(1, "abc", 1_000, 120_000));
+        assert!(!cache.first_use(1, "abc", 2_000, 120_000));
+        assert!(cache.first_use(2, "abc", 2_000, 120_000), "per device");
+        assert!(cache.first_use(1, "abd", 2_000, 120_000));
+    }
 }

@@ -6,6 +6,8 @@ pub mod campus;
 pub mod demo;
 pub mod ids;
 pub mod ledger;
+#[cfg(test)]
+mod ledger_props;
 pub mod password;
 pub mod paycode;
 pub mod pin;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Served over HTTPS: session cookies get `Secure` and the `__Host-` prefix.
     pub secure_cookies: bool,
+    /// Nonces of signed device requests within the timestamp window.
+    pub device_nonces: Arc<ledger::NonceCache>,
 }
 
 /// The state from inside a server function or a server render.

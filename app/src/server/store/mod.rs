@@ -69,7 +69,9 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
 }
 
 #[async_trait]
-pub trait Store: PortalStore + LedgerStore + CardStore + Send + Sync + 'static {
+pub trait Store:
+    PortalStore + LedgerStore + CardStore + CreditStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Brings the schema up to date; safe to run at every start.
@@ -477,14 +479,14 @@ pub struct Payer {
 }
 
 /// A debit to write in one transaction.
-pub struct Debit<'a> {
+pub struct Debit {
     pub account_id: i64,
     pub amount: Money,
     pub device_id: i64,
     pub merchant_id: Option<i64>,
     pub card_id: Option<i64>,
-    pub request_id: &'a str,
-    pub payload_hash: &'a str,
+    pub request_id: String,
+    pub payload_hash: String,
     /// The consumption password was checked for this payment.
     pub password_ok: bool,
     /// Local midnight today (UTC), for the daily limit.
@@ -516,15 +518,6 @@ pub trait LedgerStore: Send + Sync {
         public_key: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// Records a nonce; false if this device used it already. Forgets nonces older than
-    /// `forget_before`.
-    async fn record_nonce(
-        &self,
-        device_id: i64,
-        nonce: &str,
-        now: DateTime<Utc>,
-        forget_before: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
     /// The stored (payload hash, outcome) of an earlier request with this id.
     async fn earlier_request(
         &self,
@@ -557,7 +550,7 @@ pub trait LedgerStore: Send + Sync {
     /// The payment itself, in one write transaction: re-checks status, limits and balance,
     /// writes the journal entry and the balance, and stores the outcome under the request id
     /// (a concurrent duplicate gets the first outcome).
-    async fn debit(&self, debit: &Debit<'_>) -> Result<PaymentOutcome, StoreError>;
+    async fn debit(&self, debit: Debit) -> Result<PaymentOutcome, StoreError>;
     async fn record_access(&self, event: &AccessEvent<'_>) -> Result<(), StoreError>;
 }
 
@@ -581,4 +574,38 @@ pub trait CardStore: Send + Sync {
         status: crate::model::AccountStatus,
         audit: Audit,
     ) -> Result<(), StoreError>;
+}
+
+/// Money coming in: a top-up (bank, WeChat, cash, automatic) or a refund/correction credit.
+pub struct Credit<'a> {
+    pub holder_id: i64,
+    pub amount: Money,
+    pub kind: EntryKind,
+    pub channel: Option<Channel>,
+    pub merchant_id: Option<i64>,
+    pub staff_id: Option<i64>,
+    /// The provider's order or receipt number; unique per channel when given, so a
+    /// notification delivered twice credits once.
+    pub reference: &'a str,
+    pub memo: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditOutcome {
+    Credited {
+        journal_id: i64,
+        balance: Money,
+    },
+    /// The reference was credited before: nothing changed.
+    AlreadyCredited {
+        journal_id: i64,
+    },
+    AccountClosed,
+}
+
+#[async_trait]
+pub trait CreditStore: Send + Sync {
+    /// Credits an account in one transaction (journal entry + balance).
+    async fn credit(&self, credit: &Credit<'_>) -> Result<CreditOutcome, StoreError>;
 }

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
+    /// The ledger writer's queue (group commit of debits; see `sqlite_ledger::ledger_writer`).
+    pub(super) writer: tokio::sync::mpsc::Sender<super::sqlite_ledger::DebitJob>,
 }
 
 pub(super) fn db_err(err: sqlx::Error) -> StoreError {
@@ -50,7 +52,9 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(SqliteStore { pool })
+        let (writer, jobs) = tokio::sync::mpsc::channel(4096);
+        tokio::spawn(super::sqlite_ledger::ledger_writer(pool.clone(), jobs));
+        Ok(SqliteStore { pool, writer })
     }
 }
 

@@ -4,13 +4,13 @@
 
 use super::sqlite::{SqliteStore, db_err, parse_ts, ts};
 use super::{
-    AccessEvent, Audit, CardLookup, CardRow, CardStore, Debit, DeviceRow, LedgerStore, Payer,
-    PaymentOutcome, StoreError,
+    AccessEvent, Audit, CardLookup, CardRow, CardStore, Credit, CreditOutcome, CreditStore, Debit,
+    DeviceRow, LedgerStore, Payer, PaymentOutcome, StoreError,
 };
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Row, Sqlite, Transaction};
 
 fn outcome_json(outcome: &PaymentOutcome) -> Result<String, StoreError> {
     serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -55,37 +55,6 @@ impl LedgerStore for SqliteStore {
         .await
         .map_err(db_err)?;
         Ok(())
-    }
-
-    async fn record_nonce(
-        &self,
-        device_id: i64,
-        nonce: &str,
-        now: DateTime<Utc>,
-        forget_before: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
-        sqlx::query("DELETE FROM device_nonces WHERE device_id = ? AND seen_at < ?")
-            .bind(device_id)
-            .bind(ts(forget_before))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let fresh = sqlx::query("INSERT INTO device_nonces (device_id, nonce, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-            .bind(device_id)
-            .bind(nonce)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .rows_affected()
-            == 1;
-        tx.commit().await.map_err(db_err)?;
-        Ok(fresh)
     }
 
     async fn earlier_request(
@@ -213,122 +182,15 @@ impl LedgerStore for SqliteStore {
         Ok(())
     }
 
-    async fn debit(&self, d: &Debit<'_>) -> Result<PaymentOutcome, StoreError> {
-        let now = ts(d.now);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+    async fn debit(&self, debit: Debit) -> Result<PaymentOutcome, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(DebitJob { debit, reply })
             .await
-            .map_err(db_err)?;
-        // A duplicate that raced us to the lock: its outcome is the answer.
-        let earlier: Option<String> = sqlx::query_scalar(
-            "SELECT outcome FROM device_requests WHERE device_id = ? AND request_id = ?",
-        )
-        .bind(d.device_id)
-        .bind(d.request_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if let Some(text) = earlier {
-            return serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()));
-        }
-        let row = sqlx::query(
-            "SELECT a.status, a.balance, a.single_limit, a.daily_limit,
-                    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
-                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent
-             FROM accounts a WHERE a.id = ?1",
-        )
-        .bind(d.account_id)
-        .bind(ts(d.day_start))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let status: String = row.try_get("status").map_err(db_err)?;
-        let balance = Money::from_fen(row.try_get("balance").map_err(db_err)?);
-        let single_limit = Money::from_fen(row.try_get("single_limit").map_err(db_err)?);
-        let daily_limit = Money::from_fen(row.try_get("daily_limit").map_err(db_err)?);
-        let spent = Money::from_fen(row.try_get("spent").map_err(db_err)?);
-        let after_today = spent
-            .checked_add(d.amount)
-            .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
-        let decline = if status == "frozen" {
-            Some(Decline::AccountFrozen)
-        } else if status == "closed" {
-            Some(Decline::AccountClosed)
-        } else if d.amount > d.campus_max_single || after_today > d.campus_max_daily {
-            Some(Decline::LimitExceeded)
-        } else if (d.amount > single_limit || after_today > daily_limit) && !d.password_ok {
-            Some(Decline::PasswordRequired)
-        } else if d.amount > balance {
-            Some(Decline::InsufficientBalance)
-        } else {
-            None
-        };
-        let outcome = match decline {
-            // The sale will come again with the password: nothing to remember yet.
-            Some(Decline::PasswordRequired) => {
-                return Ok(PaymentOutcome::Declined {
-                    reason: Decline::PasswordRequired,
-                });
-            }
-            Some(reason) => PaymentOutcome::Declined { reason },
-            None => {
-                let new_balance = balance
-                    .checked_sub(d.amount)
-                    .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
-                let debit = d
-                    .amount
-                    .checked_neg()
-                    .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
-                let journal_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, merchant_id, device_id, card_id, request_id, created_at)
-                     VALUES (?, 'payment', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                )
-                .bind(d.account_id)
-                .bind(debit.fen())
-                .bind(new_balance.fen())
-                .bind(d.merchant_id)
-                .bind(d.device_id)
-                .bind(d.card_id)
-                .bind(d.request_id)
-                .bind(&now)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                // The guard on the old balance makes a lost update impossible even if the
-                // transaction were not serialised.
-                let updated =
-                    sqlx::query("UPDATE accounts SET balance = ? WHERE id = ? AND balance = ?")
-                        .bind(new_balance.fen())
-                        .bind(d.account_id)
-                        .bind(balance.fen())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                        .rows_affected();
-                if updated != 1 {
-                    return Err(StoreError::Corrupt(
-                        "balance changed under a write lock".into(),
-                    ));
-                }
-                PaymentOutcome::Approved {
-                    journal_id,
-                    amount: d.amount,
-                    balance: new_balance,
-                }
-            }
-        };
-        sqlx::query("INSERT INTO device_requests (device_id, request_id, payload_hash, outcome, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(d.device_id)
-            .bind(d.request_id)
-            .bind(d.payload_hash)
-            .bind(outcome_json(&outcome)?)
-            .bind(&now)
-            .execute(&mut *tx)
+            .map_err(|_| StoreError::Unavailable("ledger writer stopped".into()))?;
+        answer
             .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(outcome)
+            .map_err(|_| StoreError::Unavailable("ledger writer stopped".into()))?
     }
 
     async fn record_access(&self, e: &AccessEvent<'_>) -> Result<(), StoreError> {
@@ -400,4 +262,266 @@ impl CardStore for SqliteStore {
         super::sqlite_portal::insert_audit(&mut tx, &audit, now).await?;
         tx.commit().await.map_err(db_err)
     }
+}
+
+#[async_trait]
+impl CreditStore for SqliteStore {
+    async fn credit(&self, c: &Credit<'_>) -> Result<CreditOutcome, StoreError> {
+        if c.amount.fen() <= 0 {
+            return Err(StoreError::Corrupt("a credit must be positive".into()));
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        if !c.reference.is_empty() {
+            let earlier: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM journal_entries WHERE reference = ? AND kind = ? AND channel IS ?",
+            )
+            .bind(c.reference)
+            .bind(c.kind.as_str())
+            .bind(c.channel.map(|ch| ch.as_str()))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            if let Some(journal_id) = earlier {
+                return Ok(CreditOutcome::AlreadyCredited { journal_id });
+            }
+        }
+        let row = sqlx::query("SELECT id, balance, status FROM accounts WHERE holder_id = ?")
+            .bind(c.holder_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let account_id: i64 = row.try_get("id").map_err(db_err)?;
+        let balance = Money::from_fen(row.try_get("balance").map_err(db_err)?);
+        let status: String = row.try_get("status").map_err(db_err)?;
+        if status == "closed" {
+            return Ok(CreditOutcome::AccountClosed);
+        }
+        let new_balance = balance
+            .checked_add(c.amount)
+            .ok_or_else(|| StoreError::Corrupt("balance overflow".into()))?;
+        let journal_id: i64 = sqlx::query_scalar(
+            "INSERT INTO journal_entries (account_id, kind, amount, balance_after, channel, merchant_id, staff_id, reference, memo, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(c.kind.as_str())
+        .bind(c.amount.fen())
+        .bind(new_balance.fen())
+        .bind(c.channel.map(|ch| ch.as_str()))
+        .bind(c.merchant_id)
+        .bind(c.staff_id)
+        .bind(c.reference)
+        .bind(c.memo)
+        .bind(ts(c.now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("UPDATE accounts SET balance = ? WHERE id = ? AND balance = ?")
+            .bind(new_balance.fen())
+            .bind(account_id)
+            .bind(balance.fen())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(CreditOutcome::Credited {
+            journal_id,
+            balance: new_balance,
+        })
+    }
+}
+
+/// One debit waiting for the ledger writer.
+pub(super) struct DebitJob {
+    debit: Debit,
+    reply: tokio::sync::oneshot::Sender<Result<PaymentOutcome, StoreError>>,
+}
+
+/// Group commit: the single task that writes debits. It takes every debit waiting (up to 256),
+/// runs each in its own savepoint of one `BEGIN IMMEDIATE` transaction, commits once (one disk
+/// sync for the whole group), and only then answers each caller. A payment is reported
+/// approved only after it is durable; one failing debit rolls back only its own savepoint.
+pub(super) async fn ledger_writer(
+    pool: sqlx::SqlitePool,
+    mut jobs: tokio::sync::mpsc::Receiver<DebitJob>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match write_batch(&pool, &batch).await {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, size = batch.len(), "ledger group commit failed");
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::Database(err.to_string())));
+                }
+            }
+        }
+    }
+}
+
+async fn write_batch(
+    pool: &sqlx::SqlitePool,
+    batch: &[DebitJob],
+) -> Result<Vec<Result<PaymentOutcome, StoreError>>, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        sqlx::query("SAVEPOINT debit")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        match debit_in_tx(&mut tx, &job.debit).await {
+            Ok(outcome) => {
+                sqlx::query("RELEASE debit")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                outcomes.push(Ok(outcome));
+            }
+            Err(err) => {
+                sqlx::query("ROLLBACK TO debit")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                sqlx::query("RELEASE debit")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                outcomes.push(Err(err));
+            }
+        }
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(outcomes)
+}
+
+/// One debit inside the writer's transaction: re-checks status, limits and balance, writes the
+/// journal entry and the balance, and stores the outcome under the request id.
+async fn debit_in_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    d: &Debit,
+) -> Result<PaymentOutcome, StoreError> {
+    let now = ts(d.now);
+    // A duplicate that raced us to the lock: its outcome is the answer.
+    let earlier: Option<String> = sqlx::query_scalar(
+        "SELECT outcome FROM device_requests WHERE device_id = ? AND request_id = ?",
+    )
+    .bind(d.device_id)
+    .bind(&d.request_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    if let Some(text) = earlier {
+        return serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()));
+    }
+    let row = sqlx::query(
+            "SELECT a.status, a.balance, a.single_limit, a.daily_limit,
+                    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
+                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent
+             FROM accounts a WHERE a.id = ?1",
+        )
+        .bind(d.account_id)
+        .bind(ts(d.day_start))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    let status: String = row.try_get("status").map_err(db_err)?;
+    let balance = Money::from_fen(row.try_get("balance").map_err(db_err)?);
+    let single_limit = Money::from_fen(row.try_get("single_limit").map_err(db_err)?);
+    let daily_limit = Money::from_fen(row.try_get("daily_limit").map_err(db_err)?);
+    let spent = Money::from_fen(row.try_get("spent").map_err(db_err)?);
+    let after_today = spent
+        .checked_add(d.amount)
+        .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+    let decline = if status == "frozen" {
+        Some(Decline::AccountFrozen)
+    } else if status == "closed" {
+        Some(Decline::AccountClosed)
+    } else if d.amount > d.campus_max_single || after_today > d.campus_max_daily {
+        Some(Decline::LimitExceeded)
+    } else if (d.amount > single_limit || after_today > daily_limit) && !d.password_ok {
+        Some(Decline::PasswordRequired)
+    } else if d.amount > balance {
+        Some(Decline::InsufficientBalance)
+    } else {
+        None
+    };
+    let outcome = match decline {
+        // The sale will come again with the password: nothing to remember yet.
+        Some(Decline::PasswordRequired) => {
+            return Ok(PaymentOutcome::Declined {
+                reason: Decline::PasswordRequired,
+            });
+        }
+        Some(reason) => PaymentOutcome::Declined { reason },
+        None => {
+            let new_balance = balance
+                .checked_sub(d.amount)
+                .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+            let debit = d
+                .amount
+                .checked_neg()
+                .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+            let journal_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, merchant_id, device_id, card_id, request_id, created_at)
+                     VALUES (?, 'payment', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(d.account_id)
+                .bind(debit.fen())
+                .bind(new_balance.fen())
+                .bind(d.merchant_id)
+                .bind(d.device_id)
+                .bind(d.card_id)
+                .bind(&d.request_id)
+                .bind(&now)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            // The guard on the old balance makes a lost update impossible even if the
+            // transaction were not serialised.
+            let updated =
+                sqlx::query("UPDATE accounts SET balance = ? WHERE id = ? AND balance = ?")
+                    .bind(new_balance.fen())
+                    .bind(d.account_id)
+                    .bind(balance.fen())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?
+                    .rows_affected();
+            if updated != 1 {
+                return Err(StoreError::Corrupt(
+                    "balance changed under a write lock".into(),
+                ));
+            }
+            PaymentOutcome::Approved {
+                journal_id,
+                amount: d.amount,
+                balance: new_balance,
+            }
+        }
+    };
+    sqlx::query("INSERT INTO device_requests (device_id, request_id, payload_hash, outcome, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(d.device_id)
+            .bind(&d.request_id)
+            .bind(&d.payload_hash)
+            .bind(outcome_json(&outcome)?)
+            .bind(&now)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    Ok(outcome)
 }
