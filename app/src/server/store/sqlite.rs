@@ -30,6 +30,35 @@ pub(super) fn ts(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// A wrong password (query or consumption): counts it; the `max`-th locks the row until
+/// `lock_until` and restarts the count. Returns the lock end when this failure locked it.
+/// `table`, `counter` and `lock` are column names from this module, never input.
+pub(super) async fn count_failure(
+    pool: &SqlitePool,
+    table: &'static str,
+    counter: &'static str,
+    lock: &'static str,
+    id: i64,
+    max: i64,
+    lock_until: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let sql = format!(
+        "UPDATE {table} SET
+             {lock} = CASE WHEN {counter} + 1 >= ?1 THEN ?2 ELSE {lock} END,
+             {counter} = CASE WHEN {counter} + 1 >= ?1 THEN 0 ELSE {counter} + 1 END
+         WHERE id = ?3
+         RETURNING CASE WHEN {lock} = ?2 THEN 1 ELSE 0 END"
+    );
+    let locked: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(max)
+        .bind(ts(lock_until))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?;
+    Ok((locked == Some(1)).then_some(lock_until))
+}
+
 pub(super) fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))

@@ -157,20 +157,16 @@ impl LedgerStore for SqliteStore {
         max: i64,
         lock_until: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let locked: Option<i64> = sqlx::query_scalar(
-            "UPDATE accounts SET
-                 consumption_pw_locked_until = CASE WHEN consumption_pw_failures + 1 >= ?1 THEN ?2 ELSE consumption_pw_locked_until END,
-                 consumption_pw_failures = CASE WHEN consumption_pw_failures + 1 >= ?1 THEN 0 ELSE consumption_pw_failures + 1 END
-             WHERE id = ?3
-             RETURNING CASE WHEN consumption_pw_locked_until = ?2 THEN 1 ELSE 0 END",
+        super::sqlite::count_failure(
+            &self.pool,
+            "accounts",
+            "consumption_pw_failures",
+            "consumption_pw_locked_until",
+            account_id,
+            max,
+            lock_until,
         )
-        .bind(max)
-        .bind(ts(lock_until))
-        .bind(account_id)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(db_err)?;
-        Ok((locked == Some(1)).then_some(lock_until))
     }
 
     async fn consumption_pw_ok(&self, account_id: i64) -> Result<(), StoreError> {

@@ -190,20 +190,16 @@ impl PortalStore for SqliteStore {
         max: i64,
         lock_until: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let locked: Option<i64> = sqlx::query_scalar(
-            "UPDATE cardholders SET
-                 locked_until = CASE WHEN failed_logins + 1 >= ?1 THEN ?2 ELSE locked_until END,
-                 failed_logins = CASE WHEN failed_logins + 1 >= ?1 THEN 0 ELSE failed_logins + 1 END
-             WHERE id = ?3
-             RETURNING CASE WHEN locked_until = ?2 THEN 1 ELSE 0 END",
+        super::sqlite::count_failure(
+            &self.pool,
+            "cardholders",
+            "failed_logins",
+            "locked_until",
+            holder_id,
+            max,
+            lock_until,
         )
-        .bind(max)
-        .bind(ts(lock_until))
-        .bind(holder_id)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(db_err)?;
-        Ok((locked == Some(1)).then_some(lock_until))
     }
 
     async fn login_succeeded(&self, holder_id: i64) -> Result<(), StoreError> {
