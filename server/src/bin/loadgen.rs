@@ -258,21 +258,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.concurrency
     );
     let limit = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
-    if args.rate == 0 {
-        let mut workers = Vec::new();
-        for _ in 0..args.concurrency {
-            let s = shared.clone();
-            workers.push(tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    s.pay_once().await;
-                }
-            }));
-        }
-        for w in workers {
-            w.await?;
-        }
-    } else {
-        let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / args.rate));
+    // `--rate 0` (no period) means full speed.
+    if let Some(period_ns) = 1_000_000_000u64.checked_div(args.rate) {
+        let mut tick = tokio::time::interval(Duration::from_nanos(period_ns));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut tasks = tokio::task::JoinSet::new();
         while Instant::now() < deadline {
@@ -285,6 +273,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             });
         }
         while tasks.join_next().await.is_some() {}
+    } else {
+        let mut workers = Vec::new();
+        for _ in 0..args.concurrency {
+            let s = shared.clone();
+            workers.push(tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    s.pay_once().await;
+                }
+            }));
+        }
+        for w in workers {
+            w.await?;
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
 
