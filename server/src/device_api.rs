@@ -304,6 +304,19 @@ pub struct PresentBody {
     pub code: Option<String>,
 }
 
+impl PresentBody {
+    /// Exactly one of a card serial and a code.
+    fn presented(&self) -> Result<Presented, Failure> {
+        Presented::from_parts(self.card_serial.as_deref(), self.code.as_deref()).ok_or_else(|| {
+            api_error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "give exactly one of card_serial and code",
+            )
+        })
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BalanceResponse {
     pub ok: bool,
@@ -327,14 +340,7 @@ async fn balance(
 ) -> Result<axum::Json<BalanceResponse>, Failure> {
     authenticate(&state, &method, &uri, &headers, &body).await?;
     let req: PresentBody = parse_json(&body)?;
-    let Some(presented) = Presented::from_parts(req.card_serial.as_deref(), req.code.as_deref())
-    else {
-        return Err(api_error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "give exactly one of card_serial and code",
-        ));
-    };
+    let presented = req.presented()?;
     let response = match ledger::balance(&state, &presented, Utc::now()).await {
         Ok(Ok((payer, _))) => BalanceResponse {
             ok: true,
@@ -380,14 +386,7 @@ async fn access(
 ) -> Result<axum::Json<AccessResponse>, Failure> {
     let device = authenticate(&state, &method, &uri, &headers, &body).await?;
     let req: PresentBody = parse_json(&body)?;
-    let Some(presented) = Presented::from_parts(req.card_serial.as_deref(), req.code.as_deref())
-    else {
-        return Err(api_error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "give exactly one of card_serial and code",
-        ));
-    };
+    let presented = req.presented()?;
     let response = match ledger::access(&state, &device, &presented, Utc::now()).await {
         Ok(Ok(_)) => AccessResponse {
             allowed: true,

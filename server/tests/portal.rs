@@ -336,30 +336,20 @@ async fn limits_can_be_lowered_but_not_raised_past_the_maxima() {
         body.contains("\"single_limit\":3000") && body.contains("\"daily_limit\":12050"),
         "{body}"
     );
-    let (_, body, _) = call(
-        &app,
-        Some(&b),
-        "set_limits",
-        &[("single", "600"), ("daily", "700")],
-    )
-    .await;
-    assert!(body.contains("limit_above_maximum"), "{body}");
-    let (_, body, _) = call(
-        &app,
-        Some(&b),
-        "set_limits",
-        &[("single", "abc"), ("daily", "700")],
-    )
-    .await;
-    assert!(body.contains("limit_format"), "{body}");
-    let (_, body, _) = call(
-        &app,
-        Some(&b),
-        "set_limits",
-        &[("single", "90"), ("daily", "80")],
-    )
-    .await;
-    assert!(body.contains("single_above_daily"), "{body}");
+    for (single, daily, problem) in [
+        ("600", "700", "limit_above_maximum"),
+        ("abc", "700", "limit_format"),
+        ("90", "80", "single_above_daily"),
+    ] {
+        let (_, body, _) = call(
+            &app,
+            Some(&b),
+            "set_limits",
+            &[("single", single), ("daily", daily)],
+        )
+        .await;
+        assert!(body.contains(problem), "{single}/{daily}: {body}");
+    }
     app.stop().await;
 }
 
