@@ -10,6 +10,7 @@ pub mod error;
 pub mod model;
 pub mod pages;
 pub mod portal_model;
+pub mod terminal_model;
 #[cfg(feature = "ssr")]
 pub mod server;
 

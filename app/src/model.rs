@@ -305,6 +305,10 @@ text_enum!(
     DeviceKind { Pos => "pos", MealTable => "meal_table", Gate => "gate", Attendance => "attendance", Kiosk => "kiosk" }
 );
 text_enum!(
+    /// Where a top-up order stands with the payment provider.
+    TopupStatus { Pending => "pending", Paid => "paid", Failed => "failed" }
+);
+text_enum!(
     StaffRole { Operator => "operator", Admin => "admin", Auditor => "auditor", Merchant => "merchant" }
 );
 
@@ -344,6 +348,12 @@ text_enum!(
         CodeInvalid => "code_invalid",
         InvalidAmount => "invalid_amount",
         NotAllowedHere => "not_allowed_here",
+        NoSuchPayment => "no_such_payment",
+        AlreadyRefunded => "already_refunded",
+        RefundWindowPassed => "refund_window_passed",
+        WrongQueryPassword => "wrong_query_password",
+        QueryPasswordLocked => "query_password_locked",
+        NewPasswordRejected => "new_password_rejected",
     }
 );
 
@@ -374,6 +384,24 @@ impl Decline {
             Decline::CodeInvalid => ("无效的二维码", "Invalid code"),
             Decline::InvalidAmount => ("金额无效", "Invalid amount"),
             Decline::NotAllowedHere => ("此设备不能办理该业务", "Not allowed on this device"),
+            Decline::NoSuchPayment => (
+                "本商户没有这笔消费",
+                "No such payment at this merchant",
+            ),
+            Decline::AlreadyRefunded => ("这笔消费已退款", "This payment was already refunded"),
+            Decline::RefundWindowPassed => (
+                "已超过退款期限，请到服务中心办理",
+                "Too late to refund here: visit the service centre",
+            ),
+            Decline::WrongQueryPassword => ("查询密码错误", "Wrong query password"),
+            Decline::QueryPasswordLocked => (
+                "查询密码已锁定，请稍后再试或到服务中心解锁",
+                "Query password locked: try later or visit the service centre",
+            ),
+            Decline::NewPasswordRejected => (
+                "新密码须为6位数字，不能过于简单，不能与旧密码或初始密码相同",
+                "New password: 6 digits, not simple, not the old or initial one",
+            ),
         }
     }
 }

@@ -38,6 +38,20 @@ pub enum Problem {
     SingleAboveDaily,
     /// A cross-site or otherwise unacceptable request.
     Forbidden,
+    BankCardInvalid,
+    TopupChannel,
+    TopupAmount {
+        min: Money,
+        max: Money,
+    },
+    AutoThreshold,
+    /// The device code and credential typed into a terminal do not match a live device.
+    TerminalCredential,
+    /// This page needs a browser set up as a terminal.
+    TerminalRequired,
+    /// The terminal is not the kind of device this needs (a kiosk function on a POS).
+    TerminalKind,
+    ScanEmpty,
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.
@@ -61,6 +75,47 @@ pub struct EntryView {
     pub memo: String,
 }
 
+/// A top-up order, as the holder sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupView {
+    pub order_no: String,
+    pub channel: crate::model::Channel,
+    pub amount: Money,
+    pub status: crate::model::TopupStatus,
+    pub failure: String,
+    pub at: String,
+}
+
+/// The holder's automatic top-up settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoTopupView {
+    pub enabled: bool,
+    pub threshold: Money,
+    pub amount: Money,
+    pub card_masked: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopupPage {
+    pub balance: Money,
+    pub orders: Vec<TopupView>,
+    pub auto: Option<AutoTopupView>,
+    pub min: Money,
+    pub max: Money,
+}
+
+/// One gate or attendance check, as the holder sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessView {
+    pub at: String,
+    pub place: String,
+    pub kind: crate::model::DeviceKind,
+    /// "card" or "code".
+    pub method: String,
+    pub allowed: bool,
+    pub reason: Option<crate::model::Decline>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub name: String,
@@ -74,6 +129,8 @@ pub struct Dashboard {
     pub spent_today: Money,
     pub recent: Vec<EntryView>,
     pub consumption_pw_is_initial: bool,
+    /// Automatic top-ups that failed and are not resolved yet: shown with the hotline.
+    pub auto_topup_failures: Vec<TopupView>,
 }
 
 /// History filters, as the query string carries them.

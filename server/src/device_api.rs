@@ -9,8 +9,8 @@
 //! A nonce is accepted once; a revoked device or a bad signature gets 401.
 
 use app::model::{Decline, Money};
-use app::server::AppState;
-use app::server::ledger::{self, LedgerError, PayRequest, Presented};
+use app::server::{AppState, kiosk};
+use app::server::ledger::{self, LedgerError, PayRequest, Presented, masked_name};
 use app::server::store::{DeviceRow, PaymentOutcome};
 use axum::Router;
 use axum::body::Bytes;
@@ -31,6 +31,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/device/v1/pay", post(pay))
         .route("/api/device/v1/balance", post(balance))
         .route("/api/device/v1/access", post(access))
+        .route("/api/device/v1/refund", post(refund))
+        .route("/api/device/v1/kiosk/balance", post(kiosk_balance))
+        .route(
+            "/api/device/v1/kiosk/consumption-password",
+            post(kiosk_consumption_password),
+        )
+        .route("/api/device/v1/kiosk/report-loss", post(kiosk_report_loss))
         .route("/api/device/v1/openapi.json", get(openapi))
 }
 
@@ -168,16 +175,6 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure>
         .map_err(|e| api_error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
 
-/// "李*然": enough for a cashier to confirm, not a full name on a screen.
-fn masked_name(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        1 => "*".into(),
-        2 => format!("{}*", chars[0]),
-        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
-    }
-}
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct PayBody {
@@ -230,72 +227,241 @@ async fn pay(
 ) -> Result<axum::Json<PayResponse>, Failure> {
     let device = authenticate(&state, &method, &uri, &headers, &body).await?;
     let req: PayBody = parse_json(&body)?;
-    if req.request_id.is_empty() || req.request_id.len() > 64 {
-        return Err(api_error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "request_id must be 1–64 characters",
-        ));
-    }
-    // The password is not part of the sale: a retry with the password is the same sale.
-    let payload_hash = hex::encode(Sha256::digest(
-        format!(
-            "{}|{}|{}|{}",
-            req.request_id,
-            req.amount_fen,
-            req.card_serial.as_deref().unwrap_or(""),
-            req.code.as_deref().unwrap_or("")
-        )
-        .as_bytes(),
-    ));
+    check_request_id(&req.request_id)?;
+    let payload_hash = ledger::pay_payload_hash(
+        &req.request_id,
+        req.amount_fen,
+        req.card_serial.as_deref(),
+        req.code.as_deref(),
+    );
     let pay_request = PayRequest {
         request_id: &req.request_id,
         amount: Money::from_fen(req.amount_fen),
         presented: Presented::from_parts(req.card_serial.as_deref(), req.code.as_deref()),
         password: req.password.as_deref(),
     };
-    let outcome = match ledger::pay(&state, &device, &pay_request, &payload_hash, Utc::now()).await
-    {
-        Ok(o) => o,
-        Err(LedgerError::Conflict) => {
-            return Err(api_error(
-                StatusCode::CONFLICT,
-                "conflict",
-                "request_id was used for a different payment",
-            ));
+    let outcome = ledger::pay(&state, &device, &pay_request, &payload_hash, Utc::now())
+        .await
+        .map_err(conflict_or_internal)?;
+    Ok(axum::Json(PayResponse::from_outcome(req.request_id, outcome)))
+}
+
+impl PayResponse {
+    fn from_outcome(request_id: String, outcome: PaymentOutcome) -> PayResponse {
+        match outcome {
+            PaymentOutcome::Approved {
+                journal_id,
+                amount,
+                balance,
+            } => PayResponse {
+                approved: true,
+                request_id,
+                journal_id: Some(journal_id),
+                amount_fen: Some(amount.fen()),
+                balance_fen: Some(balance.fen()),
+                reason: None,
+                message_zh: None,
+                message_en: None,
+            },
+            PaymentOutcome::Declined { reason } => {
+                let (reason, message_zh, message_en) = decline_fields(reason);
+                PayResponse {
+                    approved: false,
+                    request_id,
+                    journal_id: None,
+                    amount_fen: None,
+                    balance_fen: None,
+                    reason,
+                    message_zh,
+                    message_en,
+                }
+            }
         }
-        Err(e) => return Err(internal(e)),
-    };
-    let response = match outcome {
-        PaymentOutcome::Approved {
-            journal_id,
-            amount,
-            balance,
-        } => PayResponse {
-            approved: true,
-            request_id: req.request_id,
-            journal_id: Some(journal_id),
-            amount_fen: Some(amount.fen()),
-            balance_fen: Some(balance.fen()),
+    }
+}
+
+fn conflict_or_internal(e: LedgerError) -> Failure {
+    match e {
+        LedgerError::Conflict => api_error(
+            StatusCode::CONFLICT,
+            "conflict",
+            "request_id was used for a different request",
+        ),
+        e => internal(e),
+    }
+}
+
+fn check_request_id(request_id: &str) -> Result<(), Failure> {
+    if request_id.is_empty() || request_id.len() > 64 {
+        return Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "request_id must be 1–64 characters",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct RefundBody {
+    /// Unique per device, like a sale's; a retry of the same refund reuses it.
+    pub request_id: String,
+    /// The `journal_id` the payment was approved with. It must be this merchant's, at most
+    /// 7 days old, and not refunded before; the whole amount is refunded.
+    pub journal_id: i64,
+}
+
+/// Refunds a payment made at the same merchant within the refund window (7 days).
+#[utoipa::path(post, path = "/api/device/v1/refund", request_body = RefundBody,
+    responses((status = 200, description = "Refunded (approved) or refused with a reason", body = PayResponse),
+              (status = 401, body = ApiError), (status = 409, description = "request_id reused for another request", body = ApiError)))]
+async fn refund(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<PayResponse>, Failure> {
+    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
+    let req: RefundBody = parse_json(&body)?;
+    check_request_id(&req.request_id)?;
+    let hash = ledger::refund_payload_hash(&req.request_id, req.journal_id);
+    let outcome = ledger::refund(
+        &state,
+        &device,
+        &req.request_id,
+        req.journal_id,
+        &hash,
+        Utc::now(),
+    )
+    .await
+    .map_err(conflict_or_internal)?;
+    Ok(axum::Json(PayResponse::from_outcome(req.request_id, outcome)))
+}
+
+/// A kiosk's answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KioskResponse {
+    pub ok: bool,
+    pub balance_fen: Option<i64>,
+    /// The holder's name, masked (balance), or the masked card number (loss report).
+    pub holder: Option<String>,
+    pub reason: Option<String>,
+    pub message_zh: Option<String>,
+    pub message_en: Option<String>,
+}
+
+impl KioskResponse {
+    fn from_result<T>(
+        result: Result<T, Decline>,
+        fill: impl FnOnce(T, &mut KioskResponse),
+    ) -> KioskResponse {
+        let mut response = KioskResponse {
+            ok: result.is_ok(),
+            balance_fen: None,
+            holder: None,
             reason: None,
             message_zh: None,
             message_en: None,
-        },
-        PaymentOutcome::Declined { reason } => {
-            let (reason, message_zh, message_en) = decline_fields(reason);
-            PayResponse {
-                approved: false,
-                request_id: req.request_id,
-                journal_id: None,
-                amount_fen: None,
-                balance_fen: None,
-                reason,
-                message_zh,
-                message_en,
+        };
+        match result {
+            Ok(value) => fill(value, &mut response),
+            Err(reason) => {
+                (response.reason, response.message_zh, response.message_en) = decline_fields(reason)
             }
         }
-    };
-    Ok(axum::Json(response))
+        response
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct KioskBalanceBody {
+    pub card_serial: String,
+    /// The holder's query password.
+    pub password: String,
+}
+
+/// Kiosk: balance with the card on the reader and the query password.
+#[utoipa::path(post, path = "/api/device/v1/kiosk/balance", request_body = KioskBalanceBody,
+    responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
+async fn kiosk_balance(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<KioskResponse>, Failure> {
+    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
+    let req: KioskBalanceBody = parse_json(&body)?;
+    let result = kiosk::balance(&state, &device, &req.card_serial, &req.password, Utc::now())
+        .await
+        .map_err(internal)?;
+    Ok(axum::Json(KioskResponse::from_result(result, |payer, r| {
+        r.balance_fen = Some(payer.balance.fen());
+        r.holder = Some(masked_name(&payer.name));
+    })))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct KioskPasswordBody {
+    pub card_serial: String,
+    /// The current consumption password.
+    pub old_password: String,
+    /// Six digits; not simple, not the old or the initial one.
+    pub new_password: String,
+}
+
+/// Kiosk: a new consumption password (card, old password, new password).
+#[utoipa::path(post, path = "/api/device/v1/kiosk/consumption-password", request_body = KioskPasswordBody,
+    responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
+async fn kiosk_consumption_password(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<KioskResponse>, Failure> {
+    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
+    let req: KioskPasswordBody = parse_json(&body)?;
+    let result = kiosk::change_consumption_password(
+        &state,
+        &device,
+        &req.card_serial,
+        &req.old_password,
+        &req.new_password,
+        Utc::now(),
+    )
+    .await
+    .map_err(internal)?;
+    Ok(axum::Json(KioskResponse::from_result(result, |(), _| {})))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct KioskLossBody {
+    /// Student number or card number (the card itself is what was lost).
+    pub login: String,
+    /// The holder's query password.
+    pub password: String,
+}
+
+/// Kiosk: report the card lost (student or card number plus the query password).
+#[utoipa::path(post, path = "/api/device/v1/kiosk/report-loss", request_body = KioskLossBody,
+    responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
+async fn kiosk_report_loss(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<KioskResponse>, Failure> {
+    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
+    let req: KioskLossBody = parse_json(&body)?;
+    let result = kiosk::report_loss(&state, &device, &req.login, &req.password, Utc::now())
+        .await
+        .map_err(internal)?;
+    Ok(axum::Json(KioskResponse::from_result(result, |card, r| {
+        r.holder = Some(card);
+    })))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -415,10 +581,15 @@ async fn access(
         version = "1",
         description = "For POS terminals, meal tables, gates, attendance readers and kiosks. Every request is signed with the device's Ed25519 key: headers X-Device (device code), X-Timestamp (Unix ms, ±60 s), X-Nonce (unique, 16–64 characters of [A-Za-z0-9-]) and X-Signature (hex Ed25519 signature of \"YKT-DEVICE-V1\\n{METHOD}\\n{PATH}\\n{timestamp}\\n{nonce}\\n{hex SHA-256 of the body}\"). Amounts are integer fen."
     ),
-    paths(pay, balance, access),
+    paths(pay, balance, access, refund, kiosk_balance, kiosk_consumption_password, kiosk_report_loss),
     components(schemas(
         PayBody,
         PayResponse,
+        RefundBody,
+        KioskResponse,
+        KioskBalanceBody,
+        KioskPasswordBody,
+        KioskLossBody,
         PresentBody,
         BalanceResponse,
         AccessResponse,

@@ -5,6 +5,7 @@ pub mod config;
 pub mod device_api;
 pub mod secrets;
 pub mod telemetry;
+pub mod topup_http;
 
 use app::server::store::{self, StoreError};
 use app::server::{AppState, PasswordHasher};
@@ -19,7 +20,6 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -95,14 +95,13 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
             Env::DEV
         })
         .build();
-    Ok(AppState {
+    Ok(AppState::with_sandbox(
         leptos_options,
         db,
-        secrets: Arc::new(secrets),
+        secrets,
         hasher,
-        secure_cookies: settings.production,
-        device_nonces: Arc::default(),
-    })
+        settings.production,
+    ))
 }
 
 /// The whole HTTP application.
@@ -113,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/portal/history.csv", get(history_csv))
         .merge(device_api::router())
+        .merge(topup_http::router())
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -3,3 +3,5 @@
 
 pub mod campus;
 pub mod portal;
+pub mod terminal;
+pub mod topup;

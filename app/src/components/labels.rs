@@ -84,6 +84,20 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         }
         Problem::SingleAboveDaily => t_string!(i18n, problem.single_above_daily).to_string(),
         Problem::Forbidden => t_string!(i18n, problem.forbidden).to_string(),
+        Problem::BankCardInvalid => t_string!(i18n, problem.bank_card_invalid).to_string(),
+        Problem::TopupChannel => t_string!(i18n, problem.topup_channel).to_string(),
+        Problem::TopupAmount { min, max } => t_string!(
+            i18n,
+            problem.topup_amount,
+            min = min.to_string(),
+            max = max.to_string()
+        )
+        .to_string(),
+        Problem::AutoThreshold => t_string!(i18n, problem.auto_threshold).to_string(),
+        Problem::TerminalCredential => t_string!(i18n, problem.terminal_credential).to_string(),
+        Problem::TerminalRequired => t_string!(i18n, problem.terminal_required).to_string(),
+        Problem::TerminalKind => t_string!(i18n, problem.terminal_kind).to_string(),
+        Problem::ScanEmpty => t_string!(i18n, problem.scan_empty).to_string(),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Client {
     pub user_agent: String,
     /// The session cookie's token, if the request carried one.
     pub token: Option<String>,
+    /// The terminal cookie's token (a browser set up as a POS or kiosk).
+    pub terminal_token: Option<String>,
 }
 
 /// A logged-in cardholder.
@@ -44,7 +46,7 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn new_token() -> String {
+pub fn new_token() -> String {
     let bytes: [u8; 32] = rand::random();
     hex::encode(bytes)
 }
@@ -124,6 +126,43 @@ pub async fn login(
     })
     .await?;
     Ok((token, holder.must_change_password))
+}
+
+/// Checks a holder's query password outside a login (a confirmation in the portal, a kiosk):
+/// a locked holder is refused without hashing; a wrong password counts towards the lockout
+/// exactly like a wrong login. `Ok(Err(problem))` is a refusal to show.
+pub async fn check_query_password(
+    state: &AppState,
+    auth: &HolderAuth,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Problem>, AppError> {
+    if let Some(until) = auth.locked_until.filter(|until| *until > now) {
+        return Ok(Err(Problem::Locked {
+            until: until.to_rfc3339(),
+        }));
+    }
+    let ok = state
+        .hasher
+        .verify(password.to_string(), Some(auth.query_pw_hash.clone()))
+        .await
+        .map_err(internal)?;
+    if ok {
+        state.db.login_succeeded(auth.holder_id).await?;
+        return Ok(Ok(()));
+    }
+    Ok(Err(
+        match state
+            .db
+            .login_failed(auth.holder_id, MAX_FAILED_LOGINS, now + LOCKOUT)
+            .await?
+        {
+            Some(until) => Problem::Locked {
+                until: until.to_rfc3339(),
+            },
+            None => Problem::WrongPassword,
+        },
+    ))
 }
 
 /// Whether a session row is still good at `now`.

@@ -5,7 +5,7 @@
 use super::AppState;
 use super::paycode::{self, CodeError, Purpose};
 use super::portal::{campus_tz, local_midnight};
-use super::store::{AccessEvent, Debit, DeviceRow, Payer, PaymentOutcome, StoreError};
+use super::store::{AccessEvent, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError};
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
 use chrono::{DateTime, Duration, Utc};
 
@@ -115,8 +115,88 @@ fn account_decline(payer: &Payer) -> Option<Decline> {
     }
 }
 
+/// The hash that tells a retried sale from a different one under the same request id. The
+/// password is not part of the sale: a retry with the password is the same sale.
+pub fn pay_payload_hash(
+    request_id: &str,
+    amount_fen: i64,
+    card_serial: Option<&str>,
+    code: Option<&str>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(
+        format!(
+            "{request_id}|{amount_fen}|{}|{}",
+            card_serial.unwrap_or(""),
+            code.unwrap_or("")
+        )
+        .as_bytes(),
+    ))
+}
+
+/// The hash of a refund request (the payment it refunds).
+pub fn refund_payload_hash(request_id: &str, payment_id: i64) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(
+        format!("refund|{request_id}|{payment_id}").as_bytes(),
+    ))
+}
+
+/// "李*然": enough for a cashier to confirm, not a full name on a screen.
+pub fn masked_name(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 => "*".into(),
+        2 => format!("{}*", chars[0]),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
 pub fn outcome_text(outcome: &PaymentOutcome) -> Result<String, LedgerError> {
     serde_json::to_string(outcome).map_err(|e| LedgerError::Internal(e.to_string()))
+}
+
+/// The first outcome of an earlier request with this id: the same payload gets it again, a
+/// different payload is a conflict.
+async fn replay(
+    state: &AppState,
+    device: &DeviceRow,
+    request_id: &str,
+    payload_hash: &str,
+) -> Result<Option<PaymentOutcome>, LedgerError> {
+    let Some((hash, outcome)) = state.db.earlier_request(device.id, request_id).await? else {
+        return Ok(None);
+    };
+    if hash != payload_hash {
+        return Err(LedgerError::Conflict);
+    }
+    serde_json::from_str(&outcome)
+        .map(Some)
+        .map_err(|e| LedgerError::Internal(e.to_string()))
+}
+
+/// Stores a decline made before the ledger under the request id, so a retry gets it again.
+async fn remember_decline(
+    state: &AppState,
+    device: &DeviceRow,
+    request_id: &str,
+    payload_hash: &str,
+    reason: Decline,
+    now: DateTime<Utc>,
+) -> Result<PaymentOutcome, LedgerError> {
+    let outcome = PaymentOutcome::Declined { reason };
+    state
+        .db
+        .remember_request(
+            device.id,
+            request_id,
+            payload_hash,
+            &outcome_text(&outcome)?,
+            now,
+        )
+        .await?;
+    Ok(outcome)
 }
 
 /// Takes a payment at a POS or meal table. Idempotent per (device, request id): a retry with
@@ -128,26 +208,11 @@ pub async fn pay(
     payload_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<PaymentOutcome, LedgerError> {
-    if let Some((hash, outcome)) = state.db.earlier_request(device.id, req.request_id).await? {
-        if hash != payload_hash {
-            return Err(LedgerError::Conflict);
-        }
-        return serde_json::from_str(&outcome).map_err(|e| LedgerError::Internal(e.to_string()));
+    if let Some(outcome) = replay(state, device, req.request_id, payload_hash).await? {
+        return Ok(outcome);
     }
-    let decline = |reason: Decline| async move {
-        let outcome = PaymentOutcome::Declined { reason };
-        state
-            .db
-            .remember_request(
-                device.id,
-                req.request_id,
-                payload_hash,
-                &outcome_text(&outcome)?,
-                now,
-            )
-            .await?;
-        Ok::<_, LedgerError>(outcome)
-    };
+    let decline =
+        |reason: Decline| remember_decline(state, device, req.request_id, payload_hash, reason, now);
     if !matches!(device.kind, DeviceKind::Pos | DeviceKind::MealTable) {
         return decline(Decline::NotAllowedHere).await;
     }
@@ -227,7 +292,7 @@ pub async fn pay(
         state.db.consumption_pw_ok(payer.account_id).await?;
         password_ok = true;
     }
-    Ok(state
+    let outcome = state
         .db
         .debit(Debit {
             account_id: payer.account_id,
@@ -241,6 +306,57 @@ pub async fn pay(
             day_start,
             campus_max_single: profile.max_single_limit,
             campus_max_daily: profile.max_daily_limit,
+            now,
+        })
+        .await?;
+    // Below the holder's automatic top-up threshold: top up in the background, after the
+    // payment is durable and answered (never inside its transaction).
+    if let (PaymentOutcome::Approved { balance, .. }, Some(threshold)) =
+        (&outcome, payer.auto_topup_below)
+        && *balance < threshold
+    {
+        super::topup::start_auto_topup(state.clone(), payer.holder_id);
+    }
+    Ok(outcome)
+}
+
+/// How long after a sale the till may refund it; later refunds go through the card office.
+pub const REFUND_WINDOW: Duration = Duration::days(7);
+
+/// Refunds a payment made at the same merchant within the window. Idempotent per (device,
+/// request id) like a payment; a payment is refunded at most once.
+pub async fn refund(
+    state: &AppState,
+    device: &DeviceRow,
+    request_id: &str,
+    payment_id: i64,
+    payload_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<PaymentOutcome, LedgerError> {
+    if let Some(outcome) = replay(state, device, request_id, payload_hash).await? {
+        return Ok(outcome);
+    }
+    if !matches!(device.kind, DeviceKind::Pos | DeviceKind::MealTable) || device.merchant_id.is_none()
+    {
+        return remember_decline(
+            state,
+            device,
+            request_id,
+            payload_hash,
+            Decline::NotAllowedHere,
+            now,
+        )
+        .await;
+    }
+    Ok(state
+        .db
+        .refund(Refund {
+            device_id: device.id,
+            merchant_id: device.merchant_id,
+            payment_id,
+            request_id: request_id.to_string(),
+            payload_hash: payload_hash.to_string(),
+            window_start: now - REFUND_WINDOW,
             now,
         })
         .await?)

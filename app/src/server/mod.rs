@@ -5,6 +5,7 @@ pub mod auth;
 pub mod campus;
 pub mod demo;
 pub mod ids;
+pub mod kiosk;
 pub mod ledger;
 #[cfg(test)]
 mod ledger_props;
@@ -13,6 +14,8 @@ pub mod paycode;
 pub mod pin;
 pub mod portal;
 pub mod store;
+pub mod terminal;
+pub mod topup;
 
 use crate::error::AppError;
 use axum::extract::FromRef;
@@ -44,6 +47,37 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Nonces of signed device requests within the timestamp window.
     pub device_nonces: Arc<ledger::NonceCache>,
+    /// The payment provider behind online and automatic top-ups.
+    pub provider: Arc<dyn topup::PaymentProvider>,
+    /// The sandbox provider's own side (its pay page and notifications), when it is the one
+    /// in use.
+    pub sandbox: Option<Arc<topup::Sandbox>>,
+}
+
+impl AppState {
+    /// The state every build uses: the sandbox as the payment provider.
+    pub fn with_sandbox(
+        leptos_options: LeptosOptions,
+        db: Db,
+        secrets: Secrets,
+        hasher: PasswordHasher,
+        secure_cookies: bool,
+    ) -> Self {
+        use secrecy::ExposeSecret;
+        let sandbox = Arc::new(topup::Sandbox::new(topup::Sandbox::derive_key(
+            secrets.id_hash_key.expose_secret().as_bytes(),
+        )));
+        AppState {
+            leptos_options,
+            db,
+            secrets: Arc::new(secrets),
+            hasher,
+            secure_cookies,
+            device_nonces: Arc::default(),
+            provider: sandbox.clone(),
+            sandbox: Some(sandbox),
+        }
+    }
 }
 
 /// The state from inside a server function or a server render.
@@ -87,14 +121,18 @@ pub fn client_from_parts(
     headers: &axum::http::HeaderMap,
     peer: Option<std::net::SocketAddr>,
 ) -> auth::Client {
-    let token = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE || *name == SECURE_SESSION_COOKIE)
-        .map(|(_, value)| value.to_string());
+    let cookie = |names: [&str; 2]| {
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| names.contains(name))
+            .map(|(_, value)| value.to_string())
+    };
+    let token = cookie([SESSION_COOKIE, SECURE_SESSION_COOKIE]);
+    let terminal_token = cookie([terminal::COOKIE, terminal::SECURE_COOKIE]);
     auth::Client {
         ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
         user_agent: headers
@@ -103,6 +141,7 @@ pub fn client_from_parts(
             .unwrap_or("")
             .to_string(),
         token,
+        terminal_token,
     }
 }
 
@@ -116,6 +155,11 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
     } else {
         SESSION_COOKIE
     };
+    cookie_header(name, token, secure)
+}
+
+/// `Set-Cookie` for an HttpOnly, same-site cookie on the whole site (`None` clears it).
+pub fn cookie_header(name: &str, token: Option<&str>, secure: bool) -> String {
     let secure_attr = if secure { "; Secure" } else { "" };
     match token {
         Some(t) => format!("{name}={t}; Path=/; HttpOnly; SameSite=Lax{secure_attr}"),

@@ -2,7 +2,7 @@
 //! Every function takes the logged-in `HolderSession`, so a holder can only ever reach their
 //! own rows.
 
-use super::auth::{Client, HolderSession, LOCKOUT, MAX_FAILED_LOGINS};
+use super::auth::{Client, HolderSession};
 use super::store::{Actor, Audit, CardChange, EntryQuery};
 use super::{AppState, internal, pin};
 use crate::error::AppError;
@@ -45,36 +45,14 @@ pub async fn confirm_password(
     s: &HolderSession,
     password: &str,
 ) -> Result<(), AppError> {
-    let now = Utc::now();
-    let locked = state
+    let auth = state
         .db
         .holder_auth(s.holder_id)
         .await?
-        .and_then(|auth| auth.locked_until)
-        .filter(|until| *until > now);
-    if let Some(until) = locked {
-        return Err(AppError::Rejected(Problem::Locked {
-            until: until.to_rfc3339(),
-        }));
-    }
-    let ok = state
-        .hasher
-        .verify(password.to_string(), Some(s.query_pw_hash.clone()))
-        .await
-        .map_err(internal)?;
-    if ok {
-        return Ok(());
-    }
-    if let Some(until) = state
-        .db
-        .login_failed(s.holder_id, MAX_FAILED_LOGINS, now + LOCKOUT)
+        .ok_or(AppError::NotFound)?;
+    super::auth::check_query_password(state, &auth, password, Utc::now())
         .await?
-    {
-        return Err(AppError::Rejected(Problem::Locked {
-            until: until.to_rfc3339(),
-        }));
-    }
-    Err(AppError::Rejected(Problem::WrongPassword))
+        .map_err(AppError::Rejected)
 }
 
 pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard, AppError> {
@@ -106,6 +84,13 @@ pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard,
         spent_today: row.spent_since,
         recent,
         consumption_pw_is_initial: row.consumption_pw_is_initial,
+        auto_topup_failures: state
+            .db
+            .failed_auto_topups(Some(s.holder_id))
+            .await?
+            .iter()
+            .map(super::topup::order_view)
+            .collect(),
     })
 }
 

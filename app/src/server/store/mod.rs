@@ -5,10 +5,11 @@
 mod sqlite;
 mod sqlite_ledger;
 mod sqlite_portal;
+mod sqlite_terminal;
 
 use crate::model::{
     CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
-    MerchantCategory, Money, StaffRole,
+    MerchantCategory, Money, StaffRole, TopupStatus,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -70,7 +71,15 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
 
 #[async_trait]
 pub trait Store:
-    PortalStore + LedgerStore + CardStore + CreditStore + Send + Sync + 'static
+    PortalStore
+    + LedgerStore
+    + CardStore
+    + CreditStore
+    + TerminalStore
+    + TopupStore
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 
@@ -244,6 +253,7 @@ pub struct SessionRow {
 pub enum Actor {
     Holder(i64),
     Staff(i64),
+    Device(i64),
     System,
 }
 
@@ -476,6 +486,8 @@ pub struct Payer {
     pub spent_today: Money,
     pub consumption_pw_hash: String,
     pub consumption_pw_locked_until: Option<DateTime<Utc>>,
+    /// The automatic top-up threshold, when the holder has it switched on.
+    pub auto_topup_below: Option<Money>,
 }
 
 /// A debit to write in one transaction.
@@ -552,6 +564,35 @@ pub trait LedgerStore: Send + Sync {
     /// (a concurrent duplicate gets the first outcome).
     async fn debit(&self, debit: Debit) -> Result<PaymentOutcome, StoreError>;
     async fn record_access(&self, event: &AccessEvent<'_>) -> Result<(), StoreError>;
+    /// A refund of one payment, in one write transaction: the payment must be this merchant's,
+    /// inside the window and not refunded before. Stored under the request id like a debit.
+    async fn refund(&self, refund: Refund) -> Result<PaymentOutcome, StoreError>;
+    /// Stores a new consumption password (no longer the initial one), clears its failure
+    /// count and lock, with the audit record, in one transaction.
+    async fn set_consumption_password(
+        &self,
+        account_id: i64,
+        new_hash: &str,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    /// The holder's gate and attendance checks, newest first.
+    async fn access_of(
+        &self,
+        holder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::portal_model::AccessView>, StoreError>;
+}
+
+pub struct Refund {
+    pub device_id: i64,
+    pub merchant_id: Option<i64>,
+    /// The journal id of the payment to refund.
+    pub payment_id: i64,
+    pub request_id: String,
+    pub payload_hash: String,
+    /// Payments before this are too old to refund at the till.
+    pub window_start: DateTime<Utc>,
+    pub now: DateTime<Utc>,
 }
 
 /// A card as the card office sees it.
@@ -608,4 +649,144 @@ pub enum CreditOutcome {
 pub trait CreditStore: Send + Sync {
     /// Credits an account in one transaction (journal entry + balance).
     async fn credit(&self, credit: &Credit<'_>) -> Result<CreditOutcome, StoreError>;
+}
+
+// ---- Web terminals (the POS and kiosk pages). ----
+
+/// A browser set up as a device's terminal.
+pub struct TerminalRow {
+    pub device: DeviceRow,
+    /// The merchant's (Chinese, English) name.
+    pub merchant: Option<(String, String)>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// Ended, or the device's credential was revoked or rotated since the terminal was set up.
+    pub ended: bool,
+}
+
+/// One device's takings for a day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceDay {
+    pub sales: i64,
+    pub sales_total: Money,
+    pub refunds: i64,
+    pub refunds_total: Money,
+}
+
+/// A sale as the till shows it.
+pub struct SaleRow {
+    pub journal_id: i64,
+    pub amount: Money,
+    pub at: DateTime<Utc>,
+    pub holder_name: String,
+    pub refunded: bool,
+}
+
+#[async_trait]
+pub trait TerminalStore: Send + Sync {
+    async fn create_terminal_session(
+        &self,
+        token_hash: &str,
+        device_id: i64,
+        ip: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn terminal_session(&self, token_hash: &str) -> Result<Option<TerminalRow>, StoreError>;
+    async fn touch_terminal_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn end_terminal_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn device_day(
+        &self,
+        device_id: i64,
+        day_start: DateTime<Utc>,
+    ) -> Result<DeviceDay, StoreError>;
+    /// The device's most recent payment.
+    async fn last_sale(&self, device_id: i64) -> Result<Option<SaleRow>, StoreError>;
+}
+
+// ---- Top-ups through a payment provider, and automatic top-up. ----
+
+pub struct NewOrder<'a> {
+    pub order_no: &'a str,
+    pub holder_id: i64,
+    pub channel: Channel,
+    pub amount: Money,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderRow {
+    pub order_no: String,
+    pub holder_id: i64,
+    pub channel: Channel,
+    pub amount: Money,
+    pub status: TopupStatus,
+    pub provider_ref: String,
+    pub failure: String,
+    pub journal_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved: bool,
+}
+
+/// What a "paid" notification did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderPaid {
+    Credited { journal_id: i64, balance: Money },
+    /// Paid before: nothing changed (a duplicate notification).
+    AlreadyPaid,
+    AccountClosed,
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoTopup {
+    pub enabled: bool,
+    pub threshold: Money,
+    pub amount: Money,
+    pub card_masked: String,
+    pub card_token: String,
+}
+
+#[async_trait]
+pub trait TopupStore: Send + Sync {
+    /// Creates an order; false when the holder already has an automatic top-up in flight.
+    async fn create_order(&self, order: &NewOrder<'_>) -> Result<bool, StoreError>;
+    async fn order(&self, order_no: &str) -> Result<Option<OrderRow>, StoreError>;
+    async fn orders_of(&self, holder_id: i64, limit: i64) -> Result<Vec<OrderRow>, StoreError>;
+    /// Marks the order paid and credits the account in one transaction, at most once per
+    /// order whatever its earlier state (a success that arrives after a failure still credits:
+    /// the money was taken).
+    async fn order_paid(
+        &self,
+        order_no: &str,
+        provider_ref: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OrderPaid, StoreError>;
+    /// Marks a pending order failed; false when it was not pending (already paid or failed).
+    async fn order_failed(
+        &self,
+        order_no: &str,
+        failure: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn auto_topup(&self, holder_id: i64) -> Result<Option<AutoTopup>, StoreError>;
+    /// Saves (or with `None` removes) the settings, with the audit record, in one transaction.
+    async fn save_auto_topup(
+        &self,
+        holder_id: i64,
+        settings: Option<&AutoTopup>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    /// Failed automatic top-ups not yet resolved by an operator (one holder's, or all).
+    async fn failed_auto_topups(&self, holder_id: Option<i64>)
+    -> Result<Vec<OrderRow>, StoreError>;
 }

@@ -59,6 +59,15 @@ pub(super) async fn count_failure(
     Ok((locked == Some(1)).then_some(lock_until))
 }
 
+impl SqliteStore {
+    /// Starts a write transaction holding the write lock from its first statement
+    /// (`BEGIN IMMEDIATE`): a read-then-write inside it cannot fail half way on a busy
+    /// snapshot, and no other writer can slip in between.
+    pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+    }
+}
+
 pub(super) fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -150,11 +159,7 @@ impl Store for SqliteStore {
         let profile = serde_json::to_string(&demo.profile)
             .map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))?;
         let now = ts(Utc::now());
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
 
         sqlx::query(
             "INSERT INTO campus_profile (id, profile, updated_at) VALUES (1, ?, ?)

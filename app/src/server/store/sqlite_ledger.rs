@@ -5,8 +5,9 @@
 use super::sqlite::{SqliteStore, db_err, parse_ts, ts};
 use super::{
     AccessEvent, Audit, CardLookup, CardRow, CardStore, Credit, CreditOutcome, CreditStore, Debit,
-    DeviceRow, LedgerStore, Payer, PaymentOutcome, StoreError,
+    DeviceRow, LedgerStore, Payer, PaymentOutcome, Refund, StoreError,
 };
+use crate::portal_model::AccessView;
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -123,10 +124,12 @@ impl LedgerStore for SqliteStore {
     ) -> Result<Option<Payer>, StoreError> {
         let row = sqlx::query(
             "SELECT a.id, h.name, a.status, a.balance, a.single_limit, a.daily_limit, a.consumption_pw_hash,
-                    a.consumption_pw_locked_until,
+                    a.consumption_pw_locked_until, t.threshold AS auto_below,
                     (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
                       WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent
-             FROM accounts a JOIN cardholders h ON h.id = a.holder_id WHERE a.holder_id = ?1",
+             FROM accounts a JOIN cardholders h ON h.id = a.holder_id
+             LEFT JOIN auto_topup t ON t.holder_id = a.holder_id AND t.enabled = 1
+             WHERE a.holder_id = ?1",
         )
         .bind(holder_id)
         .bind(ts(day_start))
@@ -148,6 +151,10 @@ impl LedgerStore for SqliteStore {
             spent_today: Money::from_fen(row.try_get("spent").map_err(db_err)?),
             consumption_pw_hash: row.try_get("consumption_pw_hash").map_err(db_err)?,
             consumption_pw_locked_until: locked.as_deref().map(parse_ts).transpose()?,
+            auto_topup_below: row
+                .try_get::<Option<i64>, _>("auto_below")
+                .map_err(db_err)?
+                .map(Money::from_fen),
         }))
     }
 
@@ -205,6 +212,62 @@ impl LedgerStore for SqliteStore {
         .map_err(db_err)?;
         Ok(())
     }
+
+    async fn refund(&self, refund: Refund) -> Result<PaymentOutcome, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let outcome = refund_in_tx(&mut tx, &refund).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(outcome)
+    }
+
+    async fn set_consumption_password(
+        &self,
+        account_id: i64,
+        new_hash: &str,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE accounts SET consumption_pw_hash = ?, consumption_pw_is_initial = 0,
+                    consumption_pw_failures = 0, consumption_pw_locked_until = NULL WHERE id = ?",
+        )
+        .bind(new_hash)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        super::sqlite_portal::insert_audit(&mut tx, &audit, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn access_of(&self, holder_id: i64, limit: i64) -> Result<Vec<AccessView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.at, d.place, d.kind, e.method, e.allowed, e.reason
+             FROM access_events e JOIN devices d ON d.id = e.device_id
+             WHERE e.holder_id = ? ORDER BY e.at DESC, e.id DESC LIMIT ?",
+        )
+        .bind(holder_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind").map_err(db_err)?;
+                let reason: String = row.try_get("reason").map_err(db_err)?;
+                Ok(AccessView {
+                    at: row.try_get("at").map_err(db_err)?,
+                    place: row.try_get("place").map_err(db_err)?,
+                    kind: DeviceKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("device kind {kind}")))?,
+                    method: row.try_get("method").map_err(db_err)?,
+                    allowed: row.try_get("allowed").map_err(db_err)?,
+                    reason: Decline::parse(&reason),
+                })
+            })
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -236,11 +299,7 @@ impl CardStore for SqliteStore {
         mut audit: Audit,
     ) -> Result<(), StoreError> {
         let now = Utc::now();
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let before: String = sqlx::query_scalar("SELECT status FROM accounts WHERE holder_id = ?")
             .bind(holder_id)
             .fetch_one(&mut *tx)
@@ -263,72 +322,210 @@ impl CardStore for SqliteStore {
 #[async_trait]
 impl CreditStore for SqliteStore {
     async fn credit(&self, c: &Credit<'_>) -> Result<CreditOutcome, StoreError> {
-        if c.amount.fen() <= 0 {
-            return Err(StoreError::Corrupt("a credit must be positive".into()));
+        let mut tx = self.write_tx().await?;
+        let outcome = credit_in_tx(&mut tx, c).await?;
+        if matches!(outcome, CreditOutcome::Credited { .. }) {
+            tx.commit().await.map_err(db_err)?;
         }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
-        if !c.reference.is_empty() {
-            let earlier: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM journal_entries WHERE reference = ? AND kind = ? AND channel IS ?",
-            )
-            .bind(c.reference)
-            .bind(c.kind.as_str())
-            .bind(c.channel.map(|ch| ch.as_str()))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-            if let Some(journal_id) = earlier {
-                return Ok(CreditOutcome::AlreadyCredited { journal_id });
-            }
-        }
-        let row = sqlx::query("SELECT id, balance, status FROM accounts WHERE holder_id = ?")
-            .bind(c.holder_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let account_id: i64 = row.try_get("id").map_err(db_err)?;
-        let balance = Money::from_fen(row.try_get("balance").map_err(db_err)?);
-        let status: String = row.try_get("status").map_err(db_err)?;
-        if status == "closed" {
-            return Ok(CreditOutcome::AccountClosed);
-        }
-        let new_balance = balance
-            .checked_add(c.amount)
-            .ok_or_else(|| StoreError::Corrupt("balance overflow".into()))?;
-        let journal_id: i64 = sqlx::query_scalar(
-            "INSERT INTO journal_entries (account_id, kind, amount, balance_after, channel, merchant_id, staff_id, reference, memo, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        Ok(outcome)
+    }
+}
+
+/// A credit inside the caller's write transaction (journal entry + balance). Idempotent by
+/// `reference` per kind and channel.
+pub(super) async fn credit_in_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    c: &Credit<'_>,
+) -> Result<CreditOutcome, StoreError> {
+    if c.amount.fen() <= 0 {
+        return Err(StoreError::Corrupt("a credit must be positive".into()));
+    }
+    if !c.reference.is_empty() {
+        let earlier: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM journal_entries WHERE reference = ? AND kind = ? AND channel IS ?",
         )
-        .bind(account_id)
-        .bind(c.kind.as_str())
-        .bind(c.amount.fen())
-        .bind(new_balance.fen())
-        .bind(c.channel.map(|ch| ch.as_str()))
-        .bind(c.merchant_id)
-        .bind(c.staff_id)
         .bind(c.reference)
-        .bind(c.memo)
-        .bind(ts(c.now))
-        .fetch_one(&mut *tx)
+        .bind(c.kind.as_str())
+        .bind(c.channel.map(|ch| ch.as_str()))
+        .fetch_optional(&mut **tx)
         .await
         .map_err(db_err)?;
-        sqlx::query("UPDATE accounts SET balance = ? WHERE id = ? AND balance = ?")
-            .bind(new_balance.fen())
-            .bind(account_id)
-            .bind(balance.fen())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(CreditOutcome::Credited {
-            journal_id,
-            balance: new_balance,
-        })
+        if let Some(journal_id) = earlier {
+            return Ok(CreditOutcome::AlreadyCredited { journal_id });
+        }
     }
+    let row = sqlx::query("SELECT id, balance, status FROM accounts WHERE holder_id = ?")
+        .bind(c.holder_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    let account_id: i64 = row.try_get("id").map_err(db_err)?;
+    let balance = Money::from_fen(row.try_get("balance").map_err(db_err)?);
+    let status: String = row.try_get("status").map_err(db_err)?;
+    if status == "closed" {
+        return Ok(CreditOutcome::AccountClosed);
+    }
+    let new_balance = balance
+        .checked_add(c.amount)
+        .ok_or_else(|| StoreError::Corrupt("balance overflow".into()))?;
+    let journal_id: i64 = sqlx::query_scalar(
+        "INSERT INTO journal_entries (account_id, kind, amount, balance_after, channel, merchant_id, staff_id, reference, memo, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(c.kind.as_str())
+    .bind(c.amount.fen())
+    .bind(new_balance.fen())
+    .bind(c.channel.map(|ch| ch.as_str()))
+    .bind(c.merchant_id)
+    .bind(c.staff_id)
+    .bind(c.reference)
+    .bind(c.memo)
+    .bind(ts(c.now))
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    set_balance(tx, account_id, balance, new_balance).await?;
+    Ok(CreditOutcome::Credited {
+        journal_id,
+        balance: new_balance,
+    })
+}
+
+/// Writes a new balance, guarded by the old one: even outside a serialised transaction a lost
+/// update is impossible.
+async fn set_balance(
+    tx: &mut Transaction<'_, Sqlite>,
+    account_id: i64,
+    old: Money,
+    new: Money,
+) -> Result<(), StoreError> {
+    let updated = sqlx::query("UPDATE accounts SET balance = ? WHERE id = ? AND balance = ?")
+        .bind(new.fen())
+        .bind(account_id)
+        .bind(old.fen())
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    if updated != 1 {
+        return Err(StoreError::Corrupt(
+            "balance changed under a write lock".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The stored outcome of an earlier request with this id, read inside a write transaction (a
+/// duplicate that raced us to the lock).
+async fn earlier_outcome(
+    tx: &mut Transaction<'_, Sqlite>,
+    device_id: i64,
+    request_id: &str,
+) -> Result<Option<PaymentOutcome>, StoreError> {
+    let earlier: Option<String> = sqlx::query_scalar(
+        "SELECT outcome FROM device_requests WHERE device_id = ? AND request_id = ?",
+    )
+    .bind(device_id)
+    .bind(request_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    earlier
+        .map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+async fn store_outcome(
+    tx: &mut Transaction<'_, Sqlite>,
+    device_id: i64,
+    request_id: &str,
+    payload_hash: &str,
+    outcome: &PaymentOutcome,
+    now: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO device_requests (device_id, request_id, payload_hash, outcome, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(device_id)
+        .bind(request_id)
+        .bind(payload_hash)
+        .bind(outcome_json(outcome)?)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// A refund inside its write transaction.
+async fn refund_in_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    r: &Refund,
+) -> Result<PaymentOutcome, StoreError> {
+    let now = ts(r.now);
+    if let Some(outcome) = earlier_outcome(tx, r.device_id, &r.request_id).await? {
+        return Ok(outcome);
+    }
+    let row = sqlx::query(
+        "SELECT j.account_id, j.amount, j.kind, j.merchant_id, j.created_at, a.balance, a.status,
+                EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses_id = j.id AND x.kind = 'refund') AS refunded
+         FROM journal_entries j JOIN accounts a ON a.id = j.account_id WHERE j.id = ?",
+    )
+    .bind(r.payment_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    let decline = |reason| PaymentOutcome::Declined { reason };
+    let outcome = match row {
+        None => decline(Decline::NoSuchPayment),
+        Some(row) => {
+            let kind: String = row.try_get("kind").map_err(db_err)?;
+            let merchant: Option<i64> = row.try_get("merchant_id").map_err(db_err)?;
+            let at = parse_ts(&row.try_get::<String, _>("created_at").map_err(db_err)?)?;
+            let status: String = row.try_get("status").map_err(db_err)?;
+            let refunded: bool = row.try_get("refunded").map_err(db_err)?;
+            if kind != "payment" || merchant.is_none() || merchant != r.merchant_id {
+                decline(Decline::NoSuchPayment)
+            } else if refunded {
+                decline(Decline::AlreadyRefunded)
+            } else if at < r.window_start {
+                decline(Decline::RefundWindowPassed)
+            } else if status == "closed" {
+                decline(Decline::AccountClosed)
+            } else {
+                let account_id: i64 = row.try_get("account_id").map_err(db_err)?;
+                let amount = Money::from_fen(row.try_get("amount").map_err(db_err)?)
+                    .checked_neg()
+                    .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+                let balance = Money::from_fen(row.try_get("balance").map_err(db_err)?);
+                let new_balance = balance
+                    .checked_add(amount)
+                    .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+                let journal_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, merchant_id, device_id, request_id, reverses_id, memo, created_at)
+                     VALUES (?, 'refund', ?, ?, ?, ?, ?, ?, 'refund at the till', ?) RETURNING id",
+                )
+                .bind(account_id)
+                .bind(amount.fen())
+                .bind(new_balance.fen())
+                .bind(r.merchant_id)
+                .bind(r.device_id)
+                .bind(&r.request_id)
+                .bind(r.payment_id)
+                .bind(&now)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                set_balance(tx, account_id, balance, new_balance).await?;
+                PaymentOutcome::Approved {
+                    journal_id,
+                    amount,
+                    balance: new_balance,
+                }
+            }
+        }
+    };
+    store_outcome(tx, r.device_id, &r.request_id, &r.payload_hash, &outcome, &now).await?;
+    Ok(outcome)
 }
 
 /// One debit waiting for the ledger writer.
@@ -413,16 +610,8 @@ async fn debit_in_tx(
 ) -> Result<PaymentOutcome, StoreError> {
     let now = ts(d.now);
     // A duplicate that raced us to the lock: its outcome is the answer.
-    let earlier: Option<String> = sqlx::query_scalar(
-        "SELECT outcome FROM device_requests WHERE device_id = ? AND request_id = ?",
-    )
-    .bind(d.device_id)
-    .bind(&d.request_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    if let Some(text) = earlier {
-        return serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()));
+    if let Some(outcome) = earlier_outcome(tx, d.device_id, &d.request_id).await? {
+        return Ok(outcome);
     }
     let row = sqlx::query(
             "SELECT a.status, a.balance, a.single_limit, a.daily_limit,
@@ -487,22 +676,7 @@ async fn debit_in_tx(
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(db_err)?;
-            // The guard on the old balance makes a lost update impossible even if the
-            // transaction were not serialised.
-            let updated =
-                sqlx::query("UPDATE accounts SET balance = ? WHERE id = ? AND balance = ?")
-                    .bind(new_balance.fen())
-                    .bind(d.account_id)
-                    .bind(balance.fen())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-            if updated != 1 {
-                return Err(StoreError::Corrupt(
-                    "balance changed under a write lock".into(),
-                ));
-            }
+            set_balance(tx, d.account_id, balance, new_balance).await?;
             PaymentOutcome::Approved {
                 journal_id,
                 amount: d.amount,
@@ -510,14 +684,6 @@ async fn debit_in_tx(
             }
         }
     };
-    sqlx::query("INSERT INTO device_requests (device_id, request_id, payload_hash, outcome, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(d.device_id)
-            .bind(&d.request_id)
-            .bind(&d.payload_hash)
-            .bind(outcome_json(&outcome)?)
-            .bind(&now)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
+    store_outcome(tx, d.device_id, &d.request_id, &d.payload_hash, &outcome, &now).await?;
     Ok(outcome)
 }

@@ -89,6 +89,7 @@ pub(super) async fn insert_audit(
     let (kind, id) = match audit.actor {
         Actor::Holder(id) => ("holder", Some(id)),
         Actor::Staff(id) => ("staff", Some(id)),
+        Actor::Device(id) => ("device", Some(id)),
         Actor::System => ("system", None),
     };
     sqlx::query(
@@ -289,11 +290,7 @@ impl PortalStore for SqliteStore {
 
     async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let now = ts(now);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE sessions SET ended_at = ?1 WHERE token_hash = ?2 AND ended_at IS NULL")
             .bind(&now)
             .bind(token_hash)
@@ -316,11 +313,7 @@ impl PortalStore for SqliteStore {
         keep: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let n = end_sessions_tx(&mut tx, subject, subject_id, keep, &ts(now)).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(n)
@@ -492,11 +485,7 @@ impl PortalStore for SqliteStore {
         now: DateTime<Utc>,
         mut audit: Audit,
     ) -> Result<CardChange, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query("SELECT id, card_no, status FROM cards WHERE holder_id = ? AND status IN ('active', 'lost')")
             .bind(holder_id)
             .fetch_optional(&mut *tx)
@@ -540,11 +529,7 @@ impl PortalStore for SqliteStore {
         audit: Audit,
     ) -> Result<(), StoreError> {
         let now_text = ts(now);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE cardholders SET query_pw_hash = ?, query_pw_is_initial = 0, query_pw_changed_at = ?,
                  failed_logins = 0, locked_until = NULL WHERE id = ?",
@@ -583,11 +568,7 @@ impl PortalStore for SqliteStore {
         daily: Money,
         audit: Audit,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE accounts SET single_limit = ?, daily_limit = ? WHERE holder_id = ?")
             .bind(single.fen())
             .bind(daily.fen())
@@ -690,11 +671,7 @@ impl PortalStore for SqliteStore {
     }
 
     async fn audit(&self, audit: Audit) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
+        let mut tx = self.write_tx().await?;
         insert_audit(&mut tx, &audit, Utc::now()).await?;
         tx.commit().await.map_err(db_err)
     }

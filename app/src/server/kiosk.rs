@@ -1,0 +1,247 @@
+//! Self-service kiosks: balance, a new consumption password, a loss report. Each needs the
+//! card (or, for a loss report, the card or student number) plus a password; wrong passwords
+//! count towards the same lockouts as everywhere else, and a kiosk that keeps guessing is
+//! throttled as a whole.
+
+use super::AppState;
+use super::auth::{ADDRESS_WINDOW, MAX_FAILURES_PER_ADDRESS, check_query_password};
+use super::ledger::{CONSUMPTION_PW_LOCK, LedgerError, MAX_CONSUMPTION_PW_FAILURES};
+use super::portal::{campus_tz, local_midnight};
+use super::store::{Actor, Audit, CardChange, DeviceRow, Payer};
+use crate::error::AppError;
+use crate::model::{CardStatus, Decline, DeviceKind};
+use crate::portal_model::Problem;
+use chrono::{DateTime, Utc};
+
+/// A kiosk's answer: done, or refused with a reason the screen shows.
+pub type KioskResult<T> = Result<Result<T, Decline>, LedgerError>;
+
+fn store(e: impl Into<AppError>) -> LedgerError {
+    LedgerError::Internal(e.into().to_string())
+}
+
+/// Refuses anything but a kiosk, and a kiosk that has had too many wrong passwords lately.
+async fn guard(state: &AppState, device: &DeviceRow, now: DateTime<Utc>) -> KioskResult<String> {
+    if device.kind != DeviceKind::Kiosk {
+        return Ok(Err(Decline::NotAllowedHere));
+    }
+    let key = format!("device:{}", device.id);
+    let failures = state.db.throttle_failures(&key, now - ADDRESS_WINDOW).await?;
+    if failures >= MAX_FAILURES_PER_ADDRESS {
+        return Ok(Err(Decline::QueryPasswordLocked));
+    }
+    Ok(Ok(key))
+}
+
+async fn count_kiosk_failure(
+    state: &AppState,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    Ok(state
+        .db
+        .throttle_record(key, now, now - ADDRESS_WINDOW)
+        .await?)
+}
+
+/// The holder of a card on the reader, if the card may be used.
+async fn card_holder(state: &AppState, serial: &str) -> KioskResult<i64> {
+    let serial = serial.trim().to_uppercase();
+    let Some(card) = state.db.card_by_serial(&serial).await? else {
+        return Ok(Err(Decline::UnknownCard));
+    };
+    Ok(match card.status {
+        CardStatus::Active => Ok(card.holder_id),
+        CardStatus::Lost => Err(Decline::CardLost),
+        CardStatus::Void | CardStatus::Cancelled => Err(Decline::CardVoid),
+    })
+}
+
+/// Checks the query password of a holder at a kiosk.
+async fn query_password(
+    state: &AppState,
+    key: &str,
+    holder_id: i64,
+    password: &str,
+    now: DateTime<Utc>,
+) -> KioskResult<()> {
+    let Some(auth) = state.db.holder_auth(holder_id).await? else {
+        return Ok(Err(Decline::UnknownCard));
+    };
+    match check_query_password(state, &auth, password, now)
+        .await
+        .map_err(store)?
+    {
+        Ok(()) => Ok(Ok(())),
+        Err(problem) => {
+            count_kiosk_failure(state, key, now).await?;
+            Ok(Err(match problem {
+                Problem::Locked { .. } => Decline::QueryPasswordLocked,
+                _ => Decline::WrongQueryPassword,
+            }))
+        }
+    }
+}
+
+/// Balance at a kiosk: the card plus the query password.
+pub async fn balance(
+    state: &AppState,
+    device: &DeviceRow,
+    card_serial: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> KioskResult<Payer> {
+    let key = match guard(state, device, now).await? {
+        Ok(key) => key,
+        Err(d) => return Ok(Err(d)),
+    };
+    let holder_id = match card_holder(state, card_serial).await? {
+        Ok(h) => h,
+        Err(d) => return Ok(Err(d)),
+    };
+    if let Err(d) = query_password(state, &key, holder_id, password, now).await? {
+        return Ok(Err(d));
+    }
+    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    Ok(state
+        .db
+        .payer(holder_id, day_start)
+        .await?
+        .ok_or(Decline::UnknownCard))
+}
+
+/// A new consumption password at a kiosk: the card, the old consumption password and the new
+/// one, which follows the same rules as a query password.
+pub async fn change_consumption_password(
+    state: &AppState,
+    device: &DeviceRow,
+    card_serial: &str,
+    old: &str,
+    new: &str,
+    now: DateTime<Utc>,
+) -> KioskResult<()> {
+    let key = match guard(state, device, now).await? {
+        Ok(key) => key,
+        Err(d) => return Ok(Err(d)),
+    };
+    let holder_id = match card_holder(state, card_serial).await? {
+        Ok(h) => h,
+        Err(d) => return Ok(Err(d)),
+    };
+    if old == new || super::pin::check_new_pin(new).is_err() {
+        return Ok(Err(Decline::NewPasswordRejected));
+    }
+    let Some(auth) = state.db.holder_auth(holder_id).await? else {
+        return Ok(Err(Decline::UnknownCard));
+    };
+    let id_key = {
+        use secrecy::ExposeSecret;
+        state.secrets.id_hash_key.expose_secret().as_bytes().to_vec()
+    };
+    if auth
+        .personal_pins
+        .contains(&super::ids::pin_hash(&id_key, new))
+    {
+        return Ok(Err(Decline::NewPasswordRejected));
+    }
+    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    let Some(payer) = state.db.payer(holder_id, day_start).await? else {
+        return Ok(Err(Decline::UnknownCard));
+    };
+    if payer
+        .consumption_pw_locked_until
+        .is_some_and(|until| until > now)
+    {
+        return Ok(Err(Decline::PasswordLocked));
+    }
+    let ok = state
+        .hasher
+        .verify(old.to_string(), Some(payer.consumption_pw_hash.clone()))
+        .await
+        .map_err(|e| LedgerError::Internal(e.to_string()))?;
+    if !ok {
+        count_kiosk_failure(state, &key, now).await?;
+        let locked = state
+            .db
+            .consumption_pw_failed(
+                payer.account_id,
+                MAX_CONSUMPTION_PW_FAILURES,
+                now + CONSUMPTION_PW_LOCK,
+            )
+            .await?;
+        return Ok(Err(if locked.is_some() {
+            Decline::PasswordLocked
+        } else {
+            Decline::WrongPassword
+        }));
+    }
+    let hash = state
+        .hasher
+        .hash(new.to_string())
+        .await
+        .map_err(|e| LedgerError::Internal(e.to_string()))?;
+    state
+        .db
+        .set_consumption_password(
+            payer.account_id,
+            &hash,
+            Audit {
+                actor: Actor::Device(device.id),
+                action: "holder.change_consumption_password",
+                holder_id: Some(holder_id),
+                target: format!("holder {}", auth.student_no),
+                before: String::new(),
+                after: String::new(),
+                reason: format!("self-service at kiosk {}", device.code),
+                ip: String::new(),
+            },
+        )
+        .await?;
+    Ok(Ok(()))
+}
+
+/// A loss report at a kiosk: the student or card number and the query password (the card
+/// itself is what was lost).
+pub async fn report_loss(
+    state: &AppState,
+    device: &DeviceRow,
+    login: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> KioskResult<String> {
+    let key = match guard(state, device, now).await? {
+        Ok(key) => key,
+        Err(d) => return Ok(Err(d)),
+    };
+    let Some(auth) = state.db.holder_auth_by_login(login.trim()).await? else {
+        // Hash anyway: an unknown number costs what a wrong password costs.
+        let _ = state.hasher.verify(password.to_string(), None).await;
+        count_kiosk_failure(state, &key, now).await?;
+        return Ok(Err(Decline::UnknownCard));
+    };
+    if let Err(d) = query_password(state, &key, auth.holder_id, password, now).await? {
+        return Ok(Err(d));
+    }
+    let audit = Audit {
+        actor: Actor::Device(device.id),
+        action: "card.report_lost",
+        holder_id: Some(auth.holder_id),
+        target: String::new(),
+        before: String::new(),
+        after: String::new(),
+        reason: format!("self-service at kiosk {}", device.code),
+        ip: String::new(),
+    };
+    Ok(
+        match state
+            .db
+            .set_card_lost(auth.holder_id, true, now, audit)
+            .await?
+        {
+            CardChange::Changed { card_no, .. } => Ok(super::portal::mask_card_no(&card_no)),
+            CardChange::NoCard => Err(Decline::UnknownCard),
+            CardChange::WrongState(CardStatus::Lost) => Err(Decline::CardLost),
+            CardChange::WrongState(_) => Err(Decline::CardVoid),
+        },
+    )
+}
