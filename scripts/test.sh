@@ -49,9 +49,15 @@ end_to_end() {
   local port dir
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   dir=$(mktemp -d)
-  YIKATONG_ADDR="127.0.0.1:$port" YIKATONG_DATA_DIR="$dir" DATABASE_URL="sqlite://$dir/e2e.db" \
-    YIKATONG_DEMO_HOLDERS=12 LEPTOS_SITE_ROOT="$PWD/target/site" RUST_LOG=warn \
-    "$TARGET_DIR/debug/server" >"$LOGS/e2e-server.log" 2>&1 &
+  export YIKATONG_ADDR="127.0.0.1:$port" YIKATONG_DATA_DIR="$dir" DATABASE_URL="sqlite://$dir/e2e.db" \
+    YIKATONG_DEMO_HOLDERS=12 LEPTOS_SITE_ROOT="$PWD/target/site" RUST_LOG=warn
+  # Credentials for the devices the till journeys use (the tills are set up with them in the
+  # browser; the gates sign their requests in the test).
+  local devices=(POS-E-CANTEEN-1 POS-E-CANTEEN-2 GATE-E-DORM GATE-LIBRARY) keys
+  keys=$("$TARGET_DIR/debug/server" issue-device-key "${devices[@]}" 2>"$LOGS/e2e-keys.log") || { cat "$LOGS/e2e-keys.log"; return 1; }
+  E2E_DEVICE_KEYS=$(paste -d= <(printf '%s\n' "${devices[@]}") <(printf '%s\n' "$keys") | paste -sd,)
+  export E2E_DEVICE_KEYS
+  "$TARGET_DIR/debug/server" >"$LOGS/e2e-server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

@@ -10,9 +10,9 @@ pub mod error;
 pub mod model;
 pub mod pages;
 pub mod portal_model;
-pub mod terminal_model;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod terminal_model;
 
 use crate::components::{ErrorPage, Footer, Header, provide_campus};
 use crate::i18n::*;
@@ -91,7 +91,12 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("limits") view=pages::portal::limits::LimitsPage ssr=SsrMode::Async />
                         <Route path=path!("code") view=pages::portal::code::CodePage ssr=SsrMode::Async />
                         <Route path=path!("profile") view=pages::portal::profile::ProfilePage ssr=SsrMode::Async />
+                        <Route path=path!("topup") view=pages::portal::topup::TopupPage ssr=SsrMode::Async />
+                        <Route path=path!("access") view=pages::portal::access::AccessPage ssr=SsrMode::Async />
                     </ParentRoute>
+                    <Route path=path!("/terminal") view=pages::terminal::SetupPage />
+                    <Route path=path!("/terminal/pos") view=pages::terminal::pos::PosPage ssr=SsrMode::Async />
+                    <Route path=path!("/terminal/kiosk") view=pages::terminal::kiosk::KioskPage ssr=SsrMode::Async />
                 </Routes>
                 </ErrorBoundary>
             </main>

@@ -384,10 +384,7 @@ impl Decline {
             Decline::CodeInvalid => ("无效的二维码", "Invalid code"),
             Decline::InvalidAmount => ("金额无效", "Invalid amount"),
             Decline::NotAllowedHere => ("此设备不能办理该业务", "Not allowed on this device"),
-            Decline::NoSuchPayment => (
-                "本商户没有这笔消费",
-                "No such payment at this merchant",
-            ),
+            Decline::NoSuchPayment => ("本商户没有这笔消费", "No such payment at this merchant"),
             Decline::AlreadyRefunded => ("这笔消费已退款", "This payment was already refunded"),
             Decline::RefundWindowPassed => (
                 "已超过退款期限，请到服务中心办理",

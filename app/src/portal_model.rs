@@ -60,6 +60,9 @@ pub struct HolderBrief {
     pub name: String,
     pub student_no: String,
     pub must_change_password: bool,
+    /// The campus name of the QR code ("深职通码"), for the portal's navigation: carried here
+    /// so the layout needs no second loading boundary (which would shift hydration ids).
+    pub code_name: crate::model::Localized,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +100,8 @@ pub struct AutoTopupView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopupPage {
+    /// The order the holder came back with from the pay page, if any.
+    pub order: Option<TopupView>,
     pub balance: Money,
     pub orders: Vec<TopupView>,
     pub auto: Option<AutoTopupView>,

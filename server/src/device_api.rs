@@ -9,9 +9,9 @@
 //! A nonce is accepted once; a revoked device or a bad signature gets 401.
 
 use app::model::{Decline, Money};
-use app::server::{AppState, kiosk};
 use app::server::ledger::{self, LedgerError, PayRequest, Presented, masked_name};
 use app::server::store::{DeviceRow, PaymentOutcome};
+use app::server::{AppState, kiosk};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -175,7 +175,6 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure>
         .map_err(|e| api_error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
 }
 
-
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct PayBody {
     /// Unique per device for each sale; a retry of the same sale reuses it.
@@ -243,7 +242,10 @@ async fn pay(
     let outcome = ledger::pay(&state, &device, &pay_request, &payload_hash, Utc::now())
         .await
         .map_err(conflict_or_internal)?;
-    Ok(axum::Json(PayResponse::from_outcome(req.request_id, outcome)))
+    Ok(axum::Json(PayResponse::from_outcome(
+        req.request_id,
+        outcome,
+    )))
 }
 
 impl PayResponse {
@@ -336,7 +338,10 @@ async fn refund(
     )
     .await
     .map_err(conflict_or_internal)?;
-    Ok(axum::Json(PayResponse::from_outcome(req.request_id, outcome)))
+    Ok(axum::Json(PayResponse::from_outcome(
+        req.request_id,
+        outcome,
+    )))
 }
 
 /// A kiosk's answer.
@@ -396,10 +401,13 @@ async fn kiosk_balance(
     let result = kiosk::balance(&state, &device, &req.card_serial, &req.password, Utc::now())
         .await
         .map_err(internal)?;
-    Ok(axum::Json(KioskResponse::from_result(result, |payer, r| {
-        r.balance_fen = Some(payer.balance.fen());
-        r.holder = Some(masked_name(&payer.name));
-    })))
+    Ok(axum::Json(KioskResponse::from_result(
+        result,
+        |payer, r| {
+            r.balance_fen = Some(payer.balance.fen());
+            r.holder = Some(masked_name(&payer.name));
+        },
+    )))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -581,7 +589,15 @@ async fn access(
         version = "1",
         description = "For POS terminals, meal tables, gates, attendance readers and kiosks. Every request is signed with the device's Ed25519 key: headers X-Device (device code), X-Timestamp (Unix ms, ±60 s), X-Nonce (unique, 16–64 characters of [A-Za-z0-9-]) and X-Signature (hex Ed25519 signature of \"YKT-DEVICE-V1\\n{METHOD}\\n{PATH}\\n{timestamp}\\n{nonce}\\n{hex SHA-256 of the body}\"). Amounts are integer fen."
     ),
-    paths(pay, balance, access, refund, kiosk_balance, kiosk_consumption_password, kiosk_report_loss),
+    paths(
+        pay,
+        balance,
+        access,
+        refund,
+        kiosk_balance,
+        kiosk_consumption_password,
+        kiosk_report_loss
+    ),
     components(schemas(
         PayBody,
         PayResponse,

@@ -1,7 +1,7 @@
 //! Reads the configuration, opens and migrates the database, and serves until Ctrl-C/SIGTERM.
 //!
-//! `server issue-device-key CODE` issues (or rotates) a device's credential and prints the
-//! private key once; the server keeps only the public key.
+//! `server issue-device-key CODE...` issues (or rotates) each device's credential and prints
+//! the private keys once, one line each; the server keeps only the public keys.
 
 use server::config::Settings;
 use std::process::ExitCode;
@@ -16,10 +16,10 @@ async fn main() -> ExitCode {
         .as_slice()
     {
         [] => run().await,
-        ["issue-device-key", code] => issue_device_key(code).await,
+        ["issue-device-key", codes @ ..] if !codes.is_empty() => issue_device_keys(codes).await,
         _ => {
             eprintln!(
-                "usage: server                       serve the portal\n       server issue-device-key CODE  issue a device credential"
+                "usage: server                       serve the portal\n       server issue-device-key CODE...  issue device credentials"
             );
             return ExitCode::from(2);
         }
@@ -55,21 +55,23 @@ async fn run() -> Result<(), server::StartupError> {
         .map_err(|source| server::StartupError::Bind { addr, source })
 }
 
-async fn issue_device_key(code: &str) -> Result<(), server::StartupError> {
+/// Issues a credential for each device code and prints the keys, one line each, in order.
+async fn issue_device_keys(codes: &[&str]) -> Result<(), server::StartupError> {
     let settings = Settings::load()?;
     let state = server::build_state(&settings).await?;
-    let device = state
-        .db
-        .device_by_code(code)
-        .await?
-        .ok_or_else(|| server::StartupError::Usage(format!("no device with code {code}")))?;
-    let key = app::server::ledger::issue_device_key(&state, &device, chrono::Utc::now())
-        .await
-        .map_err(|e| server::StartupError::Usage(e.to_string()))?;
-    println!("{key}");
-    eprintln!(
-        "Device {code}: new credential issued; the previous one no longer works. Keep this key secret."
-    );
+    for code in codes {
+        let device =
+            state.db.device_by_code(code).await?.ok_or_else(|| {
+                server::StartupError::Usage(format!("no device with code {code}"))
+            })?;
+        let key = app::server::ledger::issue_device_key(&state, &device, chrono::Utc::now())
+            .await
+            .map_err(|e| server::StartupError::Usage(e.to_string()))?;
+        println!("{key}");
+        eprintln!(
+            "Device {code}: new credential issued; the previous one no longer works. Keep this key secret."
+        );
+    }
     Ok(())
 }
 

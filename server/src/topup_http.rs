@@ -28,8 +28,10 @@ async fn notify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     match topup::notify(&state, signature, &body).await {
-        Ok(status) => axum::Json(serde_json::json!({ "code": "SUCCESS", "status": status.as_str() }))
-            .into_response(),
+        Ok(status) => {
+            axum::Json(serde_json::json!({ "code": "SUCCESS", "status": status.as_str() }))
+                .into_response()
+        }
         Err(e) => {
             let status = match e {
                 NotifyError::BadSignature => StatusCode::UNAUTHORIZED,

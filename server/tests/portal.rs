@@ -4,54 +4,13 @@
 
 mod helpers;
 
-use helpers::TestApp;
+use helpers::{TestApp, call, login};
 use reqwest::StatusCode;
 
 const A_LOGIN: &str = "2024010101"; // initial password 918273
 const A_INITIAL: &str = "918273";
 const B_LOGIN: &str = "2023020215";
 const B_PASSWORD: &str = "260817";
-
-/// Calls a server function with a url-encoded form, as the browser does, with a cookie.
-async fn call(
-    app: &TestApp,
-    cookie: Option<&str>,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String, Option<String>) {
-    let mut req = app
-        .client
-        .post(app.url(&format!("/api/{endpoint}")))
-        .header("accept", "application/json")
-        .form(form);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    let set_cookie = res
-        .headers()
-        .get("set-cookie")
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
-    (status, res.text().await.unwrap(), set_cookie)
-}
-
-async fn login(app: &TestApp, login: &str, password: &str) -> String {
-    let (status, body, cookie) = call(
-        app,
-        None,
-        "login",
-        &[("login", login), ("password", password)],
-    )
-    .await;
-    assert!(
-        status.is_success() || status.is_redirection(),
-        "{status} {body}"
-    );
-    let cookie = cookie.expect("session cookie");
-    assert!(cookie.starts_with("ykt_session="), "{cookie}");
-    cookie
-}
 
 #[tokio::test]
 async fn one_message_for_any_failure_and_lockout_after_five() {

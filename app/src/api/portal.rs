@@ -78,7 +78,17 @@ pub async fn me() -> Result<Option<HolderBrief>, AppError> {
         async move {
             let state = state()?;
             let session = auth::holder_session(&state, &client(), chrono::Utc::now()).await?;
+            let code_name = match &session {
+                Some(_) => state
+                    .db
+                    .campus_profile()
+                    .await?
+                    .map(|c| c.qr_code_name)
+                    .unwrap_or_default(),
+                None => Default::default(),
+            };
             Ok(session.map(|s| HolderBrief {
+                code_name,
                 name: s.name,
                 student_no: s.student_no,
                 must_change_password: s.must_change_password,

@@ -27,8 +27,9 @@ pub async fn set_up_terminal(device: String, credential: String) -> Result<(), A
             let (token, kind) =
                 terminal::set_up(&state, &device, &credential, &client(), chrono::Utc::now())
                     .await?;
-            let cookie = HeaderValue::from_str(&terminal::cookie(Some(&token), state.secure_cookies))
-                .map_err(crate::server::internal)?;
+            let cookie =
+                HeaderValue::from_str(&terminal::cookie(Some(&token), state.secure_cookies))
+                    .map_err(crate::server::internal)?;
             expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, cookie);
             leptos_axum::redirect(if kind == crate::model::DeviceKind::Kiosk {
                 "/terminal/kiosk"

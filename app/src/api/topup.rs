@@ -20,12 +20,13 @@ async fn holder() -> Result<
     Ok((state, client, session))
 }
 
+/// The top-up page's data; `order` is the order the holder came back with from the pay page.
 #[server(prefix = "/api", endpoint = "topups")]
-pub async fn get_topups() -> Result<TopupPage, AppError> {
+pub async fn get_topups(order: Option<String>) -> Result<TopupPage, AppError> {
     crate::server::with_status(
         async move {
             let (state, _, s) = holder().await?;
-            crate::server::topup::page(&state, s.holder_id).await
+            crate::server::topup::page(&state, s.holder_id, order.as_deref()).await
         }
         .await,
     )
@@ -38,10 +39,10 @@ pub async fn start_topup(amount: String, channel: String) -> Result<String, AppE
         async move {
             use crate::model::{Channel, Money};
             let (state, _, s) = holder().await?;
-            let amount = Money::parse_yuan(&amount)
-                .map_err(|_| AppError::Rejected(Problem::LimitFormat))?;
-            let channel = Channel::parse(&channel)
-                .ok_or(AppError::Rejected(Problem::TopupChannel))?;
+            let amount =
+                Money::parse_yuan(&amount).map_err(|_| AppError::Rejected(Problem::LimitFormat))?;
+            let channel =
+                Channel::parse(&channel).ok_or(AppError::Rejected(Problem::TopupChannel))?;
             let url = crate::server::topup::start(
                 &state,
                 s.holder_id,
@@ -51,7 +52,11 @@ pub async fn start_topup(amount: String, channel: String) -> Result<String, AppE
             )
             .await?
             .map_err(AppError::Rejected)?;
-            leptos_axum::redirect(&url);
+            // The pay page is not one of the app's routes: a plain form post is redirected
+            // there; the hydrated page leaves for it with a full page load.
+            if crate::server::wants_html() {
+                leptos_axum::redirect(&url);
+            }
             Ok(url)
         }
         .await,
@@ -89,8 +94,15 @@ pub async fn save_auto_topup(
         async move {
             let (state, client, s) = holder().await?;
             crate::server::portal::confirm_password(&state, &s, &password).await?;
-            crate::server::topup::save_auto(&state, s.holder_id, &client.ip, &threshold, &amount, &card)
-                .await
+            crate::server::topup::save_auto(
+                &state,
+                s.holder_id,
+                &client.ip,
+                &threshold,
+                &amount,
+                &card,
+            )
+            .await
         }
         .await,
     )

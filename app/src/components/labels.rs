@@ -2,7 +2,9 @@
 
 use crate::error::AppError;
 use crate::i18n::*;
-use crate::model::{CardStatus, EntryKind, MerchantCategory, Money};
+use crate::model::{
+    CardStatus, Channel, Decline, DeviceKind, EntryKind, MerchantCategory, Money, TopupStatus,
+};
 use crate::portal_model::Problem;
 use leptos::prelude::*;
 
@@ -116,4 +118,44 @@ pub fn ActionError<T: Clone + Send + Sync + 'static>(
 
 pub fn money(m: Money) -> String {
     m.to_string()
+}
+
+/// A terminal's refusal in the reader's language (the same sentences the device API sends).
+pub fn decline_text(i18n: leptos_i18n::I18nContext<Locale>, reason: Decline) -> String {
+    let (zh, en) = reason.text();
+    match i18n.get_locale() {
+        Locale::zh => zh,
+        Locale::en => en,
+    }
+    .to_string()
+}
+
+pub fn channel_label(i18n: leptos_i18n::I18nContext<Locale>, c: Channel) -> String {
+    match c {
+        Channel::Bank => t_string!(i18n, topup.bank),
+        Channel::Wechat => t_string!(i18n, topup.wechat),
+        Channel::Cash => t_string!(i18n, topup.cash),
+        Channel::Auto => t_string!(i18n, topup.auto),
+    }
+    .to_string()
+}
+
+pub fn topup_status_label(i18n: leptos_i18n::I18nContext<Locale>, s: TopupStatus) -> String {
+    match s {
+        TopupStatus::Pending => t_string!(i18n, topup.pending),
+        TopupStatus::Paid => t_string!(i18n, topup.paid),
+        TopupStatus::Failed => t_string!(i18n, topup.failed),
+    }
+    .to_string()
+}
+
+pub fn device_kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: DeviceKind) -> String {
+    match k {
+        DeviceKind::Pos => t_string!(i18n, access.pos),
+        DeviceKind::MealTable => t_string!(i18n, access.meal_table),
+        DeviceKind::Gate => t_string!(i18n, access.gate),
+        DeviceKind::Attendance => t_string!(i18n, access.attendance),
+        DeviceKind::Kiosk => t_string!(i18n, access.kiosk),
+    }
+    .to_string()
 }

@@ -31,10 +31,19 @@ pub fn lang() -> &'static str {
     }
 }
 
-/// A campus text in the current language, updating when the language changes.
+/// A campus text in the current language, updating when the language changes. The language
+/// context is taken when this is made, not when the text is read: a page title may be read
+/// after its page was left, when the context is gone.
 pub fn localized(text: &Localized) -> impl Fn() -> String + Send + Sync + Clone + use<> {
     let text = text.clone();
-    move || text.get(lang()).to_string()
+    let i18n = use_i18n();
+    move || {
+        text.get(match i18n.get_locale() {
+            Locale::zh => "zh",
+            Locale::en => "en",
+        })
+        .to_string()
+    }
 }
 
 /// Renders `view` with the campus profile once it has loaded; errors go to the error boundary.

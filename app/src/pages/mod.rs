@@ -7,3 +7,4 @@ pub mod home;
 pub mod login;
 pub mod portal;
 pub mod service;
+pub mod terminal;

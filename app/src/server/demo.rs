@@ -54,6 +54,18 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
         note: "password already changed",
     },
     DemoLogin {
+        who: "student 张思远",
+        login: "2024050530",
+        password: "602718",
+        note: "password already changed; consumption password 236027 (card DEC00004)",
+    },
+    DemoLogin {
+        who: "student 刘欣妍",
+        login: "2023060611",
+        password: "739264",
+        note: "password already changed; consumption password 118845 (card DEC00005)",
+    },
+    DemoLogin {
         who: "administrator",
         login: "admin",
         password: "Yikatong-Admin-2026",
@@ -355,6 +367,20 @@ pub fn build(
                 "531976".to_string(),
                 true,
             ),
+            4 => (
+                "张思远".to_string(),
+                "2024050530".to_string(),
+                "440303200410236027".to_string(),
+                "602718".to_string(),
+                true,
+            ),
+            5 => (
+                "刘欣妍".to_string(),
+                "2023060611".to_string(),
+                "440304200305118845".to_string(),
+                "739264".to_string(),
+                true,
+            ),
             _ => {
                 let surname = *SURNAMES
                     .choose(&mut rng)
@@ -391,7 +417,13 @@ pub fn build(
         let year = student_no[..4].to_string();
         let created_at = start - Duration::days(rng.random_range(0..400));
         let card_no = format!("{}", 31_000_000 + n * 7 + 3);
-        let chip_serial = format!("{:08X}", rng.random::<u32>());
+        let random_serial = format!("{:08X}", rng.random::<u32>());
+        // The named demo students' cards have serials a tester can type at a till.
+        let chip_serial = if n < 6 {
+            format!("DEC{n:05}")
+        } else {
+            random_serial
+        };
         let mut cards = Vec::new();
         // A few students replaced a card once: the old one stays void forever.
         if n % 13 == 5 {

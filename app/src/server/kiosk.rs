@@ -26,7 +26,10 @@ async fn guard(state: &AppState, device: &DeviceRow, now: DateTime<Utc>) -> Kios
         return Ok(Err(Decline::NotAllowedHere));
     }
     let key = format!("device:{}", device.id);
-    let failures = state.db.throttle_failures(&key, now - ADDRESS_WINDOW).await?;
+    let failures = state
+        .db
+        .throttle_failures(&key, now - ADDRESS_WINDOW)
+        .await?;
     if failures >= MAX_FAILURES_PER_ADDRESS {
         return Ok(Err(Decline::QueryPasswordLocked));
     }
@@ -136,7 +139,12 @@ pub async fn change_consumption_password(
     };
     let id_key = {
         use secrecy::ExposeSecret;
-        state.secrets.id_hash_key.expose_secret().as_bytes().to_vec()
+        state
+            .secrets
+            .id_hash_key
+            .expose_secret()
+            .as_bytes()
+            .to_vec()
     };
     if auth
         .personal_pins

@@ -211,8 +211,9 @@ pub async fn pay(
     if let Some(outcome) = replay(state, device, req.request_id, payload_hash).await? {
         return Ok(outcome);
     }
-    let decline =
-        |reason: Decline| remember_decline(state, device, req.request_id, payload_hash, reason, now);
+    let decline = |reason: Decline| {
+        remember_decline(state, device, req.request_id, payload_hash, reason, now)
+    };
     if !matches!(device.kind, DeviceKind::Pos | DeviceKind::MealTable) {
         return decline(Decline::NotAllowedHere).await;
     }
@@ -336,7 +337,8 @@ pub async fn refund(
     if let Some(outcome) = replay(state, device, request_id, payload_hash).await? {
         return Ok(outcome);
     }
-    if !matches!(device.kind, DeviceKind::Pos | DeviceKind::MealTable) || device.merchant_id.is_none()
+    if !matches!(device.kind, DeviceKind::Pos | DeviceKind::MealTable)
+        || device.merchant_id.is_none()
     {
         return remember_decline(
             state,
@@ -393,9 +395,20 @@ pub async fn access(
             .await?
             .map(|who| (who.holder_id, who.card_id))
     };
-    let (holder, card, allowed, reason) = match &result {
-        Ok((holder, card)) => (Some(*holder), *card, true, ""),
-        Err(reason) => (None, None, false, reason.as_str()),
+    let (holder, card, allowed, reason) = match (&result, presented) {
+        (Ok((holder, card)), _) => (Some(*holder), *card, true, ""),
+        // A refused card still belongs to someone (lost, void): the record is theirs too, so
+        // the holder sees where their lost card was tried.
+        (Err(reason), Presented::Card(serial)) => {
+            let card = state.db.card_by_serial(serial).await?;
+            (
+                card.as_ref().map(|c| c.holder_id),
+                card.map(|c| c.card_id),
+                false,
+                reason.as_str(),
+            )
+        }
+        (Err(reason), Presented::Code(_)) => (None, None, false, reason.as_str()),
     };
     state
         .db

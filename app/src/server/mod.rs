@@ -167,18 +167,24 @@ pub fn cookie_header(name: &str, token: Option<&str>, secure: bool) -> String {
     }
 }
 
-/// Gives a server function's error response the HTTP status that fits it (400 for a refused
-/// rule, 401 without a session, 429 when throttled) instead of a blanket 500.
-pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    // A plain HTML form post (no wasm yet) must keep the redirect back to its page that
-    // carries the error; so must a server render, whose error page sets its own status.
-    let wants_html = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+/// Whether the request wants an HTML page back: a plain form post from a browser without
+/// wasm (or a server render), not a call from the hydrated app.
+pub fn wants_html() -> bool {
+    use_context::<axum::http::request::Parts>().is_some_and(|parts| {
         parts
             .headers
             .get(axum::http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"))
-    });
+    })
+}
+
+/// Gives a server function's error response the HTTP status that fits it (400 for a refused
+/// rule, 401 without a session, 429 when throttled) instead of a blanket 500.
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    // A plain HTML form post (no wasm yet) must keep the redirect back to its page that
+    // carries the error; so must a server render, whose error page sets its own status.
+    let wants_html = wants_html();
     if let (Err(error), false, Some(response)) = (
         &result,
         wants_html,

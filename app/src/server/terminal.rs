@@ -230,8 +230,7 @@ pub async fn pay(
     password: Option<&str>,
 ) -> Result<TillResult, AppError> {
     request_id_ok(request_id)?;
-    let amount =
-        Money::parse_yuan(amount).map_err(|_| AppError::Rejected(Problem::LimitFormat))?;
+    let amount = Money::parse_yuan(amount).map_err(|_| AppError::Rejected(Problem::LimitFormat))?;
     if amount.fen() <= 0 {
         return Ok(TillResult::declined(Decline::InvalidAmount));
     }

@@ -65,8 +65,11 @@ pub trait PaymentProvider: Send + Sync {
     /// Charges a bound card (automatic top-up): the provider's reference, or why it failed.
     async fn charge_bound_card(&self, token: &str, order: &OrderRow) -> Result<String, String>;
     /// Checks a notification's signature and reads it.
-    fn verify_notification(&self, signature: &str, body: &[u8])
-    -> Result<Notification, NotifyError>;
+    fn verify_notification(
+        &self,
+        signature: &str,
+        body: &[u8],
+    ) -> Result<Notification, NotifyError>;
 }
 
 /// The sandbox provider. Test cards: any number that passes the Luhn check; one ending in
@@ -290,7 +293,12 @@ pub async fn notify(
 
 /// The sandbox's pay page was answered: it notifies us asynchronously, like a real provider,
 /// and delivers the same notification a second time a moment later.
-pub fn sandbox_complete(state: AppState, sandbox: std::sync::Arc<Sandbox>, order: OrderRow, pay: bool) {
+pub fn sandbox_complete(
+    state: AppState,
+    sandbox: std::sync::Arc<Sandbox>,
+    order: OrderRow,
+    pay: bool,
+) {
     let n = Notification {
         order_no: order.order_no.clone(),
         status: if pay { "paid" } else { "failed" }.into(),
@@ -367,10 +375,16 @@ pub async fn auto_topup(
         .await
     {
         Ok(reference) => {
-            state.db.order_paid(&order_no, &reference, Utc::now()).await?;
+            state
+                .db
+                .order_paid(&order_no, &reference, Utc::now())
+                .await?;
         }
         Err(reason) => {
-            state.db.order_failed(&order_no, &reason, Utc::now()).await?;
+            state
+                .db
+                .order_failed(&order_no, &reason, Utc::now())
+                .await?;
             state
                 .db
                 .audit(Audit {
@@ -437,7 +451,19 @@ fn auto_view(a: &AutoTopup) -> crate::portal_model::AutoTopupView {
 pub async fn page(
     state: &AppState,
     holder_id: i64,
+    order_no: Option<&str>,
 ) -> Result<crate::portal_model::TopupPage, crate::error::AppError> {
+    // Only the holder's own order: another's number shows nothing.
+    let order = match order_no {
+        Some(no) => state
+            .db
+            .order(no)
+            .await?
+            .filter(|o| o.holder_id == holder_id)
+            .as_ref()
+            .map(order_view),
+        None => None,
+    };
     let day = super::portal::local_midnight(
         Utc::now()
             .with_timezone(&super::portal::campus_tz())
@@ -449,6 +475,7 @@ pub async fn page(
         .await?
         .ok_or(crate::error::AppError::NotFound)?;
     Ok(crate::portal_model::TopupPage {
+        order,
         balance: payer.balance,
         orders: state
             .db
@@ -457,7 +484,12 @@ pub async fn page(
             .iter()
             .map(order_view)
             .collect(),
-        auto: state.db.auto_topup(holder_id).await?.as_ref().map(auto_view),
+        auto: state
+            .db
+            .auto_topup(holder_id)
+            .await?
+            .as_ref()
+            .map(auto_view),
         min: MIN_TOPUP,
         max: MAX_TOPUP,
     })
@@ -473,7 +505,8 @@ pub async fn save_auto(
     card: &str,
 ) -> Result<crate::portal_model::AutoTopupView, crate::error::AppError> {
     use crate::error::AppError;
-    let parse = |text: &str| Money::parse_yuan(text).map_err(|_| AppError::Rejected(Problem::LimitFormat));
+    let parse =
+        |text: &str| Money::parse_yuan(text).map_err(|_| AppError::Rejected(Problem::LimitFormat));
     let (threshold, amount) = (parse(threshold)?, parse(amount)?);
     let existing = state.db.auto_topup(holder_id).await?;
     let bound = if card.trim().is_empty() {
@@ -497,7 +530,12 @@ pub async fn save_auto(
                 holder_id: Some(holder_id),
                 target: settings.card_masked.clone(),
                 before: existing
-                    .map(|e| format!("below {} add {} from {}", e.threshold, e.amount, e.card_masked))
+                    .map(|e| {
+                        format!(
+                            "below {} add {} from {}",
+                            e.threshold, e.amount, e.card_masked
+                        )
+                    })
                     .unwrap_or_default(),
                 after: format!(
                     "below {} add {} from {}",
@@ -570,7 +608,9 @@ mod tests {
     #[test]
     fn bank_cards_are_checked_and_masked() {
         let sandbox = Sandbox::new(vec![1; 32]);
-        let (masked, token) = sandbox.bind_card("6222 0212 3456 7890 3").unwrap_or_default();
+        let (masked, token) = sandbox
+            .bind_card("6222 0212 3456 7890 3")
+            .unwrap_or_default();
         assert_eq!(masked, "6222 **** **** 8903");
         assert!(token.starts_with("sbx_8903_"));
         assert_eq!(

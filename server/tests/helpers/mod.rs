@@ -2,6 +2,9 @@
 //! Shared by the integration test binaries; each uses a different part of it.
 #![allow(dead_code)]
 
+pub mod device;
+
+use reqwest::StatusCode;
 use server::config::{LogFormat, Settings};
 use std::net::SocketAddr;
 use tempfile::TempDir;
@@ -88,4 +91,49 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         std::mem::replace(&mut self.dir, dir)
     }
+}
+
+/// Calls a server function with a url-encoded form, as the browser does, with a cookie.
+pub async fn call(
+    app: &TestApp,
+    cookie: Option<&str>,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, Option<String>) {
+    let mut req = app
+        .client
+        .post(app.url(&format!("/api/{endpoint}")))
+        .header("accept", "application/json")
+        .form(form);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let set_cookie = res.headers().get("set-cookie").map(|v| {
+        v.to_str()
+            .expect("request")
+            .split(';')
+            .next()
+            .expect("request")
+            .to_string()
+    });
+    (status, res.text().await.expect("request"), set_cookie)
+}
+
+pub async fn login(app: &TestApp, login: &str, password: &str) -> String {
+    let (status, body, cookie) = call(
+        app,
+        None,
+        "login",
+        &[("login", login), ("password", password)],
+    )
+    .await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status} {body}"
+    );
+    let cookie = cookie.expect("session cookie");
+    assert!(cookie.starts_with("ykt_session="), "{cookie}");
+    cookie
 }

@@ -1,6 +1,6 @@
 use super::history::EntryList;
 use crate::api::portal::get_dashboard;
-use crate::components::labels::{card_status_label, money};
+use crate::components::labels::{campus_time, card_status_label, money};
 use crate::components::{PageTitle, WithCampus, localized};
 use crate::i18n::*;
 use crate::model::{AccountStatus, CampusProfile, CardStatus};
@@ -46,6 +46,17 @@ pub fn DashboardPage() -> impl IntoView {
                                 } />
                             </p>
                         })}
+                        {d.auto_topup_failures.iter().map(|f| {
+                            let (amount, at, why) = (money(f.amount), campus_time(&f.at), f.failure.clone());
+                            view! {
+                                <p class="notice" role="alert" data-testid="notice-auto-failed">
+                                    <WithCampus view=move |c: CampusProfile| {
+                                        view! { {t!(i18n, portal.notice_auto_failed, amount = amount.clone(), at = at.clone(), why = why.clone(), phone = c.office_phone.clone())} }
+                                    } />
+                                    " " <A href="/portal/topup">{t!(i18n, portal.topup)}</A>
+                                </p>
+                            }
+                        }).collect_view()}
                         {d.consumption_pw_is_initial.then(|| view! {
                             <p class="notice" data-testid="notice-consumption-pw">{t!(i18n, portal.notice_consumption_pw)}</p>
                         })}

@@ -2,6 +2,7 @@
 //! anything renders: no session sends the browser to `/login`, an initial password to the
 //! password page.
 
+pub mod access;
 pub mod code;
 pub mod dashboard;
 pub mod history;
@@ -9,11 +10,12 @@ pub mod limits;
 pub mod lost;
 pub mod password;
 pub mod profile;
+pub mod topup;
 
 use crate::api::portal::{Logout, me};
-use crate::components::{WithCampus, localized};
+use crate::components::localized;
 use crate::i18n::*;
-use crate::model::CampusProfile;
+use crate::model::Localized;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
@@ -43,7 +45,7 @@ pub fn PortalLayout() -> impl IntoView {
                                     <button type="submit" class="link-button" data-testid="logout">{t!(i18n, nav.logout)}</button>
                                 </ActionForm>
                             </div>
-                            {(!h.must_change_password).then(|| view! { <PortalNav /> })}
+                            {(!h.must_change_password).then(|| view! { <PortalNav code_name=h.code_name.clone() /> })}
                         }
                             .into_any()
                     }
@@ -56,19 +58,20 @@ pub fn PortalLayout() -> impl IntoView {
     }
 }
 
+/// The portal's navigation. No loading boundary inside: it is rendered inside the layout's
+/// guard, and a boundary created there would be numbered differently on the server and in the
+/// browser, breaking the hydration of the page below it.
 #[component]
-fn PortalNav() -> impl IntoView {
+fn PortalNav(code_name: Localized) -> impl IntoView {
+    let code = localized(&code_name);
     let i18n = use_i18n();
     view! {
         <nav class="portal-nav" aria-label=move || t_string!(i18n, portal.nav_label)>
             <A href="/portal" exact=true>{t!(i18n, portal.dashboard)}</A>
-            <A href="/portal/code">
-                <WithCampus view=move |c: CampusProfile| {
-                    let code = localized(&c.qr_code_name);
-                    view! { {t!(i18n, portal.code, code = code.clone())} }
-                } />
-            </A>
+            <A href="/portal/code">{t!(i18n, portal.code, code = code.clone())}</A>
+            <A href="/portal/topup">{t!(i18n, portal.topup)}</A>
             <A href="/portal/history">{t!(i18n, portal.history)}</A>
+            <A href="/portal/access">{t!(i18n, portal.access)}</A>
             <A href="/portal/lost">{t!(i18n, portal.lost)}</A>
             <A href="/portal/password">{t!(i18n, portal.password)}</A>
             <A href="/portal/limits">{t!(i18n, portal.limits)}</A>

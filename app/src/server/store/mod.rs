@@ -739,7 +739,10 @@ pub struct OrderRow {
 /// What a "paid" notification did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderPaid {
-    Credited { journal_id: i64, balance: Money },
+    Credited {
+        journal_id: i64,
+        balance: Money,
+    },
     /// Paid before: nothing changed (a duplicate notification).
     AlreadyPaid,
     AccountClosed,

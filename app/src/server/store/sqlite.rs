@@ -63,8 +63,13 @@ impl SqliteStore {
     /// Starts a write transaction holding the write lock from its first statement
     /// (`BEGIN IMMEDIATE`): a read-then-write inside it cannot fail half way on a busy
     /// snapshot, and no other writer can slip in between.
-    pub(super) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+    pub(super) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
     }
 }
 

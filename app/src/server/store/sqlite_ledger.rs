@@ -7,8 +7,8 @@ use super::{
     AccessEvent, Audit, CardLookup, CardRow, CardStore, Credit, CreditOutcome, CreditStore, Debit,
     DeviceRow, LedgerStore, Payer, PaymentOutcome, Refund, StoreError,
 };
-use crate::portal_model::AccessView;
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
+use crate::portal_model::AccessView;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite, Transaction};
@@ -524,7 +524,15 @@ async fn refund_in_tx(
             }
         }
     };
-    store_outcome(tx, r.device_id, &r.request_id, &r.payload_hash, &outcome, &now).await?;
+    store_outcome(
+        tx,
+        r.device_id,
+        &r.request_id,
+        &r.payload_hash,
+        &outcome,
+        &now,
+    )
+    .await?;
     Ok(outcome)
 }
 
@@ -684,6 +692,14 @@ async fn debit_in_tx(
             }
         }
     };
-    store_outcome(tx, d.device_id, &d.request_id, &d.payload_hash, &outcome, &now).await?;
+    store_outcome(
+        tx,
+        d.device_id,
+        &d.request_id,
+        &d.payload_hash,
+        &outcome,
+        &now,
+    )
+    .await?;
     Ok(outcome)
 }

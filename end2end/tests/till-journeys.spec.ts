@@ -1,0 +1,149 @@
+import { test, expect, type Browser, type Page } from "@playwright/test";
+import { Portal } from "./fixtures/portal";
+import { StudentPortal } from "./fixtures/student";
+import { deviceCall, deviceKey, tillSetup } from "./fixtures/devices";
+
+// One till, gate and student per viewport; these journeys change the student's money and card.
+test.describe.configure({ mode: "serial" });
+
+/** A cashier's browser, set up as the till with the device credential. */
+async function openTill(browser: Browser, code: string): Promise<{ till: Portal; page: Page }> {
+  const context = await browser.newContext({ locale: "zh-CN" });
+  const page = await context.newPage();
+  const till = new Portal(page);
+  await till.open("/terminal");
+  const form = till.testId("terminalSetup");
+  await form.getByLabel("设备编号").fill(code);
+  await form.getByLabel("设备凭证").fill(deviceKey(code));
+  await form.getByRole("button", { name: "设置此浏览器" }).click();
+  await expect(page).toHaveURL(/\/terminal\/pos$/);
+  await expect(till.testId("terminalBar")).toContainText(code);
+  await till.hydrated();
+  return { till, page };
+}
+
+async function charge(till: Portal, amount: string, scan: string) {
+  await till.testId("posAmount").fill(amount);
+  await till.testId("posAmount").press("Enter");
+  await expect(till.testId("posScan")).toBeFocused();
+  // A USB scanner types the digits and presses Enter.
+  await till.testId("posScan").pressSequentially(scan);
+  await till.testId("posScan").press("Enter");
+}
+
+function yuan(text: string): number {
+  return Number(text.replace(/[^\d.-]/g, ""));
+}
+
+test("a cashier charges the student's 深职通码; the same digits again are refused as used", async ({ page, browser }, info) => {
+  const setup = tillSetup(info);
+  const student = new StudentPortal(page);
+  await student.signIn(setup.student);
+  const before = yuan(await student.testId("balanceAmount").innerText());
+  await student.go("深职通码");
+  const digits = await student.testId("payCodeDigits").getAttribute("data-digits");
+  expect(digits).toMatch(/^\d{20}$/);
+
+  const { till } = await openTill(browser, setup.pos);
+  await charge(till, "8.50", digits!);
+  await expect(till.testId("posResult")).toHaveAttribute("data-approved", "true");
+  await expect(till.testId("posResult")).toContainText("收款成功 ¥8.50");
+  await expect(till.testId("posLastSale")).toContainText("¥8.50");
+  await expect(till.testId("terminalToday")).toContainText("消费 1 笔，¥8.50");
+  await till.expectNoHorizontalScroll();
+  await till.expectAccessible();
+
+  await charge(till, "8.50", digits!);
+  await expect(till.testId("posResult")).toHaveAttribute("data-approved", "false");
+  await expect(till.testId("posResult")).toContainText("二维码已使用");
+
+  await student.go("概览");
+  await expect(student.testId("balanceAmount")).toHaveText(`¥${(before - 8.5).toFixed(2)}`);
+  await expect(student.testId("entries").locator("li").first()).toContainText(setup.merchant);
+  await expect(student.testId("entries").locator("li").first()).toContainText("-¥8.50");
+});
+
+test("over the single limit the till asks for the consumption password; the sale can be refunded", async ({ page, browser }, info) => {
+  const setup = tillSetup(info);
+  const { till } = await openTill(browser, setup.pos);
+  await charge(till, "66", setup.student.card);
+  await expect(till.testId("posPassword")).toBeVisible();
+  await expect(till.testId("posPassword")).toBeFocused();
+  await expect(till.testId("posResult")).toContainText("超过限额，请输入消费密码");
+  await expect(till.testId("posAmount")).not.toBeEditable();
+  await till.testId("posPassword").fill("000000");
+  await till.testId("posPassword").press("Enter");
+  await expect(till.testId("posResult")).toContainText("消费密码错误");
+  await till.testId("posPassword").fill(setup.student.consumption);
+  await till.testId("posCharge").click();
+  await expect(till.testId("posResult")).toContainText("收款成功 ¥66.00");
+  await expect(till.testId("posPassword")).toBeHidden();
+
+  const student = new StudentPortal(page);
+  await student.signIn(setup.student);
+  const afterSale = yuan(await student.testId("balanceAmount").innerText());
+
+  await till.testId("posRefund").click();
+  await expect(till.testId("posResult")).toContainText("已退款 ¥66.00");
+  await expect(till.testId("posLastSale")).toContainText("已退款");
+  await page.reload();
+  await expect(student.testId("balanceAmount")).toHaveText(`¥${(afterSale + 66).toFixed(2)}`);
+  await expect(student.testId("entries").locator("li").first()).toContainText("退款");
+});
+
+test("a card reported lost is refused at the till and at the gate; the student sees the gate record", async ({ page, browser, request }, info) => {
+  const setup = tillSetup(info);
+  const student = new StudentPortal(page);
+  await student.signIn(setup.student);
+  await student.go("挂失");
+  await student.testId("lostForm").getByLabel("查询密码").fill(setup.student.password);
+  await student.testId("lostForm").getByRole("button", { name: "确认挂失" }).click();
+  await expect(student.testId("cardStatus")).toHaveText("已挂失");
+
+  const { till } = await openTill(browser, setup.pos);
+  await charge(till, "5", setup.student.card);
+  await expect(till.testId("posResult")).toHaveAttribute("data-approved", "false");
+  await expect(till.testId("posResult")).toContainText("此卡已挂失");
+
+  const refused = await deviceCall(request, setup.gate, "/api/device/v1/access", { card_serial: setup.student.card });
+  expect(refused.status).toBe(200);
+  expect(refused.body).toMatchObject({ allowed: false, reason: "card_lost" });
+
+  await student.testId("lostForm").getByLabel("查询密码").fill(setup.student.password);
+  await student.testId("lostForm").getByRole("button", { name: "解除挂失" }).click();
+  await expect(student.testId("cardStatus")).toHaveText("正常");
+  const allowed = await deviceCall(request, setup.gate, "/api/device/v1/access", { card_serial: setup.student.card });
+  expect(allowed.body).toMatchObject({ allowed: true });
+
+  await student.go("门禁考勤");
+  const rows = student.testId("accessRow");
+  await expect(rows.first()).toHaveAttribute("data-allowed", "true");
+  await expect(rows.nth(1)).toHaveAttribute("data-allowed", "false");
+  await expect(rows.nth(1)).toContainText("此卡已挂失");
+  await student.expectNoHorizontalScroll();
+  await student.expectAccessible();
+});
+
+test("top up with WeChat Pay through the sandbox: the money is usable at once", async ({ page }, info) => {
+  const setup = tillSetup(info);
+  const student = new StudentPortal(page);
+  await student.signIn(setup.student);
+  await student.go("充值");
+  const before = yuan(await student.testId("topupBalance").innerText());
+  await student.expectAccessible();
+  const form = student.testId("topupForm");
+  await form.getByLabel(/金额/).fill("2000");
+  await form.getByRole("button", { name: "去支付" }).click();
+  await expect(student.testId("formError")).toContainText("¥1.00 至 ¥1000.00");
+  await form.getByLabel(/金额/).fill("25");
+  await form.getByLabel("微信支付").check();
+  await form.getByRole("button", { name: "去支付" }).click();
+  await expect(page).toHaveURL(/\/sandbox\/pay\/W/);
+  await expect(page.getByTestId("sandbox-amount")).toHaveText("¥25.00");
+  await page.getByTestId("sandbox-pay").click();
+  await expect(page).toHaveURL(/\/portal\/topup\?order=W/);
+  await expect(student.testId("topupStatus")).toHaveAttribute("data-status", "paid");
+  await expect(student.testId("topupStatus")).toContainText("¥25.00 已到账");
+  await expect(student.testId("topupBalance")).toContainText(`¥${(before + 25).toFixed(2)}`);
+  await expect(student.testId("topupOrders").locator("li").first()).toContainText("已到账");
+});
