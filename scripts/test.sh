@@ -53,7 +53,7 @@ end_to_end() {
     YIKATONG_DEMO_HOLDERS=12 LEPTOS_SITE_ROOT="$PWD/target/site" RUST_LOG=warn
   # Credentials for the devices the till journeys use (the tills are set up with them in the
   # browser; the gates sign their requests in the test).
-  local devices=(POS-E-CANTEEN-1 POS-E-CANTEEN-2 GATE-E-DORM GATE-LIBRARY) keys
+  local devices=(POS-E-CANTEEN-1 POS-E-CANTEEN-2 GATE-E-DORM GATE-LIBRARY KIOSK-E-ADMIN KIOSK-W-T2) keys
   keys=$("$TARGET_DIR/debug/server" issue-device-key "${devices[@]}" 2>"$LOGS/e2e-keys.log") || { cat "$LOGS/e2e-keys.log"; return 1; }
   E2E_DEVICE_KEYS=$(paste -d= <(printf '%s\n' "${devices[@]}") <(printf '%s\n' "$keys") | paste -sd,)
   export E2E_DEVICE_KEYS

@@ -136,6 +136,10 @@ pub struct Dashboard {
     pub consumption_pw_is_initial: bool,
     /// Automatic top-ups that failed and are not resolved yet: shown with the hotline.
     pub auto_topup_failures: Vec<TopupView>,
+    /// The card office's phone and the QR code's name, for the notices (carried here so the
+    /// notices need no loading boundary of their own).
+    pub office_phone: String,
+    pub code_name: crate::model::Localized,
 }
 
 /// History filters, as the query string carries them.

@@ -4,10 +4,10 @@ import { StudentPortal } from "./fixtures/student";
 import { deviceCall, deviceKey, tillSetup } from "./fixtures/devices";
 
 // One till, gate and student per viewport; these journeys change the student's money and card.
-test.describe.configure({ mode: "serial" });
+test.describe.configure({ mode: "serial", timeout: 60_000 });
 
-/** A cashier's browser, set up as the till with the device credential. */
-async function openTill(browser: Browser, code: string): Promise<{ till: Portal; page: Page }> {
+/** A cashier's (or kiosk's) browser, set up as the device's terminal with its credential. */
+async function openTill(browser: Browser, code: string, path = "/terminal/pos"): Promise<{ till: Portal; page: Page }> {
   const context = await browser.newContext({ locale: "zh-CN" });
   const page = await context.newPage();
   const till = new Portal(page);
@@ -16,7 +16,7 @@ async function openTill(browser: Browser, code: string): Promise<{ till: Portal;
   await form.getByLabel("设备编号").fill(code);
   await form.getByLabel("设备凭证").fill(deviceKey(code));
   await form.getByRole("button", { name: "设置此浏览器" }).click();
-  await expect(page).toHaveURL(/\/terminal\/pos$/);
+  await expect(page).toHaveURL(new RegExp(`${path}$`));
   await expect(till.testId("terminalBar")).toContainText(code);
   await till.hydrated();
   return { till, page };
@@ -146,4 +146,77 @@ test("top up with WeChat Pay through the sandbox: the money is usable at once", 
   await expect(student.testId("topupStatus")).toContainText("¥25.00 已到账");
   await expect(student.testId("topupBalance")).toContainText(`¥${(before + 25).toFixed(2)}`);
   await expect(student.testId("topupOrders").locator("li").first()).toContainText("已到账");
+});
+
+test("automatic top-up from a card the bank declines: the student is told, with the card office's number", async ({ page, browser }, info) => {
+  const setup = tillSetup(info);
+  const student = new StudentPortal(page);
+  await student.signIn(setup.student);
+  await student.go("充值");
+  const auto = student.testId("autoForm");
+  await auto.getByLabel("余额低于（元）").fill("500");
+  await auto.getByLabel("每次充值（元）").fill("50");
+  await auto.getByLabel("银行卡号").fill("6222 0212 3005 0002");
+  await auto.getByLabel("查询密码").fill(setup.student.password);
+  await auto.getByRole("button", { name: "保存自动充值" }).click();
+  await expect(student.testId("autoState")).toContainText("余额低于 ¥500.00 时，从 6222 **** **** 0002 充值 ¥50.00");
+
+  const { till } = await openTill(browser, setup.pos);
+  await charge(till, "3", setup.student.card);
+  await expect(till.testId("posResult")).toContainText("收款成功 ¥3.00");
+
+  await student.go("概览");
+  const notice = student.testId("noticeAutoFailed");
+  await expect(async () => {
+    await page.reload();
+    await student.hydrated();
+    await expect(notice).toBeVisible({ timeout: 2_000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(notice).toContainText("自动充值 ¥50.00 未成功");
+  await expect(notice).toContainText("insufficient funds");
+  await expect(notice).toContainText("0755-26019355");
+
+  await student.go("充值");
+  const off = page.getByRole("button", { name: "关闭并解绑银行卡" });
+  await page.getByLabel("查询密码").last().fill(setup.student.password);
+  await off.click();
+  await expect(student.testId("autoState")).toHaveText("自动充值未开启。");
+});
+
+test("the kiosk shows the balance with the card and the query password, and takes a loss report", async ({ page, browser }, info) => {
+  const setup = tillSetup(info);
+  const { till: kiosk } = await openTill(browser, setup.kiosk, "/terminal/kiosk");
+  await kiosk.expectAccessible();
+  await kiosk.expectNoHorizontalScroll();
+  const balance = kiosk.testId("kioskBalance");
+  await balance.getByLabel("校园卡（请放在读卡器上）").fill(setup.student.card);
+  await balance.getByLabel("查询密码").fill("000000");
+  await balance.getByRole("button", { name: "查询" }).click();
+  await expect(kiosk.page.getByTestId("kiosk-balance-result")).toContainText("查询密码错误");
+  await balance.getByLabel("查询密码").fill(setup.student.password);
+  await balance.getByRole("button", { name: "查询" }).click();
+  await expect(kiosk.page.getByTestId("kiosk-balance-result")).toContainText(/余额 ¥\d+\.\d{2}/);
+
+  const pw = kiosk.testId("kioskPassword");
+  await pw.getByLabel("校园卡（请放在读卡器上）").fill(setup.student.card);
+  await pw.getByLabel("原消费密码").fill(setup.student.consumption);
+  await pw.getByLabel("新消费密码").fill("123456");
+  await pw.getByLabel("再次输入新密码").fill("123456");
+  await pw.getByRole("button", { name: "修改密码" }).click();
+  await expect(kiosk.page.getByTestId("kiosk-password-result")).toContainText("新密码须为6位数字");
+
+  const loss = kiosk.testId("kioskLoss");
+  await loss.getByLabel("学号或卡号").fill(setup.student.login);
+  await loss.getByLabel("查询密码").fill(setup.student.password);
+  await loss.getByRole("button", { name: "挂失" }).click();
+  await expect(kiosk.page.getByTestId("kiosk-loss-result")).toContainText("已挂失");
+
+  // The student sees it and lifts the report in the portal.
+  const student = new StudentPortal(page);
+  await student.signIn(setup.student);
+  await expect(student.testId("noticeLost")).toBeVisible();
+  await student.go("挂失");
+  await student.testId("lostForm").getByLabel("查询密码").fill(setup.student.password);
+  await student.testId("lostForm").getByRole("button", { name: "解除挂失" }).click();
+  await expect(student.testId("cardStatus")).toHaveText("正常");
 });

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod device_api;
+pub mod device_client;
 pub mod secrets;
 pub mod telemetry;
 pub mod topup_http;

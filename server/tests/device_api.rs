@@ -426,9 +426,21 @@ async fn the_openapi_document_describes_the_api() {
         "/api/device/v1/pay",
         "/api/device/v1/balance",
         "/api/device/v1/access",
+        "/api/device/v1/refund",
+        "/api/device/v1/kiosk/balance",
+        "/api/device/v1/kiosk/consumption-password",
+        "/api/device/v1/kiosk/report-loss",
     ] {
         assert!(doc["paths"][path]["post"].is_object(), "{path}");
     }
+    // Every route the device router serves is in the document, and nothing else.
+    let documented = doc["paths"].as_object().unwrap().len();
+    assert_eq!(
+        documented,
+        7,
+        "{:?}",
+        doc["paths"].as_object().unwrap().keys()
+    );
     assert!(doc["components"]["schemas"]["PayBody"]["properties"]["amount_fen"].is_object());
     app.stop().await;
 }

@@ -9,7 +9,7 @@ pub async fn get_campus_profile() -> Result<CampusProfile, AppError> {
     crate::server::with_status(
         async move {
             let state = crate::server::state()?;
-            state.db.campus_profile().await?.ok_or(AppError::NotFound)
+            state.campus.get(&state.db).await?.ok_or(AppError::NotFound)
         }
         .await,
     )

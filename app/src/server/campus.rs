@@ -84,3 +84,36 @@ mod tests {
         assert_eq!(super::demo_profile().validate(), Ok(()));
     }
 }
+
+/// The campus profile kept in memory for a few seconds: every payment and every page needs it,
+/// and it changes only when an administrator saves it (who then calls `forget`).
+#[derive(Default)]
+pub struct CampusCache {
+    cached: std::sync::RwLock<Option<(std::time::Instant, CampusProfile)>>,
+}
+
+/// How long a cached profile is used before it is read again.
+pub const CAMPUS_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl CampusCache {
+    pub async fn get(&self, db: &super::Db) -> Result<Option<CampusProfile>, super::StoreError> {
+        if let Ok(guard) = self.cached.read()
+            && let Some((at, profile)) = guard.as_ref()
+            && at.elapsed() < CAMPUS_CACHE_TTL
+        {
+            return Ok(Some(profile.clone()));
+        }
+        let profile = db.campus_profile().await?;
+        if let (Some(p), Ok(mut guard)) = (&profile, self.cached.write()) {
+            *guard = Some((std::time::Instant::now(), p.clone()));
+        }
+        Ok(profile)
+    }
+
+    /// Drops the cached profile (after an administrator saved a new one).
+    pub fn forget(&self) {
+        if let Ok(mut guard) = self.cached.write() {
+            *guard = None;
+        }
+    }
+}

@@ -53,11 +53,7 @@ async fn card_holder(state: &AppState, serial: &str) -> KioskResult<i64> {
     let Some(card) = state.db.card_by_serial(&serial).await? else {
         return Ok(Err(Decline::UnknownCard));
     };
-    Ok(match card.status {
-        CardStatus::Active => Ok(card.holder_id),
-        CardStatus::Lost => Err(Decline::CardLost),
-        CardStatus::Void | CardStatus::Cancelled => Err(Decline::CardVoid),
-    })
+    Ok(super::ledger::card_decline(card.status).map(|()| card.holder_id))
 }
 
 /// Checks the query password of a holder at a kiosk.

@@ -88,14 +88,10 @@ pub async fn identify(
             let Some(card) = state.db.card_by_serial(serial).await? else {
                 return Ok(Err(Decline::UnknownCard));
             };
-            Ok(match card.status {
-                CardStatus::Active => Ok(Identified {
-                    holder_id: card.holder_id,
-                    card_id: Some(card.card_id),
-                }),
-                CardStatus::Lost => Err(Decline::CardLost),
-                CardStatus::Void | CardStatus::Cancelled => Err(Decline::CardVoid),
-            })
+            Ok(card_decline(card.status).map(|()| Identified {
+                holder_id: card.holder_id,
+                card_id: Some(card.card_id),
+            }))
         }
         Presented::Code(digits) => match paycode::verify(&state.db, digits, purpose, now).await {
             Ok(v) => Ok(Ok(Identified {
@@ -104,6 +100,50 @@ pub async fn identify(
             })),
             Err(e) => Ok(Err(code_decline(e)?)),
         },
+    }
+}
+
+/// The holder behind a card or code and their payer row. A card needs one query for both.
+async fn identify_payer(
+    state: &AppState,
+    presented: &Presented,
+    purpose: Purpose,
+    day_start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Result<(Identified, Payer), Decline>, LedgerError> {
+    let (who, payer) = match presented {
+        Presented::Card(serial) => {
+            let Some((card, payer)) = state.db.card_and_payer(serial, day_start).await? else {
+                return Ok(Err(Decline::UnknownCard));
+            };
+            if let Err(reason) = card_decline(card.status) {
+                return Ok(Err(reason));
+            }
+            (
+                Identified {
+                    holder_id: card.holder_id,
+                    card_id: Some(card.card_id),
+                },
+                payer,
+            )
+        }
+        Presented::Code(_) => match identify(state, presented, purpose, now).await? {
+            Ok(who) => {
+                let payer = state.db.payer(who.holder_id, day_start).await?;
+                (who, payer)
+            }
+            Err(reason) => return Ok(Err(reason)),
+        },
+    };
+    Ok(payer.map(|p| (who, p)).ok_or(Decline::UnknownCard))
+}
+
+/// Whether a card in this state may be used.
+pub fn card_decline(status: CardStatus) -> Result<(), Decline> {
+    match status {
+        CardStatus::Active => Ok(()),
+        CardStatus::Lost => Err(Decline::CardLost),
+        CardStatus::Void | CardStatus::Cancelled => Err(Decline::CardVoid),
     }
 }
 
@@ -223,20 +263,17 @@ pub async fn pay(
     let Some(presented) = &req.presented else {
         return decline(Decline::UnknownCard).await;
     };
-    let who = match identify(state, presented, Purpose::Pay, now).await? {
-        Ok(who) => who,
-        Err(reason) => return decline(reason).await,
-    };
     let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
-    let Some(payer) = state.db.payer(who.holder_id, day_start).await? else {
-        return decline(Decline::UnknownCard).await;
+    let (who, payer) = match identify_payer(state, presented, Purpose::Pay, day_start, now).await? {
+        Ok(found) => found,
+        Err(reason) => return decline(reason).await,
     };
     if let Some(reason) = account_decline(&payer) {
         return decline(reason).await;
     }
     let profile = state
-        .db
-        .campus_profile()
+        .campus
+        .get(&state.db)
         .await?
         .ok_or_else(|| LedgerError::Internal("no campus profile".into()))?;
     let after_today = payer
@@ -370,15 +407,12 @@ pub async fn balance(
     presented: &Presented,
     now: DateTime<Utc>,
 ) -> Result<Result<(Payer, Option<i64>), Decline>, LedgerError> {
-    let who = match identify(state, presented, Purpose::Identity, now).await? {
-        Ok(who) => who,
-        Err(reason) => return Ok(Err(reason)),
-    };
     let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
-    match state.db.payer(who.holder_id, day_start).await? {
-        Some(p) => Ok(Ok((p, who.card_id))),
-        None => Ok(Err(Decline::UnknownCard)),
-    }
+    Ok(
+        identify_payer(state, presented, Purpose::Identity, day_start, now)
+            .await?
+            .map(|(who, payer)| (payer, who.card_id)),
+    )
 }
 
 /// A gate or attendance check. Every check is recorded, allowed or not.

@@ -52,6 +52,8 @@ pub struct AppState {
     /// The sandbox provider's own side (its pay page and notifications), when it is the one
     /// in use.
     pub sandbox: Option<Arc<topup::Sandbox>>,
+    /// The campus profile, cached for a few seconds.
+    pub campus: Arc<campus::CampusCache>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
             device_nonces: Arc::default(),
             provider: sandbox.clone(),
             sandbox: Some(sandbox),
+            campus: Arc::default(),
         }
     }
 }

@@ -72,7 +72,14 @@ pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard,
             },
         )
         .await?;
+    let campus = state
+        .campus
+        .get(&state.db)
+        .await?
+        .ok_or_else(|| internal("no campus profile"))?;
     Ok(Dashboard {
+        office_phone: campus.office_phone,
+        code_name: campus.qr_code_name,
         name: row.name,
         student_no: row.student_no,
         balance: row.balance,

@@ -15,7 +15,8 @@
 use app::model::{EntryKind, Money};
 use app::server::store::{self, Actor, Audit, Credit};
 use chrono::Utc;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
+use server::device_client::DeviceClient;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -82,10 +83,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 struct Shared {
-    client: reqwest::Client,
-    url: String,
-    device: String,
-    key: SigningKey,
+    device: DeviceClient,
     serials: Vec<String>,
     hot: f64,
     run: String,
@@ -113,21 +111,11 @@ impl Shared {
             "card_serial": serial,
         }))
         .unwrap_or_default();
-        let path = "/api/device/v1/pay";
-        let ts = Utc::now().timestamp_millis().to_string();
         let nonce = format!("{}-{n:012}", self.run);
-        let message = server::device_api::signing_string("POST", path, &ts, &nonce, &body);
-        let signature = hex::encode(self.key.sign(message.as_bytes()).to_bytes());
         let started = Instant::now();
         let res = self
-            .client
-            .post(format!("{}{path}", self.url))
-            .header("x-device", &self.device)
-            .header("x-timestamp", ts)
-            .header("x-nonce", nonce)
-            .header("x-signature", signature)
-            .header("content-type", "application/json")
-            .body(body)
+            .device
+            .signed("/api/device/v1/pay", &nonce, body)
             .send()
             .await;
         let outcome = match res {
@@ -227,12 +215,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = db.ledger_check().await?;
 
     let shared = Arc::new(Shared {
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(args.concurrency)
-            .build()?,
-        url: args.url.clone(),
-        device: args.device.clone(),
-        key,
+        device: DeviceClient {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(args.concurrency)
+                .build()?,
+            base_url: args.url.clone(),
+            code: args.device.clone(),
+            key,
+        },
         serials,
         hot: args.hot,
         run,

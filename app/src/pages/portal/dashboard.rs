@@ -1,9 +1,9 @@
 use super::history::EntryList;
 use crate::api::portal::get_dashboard;
 use crate::components::labels::{campus_time, card_status_label, money};
-use crate::components::{PageTitle, WithCampus, localized};
+use crate::components::{PageTitle, localized};
 use crate::i18n::*;
-use crate::model::{AccountStatus, CampusProfile, CardStatus};
+use crate::model::{AccountStatus, CardStatus};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
@@ -40,21 +40,16 @@ pub fn DashboardPage() -> impl IntoView {
                         }}
                         {card_lost.then(|| view! {
                             <p class="notice" data-testid="notice-lost">
-                                <WithCampus view=move |c: CampusProfile| {
-                                    let code = localized(&c.qr_code_name);
-                                    view! { {t!(i18n, portal.notice_lost, code = code.clone())} }
-                                } />
+                                {t!(i18n, portal.notice_lost, code = localized(&d.code_name))}
                             </p>
                         })}
                         {d.auto_topup_failures.iter().map(|f| {
-                            let (amount, at, why) = (money(f.amount), campus_time(&f.at), f.failure.clone());
+                            let (amount, at, why, phone) = (money(f.amount), campus_time(&f.at), f.failure.clone(), d.office_phone.clone());
                             view! {
-                                <p class="notice" role="alert" data-testid="notice-auto-failed">
-                                    <WithCampus view=move |c: CampusProfile| {
-                                        view! { {t!(i18n, portal.notice_auto_failed, amount = amount.clone(), at = at.clone(), why = why.clone(), phone = c.office_phone.clone())} }
-                                    } />
-                                    " " <A href="/portal/topup">{t!(i18n, portal.topup)}</A>
-                                </p>
+                                <div class="notice" role="alert" data-testid="notice-auto-failed">
+                                    <p>{t!(i18n, portal.notice_auto_failed, amount = amount.clone(), at = at.clone(), why = why.clone(), phone = phone.clone())}</p>
+                                    <p><A href="/portal/topup">{t!(i18n, portal.topup)}</A></p>
+                                </div>
                             }
                         }).collect_view()}
                         {d.consumption_pw_is_initial.then(|| view! {

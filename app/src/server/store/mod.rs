@@ -551,6 +551,19 @@ pub trait LedgerStore: Send + Sync {
         holder_id: i64,
         day_start: DateTime<Utc>,
     ) -> Result<Option<Payer>, StoreError>;
+    /// The card a reader saw and its holder's payer row: what every card payment needs first.
+    /// A backend may answer it in one query (the hot path of every card payment).
+    async fn card_and_payer(
+        &self,
+        serial: &str,
+        day_start: DateTime<Utc>,
+    ) -> Result<Option<(CardLookup, Option<Payer>)>, StoreError> {
+        let Some(card) = self.card_by_serial(serial).await? else {
+            return Ok(None);
+        };
+        let payer = self.payer(card.holder_id, day_start).await?;
+        Ok(Some((card, payer)))
+    }
     /// Counts a wrong consumption password; the `max`-th locks until `lock_until`.
     async fn consumption_pw_failed(
         &self,

@@ -13,6 +13,38 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite, Transaction};
 
+/// What a payment decision reads about the payer (see `Payer`); `?2` is the day's start.
+const PAYER_COLUMNS: &str =
+    "a.holder_id AS payer_holder, a.id AS account_id, h.name, a.status, a.balance,
+    a.single_limit, a.daily_limit, a.consumption_pw_hash, a.consumption_pw_locked_until,
+    t.threshold AS auto_below,
+    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
+      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent";
+const PAYER_FROM: &str = "FROM accounts a JOIN cardholders h ON h.id = a.holder_id
+    LEFT JOIN auto_topup t ON t.holder_id = a.holder_id AND t.enabled = 1";
+
+fn payer_row(row: &sqlx::sqlite::SqliteRow) -> Result<Payer, StoreError> {
+    let status: String = row.try_get("status").map_err(db_err)?;
+    let locked: Option<String> = row.try_get("consumption_pw_locked_until").map_err(db_err)?;
+    Ok(Payer {
+        holder_id: row.try_get("payer_holder").map_err(db_err)?,
+        account_id: row.try_get("account_id").map_err(db_err)?,
+        name: row.try_get("name").map_err(db_err)?,
+        status: AccountStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("account status {status}")))?,
+        balance: Money::from_fen(row.try_get("balance").map_err(db_err)?),
+        single_limit: Money::from_fen(row.try_get("single_limit").map_err(db_err)?),
+        daily_limit: Money::from_fen(row.try_get("daily_limit").map_err(db_err)?),
+        spent_today: Money::from_fen(row.try_get("spent").map_err(db_err)?),
+        consumption_pw_hash: row.try_get("consumption_pw_hash").map_err(db_err)?,
+        consumption_pw_locked_until: locked.as_deref().map(parse_ts).transpose()?,
+        auto_topup_below: row
+            .try_get::<Option<i64>, _>("auto_below")
+            .map_err(db_err)?
+            .map(Money::from_fen),
+    })
+}
+
 fn outcome_json(outcome: &PaymentOutcome) -> Result<String, StoreError> {
     serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -122,40 +154,48 @@ impl LedgerStore for SqliteStore {
         holder_id: i64,
         day_start: DateTime<Utc>,
     ) -> Result<Option<Payer>, StoreError> {
-        let row = sqlx::query(
-            "SELECT a.id, h.name, a.status, a.balance, a.single_limit, a.daily_limit, a.consumption_pw_hash,
-                    a.consumption_pw_locked_until, t.threshold AS auto_below,
-                    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
-                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent
-             FROM accounts a JOIN cardholders h ON h.id = a.holder_id
+        let sql = format!("SELECT {PAYER_COLUMNS} {PAYER_FROM} WHERE a.holder_id = ?1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .bind(ts(day_start))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(payer_row).transpose()
+    }
+
+    async fn card_and_payer(
+        &self,
+        serial: &str,
+        day_start: DateTime<Utc>,
+    ) -> Result<Option<(CardLookup, Option<Payer>)>, StoreError> {
+        let sql = format!(
+            "SELECT c.id AS card_id, c.holder_id AS card_holder, c.status AS card_status, {PAYER_COLUMNS}
+             FROM cards c LEFT JOIN accounts a ON a.holder_id = c.holder_id
+             LEFT JOIN cardholders h ON h.id = a.holder_id
              LEFT JOIN auto_topup t ON t.holder_id = a.holder_id AND t.enabled = 1
-             WHERE a.holder_id = ?1",
-        )
-        .bind(holder_id)
-        .bind(ts(day_start))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err)?;
+             WHERE c.chip_serial = ?1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(serial)
+            .bind(ts(day_start))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        let status: String = row.try_get("status").map_err(db_err)?;
-        let locked: Option<String> = row.try_get("consumption_pw_locked_until").map_err(db_err)?;
-        Ok(Some(Payer {
-            holder_id,
-            account_id: row.try_get("id").map_err(db_err)?,
-            name: row.try_get("name").map_err(db_err)?,
-            status: AccountStatus::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("account status {status}")))?,
-            balance: Money::from_fen(row.try_get("balance").map_err(db_err)?),
-            single_limit: Money::from_fen(row.try_get("single_limit").map_err(db_err)?),
-            daily_limit: Money::from_fen(row.try_get("daily_limit").map_err(db_err)?),
-            spent_today: Money::from_fen(row.try_get("spent").map_err(db_err)?),
-            consumption_pw_hash: row.try_get("consumption_pw_hash").map_err(db_err)?,
-            consumption_pw_locked_until: locked.as_deref().map(parse_ts).transpose()?,
-            auto_topup_below: row
-                .try_get::<Option<i64>, _>("auto_below")
-                .map_err(db_err)?
-                .map(Money::from_fen),
-        }))
+        let status: String = row.try_get("card_status").map_err(db_err)?;
+        let card = CardLookup {
+            card_id: row.try_get("card_id").map_err(db_err)?,
+            holder_id: row.try_get("card_holder").map_err(db_err)?,
+            status: CardStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("card status {status}")))?,
+        };
+        let has_payer: Option<i64> = row.try_get("account_id").map_err(db_err)?;
+        let payer = match has_payer {
+            Some(_) => Some(payer_row(&row)?),
+            None => None,
+        };
+        Ok(Some((card, payer)))
     }
 
     async fn consumption_pw_failed(

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The payment benchmark, run on demand (not part of the test command): a release server on a
+# fresh SQLite database with 200 demo holders, then the load generator at a fixed 500/s and at
+# full speed. Usage: scripts/bench.sh [seconds per run, default 60]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-60}
+TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build --release -p server --bin server --bin loadgen
+dir=$(mktemp -d)
+port=3200
+export YIKATONG_ADDR="127.0.0.1:$port" YIKATONG_DATA_DIR="$dir" DATABASE_URL="sqlite://$dir/bench.db" \
+  YIKATONG_DEMO_HOLDERS=200 YIKATONG_PRODUCTION=false RUST_LOG=warn LEPTOS_SITE_ROOT="$PWD/target/site"
+"$TARGET_DIR/release/server" >"$dir/server.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 1 240); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+for rate in 500 0; do
+  echo "== loadgen --rate $rate --duration $DURATION"
+  "$TARGET_DIR/release/loadgen" --url "http://127.0.0.1:$port" --database-url "sqlite://$dir/bench.db" \
+    --rate "$rate" --duration "$DURATION" --concurrency 64 --hot 0.2
+done
