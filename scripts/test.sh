@@ -7,6 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
+source scripts/postgres.sh
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 LOGS=$(mktemp -d)
@@ -33,11 +34,25 @@ count_cargo() {
   PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
 }
 
+# Per backend: "sqlite" or "postgres" → "passed failed" of the backend-dependent runs.
+declare -A BACKEND_COUNTS=()
+
 cargo_tests() {
   local log_file="$LOGS/$1.log"; shift
   cargo test "$@" 2>&1 | tee "$log_file"
   local rc=${PIPESTATUS[0]}
   count_cargo "$log_file"
+  return "$rc"
+}
+
+# The same tests on one backend (YIKATONG_TEST_BACKEND), counted for that backend too.
+backend_tests() {
+  local backend=$1 name=$2; shift 2
+  local before_p=$PASSED before_f=$FAILED rc=0
+  YIKATONG_TEST_BACKEND=$backend cargo_tests "$name-$backend" "$@" || rc=$?
+  local p=$((PASSED - before_p)) f=$((FAILED - before_f)) old=${BACKEND_COUNTS[$backend]:-"0 0"}
+  read -r op of <<<"$old"
+  BACKEND_COUNTS[$backend]="$((op + p)) $((of + f))"
   return "$rc"
 }
 
@@ -78,14 +93,20 @@ end_to_end() {
 
 step "installing build tools" setup_build_tools || { echo "summary: 0 passed, 1 failed"; exit 1; }
 step "installing test tools" setup_test_tools || { echo "summary: 0 passed, 1 failed"; exit 1; }
+# A local PostgreSQL (Debian's package where missing) for the second run of the store tests.
+step "installing and starting PostgreSQL" setup_postgres || { echo "summary: 0 passed, 1 failed"; exit 1; }
 command -v curl >/dev/null || apt_install curl
 
 step "rustfmt" cargo fmt --all --check
 step "clippy: app (server side)" cargo clippy -p app --features ssr --all-targets -- -D warnings
 step "clippy: server" cargo clippy -p server --all-targets -- -D warnings
 step "clippy: frontend (wasm, app hydrate)" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
-step "unit tests: app" cargo_tests app -p app --features ssr
-step "integration tests: server" cargo_tests server -p server
+# Every unit and integration test runs once per backend: the backend-dependent ones (the store,
+# the ledger property and race tests, every integration test) on SQLite and on PostgreSQL.
+for backend in sqlite postgres; do
+  step "unit tests: app ($backend)" backend_tests "$backend" app -p app --features ssr
+  step "integration tests: server ($backend)" backend_tests "$backend" server -p server
+done
 step "build: wasm frontend and server (cargo leptos)" cargo leptos build && \
   step "end-to-end: Playwright in Chromium (desktop + phone)" end_to_end
 
@@ -93,5 +114,9 @@ if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
   echo "failed steps:"; printf '  - %s\n' "${FAILED_STEPS[@]}"
   [ "$FAILED" -eq 0 ] && FAILED=${#FAILED_STEPS[@]}
 fi
+for backend in sqlite postgres; do
+  read -r p f <<<"${BACKEND_COUNTS[$backend]:-0 0}"
+  echo "backend $backend: $p passed, $f failed (unit + integration)"
+done
 echo "summary: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ ${#FAILED_STEPS[@]} -eq 0 ] && [ "$FAILED" -eq 0 ]
