@@ -1,11 +1,19 @@
-//! The data store: one trait, one implementation per backend (SQLite now; PostgreSQL is the
-//! production backend, added behind the same trait). No SQL and no driver type leaves this
-//! module: callers see domain types and `StoreError`.
+//! The data store: one trait, one implementation per backend (SQLite, the embedded default;
+//! PostgreSQL, the production backend), chosen by the database URL's scheme. No SQL and no
+//! driver type leaves this module: callers see domain types and `StoreError`.
 
+pub mod postgres;
+mod postgres_ledger;
+mod postgres_portal;
+mod postgres_terminal;
 mod sqlite;
 mod sqlite_ledger;
 mod sqlite_portal;
 mod sqlite_terminal;
+#[cfg(test)]
+mod store_races;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use crate::model::{
     CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
@@ -15,6 +23,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// The store shared by every request.
@@ -59,9 +68,9 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
         store.migrate().await?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Err(StoreError::UnsupportedUrl(
-            "the PostgreSQL backend is not part of this build yet".into(),
-        ))
+        let store = PostgresStore::connect(url).await?;
+        store.migrate().await?;
+        Ok(Arc::new(store))
     } else {
         Err(StoreError::UnsupportedUrl(
             "expected a sqlite:// or postgres:// URL".into(),
