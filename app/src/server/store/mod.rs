@@ -2,6 +2,7 @@
 //! PostgreSQL, the production backend), chosen by the database URL's scheme. No SQL and no
 //! driver type leaves this module: callers see domain types and `StoreError`.
 
+mod copy;
 pub mod postgres;
 mod postgres_ledger;
 mod postgres_portal;
@@ -23,6 +24,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -43,6 +45,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(String),
+    /// `copy_sqlite_to_postgres` found a reason not to copy, or the copy did not check out
+    /// (nothing was committed).
+    #[error("copy refused: {0}")]
+    CopyRefused(String),
 }
 
 /// Which backend a store runs on (for health output and logs).
