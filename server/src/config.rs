@@ -21,7 +21,8 @@ pub enum LogFormat {
 pub struct Settings {
     /// Where to listen. Port 0 picks a free port (the tests do this).
     pub addr: SocketAddr,
-    /// `sqlite://path/to/file.db` (default) or, later, `postgres://…`.
+    /// `sqlite://path/to/file.db` (default) or `postgres://user:password@host/db`
+    /// (optionally `?max_connections=N`; see docs/postgres.md).
     pub database_url: String,
     /// Holds the SQLite file and the generated secrets file.
     pub data_dir: PathBuf,

@@ -2,6 +2,10 @@
 //!
 //! `server issue-device-key CODE...` issues (or rotates) each device's credential and prints
 //! the private keys once, one line each; the server keeps only the public keys.
+//!
+//! `server copy-to-postgres SQLITE_URL POSTGRES_URL` copies a whole SQLite database into an
+//! empty PostgreSQL database, checks every balance and journal total, and commits only if they
+//! match (docs/postgres.md). Stop the server first so nothing is written after the copy.
 
 use server::config::Settings;
 use std::process::ExitCode;
@@ -17,9 +21,10 @@ async fn main() -> ExitCode {
     {
         [] => run().await,
         ["issue-device-key", codes @ ..] if !codes.is_empty() => issue_device_keys(codes).await,
+        ["copy-to-postgres", from, to] => copy_to_postgres(from, to).await,
         _ => {
             eprintln!(
-                "usage: server                       serve the portal\n       server issue-device-key CODE...  issue device credentials"
+                "usage: server                       serve the portal\n       server issue-device-key CODE...  issue device credentials\n       server copy-to-postgres SQLITE_URL POSTGRES_URL\n                                    copy every table into an empty PostgreSQL database and verify it"
             );
             return ExitCode::from(2);
         }
@@ -72,6 +77,22 @@ async fn issue_device_keys(codes: &[&str]) -> Result<(), server::StartupError> {
             "Device {code}: new credential issued; the previous one no longer works. Keep this key secret."
         );
     }
+    Ok(())
+}
+
+/// Copies SQLite into PostgreSQL and prints what was copied and checked.
+async fn copy_to_postgres(from: &str, to: &str) -> Result<(), server::StartupError> {
+    server::telemetry::init(server::config::LogFormat::Pretty);
+    let report = app::server::store::copy_sqlite_to_postgres(from, to).await?;
+    for (table, rows) in &report.tables {
+        println!("{table:<20} {rows:>10} rows");
+    }
+    println!(
+        "verified: {} accounts, {} journal entries, every balance equals its journal; total balance {}",
+        report.accounts,
+        report.entries,
+        app::model::Money::from_fen(report.total_balance)
+    );
     Ok(())
 }
 

@@ -15,7 +15,7 @@ async fn healthz_reports_the_database() {
     assert!(res.headers().contains_key("x-request-id"));
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["database"], "sqlite");
+    assert_eq!(body["database"], helpers::backend_name());
     app.stop().await;
 }
 
@@ -126,7 +126,7 @@ async fn demo_campus_loads_once_and_the_ledger_agrees() {
 
 #[tokio::test]
 async fn secrets_are_generated_once_and_kept() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = helpers::test_dir().await;
     let settings = helpers::settings(&dir, 0);
     server::build_state(&settings).await.unwrap();
     let first = std::fs::read_to_string(dir.path().join("secrets.toml")).unwrap();
@@ -155,6 +155,8 @@ async fn an_unwritable_data_dir_is_a_clear_error() {
     assert!(err.to_string().contains("data directory"), "{err}");
 }
 
+// SQLite only, whatever YIKATONG_TEST_BACKEND says: it writes a broken SQLite file and points
+// the server at it.
 #[tokio::test]
 async fn a_database_that_is_not_sqlite_fails_to_migrate() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,14 @@
-//! Property tests of the ledger on a real SQLite store: random sequences of top-ups,
-//! payments and retried payments, checked against a simple model after every step.
+//! Property tests of the ledger on a real store: random sequences of top-ups, payments and
+//! retried payments, checked against a simple model after every step. SQLite by default; with
+//! `YIKATONG_TEST_BACKEND=postgres` each case runs on a throw-away PostgreSQL database (see
+//! `store::testing`).
 //! Invariants: a balance never goes negative, it always equals the sum of its journal entries,
 //! a payment is approved exactly when the model says so, and a retried request id never
 //! charges twice.
 
 use super::PasswordHasher;
 use super::portal::{campus_tz, local_midnight};
+use super::store::testing::Scratch;
 use super::store::{Credit, CreditOutcome, Db, Debit, PaymentOutcome};
 use crate::model::{Channel, Decline, EntryKind, Money};
 use chrono::Utc;
@@ -27,10 +30,8 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-async fn fresh_store(dir: &tempfile::TempDir) -> (Db, i64, i64) {
-    let db = super::store::open(&format!("sqlite://{}/p.db", dir.path().display()))
-        .await
-        .unwrap();
+async fn fresh_store(url: &str) -> (Db, i64, i64) {
+    let db = super::store::open(url).await.unwrap();
     let hasher = PasswordHasher::new(secrecy::SecretString::from("p"), 1);
     let demo = super::demo::build(&hasher, b"k", 1, Utc::now()).unwrap();
     db.load_demo(&demo).await.unwrap();
@@ -44,89 +45,100 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let dir = tempfile::tempdir().unwrap();
-        let (db, holder, device) = fresh_store(&dir).await;
-        let profile = db.campus_profile().await.unwrap().unwrap();
-        let now = Utc::now();
-        let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
-        let payer = db.payer(holder, day_start).await.unwrap().unwrap();
-        let mut balance = payer.balance.fen();
-        let mut spent_today = payer.spent_today.fen();
-        let mut seen: HashMap<u8, PaymentOutcome> = HashMap::new();
-        for (step, op) in ops.into_iter().enumerate() {
-            match op {
-                Op::Topup(fen) => {
-                    let reference = format!("t{step}");
-                    let out = db
-                        .credit(&Credit {
-                            holder_id: holder,
-                            amount: Money::from_fen(fen),
-                            kind: EntryKind::Topup,
-                            channel: Some(Channel::Wechat),
-                            merchant_id: None,
-                            staff_id: None,
-                            reference: &reference,
-                            memo: "",
-                            now,
-                        })
-                        .await
-                        .unwrap();
-                    balance += fen;
-                    let credited = matches!(out, CreditOutcome::Credited { balance: b, .. } if b.fen() == balance);
-                    prop_assert!(credited, "top-up: {:?}", out);
-                }
-                Op::Pay(fen, id) => {
-                    let request = format!("r{id}");
-                    let out = db
-                        .debit(Debit {
-                            account_id: payer.account_id,
-                            amount: Money::from_fen(fen),
-                            device_id: device,
-                            merchant_id: None,
-                            card_id: None,
-                            request_id: request.clone(),
-                            payload_hash: "h".into(),
-                            password_ok: true,
-                            day_start,
-                            campus_max_single: profile.max_single_limit,
-                            campus_max_daily: profile.max_daily_limit,
-                            now,
-                        })
-                        .await
-                        .unwrap();
-                    if let Some(first) = seen.get(&id) {
-                        // A retry: the first answer again, and no money moves.
-                        prop_assert_eq!(&out, first);
+        let (scratch, url) = Scratch::new().await;
+        let result = check_ops(&url, ops).await;
+        drop(scratch);
+        result
+    })
+}
+
+async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let (db, holder, device) = fresh_store(url).await;
+    let profile = db.campus_profile().await.unwrap().unwrap();
+    let now = Utc::now();
+    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    let payer = db.payer(holder, day_start).await.unwrap().unwrap();
+    let mut balance = payer.balance.fen();
+    let mut spent_today = payer.spent_today.fen();
+    let mut seen: HashMap<u8, PaymentOutcome> = HashMap::new();
+    for (step, op) in ops.into_iter().enumerate() {
+        match op {
+            Op::Topup(fen) => {
+                let reference = format!("t{step}");
+                let out = db
+                    .credit(&Credit {
+                        holder_id: holder,
+                        amount: Money::from_fen(fen),
+                        kind: EntryKind::Topup,
+                        channel: Some(Channel::Wechat),
+                        merchant_id: None,
+                        staff_id: None,
+                        reference: &reference,
+                        memo: "",
+                        now,
+                    })
+                    .await
+                    .unwrap();
+                balance += fen;
+                let credited =
+                    matches!(out, CreditOutcome::Credited { balance: b, .. } if b.fen() == balance);
+                prop_assert!(credited, "top-up: {:?}", out);
+            }
+            Op::Pay(fen, id) => {
+                let request = format!("r{id}");
+                let out = db
+                    .debit(Debit {
+                        account_id: payer.account_id,
+                        amount: Money::from_fen(fen),
+                        device_id: device,
+                        merchant_id: None,
+                        card_id: None,
+                        request_id: request.clone(),
+                        payload_hash: "h".into(),
+                        password_ok: true,
+                        day_start,
+                        campus_max_single: profile.max_single_limit,
+                        campus_max_daily: profile.max_daily_limit,
+                        now,
+                    })
+                    .await
+                    .unwrap();
+                if let Some(first) = seen.get(&id) {
+                    // A retry: the first answer again, and no money moves.
+                    prop_assert_eq!(&out, first);
+                } else {
+                    let expected = if fen > profile.max_single_limit.fen()
+                        || spent_today + fen > profile.max_daily_limit.fen()
+                    {
+                        Some(Decline::LimitExceeded)
+                    } else if fen > balance {
+                        Some(Decline::InsufficientBalance)
                     } else {
-                        let expected = if fen > profile.max_single_limit.fen()
-                            || spent_today + fen > profile.max_daily_limit.fen()
-                        {
-                            Some(Decline::LimitExceeded)
-                        } else if fen > balance {
-                            Some(Decline::InsufficientBalance)
-                        } else {
-                            None
-                        };
-                        match (&out, expected) {
-                            (PaymentOutcome::Approved { balance: b, .. }, None) => {
-                                balance -= fen;
-                                spent_today += fen;
-                                prop_assert_eq!(b.fen(), balance);
-                            }
-                            (PaymentOutcome::Declined { reason }, Some(want)) => prop_assert_eq!(*reason, want),
-                            (got, want) => prop_assert!(false, "step {step}: got {got:?}, model says {want:?}"),
+                        None
+                    };
+                    match (&out, expected) {
+                        (PaymentOutcome::Approved { balance: b, .. }, None) => {
+                            balance -= fen;
+                            spent_today += fen;
+                            prop_assert_eq!(b.fen(), balance);
                         }
-                        seen.insert(id, out);
+                        (PaymentOutcome::Declined { reason }, Some(want)) => {
+                            prop_assert_eq!(*reason, want)
+                        }
+                        (got, want) => {
+                            prop_assert!(false, "step {step}: got {got:?}, model says {want:?}")
+                        }
                     }
+                    seen.insert(id, out);
                 }
             }
-            let check = db.ledger_check().await.unwrap();
-            prop_assert!(check.is_consistent(), "step {step}: {check:?}");
-            prop_assert_eq!(check.total_balance.fen(), balance);
-            prop_assert!(balance >= 0);
         }
-        Ok(())
-    })
+        let check = db.ledger_check().await.unwrap();
+        prop_assert!(check.is_consistent(), "step {step}: {check:?}");
+        prop_assert_eq!(check.total_balance.fen(), balance);
+        prop_assert!(balance >= 0);
+    }
+    Ok(())
 }
 
 proptest! {

@@ -123,8 +123,10 @@ pub fn entry_query(
     let before = match before.filter(|b| !b.is_empty()) {
         None => None,
         Some(cursor) => {
+            // The time must be a real timestamp: the store compares it as one.
             let (at, id) = cursor
                 .rsplit_once('_')
+                .filter(|(at, _)| DateTime::parse_from_rfc3339(at).is_ok())
                 .and_then(|(at, id)| id.parse::<i64>().ok().map(|id| (at.to_string(), id)))
                 .ok_or_else(|| AppError::Invalid("bad page cursor".into()))?;
             Some((at, id))
@@ -367,6 +369,7 @@ mod tests {
             .is_err()
         );
         assert!(entry_query(&HistoryFilter::default(), Some("garbage"), 1).is_err());
+        assert!(entry_query(&HistoryFilter::default(), Some("yesterday_42"), 1).is_err());
     }
 
     #[test]

@@ -1,27 +1,139 @@
-//! Starts the real server on 127.0.0.1:0 with a database of its own in a temporary directory.
+//! Starts the real server on 127.0.0.1:0 with a database of its own: an SQLite file in a
+//! temporary directory, or, with `YIKATONG_TEST_BACKEND=postgres`, a throw-away PostgreSQL
+//! database (`ykt_test_…`) created through `YIKATONG_TEST_PG_ADMIN_URL` (default: the role
+//! `scripts/postgres.sh` sets up) and dropped when the test is done with it.
 //! Shared by the integration test binaries; each uses a different part of it.
 #![allow(dead_code)]
 
 pub mod device;
 
+use app::server::store::postgres::admin;
 use reqwest::StatusCode;
 use server::config::{LogFormat, Settings};
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::path::Path;
 use tempfile::TempDir;
+
+/// The admin URL when the tests run on PostgreSQL, `None` on SQLite.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("YIKATONG_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Some(
+            std::env::var("YIKATONG_TEST_PG_ADMIN_URL").unwrap_or_else(|_| {
+                "postgres://ykt_test:ykt_test@127.0.0.1:5432/postgres".to_string()
+            }),
+        ),
+        Ok("sqlite") | Ok("") | Err(_) => None,
+        Ok(other) => panic!("YIKATONG_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// The backend name `/healthz` reports for the backend under test.
+pub fn backend_name() -> &'static str {
+    if postgres_admin_url().is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+/// The PostgreSQL database that belongs to a test directory: named after the directory's
+/// path, so `settings(&dir, …)` finds the same database again (a restart test).
+fn database_name(dir: &Path) -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    format!("ykt_test_{:016x}", hasher.finish())
+}
+
+/// A throw-away PostgreSQL database, dropped (its connections ended) with this guard.
+struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, which cannot block on itself: a thread of its
+        // own with a small runtime does the work.
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(admin::drop_database(&admin, &name))
+                .map_err(|e| e.to_string())
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => eprintln!("could not drop test database {}: {err}", self.name),
+            Err(_) => eprintln!("could not drop test database {}", self.name),
+        }
+    }
+}
+
+/// A test's data directory and, on PostgreSQL, its database. Derefs to the `TempDir`, so
+/// `settings(&dir, …)` and `dir.path()` work on it. The database goes first when it drops.
+pub struct TestDir {
+    database: Option<PgDatabase>,
+    dir: TempDir,
+}
+
+impl std::ops::Deref for TestDir {
+    type Target = TempDir;
+    fn deref(&self) -> &TempDir {
+        &self.dir
+    }
+}
+
+impl From<TempDir> for TestDir {
+    /// A directory without a database of its own (its settings may point at another's).
+    fn from(dir: TempDir) -> Self {
+        TestDir {
+            database: None,
+            dir,
+        }
+    }
+}
+
+/// A fresh data directory and, on PostgreSQL, a fresh empty database for it.
+pub async fn test_dir() -> TestDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = match postgres_admin_url() {
+        None => None,
+        Some(admin) => {
+            let name = database_name(dir.path());
+            admin::create_database(&admin, &name)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("cannot create test database {name} (is PostgreSQL running? scripts/postgres.sh): {e}")
+                });
+            Some(PgDatabase { admin, name })
+        }
+    };
+    TestDir { database, dir }
+}
 
 pub struct TestApp {
     pub state: app::server::AppState,
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    pub dir: TempDir,
+    pub dir: TestDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
+/// Settings for a server whose data lives in `dir` (on PostgreSQL: in the database
+/// `test_dir` made for it).
 pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
+    let database_url = match postgres_admin_url() {
+        None => format!("sqlite://{}/test.db", dir.path().display()),
+        Some(admin) => admin::database_url(&admin, &database_name(dir.path())).expect("url"),
+    };
     Settings {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: format!("sqlite://{}/test.db", dir.path().display()),
+        database_url,
         data_dir: dir.path().to_path_buf(),
         site_root: dir.path().join("site"),
         demo_data: demo_holders > 0,
@@ -36,12 +148,13 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
 
 impl TestApp {
     pub async fn spawn(demo_holders: usize) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = test_dir().await;
         let settings = settings(&dir, demo_holders);
         Self::spawn_with(dir, settings).await
     }
 
-    pub async fn spawn_with(dir: TempDir, settings: Settings) -> TestApp {
+    pub async fn spawn_with(dir: impl Into<TestDir>, settings: Settings) -> TestApp {
+        let dir = dir.into();
         server::telemetry::init(LogFormat::Pretty);
         let listener = server::bind(settings.addr).await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
@@ -80,15 +193,16 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) -> TempDir {
+    /// Stops the server gracefully and waits for it. The data directory (and database) it
+    /// returns lives on until dropped, for a test that starts again on the same data.
+    pub async fn stop(mut self) -> TestDir {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(handle) = self.handle.take() {
             handle.await.expect("join").expect("serve");
         }
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = TestDir::from(tempfile::tempdir().expect("temp dir"));
         std::mem::replace(&mut self.dir, dir)
     }
 }

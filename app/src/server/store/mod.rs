@@ -1,11 +1,20 @@
-//! The data store: one trait, one implementation per backend (SQLite now; PostgreSQL is the
-//! production backend, added behind the same trait). No SQL and no driver type leaves this
-//! module: callers see domain types and `StoreError`.
+//! The data store: one trait, one implementation per backend (SQLite, the embedded default;
+//! PostgreSQL, the production backend), chosen by the database URL's scheme. No SQL and no
+//! driver type leaves this module: callers see domain types and `StoreError`.
 
+mod copy;
+pub mod postgres;
+mod postgres_ledger;
+mod postgres_portal;
+mod postgres_terminal;
 mod sqlite;
 mod sqlite_ledger;
 mod sqlite_portal;
 mod sqlite_terminal;
+#[cfg(test)]
+mod store_races;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use crate::model::{
     CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
@@ -15,6 +24,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use copy::{CopyReport, copy_sqlite_to_postgres};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// The store shared by every request.
@@ -34,6 +45,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(String),
+    /// `copy_sqlite_to_postgres` found a reason not to copy, or the copy did not check out
+    /// (nothing was committed).
+    #[error("copy refused: {0}")]
+    CopyRefused(String),
 }
 
 /// Which backend a store runs on (for health output and logs).
@@ -59,9 +74,9 @@ pub async fn open(url: &str) -> Result<Db, StoreError> {
         store.migrate().await?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Err(StoreError::UnsupportedUrl(
-            "the PostgreSQL backend is not part of this build yet".into(),
-        ))
+        let store = PostgresStore::connect(url).await?;
+        store.migrate().await?;
+        Ok(Arc::new(store))
     } else {
         Err(StoreError::UnsupportedUrl(
             "expected a sqlite:// or postgres:// URL".into(),

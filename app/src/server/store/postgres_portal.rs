@@ -1,0 +1,731 @@
+//! PostgreSQL: the student portal's queries (authentication, sessions, the holder's own data).
+//! Method by method the same behaviour as `sqlite_portal.rs`.
+
+use super::postgres::{
+    Finish, PgError, PgResult, PostgresStore, at, corrupt, count_failure, in_transaction,
+    parse_bound,
+};
+use super::sqlite::ts;
+use super::{
+    Actor, Audit, CardChange, DashboardRow, EntryQuery, HolderAuth, NewSession, PayKey,
+    PortalStore, ProfileRow, SessionRow, StoreError, SubjectKind,
+};
+use crate::model::{AccountStatus, CardStatus, EntryKind, HolderKind, MerchantCategory, Money};
+use crate::portal_model::{EntryView, MonthSpend};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+fn holder_auth_row(row: &PgRow) -> PgResult<HolderAuth> {
+    let pins: String = row.try_get("personal_pins")?;
+    Ok(HolderAuth {
+        holder_id: row.try_get("id")?,
+        query_pw_hash: row.try_get("query_pw_hash")?,
+        must_change_password: row.try_get("query_pw_is_initial")?,
+        locked_until: row.try_get("locked_until")?,
+        personal_pins: pins
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect(),
+        name: row.try_get("name")?,
+        student_no: row.try_get("student_no")?,
+    })
+}
+
+fn session_row(row: &PgRow) -> PgResult<SessionRow> {
+    let kind: String = row.try_get("subject_kind")?;
+    let ended: Option<DateTime<Utc>> = row.try_get("ended_at")?;
+    Ok(SessionRow {
+        token_hash: row.try_get("token_hash")?,
+        subject: match kind.as_str() {
+            "holder" => SubjectKind::Holder,
+            "staff" => SubjectKind::Staff,
+            other => return Err(corrupt("session kind", other)),
+        },
+        subject_id: row.try_get("subject_id")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        ended: ended.is_some(),
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+    })
+}
+
+fn entry_view(row: &PgRow) -> PgResult<EntryView> {
+    let kind: String = row.try_get("kind")?;
+    let category: Option<String> = row.try_get("category")?;
+    Ok(EntryView {
+        id: row.try_get("id")?,
+        at: ts(row.try_get("created_at")?),
+        kind: EntryKind::parse(&kind).ok_or_else(|| corrupt("entry kind", &kind))?,
+        amount: Money::from_fen(row.try_get("amount")?),
+        balance_after: Money::from_fen(row.try_get("balance_after")?),
+        merchant_zh: row.try_get("name_zh")?,
+        merchant_en: row.try_get("name_en")?,
+        category: match category {
+            None => None,
+            Some(c) => Some(MerchantCategory::parse(&c).ok_or_else(|| corrupt("category", &c))?),
+        },
+        memo: row.try_get("memo")?,
+    })
+}
+
+pub(super) fn account_status(text: &str) -> PgResult<AccountStatus> {
+    AccountStatus::parse(text).ok_or_else(|| corrupt("account status", text))
+}
+
+fn card_status(text: &str) -> PgResult<CardStatus> {
+    CardStatus::parse(text).ok_or_else(|| corrupt("card status", text))
+}
+
+/// Writes an audit record inside the caller's transaction.
+pub(super) async fn insert_audit(
+    conn: &mut PgConnection,
+    audit: &Audit,
+    now: DateTime<Utc>,
+) -> PgResult<()> {
+    let (kind, id) = match audit.actor {
+        Actor::Holder(id) => ("holder", Some(id)),
+        Actor::Staff(id) => ("staff", Some(id)),
+        Actor::Device(id) => ("device", Some(id)),
+        Actor::System => ("system", None),
+    };
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_kind, actor_id, action, holder_id, target, before_state, after_state, reason, ip)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(at(now))
+    .bind(kind)
+    .bind(id)
+    .bind(audit.action)
+    .bind(audit.holder_id)
+    .bind(&audit.target)
+    .bind(&audit.before)
+    .bind(&audit.after)
+    .bind(&audit.reason)
+    .bind(&audit.ip)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends a subject's live sessions except `keep`, and revokes their code keys.
+async fn end_sessions_tx(
+    conn: &mut PgConnection,
+    subject: SubjectKind,
+    subject_id: i64,
+    keep: Option<&str>,
+    now: DateTime<Utc>,
+) -> PgResult<u64> {
+    let ended = sqlx::query(
+        "UPDATE sessions SET ended_at = $1
+         WHERE subject_kind = $2 AND subject_id = $3 AND ended_at IS NULL
+           AND ($4::text IS NULL OR token_hash <> $4)",
+    )
+    .bind(now)
+    .bind(subject.as_str())
+    .bind(subject_id)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if subject == SubjectKind::Holder {
+        sqlx::query(
+            "UPDATE pay_code_keys SET revoked_at = $1
+             WHERE holder_id = $2 AND revoked_at IS NULL AND ($3::text IS NULL OR session_hash <> $3)",
+        )
+        .bind(now)
+        .bind(subject_id)
+        .bind(keep)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(ended)
+}
+
+const HOLDER_AUTH_COLUMNS: &str = "h.id, h.query_pw_hash, h.query_pw_is_initial, h.locked_until, h.personal_pins, h.name, h.student_no";
+
+const ENTRY_FILTER: &str = "
+    WHERE j.account_id = (SELECT id FROM accounts WHERE holder_id = $1)
+      AND ($2::timestamptz IS NULL OR j.created_at >= $2)
+      AND ($3::timestamptz IS NULL OR j.created_at < $3)
+      AND ($4::text IS NULL OR j.kind = $4)
+      AND ($5::text IS NULL OR m.category = $5)";
+
+/// A history filter's time range: from (inclusive), until (exclusive).
+type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The filter's bounds as timestamps.
+fn bounds(q: &EntryQuery) -> PgResult<Bounds> {
+    Ok((
+        q.from.as_deref().map(parse_bound).transpose()?,
+        q.until.as_deref().map(parse_bound).transpose()?,
+    ))
+}
+
+impl PostgresStore {
+    async fn set_card_lost_inner(
+        &self,
+        holder_id: i64,
+        lost: bool,
+        now: DateTime<Utc>,
+        audit: &Audit,
+    ) -> PgResult<CardChange> {
+        let now = at(now);
+        in_transaction!(self.pool, |tx| {
+            // The live card, locked: a concurrent report and lift resolve one after the other.
+            let row = sqlx::query(
+                "SELECT id, card_no, status FROM cards
+                 WHERE holder_id = $1 AND status IN ('active', 'lost') FOR UPDATE",
+            )
+            .bind(holder_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                return Ok(Finish::Rollback(CardChange::NoCard));
+            };
+            let card_id: i64 = row.try_get("id")?;
+            let card_no: String = row.try_get("card_no")?;
+            let from = card_status(&row.try_get::<String, _>("status")?)?;
+            let (expected, to) = if lost {
+                (CardStatus::Active, CardStatus::Lost)
+            } else {
+                (CardStatus::Lost, CardStatus::Active)
+            };
+            if from != expected {
+                return Ok(Finish::Rollback(CardChange::WrongState(from)));
+            }
+            sqlx::query("UPDATE cards SET status = $1, lost_at = $2 WHERE id = $3")
+                .bind(to.as_str())
+                .bind(lost.then_some(now))
+                .bind(card_id)
+                .execute(&mut *tx)
+                .await?;
+            let mut audit = audit.clone();
+            audit.target = format!("card {card_no}");
+            audit.before = from.as_str().into();
+            audit.after = to.as_str().into();
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(CardChange::Changed { card_no, from, to }))
+        })
+    }
+}
+
+#[async_trait]
+impl PortalStore for PostgresStore {
+    async fn holder_auth_by_login(&self, login: &str) -> Result<Option<HolderAuth>, StoreError> {
+        // A student number, or the printed number of the holder's live (active or lost) card.
+        let sql = format!(
+            "SELECT {HOLDER_AUTH_COLUMNS} FROM cardholders h WHERE h.student_no = $1
+             UNION
+             SELECT {HOLDER_AUTH_COLUMNS} FROM cardholders h JOIN cards c ON c.holder_id = h.id
+             WHERE c.card_no = $1 AND c.status IN ('active', 'lost')
+             LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        Ok(row.as_ref().map(holder_auth_row).transpose()?)
+    }
+
+    async fn holder_auth(&self, holder_id: i64) -> Result<Option<HolderAuth>, StoreError> {
+        let sql = format!("SELECT {HOLDER_AUTH_COLUMNS} FROM cardholders h WHERE h.id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        Ok(row.as_ref().map(holder_auth_row).transpose()?)
+    }
+
+    async fn login_failed(
+        &self,
+        holder_id: i64,
+        max: i64,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(count_failure(
+            &self.pool,
+            "cardholders",
+            "failed_logins",
+            "locked_until",
+            holder_id,
+            max,
+            lock_until,
+        )
+        .await?)
+    }
+
+    async fn login_succeeded(&self, holder_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cardholders SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(holder_id)
+            .execute(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        Ok(())
+    }
+
+    async fn throttle_failures(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let n: Option<i64> = sqlx::query_scalar(
+            "SELECT failures FROM login_throttle WHERE key = $1 AND window_start >= $2",
+        )
+        .bind(key)
+        .bind(at(window_start))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(n.unwrap_or(0))
+    }
+
+    async fn throttle_record(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        window_start: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // One atomic upsert: concurrent failures from one address each count.
+        sqlx::query(
+            "INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET
+                 failures = CASE WHEN login_throttle.window_start >= $3 THEN login_throttle.failures + 1 ELSE 1 END,
+                 window_start = CASE WHEN login_throttle.window_start >= $3 THEN login_throttle.window_start ELSE $2 END",
+        )
+        .bind(key)
+        .bind(at(now))
+        .bind(at(window_start))
+        .execute(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(())
+    }
+
+    async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, subject_kind, subject_id, created_at, last_seen_at, expires_at, ip, user_agent)
+             VALUES ($1, $2, $3, $4, $4, $4, $5, $6)",
+        )
+        .bind(&s.token_hash)
+        .bind(s.subject.as_str())
+        .bind(s.subject_id)
+        .bind(at(s.now))
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .execute(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        Ok(row.as_ref().map(session_row).transpose()?)
+    }
+
+    async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(at(now))
+        .bind(token_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(())
+    }
+
+    async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let now = at(now);
+        Ok(in_transaction!(self.pool, |tx| {
+            sqlx::query(
+                "UPDATE sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE pay_code_keys SET revoked_at = $1 WHERE session_hash = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn end_sessions_of(
+        &self,
+        subject: SubjectKind,
+        subject_id: i64,
+        keep: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let now = at(now);
+        Ok(in_transaction!(self.pool, |tx| {
+            let n = end_sessions_tx(&mut tx, subject, subject_id, keep, now).await?;
+            Ok(Finish::Commit(n))
+        })?)
+    }
+
+    async fn live_sessions_of(
+        &self,
+        subject: SubjectKind,
+        subject_id: i64,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM sessions WHERE subject_kind = $1 AND subject_id = $2 AND ended_at IS NULL
+             ORDER BY last_seen_at DESC",
+        )
+        .bind(subject.as_str())
+        .bind(subject_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(rows.iter().map(session_row).collect::<PgResult<_>>()?)
+    }
+
+    async fn dashboard(
+        &self,
+        holder_id: i64,
+        day_start: DateTime<Utc>,
+    ) -> Result<Option<DashboardRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT h.name, h.student_no, a.balance, a.status, a.single_limit, a.daily_limit,
+                    a.consumption_pw_is_initial, c.card_no, c.status AS card_status,
+                    (SELECT COALESCE(-SUM(amount), 0)::bigint FROM journal_entries
+                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= $2) AS spent
+             FROM cardholders h JOIN accounts a ON a.holder_id = h.id
+             LEFT JOIN cards c ON c.holder_id = h.id AND c.status IN ('active', 'lost')
+             WHERE h.id = $1",
+        )
+        .bind(holder_id)
+        .bind(at(day_start))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        let Some(row) = row else { return Ok(None) };
+        let decode = || -> PgResult<DashboardRow> {
+            let card_no: Option<String> = row.try_get("card_no")?;
+            let status: Option<String> = row.try_get("card_status")?;
+            let card = match (card_no, status) {
+                (Some(no), Some(st)) => Some((no, card_status(&st)?)),
+                _ => None,
+            };
+            Ok(DashboardRow {
+                name: row.try_get("name")?,
+                student_no: row.try_get("student_no")?,
+                balance: Money::from_fen(row.try_get("balance")?),
+                account_status: account_status(&row.try_get::<String, _>("status")?)?,
+                card,
+                single_limit: Money::from_fen(row.try_get("single_limit")?),
+                daily_limit: Money::from_fen(row.try_get("daily_limit")?),
+                spent_since: Money::from_fen(row.try_get("spent")?),
+                consumption_pw_is_initial: row.try_get("consumption_pw_is_initial")?,
+            })
+        };
+        Ok(Some(decode()?))
+    }
+
+    async fn entries(&self, holder_id: i64, q: &EntryQuery) -> Result<Vec<EntryView>, StoreError> {
+        let sql = format!(
+            "SELECT j.id, j.created_at, j.kind, j.amount, j.balance_after, j.memo, m.name_zh, m.name_en, m.category
+             FROM journal_entries j LEFT JOIN merchants m ON m.id = j.merchant_id
+             {ENTRY_FILTER}
+               AND ($6::timestamptz IS NULL OR j.created_at < $6 OR (j.created_at = $6 AND j.id < $7))
+             ORDER BY j.created_at DESC, j.id DESC LIMIT $8"
+        );
+        let (from, until) = bounds(q)?;
+        let (before_at, before_id) = match &q.before {
+            Some((at, id)) => (Some(parse_bound(at)?), Some(*id)),
+            None => (None, None),
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .bind(from)
+            .bind(until)
+            .bind(q.kind.map(|k| k.as_str()))
+            .bind(q.category.map(|c| c.as_str()))
+            .bind(before_at)
+            .bind(before_id)
+            .bind(q.limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        Ok(rows.iter().map(entry_view).collect::<PgResult<_>>()?)
+    }
+
+    async fn entries_total(
+        &self,
+        holder_id: i64,
+        q: &EntryQuery,
+    ) -> Result<(i64, Money), StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(j.amount), 0)::bigint AS total
+             FROM journal_entries j LEFT JOIN merchants m ON m.id = j.merchant_id {ENTRY_FILTER}"
+        );
+        let (from, until) = bounds(q)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .bind(from)
+            .bind(until)
+            .bind(q.kind.map(|k| k.as_str()))
+            .bind(q.category.map(|c| c.as_str()))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        let n: i64 = row.try_get("n").map_err(PgError::from)?;
+        let total: i64 = row.try_get("total").map_err(PgError::from)?;
+        Ok((n, Money::from_fen(total)))
+    }
+
+    async fn monthly_spend(
+        &self,
+        holder_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<MonthSpend>, StoreError> {
+        // Months in campus time: UTC+8 all year (China has no daylight saving), written as a
+        // fixed shift like SQLite's '+8 hours' rather than a zone name.
+        let rows = sqlx::query(
+            "SELECT to_char((j.created_at AT TIME ZONE 'UTC') + INTERVAL '8 hours', 'YYYY-MM') AS month,
+                    m.category, (-SUM(j.amount))::bigint AS spent
+             FROM journal_entries j JOIN merchants m ON m.id = j.merchant_id
+             WHERE j.account_id = (SELECT id FROM accounts WHERE holder_id = $1)
+               AND j.kind IN ('payment', 'refund') AND j.created_at >= $2
+             GROUP BY month, m.category ORDER BY month, m.category",
+        )
+        .bind(holder_id)
+        .bind(at(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        let decode = |row: &PgRow| -> PgResult<MonthSpend> {
+            let category: String = row.try_get("category")?;
+            Ok(MonthSpend {
+                month: row.try_get("month")?,
+                category: MerchantCategory::parse(&category)
+                    .ok_or_else(|| corrupt("category", &category))?,
+                amount: Money::from_fen(row.try_get("spent")?),
+            })
+        };
+        Ok(rows.iter().map(decode).collect::<PgResult<_>>()?)
+    }
+
+    async fn profile(&self, holder_id: i64) -> Result<Option<ProfileRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT name, student_no, kind, department, class_name, id_doc_masked, phone_masked
+             FROM cardholders WHERE id = $1",
+        )
+        .bind(holder_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        let Some(row) = row else { return Ok(None) };
+        let decode = || -> PgResult<ProfileRow> {
+            let kind: String = row.try_get("kind")?;
+            Ok(ProfileRow {
+                name: row.try_get("name")?,
+                student_no: row.try_get("student_no")?,
+                kind: HolderKind::parse(&kind).ok_or_else(|| corrupt("holder kind", &kind))?,
+                department: row.try_get("department")?,
+                class_name: row.try_get("class_name")?,
+                id_doc_masked: row.try_get("id_doc_masked")?,
+                phone_masked: row.try_get("phone_masked")?,
+            })
+        };
+        Ok(Some(decode()?))
+    }
+
+    async fn set_card_lost(
+        &self,
+        holder_id: i64,
+        lost: bool,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<CardChange, StoreError> {
+        Ok(self
+            .set_card_lost_inner(holder_id, lost, now, &audit)
+            .await?)
+    }
+
+    async fn change_query_password(
+        &self,
+        holder_id: i64,
+        new_hash: &str,
+        keep_session: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            sqlx::query(
+                "UPDATE cardholders SET query_pw_hash = $1, query_pw_is_initial = FALSE, query_pw_changed_at = $2,
+                     failed_logins = 0, locked_until = NULL WHERE id = $3",
+            )
+            .bind(new_hash)
+            .bind(now)
+            .bind(holder_id)
+            .execute(&mut *tx)
+            .await?;
+            end_sessions_tx(
+                &mut tx,
+                SubjectKind::Holder,
+                holder_id,
+                Some(keep_session),
+                now,
+            )
+            .await?;
+            // Every code key goes, the current device's too: it gets a fresh key on next display.
+            sqlx::query(
+                "UPDATE pay_code_keys SET revoked_at = $1 WHERE holder_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(holder_id)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn set_limits(
+        &self,
+        holder_id: i64,
+        single: Money,
+        daily: Money,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            sqlx::query(
+                "UPDATE accounts SET single_limit = $1, daily_limit = $2 WHERE holder_id = $3",
+            )
+            .bind(single.fen())
+            .bind(daily.fen())
+            .bind(holder_id)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit, Utc::now()).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn limits(&self, holder_id: i64) -> Result<Option<(Money, Money)>, StoreError> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT single_limit, daily_limit FROM accounts WHERE holder_id = $1")
+                .bind(holder_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(PgError::from)?;
+        Ok(row.map(|(s, d)| (Money::from_fen(s), Money::from_fen(d))))
+    }
+
+    async fn pay_key_for_session(&self, token_hash: &str) -> Result<Option<PayKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.key_id, k.holder_id, k.secret, k.revoked_at, a.status
+             FROM pay_code_keys k JOIN accounts a ON a.holder_id = k.holder_id
+             WHERE k.session_hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(row.as_ref().map(pay_key_row).transpose()?)
+    }
+
+    async fn create_pay_key(
+        &self,
+        key_id: i64,
+        holder_id: i64,
+        token_hash: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // ON CONFLICT DO NOTHING covers a taken key id and a live key already made for this
+        // session by a concurrent request; either way the caller looks again.
+        let done = sqlx::query(
+            "INSERT INTO pay_code_keys (key_id, holder_id, session_hash, secret, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(key_id)
+        .bind(holder_id)
+        .bind(token_hash)
+        .bind(secret)
+        .bind(at(now))
+        .execute(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pay_key(&self, key_id: i64) -> Result<Option<PayKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.key_id, k.holder_id, k.secret, k.revoked_at, a.status
+             FROM pay_code_keys k JOIN accounts a ON a.holder_id = k.holder_id WHERE k.key_id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(row.as_ref().map(pay_key_row).transpose()?)
+    }
+
+    async fn use_pay_code(
+        &self,
+        key_id: i64,
+        step: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // The primary key decides between two concurrent uses of one code: one row, one winner.
+        let done = sqlx::query(
+            "INSERT INTO pay_code_uses (key_id, step, used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(key_id)
+        .bind(step)
+        .bind(at(now))
+        .execute(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pay_code_used(&self, key_id: i64, step: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pay_code_uses WHERE key_id = $1 AND step = $2)",
+        )
+        .bind(key_id)
+        .bind(step)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(PgError::from)?)
+    }
+
+    async fn audit(&self, audit: Audit) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(PgError::from)?;
+        Ok(insert_audit(&mut conn, &audit, Utc::now()).await?)
+    }
+}
+
+fn pay_key_row(row: &PgRow) -> PgResult<PayKey> {
+    let revoked: Option<DateTime<Utc>> = row.try_get("revoked_at")?;
+    Ok(PayKey {
+        key_id: row.try_get("key_id")?,
+        holder_id: row.try_get("holder_id")?,
+        secret: row.try_get("secret")?,
+        revoked: revoked.is_some(),
+        account_status: account_status(&row.try_get::<String, _>("status")?)?,
+    })
+}

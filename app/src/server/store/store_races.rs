@@ -1,0 +1,353 @@
+//! Races on the money paths, run on the backend under test (`store::testing`) from a
+//! multi-threaded runtime, so the store really sees concurrent transactions: copies of one
+//! request, one notification or one refund arriving together must change money once, and a
+//! crowd of payments on one account must never overdraw it.
+
+use super::testing::Scratch;
+use super::{Credit, CreditOutcome, Db, Debit, NewOrder, OrderPaid, PaymentOutcome, Refund};
+use crate::model::{Channel, Decline, EntryKind, Money, TopupStatus};
+use crate::server::PasswordHasher;
+use chrono::{Duration, Utc};
+
+struct Fixture {
+    db: Db,
+    holder: i64,
+    account: i64,
+    device: i64,
+    merchant: Option<i64>,
+    _scratch: Scratch,
+}
+
+async fn fixture() -> Fixture {
+    let (scratch, url) = Scratch::new().await;
+    let db = super::open(&url).await.expect("open");
+    let hasher = PasswordHasher::new(secrecy::SecretString::from("p"), 1);
+    let demo = crate::server::demo::build(&hasher, b"k", 2, Utc::now()).expect("demo");
+    db.load_demo(&demo).await.expect("load demo");
+    let device = db
+        .device_by_code("POS-E-CANTEEN-1")
+        .await
+        .expect("device")
+        .expect("device");
+    let payer = db
+        .payer(1, Utc::now() - Duration::days(1))
+        .await
+        .expect("payer")
+        .expect("payer");
+    Fixture {
+        db,
+        holder: 1,
+        account: payer.account_id,
+        device: device.id,
+        merchant: device.merchant_id,
+        _scratch: scratch,
+    }
+}
+
+impl Fixture {
+    fn debit(&self, request_id: &str, fen: i64) -> Debit {
+        let now = Utc::now();
+        Debit {
+            account_id: self.account,
+            amount: Money::from_fen(fen),
+            device_id: self.device,
+            merchant_id: self.merchant,
+            card_id: None,
+            request_id: request_id.to_string(),
+            payload_hash: "h".into(),
+            password_ok: true,
+            day_start: now - Duration::hours(1),
+            campus_max_single: Money::yuan(100_000),
+            campus_max_daily: Money::yuan(100_000),
+            now,
+        }
+    }
+
+    async fn top_up(&self, fen: i64, reference: &str) {
+        let out = self
+            .db
+            .credit(&Credit {
+                holder_id: self.holder,
+                amount: Money::from_fen(fen),
+                kind: EntryKind::Topup,
+                channel: Some(Channel::Cash),
+                merchant_id: None,
+                staff_id: None,
+                reference,
+                memo: "",
+                now: Utc::now(),
+            })
+            .await
+            .expect("top-up");
+        assert!(matches!(out, CreditOutcome::Credited { .. }), "{out:?}");
+    }
+
+    async fn balance(&self) -> i64 {
+        let payer = self.db.payer(self.holder, Utc::now()).await.expect("payer");
+        payer.expect("payer").balance.fen()
+    }
+
+    async fn entries(&self) -> i64 {
+        let check = self.db.ledger_check().await.expect("check");
+        assert!(check.is_consistent(), "{check:?}");
+        check.entries
+    }
+}
+
+/// Runs `n` copies of a task at once and collects their results in order.
+async fn together<T, F, Fut>(n: usize, task: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let barrier = barrier.clone();
+            let fut = task(i);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                fut.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copies_of_one_payment_charge_once() {
+    let f = fixture().await;
+    f.top_up(100_000, "race-topup-1").await;
+    let (before, entries) = (f.balance().await, f.entries().await);
+    let outcomes = together(24, |_| {
+        let (db, debit) = (f.db.clone(), f.debit("same-request", 1_234));
+        async move { db.debit(debit).await.expect("debit") }
+    })
+    .await;
+    assert!(
+        matches!(outcomes[0], PaymentOutcome::Approved { .. }),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.iter().all(|o| *o == outcomes[0]), "{outcomes:?}");
+    assert_eq!(f.balance().await, before - 1_234);
+    assert_eq!(f.entries().await, entries + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crowd_of_payments_never_overdraws() {
+    let f = fixture().await;
+    f.top_up(10_000, "race-topup-2").await;
+    let start = f.balance().await;
+    let price = 700;
+    let outcomes = together(60, |i| {
+        let (db, debit) = (f.db.clone(), f.debit(&format!("crowd-{i}"), price));
+        async move { db.debit(debit).await.expect("debit") }
+    })
+    .await;
+    let approved = outcomes
+        .iter()
+        .filter(|o| matches!(o, PaymentOutcome::Approved { .. }))
+        .count() as i64;
+    for o in &outcomes {
+        assert!(
+            matches!(o, PaymentOutcome::Approved { .. })
+                || *o
+                    == PaymentOutcome::Declined {
+                        reason: Decline::InsufficientBalance
+                    },
+            "{o:?}"
+        );
+    }
+    assert_eq!(approved, (start / price).min(60));
+    assert_eq!(f.balance().await, start - approved * price);
+    f.entries().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_reference_is_credited_once() {
+    let f = fixture().await;
+    let before = f.balance().await;
+    let outcomes = together(24, |_| {
+        let db = f.db.clone();
+        let holder = f.holder;
+        async move {
+            db.credit(&Credit {
+                holder_id: holder,
+                amount: Money::from_fen(5_000),
+                kind: EntryKind::Topup,
+                channel: Some(Channel::Wechat),
+                merchant_id: None,
+                staff_id: None,
+                reference: "wx-notify-42",
+                memo: "",
+                now: Utc::now(),
+            })
+            .await
+            .expect("credit")
+        }
+    })
+    .await;
+    let credited: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            CreditOutcome::Credited { journal_id, .. } => Some(*journal_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(credited.len(), 1, "{outcomes:?}");
+    for o in &outcomes {
+        match o {
+            CreditOutcome::Credited { .. } => {}
+            CreditOutcome::AlreadyCredited { journal_id } => assert_eq!(*journal_id, credited[0]),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(f.balance().await, before + 5_000);
+    f.entries().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn duplicate_paid_notifications_credit_once() {
+    let f = fixture().await;
+    let before = f.balance().await;
+    let created =
+        f.db.create_order(&NewOrder {
+            order_no: "B-RACE-1",
+            holder_id: f.holder,
+            channel: Channel::Bank,
+            amount: Money::from_fen(8_800),
+            now: Utc::now(),
+        })
+        .await
+        .expect("order");
+    assert!(created);
+    // Paid notifications and a (late, wrong) failure notification all at once.
+    let outcomes = together(20, |i| {
+        let db = f.db.clone();
+        async move {
+            if i % 5 == 4 {
+                let failed = db
+                    .order_failed("B-RACE-1", "declined", Utc::now())
+                    .await
+                    .expect("failed");
+                (None, failed)
+            } else {
+                let paid = db
+                    .order_paid("B-RACE-1", "bank-ref", Utc::now())
+                    .await
+                    .expect("paid");
+                (Some(paid), false)
+            }
+        }
+    })
+    .await;
+    let credited = outcomes
+        .iter()
+        .filter(|(p, _)| matches!(p, Some(OrderPaid::Credited { .. })))
+        .count();
+    assert_eq!(credited, 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|(p, _)| matches!(
+            p,
+            None | Some(OrderPaid::Credited { .. } | OrderPaid::AlreadyPaid)
+        )),
+        "{outcomes:?}"
+    );
+    let order = f.db.order("B-RACE-1").await.expect("order").expect("order");
+    assert_eq!(order.status, TopupStatus::Paid);
+    assert_eq!(f.balance().await, before + 8_800);
+    f.entries().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_is_refunded_once() {
+    let f = fixture().await;
+    f.top_up(10_000, "race-topup-3").await;
+    let PaymentOutcome::Approved { journal_id, .. } =
+        f.db.debit(f.debit("to-refund", 2_500))
+            .await
+            .expect("debit")
+    else {
+        panic!("payment declined");
+    };
+    let before = f.balance().await;
+    let outcomes = together(16, |i| {
+        let db = f.db.clone();
+        let refund = Refund {
+            device_id: f.device,
+            merchant_id: f.merchant,
+            payment_id: journal_id,
+            request_id: format!("refund-{i}"),
+            payload_hash: "h".into(),
+            window_start: Utc::now() - Duration::hours(1),
+            now: Utc::now(),
+        };
+        async move { db.refund(refund).await.expect("refund") }
+    })
+    .await;
+    let approved = outcomes
+        .iter()
+        .filter(|o| matches!(o, PaymentOutcome::Approved { .. }))
+        .count();
+    assert_eq!(approved, 1, "{outcomes:?}");
+    for o in &outcomes {
+        assert!(
+            matches!(o, PaymentOutcome::Approved { .. })
+                || *o
+                    == PaymentOutcome::Declined {
+                        reason: Decline::AlreadyRefunded
+                    },
+            "{o:?}"
+        );
+    }
+    assert_eq!(f.balance().await, before + 2_500);
+    f.entries().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_request_id_for_two_accounts_charges_once() {
+    // Different accounts take different row locks, so here only the unique key on the
+    // device's request id can make the copies agree (on PostgreSQL: the loser's insert fails,
+    // its transaction runs again and finds the winner's outcome).
+    let f = fixture().await;
+    f.top_up(50_000, "race-topup-4").await;
+    let other =
+        f.db.payer(2, Utc::now())
+            .await
+            .expect("payer")
+            .expect("payer");
+    f.db.credit(&Credit {
+        holder_id: 2,
+        amount: Money::from_fen(50_000),
+        kind: EntryKind::Topup,
+        channel: Some(Channel::Cash),
+        merchant_id: None,
+        staff_id: None,
+        reference: "race-topup-5",
+        memo: "",
+        now: Utc::now(),
+    })
+    .await
+    .expect("credit");
+    let entries = f.entries().await;
+    let outcomes = together(16, |i| {
+        let db = f.db.clone();
+        let mut debit = f.debit("shared-id", 999);
+        if i % 2 == 1 {
+            debit.account_id = other.account_id;
+        }
+        async move { db.debit(debit).await.expect("debit") }
+    })
+    .await;
+    assert!(
+        matches!(outcomes[0], PaymentOutcome::Approved { .. }),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.iter().all(|o| *o == outcomes[0]), "{outcomes:?}");
+    assert_eq!(f.entries().await, entries + 1);
+}
