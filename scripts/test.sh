@@ -39,7 +39,8 @@ declare -A BACKEND_COUNTS=()
 
 cargo_tests() {
   local log_file="$LOGS/$1.log"; shift
-  cargo test "$@" 2>&1 | tee "$log_file"
+  # --no-fail-fast: one failing test binary must not hide the results of the others.
+  cargo test --no-fail-fast "$@" 2>&1 | tee "$log_file"
   local rc=${PIPESTATUS[0]}
   count_cargo "$log_file"
   return "$rc"

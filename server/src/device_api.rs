@@ -170,6 +170,18 @@ async fn authenticate(
     Ok(device)
 }
 
+/// An authenticated device and its request body.
+async fn signed<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(DeviceRow, T), Failure> {
+    let device = authenticate(state, method, uri, headers, body).await?;
+    Ok((device, parse_json(body)?))
+}
+
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(body)
         .map_err(|e| api_error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))
@@ -224,8 +236,7 @@ async fn pay(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<PayResponse>, Failure> {
-    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
-    let req: PayBody = parse_json(&body)?;
+    let (device, req) = signed::<PayBody>(&state, &method, &uri, &headers, &body).await?;
     check_request_id(&req.request_id)?;
     let payload_hash = ledger::pay_payload_hash(
         &req.request_id,
@@ -324,8 +335,7 @@ async fn refund(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<PayResponse>, Failure> {
-    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
-    let req: RefundBody = parse_json(&body)?;
+    let (device, req) = signed::<RefundBody>(&state, &method, &uri, &headers, &body).await?;
     check_request_id(&req.request_id)?;
     let hash = ledger::refund_payload_hash(&req.request_id, req.journal_id);
     let outcome = ledger::refund(
@@ -396,8 +406,7 @@ async fn kiosk_balance(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<KioskResponse>, Failure> {
-    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
-    let req: KioskBalanceBody = parse_json(&body)?;
+    let (device, req) = signed::<KioskBalanceBody>(&state, &method, &uri, &headers, &body).await?;
     let result = kiosk::balance(&state, &device, &req.card_serial, &req.password, Utc::now())
         .await
         .map_err(internal)?;
@@ -429,8 +438,7 @@ async fn kiosk_consumption_password(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<KioskResponse>, Failure> {
-    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
-    let req: KioskPasswordBody = parse_json(&body)?;
+    let (device, req) = signed::<KioskPasswordBody>(&state, &method, &uri, &headers, &body).await?;
     let result = kiosk::change_consumption_password(
         &state,
         &device,
@@ -462,8 +470,7 @@ async fn kiosk_report_loss(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<KioskResponse>, Failure> {
-    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
-    let req: KioskLossBody = parse_json(&body)?;
+    let (device, req) = signed::<KioskLossBody>(&state, &method, &uri, &headers, &body).await?;
     let result = kiosk::report_loss(&state, &device, &req.login, &req.password, Utc::now())
         .await
         .map_err(internal)?;
@@ -512,8 +519,7 @@ async fn balance(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<BalanceResponse>, Failure> {
-    authenticate(&state, &method, &uri, &headers, &body).await?;
-    let req: PresentBody = parse_json(&body)?;
+    let (_, req) = signed::<PresentBody>(&state, &method, &uri, &headers, &body).await?;
     let presented = req.presented()?;
     let response = match ledger::balance(&state, &presented, Utc::now()).await {
         Ok(Ok((payer, _))) => BalanceResponse {
@@ -558,8 +564,7 @@ async fn access(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<AccessResponse>, Failure> {
-    let device = authenticate(&state, &method, &uri, &headers, &body).await?;
-    let req: PresentBody = parse_json(&body)?;
+    let (device, req) = signed::<PresentBody>(&state, &method, &uri, &headers, &body).await?;
     let presented = req.presented()?;
     let response = match ledger::access(&state, &device, &presented, Utc::now()).await {
         Ok(Ok(_)) => AccessResponse {

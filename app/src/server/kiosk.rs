@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::auth::{ADDRESS_WINDOW, MAX_FAILURES_PER_ADDRESS, check_query_password};
-use super::ledger::{CONSUMPTION_PW_LOCK, LedgerError, MAX_CONSUMPTION_PW_FAILURES};
+use super::ledger::LedgerError;
 use super::portal::{campus_tz, local_midnight};
 use super::store::{Actor, Audit, CardChange, DeviceRow, Payer};
 use crate::error::AppError;
@@ -158,26 +158,9 @@ pub async fn change_consumption_password(
     {
         return Ok(Err(Decline::PasswordLocked));
     }
-    let ok = state
-        .hasher
-        .verify(old.to_string(), Some(payer.consumption_pw_hash.clone()))
-        .await
-        .map_err(|e| LedgerError::Internal(e.to_string()))?;
-    if !ok {
+    if let Err(reason) = super::ledger::check_consumption_password(state, &payer, old, now).await? {
         count_kiosk_failure(state, &key, now).await?;
-        let locked = state
-            .db
-            .consumption_pw_failed(
-                payer.account_id,
-                MAX_CONSUMPTION_PW_FAILURES,
-                now + CONSUMPTION_PW_LOCK,
-            )
-            .await?;
-        return Ok(Err(if locked.is_some() {
-            Decline::PasswordLocked
-        } else {
-            Decline::WrongPassword
-        }));
+        return Ok(Err(reason));
     }
     let hash = state
         .hasher

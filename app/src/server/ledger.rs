@@ -299,35 +299,11 @@ pub async fn pay(
                 reason: Decline::PasswordRequired,
             });
         };
-        // Hashing happens here, outside any database transaction.
-        let ok = state
-            .hasher
-            .verify(
-                password.to_string(),
-                Some(payer.consumption_pw_hash.clone()),
-            )
-            .await
-            .map_err(|e| LedgerError::Internal(e.to_string()))?;
-        if !ok {
-            let locked = state
-                .db
-                .consumption_pw_failed(
-                    payer.account_id,
-                    MAX_CONSUMPTION_PW_FAILURES,
-                    now + CONSUMPTION_PW_LOCK,
-                )
-                .await?;
-            // A wrong password is not remembered under the request id: the cashier retries
-            // the same sale with the right one.
-            return Ok(PaymentOutcome::Declined {
-                reason: if locked.is_some() {
-                    Decline::PasswordLocked
-                } else {
-                    Decline::WrongPassword
-                },
-            });
+        // A wrong password is not remembered under the request id: the cashier retries the
+        // same sale with the right one.
+        if let Err(reason) = check_consumption_password(state, &payer, password, now).await? {
+            return Ok(PaymentOutcome::Declined { reason });
         }
-        state.db.consumption_pw_ok(payer.account_id).await?;
         password_ok = true;
     }
     let outcome = state
@@ -356,6 +332,48 @@ pub async fn pay(
         super::topup::start_auto_topup(state.clone(), payer.holder_id);
     }
     Ok(outcome)
+}
+
+/// Checks a consumption password (at a till or a kiosk). Hashing happens here, outside any
+/// database transaction. A wrong one counts towards the lock: the `MAX_CONSUMPTION_PW_FAILURES`th
+/// locks password payments for `CONSUMPTION_PW_LOCK`; a right one clears the count.
+pub async fn check_consumption_password(
+    state: &AppState,
+    payer: &Payer,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Decline>, LedgerError> {
+    if payer
+        .consumption_pw_locked_until
+        .is_some_and(|until| until > now)
+    {
+        return Ok(Err(Decline::PasswordLocked));
+    }
+    let ok = state
+        .hasher
+        .verify(
+            password.to_string(),
+            Some(payer.consumption_pw_hash.clone()),
+        )
+        .await
+        .map_err(|e| LedgerError::Internal(e.to_string()))?;
+    if !ok {
+        let locked = state
+            .db
+            .consumption_pw_failed(
+                payer.account_id,
+                MAX_CONSUMPTION_PW_FAILURES,
+                now + CONSUMPTION_PW_LOCK,
+            )
+            .await?;
+        return Ok(Err(if locked.is_some() {
+            Decline::PasswordLocked
+        } else {
+            Decline::WrongPassword
+        }));
+    }
+    state.db.consumption_pw_ok(payer.account_id).await?;
+    Ok(Ok(()))
 }
 
 /// How long after a sale the till may refund it; later refunds go through the card office.
