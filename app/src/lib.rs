@@ -12,6 +12,7 @@ pub mod pages;
 pub mod portal_model;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod staff_model;
 pub mod terminal_model;
 
 use crate::components::{ErrorPage, Footer, Header, provide_campus};
@@ -93,6 +94,20 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("profile") view=pages::portal::profile::ProfilePage ssr=SsrMode::Async />
                         <Route path=path!("topup") view=pages::portal::topup::TopupPage ssr=SsrMode::Async />
                         <Route path=path!("access") view=pages::portal::access::AccessPage ssr=SsrMode::Async />
+                    </ParentRoute>
+                    <Route path=path!("/found") view=pages::found::FoundCardsPage />
+                    <Route path=path!("/staff/login") view=pages::staff::StaffLoginPage />
+                    <ParentRoute path=path!("/staff") view=pages::staff::StaffLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=pages::staff::SearchPage ssr=SsrMode::Async />
+                        <Route path=path!("holder/:id") view=pages::staff::holder::HolderPage ssr=SsrMode::Async />
+                        <Route path=path!("enrol") view=pages::staff::enrol::EnrolPage ssr=SsrMode::Async />
+                        <Route path=path!("found") view=pages::staff::office::FoundPage ssr=SsrMode::Async />
+                        <Route path=path!("queue") view=pages::staff::office::QueuePage ssr=SsrMode::Async />
+                        <Route path=path!("graduation") view=pages::staff::office::GraduationPage ssr=SsrMode::Async />
+                        <Route path=path!("audit") view=pages::staff::oversight::AuditPage ssr=SsrMode::Async />
+                        <Route path=path!("reports") view=pages::staff::oversight::ReportsPage ssr=SsrMode::Async />
+                        <Route path=path!("admin") view=pages::staff::admin::AdminPage ssr=SsrMode::Async />
+                        <Route path=path!("merchant") view=pages::staff::merchant::MerchantPage ssr=SsrMode::Async />
                     </ParentRoute>
                     <Route path=path!("/terminal") view=pages::terminal::SetupPage />
                     <Route path=path!("/terminal/pos") view=pages::terminal::pos::PosPage ssr=SsrMode::Async />

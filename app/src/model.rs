@@ -181,6 +181,13 @@ pub struct CampusProfile {
     pub default_daily_limit: Money,
     pub max_single_limit: Money,
     pub max_daily_limit: Money,
+    /// A correction of an erroneous payment above this amount needs a second staff member.
+    #[serde(default = "default_approval_above")]
+    pub correction_approval_above: Money,
+}
+
+fn default_approval_above() -> Money {
+    Money::yuan(100)
 }
 
 impl CampusProfile {

@@ -52,6 +52,59 @@ pub enum Problem {
     /// The terminal is not the kind of device this needs (a kiosk function on a POS).
     TerminalKind,
     ScanEmpty,
+    // ---- The card office ----
+    /// Wrong username, password or authenticator code: one message for all three.
+    StaffBadCredentials,
+    /// This authenticator code was used for a login already: wait for the next one.
+    TotpReused,
+    ReasonRequired,
+    /// The ID number typed does not match the one enrolled.
+    IdMismatch,
+    /// An ID document with fewer than 6 digits (SPEC §4).
+    IdDocDigits,
+    ChipSerialFormat,
+    /// The card number or chip serial belongs to another card.
+    CardTaken,
+    HasLiveCard,
+    FeeAboveBalance,
+    NotAPayment,
+    AlreadyReversed,
+    ApprovalPending,
+    ApprovalDecided,
+    /// The staff member who asked for a correction cannot approve it.
+    SameApprover,
+    NothingToResolve,
+    AlreadyRecorded,
+    UnknownCard,
+    UnknownHolder,
+    /// A field of an enrolment (or another staff form) is missing or malformed.
+    EnrolField {
+        field: String,
+    },
+    DuplicateInFile,
+    /// The student number is enrolled with a different name or ID document.
+    EnrolConflict,
+    CsvHeader {
+        column: String,
+    },
+    CsvLine {
+        line: i64,
+    },
+    ImportEmpty,
+    ImportTooLarge {
+        max: i64,
+    },
+    CodeFormat,
+    CodeTaken,
+    /// Tills and meal tables belong to a merchant; gates, readers and kiosks do not.
+    DeviceMerchant,
+    StaffPasswordWeak,
+    /// Staff cannot change their own role or disable themselves.
+    OwnAccount,
+    ProfileInvalid {
+        message: String,
+    },
+    DateFormat,
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.
@@ -140,6 +193,8 @@ pub struct Dashboard {
     /// notices need no loading boundary of their own).
     pub office_phone: String,
     pub code_name: crate::model::Localized,
+    /// Where the holder's card waits when someone handed it in at the service centre.
+    pub found_card_at: Option<String>,
 }
 
 /// History filters, as the query string carries them.

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/portal/history.csv", get(history_csv))
+        .route("/staff/reports.csv", get(reports_csv))
         .merge(device_api::router())
         .merge(topup_http::router())
         .leptos_routes(&state, routes, {
@@ -205,10 +206,11 @@ async fn portal_guard(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let path = req.uri().path();
-    let is_page = req.method() == axum::http::Method::GET
-        && (path == "/portal" || path.starts_with("/portal/"))
-        && !path.ends_with(".csv");
-    if !is_page {
+    let get = req.method() == axum::http::Method::GET && !path.ends_with(".csv");
+    let is_page = get && (path == "/portal" || path.starts_with("/portal/"));
+    let is_staff_page =
+        get && (path == "/staff" || path.starts_with("/staff/")) && path != "/staff/login";
+    if !is_page && !is_staff_page {
         return next.run(req).await;
     }
     let peer = req
@@ -216,6 +218,14 @@ async fn portal_guard(
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     let client = app::server::client_from_parts(req.headers(), peer);
+    if is_staff_page {
+        // The role of each page is checked again by every server function it calls.
+        return match app::server::staff::session(&state, &client, chrono::Utc::now()).await {
+            Ok(Some(_)) => next.run(req).await,
+            Ok(None) => axum::response::Redirect::to("/staff/login").into_response(),
+            Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+        };
+    }
     let target = match app::server::auth::holder_session(&state, &client, chrono::Utc::now()).await
     {
         Ok(None) => Some("/login"),
@@ -280,6 +290,50 @@ async fn history_csv(
             (axum::http::header::CACHE_CONTROL, "no-store"),
         ],
         out,
+    )
+        .into_response()
+}
+
+/// One report as CSV, for administrators and auditors.
+async fn reports_csv(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    use app::server::{admin, client_from_parts, staff};
+    let client = client_from_parts(&headers, Some(peer));
+    match staff::require(&state, &client, staff::roles::OVERSIGHT).await {
+        Ok(_) => {}
+        Err(app::error::AppError::Forbidden) => {
+            return (StatusCode::FORBIDDEN, "not allowed").into_response();
+        }
+        Err(_) => return (StatusCode::UNAUTHORIZED, "please log in").into_response(),
+    }
+    let get = |k: &str| query.get(k).map(String::as_str).unwrap_or("");
+    let reports = match admin::reports(&state, get("from"), get("to")).await {
+        Ok(r) => r,
+        Err(app::error::AppError::Rejected(_)) => {
+            return (StatusCode::BAD_REQUEST, "bad period").into_response();
+        }
+        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+    };
+    let Some((name, body)) = admin::report_csv(&reports, get("report")) else {
+        return (StatusCode::NOT_FOUND, "no such report").into_response();
+    };
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
     )
         .into_response()
 }

@@ -3,5 +3,6 @@
 
 pub mod campus;
 pub mod portal;
+pub mod staff;
 pub mod terminal;
 pub mod topup;

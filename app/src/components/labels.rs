@@ -100,6 +100,46 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::TerminalRequired => t_string!(i18n, problem.terminal_required).to_string(),
         Problem::TerminalKind => t_string!(i18n, problem.terminal_kind).to_string(),
         Problem::ScanEmpty => t_string!(i18n, problem.scan_empty).to_string(),
+        Problem::StaffBadCredentials => t_string!(i18n, problem.staff_bad_credentials).to_string(),
+        Problem::TotpReused => t_string!(i18n, problem.totp_reused).to_string(),
+        Problem::ReasonRequired => t_string!(i18n, problem.reason_required).to_string(),
+        Problem::IdMismatch => t_string!(i18n, problem.id_mismatch).to_string(),
+        Problem::IdDocDigits => t_string!(i18n, problem.id_doc_digits).to_string(),
+        Problem::ChipSerialFormat => t_string!(i18n, problem.chip_serial_format).to_string(),
+        Problem::CardTaken => t_string!(i18n, problem.card_taken).to_string(),
+        Problem::HasLiveCard => t_string!(i18n, problem.has_live_card).to_string(),
+        Problem::FeeAboveBalance => t_string!(i18n, problem.fee_above_balance).to_string(),
+        Problem::NotAPayment => t_string!(i18n, problem.not_a_payment).to_string(),
+        Problem::AlreadyReversed => t_string!(i18n, problem.already_reversed).to_string(),
+        Problem::ApprovalPending => t_string!(i18n, problem.approval_pending).to_string(),
+        Problem::ApprovalDecided => t_string!(i18n, problem.approval_decided).to_string(),
+        Problem::SameApprover => t_string!(i18n, problem.same_approver).to_string(),
+        Problem::NothingToResolve => t_string!(i18n, problem.nothing_to_resolve).to_string(),
+        Problem::AlreadyRecorded => t_string!(i18n, problem.already_recorded).to_string(),
+        Problem::UnknownCard => t_string!(i18n, problem.unknown_card).to_string(),
+        Problem::UnknownHolder => t_string!(i18n, problem.unknown_holder).to_string(),
+        Problem::EnrolField { field } => {
+            t_string!(i18n, problem.enrol_field, field = field.clone()).to_string()
+        }
+        Problem::DuplicateInFile => t_string!(i18n, problem.duplicate_in_file).to_string(),
+        Problem::EnrolConflict => t_string!(i18n, problem.enrol_conflict).to_string(),
+        Problem::CsvHeader { column } => {
+            t_string!(i18n, problem.csv_header, column = column.clone()).to_string()
+        }
+        Problem::CsvLine { line } => t_string!(i18n, problem.csv_line, line = *line).to_string(),
+        Problem::ImportEmpty => t_string!(i18n, problem.import_empty).to_string(),
+        Problem::ImportTooLarge { max } => {
+            t_string!(i18n, problem.import_too_large, max = *max).to_string()
+        }
+        Problem::CodeFormat => t_string!(i18n, problem.code_format).to_string(),
+        Problem::CodeTaken => t_string!(i18n, problem.code_taken).to_string(),
+        Problem::DeviceMerchant => t_string!(i18n, problem.device_merchant).to_string(),
+        Problem::StaffPasswordWeak => t_string!(i18n, problem.staff_password_weak).to_string(),
+        Problem::OwnAccount => t_string!(i18n, problem.own_account).to_string(),
+        Problem::ProfileInvalid { message } => {
+            t_string!(i18n, problem.profile_invalid, message = message.clone()).to_string()
+        }
+        Problem::DateFormat => t_string!(i18n, problem.date_format).to_string(),
     }
 }
 

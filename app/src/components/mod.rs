@@ -164,6 +164,11 @@ pub fn Footer() -> impl IntoView {
                     </div>
                 }
             } />
+            <p class="footer-links">
+                <A href="/found">{t!(i18n, footer.found)}</A>
+                " · "
+                <A href="/staff">{t!(i18n, footer.staff)}</A>
+            </p>
             <p class="footer-note">{t!(i18n, footer.open_source)}</p>
         </footer>
     }

@@ -3,8 +3,10 @@
 pub mod card;
 pub mod care;
 pub mod faq;
+pub mod found;
 pub mod home;
 pub mod login;
 pub mod portal;
 pub mod service;
+pub mod staff;
 pub mod terminal;

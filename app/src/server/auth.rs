@@ -28,6 +28,8 @@ pub struct Client {
     pub token: Option<String>,
     /// The terminal cookie's token (a browser set up as a POS or kiosk).
     pub terminal_token: Option<String>,
+    /// The staff cookie's token (the card office's pages).
+    pub staff_token: Option<String>,
 }
 
 /// A logged-in cardholder.

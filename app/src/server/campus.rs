@@ -74,6 +74,7 @@ pub fn demo_profile() -> CampusProfile {
         default_daily_limit: Money::yuan(200),
         max_single_limit: Money::yuan(500),
         max_daily_limit: Money::yuan(1000),
+        correction_approval_above: Money::yuan(100),
     }
 }
 

@@ -78,6 +78,12 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
         note: "staff",
     },
     DemoLogin {
+        who: "second counter operator (approves corrections)",
+        login: "operator2",
+        password: "Yikatong-Counter2-2026",
+        note: "staff",
+    },
+    DemoLogin {
         who: "auditor",
         login: "auditor",
         password: "Yikatong-Audit-2026",
@@ -90,6 +96,23 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
         note: "staff, own sales",
     },
 ];
+
+/// The demo staff's second factor: base32 TOTP secrets to type into an authenticator app
+/// (demo only: a real campus enrols each staff member with a fresh secret shown once).
+pub const DEMO_TOTP: &[(&str, &str)] = &[
+    ("admin", "YKTDEMOADMINSECRETKEYFORTOTPAAAA"),
+    ("operator", "YKTDEMOOPERATORSECRETKEYTOTPAAAA"),
+    ("operator2", "YKTDEMOOPERATORTWOSECRETKEYTOTPA"),
+    ("auditor", "YKTDEMOAUDITORSECRETKEYFORTOTPAA"),
+    ("canteen1", "YKTDEMOCANTEENSECRETKEYFORTOTPAA"),
+];
+
+fn demo_totp(login: &str) -> Option<String> {
+    DEMO_TOTP
+        .iter()
+        .find(|(l, _)| *l == login)
+        .map(|(_, secret)| secret.to_string())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -311,6 +334,7 @@ pub fn build(
             role: StaffRole::Admin,
             merchant: None,
             password_hash: staff_password("admin")?,
+            totp_secret: demo_totp("admin"),
         },
         NewStaff {
             username: "operator".into(),
@@ -318,6 +342,15 @@ pub fn build(
             role: StaffRole::Operator,
             merchant: None,
             password_hash: staff_password("operator")?,
+            totp_secret: demo_totp("operator"),
+        },
+        NewStaff {
+            username: "operator2".into(),
+            display_name: "柜台 陈芳".into(),
+            role: StaffRole::Operator,
+            merchant: None,
+            password_hash: staff_password("operator2")?,
+            totp_secret: demo_totp("operator2"),
         },
         NewStaff {
             username: "auditor".into(),
@@ -325,6 +358,7 @@ pub fn build(
             role: StaffRole::Auditor,
             merchant: None,
             password_hash: staff_password("auditor")?,
+            totp_secret: demo_totp("auditor"),
         },
         NewStaff {
             username: "canteen1".into(),
@@ -332,6 +366,7 @@ pub fn build(
             role: StaffRole::Merchant,
             merchant: Some(canteens[0].merchant),
             password_hash: staff_password("canteen1")?,
+            totp_secret: demo_totp("canteen1"),
         },
     ];
 

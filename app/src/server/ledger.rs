@@ -484,14 +484,21 @@ pub async fn issue_device_key(
     device: &DeviceRow,
     now: DateTime<Utc>,
 ) -> Result<String, LedgerError> {
-    let secret: [u8; 32] = rand::random();
-    let signing = ed25519_dalek::SigningKey::from_bytes(&secret);
-    let public = hex::encode(signing.verifying_key().to_bytes());
+    let (secret, public) = new_device_key();
     state
         .db
         .set_device_public_key(device.id, &public, now)
         .await?;
-    Ok(hex::encode(secret))
+    Ok(secret)
+}
+
+/// A fresh Ed25519 device credential: (the private key for the device, hex; the public key the
+/// server keeps, hex).
+pub fn new_device_key() -> (String, String) {
+    let secret: [u8; 32] = rand::random();
+    let signing = ed25519_dalek::SigningKey::from_bytes(&secret);
+    let public = hex::encode(signing.verifying_key().to_bytes());
+    (hex::encode(secret), public)
 }
 
 /// Nonces of signed device requests, remembered for the timestamp window so a captured request

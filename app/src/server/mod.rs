@@ -1,8 +1,10 @@
 //! Everything that runs only on the server: configuration handed in by the `server` crate,
 //! the data store, and the domain services. Nothing in here is compiled into the wasm.
 
+pub mod admin;
 pub mod auth;
 pub mod campus;
+pub mod counter;
 pub mod demo;
 pub mod ids;
 pub mod kiosk;
@@ -13,6 +15,7 @@ pub mod password;
 pub mod paycode;
 pub mod pin;
 pub mod portal;
+pub mod staff;
 pub mod store;
 pub mod terminal;
 pub mod topup;
@@ -136,6 +139,7 @@ pub fn client_from_parts(
     };
     let token = cookie([SESSION_COOKIE, SECURE_SESSION_COOKIE]);
     let terminal_token = cookie([terminal::COOKIE, terminal::SECURE_COOKIE]);
+    let staff_token = cookie([staff::COOKIE, staff::SECURE_COOKIE]);
     auth::Client {
         ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
         user_agent: headers
@@ -145,6 +149,7 @@ pub fn client_from_parts(
             .to_string(),
         token,
         terminal_token,
+        staff_token,
     }
 }
 

@@ -77,7 +77,15 @@ pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard,
         .get(&state.db)
         .await?
         .ok_or_else(|| internal("no campus profile"))?;
+    let found_card_at = state
+        .db
+        .found_cards_of(s.holder_id)
+        .await?
+        .into_iter()
+        .find(|f| f.returned_at.is_none())
+        .map(|f| f.place);
     Ok(Dashboard {
+        found_card_at,
         office_phone: campus.office_phone,
         code_name: campus.qr_code_name,
         name: row.name,

@@ -43,6 +43,11 @@ pub fn DashboardPage() -> impl IntoView {
                                 {t!(i18n, portal.notice_lost, code = localized(&d.code_name))}
                             </p>
                         })}
+                        {d.found_card_at.clone().map(|place| view! {
+                            <p class="notice ok" role="status" data-testid="notice-found">
+                                {t!(i18n, portal.notice_found, place = place.clone())}
+                            </p>
+                        })}
                         {d.auto_topup_failures.iter().map(|f| {
                             let (amount, at, why, phone) = (money(f.amount), campus_time(&f.at), f.failure.clone(), d.office_phone.clone());
                             view! {

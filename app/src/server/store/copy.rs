@@ -139,6 +139,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("failed_logins", Int),
             ("locked_until", Time),
             ("created_at", Time),
+            ("totp_last_step", Int),
+            ("password_changed_at", Time),
         ],
     ),
     (
@@ -275,6 +277,35 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("updated_at", Time),
         ],
     ),
+    (
+        "found_cards",
+        &[
+            ("id", Int),
+            ("card_id", Int),
+            ("holder_id", Int),
+            ("place", Text),
+            ("found_at", Time),
+            ("recorded_by", Int),
+            ("returned_at", Time),
+            ("returned_by", Int),
+        ],
+    ),
+    (
+        "reversal_requests",
+        &[
+            ("id", Int),
+            ("journal_id", Int),
+            ("holder_id", Int),
+            ("amount", Int),
+            ("reason", Text),
+            ("requested_by", Int),
+            ("requested_at", Time),
+            ("status", Text),
+            ("decided_by", Int),
+            ("decided_at", Time),
+            ("correction_id", Int),
+        ],
+    ),
 ];
 
 /// Tables whose `id` is a PostgreSQL identity (its sequence is moved past the copied ids).
@@ -289,6 +320,8 @@ const IDENTITY_TABLES: &[&str] = &[
     "audit_log",
     "access_events",
     "topup_orders",
+    "found_cards",
+    "reversal_requests",
 ];
 
 /// Rows per INSERT.
@@ -700,5 +733,250 @@ mod tests {
             .expect_err("copied an unknown column");
         assert!(err.to_string().contains("colour"), "{err}");
         assert!(target_is_empty(&target.url).await);
+    }
+
+    fn staff_audit(staff: i64, action: &'static str, holder: Option<i64>) -> super::super::Audit {
+        super::super::Audit {
+            actor: super::super::Actor::Staff(staff),
+            action,
+            holder_id: holder,
+            target: String::new(),
+            before: String::new(),
+            after: String::new(),
+            reason: "copy test".into(),
+            ip: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_card_office_tables_are_copied() {
+        use crate::model::{EntryKind, StaffRole};
+        use crate::server::store::{AuditQuery, Correction, NewStaffUser, StaffStore};
+        let Some((_dir, url, lite, target)) = source_and_target().await else {
+            return;
+        };
+        // The card office's rows in the source: a found card returned and one open, a
+        // correction written and a request pending, a staff member's TOTP step and password
+        // change.
+        let op = lite
+            .staff_auth("operator")
+            .await
+            .expect("op")
+            .expect("op")
+            .id;
+        let payments: Vec<i64> = lite
+            .staff_entries(1, 500)
+            .await
+            .expect("entries")
+            .iter()
+            .filter(|e| e.kind == EntryKind::Payment)
+            .map(|e| e.id)
+            .take(2)
+            .collect();
+        assert_eq!(payments.len(), 2, "the demo history has payments");
+        let now = Utc::now();
+        let corrected = lite
+            .correct_payment(
+                payments[0],
+                "copy",
+                op,
+                None,
+                now,
+                staff_audit(op, "money.correct", Some(1)),
+            )
+            .await
+            .expect("correct");
+        assert!(
+            matches!(corrected, Correction::Corrected { .. }),
+            "{corrected:?}"
+        );
+        let entry = lite
+            .journal_entry(payments[1])
+            .await
+            .expect("e")
+            .expect("e");
+        let request = lite
+            .request_correction(
+                &entry,
+                "copy",
+                op,
+                now,
+                staff_audit(op, "money.request", Some(1)),
+            )
+            .await
+            .expect("request")
+            .expect("filed");
+        let (card, holder, _) = lite
+            .card_by_number("DEC00000")
+            .await
+            .expect("c")
+            .expect("c");
+        let found = |at| {
+            lite.record_found_card(
+                card,
+                holder,
+                "食堂",
+                op,
+                at,
+                staff_audit(op, "card.found", Some(holder)),
+            )
+        };
+        assert!(found(now).await.expect("found"));
+        let first = lite.found_cards(true).await.expect("found")[0].id;
+        assert!(
+            lite.found_card_returned(
+                first,
+                op,
+                now,
+                staff_audit(op, "card.returned", Some(holder))
+            )
+            .await
+            .expect("returned")
+        );
+        assert!(
+            found(now + chrono::Duration::seconds(1))
+                .await
+                .expect("found")
+        );
+        assert!(lite.staff_login_succeeded(op, 4_242).await.expect("login"));
+        let new_staff = lite
+            .create_staff(
+                &NewStaffUser {
+                    username: "copied",
+                    display_name: "Copied",
+                    role: StaffRole::Operator,
+                    merchant_id: None,
+                    password_hash: "pw",
+                    totp_secret: "TOTPSECRET",
+                },
+                now,
+                staff_audit(op, "admin.staff", None),
+            )
+            .await
+            .expect("staff")
+            .expect("created");
+
+        let report = copy_sqlite_to_postgres(&url, &target.url)
+            .await
+            .expect("copy");
+        let rows = |table: &str| {
+            report
+                .tables
+                .iter()
+                .find(|(t, _)| t == table)
+                .map(|(_, n)| *n)
+        };
+        assert_eq!(rows("found_cards"), Some(2));
+        assert_eq!(rows("reversal_requests"), Some(1));
+        let pg = PostgresStore::connect(&target.url).await.expect("pg");
+
+        // The same rows, to the character.
+        assert_eq!(
+            pg.found_cards(false).await.expect("found"),
+            lite.found_cards(false).await.expect("found")
+        );
+        assert_eq!(
+            pg.pending_reversals(None).await.expect("pending"),
+            lite.pending_reversals(None).await.expect("pending")
+        );
+        assert_eq!(
+            pg.staff_users().await.expect("staff"),
+            lite.staff_users().await.expect("staff")
+        );
+        let all = AuditQuery {
+            limit: 10_000,
+            ..AuditQuery::default()
+        };
+        assert_eq!(
+            pg.audit_records(&all).await.expect("audit"),
+            lite.audit_records(&all).await.expect("audit")
+        );
+        for h in [1, 2] {
+            assert_eq!(
+                pg.staff_entries(h, 10_000).await.expect("entries"),
+                lite.staff_entries(h, 10_000).await.expect("entries")
+            );
+        }
+        let secret = |s: Option<super::super::StaffAuth>| s.and_then(|s| s.totp_secret);
+        assert_eq!(
+            secret(pg.staff_by_id(new_staff).await.expect("s")),
+            Some("TOTPSECRET".into())
+        );
+        let changed: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT password_changed_at FROM staff_users WHERE id = $1")
+                .bind(new_staff)
+                .fetch_one(&pg.pool)
+                .await
+                .expect("changed");
+        assert_eq!(
+            changed.map(crate::server::store::sqlite::ts),
+            Some(crate::server::store::sqlite::ts(now))
+        );
+        // The TOTP step came along: the code used before the move is not good after it.
+        assert!(!pg.staff_login_succeeded(op, 4_242).await.expect("login"));
+        assert!(pg.staff_login_succeeded(op, 4_243).await.expect("login"));
+        // The request is still pending, and its approval corrects the payment once.
+        let approved = pg
+            .correct_payment(
+                payments[1],
+                "copy",
+                op,
+                Some(request),
+                Utc::now(),
+                staff_audit(op, "money.correct", Some(1)),
+            )
+            .await
+            .expect("approve");
+        assert!(
+            matches!(approved, Correction::Corrected { .. }),
+            "{approved:?}"
+        );
+        // Identity sequences moved past the copied ids.
+        let open = pg.found_cards(true).await.expect("found")[0].id;
+        assert!(
+            pg.found_card_returned(
+                open,
+                op,
+                Utc::now(),
+                staff_audit(op, "card.returned", Some(holder))
+            )
+            .await
+            .expect("returned")
+        );
+        assert!(
+            pg.record_found_card(
+                card,
+                holder,
+                "图书馆",
+                op,
+                Utc::now(),
+                staff_audit(op, "card.found", Some(holder))
+            )
+            .await
+            .expect("found")
+        );
+        let ids: Vec<i64> = pg
+            .found_cards(false)
+            .await
+            .expect("found")
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(ids.len(), 3);
+        assert!(ids.iter().filter(|id| **id > open).count() == 1, "{ids:?}");
+        let again = pg
+            .request_correction(
+                &entry,
+                "again",
+                op,
+                Utc::now(),
+                staff_audit(op, "money.request", Some(1)),
+            )
+            .await
+            .expect("request")
+            .expect("filed");
+        assert!(again > request);
+        assert!(pg.ledger_check().await.expect("check").is_consistent());
+        pg.pool.close().await;
     }
 }

@@ -6,11 +6,16 @@ mod copy;
 pub mod postgres;
 mod postgres_ledger;
 mod postgres_portal;
+mod postgres_staff;
 mod postgres_terminal;
 mod sqlite;
 mod sqlite_ledger;
 mod sqlite_portal;
+mod sqlite_staff;
 mod sqlite_terminal;
+pub mod staff;
+#[cfg(test)]
+mod staff_tests;
 #[cfg(test)]
 mod store_races;
 #[cfg(test)]
@@ -27,6 +32,7 @@ use std::sync::Arc;
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use staff::*;
 
 /// The store shared by every request.
 pub type Db = Arc<dyn Store>;
@@ -92,6 +98,7 @@ pub trait Store:
     + CreditStore
     + TerminalStore
     + TopupStore
+    + StaffStore
     + Send
     + Sync
     + 'static
@@ -160,6 +167,8 @@ pub struct NewStaff {
     /// Index into `DemoCampus::merchants` (merchant role only).
     pub merchant: Option<usize>,
     pub password_hash: String,
+    /// The TOTP secret (base32) of the second factor.
+    pub totp_secret: Option<String>,
 }
 
 pub struct NewCard {

@@ -21,7 +21,7 @@
 //! Timestamps are TIMESTAMPTZ, written truncated to milliseconds (`at`), so text produced by
 //! `ts` is exactly what SQLite would store (see the first migration).
 
-use super::{Backend, DemoCampus, LedgerCheck, Store, StoreError};
+use super::{Backend, DemoCampus, LedgerCheck, NewHolder, Store, StoreError};
 use crate::model::{CampusProfile, Money};
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -284,8 +284,8 @@ impl PostgresStore {
 
         for s in &demo.staff {
             sqlx::query(
-                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at, totp_secret)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&s.username)
             .bind(&s.display_name)
@@ -293,63 +293,13 @@ impl PostgresStore {
             .bind(index(&merchant_ids, "merchant", s.merchant)?)
             .bind(&s.password_hash)
             .bind(now)
+            .bind(&s.totp_secret)
             .execute(&mut *tx)
             .await?;
         }
 
         for h in &demo.holders {
-            let created = at(h.created_at);
-            let holder_id: i64 = sqlx::query_scalar(
-                "INSERT INTO cardholders (student_no, name, kind, department, class_name, id_doc_kind,
-                     id_doc_hash, id_doc_masked, phone_masked, query_pw_hash, query_pw_is_initial, created_at,
-                     personal_pins)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-            )
-            .bind(&h.student_no)
-            .bind(&h.name)
-            .bind(h.kind.as_str())
-            .bind(&h.department)
-            .bind(&h.class_name)
-            .bind(h.id_doc_kind.as_str())
-            .bind(&h.id_doc_hash)
-            .bind(&h.id_doc_masked)
-            .bind(&h.phone_masked)
-            .bind(&h.query_pw_hash)
-            .bind(h.query_pw_is_initial)
-            .bind(created)
-            .bind(h.personal_pins.join(","))
-            .fetch_one(&mut *tx)
-            .await?;
-
-            let account_id: i64 = sqlx::query_scalar(
-                "INSERT INTO accounts (holder_id, single_limit, daily_limit, consumption_pw_hash, created_at)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(holder_id)
-            .bind(h.single_limit.fen())
-            .bind(h.daily_limit.fen())
-            .bind(&h.consumption_pw_hash)
-            .bind(created)
-            .fetch_one(&mut *tx)
-            .await?;
-
-            let mut live_card: Option<i64> = None;
-            for c in &h.cards {
-                let card_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO cards (holder_id, card_no, chip_serial, status, issued_at)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                )
-                .bind(holder_id)
-                .bind(&c.card_no)
-                .bind(&c.chip_serial)
-                .bind(c.status.as_str())
-                .bind(at(c.issued_at))
-                .fetch_one(&mut *tx)
-                .await?;
-                if matches!(c.status, crate::model::CardStatus::Active) {
-                    live_card = Some(card_id);
-                }
-            }
+            let (_, account_id, live_card) = insert_holder(&mut tx, h).await?;
 
             // The history goes in as one statement per holder (arrays unnested), not one
             // round trip per entry.
@@ -455,7 +405,68 @@ impl PostgresStore {
     }
 }
 
-async fn upsert_profile(
+/// Inserts one cardholder with the account and cards, inside the caller's transaction.
+/// Returns (holder id, account id, the active card's id).
+pub(super) async fn insert_holder(
+    conn: &mut PgConnection,
+    h: &NewHolder,
+) -> PgResult<(i64, i64, Option<i64>)> {
+    let created = at(h.created_at);
+    let holder_id: i64 = sqlx::query_scalar(
+        "INSERT INTO cardholders (student_no, name, kind, department, class_name, id_doc_kind,
+             id_doc_hash, id_doc_masked, phone_masked, query_pw_hash, query_pw_is_initial, created_at,
+             personal_pins)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    )
+    .bind(&h.student_no)
+    .bind(&h.name)
+    .bind(h.kind.as_str())
+    .bind(&h.department)
+    .bind(&h.class_name)
+    .bind(h.id_doc_kind.as_str())
+    .bind(&h.id_doc_hash)
+    .bind(&h.id_doc_masked)
+    .bind(&h.phone_masked)
+    .bind(&h.query_pw_hash)
+    .bind(h.query_pw_is_initial)
+    .bind(created)
+    .bind(h.personal_pins.join(","))
+    .fetch_one(&mut *conn)
+    .await?;
+
+    let account_id: i64 = sqlx::query_scalar(
+        "INSERT INTO accounts (holder_id, single_limit, daily_limit, consumption_pw_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(holder_id)
+    .bind(h.single_limit.fen())
+    .bind(h.daily_limit.fen())
+    .bind(&h.consumption_pw_hash)
+    .bind(created)
+    .fetch_one(&mut *conn)
+    .await?;
+
+    let mut live_card: Option<i64> = None;
+    for c in &h.cards {
+        let card_id: i64 = sqlx::query_scalar(
+            "INSERT INTO cards (holder_id, card_no, chip_serial, status, issued_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(holder_id)
+        .bind(&c.card_no)
+        .bind(&c.chip_serial)
+        .bind(c.status.as_str())
+        .bind(at(c.issued_at))
+        .fetch_one(&mut *conn)
+        .await?;
+        if matches!(c.status, crate::model::CardStatus::Active) {
+            live_card = Some(card_id);
+        }
+    }
+    Ok((holder_id, account_id, live_card))
+}
+
+pub(super) async fn upsert_profile(
     conn: &mut PgConnection,
     profile: &str,
     now: DateTime<Utc>,

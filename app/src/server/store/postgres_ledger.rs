@@ -93,7 +93,7 @@ fn locked_account(row: &PgRow) -> PgResult<LockedAccount> {
 
 /// Writes a new balance, guarded by the old one (we hold the row lock, so it cannot differ;
 /// if it ever did, the transaction fails instead of losing an update).
-async fn set_balance(
+pub(super) async fn set_balance(
     conn: &mut PgConnection,
     account_id: i64,
     old: Money,

@@ -76,7 +76,7 @@ pub(super) fn account_status(text: &str) -> PgResult<AccountStatus> {
     AccountStatus::parse(text).ok_or_else(|| corrupt("account status", text))
 }
 
-fn card_status(text: &str) -> PgResult<CardStatus> {
+pub(super) fn card_status(text: &str) -> PgResult<CardStatus> {
     CardStatus::parse(text).ok_or_else(|| corrupt("card status", text))
 }
 
@@ -112,7 +112,7 @@ pub(super) async fn insert_audit(
 }
 
 /// Ends a subject's live sessions except `keep`, and revokes their code keys.
-async fn end_sessions_tx(
+pub(super) async fn end_sessions_tx(
     conn: &mut PgConnection,
     subject: SubjectKind,
     subject_id: i64,

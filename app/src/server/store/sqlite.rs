@@ -227,8 +227,8 @@ impl Store for SqliteStore {
 
         for s in &demo.staff {
             sqlx::query(
-                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at, totp_secret)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&s.username)
             .bind(&s.display_name)
@@ -236,66 +236,14 @@ impl Store for SqliteStore {
             .bind(merchant_id(s.merchant)?)
             .bind(&s.password_hash)
             .bind(&now)
+            .bind(&s.totp_secret)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         }
 
         for h in &demo.holders {
-            let created = ts(h.created_at);
-            let holder_id: i64 = sqlx::query_scalar(
-                "INSERT INTO cardholders (student_no, name, kind, department, class_name, id_doc_kind,
-                     id_doc_hash, id_doc_masked, phone_masked, query_pw_hash, query_pw_is_initial, created_at,
-                     personal_pins)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&h.student_no)
-            .bind(&h.name)
-            .bind(h.kind.as_str())
-            .bind(&h.department)
-            .bind(&h.class_name)
-            .bind(h.id_doc_kind.as_str())
-            .bind(&h.id_doc_hash)
-            .bind(&h.id_doc_masked)
-            .bind(&h.phone_masked)
-            .bind(&h.query_pw_hash)
-            .bind(h.query_pw_is_initial)
-            .bind(&created)
-            .bind(h.personal_pins.join(","))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-
-            let account_id: i64 = sqlx::query_scalar(
-                "INSERT INTO accounts (holder_id, single_limit, daily_limit, consumption_pw_hash, created_at)
-                 VALUES (?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(holder_id)
-            .bind(h.single_limit.fen())
-            .bind(h.daily_limit.fen())
-            .bind(&h.consumption_pw_hash)
-            .bind(&created)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
-
-            let mut live_card: Option<i64> = None;
-            for c in &h.cards {
-                let card_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO cards (holder_id, card_no, chip_serial, status, issued_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                )
-                .bind(holder_id)
-                .bind(&c.card_no)
-                .bind(&c.chip_serial)
-                .bind(c.status.as_str())
-                .bind(ts(c.issued_at))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                if matches!(c.status, crate::model::CardStatus::Active) {
-                    live_card = Some(card_id);
-                }
-            }
+            let (_, account_id, live_card) = insert_holder(&mut tx, h).await?;
 
             let mut balance = Money::ZERO;
             for e in &h.entries {
@@ -379,6 +327,69 @@ impl Store for SqliteStore {
         }
         Ok(check)
     }
+}
+
+/// Inserts one cardholder with the account and cards, inside the caller's write transaction.
+/// Returns (holder id, account id, the active card's id).
+pub(super) async fn insert_holder(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    h: &super::NewHolder,
+) -> Result<(i64, i64, Option<i64>), StoreError> {
+    let created = ts(h.created_at);
+    let holder_id: i64 = sqlx::query_scalar(
+        "INSERT INTO cardholders (student_no, name, kind, department, class_name, id_doc_kind,
+             id_doc_hash, id_doc_masked, phone_masked, query_pw_hash, query_pw_is_initial, created_at,
+             personal_pins)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&h.student_no)
+    .bind(&h.name)
+    .bind(h.kind.as_str())
+    .bind(&h.department)
+    .bind(&h.class_name)
+    .bind(h.id_doc_kind.as_str())
+    .bind(&h.id_doc_hash)
+    .bind(&h.id_doc_masked)
+    .bind(&h.phone_masked)
+    .bind(&h.query_pw_hash)
+    .bind(h.query_pw_is_initial)
+    .bind(&created)
+    .bind(h.personal_pins.join(","))
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)?;
+
+    let account_id: i64 = sqlx::query_scalar(
+        "INSERT INTO accounts (holder_id, single_limit, daily_limit, consumption_pw_hash, created_at)
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(holder_id)
+    .bind(h.single_limit.fen())
+    .bind(h.daily_limit.fen())
+    .bind(&h.consumption_pw_hash)
+    .bind(&created)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)?;
+
+    let mut live_card: Option<i64> = None;
+    for c in &h.cards {
+        let card_id: i64 = sqlx::query_scalar(
+            "INSERT INTO cards (holder_id, card_no, chip_serial, status, issued_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(holder_id)
+        .bind(&c.card_no)
+        .bind(&c.chip_serial)
+        .bind(c.status.as_str())
+        .bind(ts(c.issued_at))
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        if matches!(c.status, crate::model::CardStatus::Active) {
+            live_card = Some(card_id);
+        }
+    }
+    Ok((holder_id, account_id, live_card))
 }
 
 #[cfg(test)]

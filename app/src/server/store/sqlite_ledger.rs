@@ -434,7 +434,7 @@ pub(super) async fn credit_in_tx(
 
 /// Writes a new balance, guarded by the old one: even outside a serialised transaction a lost
 /// update is impossible.
-async fn set_balance(
+pub(super) async fn set_balance(
     tx: &mut Transaction<'_, Sqlite>,
     account_id: i64,
     old: Money,

@@ -72,11 +72,11 @@ fn entry_view(row: &SqliteRow) -> Result<EntryView, StoreError> {
     })
 }
 
-fn account_status(text: &str) -> Result<AccountStatus, StoreError> {
+pub(super) fn account_status(text: &str) -> Result<AccountStatus, StoreError> {
     AccountStatus::parse(text).ok_or_else(|| corrupt("account status", text))
 }
 
-fn card_status(text: &str) -> Result<CardStatus, StoreError> {
+pub(super) fn card_status(text: &str) -> Result<CardStatus, StoreError> {
     CardStatus::parse(text).ok_or_else(|| corrupt("card status", text))
 }
 
@@ -113,7 +113,7 @@ pub(super) async fn insert_audit(
 }
 
 /// Ends sessions and revokes their code keys; `only` limits it to one session.
-async fn end_sessions_tx(
+pub(super) async fn end_sessions_tx(
     tx: &mut Transaction<'_, Sqlite>,
     subject: SubjectKind,
     subject_id: i64,

@@ -1,0 +1,329 @@
+//! Administration: merchants, devices and their credentials, staff users and roles, and the
+//! campus profile. Auditors see the same lists without the forms (and the server refuses
+//! their changes anyway).
+
+use super::{Done, ReasonField, role_label};
+use crate::api::staff::*;
+use crate::components::PageTitle;
+use crate::components::labels::{ActionError, campus_time, category_label};
+use crate::i18n::*;
+use crate::model::{DeviceKind, MerchantCategory, StaffRole};
+use crate::staff_model::{DeviceView, MerchantView, StaffUserView};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+#[derive(Clone, Copy)]
+struct AdminActions {
+    save_merchant: ServerAction<SaveMerchant>,
+    create_device: ServerAction<CreateDevice>,
+    issue: ServerAction<IssueCredential>,
+    revoke: ServerAction<RevokeCredential>,
+    create_staff: ServerAction<CreateStaff>,
+    update_staff: ServerAction<UpdateStaff>,
+    save_profile: ServerAction<SaveCampusProfile>,
+}
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let a = AdminActions {
+        save_merchant: ServerAction::new(),
+        create_device: ServerAction::new(),
+        issue: ServerAction::new(),
+        revoke: ServerAction::new(),
+        create_staff: ServerAction::new(),
+        update_staff: ServerAction::new(),
+        save_profile: ServerAction::new(),
+    };
+    let versions = move || {
+        a.save_merchant.version().get()
+            + a.create_device.version().get()
+            + a.issue.version().get()
+            + a.revoke.version().get()
+            + a.create_staff.version().get()
+            + a.update_staff.version().get()
+            + a.save_profile.version().get()
+    };
+    let data = Resource::new(versions, |_| get_admin_overview());
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_admin).to_string()) />
+        <h1>{t!(i18n, staff.nav_admin)}</h1>
+        // The answers shown once (a credential, a second factor) sit outside the reloading
+        // lists, so reloading them does not hide what was just issued.
+        {move || a.issue.value().get().and_then(|r| r.ok()).map(|c| view! {
+            <div class="notice ok" role="status" data-testid="credential-shown">
+                <p>{t!(i18n, staff.credential_once, device = c.device_code.clone())}</p>
+                <p><code class="secret" data-testid="credential">{c.credential.clone()}</code></p>
+            </div>
+        })}
+        <ActionError result=a.issue.value() />
+        {move || a.create_staff.value().get().and_then(|r| r.ok()).map(|e| view! {
+            <div class="notice ok" role="status" data-testid="staff-enrolment">
+                <p>{t!(i18n, staff.totp_once, user = e.username.clone())}</p>
+                <div class="qr" inner_html=e.qr_svg.clone()></div>
+                <p><code class="secret">{e.totp_secret.clone()}</code></p>
+            </div>
+        })}
+        <ActionError result=a.create_staff.value() />
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            {move || Suspend::new(async move {
+                data.await.map(|o| {
+                    let admin = o.can_change;
+                    view! {
+                        {(!admin).then(|| view! { <p class="notice" data-testid="read-only">{t!(i18n, staff.read_only)}</p> })}
+                        <Merchants admin=admin rows=o.merchants.clone() a=a />
+                        <Devices admin=admin rows=o.devices.clone() shops=o.merchants.clone() a=a />
+                        <StaffUsers admin=admin rows=o.staff.clone() shops=o.merchants.clone() a=a />
+                        <CampusProfileForm admin=admin json=o.profile.clone() a=a />
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Merchants(admin: bool, rows: Vec<MerchantView>, a: AdminActions) -> impl IntoView {
+    let i18n = use_i18n();
+    let save = a.save_merchant;
+    view! {
+        <section class="panel">
+            <h2>{t!(i18n, staff.merchants)}</h2>
+                    {view! {
+                        <div class="table-wrap">
+                        <table class="data" data-testid="merchants">
+                            <thead><tr><th>{t!(i18n, staff.code_label)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.category)}</th><th>{t!(i18n, staff.place)}</th><th>{t!(i18n, staff.status)}</th></tr></thead>
+                            <tbody>{rows.iter().map(|m| {
+                                let cat = m.category;
+                                view! {
+                                    <tr><td>{m.code.clone()}</td><td>{m.name_zh.clone()} " / " {m.name_en.clone()}</td><td>{move || category_label(i18n, cat)}</td><td>{m.place.clone()}</td>
+                                    <td>{if m.active { t_string!(i18n, staff.active) } else { t_string!(i18n, staff.inactive) }}</td></tr>
+                                }
+                            }).collect_view()}</tbody>
+                        </table>
+                        </div>
+                    }}
+            {admin.then(|| view! {
+                <details>
+                    <summary>{t!(i18n, staff.merchant_new)}</summary>
+                    <ActionForm action=save attr:class="form" attr:data-testid="merchant-form">
+                        <label for="m-id">{t!(i18n, staff.merchant_edit_id)}</label>
+                        <input id="m-id" name="id" type="text" inputmode="numeric" />
+                        <label for="m-code">{t!(i18n, staff.code_label)}</label>
+                        <input id="m-code" name="code" type="text" required />
+                        <label for="m-zh">{t!(i18n, staff.name_zh)}</label>
+                        <input id="m-zh" name="name_zh" type="text" required />
+                        <label for="m-en">{t!(i18n, staff.name_en)}</label>
+                        <input id="m-en" name="name_en" type="text" required />
+                        <label for="m-cat">{t!(i18n, staff.category)}</label>
+                        <select id="m-cat" name="category">
+                            {MerchantCategory::ALL.iter().map(|c| {
+                                let c = *c;
+                                view! { <option value=c.as_str()>{move || category_label(i18n, c)}</option> }
+                            }).collect_view()}
+                        </select>
+                        <label for="m-place">{t!(i18n, staff.place)}</label>
+                        <input id="m-place" name="place" type="text" required />
+                        <label for="m-active">{t!(i18n, staff.status)}</label>
+                        <select id="m-active" name="active">
+                            <option value="true">{t!(i18n, staff.active)}</option>
+                            <option value="false">{t!(i18n, staff.inactive)}</option>
+                        </select>
+                        <Done result=save.value() testid="merchant-done" />
+                        <button type="submit" class="primary">{t!(i18n, staff.save)}</button>
+                    </ActionForm>
+                </details>
+            })}
+        </section>
+    }
+}
+
+fn merchant_options(rows: &[MerchantView]) -> impl IntoView + use<> {
+    rows.iter()
+        .map(|m| view! { <option value=m.id.to_string()>{m.code.clone()} " " {m.name_zh.clone()}</option> })
+        .collect_view()
+}
+
+#[component]
+fn Devices(
+    admin: bool,
+    rows: Vec<DeviceView>,
+    shops: Vec<MerchantView>,
+    a: AdminActions,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let (create, issue, revoke) = (a.create_device, a.issue, a.revoke);
+    view! {
+        <section class="panel">
+            <h2>{t!(i18n, staff.devices)}</h2>
+            <Done result=revoke.value() testid="revoke-done" />
+                    {view! {
+                        <div class="table-wrap">
+                        <table class="data" data-testid="devices">
+                            <thead><tr><th>{t!(i18n, staff.code_label)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th>{t!(i18n, staff.place)}</th><th>{t!(i18n, staff.credential)}</th><th></th></tr></thead>
+                            <tbody>{rows.into_iter().map(|d| {
+                                let state = if d.has_credential {
+                                    t_string!(i18n, staff.credential_live).to_string() + " " + &d.credential_issued_at.as_deref().map(campus_time).unwrap_or_default()
+                                } else if d.revoked {
+                                    t_string!(i18n, staff.credential_revoked).to_string()
+                                } else {
+                                    t_string!(i18n, staff.credential_none).to_string()
+                                };
+                                let code = d.code.clone();
+                                let row_id = format!("device-{code}");
+                                view! {
+                                    <tr data-testid=row_id>
+                                        <td>{d.code.clone()}</td><td>{d.kind.as_str()}</td><td>{d.merchant.clone().unwrap_or_default()}</td><td>{d.place.clone()}</td><td>{state}</td>
+                                        <td>{admin.then(|| view! {
+                                            <details class="inline-details">
+                                                <summary data-testid=format!("manage-{code}")>{t!(i18n, staff.manage)}</summary>
+                                                <ActionForm action=issue attr:class="form">
+                                                    <input type="hidden" name="device_id" value=d.id.to_string() />
+                                                    <ReasonField id=format!("issue-{}", d.id) />
+                                                    <button type="submit" class="primary" data-testid=format!("issue-{code}")>
+                                                        {if d.has_credential { t_string!(i18n, staff.rotate) } else { t_string!(i18n, staff.issue) }}
+                                                    </button>
+                                                </ActionForm>
+                                                {d.has_credential.then(|| view! {
+                                                    <ActionForm action=revoke attr:class="form">
+                                                        <input type="hidden" name="device_id" value=d.id.to_string() />
+                                                        <ReasonField id=format!("revoke-{}", d.id) />
+                                                        <button type="submit" class="danger">{t!(i18n, staff.revoke)}</button>
+                                                    </ActionForm>
+                                                })}
+                                            </details>
+                                        })}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}</tbody>
+                        </table>
+                        </div>
+                    }}
+            {admin.then(|| view! {
+                <details>
+                    <summary data-testid="device-new">{t!(i18n, staff.device_new)}</summary>
+                    <ActionForm action=create attr:class="form" attr:data-testid="device-form">
+                        <label for="d-code">{t!(i18n, staff.code_label)}</label>
+                        <input id="d-code" name="code" type="text" required />
+                        <label for="d-kind">{t!(i18n, staff.kind)}</label>
+                        <select id="d-kind" name="kind">
+                            {DeviceKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                        </select>
+                        <label for="d-merchant">{t!(i18n, staff.merchant)}</label>
+                        <select id="d-merchant" name="merchant_id">
+                            <option value="">"—"</option>
+                            {merchant_options(&shops)}
+                        </select>
+                        <label for="d-place">{t!(i18n, staff.place)}</label>
+                        <input id="d-place" name="place" type="text" required />
+                        <Done result=create.value() testid="device-done" />
+                        <button type="submit" class="primary">{t!(i18n, staff.save)}</button>
+                    </ActionForm>
+                </details>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn StaffUsers(
+    admin: bool,
+    rows: Vec<StaffUserView>,
+    shops: Vec<MerchantView>,
+    a: AdminActions,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let (create, update) = (a.create_staff, a.update_staff);
+    let role_options = move || {
+        StaffRole::ALL
+            .iter()
+            .map(|r| {
+                let r = *r;
+                view! { <option value=r.as_str()>{move || role_label(i18n, r)}</option> }
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="panel">
+            <h2>{t!(i18n, staff.staff_users)}</h2>
+            <Done result=update.value() testid="staff-update-done" />
+                    {view! {
+                        <div class="table-wrap">
+                        <table class="data" data-testid="staff-users">
+                            <thead><tr><th>{t!(i18n, staff.username)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.role)}</th><th>{t!(i18n, staff.status)}</th><th></th></tr></thead>
+                            <tbody>{rows.into_iter().map(|u| {
+                                let role = u.role;
+                                view! {
+                                    <tr>
+                                        <td>{u.username.clone()}</td><td>{u.display_name.clone()}</td>
+                                        <td>{move || role_label(i18n, role)} {u.merchant.clone().map(|m| format!(" · {m}"))}</td>
+                                        <td>{if u.active { t_string!(i18n, staff.active) } else { t_string!(i18n, staff.inactive) }} {u.locked.then_some(" 🔒")}</td>
+                                        <td>{admin.then(|| view! {
+                                            <details class="inline-details">
+                                                <summary>{t!(i18n, staff.manage)}</summary>
+                                                <ActionForm action=update attr:class="form">
+                                                    <input type="hidden" name="id" value=u.id.to_string() />
+                                                    <select name="role" aria-label=move || t_string!(i18n, staff.role)>{role_options()}</select>
+                                                    <input name="merchant_id" type="text" inputmode="numeric" placeholder=move || t_string!(i18n, staff.merchant_id) />
+                                                    <select name="active" aria-label=move || t_string!(i18n, staff.status)>
+                                                        <option value="true">{t!(i18n, staff.active)}</option>
+                                                        <option value="false">{t!(i18n, staff.inactive)}</option>
+                                                    </select>
+                                                    <ReasonField id=format!("su-{}", u.id) />
+                                                    <button type="submit">{t!(i18n, staff.save)}</button>
+                                                </ActionForm>
+                                            </details>
+                                        })}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}</tbody>
+                        </table>
+                        </div>
+                    }}
+            {admin.then(|| view! {
+                <details>
+                    <summary>{t!(i18n, staff.staff_new)}</summary>
+                    <ActionForm action=create attr:class="form" attr:data-testid="staff-form">
+                        <label for="s-user">{t!(i18n, staff.username)}</label>
+                        <input id="s-user" name="username" type="text" required />
+                        <label for="s-name">{t!(i18n, staff.name)}</label>
+                        <input id="s-name" name="display_name" type="text" required />
+                        <label for="s-role">{t!(i18n, staff.role)}</label>
+                        <select id="s-role" name="role">{role_options()}</select>
+                        <label for="s-merchant">{t!(i18n, staff.merchant)}</label>
+                        <select id="s-merchant" name="merchant_id">
+                            <option value="">"—"</option>
+                            {merchant_options(&shops)}
+                        </select>
+                        <label for="s-pw">{t!(i18n, staff.initial_password)}</label>
+                        <input id="s-pw" name="password" type="password" autocomplete="new-password" required minlength="12" />
+                        <ReasonField id="s-reason" />
+                        <button type="submit" class="primary">{t!(i18n, staff.save)}</button>
+                    </ActionForm>
+                </details>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn CampusProfileForm(admin: bool, json: String, a: AdminActions) -> impl IntoView {
+    let i18n = use_i18n();
+    let save = a.save_profile;
+    view! {
+        <section class="panel">
+            <h2>{t!(i18n, staff.campus_profile)}</h2>
+            <p class="muted">{t!(i18n, staff.campus_profile_intro)}</p>
+                    {view! {
+                        <ActionForm action=save attr:class="form" attr:data-testid="profile-form">
+                            <textarea name="profile" rows="24" class="code" readonly=!admin data-testid="profile-json">{json}</textarea>
+                            {admin.then(|| view! {
+                                <ReasonField id="profile-reason" />
+                                <Done result=save.value() testid="profile-done" />
+                                <button type="submit" class="primary">{t!(i18n, staff.save)}</button>
+                            })}
+                        </ActionForm>
+                    }}
+        </section>
+    }
+}

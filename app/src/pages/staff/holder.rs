@@ -1,0 +1,451 @@
+//! One cardholder at the counter: who they are, balance, cards, lockouts, recent activity and
+//! the audit trail, with every counter action as a form that asks for the reason.
+
+use super::{Done, ReasonField, account_label};
+use crate::api::staff::*;
+use crate::components::PageTitle;
+use crate::components::labels::{ActionError, campus_time, card_status_label, kind_label, money};
+use crate::i18n::*;
+use crate::model::{AccountStatus, CardStatus, EntryKind};
+use crate::staff_model::{HolderFile, Receipt, ReversalOutcome};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn HolderPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let holder_id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let topup = ServerAction::<CashTopup>::new();
+    let issue = ServerAction::<IssueCard>::new();
+    let replace = ServerAction::<ReplaceCard>::new();
+    let cancel = ServerAction::<CancelCard>::new();
+    let lost = ServerAction::<SetCardLost>::new();
+    let frozen = ServerAction::<SetFrozen>::new();
+    let reset = ServerAction::<ResetPassword>::new();
+    let unlock = ServerAction::<LiftLockout>::new();
+    let close = ServerAction::<CloseAccount>::new();
+    let reverse = ServerAction::<ReversePayment>::new();
+    let approve = ServerAction::<ApproveReversal>::new();
+    let resolve = ServerAction::<ResolveTopup>::new();
+    let returned = ServerAction::<FoundReturned>::new();
+    let actions = Actions {
+        topup,
+        issue,
+        replace,
+        cancel,
+        lost,
+        frozen,
+        reset,
+        unlock,
+        close,
+        reverse,
+        approve,
+        resolve,
+        returned,
+    };
+    let versions = move || {
+        topup.version().get()
+            + issue.version().get()
+            + replace.version().get()
+            + cancel.version().get()
+            + lost.version().get()
+            + frozen.version().get()
+            + reset.version().get()
+            + unlock.version().get()
+            + close.version().get()
+            + reverse.version().get()
+            + approve.version().get()
+            + resolve.version().get()
+            + returned.version().get()
+    };
+    let file = Resource::new(
+        move || (holder_id(), versions()),
+        |(id, _)| get_holder_file(id),
+    );
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.holder_title).to_string()) />
+        {move || topup.value().get().and_then(|r| r.ok()).map(|r| view! { <ReceiptView receipt=r /> })}
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            {move || Suspend::new(async move {
+                file.await.map(|f| view! { <HolderView f=f actions=actions /> })
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    topup: ServerAction<CashTopup>,
+    issue: ServerAction<IssueCard>,
+    replace: ServerAction<ReplaceCard>,
+    cancel: ServerAction<CancelCard>,
+    lost: ServerAction<SetCardLost>,
+    frozen: ServerAction<SetFrozen>,
+    reset: ServerAction<ResetPassword>,
+    unlock: ServerAction<LiftLockout>,
+    close: ServerAction<CloseAccount>,
+    reverse: ServerAction<ReversePayment>,
+    approve: ServerAction<ApproveReversal>,
+    resolve: ServerAction<ResolveTopup>,
+    returned: ServerAction<FoundReturned>,
+}
+
+/// A printable receipt; the print stylesheet prints only this.
+#[component]
+fn ReceiptView(receipt: Receipt) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="receipt panel" data-testid="receipt">
+            <h2>{receipt.office.clone()} " · " {t!(i18n, staff.receipt_title)}</h2>
+            <dl class="facts">
+                <dt>{t!(i18n, staff.receipt_no)}</dt><dd data-testid="receipt-no">{receipt.receipt_no.clone()}</dd>
+                <dt>{t!(i18n, staff.name)}</dt><dd>{receipt.holder_name.clone()} " (" {receipt.student_no.clone()} ")"</dd>
+                <dt>{t!(i18n, staff.amount)}</dt><dd data-testid="receipt-amount">{money(receipt.amount)}</dd>
+                <dt>{t!(i18n, staff.balance_after)}</dt><dd>{money(receipt.balance)}</dd>
+                <dt>{t!(i18n, staff.time)}</dt><dd>{campus_time(&receipt.at)}</dd>
+                <dt>{t!(i18n, staff.operator)}</dt><dd>{receipt.operator.clone()}</dd>
+            </dl>
+            <button type="button" class="primary no-print" on:click=move |_| { let _ = window().print(); }>{t!(i18n, staff.print)}</button>
+        </section>
+    }
+}
+
+#[component]
+fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = f.holder_id.to_string();
+    let live_card = f
+        .cards
+        .iter()
+        .find(|c| matches!(c.status, CardStatus::Active | CardStatus::Lost))
+        .cloned();
+    let closed = f.account_status == AccountStatus::Closed;
+    let can = f.can_change && !closed;
+    let can_change = f.can_change;
+    let pending = f.pending_reversals.clone();
+    let failed = f.failed_topups.clone();
+    let found = f.found.clone();
+    view! {
+        <h1 data-testid="holder-name">{f.name.clone()} " · " {f.student_no.clone()}</h1>
+        <div class="two-col">
+            <section class="balance-card">
+                <p class="label">{t!(i18n, staff.balance)}</p>
+                <p class="amount" data-testid="holder-balance">{money(f.balance)}</p>
+                <p class="holder" data-testid="holder-status">{account_label(i18n, f.account_status)} {(!f.status_reason.is_empty()).then(|| format!(" · {}", f.status_reason))}</p>
+            </section>
+            <section class="panel">
+                <dl class="facts">
+                    <dt>{t!(i18n, staff.department)}</dt><dd>{f.department.clone()} " " {f.class_name.clone()}</dd>
+                    <dt>{t!(i18n, staff.id_doc)}</dt><dd>{f.id_doc_masked.clone()}</dd>
+                    <dt>{t!(i18n, staff.phone)}</dt><dd>{f.phone_masked.clone()}</dd>
+                    <dt>{t!(i18n, staff.limits)}</dt><dd>{money(f.single_limit)} " / " {money(f.daily_limit)}</dd>
+                    <dt>{t!(i18n, staff.query_pw)}</dt>
+                    <dd data-testid="query-pw-state">
+                        {if f.query_pw_is_initial { t_string!(i18n, staff.pw_initial) } else { t_string!(i18n, staff.pw_changed) }}
+                        " · " {t!(i18n, staff.failures, n = f.query_failures)}
+                        {f.query_locked_until.clone().map(|u| view! { " · " <strong class="warn">{t!(i18n, staff.locked_until, until = campus_time(&u))}</strong> })}
+                    </dd>
+                    <dt>{t!(i18n, staff.consumption_pw)}</dt>
+                    <dd>
+                        {if f.consumption_pw_is_initial { t_string!(i18n, staff.pw_initial) } else { t_string!(i18n, staff.pw_changed) }}
+                        " · " {t!(i18n, staff.failures, n = f.consumption_failures)}
+                        {f.consumption_locked_until.clone().map(|u| view! { " · " <strong class="warn">{t!(i18n, staff.locked_until, until = campus_time(&u))}</strong> })}
+                    </dd>
+                </dl>
+            </section>
+        </div>
+
+        <section class="panel">
+            <h2>{t!(i18n, staff.cards)}</h2>
+            <div class="table-wrap">
+            <table class="data" data-testid="holder-cards">
+                <thead><tr><th>{t!(i18n, staff.card_no)}</th><th>{t!(i18n, staff.chip_serial)}</th><th>{t!(i18n, staff.status)}</th><th>{t!(i18n, staff.issued_at)}</th></tr></thead>
+                <tbody>
+                    {f.cards.iter().map(|c| {
+                        let st = c.status;
+                        view! {
+                            <tr>
+                                <td>{c.card_no.clone()}</td><td>{c.chip_serial.clone()}</td>
+                                <td><span class=format!("status status-{st}")>{move || card_status_label(i18n, st)}</span></td>
+                                <td>{campus_time(&c.issued_at)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+        </section>
+
+        {can.then(|| {
+            let id = id.clone();
+            let live_card = live_card.clone();
+            let frozen_now = f.account_status == AccountStatus::Frozen;
+            view! { <CounterForms id=id live_card=live_card.map(|c| c.status) frozen=frozen_now actions=actions /> }
+        })}
+
+        {(!pending.is_empty()).then(move || view! {
+            <section class="panel">
+                <h2>{t!(i18n, staff.pending_corrections)}</h2>
+                <ul class="plain">
+                    {pending.into_iter().map(|r| {
+                        let rid = r.id.to_string();
+                        view! {
+                            <li>
+                                {format!("#{} {} · {} · {}", r.journal_id, money(r.amount), r.reason, r.requested_by)}
+                                {can_change.then(|| view! {
+                                    <ActionForm action=actions.approve attr:class="inline-form">
+                                        <input type="hidden" name="request_id" value=rid.clone() />
+                                        <button type="submit" class="primary" data-testid="approve-correction">{t!(i18n, staff.approve)}</button>
+                                    </ActionForm>
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <Done result=actions.approve.value() testid="approve-done" />
+            </section>
+        })}
+
+        {(!failed.is_empty()).then(move || view! {
+            <section class="panel">
+                <h2>{t!(i18n, staff.failed_topups)}</h2>
+                <ul class="plain">
+                    {failed.into_iter().map(|o| view! {
+                        <li>
+                            {format!("{} · {} · {} · {}", campus_time(&o.at), money(o.amount), o.failure, o.order_no)}
+                            {can_change.then(|| view! {
+                                <ActionForm action=actions.resolve attr:class="inline-form">
+                                    <input type="hidden" name="order_no" value=o.order_no.clone() />
+                                    <ReasonField id=format!("resolve-{}", o.order_no) />
+                                    <button type="submit">{t!(i18n, staff.resolve)}</button>
+                                </ActionForm>
+                            })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+                <Done result=actions.resolve.value() testid="resolve-done" />
+            </section>
+        })}
+
+        {(!found.is_empty()).then(move || view! {
+            <section class="panel">
+                <h2>{t!(i18n, staff.found_title)}</h2>
+                <ul class="plain">
+                    {found.into_iter().map(|c| view! {
+                        <li>
+                            {format!("{} · {} · {}", c.card_no, c.place, campus_time(&c.found_at))}
+                            {match c.returned_at.clone() {
+                                Some(at) => view! { " · " {t!(i18n, staff.returned_at, at = campus_time(&at))} }.into_any(),
+                                None => can_change.then(|| view! {
+                                    <ActionForm action=actions.returned attr:class="inline-form">
+                                        <input type="hidden" name="id" value=c.id.to_string() />
+                                        <ReasonField id=format!("returned-{}", c.id) />
+                                        <button type="submit">{t!(i18n, staff.mark_returned)}</button>
+                                    </ActionForm>
+                                }).into_any(),
+                            }}
+                        </li>
+                    }).collect_view()}
+                </ul>
+                <Done result=actions.returned.value() testid="returned-done" />
+            </section>
+        })}
+
+        <section class="panel">
+            <h2>{t!(i18n, staff.recent)}</h2>
+            <Done result=actions.reverse.value() testid="reverse-done" />
+            {move || actions.reverse.value().get().and_then(|r| r.ok()).map(|o| match o {
+                ReversalOutcome::AwaitingApproval { .. } => view! { <p class="notice" data-testid="reverse-pending">{t!(i18n, staff.correction_pending)}</p> }.into_any(),
+                ReversalOutcome::Reversed { .. } => ().into_any(),
+            })}
+            <div class="table-wrap">
+            <table class="data" data-testid="holder-entries">
+                <thead><tr><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th class="num">{t!(i18n, staff.amount)}</th><th class="num">{t!(i18n, staff.balance_after)}</th><th></th></tr></thead>
+                <tbody>
+                    {f.entries.iter().map(|e| {
+                        let kind = e.kind;
+                        let correctable = f.can_change && !closed && kind == EntryKind::Payment && !e.reversed;
+                        let eid = e.id;
+                        view! {
+                            <tr>
+                                <td>{campus_time(&e.at)}</td>
+                                <td>{move || kind_label(i18n, kind)}</td>
+                                <td>{e.merchant.clone().unwrap_or_else(|| e.memo.clone())}</td>
+                                <td class="num">{money(e.amount)}</td>
+                                <td class="num">{money(e.balance_after)}</td>
+                                <td>
+                                    {e.reversed.then(|| view! { <span class="muted">{t!(i18n, staff.reversed)}</span> })}
+                                    {correctable.then(|| view! {
+                                        <details class="inline-details">
+                                            <summary data-testid=format!("correct-{eid}")>{t!(i18n, staff.correct)}</summary>
+                                            <ActionForm action=actions.reverse attr:class="form">
+                                                <input type="hidden" name="journal_id" value=eid.to_string() />
+                                                <ReasonField id=format!("reverse-{eid}") />
+                                                <button type="submit" class="danger">{t!(i18n, staff.correct_submit)}</button>
+                                            </ActionForm>
+                                        </details>
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+        </section>
+
+        <section class="panel">
+            <h2>{t!(i18n, staff.audit_trail)}</h2>
+            <super::oversight::AuditTable rows=f.audit.clone() />
+        </section>
+    }
+}
+
+/// The counter's forms for one holder (not shown to auditors or for a closed account).
+#[component]
+fn CounterForms(
+    id: String,
+    live_card: Option<CardStatus>,
+    frozen: bool,
+    actions: Actions,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let hidden = move || {
+        let id = id.clone();
+        view! { <input type="hidden" name="holder_id" value=id /> }
+    };
+    let hidden = StoredValue::new(hidden);
+    view! {
+        <div class="counter-forms">
+            <section class="panel">
+                <h2>{t!(i18n, staff.cash_topup)}</h2>
+                <ActionForm action=actions.topup attr:class="form" attr:data-testid="cash-form">
+                    {hidden.with_value(|h| h())}
+                    <label for="cash-amount">{t!(i18n, staff.amount_yuan)}</label>
+                    <input id="cash-amount" name="amount" type="text" inputmode="decimal" required />
+                    <label for="cash-note">{t!(i18n, staff.note_optional)}</label>
+                    <input id="cash-note" name="reason" type="text" maxlength="200" />
+                    <ActionError result=actions.topup.value() />
+                    <button type="submit" class="primary" disabled=move || actions.topup.pending().get()>{t!(i18n, staff.cash_submit)}</button>
+                </ActionForm>
+            </section>
+
+            <section class="panel">
+                <h2>{t!(i18n, staff.card_actions)}</h2>
+                {match live_card {
+                    None => view! {
+                        <ActionForm action=actions.issue attr:class="form" attr:data-testid="issue-form">
+                            {hidden.with_value(|h| h())}
+                            <label for="issue-serial">{t!(i18n, staff.chip_serial)}</label>
+                            <input id="issue-serial" name="chip_serial" type="text" required />
+                            <ReasonField id="issue-reason" />
+                            <Done result=actions.issue.value() testid="issue-done" />
+                            <button type="submit" class="primary">{t!(i18n, staff.issue_card)}</button>
+                        </ActionForm>
+                    }.into_any(),
+                    Some(status) => view! {
+                        <details open=true>
+                            <summary>{t!(i18n, staff.replace_card)}</summary>
+                            <ActionForm action=actions.replace attr:class="form" attr:data-testid="replace-form">
+                                {hidden.with_value(|h| h())}
+                                <label for="replace-serial">{t!(i18n, staff.new_chip_serial)}</label>
+                                <input id="replace-serial" name="chip_serial" type="text" required />
+                                <label for="replace-fee">{t!(i18n, staff.fee)}</label>
+                                <input id="replace-fee" name="fee" type="text" inputmode="decimal" value="" />
+                                <ReasonField id="replace-reason" />
+                                <Done result=actions.replace.value() testid="replace-done" />
+                                <button type="submit" class="primary">{t!(i18n, staff.replace_submit)}</button>
+                            </ActionForm>
+                        </details>
+                        <details>
+                            <summary>{if status == CardStatus::Lost { t_string!(i18n, staff.lift_lost) } else { t_string!(i18n, staff.report_lost) }}</summary>
+                            <ActionForm action=actions.lost attr:class="form" attr:data-testid="lost-form">
+                                {hidden.with_value(|h| h())}
+                                <input type="hidden" name="lost" value=if status == CardStatus::Lost { "false" } else { "true" } />
+                                <ReasonField id="lost-reason" />
+                                <Done result=actions.lost.value() testid="lost-done" />
+                                <button type="submit" class="primary">{t!(i18n, staff.confirm)}</button>
+                            </ActionForm>
+                        </details>
+                        <details>
+                            <summary>{t!(i18n, staff.cancel_card)}</summary>
+                            <ActionForm action=actions.cancel attr:class="form">
+                                {hidden.with_value(|h| h())}
+                                <ReasonField id="cancel-reason" />
+                                <Done result=actions.cancel.value() testid="cancel-done" />
+                                <button type="submit" class="danger">{t!(i18n, staff.cancel_card)}</button>
+                            </ActionForm>
+                        </details>
+                    }.into_any(),
+                }}
+            </section>
+
+            <section class="panel">
+                <h2>{t!(i18n, staff.passwords)}</h2>
+                <ActionForm action=actions.reset attr:class="form" attr:data-testid="reset-form">
+                    {hidden.with_value(|h| h())}
+                    <label for="reset-which">{t!(i18n, staff.which_password)}</label>
+                    <select id="reset-which" name="which">
+                        <option value="query">{t!(i18n, staff.query_pw)}</option>
+                        <option value="consumption">{t!(i18n, staff.consumption_pw)}</option>
+                    </select>
+                    <label for="reset-id">{t!(i18n, staff.presented_id)}</label>
+                    <input id="reset-id" name="id_number" type="text" autocomplete="off" required />
+                    <ReasonField id="reset-reason" />
+                    <Done result=actions.reset.value() testid="reset-done" />
+                    <button type="submit" class="primary">{t!(i18n, staff.reset_submit)}</button>
+                </ActionForm>
+                <details>
+                    <summary>{t!(i18n, staff.lift_lockout)}</summary>
+                    <ActionForm action=actions.unlock attr:class="form" attr:data-testid="unlock-form">
+                        {hidden.with_value(|h| h())}
+                        <select name="which" aria-label=move || t_string!(i18n, staff.which_password)>
+                            <option value="query">{t!(i18n, staff.query_pw)}</option>
+                            <option value="consumption">{t!(i18n, staff.consumption_pw)}</option>
+                        </select>
+                        <ReasonField id="unlock-reason" />
+                        <Done result=actions.unlock.value() testid="unlock-done" />
+                        <button type="submit">{t!(i18n, staff.lift_lockout)}</button>
+                    </ActionForm>
+                </details>
+            </section>
+
+            <section class="panel">
+                <h2>{t!(i18n, staff.account)}</h2>
+                <details>
+                    <summary>{if frozen { t_string!(i18n, staff.unfreeze) } else { t_string!(i18n, staff.freeze) }}</summary>
+                    <ActionForm action=actions.frozen attr:class="form" attr:data-testid="freeze-form">
+                        {hidden.with_value(|h| h())}
+                        <input type="hidden" name="frozen" value=if frozen { "false" } else { "true" } />
+                        <ReasonField id="freeze-reason" />
+                        <Done result=actions.frozen.value() testid="freeze-done" />
+                        <button type="submit" class="primary">{t!(i18n, staff.confirm)}</button>
+                    </ActionForm>
+                </details>
+                <details>
+                    <summary>{t!(i18n, staff.close_account)}</summary>
+                    <p class="muted">{t!(i18n, staff.close_intro)}</p>
+                    <ActionForm action=actions.close attr:class="form" attr:data-testid="close-form">
+                        {hidden.with_value(|h| h())}
+                        <label for="close-bank">{t!(i18n, staff.bank_account)}</label>
+                        <input id="close-bank" name="bank_account" type="text" inputmode="numeric" required />
+                        <ReasonField id="close-reason" />
+                        <ActionError result=actions.close.value() />
+                        {move || actions.close.value().get().and_then(|r| r.ok()).map(|c| view! {
+                            <p class="notice ok" role="status" data-testid="close-done">{t!(i18n, staff.closed_paid, amount = money(c.paid_out), reference = c.reference.clone())}</p>
+                        })}
+                        <button type="submit" class="danger">{t!(i18n, staff.close_submit)}</button>
+                    </ActionForm>
+                </details>
+            </section>
+        </div>
+    }
+}

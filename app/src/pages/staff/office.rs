@@ -1,0 +1,181 @@
+//! The service centre's lists: found cards, the work queue (failed automatic top-ups and
+//! corrections waiting for a second staff member) and closing a graduating class.
+
+use super::{Done, ReasonField};
+use crate::api::staff::*;
+use crate::components::PageTitle;
+use crate::components::labels::{ActionError, campus_time, error_text, money};
+use crate::error::AppError;
+use crate::i18n::*;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn FoundPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let record = ServerAction::<RecordFound>::new();
+    let returned = ServerAction::<FoundReturned>::new();
+    let list = Resource::new(
+        move || record.version().get() + returned.version().get(),
+        |_| found_cards(false),
+    );
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.found_title).to_string()) />
+        <h1>{t!(i18n, staff.found_title)}</h1>
+        <section class="panel narrow">
+            <h2>{t!(i18n, staff.found_record)}</h2>
+            <ActionForm action=record attr:class="form" attr:data-testid="found-form">
+                <label for="found-number">{t!(i18n, staff.found_number)}</label>
+                <input id="found-number" name="number" type="text" required />
+                <label for="found-place">{t!(i18n, staff.found_place)}</label>
+                <input id="found-place" name="place" type="text" required />
+                <Done result=record.value() testid="found-done" />
+                <button type="submit" class="primary">{t!(i18n, staff.found_submit)}</button>
+            </ActionForm>
+        </section>
+        <Done result=returned.value() testid="returned-done" />
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            {move || Suspend::new(async move {
+                list.await.map(|cards| view! {
+                    <div class="table-wrap">
+                    <table class="data" data-testid="found-list">
+                        <thead><tr><th>{t!(i18n, staff.card_no)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.found_place)}</th><th>{t!(i18n, staff.time)}</th><th></th></tr></thead>
+                        <tbody>
+                            {cards.into_iter().map(|c| view! {
+                                <tr>
+                                    <td>{c.card_no.clone()}</td>
+                                    <td><A href=format!("/staff/holder/{}", c.holder_id)>{c.name.clone()} " " {c.student_no.clone()}</A></td>
+                                    <td>{c.place.clone()}</td>
+                                    <td>{campus_time(&c.found_at)}</td>
+                                    <td>{match c.returned_at.clone() {
+                                        Some(at) => view! { {t!(i18n, staff.returned_at, at = campus_time(&at))} }.into_any(),
+                                        None => view! {
+                                            <ActionForm action=returned attr:class="inline-form">
+                                                <input type="hidden" name="id" value=c.id.to_string() />
+                                                <ReasonField id=format!("ret-{}", c.id) />
+                                                <button type="submit">{t!(i18n, staff.mark_returned)}</button>
+                                            </ActionForm>
+                                        }.into_any(),
+                                    }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    </div>
+                })
+            })}
+        </Suspense>
+    }
+}
+
+/// Work waiting for the office: failed automatic top-ups and corrections to approve.
+#[component]
+pub fn QueuePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let approve = ServerAction::<ApproveReversal>::new();
+    let resolve = ServerAction::<ResolveTopup>::new();
+    let failed = Resource::new(move || resolve.version().get(), |_| failed_topups());
+    let pending = Resource::new(move || approve.version().get(), |_| pending_reversals());
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_queue).to_string()) />
+        <h1>{t!(i18n, staff.nav_queue)}</h1>
+        <section class="panel">
+            <h2>{t!(i18n, staff.pending_corrections)}</h2>
+            <Done result=approve.value() testid="approve-done" />
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    pending.await.map(|rows| {
+                        if rows.is_empty() {
+                            return view! { <p class="muted">{t!(i18n, staff.nothing_waiting)}</p> }.into_any();
+                        }
+                        view! {
+                            <ul class="plain" data-testid="pending-list">
+                                {rows.into_iter().map(|r| view! {
+                                    <li>
+                                        <A href=format!("/staff/holder/{}", r.holder_id)>{r.name.clone()} " " {r.student_no.clone()}</A>
+                                        {format!(" · #{} {} · {} · {} {}", r.journal_id, money(r.amount), r.reason, r.requested_by, campus_time(&r.requested_at))}
+                                        <ActionForm action=approve attr:class="inline-form">
+                                            <input type="hidden" name="request_id" value=r.id.to_string() />
+                                            <button type="submit" class="primary">{t!(i18n, staff.approve)}</button>
+                                        </ActionForm>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    })
+                })}
+            </Suspense>
+        </section>
+        <section class="panel">
+            <h2>{t!(i18n, staff.failed_topups)}</h2>
+            <Done result=resolve.value() testid="resolve-done" />
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    failed.await.map(|rows| {
+                        if rows.is_empty() {
+                            return view! { <p class="muted">{t!(i18n, staff.nothing_waiting)}</p> }.into_any();
+                        }
+                        view! {
+                            <ul class="plain" data-testid="failed-list">
+                                {rows.into_iter().map(|o| view! {
+                                    <li>
+                                        <A href=format!("/staff/holder/{}", o.holder_id)>{o.name.clone()} " " {o.student_no.clone()}</A>
+                                        {format!(" · {} · {} · {}", campus_time(&o.at), money(o.amount), o.failure)}
+                                        <ActionForm action=resolve attr:class="inline-form">
+                                            <input type="hidden" name="order_no" value=o.order_no.clone() />
+                                            <ReasonField id=format!("res-{}", o.order_no) />
+                                            <button type="submit">{t!(i18n, staff.resolve)}</button>
+                                        </ActionForm>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    })
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Closing the accounts of a graduating class: one "student number, bank account" per line.
+#[component]
+pub fn GraduationPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let batch = ServerAction::<CloseBatch>::new();
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_graduation).to_string()) />
+        <h1>{t!(i18n, staff.nav_graduation)}</h1>
+        <section class="panel narrow">
+            <p>{t!(i18n, staff.graduation_intro)}</p>
+            <ActionForm action=batch attr:class="form" attr:data-testid="batch-form">
+                <label for="batch-lines">{t!(i18n, staff.graduation_lines)}</label>
+                <textarea id="batch-lines" name="lines" rows="8" required placeholder="2022030307,6222021234567890"></textarea>
+                <ReasonField id="batch-reason" />
+                <ActionError result=batch.value() />
+                <button type="submit" class="danger" disabled=move || batch.pending().get()>{t!(i18n, staff.close_submit)}</button>
+            </ActionForm>
+            {move || batch.value().get().and_then(|r| r.ok()).map(|r| {
+                if r.errors.is_empty() {
+                    view! {
+                        <div class="notice ok" role="status" data-testid="batch-done">
+                            <ul>{r.closed.into_iter().map(|c| view! {
+                                <li>{t!(i18n, staff.closed_paid, amount = money(c.paid_out), reference = c.reference.clone())} " · " {c.name.clone()} " " {c.student_no.clone()}</li>
+                            }).collect_view()}</ul>
+                        </div>
+                    }.into_any()
+                } else {
+                    view! {
+                        <div class="notice" role="alert" data-testid="batch-errors">
+                            <p>{t!(i18n, staff.batch_refused)}</p>
+                            <ul>{r.errors.into_iter().map(|e| {
+                                let text = error_text(i18n, &AppError::Rejected(e.problem.clone()));
+                                view! { <li>{t!(i18n, staff.line, line = e.line)} ": " {text}</li> }
+                            }).collect_view()}</ul>
+                        </div>
+                    }.into_any()
+                }
+            })}
+        </section>
+    }
+}

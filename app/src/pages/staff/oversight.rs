@@ -1,0 +1,171 @@
+//! For administrators and auditors: the audit log with filters, and the reports with their
+//! CSV exports. Both are GET forms, so a filtered view can be bookmarked and shared.
+
+use crate::api::staff::{audit_log, get_reports};
+use crate::components::PageTitle;
+use crate::components::labels::{campus_time, money};
+use crate::i18n::*;
+use crate::staff_model::AuditView;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn AuditTable(rows: Vec<AuditView>) -> impl IntoView {
+    let i18n = use_i18n();
+    if rows.is_empty() {
+        return view! { <p class="muted">{t!(i18n, staff.audit_none)}</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+        <table class="data audit" data-testid="audit-table">
+            <thead><tr>
+                <th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.audit_who)}</th><th>{t!(i18n, staff.audit_action)}</th>
+                <th>{t!(i18n, staff.audit_holder)}</th><th>{t!(i18n, staff.audit_what)}</th><th>{t!(i18n, staff.audit_change)}</th><th>{t!(i18n, staff.reason)}</th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().map(|a| view! {
+                    <tr>
+                        <td>{campus_time(&a.at)}</td>
+                        <td>{a.actor.clone()}</td>
+                        <td><code>{a.action.clone()}</code></td>
+                        <td>{a.holder.clone().unwrap_or_default()}</td>
+                        <td>{a.target.clone()}</td>
+                        <td>{if a.before.is_empty() { a.after.clone() } else { format!("{} → {}", a.before, a.after) }}</td>
+                        <td>{a.reason.clone()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let field = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
+    let rows = Resource::new(
+        move || {
+            let q = query.read();
+            let get = |k: &str| q.get(k).unwrap_or_default();
+            (
+                get("person"),
+                get("holder"),
+                get("action"),
+                get("from"),
+                get("to"),
+            )
+        },
+        |(person, holder, action, from, to)| audit_log(person, holder, action, from, to),
+    );
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_audit).to_string()) />
+        <h1>{t!(i18n, staff.nav_audit)}</h1>
+        <form method="get" action="/staff/audit" class="form filters" data-testid="audit-filters">
+            <label for="a-person">{t!(i18n, staff.audit_person)}</label>
+            <input id="a-person" name="person" type="text" value=field("person") />
+            <label for="a-holder">{t!(i18n, staff.audit_holder)}</label>
+            <input id="a-holder" name="holder" type="text" value=field("holder") />
+            <label for="a-action">{t!(i18n, staff.audit_action)}</label>
+            <input id="a-action" name="action" type="text" value=field("action") placeholder="card." />
+            <label for="a-from">{t!(i18n, staff.from)}</label>
+            <input id="a-from" name="from" type="date" value=field("from") />
+            <label for="a-to">{t!(i18n, staff.to)}</label>
+            <input id="a-to" name="to" type="date" value=field("to") />
+            <button type="submit" class="primary">{t!(i18n, staff.filter)}</button>
+        </form>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            {move || Suspend::new(async move { rows.await.map(|rows| view! { <AuditTable rows=rows /> }) })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn ReportsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let field = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
+    let data = Resource::new(
+        move || {
+            let q = query.read();
+            (
+                q.get("from").unwrap_or_default(),
+                q.get("to").unwrap_or_default(),
+            )
+        },
+        |(from, to)| get_reports(from, to),
+    );
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_reports).to_string()) />
+        <h1>{t!(i18n, staff.nav_reports)}</h1>
+        <form method="get" action="/staff/reports" class="form filters" data-testid="report-filters">
+            <label for="r-from">{t!(i18n, staff.from)}</label>
+            <input id="r-from" name="from" type="date" value=field("from") />
+            <label for="r-to">{t!(i18n, staff.to)}</label>
+            <input id="r-to" name="to" type="date" value=field("to") />
+            <button type="submit" class="primary">{t!(i18n, staff.filter)}</button>
+        </form>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            {move || Suspend::new(async move {
+                data.await.map(|r| {
+                    let csv = |which: &str| format!("/staff/reports.csv?report={which}&from={}&to={}", r.from, r.to);
+                    let l = r.liability.clone();
+                    let consistent = l.difference.fen() == 0 && l.mismatches.is_empty();
+                    view! {
+                        <p class="muted">{t!(i18n, staff.period, from = r.from.clone(), to = r.to.clone())}</p>
+                        <section class="panel">
+                            <h2>{t!(i18n, staff.report_liability)}</h2>
+                            <p data-testid="liability">
+                                {t!(i18n, staff.liability_text, total = money(l.total_balance), journal = money(l.journal_total), accounts = l.accounts)}
+                                " "
+                                {if consistent {
+                                    view! { <strong class="ok" data-testid="liability-ok">{t!(i18n, staff.reconciled)}</strong> }.into_any()
+                                } else {
+                                    view! { <strong class="warn" data-testid="liability-diff">{t!(i18n, staff.difference, diff = money(l.difference))}</strong> }.into_any()
+                                }}
+                            </p>
+                            {(!l.mismatches.is_empty()).then(|| view! {
+                                <ul>{l.mismatches.iter().map(|(id, b, s)| view! { <li>{format!("#{id}: {} / {}", money(*b), money(*s))}</li> }).collect_view()}</ul>
+                            })}
+                            <a href=csv("liability") download="">{t!(i18n, staff.csv)}</a>
+                        </section>
+                        <section class="panel">
+                            <h2>{t!(i18n, staff.report_settlement)}</h2>
+                            <div class="table-wrap">
+                            <table class="data" data-testid="settlement">
+                                <thead><tr><th>{t!(i18n, staff.merchant)}</th><th class="num">{t!(i18n, staff.sales)}</th><th class="num">{t!(i18n, staff.sales_total)}</th><th class="num">{t!(i18n, staff.refunds)}</th><th class="num">{t!(i18n, staff.corrections)}</th><th class="num">{t!(i18n, staff.net)}</th></tr></thead>
+                                <tbody>{r.settlement.iter().map(|s| view! {
+                                    <tr><td>{s.merchant.clone()}</td><td class="num">{s.sales}</td><td class="num">{money(s.sales_total)}</td><td class="num">{money(s.refunds_total)}</td><td class="num">{money(s.corrections_total)}</td><td class="num">{money(s.net)}</td></tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                            </div>
+                            <a href=csv("settlement") download="" data-testid="csv-settlement">{t!(i18n, staff.csv)}</a>
+                        </section>
+                        <section class="panel">
+                            <h2>{t!(i18n, staff.report_topups)}</h2>
+                            <table class="data" data-testid="topups">
+                                <thead><tr><th>{t!(i18n, staff.channel)}</th><th class="num">{t!(i18n, staff.count)}</th><th class="num">{t!(i18n, staff.amount)}</th></tr></thead>
+                                <tbody>{r.topups.iter().map(|c| view! {
+                                    <tr><td>{c.channel.as_str()}</td><td class="num">{c.count}</td><td class="num">{money(c.total)}</td></tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                            <a href=csv("topups") download="">{t!(i18n, staff.csv)}</a>
+                        </section>
+                        <section class="panel">
+                            <h2>{t!(i18n, staff.report_activity)}</h2>
+                            <table class="data" data-testid="activity">
+                                <thead><tr><th>{t!(i18n, staff.audit_who)}</th><th>{t!(i18n, staff.audit_action)}</th><th class="num">{t!(i18n, staff.count)}</th></tr></thead>
+                                <tbody>{r.activity.iter().map(|a| view! {
+                                    <tr><td>{a.staff.clone()}</td><td><code>{a.action.clone()}</code></td><td class="num">{a.count}</td></tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                            <a href=csv("activity") download="">{t!(i18n, staff.csv)}</a>
+                        </section>
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}

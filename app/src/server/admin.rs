@@ -1,0 +1,576 @@
+//! Administration (merchants, devices and their credentials, staff users, the campus profile),
+//! the audit viewer, reports, and a merchant's own view.
+
+use super::staff::{StaffSession, new_totp_secret, otpauth_uri};
+use super::store::{AuditQuery, DeviceInput, MerchantInput, NewStaffUser};
+use super::{AppState, internal};
+use crate::error::AppError;
+use crate::model::{CampusProfile, DeviceKind, MerchantCategory, Money, StaffRole};
+use crate::portal_model::Problem;
+use crate::staff_model::*;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+fn rejected(problem: Problem) -> AppError {
+    AppError::Rejected(problem)
+}
+
+/// Codes of merchants and devices: letters, digits and dashes, 2 to 40 of them.
+fn code_ok(code: &str) -> bool {
+    (2..=40).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn text_ok(text: &str, max: usize) -> bool {
+    let n = text.trim().chars().count();
+    n > 0 && n <= max
+}
+
+pub async fn save_merchant(
+    state: &AppState,
+    staff: &StaffSession,
+    id: Option<i64>,
+    input: &MerchantInput<'_>,
+) -> Result<i64, AppError> {
+    if !code_ok(input.code) {
+        return Err(rejected(Problem::CodeFormat));
+    }
+    if !text_ok(input.name_zh, 60) || !text_ok(input.name_en, 80) || !text_ok(input.place, 80) {
+        return Err(rejected(Problem::EnrolField {
+            field: "name".into(),
+        }));
+    }
+    let action = if id.is_some() {
+        "merchant.update"
+    } else {
+        "merchant.create"
+    };
+    let mut audit = staff.audit(action, None, format!("merchant {}", input.code), "");
+    audit.after = format!(
+        "{} / {} ({}) at {}; {}",
+        input.name_zh,
+        input.name_en,
+        input.category.as_str(),
+        input.place,
+        if input.active { "active" } else { "inactive" }
+    );
+    state
+        .db
+        .save_merchant(id, input, Utc::now(), audit)
+        .await?
+        .ok_or(rejected(Problem::CodeTaken))
+}
+
+pub async fn create_device(
+    state: &AppState,
+    staff: &StaffSession,
+    code: &str,
+    kind: DeviceKind,
+    merchant_id: Option<i64>,
+    place: &str,
+) -> Result<i64, AppError> {
+    let code = code.trim().to_ascii_uppercase();
+    if !code_ok(&code) {
+        return Err(rejected(Problem::CodeFormat));
+    }
+    if !text_ok(place, 80) {
+        return Err(rejected(Problem::EnrolField {
+            field: "place".into(),
+        }));
+    }
+    let sells = matches!(kind, DeviceKind::Pos | DeviceKind::MealTable);
+    if sells != merchant_id.is_some() {
+        return Err(rejected(Problem::DeviceMerchant));
+    }
+    if let Some(m) = merchant_id
+        && !state.db.merchants().await?.iter().any(|x| x.id == m)
+    {
+        return Err(rejected(Problem::DeviceMerchant));
+    }
+    let mut audit = staff.audit("device.create", None, format!("device {code}"), "");
+    audit.after = format!("{} at {}", kind.as_str(), place.trim());
+    state
+        .db
+        .create_device(
+            &DeviceInput {
+                code: &code,
+                kind,
+                merchant_id,
+                place: place.trim(),
+            },
+            Utc::now(),
+            audit,
+        )
+        .await?
+        .ok_or(rejected(Problem::CodeTaken))
+}
+
+/// Issues (or rotates) a device's credential: the private key is returned once and never
+/// stored; the old key stops working at once.
+pub async fn issue_credential(
+    state: &AppState,
+    staff: &StaffSession,
+    device_id: i64,
+    why: &str,
+) -> Result<IssuedCredential, AppError> {
+    let why = super::counter::reason(why)?;
+    let device = state
+        .db
+        .devices()
+        .await?
+        .into_iter()
+        .find(|d| d.id == device_id)
+        .ok_or(AppError::NotFound)?;
+    let (secret, public) = super::ledger::new_device_key();
+    let action = if device.has_credential {
+        "device.rotate_credential"
+    } else {
+        "device.issue_credential"
+    };
+    let mut audit = staff.audit(action, None, format!("device {}", device.code), why);
+    audit.before = if device.has_credential {
+        "credential live".into()
+    } else {
+        "no credential".into()
+    };
+    audit.after = format!("new public key {}…", &public[..16]);
+    state
+        .db
+        .set_device_credential(device_id, Some(&public), Utc::now(), audit)
+        .await?;
+    Ok(IssuedCredential {
+        device_code: device.code,
+        credential: secret,
+    })
+}
+
+pub async fn revoke_credential(
+    state: &AppState,
+    staff: &StaffSession,
+    device_id: i64,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = super::counter::reason(why)?;
+    let device = state
+        .db
+        .devices()
+        .await?
+        .into_iter()
+        .find(|d| d.id == device_id)
+        .ok_or(AppError::NotFound)?;
+    let mut audit = staff.audit(
+        "device.revoke_credential",
+        None,
+        format!("device {}", device.code),
+        why,
+    );
+    audit.after = "revoked".into();
+    state
+        .db
+        .set_device_credential(device_id, None, Utc::now(), audit)
+        .await?;
+    Ok(())
+}
+
+/// Staff passwords: at least 12 characters with letters and digits (not the 6-digit PINs of
+/// cardholders).
+pub fn staff_password_ok(password: &str) -> bool {
+    password.chars().count() >= 12
+        && password.chars().count() <= 128
+        && password.chars().any(|c| c.is_alphabetic())
+        && password.chars().any(|c| c.is_ascii_digit())
+}
+
+fn merchant_for(role: StaffRole, merchant_id: Option<i64>) -> Result<Option<i64>, AppError> {
+    match (role, merchant_id) {
+        (StaffRole::Merchant, Some(m)) => Ok(Some(m)),
+        (StaffRole::Merchant, None) => Err(rejected(Problem::DeviceMerchant)),
+        (_, _) => Ok(None),
+    }
+}
+
+/// Creates a staff member with an initial password and a fresh second factor, shown once.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_staff(
+    state: &AppState,
+    staff: &StaffSession,
+    username: &str,
+    display_name: &str,
+    role: StaffRole,
+    merchant_id: Option<i64>,
+    password: &str,
+    why: &str,
+) -> Result<StaffEnrolment, AppError> {
+    let why = super::counter::reason(why)?;
+    let username = username.trim().to_ascii_lowercase();
+    if !code_ok(&username) {
+        return Err(rejected(Problem::CodeFormat));
+    }
+    if !text_ok(display_name, 40) {
+        return Err(rejected(Problem::EnrolField {
+            field: "name".into(),
+        }));
+    }
+    if !staff_password_ok(password) {
+        return Err(rejected(Problem::StaffPasswordWeak));
+    }
+    let merchant_id = merchant_for(role, merchant_id)?;
+    let hash = state
+        .hasher
+        .hash(password.to_string())
+        .await
+        .map_err(internal)?;
+    let secret = new_totp_secret();
+    let mut audit = staff.audit("staff.create", None, format!("staff {username}"), why);
+    audit.after = format!("role {}", role.as_str());
+    state
+        .db
+        .create_staff(
+            &NewStaffUser {
+                username: &username,
+                display_name: display_name.trim(),
+                role,
+                merchant_id,
+                password_hash: &hash,
+                totp_secret: &secret,
+            },
+            Utc::now(),
+            audit,
+        )
+        .await?
+        .ok_or(rejected(Problem::CodeTaken))?;
+    let issuer = "Yikatong";
+    let uri = otpauth_uri(issuer, &username, &secret);
+    let qr_svg = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(internal)?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(StaffEnrolment {
+        username,
+        totp_secret: secret,
+        otpauth_uri: uri,
+        qr_svg,
+    })
+}
+
+/// Changes a staff member's role or disables the account. Nobody changes their own.
+pub async fn update_staff(
+    state: &AppState,
+    staff: &StaffSession,
+    id: i64,
+    role: StaffRole,
+    merchant_id: Option<i64>,
+    active: bool,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = super::counter::reason(why)?;
+    if id == staff.id {
+        return Err(rejected(Problem::OwnAccount));
+    }
+    let before = state.db.staff_by_id(id).await?.ok_or(AppError::NotFound)?;
+    let merchant_id = merchant_for(role, merchant_id)?;
+    let mut audit = staff.audit(
+        "staff.update",
+        None,
+        format!("staff {}", before.username),
+        why,
+    );
+    audit.before = format!(
+        "role {}; {}",
+        before.role.as_str(),
+        if before.active { "active" } else { "disabled" }
+    );
+    audit.after = format!(
+        "role {}; {}",
+        role.as_str(),
+        if active { "active" } else { "disabled" }
+    );
+    state
+        .db
+        .update_staff(id, role, merchant_id, active, Utc::now(), audit)
+        .await?;
+    Ok(())
+}
+
+/// Saves the campus profile (as its JSON document) after checking it; public pages show the
+/// new one within a second.
+pub async fn save_profile(
+    state: &AppState,
+    staff: &StaffSession,
+    json: &str,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = super::counter::reason(why)?;
+    let profile: CampusProfile = serde_json::from_str(json).map_err(|e| {
+        rejected(Problem::ProfileInvalid {
+            message: e.to_string(),
+        })
+    })?;
+    profile
+        .validate()
+        .map_err(|message| rejected(Problem::ProfileInvalid { message }))?;
+    let before = state.db.campus_profile().await?;
+    let mut audit = staff.audit("campus.profile", None, "campus profile", why);
+    audit.before = before
+        .map(|p| {
+            format!(
+                "limits {}/{} max {}/{}",
+                p.default_single_limit.yuan_string(),
+                p.default_daily_limit.yuan_string(),
+                p.max_single_limit.yuan_string(),
+                p.max_daily_limit.yuan_string()
+            )
+        })
+        .unwrap_or_default();
+    audit.after = format!(
+        "limits {}/{} max {}/{}",
+        profile.default_single_limit.yuan_string(),
+        profile.default_daily_limit.yuan_string(),
+        profile.max_single_limit.yuan_string(),
+        profile.max_daily_limit.yuan_string()
+    );
+    state.db.save_profile_audited(&profile, audit).await?;
+    state.campus.forget();
+    Ok(())
+}
+
+pub async fn profile_json(state: &AppState) -> Result<String, AppError> {
+    let profile = state
+        .db
+        .campus_profile()
+        .await?
+        .ok_or_else(|| internal("campus profile missing"))?;
+    serde_json::to_string_pretty(&profile).map_err(internal)
+}
+
+/// A campus-time date ("2026-11-25") as the UTC instant its day starts.
+fn day_start(text: &str) -> Result<DateTime<Utc>, AppError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(super::portal::local_midnight)
+        .map_err(|_| rejected(Problem::DateFormat))
+}
+
+/// The period [from, to] in campus days; empty means today. At most a year.
+pub fn period(
+    from: &str,
+    to: &str,
+) -> Result<(DateTime<Utc>, DateTime<Utc>, String, String), AppError> {
+    let today = Utc::now()
+        .with_timezone(&super::portal::campus_tz())
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    let from = if from.trim().is_empty() {
+        today.clone()
+    } else {
+        from.trim().to_string()
+    };
+    let to = if to.trim().is_empty() {
+        from.clone()
+    } else {
+        to.trim().to_string()
+    };
+    let start = day_start(&from)?;
+    let end = day_start(&to)? + Duration::days(1);
+    if end <= start || end - start > Duration::days(366) {
+        return Err(rejected(Problem::DateFormat));
+    }
+    Ok((start, end, from, to))
+}
+
+pub async fn reports(state: &AppState, from: &str, to: &str) -> Result<Reports, AppError> {
+    let (start, end, from, to) = period(from, to)?;
+    let db = &state.db;
+    let check = db.ledger_check().await?;
+    Ok(Reports {
+        from,
+        to,
+        settlement: db.settlement(start, end).await?,
+        topups: db.topups_by_channel(start, end).await?,
+        liability: Liability {
+            accounts: check.accounts,
+            entries: check.entries,
+            total_balance: check.total_balance,
+            journal_total: check.journal_total,
+            difference: Money::from_fen(check.total_balance.fen() - check.journal_total.fen()),
+            mismatches: check.mismatches,
+        },
+        activity: db.operator_activity(start, end).await?,
+    })
+}
+
+/// One report as CSV (UTF-8 with BOM for spreadsheet programs).
+pub fn report_csv(r: &Reports, which: &str) -> Option<(String, String)> {
+    use super::portal::csv_field as f;
+    let mut out = String::from("\u{feff}");
+    match which {
+        "settlement" => {
+            out.push_str("merchant_code,merchant,sales,sales_total,refunds,refunds_total,corrections_total,net\n");
+            for s in &r.settlement {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{}\n",
+                    f(&s.merchant_code),
+                    f(&s.merchant),
+                    s.sales,
+                    s.sales_total.yuan_string(),
+                    s.refunds,
+                    s.refunds_total.yuan_string(),
+                    s.corrections_total.yuan_string(),
+                    s.net.yuan_string()
+                ));
+            }
+        }
+        "topups" => {
+            out.push_str("channel,count,total\n");
+            for c in &r.topups {
+                out.push_str(&format!(
+                    "{},{},{}\n",
+                    c.channel.as_str(),
+                    c.count,
+                    c.total.yuan_string()
+                ));
+            }
+        }
+        "liability" => {
+            let l = &r.liability;
+            out.push_str("accounts,entries,total_balance,journal_total,difference\n");
+            out.push_str(&format!(
+                "{},{},{},{},{}\n",
+                l.accounts,
+                l.entries,
+                l.total_balance.yuan_string(),
+                l.journal_total.yuan_string(),
+                l.difference.yuan_string()
+            ));
+            if !l.mismatches.is_empty() {
+                out.push_str("account_id,balance,journal_sum\n");
+                for (id, balance, sum) in &l.mismatches {
+                    out.push_str(&format!(
+                        "{id},{},{}\n",
+                        balance.yuan_string(),
+                        sum.yuan_string()
+                    ));
+                }
+            }
+        }
+        "activity" => {
+            out.push_str("staff,action,count\n");
+            for a in &r.activity {
+                out.push_str(&format!("{},{},{}\n", f(&a.staff), f(&a.action), a.count));
+            }
+        }
+        _ => return None,
+    }
+    Some((format!("yikatong-{which}-{}-{}.csv", r.from, r.to), out))
+}
+
+pub async fn audit_log(
+    state: &AppState,
+    person: &str,
+    holder: &str,
+    action: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<AuditView>, AppError> {
+    let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let (start, end) = if from.trim().is_empty() && to.trim().is_empty() {
+        (None, None)
+    } else {
+        let (s, e, _, _) = period(from, to)?;
+        (Some(s), Some(e))
+    };
+    let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Ok(state
+        .db
+        .audit_records(&AuditQuery {
+            person: some(person),
+            holder: some(holder),
+            action: some(action),
+            from: start.map(ts),
+            until: end.map(ts),
+            limit: 500,
+        })
+        .await?)
+}
+
+/// A merchant's own day: sales, refunds and corrections at its devices, with the totals.
+pub async fn merchant_day(
+    state: &AppState,
+    staff: &StaffSession,
+    day: &str,
+) -> Result<MerchantDayView, AppError> {
+    let merchant_id = staff.merchant_id.ok_or(AppError::Forbidden)?;
+    let (start, end, from, _) = period(day, day)?;
+    let entries = state.db.merchant_entries(merchant_id, start, end).await?;
+    let mut view = MerchantDayView {
+        merchant: staff.merchant_name.clone().unwrap_or_default(),
+        day: from,
+        sales: 0,
+        sales_total: Money::ZERO,
+        refunds: 0,
+        refunds_total: Money::ZERO,
+        net: Money::ZERO,
+        entries: Vec::new(),
+    };
+    let mut net = 0i64;
+    for e in &entries {
+        match e.kind {
+            crate::model::EntryKind::Payment => {
+                view.sales += 1;
+                view.sales_total = Money::from_fen(view.sales_total.fen() - e.amount.fen());
+            }
+            _ => {
+                view.refunds += 1;
+                view.refunds_total = Money::from_fen(view.refunds_total.fen() + e.amount.fen());
+            }
+        }
+        net -= e.amount.fen();
+    }
+    view.net = Money::from_fen(net);
+    view.entries = entries;
+    Ok(view)
+}
+
+pub fn parse_category(text: &str) -> Result<MerchantCategory, AppError> {
+    MerchantCategory::parse(text).ok_or(rejected(Problem::EnrolField {
+        field: "category".into(),
+    }))
+}
+
+pub fn parse_device_kind(text: &str) -> Result<DeviceKind, AppError> {
+    DeviceKind::parse(text).ok_or(rejected(Problem::EnrolField {
+        field: "kind".into(),
+    }))
+}
+
+pub fn parse_role(text: &str) -> Result<StaffRole, AppError> {
+    StaffRole::parse(text).ok_or(rejected(Problem::EnrolField {
+        field: "role".into(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_passwords_and_codes() {
+        assert!(staff_password_ok("Counter-2026-abc"));
+        assert!(!staff_password_ok("short1"));
+        assert!(!staff_password_ok("onlyletterslong"));
+        assert!(code_ok("POS-E-CANTEEN-9"));
+        assert!(!code_ok("bad code"));
+    }
+
+    #[test]
+    fn periods_are_campus_days() {
+        let (s, e, from, to) = period("2026-11-01", "2026-11-02").expect("ok");
+        assert_eq!((from.as_str(), to.as_str()), ("2026-11-01", "2026-11-02"));
+        assert_eq!(e - s, Duration::days(2));
+        assert_eq!(s.to_rfc3339(), "2026-10-31T16:00:00+00:00");
+        assert!(period("2026-11-02", "2026-11-01").is_err());
+        assert!(period("yesterday", "").is_err());
+    }
+}

@@ -1,0 +1,1147 @@
+//! The service counter: finding holders, enrolment (one or a CSV batch), cards, cash top-ups,
+//! password resets after an ID check, lockouts, loss, freezing, closing accounts, found cards,
+//! corrections and failed automatic top-ups. Every change carries the reason the operator
+//! typed and is audited in the same transaction by the store.
+
+use super::ids;
+use super::staff::StaffSession;
+use super::store::{
+    CardChange, CardIssue, Closing, Correction, Credit, CreditOutcome, EntryRecord, HolderRecord,
+    NewCard, NewHolder, PasswordKind,
+};
+use super::{AppState, internal};
+use crate::error::AppError;
+use crate::model::{AccountStatus, CardStatus, Channel, EntryKind, HolderKind, IdDocKind, Money};
+use crate::portal_model::Problem;
+use crate::staff_model::*;
+use chrono::{DateTime, Utc};
+use std::collections::HashSet;
+
+pub const MIN_CASH: Money = Money::yuan(1);
+pub const MAX_CASH: Money = Money::yuan(2000);
+pub const MAX_FEE: Money = Money::yuan(100);
+pub const MAX_IMPORT_ROWS: usize = 2000;
+const HISTORY: i64 = 30;
+
+fn rejected(problem: Problem) -> AppError {
+    AppError::Rejected(problem)
+}
+
+/// The reason a staff member must type for every change: the audit log's "why".
+pub fn reason(text: &str) -> Result<&str, AppError> {
+    let t = text.trim();
+    if t.chars().count() < 2 || t.chars().count() > 200 {
+        return Err(rejected(Problem::ReasonRequired));
+    }
+    Ok(t)
+}
+
+fn masked_tail(digits: &str) -> String {
+    let tail: String = digits
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("****{tail}")
+}
+
+async fn holder(state: &AppState, holder_id: i64) -> Result<HolderRecord, AppError> {
+    state
+        .db
+        .holder_record(holder_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn search(state: &AppState, query: &str) -> Result<Vec<HolderHit>, AppError> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    if q.chars().count() > 40 {
+        return Err(AppError::Invalid("search text too long".into()));
+    }
+    Ok(state.db.search_holders(q, 50).await?)
+}
+
+pub async fn holder_file(state: &AppState, holder_id: i64) -> Result<HolderFile, AppError> {
+    let h = holder(state, holder_id).await?;
+    let db = &state.db;
+    let now = Utc::now();
+    let live = |t: Option<DateTime<Utc>>| t.filter(|t| *t > now).map(|t| t.to_rfc3339());
+    Ok(HolderFile {
+        holder_id,
+        student_no: h.student_no,
+        name: h.name,
+        kind: h.kind,
+        department: h.department,
+        class_name: h.class_name,
+        id_doc_kind: h.id_doc_kind,
+        id_doc_masked: h.id_doc_masked,
+        phone_masked: h.phone_masked,
+        balance: h.balance,
+        account_status: h.status,
+        status_reason: h.status_reason,
+        single_limit: h.single_limit,
+        daily_limit: h.daily_limit,
+        query_pw_is_initial: h.query_pw_is_initial,
+        query_failures: h.failed_logins,
+        query_locked_until: live(h.locked_until),
+        consumption_pw_is_initial: h.consumption_pw_is_initial,
+        consumption_failures: h.consumption_pw_failures,
+        consumption_locked_until: live(h.consumption_pw_locked_until),
+        cards: db.card_views(holder_id).await?,
+        entries: db.staff_entries(holder_id, HISTORY).await?,
+        audit: db.audit_of_holder(holder_id, HISTORY).await?,
+        failed_topups: db.failed_topup_views(Some(holder_id)).await?,
+        found: db.found_cards_of(holder_id).await?,
+        pending_reversals: db.pending_reversals(Some(holder_id)).await?,
+        can_change: false,
+    })
+}
+
+// ---- Enrolment ----
+
+/// One enrolment row as typed or imported.
+#[derive(Debug, Clone, Default)]
+pub struct EnrolInput {
+    pub student_no: String,
+    pub name: String,
+    pub kind: String,
+    pub department: String,
+    pub class_name: String,
+    pub id_doc_kind: String,
+    pub id_number: String,
+    pub phone: String,
+    pub chip_serial: String,
+}
+
+/// A row that passed validation.
+struct ValidRow {
+    input: EnrolInput,
+    kind: HolderKind,
+    id_doc_kind: IdDocKind,
+    initial: String,
+}
+
+fn parse_kind(text: &str) -> Option<HolderKind> {
+    match text.trim() {
+        "" | "student" | "学生" => Some(HolderKind::Student),
+        "faculty" | "staff" | "教职工" | "教师" => Some(HolderKind::Faculty),
+        _ => None,
+    }
+}
+
+fn parse_doc(text: &str) -> Option<IdDocKind> {
+    match text.trim() {
+        "" | "resident_id" | "身份证" | "居民身份证" => Some(IdDocKind::ResidentId),
+        "passport" | "护照" => Some(IdDocKind::Passport),
+        "hk_macau_permit" | "港澳通行证" | "港澳居民来往内地通行证" => {
+            Some(IdDocKind::HkMacauPermit)
+        }
+        _ => None,
+    }
+}
+
+pub fn chip_serial_ok(serial: &str) -> bool {
+    (8..=16).contains(&serial.len()) && serial.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn validate(input: EnrolInput) -> Result<ValidRow, Problem> {
+    let mut input = input;
+    input.student_no = input.student_no.trim().to_string();
+    input.name = input.name.trim().to_string();
+    input.chip_serial = input.chip_serial.trim().to_ascii_uppercase();
+    if input.student_no.len() < 4
+        || input.student_no.len() > 20
+        || !input.student_no.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(Problem::EnrolField {
+            field: "student_no".into(),
+        });
+    }
+    if input.name.is_empty() || input.name.chars().count() > 40 {
+        return Err(Problem::EnrolField {
+            field: "name".into(),
+        });
+    }
+    let kind = parse_kind(&input.kind).ok_or(Problem::EnrolField {
+        field: "kind".into(),
+    })?;
+    let id_doc_kind = parse_doc(&input.id_doc_kind).ok_or(Problem::EnrolField {
+        field: "id_doc_kind".into(),
+    })?;
+    let initial = ids::initial_password(&input.id_number).map_err(|_| Problem::IdDocDigits)?;
+    let phone: String = input.phone.chars().filter(|c| !c.is_whitespace()).collect();
+    if !phone.is_empty() && (phone.len() < 7 || !phone.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(Problem::EnrolField {
+            field: "phone".into(),
+        });
+    }
+    input.phone = phone;
+    if !input.chip_serial.is_empty() && !chip_serial_ok(&input.chip_serial) {
+        return Err(Problem::ChipSerialFormat);
+    }
+    if input.department.chars().count() > 60 || input.class_name.chars().count() > 60 {
+        return Err(Problem::EnrolField {
+            field: "department".into(),
+        });
+    }
+    Ok(ValidRow {
+        input,
+        kind,
+        id_doc_kind,
+        initial,
+    })
+}
+
+fn mask_phone(phone: &str) -> String {
+    let n = phone.len();
+    if n < 7 {
+        return String::new();
+    }
+    format!("{}****{}", &phone[..3], &phone[n - 4..])
+}
+
+/// A fresh 8-digit card number (printed on the card).
+fn new_card_no() -> String {
+    format!("{}", 35_000_000 + rand::random::<u32>() % 4_000_000)
+}
+
+async fn build_holder(
+    state: &AppState,
+    row: &ValidRow,
+    profile: &crate::model::CampusProfile,
+    now: DateTime<Utc>,
+) -> Result<NewHolder, AppError> {
+    use secrecy::ExposeSecret;
+    let key = state.secrets.id_hash_key.expose_secret().as_bytes();
+    // Both passwords start from the same ID rule: one hash serves both.
+    let hash = state
+        .hasher
+        .hash(row.initial.clone())
+        .await
+        .map_err(internal)?;
+    let input = &row.input;
+    Ok(NewHolder {
+        student_no: input.student_no.clone(),
+        name: input.name.clone(),
+        kind: row.kind,
+        department: input.department.trim().to_string(),
+        class_name: input.class_name.trim().to_string(),
+        id_doc_kind: row.id_doc_kind,
+        id_doc_hash: ids::keyed_hash(key, &input.id_number),
+        id_doc_masked: ids::mask(&input.id_number),
+        phone_masked: mask_phone(&input.phone),
+        query_pw_hash: hash.clone(),
+        query_pw_is_initial: true,
+        consumption_pw_hash: hash,
+        personal_pins: ids::personal_pin_hashes(key, &input.id_number),
+        single_limit: profile.default_single_limit,
+        daily_limit: profile.default_daily_limit,
+        created_at: now,
+        cards: if input.chip_serial.is_empty() {
+            Vec::new()
+        } else {
+            vec![NewCard {
+                card_no: new_card_no(),
+                chip_serial: input.chip_serial.clone(),
+                status: CardStatus::Active,
+                issued_at: now,
+            }]
+        },
+        entries: Vec::new(),
+    })
+}
+
+/// Validates every row, then enrols all new holders in one transaction, or nothing when any
+/// row has a problem. A holder enrolled before with the same student number, name and ID
+/// document is "unchanged", so importing the same file twice changes nothing.
+pub async fn enrol_rows(
+    state: &AppState,
+    staff: &StaffSession,
+    rows: Vec<(usize, EnrolInput)>,
+    source: &str,
+) -> Result<ImportReport, AppError> {
+    use secrecy::ExposeSecret;
+    let key = state
+        .secrets
+        .id_hash_key
+        .expose_secret()
+        .as_bytes()
+        .to_vec();
+    let mut report = ImportReport {
+        rows: rows.len(),
+        created: 0,
+        unchanged: 0,
+        errors: Vec::new(),
+    };
+    if rows.is_empty() {
+        report.errors.push(RowError {
+            line: 1,
+            problem: Problem::ImportEmpty,
+        });
+        return Ok(report);
+    }
+    if rows.len() > MAX_IMPORT_ROWS {
+        report.errors.push(RowError {
+            line: 1,
+            problem: Problem::ImportTooLarge {
+                max: MAX_IMPORT_ROWS as i64,
+            },
+        });
+        return Ok(report);
+    }
+    let mut seen_numbers = HashSet::new();
+    let mut seen_serials = HashSet::new();
+    let mut fresh = Vec::new();
+    for (line, input) in rows {
+        let row = match validate(input) {
+            Ok(row) => row,
+            Err(problem) => {
+                report.errors.push(RowError { line, problem });
+                continue;
+            }
+        };
+        if !seen_numbers.insert(row.input.student_no.clone())
+            || (!row.input.chip_serial.is_empty()
+                && !seen_serials.insert(row.input.chip_serial.clone()))
+        {
+            report.errors.push(RowError {
+                line,
+                problem: Problem::DuplicateInFile,
+            });
+            continue;
+        }
+        if let Some(existing) = state.db.holder_by_student_no(&row.input.student_no).await? {
+            if existing.name == row.input.name
+                && existing.id_doc_hash == ids::keyed_hash(&key, &row.input.id_number)
+            {
+                report.unchanged += 1;
+            } else {
+                report.errors.push(RowError {
+                    line,
+                    problem: Problem::EnrolConflict,
+                });
+            }
+            continue;
+        }
+        if !row.input.chip_serial.is_empty()
+            && state
+                .db
+                .card_by_number(&row.input.chip_serial)
+                .await?
+                .is_some()
+        {
+            report.errors.push(RowError {
+                line,
+                problem: Problem::CardTaken,
+            });
+            continue;
+        }
+        fresh.push(row);
+    }
+    if !report.errors.is_empty() || fresh.is_empty() {
+        return Ok(report);
+    }
+    let profile = state
+        .campus
+        .get(&state.db)
+        .await?
+        .ok_or_else(|| internal("campus profile missing"))?;
+    let now = Utc::now();
+    let mut holders = Vec::with_capacity(fresh.len());
+    for row in &fresh {
+        holders.push(build_holder(state, row, &profile, now).await?);
+    }
+    let numbers: Vec<&str> = holders.iter().map(|h| h.student_no.as_str()).collect();
+    let mut audit = staff.audit(
+        "holder.enrol",
+        None,
+        format!("{} holder(s): {}", holders.len(), numbers.join(", ")),
+        source,
+    );
+    audit.after = format!("{} enrolled", holders.len());
+    state.db.enrol(&holders, audit).await?;
+    report.created = holders.len();
+    Ok(report)
+}
+
+/// Reads an enrolment CSV: a header line naming the columns (English or Chinese names), then
+/// one holder per line. Unknown columns are refused so a misspelt header is not silently
+/// ignored.
+pub fn parse_csv(text: &str) -> Result<Vec<(usize, EnrolInput)>, Problem> {
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|_| Problem::CsvHeader {
+            column: String::new(),
+        })?
+        .clone();
+    let mut columns = Vec::new();
+    for h in headers.iter() {
+        let field = match h {
+            "student_no" | "学号" | "工号" => 0,
+            "name" | "姓名" => 1,
+            "kind" | "类别" => 2,
+            "department" | "院系" | "学院" => 3,
+            "class_name" | "class" | "班级" => 4,
+            "id_doc_kind" | "证件类型" => 5,
+            "id_number" | "证件号码" | "身份证号" => 6,
+            "phone" | "手机" | "手机号" => 7,
+            "chip_serial" | "芯片号" => 8,
+            other => {
+                return Err(Problem::CsvHeader {
+                    column: other.chars().take(30).collect(),
+                });
+            }
+        };
+        columns.push(field);
+    }
+    for required in [0, 1, 6] {
+        if !columns.contains(&required) {
+            return Err(Problem::CsvHeader {
+                column: ["student_no", "name", "", "", "", "", "id_number"][required].into(),
+            });
+        }
+    }
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(_) => return Err(Problem::CsvLine { line: line as i64 }),
+        };
+        if record.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        let mut input = EnrolInput::default();
+        for (field, value) in columns.iter().zip(record.iter()) {
+            let value = value.to_string();
+            match field {
+                0 => input.student_no = value,
+                1 => input.name = value,
+                2 => input.kind = value,
+                3 => input.department = value,
+                4 => input.class_name = value,
+                5 => input.id_doc_kind = value,
+                6 => input.id_number = value,
+                7 => input.phone = value,
+                _ => input.chip_serial = value,
+            }
+        }
+        rows.push((line, input));
+    }
+    Ok(rows)
+}
+
+// ---- Cards ----
+
+fn card_issue_result(outcome: CardIssue) -> Result<Money, AppError> {
+    match outcome {
+        CardIssue::Issued { balance, .. } => Ok(balance),
+        CardIssue::HasLiveCard => Err(rejected(Problem::HasLiveCard)),
+        CardIssue::NoLiveCard => Err(rejected(Problem::NoCard)),
+        CardIssue::Taken => Err(rejected(Problem::CardTaken)),
+        CardIssue::AccountClosed => Err(rejected(Problem::AccountNotActive)),
+        CardIssue::FeeAboveBalance => Err(rejected(Problem::FeeAboveBalance)),
+    }
+}
+
+/// Issues a first card, or (`replace`) voids the live card for good and issues a new one,
+/// charging an optional fee. The balance stays with the account.
+pub async fn issue_card(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    chip_serial: &str,
+    replace: bool,
+    fee: &str,
+    why: &str,
+) -> Result<Money, AppError> {
+    let why = reason(why)?;
+    let serial = chip_serial.trim().to_ascii_uppercase();
+    if !chip_serial_ok(&serial) {
+        return Err(rejected(Problem::ChipSerialFormat));
+    }
+    let fee = if fee.trim().is_empty() {
+        Money::ZERO
+    } else {
+        Money::parse_yuan(fee).map_err(|_| rejected(Problem::LimitFormat))?
+    };
+    if !replace && fee != Money::ZERO || fee > MAX_FEE {
+        return Err(rejected(Problem::LimitFormat));
+    }
+    let h = holder(state, holder_id).await?;
+    // A random card number can collide with an existing one: try a few.
+    for _ in 0..5 {
+        let card = NewCard {
+            card_no: new_card_no(),
+            chip_serial: serial.clone(),
+            status: CardStatus::Active,
+            issued_at: Utc::now(),
+        };
+        let action = if replace {
+            "card.replace"
+        } else {
+            "card.issue"
+        };
+        let audit = staff.audit(
+            action,
+            Some(holder_id),
+            format!("holder {} card {}", h.student_no, card.card_no),
+            why,
+        );
+        let outcome = state
+            .db
+            .issue_card(holder_id, &card, replace, fee, staff.id, audit)
+            .await?;
+        if outcome == CardIssue::Taken && state.db.card_by_number(&serial).await?.is_none() {
+            continue;
+        }
+        return card_issue_result(outcome);
+    }
+    Err(internal("no free card number after 5 tries"))
+}
+
+pub async fn cancel_card(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = reason(why)?;
+    holder(state, holder_id).await?;
+    let audit = staff.audit("card.cancel", Some(holder_id), "", why);
+    match state.db.cancel_card(holder_id, Utc::now(), audit).await? {
+        CardChange::Changed { .. } => Ok(()),
+        _ => Err(rejected(Problem::NoCard)),
+    }
+}
+
+/// Reports the holder's card lost (`lost`) or lifts the report, at the counter.
+pub async fn set_lost(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    lost: bool,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = reason(why)?;
+    holder(state, holder_id).await?;
+    let action = if lost {
+        "card.report_lost"
+    } else {
+        "card.lift_lost"
+    };
+    let audit = staff.audit(action, Some(holder_id), "", why);
+    match state
+        .db
+        .set_card_lost(holder_id, lost, Utc::now(), audit)
+        .await?
+    {
+        CardChange::Changed { .. } => Ok(()),
+        CardChange::NoCard => Err(rejected(Problem::NoCard)),
+        CardChange::WrongState(_) if lost => Err(rejected(Problem::CardNotActive)),
+        CardChange::WrongState(_) => Err(rejected(Problem::CardNotLost)),
+    }
+}
+
+// ---- Money ----
+
+pub async fn cash_topup(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    amount: &str,
+    why: &str,
+) -> Result<Receipt, AppError> {
+    let why = if why.trim().is_empty() {
+        "cash at the counter"
+    } else {
+        reason(why)?
+    };
+    let amount = Money::parse_yuan(amount)
+        .ok()
+        .filter(|a| *a >= MIN_CASH && *a <= MAX_CASH)
+        .ok_or(rejected(Problem::TopupAmount {
+            min: MIN_CASH,
+            max: MAX_CASH,
+        }))?;
+    let h = holder(state, holder_id).await?;
+    if h.status == AccountStatus::Closed {
+        return Err(rejected(Problem::AccountNotActive));
+    }
+    let now = Utc::now();
+    let receipt_no = format!(
+        "C{}{:04}",
+        now.with_timezone(&super::portal::campus_tz())
+            .format("%Y%m%d%H%M%S"),
+        rand::random::<u16>() % 10_000
+    );
+    let memo = format!("cash receipt {receipt_no}");
+    let credit = Credit {
+        holder_id,
+        amount,
+        kind: EntryKind::Topup,
+        channel: Some(Channel::Cash),
+        merchant_id: None,
+        staff_id: Some(staff.id),
+        reference: &receipt_no,
+        memo: &memo,
+        now,
+    };
+    let audit = staff.audit(
+        "money.cash_topup",
+        Some(holder_id),
+        format!(
+            "holder {} +{} receipt {receipt_no}",
+            h.student_no,
+            amount.yuan_string()
+        ),
+        why,
+    );
+    let balance = match state.db.cash_topup(&credit, audit).await? {
+        CreditOutcome::Credited { balance, .. } => balance,
+        CreditOutcome::AccountClosed => return Err(rejected(Problem::AccountNotActive)),
+        CreditOutcome::AlreadyCredited { .. } => return Err(internal("receipt number reused")),
+    };
+    let office = state
+        .campus
+        .get(&state.db)
+        .await?
+        .map(|p| p.office_name.zh)
+        .unwrap_or_default();
+    Ok(Receipt {
+        receipt_no,
+        office,
+        holder_name: h.name,
+        student_no: h.student_no,
+        amount,
+        balance,
+        at: now.to_rfc3339(),
+        operator: staff.display_name.clone(),
+    })
+}
+
+fn password_kind(which: &str) -> Result<PasswordKind, AppError> {
+    match which {
+        "query" => Ok(PasswordKind::Query),
+        "consumption" => Ok(PasswordKind::Consumption),
+        _ => Err(AppError::Invalid("which password?".into())),
+    }
+}
+
+/// Resets a password to its initial value after the operator typed the ID number from the
+/// presented document; the number is checked against the stored keyed hash.
+pub async fn reset_password(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    which: &str,
+    id_number: &str,
+    why: &str,
+) -> Result<(), AppError> {
+    use secrecy::ExposeSecret;
+    let why = reason(why)?;
+    let kind = password_kind(which)?;
+    let h = holder(state, holder_id).await?;
+    let key = state.secrets.id_hash_key.expose_secret().as_bytes();
+    if ids::normalize(id_number).is_empty() || ids::keyed_hash(key, id_number) != h.id_doc_hash {
+        return Err(rejected(Problem::IdMismatch));
+    }
+    let initial = ids::initial_password(id_number).map_err(|_| rejected(Problem::IdDocDigits))?;
+    let hash = state.hasher.hash(initial).await.map_err(internal)?;
+    let action = match kind {
+        PasswordKind::Query => "password.reset_query",
+        PasswordKind::Consumption => "password.reset_consumption",
+    };
+    let mut audit = staff.audit(
+        action,
+        Some(holder_id),
+        format!("holder {}", h.student_no),
+        why,
+    );
+    audit.after = "initial value (ID rule); must be changed".into();
+    state
+        .db
+        .reset_password(holder_id, kind, &hash, Utc::now(), audit)
+        .await?;
+    Ok(())
+}
+
+pub async fn lift_lockout(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    which: &str,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = reason(why)?;
+    let kind = password_kind(which)?;
+    let h = holder(state, holder_id).await?;
+    let (action, before) = match kind {
+        PasswordKind::Query => ("lockout.lift_query", h.locked_until),
+        PasswordKind::Consumption => ("lockout.lift_consumption", h.consumption_pw_locked_until),
+    };
+    let mut audit = staff.audit(
+        action,
+        Some(holder_id),
+        format!("holder {}", h.student_no),
+        why,
+    );
+    audit.before = before
+        .map(|t| format!("locked until {}", t.to_rfc3339()))
+        .unwrap_or_else(|| "not locked".into());
+    audit.after = "unlocked".into();
+    state.db.lift_lockout(holder_id, kind, audit).await?;
+    Ok(())
+}
+
+pub async fn set_frozen(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    frozen: bool,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = reason(why)?;
+    let h = holder(state, holder_id).await?;
+    let action = if frozen {
+        "account.freeze"
+    } else {
+        "account.unfreeze"
+    };
+    let audit = staff.audit(
+        action,
+        Some(holder_id),
+        format!("holder {}", h.student_no),
+        why,
+    );
+    if !state.db.set_frozen(holder_id, frozen, audit).await? {
+        return Err(rejected(Problem::AccountNotActive));
+    }
+    Ok(())
+}
+
+/// A bank account number for a payout: 12 to 30 digits.
+fn bank_account(text: &str) -> Result<String, AppError> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if !(12..=30).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(rejected(Problem::BankCardInvalid));
+    }
+    Ok(digits)
+}
+
+async fn close_one(
+    state: &AppState,
+    staff: &StaffSession,
+    h: &HolderRecord,
+    account: &str,
+    why: &str,
+) -> Result<ClosedAccount, AppError> {
+    let now = Utc::now();
+    let reference = format!(
+        "PO{}{:04} {}",
+        now.format("%Y%m%d%H%M%S"),
+        rand::random::<u16>() % 10_000,
+        masked_tail(account)
+    );
+    let audit = staff.audit(
+        "account.close",
+        Some(h.holder_id),
+        format!("holder {}", h.student_no),
+        why,
+    );
+    match state
+        .db
+        .close_account(h.holder_id, &reference, staff.id, now, audit)
+        .await?
+    {
+        Closing::Closed { paid_out, .. } => Ok(ClosedAccount {
+            student_no: h.student_no.clone(),
+            name: h.name.clone(),
+            paid_out,
+            reference,
+        }),
+        Closing::AlreadyClosed => Err(rejected(Problem::AccountNotActive)),
+    }
+}
+
+/// Closes one account (withdrawal, graduation): the whole balance is paid out to the bank
+/// account given, recorded as a payout entry with its reference.
+pub async fn close_account(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    account: &str,
+    why: &str,
+) -> Result<ClosedAccount, AppError> {
+    let why = reason(why)?;
+    let account = bank_account(account)?;
+    let h = holder(state, holder_id).await?;
+    close_one(state, staff, &h, &account, why).await
+}
+
+/// Closes a batch (a graduating class): one "student number, bank account" per line. Every
+/// line is checked first; nothing is closed while any line has a problem.
+pub async fn close_batch(
+    state: &AppState,
+    staff: &StaffSession,
+    lines: &str,
+    why: &str,
+) -> Result<CloseReport, AppError> {
+    let why = reason(why)?;
+    let mut report = CloseReport {
+        closed: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut todo = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, line) in lines.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut parts = line.split([',', '\t', '，']).map(str::trim);
+        let (Some(number), Some(account)) = (parts.next(), parts.next()) else {
+            report.errors.push(RowError {
+                line: line_no,
+                problem: Problem::CsvLine {
+                    line: line_no as i64,
+                },
+            });
+            continue;
+        };
+        let Ok(account) = bank_account(account) else {
+            report.errors.push(RowError {
+                line: line_no,
+                problem: Problem::BankCardInvalid,
+            });
+            continue;
+        };
+        match state.db.holder_by_student_no(number).await? {
+            None => report.errors.push(RowError {
+                line: line_no,
+                problem: Problem::UnknownHolder,
+            }),
+            Some(h) if h.status == AccountStatus::Closed => report.errors.push(RowError {
+                line: line_no,
+                problem: Problem::AccountNotActive,
+            }),
+            Some(_) if !seen.insert(number.to_string()) => report.errors.push(RowError {
+                line: line_no,
+                problem: Problem::DuplicateInFile,
+            }),
+            Some(h) => todo.push((h, account)),
+        }
+    }
+    if todo.is_empty() && report.errors.is_empty() {
+        report.errors.push(RowError {
+            line: 1,
+            problem: Problem::ImportEmpty,
+        });
+    }
+    if !report.errors.is_empty() {
+        return Ok(report);
+    }
+    for (h, account) in todo {
+        report
+            .closed
+            .push(close_one(state, staff, &h, &account, why).await?);
+    }
+    Ok(report)
+}
+
+// ---- Found cards ----
+
+pub async fn record_found(
+    state: &AppState,
+    staff: &StaffSession,
+    number: &str,
+    place: &str,
+) -> Result<(), AppError> {
+    let place = place.trim();
+    if place.is_empty() || place.chars().count() > 60 {
+        return Err(rejected(Problem::EnrolField {
+            field: "place".into(),
+        }));
+    }
+    let number = number.trim().to_ascii_uppercase();
+    let (card_id, holder_id, card_no) = state
+        .db
+        .card_by_number(&number)
+        .await?
+        .ok_or(rejected(Problem::UnknownCard))?;
+    let audit = staff.audit(
+        "card.found",
+        Some(holder_id),
+        format!("card {card_no}"),
+        &format!("handed in at {place}"),
+    );
+    if !state
+        .db
+        .record_found_card(card_id, holder_id, place, staff.id, Utc::now(), audit)
+        .await?
+    {
+        return Err(rejected(Problem::AlreadyRecorded));
+    }
+    Ok(())
+}
+
+pub async fn found_returned(
+    state: &AppState,
+    staff: &StaffSession,
+    id: i64,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = reason(why)?;
+    let found = state
+        .db
+        .found_cards(true)
+        .await?
+        .into_iter()
+        .find(|f| f.id == id)
+        .ok_or(AppError::NotFound)?;
+    let audit = staff.audit(
+        "card.found_returned",
+        Some(found.holder_id),
+        format!("card {}", found.card_no),
+        why,
+    );
+    if !state
+        .db
+        .found_card_returned(id, staff.id, Utc::now(), audit)
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// The public list: masked names and numbers only.
+pub async fn public_found(state: &AppState) -> Result<Vec<PublicFoundCard>, AppError> {
+    Ok(state
+        .db
+        .found_cards(true)
+        .await?
+        .into_iter()
+        .map(|f| PublicFoundCard {
+            card_no_masked: super::portal::mask_card_no(&f.card_no),
+            name_masked: super::ledger::masked_name(&f.name),
+            place: f.place,
+            found_at: f.found_at,
+        })
+        .collect())
+}
+
+// ---- Corrections ----
+
+async fn payment(state: &AppState, journal_id: i64) -> Result<EntryRecord, AppError> {
+    let entry = state
+        .db
+        .journal_entry(journal_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if entry.kind != EntryKind::Payment {
+        return Err(rejected(Problem::NotAPayment));
+    }
+    if entry.reversed {
+        return Err(rejected(Problem::AlreadyReversed));
+    }
+    Ok(entry)
+}
+
+fn correction_result(c: Correction) -> Result<Money, AppError> {
+    match c {
+        Correction::Corrected { balance, .. } => Ok(balance),
+        Correction::AlreadyReversed => Err(rejected(Problem::AlreadyReversed)),
+        Correction::AccountClosed => Err(rejected(Problem::AccountNotActive)),
+        Correction::RequestDecided => Err(rejected(Problem::ApprovalDecided)),
+    }
+}
+
+/// Corrects an erroneous payment with a reversal entry. Above the campus's approval amount the
+/// correction waits for a second staff member.
+pub async fn reverse_payment(
+    state: &AppState,
+    staff: &StaffSession,
+    journal_id: i64,
+    why: &str,
+) -> Result<ReversalOutcome, AppError> {
+    let why = reason(why)?;
+    let entry = payment(state, journal_id).await?;
+    let profile = state
+        .campus
+        .get(&state.db)
+        .await?
+        .ok_or_else(|| internal("campus profile missing"))?;
+    let amount = Money::from_fen(-entry.amount.fen());
+    let target = format!("payment #{journal_id} {}", amount.yuan_string());
+    let now = Utc::now();
+    if amount > profile.correction_approval_above {
+        let mut audit = staff.audit(
+            "money.correction_requested",
+            Some(entry.holder_id),
+            target,
+            why,
+        );
+        audit.after = "awaiting a second staff member".into();
+        let id = state
+            .db
+            .request_correction(&entry, why, staff.id, now, audit)
+            .await?
+            .ok_or(rejected(Problem::ApprovalPending))?;
+        return Ok(ReversalOutcome::AwaitingApproval { request_id: id });
+    }
+    let audit = staff.audit("money.correction", Some(entry.holder_id), target, why);
+    let balance = correction_result(
+        state
+            .db
+            .correct_payment(journal_id, why, staff.id, None, now, audit)
+            .await?,
+    )?;
+    Ok(ReversalOutcome::Reversed { balance })
+}
+
+/// A second staff member approves a pending correction; the one who asked cannot.
+pub async fn approve_reversal(
+    state: &AppState,
+    staff: &StaffSession,
+    request_id: i64,
+) -> Result<Money, AppError> {
+    let request = state
+        .db
+        .reversal_request(request_id)
+        .await?
+        .filter(|r| r.pending)
+        .ok_or(rejected(Problem::ApprovalDecided))?;
+    if request.requested_by == staff.id {
+        return Err(rejected(Problem::SameApprover));
+    }
+    let audit = staff.audit(
+        "money.correction_approved",
+        Some(request.holder_id),
+        format!(
+            "payment #{} {} (request #{})",
+            request.journal_id,
+            request.amount.yuan_string(),
+            request.id
+        ),
+        &request.reason,
+    );
+    correction_result(
+        state
+            .db
+            .correct_payment(
+                request.journal_id,
+                &request.reason,
+                staff.id,
+                Some(request.id),
+                Utc::now(),
+                audit,
+            )
+            .await?,
+    )
+}
+
+pub async fn resolve_failed_topup(
+    state: &AppState,
+    staff: &StaffSession,
+    order_no: &str,
+    why: &str,
+) -> Result<(), AppError> {
+    let why = reason(why)?;
+    let order = state
+        .db
+        .order(order_no.trim())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let audit = staff.audit(
+        "topup.resolve_failed",
+        Some(order.holder_id),
+        format!("order {}", order.order_no),
+        why,
+    );
+    if !state
+        .db
+        .resolve_failed_topup(&order.order_no, why, staff.id, Utc::now(), audit)
+        .await?
+    {
+        return Err(rejected(Problem::NothingToResolve));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_keep_their_line_numbers_and_headers_are_checked() {
+        let rows = parse_csv(
+            "学号,姓名,证件号码,班级\n2026000001,赵一,44030120060101123X,计算机26级1班\n\n2026000002,\"钱, 二\",440301200602021234,计算机26级1班\n",
+        )
+        .expect("parses");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].0, 2);
+        assert_eq!(rows[1].0, 4);
+        assert_eq!(rows[1].1.name, "钱, 二");
+        assert_eq!(rows[0].1.id_number, "44030120060101123X");
+        assert!(matches!(
+            parse_csv("student_no,nmae,id_number\n1,2,3\n"),
+            Err(Problem::CsvHeader { column }) if column == "nmae"
+        ));
+        assert!(matches!(
+            parse_csv("student_no,name\n1,2\n"),
+            Err(Problem::CsvHeader { column }) if column == "id_number"
+        ));
+    }
+
+    #[test]
+    fn rows_are_validated_with_a_reason() {
+        let ok = EnrolInput {
+            student_no: "2026000001".into(),
+            name: "赵一".into(),
+            id_number: "44030120060101123X".into(),
+            ..Default::default()
+        };
+        let row = validate(ok.clone()).expect("valid");
+        assert_eq!(row.initial, "101123");
+        let short = EnrolInput {
+            id_number: "AB123".into(),
+            ..ok.clone()
+        };
+        assert!(matches!(validate(short), Err(Problem::IdDocDigits)));
+        let no_name = EnrolInput {
+            name: " ".into(),
+            ..ok.clone()
+        };
+        assert!(matches!(validate(no_name), Err(Problem::EnrolField { field }) if field == "name"));
+        let bad_serial = EnrolInput {
+            chip_serial: "XYZ".into(),
+            ..ok
+        };
+        assert!(matches!(
+            validate(bad_serial),
+            Err(Problem::ChipSerialFormat)
+        ));
+    }
+
+    #[test]
+    fn reasons_are_required_and_bank_accounts_checked() {
+        assert!(reason(" ").is_err());
+        assert!(reason("学生证件核验").is_ok());
+        assert!(bank_account("6222 0212 3456 7890").is_ok());
+        assert!(bank_account("12345").is_err());
+        assert_eq!(masked_tail("6222021234567890"), "****7890");
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+    }
+}

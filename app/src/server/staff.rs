@@ -1,0 +1,343 @@
+//! Staff of the card office: login with a password and a TOTP code from an authenticator app,
+//! their own session cookie with a short idle timeout, and the role check every staff server
+//! function starts with.
+
+use super::auth::{ADDRESS_WINDOW, Client, MAX_FAILURES_PER_ADDRESS, new_token, token_hash};
+use super::store::{Actor, Audit, NewSession, SessionRow, StaffAuth, SubjectKind};
+use super::{AppState, internal};
+use crate::error::AppError;
+use crate::model::StaffRole;
+use crate::portal_model::Problem;
+use crate::staff_model::StaffBrief;
+use chrono::{DateTime, Duration, Utc};
+
+pub const COOKIE: &str = "ykt_staff";
+pub const SECURE_COOKIE: &str = "__Host-ykt_staff";
+/// Staff sessions end sooner than students': a counter PC left alone is locked in 15 minutes.
+pub const IDLE: Duration = Duration::minutes(15);
+pub const ABSOLUTE: Duration = Duration::hours(10);
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOCKOUT: Duration = Duration::minutes(30);
+const TOUCH_EVERY: Duration = Duration::seconds(30);
+/// RFC 6238 parameters every authenticator app uses by default.
+pub const TOTP_STEP: u64 = 30;
+const TOTP_DIGITS: usize = 6;
+
+/// Who may call what. Each staff server function names one of these.
+pub mod roles {
+    use crate::model::StaffRole::{self, *};
+    /// Read cardholders, found cards, failed top-ups.
+    pub const READ: &[StaffRole] = &[Operator, Admin, Auditor];
+    /// Change holders, cards, passwords and money at the counter.
+    pub const COUNTER: &[StaffRole] = &[Operator, Admin];
+    /// Merchants, devices, staff, the campus profile.
+    pub const ADMIN: &[StaffRole] = &[Admin];
+    /// The audit log and the reports.
+    pub const OVERSIGHT: &[StaffRole] = &[Admin, Auditor];
+    /// A merchant's own sales.
+    pub const MERCHANT: &[StaffRole] = &[Merchant];
+}
+
+/// A logged-in staff member.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: StaffRole,
+    pub merchant_id: Option<i64>,
+    pub merchant_name: Option<String>,
+    pub ip: String,
+}
+
+impl StaffSession {
+    pub fn brief(&self) -> StaffBrief {
+        StaffBrief {
+            username: self.username.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            merchant: self.merchant_name.clone(),
+        }
+    }
+
+    /// An audit record by this staff member; the store fills before/after where it knows them.
+    pub fn audit(
+        &self,
+        action: &'static str,
+        holder_id: Option<i64>,
+        target: impl Into<String>,
+        reason: &str,
+    ) -> Audit {
+        Audit {
+            actor: Actor::Staff(self.id),
+            action,
+            holder_id,
+            target: target.into(),
+            before: String::new(),
+            after: String::new(),
+            reason: reason.trim().to_string(),
+            ip: self.ip.clone(),
+        }
+    }
+}
+
+pub fn cookie(token: Option<&str>, secure: bool) -> String {
+    super::cookie_header(if secure { SECURE_COOKIE } else { COOKIE }, token, secure)
+}
+
+fn totp(secret_base32: &str) -> Result<totp_rs::TOTP, AppError> {
+    let bytes = totp_rs::Secret::Encoded(secret_base32.to_string())
+        .to_bytes()
+        .map_err(internal)?;
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, TOTP_DIGITS, 1, TOTP_STEP, bytes).map_err(internal)
+}
+
+/// The time step a code belongs to, looking one step either side for clock drift.
+pub fn totp_step(
+    secret_base32: &str,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, AppError> {
+    let totp = totp(secret_base32)?;
+    let code = code.trim();
+    if code.len() != TOTP_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let now_step = now.timestamp().max(0) as u64 / TOTP_STEP;
+    for step in [now_step, now_step.saturating_sub(1), now_step + 1] {
+        let expected = totp.generate(step * TOTP_STEP);
+        // Compared without an early exit on the first differing digit.
+        let same = expected
+            .bytes()
+            .zip(code.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+        if same {
+            return Ok(Some(step as i64));
+        }
+    }
+    Ok(None)
+}
+
+/// A fresh secret for a new staff member's authenticator app (160 bits, base32).
+pub fn new_totp_secret() -> String {
+    let bytes: [u8; 20] = rand::random();
+    match totp_rs::Secret::Raw(bytes.to_vec()).to_encoded() {
+        totp_rs::Secret::Encoded(text) => text,
+        totp_rs::Secret::Raw(_) => unreachable!("to_encoded gives the encoded form"),
+    }
+}
+
+/// The otpauth URI an authenticator app scans.
+pub fn otpauth_uri(issuer: &str, username: &str, secret: &str) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    format!(
+        "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period=30",
+        enc(issuer),
+        enc(username),
+        enc(issuer)
+    )
+}
+
+/// Checks username, password and TOTP code; opens a staff session and returns its token.
+/// One answer for every wrong part, so the form does not reveal which was wrong.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    code: &str,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    let db = &state.db;
+    let address_key = format!("staff-ip:{}", client.ip);
+    if db
+        .throttle_failures(&address_key, now - ADDRESS_WINDOW)
+        .await?
+        >= MAX_FAILURES_PER_ADDRESS
+    {
+        return Err(AppError::Rejected(Problem::Throttled {
+            retry_after_secs: ADDRESS_WINDOW.num_seconds(),
+        }));
+    }
+    let staff = db.staff_auth(username.trim()).await?;
+    let ok = state
+        .hasher
+        .verify(
+            password.to_string(),
+            staff.as_ref().map(|s| s.password_hash.clone()),
+        )
+        .await
+        .map_err(internal)?;
+    let refuse = || AppError::Rejected(Problem::StaffBadCredentials);
+    let Some(staff) = staff.filter(|s| s.active) else {
+        db.throttle_record(&address_key, now, now - ADDRESS_WINDOW)
+            .await?;
+        return Err(refuse());
+    };
+    if let Some(until) = staff.locked_until.filter(|u| *u > now) {
+        return Err(AppError::Rejected(Problem::Locked {
+            until: until.to_rfc3339(),
+        }));
+    }
+    let step = match (&staff.totp_secret, ok) {
+        (Some(secret), true) => totp_step(secret, code, now)?,
+        _ => None,
+    };
+    let Some(step) = step else {
+        db.throttle_record(&address_key, now, now - ADDRESS_WINDOW)
+            .await?;
+        if let Some(until) = db
+            .staff_login_failed(staff.id, MAX_FAILED_LOGINS, now + LOCKOUT)
+            .await?
+        {
+            db.audit(Audit {
+                actor: Actor::System,
+                action: "staff.locked",
+                holder_id: None,
+                target: format!("staff {}", staff.username),
+                before: String::new(),
+                after: format!("locked until {}", until.to_rfc3339()),
+                reason: format!("{MAX_FAILED_LOGINS} failed logins"),
+                ip: client.ip.clone(),
+            })
+            .await?;
+            return Err(AppError::Rejected(Problem::Locked {
+                until: until.to_rfc3339(),
+            }));
+        }
+        return Err(refuse());
+    };
+    if !db.staff_login_succeeded(staff.id, step).await? {
+        return Err(AppError::Rejected(Problem::TotpReused));
+    }
+    let token = new_token();
+    db.create_session(&NewSession {
+        token_hash: token_hash(&token),
+        subject: SubjectKind::Staff,
+        subject_id: staff.id,
+        now,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.chars().take(200).collect(),
+    })
+    .await?;
+    Ok(token)
+}
+
+fn alive(row: &SessionRow, now: DateTime<Utc>) -> bool {
+    !row.ended && now - row.last_seen_at < IDLE && now - row.created_at < ABSOLUTE
+}
+
+/// The staff member behind the request's staff cookie, if the session is alive and the
+/// account still active.
+pub async fn session(
+    state: &AppState,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<Option<StaffSession>, AppError> {
+    let Some(token) = client.staff_token.as_deref() else {
+        return Ok(None);
+    };
+    let hash = token_hash(token);
+    let Some(row) = state.db.session(&hash).await? else {
+        return Ok(None);
+    };
+    if row.subject != SubjectKind::Staff {
+        return Ok(None);
+    }
+    if !alive(&row, now) {
+        if !row.ended {
+            state.db.end_session(&hash, now).await?;
+        }
+        return Ok(None);
+    }
+    let Some(staff) = state.db.staff_by_id(row.subject_id).await? else {
+        return Ok(None);
+    };
+    if !staff.active {
+        return Ok(None);
+    }
+    if now - row.last_seen_at > TOUCH_EVERY {
+        state.db.touch_session(&hash, now).await?;
+    }
+    Ok(Some(session_of(staff, client)))
+}
+
+fn session_of(s: StaffAuth, client: &Client) -> StaffSession {
+    StaffSession {
+        id: s.id,
+        username: s.username,
+        display_name: s.display_name,
+        role: s.role,
+        merchant_id: s.merchant_id,
+        merchant_name: s.merchant_name,
+        ip: client.ip.clone(),
+    }
+}
+
+/// The logged-in staff member if their role is one of `allowed`: no staff session is
+/// `Unauthorized` (a student's session is no staff session), another role `Forbidden`.
+pub async fn require(
+    state: &AppState,
+    client: &Client,
+    allowed: &[StaffRole],
+) -> Result<StaffSession, AppError> {
+    let staff = session(state, client, Utc::now())
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if !allowed.contains(&staff.role) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(staff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totp_codes_match_their_step_and_nothing_else() {
+        let secret = "YKTDEMOADMINSECRETKEYFORTOTPAAAA";
+        let t = totp(secret).expect("valid secret");
+        let now = Utc::now();
+        let step = now.timestamp() as u64 / TOTP_STEP;
+        let code = t.generate(step * TOTP_STEP);
+        assert_eq!(
+            totp_step(secret, &code, now).expect("ok"),
+            Some(step as i64)
+        );
+        let previous = t.generate((step - 1) * TOTP_STEP);
+        assert_eq!(
+            totp_step(secret, &previous, now).expect("ok"),
+            Some(step as i64 - 1),
+            "one step of clock drift is accepted"
+        );
+        let old = t.generate((step - 3) * TOTP_STEP);
+        if old != code && old != previous {
+            assert_eq!(totp_step(secret, &old, now).expect("ok"), None);
+        }
+        assert_eq!(totp_step(secret, "12345", now).expect("ok"), None);
+        assert_eq!(totp_step(secret, "abcdef", now).expect("ok"), None);
+    }
+
+    #[test]
+    fn new_secrets_are_base32_and_usable() {
+        let a = new_totp_secret();
+        assert_ne!(a, new_totp_secret());
+        assert_eq!(a.len(), 32);
+        assert!(totp(&a).is_ok());
+        let uri = otpauth_uri("一卡通", "op 1", &a);
+        assert!(uri.starts_with("otpauth://totp/%E4%B8%80"));
+        assert!(uri.contains("op%201"));
+        assert!(uri.contains(&format!("secret={a}")));
+    }
+}

@@ -1,0 +1,1631 @@
+//! PostgreSQL: the card office (staff accounts, the counter, administration, reports).
+//! Method by method the same behaviour as `sqlite_staff.rs`. Every change runs in
+//! `in_transaction!` (a lost race runs again); a change of money first takes the account
+//! row's lock (`FOR NO KEY UPDATE`), as the money engine does, and a change of a live card
+//! takes the card row's lock, as the portal's lost-card report does.
+
+use super::postgres::{
+    Finish, PgError, PgResult, PostgresStore, at, corrupt, count_failure, in_transaction,
+    insert_holder, parse_bound, upsert_profile,
+};
+use super::postgres_ledger::{credit_in_tx, device_kind, set_balance};
+use super::postgres_portal::{account_status, card_status, end_sessions_tx, insert_audit};
+use super::sqlite::ts;
+use super::staff::*;
+use super::{
+    Audit, CardChange, Credit, CreditOutcome, NewCard, NewHolder, StoreError, SubjectKind,
+};
+use crate::model::{
+    CampusProfile, CardStatus, Channel, EntryKind, HolderKind, IdDocKind, MerchantCategory, Money,
+    StaffRole,
+};
+use crate::staff_model::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+
+/// A timestamp column as the DTOs carry it: RFC 3339 text, exactly as SQLite stores it.
+fn ts_of(row: &PgRow, column: &str) -> PgResult<String> {
+    Ok(ts(row.try_get::<DateTime<Utc>, _>(column)?))
+}
+
+fn opt_ts_of(row: &PgRow, column: &str) -> PgResult<Option<String>> {
+    Ok(row.try_get::<Option<DateTime<Utc>>, _>(column)?.map(ts))
+}
+
+const STAFF_COLUMNS: &str =
+    "s.id, s.username, s.display_name, s.role, s.merchant_id, m.name_zh AS merchant_name,
+    s.password_hash, s.totp_secret, s.active, s.locked_until";
+
+fn staff_row(row: &PgRow) -> PgResult<StaffAuth> {
+    let role: String = row.try_get("role")?;
+    Ok(StaffAuth {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: StaffRole::parse(&role).ok_or_else(|| corrupt("staff role", &role))?,
+        merchant_id: row.try_get("merchant_id")?,
+        merchant_name: row.try_get("merchant_name")?,
+        password_hash: row.try_get("password_hash")?,
+        totp_secret: row.try_get("totp_secret")?,
+        active: row.try_get("active")?,
+        locked_until: row.try_get("locked_until")?,
+    })
+}
+
+const HOLDER_COLUMNS: &str = "h.id AS holder_id, a.id AS account_id, h.student_no, h.name, h.kind, h.department,
+    h.class_name, h.id_doc_kind, h.id_doc_hash, h.id_doc_masked, h.phone_masked, a.balance, a.status,
+    a.status_reason, a.single_limit, a.daily_limit, h.query_pw_is_initial, h.failed_logins,
+    h.locked_until, a.consumption_pw_is_initial, a.consumption_pw_failures, a.consumption_pw_locked_until";
+
+fn holder_row(row: &PgRow) -> PgResult<HolderRecord> {
+    let kind: String = row.try_get("kind")?;
+    let doc: String = row.try_get("id_doc_kind")?;
+    Ok(HolderRecord {
+        holder_id: row.try_get("holder_id")?,
+        account_id: row.try_get("account_id")?,
+        student_no: row.try_get("student_no")?,
+        name: row.try_get("name")?,
+        kind: HolderKind::parse(&kind).ok_or_else(|| corrupt("holder kind", &kind))?,
+        department: row.try_get("department")?,
+        class_name: row.try_get("class_name")?,
+        id_doc_kind: IdDocKind::parse(&doc).ok_or_else(|| corrupt("id document", &doc))?,
+        id_doc_hash: row.try_get("id_doc_hash")?,
+        id_doc_masked: row.try_get("id_doc_masked")?,
+        phone_masked: row.try_get("phone_masked")?,
+        balance: Money::from_fen(row.try_get("balance")?),
+        status: account_status(&row.try_get::<String, _>("status")?)?,
+        status_reason: row.try_get("status_reason")?,
+        single_limit: Money::from_fen(row.try_get("single_limit")?),
+        daily_limit: Money::from_fen(row.try_get("daily_limit")?),
+        query_pw_is_initial: row.try_get("query_pw_is_initial")?,
+        failed_logins: row.try_get("failed_logins")?,
+        locked_until: row.try_get("locked_until")?,
+        consumption_pw_is_initial: row.try_get("consumption_pw_is_initial")?,
+        consumption_pw_failures: row.try_get("consumption_pw_failures")?,
+        consumption_pw_locked_until: row.try_get("consumption_pw_locked_until")?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "l.id, l.at, l.actor_kind, l.actor_id, s.username AS staff_username,
+    s.display_name AS staff_name, d.code AS device_code, ah.student_no AS actor_student_no,
+    l.action, h.student_no AS holder_no, l.target, l.before_state, l.after_state, l.reason";
+const AUDIT_JOINS: &str = "FROM audit_log l
+    LEFT JOIN staff_users s ON l.actor_kind = 'staff' AND s.id = l.actor_id
+    LEFT JOIN devices d ON l.actor_kind = 'device' AND d.id = l.actor_id
+    LEFT JOIN cardholders ah ON l.actor_kind = 'holder' AND ah.id = l.actor_id
+    LEFT JOIN cardholders h ON h.id = l.holder_id";
+
+fn audit_row(row: &PgRow) -> PgResult<AuditView> {
+    let kind: String = row.try_get("actor_kind")?;
+    let get = |c: &str| -> PgResult<Option<String>> { Ok(row.try_get(c)?) };
+    let actor = match kind.as_str() {
+        "staff" => format!(
+            "staff {} ({})",
+            get("staff_username")?.unwrap_or_default(),
+            get("staff_name")?.unwrap_or_default()
+        ),
+        "device" => format!("device {}", get("device_code")?.unwrap_or_default()),
+        "holder" => format!("holder {}", get("actor_student_no")?.unwrap_or_default()),
+        _ => "system".to_string(),
+    };
+    Ok(AuditView {
+        id: row.try_get("id")?,
+        at: ts_of(row, "at")?,
+        actor,
+        action: row.try_get("action")?,
+        holder: get("holder_no")?,
+        target: row.try_get("target")?,
+        before: row.try_get("before_state")?,
+        after: row.try_get("after_state")?,
+        reason: row.try_get("reason")?,
+    })
+}
+
+fn found_row(row: &PgRow) -> PgResult<FoundCardView> {
+    Ok(FoundCardView {
+        id: row.try_get("id")?,
+        holder_id: row.try_get("holder_id")?,
+        card_no: row.try_get("card_no")?,
+        name: row.try_get("name")?,
+        student_no: row.try_get("student_no")?,
+        place: row.try_get("place")?,
+        found_at: ts_of(row, "found_at")?,
+        returned_at: opt_ts_of(row, "returned_at")?,
+    })
+}
+
+const FOUND_SELECT: &str =
+    "SELECT f.id, f.holder_id, c.card_no, h.name, h.student_no, f.place, f.found_at, f.returned_at
+    FROM found_cards f JOIN cards c ON c.id = f.card_id JOIN cardholders h ON h.id = f.holder_id";
+
+fn reversal_view(row: &PgRow) -> PgResult<ReversalView> {
+    Ok(ReversalView {
+        id: row.try_get("id")?,
+        journal_id: row.try_get("journal_id")?,
+        holder_id: row.try_get("holder_id")?,
+        student_no: row.try_get("student_no")?,
+        name: row.try_get("name")?,
+        amount: Money::from_fen(row.try_get("amount")?),
+        reason: row.try_get("reason")?,
+        requested_by: row.try_get("requested_by_name")?,
+        requested_at: ts_of(row, "requested_at")?,
+    })
+}
+
+fn kind_of(text: &str) -> PgResult<EntryKind> {
+    EntryKind::parse(text).ok_or_else(|| corrupt("entry kind", text))
+}
+
+fn channel_of(text: Option<String>) -> PgResult<Option<Channel>> {
+    text.map(|c| Channel::parse(&c).ok_or_else(|| corrupt("channel", &c)))
+        .transpose()
+}
+
+/// An account's row, locked until the transaction ends (`FOR NO KEY UPDATE`, the lock the
+/// money engine takes): a payment, refund or credit in flight finishes first, or waits.
+struct LockedAccount {
+    id: i64,
+    balance: Money,
+    status: String,
+}
+
+fn locked_account(row: &PgRow) -> PgResult<LockedAccount> {
+    Ok(LockedAccount {
+        id: row.try_get("id")?,
+        balance: Money::from_fen(row.try_get("balance")?),
+        status: row.try_get("status")?,
+    })
+}
+
+async fn lock_account_of_holder(
+    conn: &mut PgConnection,
+    holder_id: i64,
+) -> PgResult<LockedAccount> {
+    let row = sqlx::query(
+        "SELECT id, balance, status FROM accounts WHERE holder_id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(holder_id)
+    .fetch_one(conn)
+    .await?;
+    locked_account(&row)
+}
+
+async fn lock_account(conn: &mut PgConnection, account_id: i64) -> PgResult<LockedAccount> {
+    let row =
+        sqlx::query("SELECT id, balance, status FROM accounts WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(account_id)
+            .fetch_one(conn)
+            .await?;
+    locked_account(&row)
+}
+
+/// The holder's live (active or lost) card, locked: a concurrent lost report or lift resolves
+/// before or after this change, never in the middle of it.
+async fn lock_live_card(conn: &mut PgConnection, holder_id: i64) -> PgResult<Option<PgRow>> {
+    Ok(sqlx::query(
+        "SELECT id, card_no, status FROM cards
+         WHERE holder_id = $1 AND status IN ('active', 'lost') FOR UPDATE",
+    )
+    .bind(holder_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+fn overflow(what: &str) -> PgError {
+    PgError::Store(StoreError::Corrupt(format!("{what} overflow")))
+}
+
+/// The audit viewer's time range: from (inclusive), until (exclusive).
+type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The audit viewer's bounds (RFC 3339 texts) as timestamps.
+fn audit_bounds(q: &AuditQuery) -> PgResult<Bounds> {
+    Ok((
+        q.from.as_deref().map(parse_bound).transpose()?,
+        q.until.as_deref().map(parse_bound).transpose()?,
+    ))
+}
+
+impl PostgresStore {
+    async fn search_holders_inner(&self, query: &str, limit: i64) -> PgResult<Vec<HolderHit>> {
+        let like = format!("%{}%", query.replace(['%', '_'], ""));
+        // ILIKE with no escape character: SQLite's LIKE (ASCII case-insensitive, no escape).
+        let rows = sqlx::query(
+            "SELECT h.id, h.student_no, h.name, h.class_name, a.status, a.balance,
+                    (SELECT card_no FROM cards WHERE holder_id = h.id AND status IN ('active', 'lost')) AS card_no
+             FROM cardholders h JOIN accounts a ON a.holder_id = h.id
+             WHERE h.student_no = $1 OR h.name ILIKE $2 ESCAPE ''
+                OR h.id IN (SELECT holder_id FROM cards WHERE card_no = $1 OR chip_serial = $1)
+             ORDER BY h.student_no LIMIT $3",
+        )
+        .bind(query)
+        .bind(like)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HolderHit {
+                    holder_id: row.try_get("id")?,
+                    student_no: row.try_get("student_no")?,
+                    name: row.try_get("name")?,
+                    class_name: row.try_get("class_name")?,
+                    card_no: row.try_get("card_no")?,
+                    account_status: account_status(&row.try_get::<String, _>("status")?)?,
+                    balance: Money::from_fen(row.try_get("balance")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn holder_where(&self, filter: &str, bind: Bind<'_>) -> PgResult<Option<HolderRecord>> {
+        let sql = format!(
+            "SELECT {HOLDER_COLUMNS} FROM cardholders h JOIN accounts a ON a.holder_id = h.id WHERE {filter}"
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let query = match bind {
+            Bind::Id(id) => query.bind(id),
+            Bind::Text(text) => query.bind(text),
+        };
+        let row = query.fetch_optional(&self.pool).await?;
+        row.as_ref().map(holder_row).transpose()
+    }
+
+    async fn staff_where(&self, filter: &str, bind: Bind<'_>) -> PgResult<Option<StaffAuth>> {
+        let sql = format!(
+            "SELECT {STAFF_COLUMNS} FROM staff_users s LEFT JOIN merchants m ON m.id = s.merchant_id
+             WHERE {filter}"
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let query = match bind {
+            Bind::Id(id) => query.bind(id),
+            Bind::Text(text) => query.bind(text),
+        };
+        let row = query.fetch_optional(&self.pool).await?;
+        row.as_ref().map(staff_row).transpose()
+    }
+
+    async fn card_views_inner(&self, holder_id: i64) -> PgResult<Vec<CardView>> {
+        let rows = sqlx::query(
+            "SELECT card_no, chip_serial, status, issued_at, ended_at FROM cards WHERE holder_id = $1
+             ORDER BY issued_at DESC, id DESC",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CardView {
+                    card_no: row.try_get("card_no")?,
+                    chip_serial: row.try_get("chip_serial")?,
+                    status: card_status(&row.try_get::<String, _>("status")?)?,
+                    issued_at: ts_of(row, "issued_at")?,
+                    ended_at: opt_ts_of(row, "ended_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn staff_entries_inner(
+        &self,
+        holder_id: i64,
+        limit: i64,
+    ) -> PgResult<Vec<StaffEntryView>> {
+        let rows = sqlx::query(
+            "SELECT j.id, j.created_at, j.kind, j.amount, j.balance_after, j.channel, m.name_zh AS merchant,
+                    j.reference, j.memo,
+                    EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_id = j.id) AS reversed
+             FROM journal_entries j JOIN accounts a ON a.id = j.account_id
+             LEFT JOIN merchants m ON m.id = j.merchant_id
+             WHERE a.holder_id = $1 ORDER BY j.created_at DESC, j.id DESC LIMIT $2",
+        )
+        .bind(holder_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StaffEntryView {
+                    id: row.try_get("id")?,
+                    at: ts_of(row, "created_at")?,
+                    kind: kind_of(&row.try_get::<String, _>("kind")?)?,
+                    amount: Money::from_fen(row.try_get("amount")?),
+                    balance_after: Money::from_fen(row.try_get("balance_after")?),
+                    channel: channel_of(row.try_get("channel")?)?,
+                    merchant: row.try_get("merchant")?,
+                    reference: row.try_get("reference")?,
+                    memo: row.try_get("memo")?,
+                    reversed: row.try_get("reversed")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_records_inner(&self, q: &AuditQuery) -> PgResult<Vec<AuditView>> {
+        let (from, until) = audit_bounds(q)?;
+        // The action prefix: ILIKE with no escape character, as SQLite's LIKE.
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} {AUDIT_JOINS}
+             WHERE ($1::text IS NULL OR s.username = $1)
+               AND ($2::text IS NULL OR h.student_no = $2)
+               AND ($3::text IS NULL OR l.action = $3 OR l.action ILIKE ($3 || '%') ESCAPE '')
+               AND ($4::timestamptz IS NULL OR l.at >= $4)
+               AND ($5::timestamptz IS NULL OR l.at < $5)
+             ORDER BY l.at DESC, l.id DESC LIMIT $6"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&q.person)
+            .bind(&q.holder)
+            .bind(&q.action)
+            .bind(from)
+            .bind(until)
+            .bind(q.limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn audit_of_holder_inner(&self, holder_id: i64, limit: i64) -> PgResult<Vec<AuditView>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} {AUDIT_JOINS} WHERE l.holder_id = $1 ORDER BY l.at DESC, l.id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn issue_card_inner(
+        &self,
+        holder_id: i64,
+        card: &NewCard,
+        replace: bool,
+        fee: Money,
+        staff_id: i64,
+        audit: &Audit,
+    ) -> PgResult<CardIssue> {
+        let now = at(card.issued_at);
+        in_transaction!(self.pool, |tx| {
+            let account = lock_account_of_holder(&mut tx, holder_id).await?;
+            if account.status == "closed" {
+                return Ok(Finish::Rollback(CardIssue::AccountClosed));
+            }
+            let live = lock_live_card(&mut tx, holder_id).await?;
+            match (&live, replace) {
+                (Some(_), false) => return Ok(Finish::Rollback(CardIssue::HasLiveCard)),
+                (None, true) => return Ok(Finish::Rollback(CardIssue::NoLiveCard)),
+                _ => {}
+            }
+            // A concurrent issue of the same number or serial: the unique key fails the later
+            // insert, and its run again finds the card here.
+            let taken: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM cards WHERE card_no = $1 OR chip_serial = $2",
+            )
+            .bind(&card.card_no)
+            .bind(&card.chip_serial)
+            .fetch_one(&mut *tx)
+            .await?;
+            if taken > 0 {
+                return Ok(Finish::Rollback(CardIssue::Taken));
+            }
+            if fee > account.balance {
+                return Ok(Finish::Rollback(CardIssue::FeeAboveBalance));
+            }
+            let mut audit = audit.clone();
+            let mut replaced = None;
+            let mut balance_after = account.balance;
+            if let Some(old) = &live {
+                let old_id: i64 = old.try_get("id")?;
+                let old_no: String = old.try_get("card_no")?;
+                let old_status: String = old.try_get("status")?;
+                sqlx::query("UPDATE cards SET status = 'void', ended_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(old_id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit.before = format!("card {old_no} {old_status}");
+                replaced = Some(old_no);
+            }
+            sqlx::query(
+                "INSERT INTO cards (holder_id, card_no, chip_serial, status, issued_at)
+                 VALUES ($1, $2, $3, 'active', $4)",
+            )
+            .bind(holder_id)
+            .bind(&card.card_no)
+            .bind(&card.chip_serial)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if fee > Money::ZERO {
+                balance_after = account
+                    .balance
+                    .checked_sub(fee)
+                    .ok_or_else(|| overflow("fee"))?;
+                sqlx::query(
+                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, staff_id, memo, created_at)
+                     VALUES ($1, 'fee', $2, $3, $4, $5, $6)",
+                )
+                .bind(account.id)
+                .bind(-fee.fen())
+                .bind(balance_after.fen())
+                .bind(staff_id)
+                .bind(format!("card replacement {}", card.card_no))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                set_balance(&mut tx, account.id, account.balance, balance_after).await?;
+            }
+            audit.after = if fee > Money::ZERO {
+                format!("card {} active; fee {}", card.card_no, fee.yuan_string())
+            } else {
+                format!("card {} active", card.card_no)
+            };
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(CardIssue::Issued {
+                replaced,
+                balance: balance_after,
+            }))
+        })
+    }
+
+    async fn close_account_inner(
+        &self,
+        holder_id: i64,
+        reference: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: &Audit,
+    ) -> PgResult<Closing> {
+        let now = at(now);
+        in_transaction!(self.pool, |tx| {
+            // Under the account lock: a payment in flight finishes first (and is paid out with
+            // the rest), or sees the account closed.
+            let account = lock_account_of_holder(&mut tx, holder_id).await?;
+            if account.status == "closed" {
+                return Ok(Finish::Rollback(Closing::AlreadyClosed));
+            }
+            let balance = account.balance;
+            let mut journal_id = None;
+            if balance > Money::ZERO {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, staff_id, reference, memo, created_at)
+                     VALUES ($1, 'payout', $2, 0, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(account.id)
+                .bind(-balance.fen())
+                .bind(staff_id)
+                .bind(reference)
+                .bind(&audit.reason)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                set_balance(&mut tx, account.id, balance, Money::ZERO).await?;
+                journal_id = Some(id);
+            }
+            sqlx::query(
+                "UPDATE cards SET status = 'cancelled', ended_at = $1
+                 WHERE holder_id = $2 AND status IN ('active', 'lost')",
+            )
+            .bind(now)
+            .bind(holder_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE accounts SET status = 'closed', status_reason = $1, closed_at = $2 WHERE id = $3",
+            )
+            .bind(&audit.reason)
+            .bind(now)
+            .bind(account.id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE auto_topup SET enabled = FALSE WHERE holder_id = $1")
+                .bind(holder_id)
+                .execute(&mut *tx)
+                .await?;
+            end_sessions_tx(&mut tx, SubjectKind::Holder, holder_id, None, now).await?;
+            let mut audit = audit.clone();
+            audit.before = format!("{}; balance {}", account.status, balance.yuan_string());
+            audit.after = format!("closed; paid out {} ({reference})", balance.yuan_string());
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(Closing::Closed {
+                paid_out: balance,
+                journal_id,
+            }))
+        })
+    }
+
+    async fn correct_payment_inner(
+        &self,
+        payment_id: i64,
+        reason: &str,
+        staff_id: i64,
+        request: Option<i64>,
+        now: DateTime<Utc>,
+        audit: &Audit,
+    ) -> PgResult<Correction> {
+        let now = at(now);
+        in_transaction!(self.pool, |tx| {
+            if let Some(request_id) = request {
+                // The request's row lock puts two approvers in order: the second finds it decided.
+                let decided = sqlx::query(
+                    "UPDATE reversal_requests SET status = 'approved', decided_by = $1, decided_at = $2
+                     WHERE id = $3 AND status = 'pending'",
+                )
+                .bind(staff_id)
+                .bind(now)
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if decided == 0 {
+                    return Ok(Finish::Rollback(Correction::RequestDecided));
+                }
+            }
+            let row = sqlx::query(
+                "SELECT account_id, amount, merchant_id FROM journal_entries WHERE id = $1 AND kind = 'payment'",
+            )
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let account = lock_account(&mut tx, row.try_get("account_id")?).await?;
+            // Read under the lock: a refund or correction of this payment has committed by now.
+            let reversed: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM journal_entries WHERE reverses_id = $1)",
+            )
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if reversed {
+                return Ok(Finish::Rollback(Correction::AlreadyReversed));
+            }
+            if account.status == "closed" {
+                return Ok(Finish::Rollback(Correction::AccountClosed));
+            }
+            let amount = Money::from_fen(row.try_get("amount")?)
+                .checked_neg()
+                .ok_or_else(|| overflow("amount"))?;
+            let new_balance = account
+                .balance
+                .checked_add(amount)
+                .ok_or_else(|| overflow("balance"))?;
+            let journal_id: i64 = sqlx::query_scalar(
+                "INSERT INTO journal_entries (account_id, kind, amount, balance_after, merchant_id, staff_id, reverses_id, memo, created_at)
+                 VALUES ($1, 'correction', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(account.id)
+            .bind(amount.fen())
+            .bind(new_balance.fen())
+            .bind(row.try_get::<Option<i64>, _>("merchant_id")?)
+            .bind(staff_id)
+            .bind(payment_id)
+            .bind(reason)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            set_balance(&mut tx, account.id, account.balance, new_balance).await?;
+            if let Some(request_id) = request {
+                sqlx::query("UPDATE reversal_requests SET correction_id = $1 WHERE id = $2")
+                    .bind(journal_id)
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut audit = audit.clone();
+            audit.after = format!(
+                "correction #{journal_id} +{}; balance {}",
+                amount.yuan_string(),
+                new_balance.yuan_string()
+            );
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(Correction::Corrected {
+                journal_id,
+                balance: new_balance,
+            }))
+        })
+    }
+
+    async fn save_merchant_inner(
+        &self,
+        id: Option<i64>,
+        m: &MerchantInput<'_>,
+        now: DateTime<Utc>,
+        audit: &Audit,
+    ) -> PgResult<Option<i64>> {
+        let now = at(now);
+        in_transaction!(self.pool, |tx| {
+            let saved: Option<i64> = match id {
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO merchants (code, name_zh, name_en, category, place, active, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING RETURNING id",
+                    )
+                    .bind(m.code)
+                    .bind(m.name_zh)
+                    .bind(m.name_en)
+                    .bind(m.category.as_str())
+                    .bind(m.place)
+                    .bind(m.active)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                Some(id) => {
+                    // A concurrent save taking the code fails this UPDATE on the unique key;
+                    // run again, the clash is seen here.
+                    let clash: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM merchants WHERE code = $1 AND id <> $2",
+                    )
+                    .bind(m.code)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if clash > 0 {
+                        None
+                    } else {
+                        sqlx::query_scalar(
+                            "UPDATE merchants SET code = $1, name_zh = $2, name_en = $3, category = $4, place = $5, active = $6
+                             WHERE id = $7 RETURNING id",
+                        )
+                        .bind(m.code)
+                        .bind(m.name_zh)
+                        .bind(m.name_en)
+                        .bind(m.category.as_str())
+                        .bind(m.place)
+                        .bind(m.active)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    }
+                }
+            };
+            if saved.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(saved))
+        })
+    }
+
+    async fn devices_inner(&self) -> PgResult<Vec<DeviceView>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.code, d.kind, m.name_zh AS merchant, d.place, d.public_key, d.revoked_at, d.key_issued_at
+             FROM devices d LEFT JOIN merchants m ON m.id = d.merchant_id ORDER BY d.code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                let key: Option<String> = r.try_get("public_key")?;
+                let revoked: Option<DateTime<Utc>> = r.try_get("revoked_at")?;
+                Ok(DeviceView {
+                    id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    kind: device_kind(&kind)?,
+                    merchant: r.try_get("merchant")?,
+                    place: r.try_get("place")?,
+                    has_credential: key.is_some() && revoked.is_none(),
+                    revoked: revoked.is_some(),
+                    credential_issued_at: opt_ts_of(r, "key_issued_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn staff_users_inner(&self) -> PgResult<Vec<StaffUserView>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.username, s.display_name, s.role, m.name_zh AS merchant, s.active,
+                    s.locked_until, s.totp_secret IS NOT NULL AS has_totp
+             FROM staff_users s LEFT JOIN merchants m ON m.id = s.merchant_id ORDER BY s.username",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let now = Utc::now();
+        rows.iter()
+            .map(|r| {
+                let role: String = r.try_get("role")?;
+                let locked: Option<DateTime<Utc>> = r.try_get("locked_until")?;
+                Ok(StaffUserView {
+                    id: r.try_get("id")?,
+                    username: r.try_get("username")?,
+                    display_name: r.try_get("display_name")?,
+                    role: StaffRole::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+                    merchant: r.try_get("merchant")?,
+                    active: r.try_get("active")?,
+                    locked: locked.is_some_and(|t| t > now),
+                    has_second_factor: r.try_get("has_totp")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn settlement_inner(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PgResult<Vec<SettlementRow>> {
+        let rows = sqlx::query(
+            "SELECT m.code, m.name_zh,
+                    COALESCE(SUM(CASE WHEN j.kind = 'payment' THEN 1 ELSE 0 END), 0)::bigint AS sales,
+                    COALESCE(SUM(CASE WHEN j.kind = 'payment' THEN -j.amount ELSE 0 END), 0)::bigint AS sales_total,
+                    COALESCE(SUM(CASE WHEN j.kind = 'refund' THEN 1 ELSE 0 END), 0)::bigint AS refunds,
+                    COALESCE(SUM(CASE WHEN j.kind = 'refund' THEN j.amount ELSE 0 END), 0)::bigint AS refunds_total,
+                    COALESCE(SUM(CASE WHEN j.kind = 'correction' THEN j.amount ELSE 0 END), 0)::bigint AS corrections_total
+             FROM merchants m JOIN journal_entries j ON j.merchant_id = m.id
+             WHERE j.created_at >= $1 AND j.created_at < $2
+             GROUP BY m.id, m.code, m.name_zh ORDER BY m.code",
+        )
+        .bind(at(from))
+        .bind(at(until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let money = |c: &str| -> PgResult<Money> { Ok(Money::from_fen(r.try_get(c)?)) };
+                let sales_total = money("sales_total")?;
+                let refunds_total = money("refunds_total")?;
+                let corrections_total = money("corrections_total")?;
+                Ok(SettlementRow {
+                    merchant_code: r.try_get("code")?,
+                    merchant: r.try_get("name_zh")?,
+                    sales: r.try_get("sales")?,
+                    sales_total,
+                    refunds: r.try_get("refunds")?,
+                    refunds_total,
+                    corrections_total,
+                    net: Money::from_fen(
+                        sales_total.fen() - refunds_total.fen() - corrections_total.fen(),
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    async fn topups_by_channel_inner(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PgResult<Vec<ChannelRow>> {
+        let rows = sqlx::query(
+            "SELECT channel, COUNT(*) AS n, SUM(amount)::bigint AS total FROM journal_entries
+             WHERE kind = 'topup' AND channel IS NOT NULL AND created_at >= $1 AND created_at < $2
+             GROUP BY channel ORDER BY channel",
+        )
+        .bind(at(from))
+        .bind(at(until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChannelRow {
+                    channel: channel_of(r.try_get("channel")?)?
+                        .ok_or_else(|| corrupt("channel", ""))?,
+                    count: r.try_get("n")?,
+                    total: Money::from_fen(r.try_get("total")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn operator_activity_inner(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PgResult<Vec<ActivityRow>> {
+        let rows = sqlx::query(
+            "SELECT s.username, s.display_name, l.action, COUNT(*) AS n
+             FROM audit_log l JOIN staff_users s ON l.actor_kind = 'staff' AND s.id = l.actor_id
+             WHERE l.at >= $1 AND l.at < $2
+             GROUP BY s.username, s.display_name, l.action ORDER BY s.username, l.action",
+        )
+        .bind(at(from))
+        .bind(at(until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ActivityRow {
+                    staff: format!(
+                        "{} ({})",
+                        r.try_get::<String, _>("username")?,
+                        r.try_get::<String, _>("display_name")?
+                    ),
+                    action: r.try_get("action")?,
+                    count: r.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn merchant_entries_inner(
+        &self,
+        merchant_id: i64,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> PgResult<Vec<MerchantSale>> {
+        let rows = sqlx::query(
+            "SELECT j.id, j.created_at, j.kind, j.amount, COALESCE(d.code, '') AS device, h.name
+             FROM journal_entries j JOIN accounts a ON a.id = j.account_id
+             JOIN cardholders h ON h.id = a.holder_id
+             LEFT JOIN devices d ON d.id = j.device_id
+             WHERE j.merchant_id = $1 AND j.created_at >= $2 AND j.created_at < $3
+               AND j.kind IN ('payment', 'refund', 'correction')
+             ORDER BY j.created_at DESC, j.id DESC LIMIT 500",
+        )
+        .bind(merchant_id)
+        .bind(at(from))
+        .bind(at(until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MerchantSale {
+                    id: r.try_get("id")?,
+                    at: ts_of(r, "created_at")?,
+                    kind: kind_of(&r.try_get::<String, _>("kind")?)?,
+                    amount: Money::from_fen(r.try_get("amount")?),
+                    device: r.try_get("device")?,
+                    payer: crate::server::ledger::masked_name(&r.try_get::<String, _>("name")?),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The one parameter of a lookup by id or by text.
+enum Bind<'a> {
+    Id(i64),
+    Text(&'a str),
+}
+
+#[async_trait]
+impl StaffStore for PostgresStore {
+    async fn staff_auth(&self, username: &str) -> Result<Option<StaffAuth>, StoreError> {
+        Ok(self
+            .staff_where("s.username = $1", Bind::Text(username))
+            .await?)
+    }
+
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAuth>, StoreError> {
+        Ok(self.staff_where("s.id = $1", Bind::Id(id)).await?)
+    }
+
+    async fn staff_login_failed(
+        &self,
+        id: i64,
+        max: i64,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(count_failure(
+            &self.pool,
+            "staff_users",
+            "failed_logins",
+            "locked_until",
+            id,
+            max,
+            lock_until,
+        )
+        .await?)
+    }
+
+    async fn staff_login_succeeded(&self, id: i64, step: i64) -> Result<bool, StoreError> {
+        // One UPDATE: two logins with one code wait on the row lock, and the second no longer
+        // matches once the first has committed its step.
+        let updated = sqlx::query(
+            "UPDATE staff_users SET failed_logins = 0, locked_until = NULL, totp_last_step = $1
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(PgError::from)?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn search_holders(&self, query: &str, limit: i64) -> Result<Vec<HolderHit>, StoreError> {
+        Ok(self.search_holders_inner(query, limit).await?)
+    }
+
+    async fn holder_record(&self, holder_id: i64) -> Result<Option<HolderRecord>, StoreError> {
+        Ok(self.holder_where("h.id = $1", Bind::Id(holder_id)).await?)
+    }
+
+    async fn holder_by_student_no(
+        &self,
+        student_no: &str,
+    ) -> Result<Option<HolderRecord>, StoreError> {
+        Ok(self
+            .holder_where("h.student_no = $1", Bind::Text(student_no))
+            .await?)
+    }
+
+    async fn card_views(&self, holder_id: i64) -> Result<Vec<CardView>, StoreError> {
+        Ok(self.card_views_inner(holder_id).await?)
+    }
+
+    async fn staff_entries(
+        &self,
+        holder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StaffEntryView>, StoreError> {
+        Ok(self.staff_entries_inner(holder_id, limit).await?)
+    }
+
+    async fn audit_records(&self, q: &AuditQuery) -> Result<Vec<AuditView>, StoreError> {
+        Ok(self.audit_records_inner(q).await?)
+    }
+
+    async fn audit_of_holder(
+        &self,
+        holder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditView>, StoreError> {
+        Ok(self.audit_of_holder_inner(holder_id, limit).await?)
+    }
+
+    async fn enrol(&self, holders: &[NewHolder], audit: Audit) -> Result<(), StoreError> {
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            for h in holders {
+                insert_holder(&mut tx, h).await?;
+            }
+            insert_audit(&mut tx, audit, Utc::now()).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn issue_card(
+        &self,
+        holder_id: i64,
+        card: &NewCard,
+        replace: bool,
+        fee: Money,
+        staff_id: i64,
+        audit: Audit,
+    ) -> Result<CardIssue, StoreError> {
+        Ok(self
+            .issue_card_inner(holder_id, card, replace, fee, staff_id, &audit)
+            .await?)
+    }
+
+    async fn cancel_card(
+        &self,
+        holder_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<CardChange, StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            let Some(row) = lock_live_card(&mut tx, holder_id).await? else {
+                return Ok(Finish::Rollback(CardChange::NoCard));
+            };
+            let card_no: String = row.try_get("card_no")?;
+            let from = card_status(&row.try_get::<String, _>("status")?)?;
+            sqlx::query("UPDATE cards SET status = 'cancelled', ended_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(row.try_get::<i64, _>("id")?)
+                .execute(&mut *tx)
+                .await?;
+            let mut audit = audit.clone();
+            audit.target = format!("card {card_no}");
+            audit.before = from.as_str().into();
+            audit.after = "cancelled".into();
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(CardChange::Changed {
+                card_no,
+                from,
+                to: CardStatus::Cancelled,
+            }))
+        })?)
+    }
+
+    async fn reset_password(
+        &self,
+        holder_id: i64,
+        which: PasswordKind,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            match which {
+                PasswordKind::Query => {
+                    sqlx::query(
+                        "UPDATE cardholders SET query_pw_hash = $1, query_pw_is_initial = TRUE, failed_logins = 0,
+                             locked_until = NULL, query_pw_changed_at = $2 WHERE id = $3",
+                    )
+                    .bind(new_hash)
+                    .bind(now)
+                    .bind(holder_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    end_sessions_tx(&mut tx, SubjectKind::Holder, holder_id, None, now).await?;
+                }
+                PasswordKind::Consumption => {
+                    sqlx::query(
+                        "UPDATE accounts SET consumption_pw_hash = $1, consumption_pw_is_initial = TRUE,
+                             consumption_pw_failures = 0, consumption_pw_locked_until = NULL WHERE holder_id = $2",
+                    )
+                    .bind(new_hash)
+                    .bind(holder_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn lift_lockout(
+        &self,
+        holder_id: i64,
+        which: PasswordKind,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let sql = match which {
+            PasswordKind::Query => {
+                "UPDATE cardholders SET failed_logins = 0, locked_until = NULL WHERE id = $1"
+            }
+            PasswordKind::Consumption => {
+                "UPDATE accounts SET consumption_pw_failures = 0, consumption_pw_locked_until = NULL WHERE holder_id = $1"
+            }
+        };
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            sqlx::query(sql).bind(holder_id).execute(&mut *tx).await?;
+            insert_audit(&mut tx, audit, Utc::now()).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn set_frozen(
+        &self,
+        holder_id: i64,
+        frozen: bool,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            // Under the account lock, as `set_account_status`: a payment in flight finishes
+            // first, or sees the new status.
+            let before = lock_account_of_holder(&mut tx, holder_id).await?.status;
+            if before == "closed" {
+                return Ok(Finish::Rollback(false));
+            }
+            let after = if frozen { "frozen" } else { "active" };
+            sqlx::query("UPDATE accounts SET status = $1, status_reason = $2 WHERE holder_id = $3")
+                .bind(after)
+                .bind(if frozen { audit.reason.as_str() } else { "" })
+                .bind(holder_id)
+                .execute(&mut *tx)
+                .await?;
+            let mut audit = audit.clone();
+            audit.before = before;
+            audit.after = after.into();
+            insert_audit(&mut tx, &audit, Utc::now()).await?;
+            Ok(Finish::Commit(true))
+        })?)
+    }
+
+    async fn close_account(
+        &self,
+        holder_id: i64,
+        reference: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Closing, StoreError> {
+        Ok(self
+            .close_account_inner(holder_id, reference, staff_id, now, &audit)
+            .await?)
+    }
+
+    async fn card_by_number(&self, number: &str) -> Result<Option<(i64, i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, holder_id, card_no FROM cards WHERE card_no = $1 OR chip_serial = $1",
+        )
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(PgError::from)?)
+    }
+
+    async fn record_found_card(
+        &self,
+        card_id: i64,
+        holder_id: i64,
+        place: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            // No conflict target: the one that can clash is the partial unique index
+            // `found_cards_one_open` (one open record per card). A concurrent second record
+            // waits for the first and then inserts nothing.
+            let inserted = sqlx::query(
+                "INSERT INTO found_cards (card_id, holder_id, place, found_at, recorded_by)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(card_id)
+            .bind(holder_id)
+            .bind(place)
+            .bind(now)
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(Finish::Rollback(false));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(true))
+        })?)
+    }
+
+    async fn cash_topup(
+        &self,
+        credit: &Credit<'_>,
+        audit: Audit,
+    ) -> Result<CreditOutcome, StoreError> {
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            let outcome = credit_in_tx(&mut tx, credit).await?;
+            let CreditOutcome::Credited { balance, .. } = &outcome else {
+                return Ok(Finish::Rollback(outcome));
+            };
+            let mut audit = audit.clone();
+            audit.after = format!("balance {}", balance.yuan_string());
+            insert_audit(&mut tx, &audit, credit.now).await?;
+            Ok(Finish::Commit(outcome))
+        })?)
+    }
+
+    async fn found_cards(&self, open_only: bool) -> Result<Vec<FoundCardView>, StoreError> {
+        let sql = format!(
+            "{FOUND_SELECT} WHERE (NOT $1 OR f.returned_at IS NULL) ORDER BY f.found_at DESC LIMIT 200"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(open_only)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        Ok(rows.iter().map(found_row).collect::<PgResult<_>>()?)
+    }
+
+    async fn found_cards_of(&self, holder_id: i64) -> Result<Vec<FoundCardView>, StoreError> {
+        let sql = format!("{FOUND_SELECT} WHERE f.holder_id = $1 ORDER BY f.found_at DESC");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        Ok(rows.iter().map(found_row).collect::<PgResult<_>>()?)
+    }
+
+    async fn found_card_returned(
+        &self,
+        id: i64,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            let updated = sqlx::query(
+                "UPDATE found_cards SET returned_at = $1, returned_by = $2
+                 WHERE id = $3 AND returned_at IS NULL",
+            )
+            .bind(now)
+            .bind(staff_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                return Ok(Finish::Rollback(false));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(true))
+        })?)
+    }
+
+    async fn journal_entry(&self, id: i64) -> Result<Option<EntryRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT j.id, a.holder_id, j.kind, j.amount, j.merchant_id, j.created_at,
+                    EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_id = j.id) AS reversed
+             FROM journal_entries j JOIN accounts a ON a.id = j.account_id WHERE j.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        let decode = |r: &PgRow| -> PgResult<EntryRecord> {
+            Ok(EntryRecord {
+                id: r.try_get("id")?,
+                holder_id: r.try_get("holder_id")?,
+                kind: kind_of(&r.try_get::<String, _>("kind")?)?,
+                amount: Money::from_fen(r.try_get("amount")?),
+                merchant_id: r.try_get("merchant_id")?,
+                created_at: r.try_get("created_at")?,
+                reversed: r.try_get("reversed")?,
+            })
+        };
+        Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    async fn correct_payment(
+        &self,
+        payment_id: i64,
+        reason: &str,
+        staff_id: i64,
+        request: Option<i64>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Correction, StoreError> {
+        Ok(self
+            .correct_payment_inner(payment_id, reason, staff_id, request, now, &audit)
+            .await?)
+    }
+
+    async fn request_correction(
+        &self,
+        entry: &EntryRecord,
+        reason: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            // No conflict target: the one that can clash is the partial unique index
+            // `reversal_one_pending` (one pending request per payment).
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO reversal_requests (journal_id, holder_id, amount, reason, requested_by, requested_at, status)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT DO NOTHING RETURNING id",
+            )
+            .bind(entry.id)
+            .bind(entry.holder_id)
+            .bind(-entry.amount.fen())
+            .bind(reason)
+            .bind(staff_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if id.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(id))
+        })?)
+    }
+
+    async fn reversal_request(&self, id: i64) -> Result<Option<ReversalRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, journal_id, holder_id, amount, reason, requested_by, status
+             FROM reversal_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        let decode = |r: &PgRow| -> PgResult<ReversalRow> {
+            Ok(ReversalRow {
+                id: r.try_get("id")?,
+                journal_id: r.try_get("journal_id")?,
+                holder_id: r.try_get("holder_id")?,
+                amount: Money::from_fen(r.try_get("amount")?),
+                reason: r.try_get("reason")?,
+                requested_by: r.try_get("requested_by")?,
+                pending: r.try_get::<String, _>("status")? == "pending",
+            })
+        };
+        Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    async fn pending_reversals(
+        &self,
+        holder_id: Option<i64>,
+    ) -> Result<Vec<ReversalView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.journal_id, r.holder_id, h.student_no, h.name, r.amount, r.reason,
+                    s.display_name AS requested_by_name, r.requested_at
+             FROM reversal_requests r JOIN cardholders h ON h.id = r.holder_id
+             JOIN staff_users s ON s.id = r.requested_by
+             WHERE r.status = 'pending' AND ($1::bigint IS NULL OR r.holder_id = $1)
+             ORDER BY r.requested_at",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        Ok(rows.iter().map(reversal_view).collect::<PgResult<_>>()?)
+    }
+
+    async fn resolve_failed_topup(
+        &self,
+        order_no: &str,
+        resolution: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            let updated = sqlx::query(
+                "UPDATE topup_orders SET resolved_at = $1, resolved_by = $2, resolution = $3
+                 WHERE order_no = $4 AND status = 'failed' AND channel = 'auto' AND resolved_at IS NULL",
+            )
+            .bind(now)
+            .bind(staff_id)
+            .bind(resolution)
+            .bind(order_no)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                return Ok(Finish::Rollback(false));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(true))
+        })?)
+    }
+
+    async fn failed_topup_views(
+        &self,
+        holder_id: Option<i64>,
+    ) -> Result<Vec<FailedTopupView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.order_no, o.holder_id, h.student_no, h.name, o.amount, o.failure, o.updated_at
+             FROM topup_orders o JOIN cardholders h ON h.id = o.holder_id
+             WHERE o.status = 'failed' AND o.channel = 'auto' AND o.resolved_at IS NULL
+               AND ($1::bigint IS NULL OR o.holder_id = $1)
+             ORDER BY o.updated_at DESC LIMIT 200",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        let decode = |r: &PgRow| -> PgResult<FailedTopupView> {
+            Ok(FailedTopupView {
+                order_no: r.try_get("order_no")?,
+                holder_id: r.try_get("holder_id")?,
+                student_no: r.try_get("student_no")?,
+                name: r.try_get("name")?,
+                amount: Money::from_fen(r.try_get("amount")?),
+                failure: r.try_get("failure")?,
+                at: ts_of(r, "updated_at")?,
+            })
+        };
+        Ok(rows.iter().map(decode).collect::<PgResult<_>>()?)
+    }
+
+    async fn merchants(&self) -> Result<Vec<MerchantView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, code, name_zh, name_en, category, place, active FROM merchants ORDER BY code",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        let decode = |r: &PgRow| -> PgResult<MerchantView> {
+            let category: String = r.try_get("category")?;
+            Ok(MerchantView {
+                id: r.try_get("id")?,
+                code: r.try_get("code")?,
+                name_zh: r.try_get("name_zh")?,
+                name_en: r.try_get("name_en")?,
+                category: MerchantCategory::parse(&category)
+                    .ok_or_else(|| corrupt("category", &category))?,
+                place: r.try_get("place")?,
+                active: r.try_get("active")?,
+            })
+        };
+        Ok(rows.iter().map(decode).collect::<PgResult<_>>()?)
+    }
+
+    async fn save_merchant(
+        &self,
+        id: Option<i64>,
+        merchant: &MerchantInput<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self.save_merchant_inner(id, merchant, now, &audit).await?)
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceView>, StoreError> {
+        Ok(self.devices_inner().await?)
+    }
+
+    async fn create_device(
+        &self,
+        d: &DeviceInput<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO devices (code, kind, merchant_id, place, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (code) DO NOTHING RETURNING id",
+            )
+            .bind(d.code)
+            .bind(d.kind.as_str())
+            .bind(d.merchant_id)
+            .bind(d.place)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if id.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(id))
+        })?)
+    }
+
+    async fn set_device_credential(
+        &self,
+        device_id: i64,
+        public_key: Option<&str>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            match public_key {
+                Some(key) => sqlx::query(
+                    "UPDATE devices SET public_key = $1, key_issued_at = $2, revoked_at = NULL WHERE id = $3",
+                )
+                .bind(key)
+                .bind(now)
+                .bind(device_id),
+                None => sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(device_id),
+            }
+            .execute(&mut *tx)
+            .await?;
+            // The browsers set up as this device's terminal stop working at once.
+            sqlx::query(
+                "UPDATE terminal_sessions SET ended_at = $1 WHERE device_id = $2 AND ended_at IS NULL",
+            )
+            .bind(now)
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn staff_users(&self) -> Result<Vec<StaffUserView>, StoreError> {
+        Ok(self.staff_users_inner().await?)
+    }
+
+    async fn create_staff(
+        &self,
+        s: &NewStaffUser<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, totp_secret, created_at, password_changed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (username) DO NOTHING RETURNING id",
+            )
+            .bind(s.username)
+            .bind(s.display_name)
+            .bind(s.role.as_str())
+            .bind(s.merchant_id)
+            .bind(s.password_hash)
+            .bind(s.totp_secret)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if id.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(id))
+        })?)
+    }
+
+    async fn update_staff(
+        &self,
+        id: i64,
+        role: StaffRole,
+        merchant_id: Option<i64>,
+        active: bool,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            sqlx::query(
+                "UPDATE staff_users SET role = $1, merchant_id = $2, active = $3 WHERE id = $4",
+            )
+            .bind(role.as_str())
+            .bind(merchant_id)
+            .bind(active)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            // A changed role or a disabled account takes effect at once: its sessions end.
+            end_sessions_tx(&mut tx, SubjectKind::Staff, id, None, now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn save_profile_audited(
+        &self,
+        profile: &CampusProfile,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(profile)
+            .map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))?;
+        let now = at(Utc::now());
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            upsert_profile(&mut tx, &text, now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn settlement(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SettlementRow>, StoreError> {
+        Ok(self.settlement_inner(from, until).await?)
+    }
+
+    async fn topups_by_channel(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ChannelRow>, StoreError> {
+        Ok(self.topups_by_channel_inner(from, until).await?)
+    }
+
+    async fn operator_activity(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ActivityRow>, StoreError> {
+        Ok(self.operator_activity_inner(from, until).await?)
+    }
+
+    async fn merchant_entries(
+        &self,
+        merchant_id: i64,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MerchantSale>, StoreError> {
+        Ok(self
+            .merchant_entries_inner(merchant_id, from, until)
+            .await?)
+    }
+}

@@ -1,0 +1,398 @@
+//! The card office's part of the store: staff accounts, the counter's changes to holders, cards
+//! and money, found cards, corrections, administration and reports. Every change takes its
+//! audit record and writes it in the same transaction.
+
+use super::{Audit, CardChange, NewCard, NewHolder, StoreError};
+use crate::model::{
+    AccountStatus, DeviceKind, EntryKind, HolderKind, IdDocKind, MerchantCategory, Money, StaffRole,
+};
+use crate::staff_model::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// What a staff login needs. Holds the password hash and the TOTP secret: never leaves the
+/// server.
+#[derive(Debug, Clone)]
+pub struct StaffAuth {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: StaffRole,
+    pub merchant_id: Option<i64>,
+    pub merchant_name: Option<String>,
+    pub password_hash: String,
+    pub totp_secret: Option<String>,
+    pub active: bool,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A cardholder as the counter's services see one (with the keyed ID hash, for checking a
+/// presented document).
+#[derive(Debug, Clone)]
+pub struct HolderRecord {
+    pub holder_id: i64,
+    pub account_id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub kind: HolderKind,
+    pub department: String,
+    pub class_name: String,
+    pub id_doc_kind: IdDocKind,
+    pub id_doc_hash: String,
+    pub id_doc_masked: String,
+    pub phone_masked: String,
+    pub balance: Money,
+    pub status: AccountStatus,
+    pub status_reason: String,
+    pub single_limit: Money,
+    pub daily_limit: Money,
+    pub query_pw_is_initial: bool,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub consumption_pw_is_initial: bool,
+    pub consumption_pw_failures: i64,
+    pub consumption_pw_locked_until: Option<DateTime<Utc>>,
+}
+
+/// Which of a holder's two passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordKind {
+    Query,
+    Consumption,
+}
+
+/// The outcome of issuing or replacing a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardIssue {
+    Issued {
+        /// The card it replaced (now void), if any.
+        replaced: Option<String>,
+        balance: Money,
+    },
+    /// Issuing needs no live card; replacing needs one.
+    HasLiveCard,
+    NoLiveCard,
+    /// The chip serial or card number belongs to another card.
+    Taken,
+    AccountClosed,
+    /// The replacement fee is more than the balance.
+    FeeAboveBalance,
+}
+
+/// A payment the counter is asked to correct.
+#[derive(Debug, Clone)]
+pub struct EntryRecord {
+    pub id: i64,
+    pub holder_id: i64,
+    pub kind: EntryKind,
+    pub amount: Money,
+    pub merchant_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    /// Refunded at a till or corrected before.
+    pub reversed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Correction {
+    Corrected {
+        journal_id: i64,
+        balance: Money,
+    },
+    AlreadyReversed,
+    AccountClosed,
+    /// The approval request was decided already (approved or withdrawn).
+    RequestDecided,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closing {
+    Closed {
+        paid_out: Money,
+        journal_id: Option<i64>,
+    },
+    AlreadyClosed,
+}
+
+/// A pending correction, as stored.
+#[derive(Debug, Clone)]
+pub struct ReversalRow {
+    pub id: i64,
+    pub journal_id: i64,
+    pub holder_id: i64,
+    pub amount: Money,
+    pub reason: String,
+    pub requested_by: i64,
+    pub pending: bool,
+}
+
+pub struct NewStaffUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: StaffRole,
+    pub merchant_id: Option<i64>,
+    pub password_hash: &'a str,
+    pub totp_secret: &'a str,
+}
+
+pub struct MerchantInput<'a> {
+    pub code: &'a str,
+    pub name_zh: &'a str,
+    pub name_en: &'a str,
+    pub category: MerchantCategory,
+    pub place: &'a str,
+    pub active: bool,
+}
+
+pub struct DeviceInput<'a> {
+    pub code: &'a str,
+    pub kind: DeviceKind,
+    pub merchant_id: Option<i64>,
+    pub place: &'a str,
+}
+
+/// Audit log filters; empty fields match everything. Dates are UTC RFC 3339 bounds.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// A staff username.
+    pub person: Option<String>,
+    /// A student number.
+    pub holder: Option<String>,
+    /// An action name or its prefix ("card." matches every card action).
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait StaffStore: Send + Sync {
+    async fn staff_auth(&self, username: &str) -> Result<Option<StaffAuth>, StoreError>;
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAuth>, StoreError>;
+    /// Counts a failed staff login; the `max`-th locks until `lock_until`.
+    async fn staff_login_failed(
+        &self,
+        id: i64,
+        max: i64,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Records a good login at TOTP time step `step`; false (and nothing changed) when a login
+    /// already used this step or a later one: a code is good once.
+    async fn staff_login_succeeded(&self, id: i64, step: i64) -> Result<bool, StoreError>;
+
+    async fn search_holders(&self, query: &str, limit: i64) -> Result<Vec<HolderHit>, StoreError>;
+    async fn holder_record(&self, holder_id: i64) -> Result<Option<HolderRecord>, StoreError>;
+    async fn holder_by_student_no(
+        &self,
+        student_no: &str,
+    ) -> Result<Option<HolderRecord>, StoreError>;
+    /// Every card the holder has had, newest first.
+    async fn card_views(&self, holder_id: i64) -> Result<Vec<CardView>, StoreError>;
+    async fn staff_entries(
+        &self,
+        holder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StaffEntryView>, StoreError>;
+    async fn audit_records(&self, query: &AuditQuery) -> Result<Vec<AuditView>, StoreError>;
+    /// Audit records about one holder, newest first.
+    async fn audit_of_holder(
+        &self,
+        holder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditView>, StoreError>;
+
+    /// Enrols holders (with their cards) in one transaction: all or none. One audit record.
+    async fn enrol(&self, holders: &[NewHolder], audit: Audit) -> Result<(), StoreError>;
+    /// Issues a card to a holder without a live card, or (`replace`) voids the live card and
+    /// issues the new one, charging `fee` as a fee entry.
+    async fn issue_card(
+        &self,
+        holder_id: i64,
+        card: &NewCard,
+        replace: bool,
+        fee: Money,
+        staff_id: i64,
+        audit: Audit,
+    ) -> Result<CardIssue, StoreError>;
+    /// Cancels the live (active or lost) card.
+    async fn cancel_card(
+        &self,
+        holder_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<CardChange, StoreError>;
+    /// Sets a password back to an initial value (after the ID check), clears its failures and
+    /// lock; a query password reset also ends the holder's sessions and code keys.
+    async fn reset_password(
+        &self,
+        holder_id: i64,
+        which: PasswordKind,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    async fn lift_lockout(
+        &self,
+        holder_id: i64,
+        which: PasswordKind,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    /// Freezes or unfreezes an active/frozen account; false when the account is closed.
+    async fn set_frozen(
+        &self,
+        holder_id: i64,
+        frozen: bool,
+        audit: Audit,
+    ) -> Result<bool, StoreError>;
+    /// Pays the whole balance out (a payout entry with the bank reference), cancels the live
+    /// card, ends sessions and closes the account, in one transaction.
+    async fn close_account(
+        &self,
+        holder_id: i64,
+        reference: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Closing, StoreError>;
+
+    /// A card by its printed number or chip serial: (card id, holder id, card number).
+    async fn card_by_number(&self, number: &str) -> Result<Option<(i64, i64, String)>, StoreError>;
+    /// Records a found card; false when it is already recorded and not returned.
+    async fn record_found_card(
+        &self,
+        card_id: i64,
+        holder_id: i64,
+        place: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError>;
+    /// A cash top-up at the counter: the credit and its audit record in one transaction.
+    async fn cash_topup(
+        &self,
+        credit: &super::Credit<'_>,
+        audit: Audit,
+    ) -> Result<super::CreditOutcome, StoreError>;
+
+    async fn found_cards(&self, open_only: bool) -> Result<Vec<FoundCardView>, StoreError>;
+    async fn found_cards_of(&self, holder_id: i64) -> Result<Vec<FoundCardView>, StoreError>;
+    /// Marks a found card returned; false when it was not open.
+    async fn found_card_returned(
+        &self,
+        id: i64,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError>;
+
+    async fn journal_entry(&self, id: i64) -> Result<Option<EntryRecord>, StoreError>;
+    /// Writes the correction (a credit of the payment's amount pointing at it), at most once
+    /// per payment; with `request`, also marks that approval request approved by `staff_id`.
+    async fn correct_payment(
+        &self,
+        payment_id: i64,
+        reason: &str,
+        staff_id: i64,
+        request: Option<i64>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Correction, StoreError>;
+    /// Files a correction for a second approver; `None` when one is already pending.
+    async fn request_correction(
+        &self,
+        entry: &EntryRecord,
+        reason: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError>;
+    async fn reversal_request(&self, id: i64) -> Result<Option<ReversalRow>, StoreError>;
+    async fn pending_reversals(
+        &self,
+        holder_id: Option<i64>,
+    ) -> Result<Vec<ReversalView>, StoreError>;
+    /// Marks a failed automatic top-up resolved; false when it is not an open failure.
+    async fn resolve_failed_topup(
+        &self,
+        order_no: &str,
+        resolution: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError>;
+    async fn failed_topup_views(
+        &self,
+        holder_id: Option<i64>,
+    ) -> Result<Vec<FailedTopupView>, StoreError>;
+
+    async fn merchants(&self) -> Result<Vec<MerchantView>, StoreError>;
+    /// Creates (`id` none) or updates a merchant; `None` when the code is taken.
+    async fn save_merchant(
+        &self,
+        id: Option<i64>,
+        merchant: &MerchantInput<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError>;
+    async fn devices(&self) -> Result<Vec<DeviceView>, StoreError>;
+    /// `None` when the code is taken.
+    async fn create_device(
+        &self,
+        device: &DeviceInput<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Stores a new public key (issue or rotate) or, with `None`, revokes the credential.
+    async fn set_device_credential(
+        &self,
+        device_id: i64,
+        public_key: Option<&str>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    async fn staff_users(&self) -> Result<Vec<StaffUserView>, StoreError>;
+    /// `None` when the username is taken.
+    async fn create_staff(
+        &self,
+        staff: &NewStaffUser<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Changes a staff member's role and whether the account may log in; ending their
+    /// sessions when it may not.
+    async fn update_staff(
+        &self,
+        id: i64,
+        role: StaffRole,
+        merchant_id: Option<i64>,
+        active: bool,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    async fn save_profile_audited(
+        &self,
+        profile: &crate::model::CampusProfile,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+
+    async fn settlement(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SettlementRow>, StoreError>;
+    async fn topups_by_channel(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ChannelRow>, StoreError>;
+    async fn operator_activity(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ActivityRow>, StoreError>;
+    async fn merchant_entries(
+        &self,
+        merchant_id: i64,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MerchantSale>, StoreError>;
+}

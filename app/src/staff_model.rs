@@ -1,0 +1,356 @@
+//! What the card office's pages send to the browser. Plain data: no password or key hashes,
+//! no ID numbers (only their masked form), no TOTP secrets except once, at enrolment.
+
+use crate::model::{
+    AccountStatus, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
+    MerchantCategory, Money, StaffRole,
+};
+use serde::{Deserialize, Serialize};
+
+/// The signed-in staff member, for the header and the staff pages' guard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffBrief {
+    pub username: String,
+    pub display_name: String,
+    pub role: StaffRole,
+    /// The merchant's name (merchant role only).
+    pub merchant: Option<String>,
+}
+
+impl StaffBrief {
+    /// May change holders, cards and money at the counter.
+    pub fn is_counter(&self) -> bool {
+        matches!(self.role, StaffRole::Operator | StaffRole::Admin)
+    }
+    /// May read cardholders, the audit log and reports.
+    pub fn can_read(&self) -> bool {
+        matches!(
+            self.role,
+            StaffRole::Operator | StaffRole::Admin | StaffRole::Auditor
+        )
+    }
+}
+
+/// One line of a holder search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderHit {
+    pub holder_id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub class_name: String,
+    pub card_no: Option<String>,
+    pub account_status: AccountStatus,
+    pub balance: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardView {
+    pub card_no: String,
+    pub chip_serial: String,
+    pub status: CardStatus,
+    pub issued_at: String,
+    pub ended_at: Option<String>,
+}
+
+/// A journal entry as the card office sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffEntryView {
+    pub id: i64,
+    pub at: String,
+    pub kind: EntryKind,
+    pub amount: Money,
+    pub balance_after: Money,
+    pub channel: Option<Channel>,
+    pub merchant: Option<String>,
+    pub reference: String,
+    pub memo: String,
+    /// A payment already corrected or refunded.
+    pub reversed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub id: i64,
+    pub at: String,
+    /// "staff operator (柜台 周敏)", "holder 2024010101", "device POS-E-CANTEEN-1", "system".
+    pub actor: String,
+    pub action: String,
+    pub holder: Option<String>,
+    pub target: String,
+    pub before: String,
+    pub after: String,
+    pub reason: String,
+}
+
+/// A failed automatic top-up waiting for an operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedTopupView {
+    pub order_no: String,
+    pub holder_id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub amount: Money,
+    pub failure: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundCardView {
+    pub id: i64,
+    pub holder_id: i64,
+    pub card_no: String,
+    pub name: String,
+    pub student_no: String,
+    pub place: String,
+    pub found_at: String,
+    pub returned_at: Option<String>,
+}
+
+/// A found card on the public page: nothing that identifies the owner to a stranger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicFoundCard {
+    pub card_no_masked: String,
+    pub name_masked: String,
+    pub place: String,
+    pub found_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReversalView {
+    pub id: i64,
+    pub journal_id: i64,
+    pub holder_id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub amount: Money,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: String,
+}
+
+/// Everything the counter needs about one cardholder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderFile {
+    pub holder_id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub kind: HolderKind,
+    pub department: String,
+    pub class_name: String,
+    pub id_doc_kind: IdDocKind,
+    pub id_doc_masked: String,
+    pub phone_masked: String,
+    pub balance: Money,
+    pub account_status: AccountStatus,
+    pub status_reason: String,
+    pub single_limit: Money,
+    pub daily_limit: Money,
+    pub query_pw_is_initial: bool,
+    pub query_failures: i64,
+    /// Locked until (RFC 3339), when the lock has not run out.
+    pub query_locked_until: Option<String>,
+    pub consumption_pw_is_initial: bool,
+    pub consumption_failures: i64,
+    pub consumption_locked_until: Option<String>,
+    pub cards: Vec<CardView>,
+    pub entries: Vec<StaffEntryView>,
+    pub audit: Vec<AuditView>,
+    pub failed_topups: Vec<FailedTopupView>,
+    pub found: Vec<FoundCardView>,
+    pub pending_reversals: Vec<ReversalView>,
+    /// The viewer may change things here (an operator or administrator, not an auditor).
+    pub can_change: bool,
+}
+
+/// A printable receipt of a cash top-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub receipt_no: String,
+    pub office: String,
+    pub holder_name: String,
+    pub student_no: String,
+    pub amount: Money,
+    pub balance: Money,
+    pub at: String,
+    pub operator: String,
+}
+
+/// The answer to a CSV import: every row's problem, or what was enrolled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub created: usize,
+    /// Rows whose holder was enrolled before with the same data: nothing to do.
+    pub unchanged: usize,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    /// 1-based line number in the file (the header is line 1).
+    pub line: usize,
+    pub problem: crate::portal_model::Problem,
+}
+
+/// What the counter did when closing accounts (one or a batch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseReport {
+    pub closed: Vec<ClosedAccount>,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedAccount {
+    pub student_no: String,
+    pub name: String,
+    pub paid_out: Money,
+    pub reference: String,
+}
+
+/// The outcome of a correction request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReversalOutcome {
+    Reversed {
+        balance: Money,
+    },
+    /// Above the approval amount: waits for a second staff member.
+    AwaitingApproval {
+        request_id: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantView {
+    pub id: i64,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: MerchantCategory,
+    pub place: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub id: i64,
+    pub code: String,
+    pub kind: DeviceKind,
+    pub merchant: Option<String>,
+    pub place: String,
+    pub has_credential: bool,
+    pub revoked: bool,
+    pub credential_issued_at: Option<String>,
+}
+
+/// A device credential, shown once when issued or rotated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCredential {
+    pub device_code: String,
+    pub credential: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffUserView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: StaffRole,
+    pub merchant: Option<String>,
+    pub active: bool,
+    pub locked: bool,
+    pub has_second_factor: bool,
+}
+
+/// A new staff member's second factor, shown once: the secret for an authenticator app, as
+/// text and as a QR code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffEnrolment {
+    pub username: String,
+    pub totp_secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementRow {
+    pub merchant_code: String,
+    pub merchant: String,
+    pub sales: i64,
+    pub sales_total: Money,
+    pub refunds: i64,
+    pub refunds_total: Money,
+    pub corrections_total: Money,
+    pub net: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelRow {
+    pub channel: Channel,
+    pub count: i64,
+    pub total: Money,
+}
+
+/// The campus's liability (all balances) against the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Liability {
+    pub accounts: i64,
+    pub entries: i64,
+    pub total_balance: Money,
+    pub journal_total: Money,
+    pub difference: Money,
+    /// Accounts whose balance differs from their journal: (account id, balance, journal sum).
+    pub mismatches: Vec<(i64, Money, Money)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRow {
+    pub staff: String,
+    pub action: String,
+    pub count: i64,
+}
+
+/// One day's figures, as a report page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reports {
+    pub from: String,
+    pub to: String,
+    pub settlement: Vec<SettlementRow>,
+    pub topups: Vec<ChannelRow>,
+    pub liability: Liability,
+    pub activity: Vec<ActivityRow>,
+}
+
+/// A merchant's own sale or refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantSale {
+    pub id: i64,
+    pub at: String,
+    pub kind: EntryKind,
+    pub amount: Money,
+    pub device: String,
+    pub payer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MerchantDayView {
+    pub merchant: String,
+    pub day: String,
+    pub sales: i64,
+    pub sales_total: Money,
+    pub refunds: i64,
+    pub refunds_total: Money,
+    pub net: Money,
+    pub entries: Vec<MerchantSale>,
+}
+
+/// Everything the administration page lists, in one answer (one loading boundary).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOverview {
+    /// The viewer may change things (an administrator; auditors only read).
+    pub can_change: bool,
+    pub merchants: Vec<MerchantView>,
+    pub devices: Vec<DeviceView>,
+    pub staff: Vec<StaffUserView>,
+    /// The campus profile as its JSON document.
+    pub profile: String,
+}

@@ -1,0 +1,1297 @@
+//! The card office through its real HTTP endpoints: staff login with a second factor, the
+//! authorization matrix (every staff endpoint × every role, a student and nobody), the audit
+//! completeness test (every changing staff endpoint leaves exactly one audit record), and the
+//! counter's journeys (import, replace card, cash top-up, corrections with a second approver,
+//! closing accounts, found cards).
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+use app::model::{Channel, Money};
+use app::server::store::{AuditQuery, NewOrder};
+use helpers::device::{balance, device, holder, live_serial};
+use helpers::{TestApp, call, login};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const STUDENT: &str = "2023020215";
+const STUDENT_PW: &str = "260817";
+
+fn demo_secret(user: &str) -> &'static str {
+    app::server::demo::DEMO_TOTP
+        .iter()
+        .find(|(u, _)| *u == user)
+        .map(|(_, s)| *s)
+        .unwrap()
+}
+
+fn password_of(user: &str) -> &'static str {
+    app::server::demo::DEMO_LOGINS
+        .iter()
+        .find(|l| l.login == user)
+        .map(|l| l.password)
+        .unwrap()
+}
+
+fn totp_at(secret: &str, unix: u64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+        .unwrap()
+        .generate(unix)
+}
+
+fn now_unix() -> u64 {
+    chrono::Utc::now().timestamp() as u64
+}
+
+/// Logs a demo staff member in with the current authenticator code.
+async fn staff_login(app: &TestApp, user: &str) -> String {
+    let code = totp_at(demo_secret(user), now_unix());
+    let (status, body, cookie) = call(
+        app,
+        None,
+        "staff/login",
+        &[
+            ("username", user),
+            ("password", password_of(user)),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{user}: {status} {body}"
+    );
+    let cookie = cookie.expect("staff cookie");
+    assert!(cookie.starts_with("ykt_staff="), "{cookie}");
+    cookie
+}
+
+async fn audit_count(app: &TestApp) -> usize {
+    app.state
+        .db
+        .audit_records(&AuditQuery {
+            limit: 1_000_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len()
+}
+
+fn ok(status: StatusCode, body: &str, what: &str) {
+    assert!(status.is_success(), "{what}: {status} {body}");
+}
+
+#[tokio::test]
+async fn staff_login_needs_password_and_a_fresh_code() {
+    let app = TestApp::spawn(2).await;
+    let secret = demo_secret("operator");
+    let pw = password_of("operator");
+    let wrong_code = {
+        let right = totp_at(secret, now_unix());
+        let mut n: u32 = right.parse().unwrap();
+        n = (n + 500_000) % 1_000_000;
+        format!("{n:06}")
+    };
+    let (status, no_code, cookie) = call(
+        &app,
+        None,
+        "staff/login",
+        &[
+            ("username", "operator"),
+            ("password", pw),
+            ("code", &wrong_code),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(no_code.contains("staff_bad_credentials"), "{no_code}");
+    assert!(cookie.is_none());
+    let code = totp_at(secret, now_unix());
+    let (_, bad_pw, _) = call(
+        &app,
+        None,
+        "staff/login",
+        &[
+            ("username", "operator"),
+            ("password", "Wrong-password-1"),
+            ("code", &code),
+        ],
+    )
+    .await;
+    let (_, unknown, _) = call(
+        &app,
+        None,
+        "staff/login",
+        &[("username", "nobody"), ("password", pw), ("code", &code)],
+    )
+    .await;
+    assert_eq!(bad_pw, no_code, "one message for every wrong part");
+    assert_eq!(unknown, no_code, "one message for an unknown user");
+
+    let cookie = staff_login(&app, "operator").await;
+    let (status, me, _) = call(&app, Some(&cookie), "staff/me", &[]).await;
+    ok(status, &me, "me");
+    assert!(me.contains("\"role\":\"operator\""), "{me}");
+    // The same code again (a shoulder-surfed code) is refused, even with the right password.
+    let (status, replay, _) = call(
+        &app,
+        None,
+        "staff/login",
+        &[("username", "operator"), ("password", pw), ("code", &code)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        replay.contains("totp_reused") || replay.contains("staff_bad_credentials"),
+        "{replay}"
+    );
+    // Logging out ends the session on the server.
+    let (status, _, _) = call(&app, Some(&cookie), "staff/logout", &[]).await;
+    assert!(status.is_success() || status.is_redirection());
+    let (_, me, _) = call(&app, Some(&cookie), "staff/me", &[]).await;
+    assert_eq!(me, "null");
+}
+
+#[tokio::test]
+async fn five_failed_staff_logins_lock_the_account_and_are_audited() {
+    let app = TestApp::spawn(2).await;
+    let before = audit_count(&app).await;
+    let mut last = String::new();
+    for _ in 0..5 {
+        let (_, body, _) = call(
+            &app,
+            None,
+            "staff/login",
+            &[
+                ("username", "auditor"),
+                ("password", "Wrong-password-1"),
+                ("code", "000000"),
+            ],
+        )
+        .await;
+        last = body;
+    }
+    assert!(last.contains("locked"), "{last}");
+    assert_eq!(audit_count(&app).await, before + 1, "the lock is audited");
+    let code = totp_at(demo_secret("auditor"), now_unix());
+    let (_, body, cookie) = call(
+        &app,
+        None,
+        "staff/login",
+        &[
+            ("username", "auditor"),
+            ("password", password_of("auditor")),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert!(cookie.is_none() && body.contains("locked"), "{body}");
+}
+
+/// Who may call what: the expected matrix, written out here independently of the server's
+/// role lists.
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Public,
+    Read,
+    Counter,
+    Oversight,
+    Admin,
+    Merchant,
+}
+
+/// Every staff server function: (endpoint, who may call it, changes something, a form).
+type Form = &'static [(&'static str, &'static str)];
+
+const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
+    (
+        "staff/login",
+        Who::Public,
+        false,
+        &[("username", "x"), ("password", "y"), ("code", "000000")],
+    ),
+    ("staff/logout", Who::Public, false, &[]),
+    ("staff/me", Who::Public, false, &[]),
+    ("staff/search", Who::Read, false, &[("q", "2023")]),
+    ("staff/holder", Who::Read, false, &[("holder_id", "1")]),
+    ("staff/found", Who::Read, false, &[("open_only", "true")]),
+    ("staff/failed_topups", Who::Read, false, &[]),
+    ("staff/reversals", Who::Read, false, &[]),
+    (
+        "staff/enrol",
+        Who::Counter,
+        true,
+        &[
+            ("student_no", ""),
+            ("name", ""),
+            ("kind", ""),
+            ("department", ""),
+            ("class_name", ""),
+            ("id_doc_kind", ""),
+            ("id_number", ""),
+            ("phone", ""),
+            ("chip_serial", ""),
+        ],
+    ),
+    (
+        "staff/import",
+        Who::Counter,
+        true,
+        &[
+            ("csv", "student_no,name,id_number\n"),
+            ("file_name", "x.csv"),
+        ],
+    ),
+    (
+        "staff/issue_card",
+        Who::Counter,
+        true,
+        &[("holder_id", "1"), ("chip_serial", "zz"), ("reason", "")],
+    ),
+    (
+        "staff/replace_card",
+        Who::Counter,
+        true,
+        &[
+            ("holder_id", "1"),
+            ("chip_serial", "zz"),
+            ("fee", ""),
+            ("reason", ""),
+        ],
+    ),
+    (
+        "staff/cancel_card",
+        Who::Counter,
+        true,
+        &[("holder_id", "1"), ("reason", "")],
+    ),
+    (
+        "staff/cash_topup",
+        Who::Counter,
+        true,
+        &[("holder_id", "1"), ("amount", "0"), ("reason", "")],
+    ),
+    (
+        "staff/reset_password",
+        Who::Counter,
+        true,
+        &[
+            ("holder_id", "1"),
+            ("which", "query"),
+            ("id_number", "1"),
+            ("reason", ""),
+        ],
+    ),
+    (
+        "staff/lift_lockout",
+        Who::Counter,
+        true,
+        &[("holder_id", "1"), ("which", "query"), ("reason", "")],
+    ),
+    (
+        "staff/set_lost",
+        Who::Counter,
+        true,
+        &[("holder_id", "1"), ("lost", "true"), ("reason", "")],
+    ),
+    (
+        "staff/set_frozen",
+        Who::Counter,
+        true,
+        &[("holder_id", "1"), ("frozen", "true"), ("reason", "")],
+    ),
+    (
+        "staff/close_account",
+        Who::Counter,
+        true,
+        &[("holder_id", "1"), ("bank_account", "1"), ("reason", "")],
+    ),
+    (
+        "staff/close_batch",
+        Who::Counter,
+        true,
+        &[("lines", ""), ("reason", "")],
+    ),
+    (
+        "staff/record_found",
+        Who::Counter,
+        true,
+        &[("number", "NOPE"), ("place", "")],
+    ),
+    (
+        "staff/found_returned",
+        Who::Counter,
+        true,
+        &[("id", "999999"), ("reason", "")],
+    ),
+    (
+        "staff/reverse",
+        Who::Counter,
+        true,
+        &[("journal_id", "999999999"), ("reason", "")],
+    ),
+    (
+        "staff/approve_reversal",
+        Who::Counter,
+        true,
+        &[("request_id", "999999")],
+    ),
+    (
+        "staff/resolve_topup",
+        Who::Counter,
+        true,
+        &[("order_no", "NOPE"), ("reason", "")],
+    ),
+    (
+        "staff/audit",
+        Who::Oversight,
+        false,
+        &[
+            ("person", ""),
+            ("holder", ""),
+            ("action", ""),
+            ("from", ""),
+            ("to", ""),
+        ],
+    ),
+    (
+        "staff/reports",
+        Who::Oversight,
+        false,
+        &[("from", ""), ("to", "")],
+    ),
+    ("admin/overview", Who::Oversight, false, &[]),
+    (
+        "admin/save_merchant",
+        Who::Admin,
+        true,
+        &[
+            ("id", ""),
+            ("code", "?"),
+            ("name_zh", ""),
+            ("name_en", ""),
+            ("category", "shop"),
+            ("place", ""),
+            ("active", "true"),
+        ],
+    ),
+    (
+        "admin/create_device",
+        Who::Admin,
+        true,
+        &[
+            ("code", "?"),
+            ("kind", "gate"),
+            ("merchant_id", ""),
+            ("place", ""),
+        ],
+    ),
+    (
+        "admin/issue_credential",
+        Who::Admin,
+        true,
+        &[("device_id", "999999"), ("reason", "")],
+    ),
+    (
+        "admin/revoke_credential",
+        Who::Admin,
+        true,
+        &[("device_id", "999999"), ("reason", "")],
+    ),
+    (
+        "admin/create_staff",
+        Who::Admin,
+        true,
+        &[
+            ("username", "?"),
+            ("display_name", ""),
+            ("role", "operator"),
+            ("merchant_id", ""),
+            ("password", ""),
+            ("reason", ""),
+        ],
+    ),
+    (
+        "admin/update_staff",
+        Who::Admin,
+        true,
+        &[
+            ("id", "999999"),
+            ("role", "operator"),
+            ("merchant_id", ""),
+            ("active", "true"),
+            ("reason", ""),
+        ],
+    ),
+    (
+        "admin/save_profile",
+        Who::Admin,
+        true,
+        &[("profile", "{}"), ("reason", "")],
+    ),
+    ("merchant/day", Who::Merchant, false, &[("day", "")]),
+];
+
+fn allowed(who: Who, role: Option<&str>) -> bool {
+    match (who, role) {
+        (Who::Public, _) => true,
+        (_, None) => false,
+        (Who::Read, Some(r)) => ["operator", "admin", "auditor"].contains(&r),
+        (Who::Counter, Some(r)) => ["operator", "admin"].contains(&r),
+        (Who::Oversight, Some(r)) => ["admin", "auditor"].contains(&r),
+        (Who::Admin, Some(r)) => r == "admin",
+        (Who::Merchant, Some(r)) => r == "merchant",
+    }
+}
+
+#[tokio::test]
+async fn authorization_matrix_every_staff_endpoint_every_role() {
+    let app = TestApp::spawn(4).await;
+    // The table must name every staff server function the application registers.
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_string())
+        .filter(|p| {
+            p.starts_with("/api/staff/")
+                || p.starts_with("/api/admin/")
+                || p.starts_with("/api/merchant/")
+        })
+        .collect();
+    let listed: BTreeSet<String> = ENDPOINTS.iter().map(|e| format!("/api/{}", e.0)).collect();
+    assert_eq!(
+        registered, listed,
+        "every staff endpoint needs a row in the matrix"
+    );
+
+    let student = login(&app, STUDENT, STUDENT_PW).await;
+    let mut callers: Vec<(String, Option<&str>, Option<String>)> = vec![
+        ("nobody".into(), None, None),
+        ("student".into(), None, Some(student)),
+    ];
+    for (user, role) in [
+        ("operator", "operator"),
+        ("admin", "admin"),
+        ("auditor", "auditor"),
+        ("canteen1", "merchant"),
+    ] {
+        callers.push((user.into(), Some(role), Some(staff_login(&app, user).await)));
+    }
+    let mut checked = 0;
+    for (endpoint, who, _, form) in ENDPOINTS {
+        if endpoint.ends_with("logout") || endpoint.ends_with("login") {
+            continue;
+        }
+        for (name, role, cookie) in &callers {
+            let (status, body, _) = call(&app, cookie.as_deref(), endpoint, form).await;
+            if allowed(*who, *role) {
+                assert!(
+                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                    "{name} must be let through to {endpoint}: {status} {body}"
+                );
+            } else {
+                let expected = if role.is_some() {
+                    StatusCode::FORBIDDEN
+                } else {
+                    StatusCode::UNAUTHORIZED
+                };
+                assert_eq!(
+                    status, expected,
+                    "{name} must be refused {endpoint}: {body}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 33 * 6, "{checked}");
+
+    // The CSV export and the pages are guarded too.
+    for (name, role, cookie) in &callers {
+        let mut req = app
+            .client
+            .get(app.url("/staff/reports.csv?report=settlement"));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let status = req.send().await.unwrap().status();
+        let expected = match role {
+            None => StatusCode::UNAUTHORIZED,
+            Some("admin") | Some("auditor") => StatusCode::OK,
+            Some(_) => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(status, expected, "{name} reports.csv");
+    }
+    for path in ["/staff", "/staff/admin", "/staff/holder/1"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.headers()["location"], "/staff/login");
+    }
+    let student_cookie = callers[1].2.clone().unwrap();
+    let res = app
+        .client
+        .get(app.url("/staff"))
+        .header("cookie", student_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "a student session is no staff session"
+    );
+}
+
+/// Calls a changing endpoint that must succeed and leave exactly one audit record.
+async fn audited(app: &TestApp, cookie: &str, endpoint: &str, form: &[(&str, &str)]) -> Value {
+    let before = audit_count(app).await;
+    let (status, body, _) = call(app, Some(cookie), endpoint, form).await;
+    ok(status, &body, endpoint);
+    let after = audit_count(app).await;
+    assert_eq!(
+        after,
+        before + 1,
+        "{endpoint} must leave exactly one audit record"
+    );
+    serde_json::from_str(&body).unwrap_or(Value::Null)
+}
+
+async fn holder_file(app: &TestApp, cookie: &str, holder_id: i64) -> Value {
+    let (status, body, _) = call(
+        app,
+        Some(cookie),
+        "staff/holder",
+        &[("holder_id", &holder_id.to_string())],
+    )
+    .await;
+    ok(status, &body, "holder file");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test]
+async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let op2 = staff_login(&app, "operator2").await;
+    let admin = staff_login(&app, "admin").await;
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+
+    // Refusals and reads write nothing.
+    let before = audit_count(&app).await;
+    let (status, _, _) = call(
+        &app,
+        Some(&op),
+        "staff/cash_topup",
+        &[("holder_id", "1"), ("amount", "abc"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    call(&app, Some(&op), "staff/search", &[("q", "2023")]).await;
+    assert_eq!(
+        audit_count(&app).await,
+        before,
+        "a refusal or a read is not audited"
+    );
+
+    audited(
+        &app,
+        &op,
+        "staff/enrol",
+        &[
+            ("student_no", "2026990001"),
+            ("name", "测试一"),
+            ("kind", "student"),
+            ("department", "计算机工程学院"),
+            ("class_name", "计算机26级1班"),
+            ("id_doc_kind", "resident_id"),
+            ("id_number", "44030120060101123X"),
+            ("phone", "13800001111"),
+            ("chip_serial", ""),
+        ],
+    )
+    .await;
+    done.insert("staff/enrol");
+    audited(&app, &op, "staff/import", &[("csv", "student_no,name,id_number,chip_serial\n2026990002,测试二,440301200602021234,AB000002\n2026990003,测试三,C12345678,AB000003\n"), ("file_name", "new.csv")]).await;
+    done.insert("staff/import");
+    let new_id = holder(&app, "2026990001").await;
+    let id = new_id.to_string();
+    audited(
+        &app,
+        &op,
+        "staff/issue_card",
+        &[
+            ("holder_id", &id),
+            ("chip_serial", "AB000001"),
+            ("reason", "新生发卡"),
+        ],
+    )
+    .await;
+    done.insert("staff/issue_card");
+    audited(
+        &app,
+        &op,
+        "staff/replace_card",
+        &[
+            ("holder_id", &id),
+            ("chip_serial", "AB000011"),
+            ("fee", "0"),
+            ("reason", "卡片损坏"),
+        ],
+    )
+    .await;
+    done.insert("staff/replace_card");
+    audited(
+        &app,
+        &op,
+        "staff/cash_topup",
+        &[("holder_id", &id), ("amount", "100"), ("reason", "")],
+    )
+    .await;
+    done.insert("staff/cash_topup");
+    audited(
+        &app,
+        &op,
+        "staff/set_lost",
+        &[
+            ("holder_id", &id),
+            ("lost", "true"),
+            ("reason", "本人来电挂失"),
+        ],
+    )
+    .await;
+    audited(
+        &app,
+        &op,
+        "staff/set_lost",
+        &[
+            ("holder_id", &id),
+            ("lost", "false"),
+            ("reason", "本人持证解挂"),
+        ],
+    )
+    .await;
+    done.insert("staff/set_lost");
+    audited(
+        &app,
+        &op,
+        "staff/reset_password",
+        &[
+            ("holder_id", &id),
+            ("which", "consumption"),
+            ("id_number", "44030120060101123x"),
+            ("reason", "忘记密码，已核验证件"),
+        ],
+    )
+    .await;
+    done.insert("staff/reset_password");
+    audited(
+        &app,
+        &op,
+        "staff/lift_lockout",
+        &[
+            ("holder_id", &id),
+            ("which", "query"),
+            ("reason", "已核验证件"),
+        ],
+    )
+    .await;
+    done.insert("staff/lift_lockout");
+    audited(
+        &app,
+        &op,
+        "staff/set_frozen",
+        &[
+            ("holder_id", &id),
+            ("frozen", "true"),
+            ("reason", "学院要求"),
+        ],
+    )
+    .await;
+    audited(
+        &app,
+        &op,
+        "staff/set_frozen",
+        &[
+            ("holder_id", &id),
+            ("frozen", "false"),
+            ("reason", "学院撤回"),
+        ],
+    )
+    .await;
+    done.insert("staff/set_frozen");
+    audited(
+        &app,
+        &op,
+        "staff/record_found",
+        &[("number", "AB000011"), ("place", "服务中心前台")],
+    )
+    .await;
+    done.insert("staff/record_found");
+    let (_, found, _) = call(&app, Some(&op), "staff/found", &[("open_only", "true")]).await;
+    let found: Value = serde_json::from_str(&found).unwrap();
+    let found_id = found[0]["id"].as_i64().unwrap().to_string();
+    audited(
+        &app,
+        &op,
+        "staff/found_returned",
+        &[("id", &found_id), ("reason", "本人领回")],
+    )
+    .await;
+    done.insert("staff/found_returned");
+    audited(
+        &app,
+        &op,
+        "staff/cancel_card",
+        &[("holder_id", &id), ("reason", "本人申请")],
+    )
+    .await;
+    done.insert("staff/cancel_card");
+
+    // A small correction at once; a large one after a second staff member approves.
+    let b = holder(&app, STUDENT).await;
+    let file = holder_file(&app, &op, b).await;
+    let payment = file["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "payment" && e["reversed"] == false)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    audited(
+        &app,
+        &op,
+        "staff/reverse",
+        &[("journal_id", &payment), ("reason", "重复扣款")],
+    )
+    .await;
+    done.insert("staff/reverse");
+    let (status, again, _) = call(
+        &app,
+        Some(&op),
+        "staff/reverse",
+        &[("journal_id", &payment), ("reason", "重复扣款")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(again.contains("already_reversed"), "{again}");
+
+    // The approval amount is the campus's: lower it to zero so the next one waits.
+    let mut profile: Value =
+        serde_json::from_str(&app::server::admin::profile_json(&app.state).await.unwrap()).unwrap();
+    profile["correction_approval_above"] = json!(0);
+    audited(
+        &app,
+        &admin,
+        "admin/save_profile",
+        &[("profile", &profile.to_string()), ("reason", "复核线调整")],
+    )
+    .await;
+    done.insert("admin/save_profile");
+    let file = holder_file(&app, &op, b).await;
+    let payment = file["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "payment" && e["reversed"] == false)
+        .unwrap()
+        .clone();
+    let amount = -payment["amount"].as_i64().unwrap();
+    let pid = payment["id"].as_i64().unwrap().to_string();
+    let before_balance = balance(&app, b).await;
+    let outcome = audited(
+        &app,
+        &op,
+        "staff/reverse",
+        &[("journal_id", &pid), ("reason", "商户多收")],
+    )
+    .await;
+    let request = outcome["AwaitingApproval"]["request_id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        balance(&app, b).await,
+        before_balance,
+        "nothing moves before approval"
+    );
+    let (status, same, _) = call(
+        &app,
+        Some(&op),
+        "staff/approve_reversal",
+        &[("request_id", &request)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(same.contains("same_approver"), "{same}");
+    audited(
+        &app,
+        &op2,
+        "staff/approve_reversal",
+        &[("request_id", &request)],
+    )
+    .await;
+    done.insert("staff/approve_reversal");
+    assert_eq!(
+        balance(&app, b).await,
+        Money::from_fen(before_balance.fen() + amount),
+        "the approved correction credits the payment back"
+    );
+    let (status, twice, _) = call(
+        &app,
+        Some(&op2),
+        "staff/approve_reversal",
+        &[("request_id", &request)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{twice}");
+
+    // A failed automatic top-up, resolved by an operator.
+    let now = chrono::Utc::now();
+    app.state
+        .db
+        .create_order(&NewOrder {
+            order_no: "AUTOFAILED1",
+            holder_id: b,
+            channel: Channel::Auto,
+            amount: Money::yuan(50),
+            now,
+        })
+        .await
+        .unwrap();
+    assert!(
+        app.state
+            .db
+            .order_failed("AUTOFAILED1", "card declined", now)
+            .await
+            .unwrap()
+    );
+    audited(
+        &app,
+        &op,
+        "staff/resolve_topup",
+        &[("order_no", "AUTOFAILED1"), ("reason", "已电话通知持卡人")],
+    )
+    .await;
+    done.insert("staff/resolve_topup");
+
+    // Closing: one account, then a batch.
+    let paid = audited(
+        &app,
+        &op,
+        "staff/close_account",
+        &[
+            ("holder_id", &holder(&app, "2026990002").await.to_string()),
+            ("bank_account", "6222021234567890"),
+            ("reason", "退学"),
+        ],
+    )
+    .await;
+    assert_eq!(paid["paid_out"], 0);
+    done.insert("staff/close_account");
+    audited(
+        &app,
+        &op,
+        "staff/close_batch",
+        &[
+            ("lines", "2026990003,6222021234567891"),
+            ("reason", "毕业离校"),
+        ],
+    )
+    .await;
+    done.insert("staff/close_batch");
+
+    // Administration.
+    audited(
+        &app,
+        &admin,
+        "admin/save_merchant",
+        &[
+            ("id", ""),
+            ("code", "GYM-2"),
+            ("name_zh", "西区健身房"),
+            ("name_en", "West gym"),
+            ("category", "sports"),
+            ("place", "西区体育馆"),
+            ("active", "true"),
+        ],
+    )
+    .await;
+    done.insert("admin/save_merchant");
+    audited(
+        &app,
+        &admin,
+        "admin/create_device",
+        &[
+            ("code", "GATE-WEST-GYM"),
+            ("kind", "gate"),
+            ("merchant_id", ""),
+            ("place", "西区体育馆"),
+        ],
+    )
+    .await;
+    done.insert("admin/create_device");
+    let gate = app
+        .state
+        .db
+        .device_by_code("GATE-WEST-GYM")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    audited(
+        &app,
+        &admin,
+        "admin/issue_credential",
+        &[("device_id", &gate), ("reason", "新设备")],
+    )
+    .await;
+    done.insert("admin/issue_credential");
+    audited(
+        &app,
+        &admin,
+        "admin/revoke_credential",
+        &[("device_id", &gate), ("reason", "设备报修")],
+    )
+    .await;
+    done.insert("admin/revoke_credential");
+    audited(
+        &app,
+        &admin,
+        "admin/create_staff",
+        &[
+            ("username", "counter3"),
+            ("display_name", "柜台 新人"),
+            ("role", "operator"),
+            ("merchant_id", ""),
+            ("password", "Counter-3-password"),
+            ("reason", "新员工入职"),
+        ],
+    )
+    .await;
+    done.insert("admin/create_staff");
+    let counter3 = app
+        .state
+        .db
+        .staff_auth("counter3")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    audited(
+        &app,
+        &admin,
+        "admin/update_staff",
+        &[
+            ("id", &counter3),
+            ("role", "auditor"),
+            ("merchant_id", ""),
+            ("active", "true"),
+            ("reason", "调岗"),
+        ],
+    )
+    .await;
+    done.insert("admin/update_staff");
+
+    let changing: BTreeSet<&str> = ENDPOINTS.iter().filter(|e| e.2).map(|e| e.0).collect();
+    assert_eq!(done, changing, "every changing endpoint is exercised above");
+    assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
+}
+
+#[tokio::test]
+async fn import_is_validated_per_row_all_or_nothing_and_idempotent() {
+    let app = TestApp::spawn(2).await;
+    let op = staff_login(&app, "operator").await;
+    let bad = "学号,姓名,证件号码,芯片号\n2026880001,甲,44030120060101123X,CD000001\n2026880002,,440301200602021234,\n2026880003,丙,AB12,\n2026880001,丁,440301200603031234,\n";
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/import",
+        &[("csv", bad), ("file_name", "bad.csv")],
+    )
+    .await;
+    ok(status, &body, "import report");
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["created"], 0);
+    let lines: Vec<(i64, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap(),
+                e["problem"]["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (3, "enrol_field".into()),
+            (4, "id_doc_digits".into()),
+            (5, "duplicate_in_file".into())
+        ]
+    );
+    assert!(
+        app.state
+            .db
+            .holder_by_student_no("2026880001")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing half-imported"
+    );
+
+    let good = "student_no,name,id_number,chip_serial,class_name\n2026880001,甲,44030120060101123X,CD000001,新生班\n2026880002,乙,440301200602021234,,新生班\n";
+    let (_, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/import",
+        &[("csv", good), ("file_name", "good.csv")],
+    )
+    .await;
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            report["created"].as_i64(),
+            report["errors"].as_array().map(Vec::len)
+        ),
+        (Some(2), Some(0)),
+        "{body}"
+    );
+    let before = audit_count(&app).await;
+    let (_, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/import",
+        &[("csv", good), ("file_name", "good.csv")],
+    )
+    .await;
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (report["created"].as_i64(), report["unchanged"].as_i64()),
+        (Some(0), Some(2)),
+        "{body}"
+    );
+    assert_eq!(
+        audit_count(&app).await,
+        before,
+        "the repeat changed nothing, so there is nothing to audit"
+    );
+    assert_eq!(app.state.db.holder_count().await.unwrap(), 4);
+
+    // The new student logs in with the ID rule (the 6 digits before the X) and must change it.
+    let (status, body, cookie) = call(
+        &app,
+        None,
+        "login",
+        &[("login", "2026880001"), ("password", "101123")],
+    )
+    .await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status} {body}"
+    );
+    let (_, me, _) = call(&app, cookie.as_deref(), "me", &[]).await;
+    assert!(me.contains("\"must_change_password\":true"), "{me}");
+    // Another student number with a different person is a conflict, row by row.
+    let clash = "student_no,name,id_number\n2026880002,别人,440301199901011234\n";
+    let (_, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/import",
+        &[("csv", clash), ("file_name", "c.csv")],
+    )
+    .await;
+    assert!(body.contains("enrol_conflict"), "{body}");
+}
+
+#[tokio::test]
+async fn a_replaced_card_is_refused_at_the_till_and_the_balance_stays() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let b = holder(&app, STUDENT).await;
+    let old = live_serial(&app, b).await;
+    let before = balance(&app, b).await;
+    audited(
+        &app,
+        &op,
+        "staff/replace_card",
+        &[
+            ("holder_id", &b.to_string()),
+            ("chip_serial", "ABCDEF01"),
+            ("fee", ""),
+            ("reason", "磁条损坏"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        balance(&app, b).await,
+        before,
+        "the balance stays with the account"
+    );
+    let till = device(&app, "POS-E-CANTEEN-1").await;
+    let refused = till
+        .pay(&app, "r-old-card", 100, Some(&old), None, None)
+        .await;
+    assert_eq!(refused["approved"], false, "{refused}");
+    assert_eq!(refused["reason"], "card_void", "{refused}");
+    let approved = till
+        .pay(&app, "r-new-card", 100, Some("ABCDEF01"), None, None)
+        .await;
+    assert_eq!(approved["approved"], true, "{approved}");
+    // A fee is a journal entry of its own.
+    audited(
+        &app,
+        &op,
+        "staff/replace_card",
+        &[
+            ("holder_id", &b.to_string()),
+            ("chip_serial", "ABCDEF02"),
+            ("fee", "20"),
+            ("reason", "再次补卡"),
+        ],
+    )
+    .await;
+    let file = holder_file(&app, &op, b).await;
+    assert_eq!(file["entries"][0]["kind"], "fee");
+    assert_eq!(file["entries"][0]["amount"], -2000);
+    assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
+}
+
+#[tokio::test]
+async fn cash_top_up_gives_a_receipt_and_the_student_sees_it() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let b = holder(&app, STUDENT).await;
+    let before = balance(&app, b).await;
+    let receipt = audited(
+        &app,
+        &op,
+        "staff/cash_topup",
+        &[
+            ("holder_id", &b.to_string()),
+            ("amount", "88.50"),
+            ("reason", ""),
+        ],
+    )
+    .await;
+    assert_eq!(receipt["amount"], 8850);
+    assert_eq!(receipt["balance"], before.fen() + 8850);
+    assert!(receipt["receipt_no"].as_str().unwrap().starts_with('C'));
+    let student = login(&app, STUDENT, STUDENT_PW).await;
+    let (_, dash, _) = call(&app, Some(&student), "dashboard", &[]).await;
+    let dash: Value = serde_json::from_str(&dash).unwrap();
+    assert_eq!(dash["balance"], before.fen() + 8850);
+    assert_eq!(dash["recent"][0]["kind"], "topup");
+    for bad in ["0", "-5", "2000.01", "abc"] {
+        let (status, body, _) = call(
+            &app,
+            Some(&op),
+            "staff/cash_topup",
+            &[
+                ("holder_id", &b.to_string()),
+                ("amount", bad),
+                ("reason", ""),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(body.contains("topup_amount"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn password_reset_checks_the_presented_id_and_lost_cards_show_up_found() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let b = holder(&app, STUDENT).await;
+    let id = b.to_string();
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/reset_password",
+        &[
+            ("holder_id", &id),
+            ("which", "query"),
+            ("id_number", "440301199901011234"),
+            ("reason", "忘记密码"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("id_mismatch"), "{body}");
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/reset_password",
+        &[
+            ("holder_id", &id),
+            ("which", "query"),
+            ("id_number", "x"),
+            ("reason", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("reason_required"), "{body}");
+
+    // A found card: the public list masks it, the owner sees a notice.
+    let serial = live_serial(&app, b).await;
+    audited(
+        &app,
+        &op,
+        "staff/record_found",
+        &[("number", &serial), ("place", "东区服务中心")],
+    )
+    .await;
+    let (_, dup, _) = call(
+        &app,
+        Some(&op),
+        "staff/record_found",
+        &[("number", &serial), ("place", "东区服务中心")],
+    )
+    .await;
+    assert!(dup.contains("already_recorded"), "{dup}");
+    let (status, public, _) = call(&app, None, "found_cards", &[]).await;
+    ok(status, &public, "public list");
+    assert!(public.contains("东区服务中心"), "{public}");
+    assert!(
+        !public.contains(STUDENT),
+        "no student number in public: {public}"
+    );
+    let student = login(&app, STUDENT, STUDENT_PW).await;
+    let (_, dash, _) = call(&app, Some(&student), "dashboard", &[]).await;
+    assert!(
+        dash.contains("\"found_card_at\":\"东区服务中心\""),
+        "{dash}"
+    );
+}
+
+#[tokio::test]
+async fn merchants_see_only_their_own_sales() {
+    let app = TestApp::spawn(6).await;
+    let till = device(&app, "POS-E-CANTEEN-1").await;
+    let b = holder(&app, STUDENT).await;
+    let serial = live_serial(&app, b).await;
+    let paid = till.pay(&app, "m-1", 1234, Some(&serial), None, None).await;
+    assert_eq!(paid["approved"], true, "{paid}");
+    let canteen = staff_login(&app, "canteen1").await;
+    let (status, body, _) = call(&app, Some(&canteen), "merchant/day", &[("day", "")]).await;
+    ok(status, &body, "merchant day");
+    let day: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        day["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["amount"] == -1234)
+    );
+    assert!(day["sales"].as_i64().unwrap() >= 1);
+    assert!(!body.contains("李浩然"), "payer names are masked: {body}");
+}
