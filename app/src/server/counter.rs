@@ -414,11 +414,28 @@ pub fn parse_csv(text: &str) -> Result<Vec<(usize, EnrolInput)>, Problem> {
     }
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
         let record = match record {
             Ok(r) => r,
-            Err(_) => return Err(Problem::CsvLine { line: line as i64 }),
+            Err(e) => {
+                let line = e.position().map_or(i as u64 + 2, |p| p.line());
+                return Err(Problem::CsvLine {
+                    line: i64::try_from(line).unwrap_or(i64::MAX),
+                });
+            }
         };
+        // The line in the file as a person counts it: from the record's byte offset (the
+        // reader's own line count leaves out the blank lines it skips).
+        let line = record.position().map_or(i + 2, |p| {
+            let bytes = text.as_bytes();
+            let mut at = usize::try_from(p.byte())
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            // The position may be where the skipped blank lines began.
+            while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
+                at += 1;
+            }
+            bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
+        });
         if record.iter().all(|f| f.is_empty()) {
             continue;
         }
@@ -581,10 +598,10 @@ pub async fn cash_topup(
     }
     let now = Utc::now();
     let receipt_no = format!(
-        "C{}{:04}",
+        "C{}{:06}",
         now.with_timezone(&super::portal::campus_tz())
             .format("%Y%m%d%H%M%S"),
-        rand::random::<u16>() % 10_000
+        rand::random::<u32>() % 1_000_000
     );
     let memo = format!("cash receipt {receipt_no}");
     let credit = Credit {
@@ -748,10 +765,11 @@ async fn close_one(
     why: &str,
 ) -> Result<ClosedAccount, AppError> {
     let now = Utc::now();
+    // Unique (a reference is credited or paid out once): time plus 32 random bits.
     let reference = format!(
-        "PO{}{:04} {}",
+        "PO{}{:08X} {}",
         now.format("%Y%m%d%H%M%S"),
-        rand::random::<u16>() % 10_000,
+        rand::random::<u32>(),
         masked_tail(account)
     );
     let audit = staff.audit(

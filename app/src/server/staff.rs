@@ -330,6 +330,29 @@ mod tests {
     }
 
     #[test]
+    fn staff_sessions_end_after_15_idle_minutes_or_10_hours() {
+        let now = Utc::now();
+        let row = |created: i64, seen: i64, ended: bool| SessionRow {
+            token_hash: "h".into(),
+            subject: SubjectKind::Staff,
+            subject_id: 1,
+            created_at: now - Duration::minutes(created),
+            last_seen_at: now - Duration::minutes(seen),
+            ended,
+            ip: String::new(),
+            user_agent: String::new(),
+        };
+        assert!(alive(&row(60, 14, false), now));
+        assert!(
+            !alive(&row(60, 16, false), now),
+            "idle: shorter than a student's 30"
+        );
+        assert!(!alive(&row(10 * 60 + 1, 1, false), now), "absolute");
+        assert!(!alive(&row(5, 1, true), now), "ended");
+        assert!(IDLE < super::super::auth::HOLDER_IDLE);
+    }
+
+    #[test]
     fn new_secrets_are_base32_and_usable() {
         let a = new_totp_secret();
         assert_ne!(a, new_totp_secret());

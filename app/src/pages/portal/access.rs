@@ -21,7 +21,7 @@ pub fn AccessPage() -> impl IntoView {
                         return view! { <p data-testid="access-none">{t!(i18n, access.none)}</p> }.into_any();
                     }
                     view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                             <table class="entries" data-testid="access-records">
                                 <thead>
                                     <tr>

@@ -90,7 +90,7 @@ fn Merchants(admin: bool, rows: Vec<MerchantView>, a: AdminActions) -> impl Into
         <section class="panel">
             <h2>{t!(i18n, staff.merchants)}</h2>
                     {view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                         <table class="data" data-testid="merchants">
                             <thead><tr><th>{t!(i18n, staff.code_label)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.category)}</th><th>{t!(i18n, staff.place)}</th><th>{t!(i18n, staff.status)}</th></tr></thead>
                             <tbody>{rows.iter().map(|m| {
@@ -158,7 +158,7 @@ fn Devices(
             <h2>{t!(i18n, staff.devices)}</h2>
             <Done result=revoke.value() testid="revoke-done" />
                     {view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                         <table class="data" data-testid="devices">
                             <thead><tr><th>{t!(i18n, staff.code_label)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th>{t!(i18n, staff.place)}</th><th>{t!(i18n, staff.credential)}</th><th></th></tr></thead>
                             <tbody>{rows.into_iter().map(|d| {
@@ -248,7 +248,7 @@ fn StaffUsers(
             <h2>{t!(i18n, staff.staff_users)}</h2>
             <Done result=update.value() testid="staff-update-done" />
                     {view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                         <table class="data" data-testid="staff-users">
                             <thead><tr><th>{t!(i18n, staff.username)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.role)}</th><th>{t!(i18n, staff.status)}</th><th></th></tr></thead>
                             <tbody>{rows.into_iter().map(|u| {

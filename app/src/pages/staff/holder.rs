@@ -165,7 +165,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
 
         <section class="panel">
             <h2>{t!(i18n, staff.cards)}</h2>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
             <table class="data" data-testid="holder-cards">
                 <thead><tr><th>{t!(i18n, staff.card_no)}</th><th>{t!(i18n, staff.chip_serial)}</th><th>{t!(i18n, staff.status)}</th><th>{t!(i18n, staff.issued_at)}</th></tr></thead>
                 <tbody>
@@ -266,7 +266,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
                 ReversalOutcome::AwaitingApproval { .. } => view! { <p class="notice" data-testid="reverse-pending">{t!(i18n, staff.correction_pending)}</p> }.into_any(),
                 ReversalOutcome::Reversed { .. } => ().into_any(),
             })}
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
             <table class="data" data-testid="holder-entries">
                 <thead><tr><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th class="num">{t!(i18n, staff.amount)}</th><th class="num">{t!(i18n, staff.balance_after)}</th><th></th></tr></thead>
                 <tbody>

@@ -29,7 +29,7 @@ pub fn MerchantPage() -> impl IntoView {
                         <p data-testid="merchant-totals">
                             {t!(i18n, staff.merchant_totals, sales = d.sales, sales_total = money(d.sales_total), refunds = d.refunds, refunds_total = money(d.refunds_total), net = money(d.net))}
                         </p>
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                         <table class="data">
                             <thead><tr><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.device)}</th><th>{t!(i18n, staff.payer)}</th><th class="num">{t!(i18n, staff.amount)}</th></tr></thead>
                             <tbody>{d.entries.iter().map(|e| {

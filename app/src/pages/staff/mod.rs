@@ -141,7 +141,7 @@ pub fn SearchPage() -> impl IntoView {
                         return view! { <p class="muted" data-testid="search-empty">{t!(i18n, staff.search_none)}</p> }.into_any();
                     }
                     view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0">
                         <table class="data" data-testid="search-results">
                             <thead><tr>
                                 <th>{t!(i18n, staff.student_no)}</th><th>{t!(i18n, staff.name)}</th>

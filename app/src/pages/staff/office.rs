@@ -38,7 +38,7 @@ pub fn FoundPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 list.await.map(|cards| view! {
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0">
                     <table class="data" data-testid="found-list">
                         <thead><tr><th>{t!(i18n, staff.card_no)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.found_place)}</th><th>{t!(i18n, staff.time)}</th><th></th></tr></thead>
                         <tbody>

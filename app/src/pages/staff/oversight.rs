@@ -16,7 +16,7 @@ pub fn AuditTable(rows: Vec<AuditView>) -> impl IntoView {
         return view! { <p class="muted">{t!(i18n, staff.audit_none)}</p> }.into_any();
     }
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" tabindex="0">
         <table class="data audit" data-testid="audit-table">
             <thead><tr>
                 <th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.audit_who)}</th><th>{t!(i18n, staff.audit_action)}</th>
@@ -133,7 +133,7 @@ pub fn ReportsPage() -> impl IntoView {
                         </section>
                         <section class="panel">
                             <h2>{t!(i18n, staff.report_settlement)}</h2>
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0">
                             <table class="data" data-testid="settlement">
                                 <thead><tr><th>{t!(i18n, staff.merchant)}</th><th class="num">{t!(i18n, staff.sales)}</th><th class="num">{t!(i18n, staff.sales_total)}</th><th class="num">{t!(i18n, staff.refunds)}</th><th class="num">{t!(i18n, staff.corrections)}</th><th class="num">{t!(i18n, staff.net)}</th></tr></thead>
                                 <tbody>{r.settlement.iter().map(|s| view! {

@@ -553,11 +553,12 @@ impl PostgresStore {
                 // The request's row lock puts two approvers in order: the second finds it decided.
                 let decided = sqlx::query(
                     "UPDATE reversal_requests SET status = 'approved', decided_by = $1, decided_at = $2
-                     WHERE id = $3 AND status = 'pending'",
+                     WHERE id = $3 AND journal_id = $4 AND status = 'pending'",
                 )
                 .bind(staff_id)
                 .bind(now)
                 .bind(request_id)
+                .bind(payment_id)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -580,6 +581,17 @@ impl PostgresStore {
             .fetch_one(&mut *tx)
             .await?;
             if reversed {
+                // Refunded at the till meanwhile: the request is closed, not left pending.
+                if let Some(request_id) = request {
+                    sqlx::query("UPDATE reversal_requests SET status = 'rejected' WHERE id = $1")
+                        .bind(request_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let mut audit = audit.clone();
+                    audit.after = "rejected: the payment was refunded or corrected already".into();
+                    insert_audit(&mut tx, &audit, now).await?;
+                    return Ok(Finish::Commit(Correction::AlreadyReversed));
+                }
                 return Ok(Finish::Rollback(Correction::AlreadyReversed));
             }
             if account.status == "closed" {

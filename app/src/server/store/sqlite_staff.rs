@@ -166,6 +166,21 @@ async fn end_all_sessions(
     Ok(())
 }
 
+/// Ends a write transaction: with its audit record and a commit when something changed;
+/// otherwise it is dropped (rolled back) and nothing is recorded. Returns `changed`.
+async fn commit_if(
+    mut tx: Transaction<'_, Sqlite>,
+    changed: bool,
+    audit: &Audit,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if changed {
+        insert_audit(&mut tx, audit, now).await?;
+        tx.commit().await.map_err(db_err)?;
+    }
+    Ok(changed)
+}
+
 #[async_trait]
 impl StaffStore for SqliteStore {
     async fn staff_auth(&self, username: &str) -> Result<Option<StaffAuth>, StoreError> {
@@ -732,12 +747,7 @@ impl StaffStore for SqliteStore {
         .await
         .map_err(db_err)?
         .rows_affected();
-        if inserted == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, &audit, now).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        commit_if(tx, inserted > 0, &audit, now).await
     }
 
     async fn cash_topup(
@@ -795,12 +805,7 @@ impl StaffStore for SqliteStore {
         .await
         .map_err(db_err)?
         .rows_affected();
-        if updated == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, &audit, now).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        commit_if(tx, updated > 0, &audit, now).await
     }
 
     async fn journal_entry(&self, id: i64) -> Result<Option<EntryRecord>, StoreError> {
@@ -840,11 +845,12 @@ impl StaffStore for SqliteStore {
         if let Some(request_id) = request {
             let decided = sqlx::query(
                 "UPDATE reversal_requests SET status = 'approved', decided_by = ?, decided_at = ?
-                 WHERE id = ? AND status = 'pending'",
+                 WHERE id = ? AND journal_id = ? AND status = 'pending'",
             )
             .bind(staff_id)
             .bind(ts(now))
             .bind(request_id)
+            .bind(payment_id)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?
@@ -864,6 +870,17 @@ impl StaffStore for SqliteStore {
         .await
         .map_err(db_err)?;
         if row.try_get::<bool, _>("reversed").map_err(db_err)? {
+            // Refunded at the till meanwhile: the request is closed, not left pending.
+            if let Some(request_id) = request {
+                sqlx::query("UPDATE reversal_requests SET status = 'rejected' WHERE id = ?")
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                audit.after = "rejected: the payment was refunded or corrected already".into();
+                insert_audit(&mut tx, &audit, now).await?;
+                tx.commit().await.map_err(db_err)?;
+            }
             return Ok(Correction::AlreadyReversed);
         }
         if row.try_get::<String, _>("status").map_err(db_err)? == "closed" {
@@ -934,11 +951,7 @@ impl StaffStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        if id.is_none() {
-            return Ok(None);
-        }
-        insert_audit(&mut tx, &audit, now).await?;
-        tx.commit().await.map_err(db_err)?;
+        commit_if(tx, id.is_some(), &audit, now).await?;
         Ok(id)
     }
 
@@ -1004,12 +1017,7 @@ impl StaffStore for SqliteStore {
         .await
         .map_err(db_err)?
         .rows_affected();
-        if updated == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, &audit, now).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(true)
+        commit_if(tx, updated > 0, &audit, now).await
     }
 
     async fn failed_topup_views(
@@ -1117,10 +1125,7 @@ impl StaffStore for SqliteStore {
                 }
             }
         };
-        if saved.is_some() {
-            insert_audit(&mut tx, &audit, now).await?;
-            tx.commit().await.map_err(db_err)?;
-        }
+        commit_if(tx, saved.is_some(), &audit, now).await?;
         Ok(saved)
     }
 
@@ -1170,10 +1175,7 @@ impl StaffStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        if id.is_some() {
-            insert_audit(&mut tx, &audit, now).await?;
-            tx.commit().await.map_err(db_err)?;
-        }
+        commit_if(tx, id.is_some(), &audit, now).await?;
         Ok(id)
     }
 
@@ -1261,10 +1263,7 @@ impl StaffStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(db_err)?;
-        if id.is_some() {
-            insert_audit(&mut tx, &audit, now).await?;
-            tx.commit().await.map_err(db_err)?;
-        }
+        commit_if(tx, id.is_some(), &audit, now).await?;
         Ok(id)
     }
 

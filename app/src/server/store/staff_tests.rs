@@ -928,8 +928,8 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
             .is_empty()
     );
     assert_eq!(f.audits().await, audits + 3);
-    // A new request for a corrected payment is filed, but its approval finds it reversed
-    // (and leaves the request pending: nothing is written).
+    // A new request for a corrected payment is filed, but its approval finds it reversed:
+    // the request is closed as rejected (audited), and no money moves.
     let late = request(f.operator).await.expect("filed");
     let out =
         f.db.correct_payment(
@@ -944,13 +944,14 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
         .expect("correct");
     assert_eq!(out, Correction::AlreadyReversed);
     assert!(
-        f.db.reversal_request(late)
+        !f.db
+            .reversal_request(late)
             .await
             .expect("r")
             .expect("r")
             .pending
     );
-    assert_eq!(f.audits().await, audits + 4);
+    assert_eq!(f.audits().await, audits + 5);
     f.consistent().await;
 }
 

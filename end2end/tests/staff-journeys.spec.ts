@@ -1,0 +1,198 @@
+import { test, expect, type Browser } from "@playwright/test";
+import { StudentPortal } from "./fixtures/student";
+import { StaffPortal, staffSetup } from "./fixtures/staff";
+import { deviceCall } from "./fixtures/devices";
+
+// The card office's acceptance journeys. Serial: they build on each other (the imported
+// students are replaced, topped up and looked at by the auditor). Each viewport project uses
+// its own student numbers, chip serials and device, so the two run side by side.
+test.describe.configure({ mode: "serial", timeout: 120_000 });
+
+function yuan(text: string): number {
+  return Number(text.replace(/[^\d.-]/g, ""));
+}
+
+/** What the imported student changes the initial password to. */
+const NEW_PASSWORD = "739146";
+
+async function staffPage(browser: Browser) {
+  const context = await browser.newContext({ locale: "zh-CN" });
+  return new StaffPortal(await context.newPage());
+}
+
+test("an operator imports new students; one with an ID ending in X logs in with the initial password and must change it", async ({ page, browser }, info) => {
+  const s = staffSetup(info);
+  const office = await staffPage(browser);
+  await office.signIn(s.operator);
+  await office.page.getByRole("navigation", { name: "服务中心导航" }).getByRole("link", { name: "开户" }).click();
+  await expect(office.page).toHaveURL(/\/staff\/enrol$/);
+  const csv = [
+    "学号,姓名,证件号码,班级,芯片号",
+    `${s.prefix}01,测试甲,44030120060101123X,计算机26级1班,${s.serial}0001`,
+    `${s.prefix}02,测试乙,440301200602021234,计算机26级1班,${s.serial}0002`,
+    `${s.prefix}03,测试丙,AB12,计算机26级1班,`,
+  ].join("\n");
+  const form = office.page.getByTestId("import-form");
+  // A file with a bad row imports nobody, and says which row and why.
+  await form.getByTestId("csv-file").setInputFiles({ name: "new.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await expect(form.getByTestId("csv-text")).toHaveValue(/测试丙/);
+  await form.getByRole("button", { name: "检查并导入" }).click();
+  await expect(office.page.getByTestId("import-errors")).toContainText("第 4 行");
+  await expect(office.page.getByTestId("import-errors")).toContainText("不足 6 位数字");
+  // Without the bad row: both enrolled; the same file again changes nothing.
+  const good = csv.split("\n").slice(0, 3).join("\n");
+  await form.getByTestId("csv-text").fill(good);
+  await form.getByRole("button", { name: "检查并导入" }).click();
+  await expect(office.page.getByTestId("import-done")).toContainText("新登记 2 人");
+  await form.getByRole("button", { name: "检查并导入" }).click();
+  await expect(office.page.getByTestId("import-done")).toContainText("新登记 0 人，已登记且一致 2 人");
+
+  // The student: the 6 digits before the X, then the forced change.
+  const student = new StudentPortal(page);
+  await student.login(`${s.prefix}01`, "101123");
+  await expect(page).toHaveURL(/\/portal\/password$/);
+  await expect(student.testId("mustChange")).toBeVisible();
+  const change = student.testId("passwordForm");
+  await change.getByLabel("当前查询密码").fill("101123");
+  await change.getByLabel("新查询密码").fill(NEW_PASSWORD);
+  await change.getByLabel("再输入一次新密码").fill(NEW_PASSWORD);
+  await change.getByRole("button", { name: "修改密码" }).click();
+  await expect(student.testId("noticeChanged")).toBeVisible();
+  await expect(student.testId("balanceAmount")).toHaveText("¥0.00");
+});
+
+test("an operator replaces a card: the old card is refused at the POS, the new one pays, the balance stays", async ({ request, browser }, info) => {
+  const s = staffSetup(info);
+  const office = await staffPage(browser);
+  await office.signIn(s.operator);
+  await office.holder(`${s.prefix}02`);
+  const before = yuan(await office.page.getByTestId("holder-balance").innerText());
+  const replace = office.page.getByTestId("replace-form");
+  await replace.getByLabel("新卡芯片号").fill(`${s.serial}0012`);
+  await replace.getByLabel("办理原因").fill("卡片折断");
+  await replace.getByRole("button", { name: /补卡/ }).click();
+  await expect(replace.getByTestId("replace-done")).toBeVisible();
+  await expect(office.page.getByTestId("holder-cards")).toContainText("作废");
+  await expect(office.page.getByTestId("holder-balance")).toHaveText(`¥${before.toFixed(2)}`);
+
+  const pos = info.project.name === "phone" ? "POS-E-CANTEEN-2" : "POS-E-CANTEEN-1";
+  const old = await deviceCall(request, pos, "/api/device/v1/pay", {
+    request_id: `e2e-old-${s.serial}-${Date.now()}`,
+    amount_fen: 100,
+    card_serial: `${s.serial}0002`,
+  });
+  expect(old.status).toBe(200);
+  expect(old.body.approved).toBe(false);
+  expect(old.body.reason).toBe("card_void");
+});
+
+test("a cash top-up at the counter prints a receipt and shows on the student's dashboard", async ({ page, browser }, info) => {
+  const s = staffSetup(info);
+  const office = await staffPage(browser);
+  const student = new StudentPortal(page);
+  const who = { login: `${s.prefix}01`, password: NEW_PASSWORD, name: "测试甲" };
+  await student.signIn(who);
+  const before = yuan(await student.testId("balanceAmount").innerText());
+
+  await office.signIn(s.operator);
+  await office.holder(who.login);
+  const cash = office.page.getByTestId("cash-form");
+  await cash.getByLabel("金额（元）").fill("66.60");
+  await cash.getByRole("button", { name: "收款并打印收据" }).click();
+  const receipt = office.page.getByTestId("receipt");
+  await expect(receipt.getByTestId("receipt-amount")).toHaveText("¥66.60");
+  await expect(receipt.getByTestId("receipt-no")).toHaveText(/^C\d{20}$/);
+  await expect(receipt.getByRole("button", { name: "打印收据" })).toBeVisible();
+  // Printing shows the receipt alone.
+  await office.page.emulateMedia({ media: "print" });
+  await expect(office.page.getByTestId("cash-form")).toBeHidden();
+  await expect(receipt).toBeVisible();
+  await office.page.emulateMedia({ media: "screen" });
+
+  await student.open("/portal");
+  await expect(student.testId("balanceAmount")).toHaveText(`¥${(before + 66.6).toFixed(2)}`);
+  await expect(student.testId("entries")).toContainText("66.60");
+});
+
+test("an auditor sees holders, the audit log and administration, but can change nothing", async ({ browser }, info) => {
+  const s = staffSetup(info);
+  const office = await staffPage(browser);
+  await office.signIn("auditor");
+  const errors: string[] = [];
+  office.page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`${office.page.url()}: ${m.text().slice(0, 300)}`);
+  });
+  office.page.on("pageerror", (e) => errors.push(`${office.page.url()}: ${e.message}`));
+  const nav = office.page.getByRole("navigation", { name: "服务中心导航" });
+  await expect(nav.getByRole("link", { name: "审计日志" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "开户" })).toHaveCount(0);
+  await office.holder(`${s.prefix}02`);
+  await expect(office.page.getByTestId("holder-cards")).toBeVisible();
+  await expect(office.page.getByTestId("cash-form")).toHaveCount(0);
+  await expect(office.page.getByTestId("replace-form")).toHaveCount(0);
+  // The operator's replacement is in the audit trail, with the reason typed.
+  await office.open(`/staff/audit?holder=${s.prefix}02`);
+  await expect(office.page.getByTestId("audit-table")).toContainText("card.replace");
+  await expect(office.page.getByTestId("audit-table")).toContainText("卡片折断");
+  await office.open("/staff/admin");
+  await expect(office.page.getByTestId("read-only")).toBeVisible();
+  await expect(office.page.getByTestId("device-form")).toHaveCount(0);
+  // Even a hand-made request is refused by the server.
+  const status = await office.page.evaluate(async () => {
+    const r = await fetch("/api/staff/cash_topup", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: "holder_id=1&amount=10&reason=x",
+    });
+    return r.status;
+  });
+  expect(status).toBe(403);
+  errors.length = 0; // the browser logs the refused request above; nothing else may fail
+  await office.open("/staff/reports");
+  await expect(office.page.getByTestId("liability-ok")).toBeVisible();
+  await office.expectNoHorizontalScroll();
+  await office.expectAccessible();
+  // Every staff page hydrates when opened directly, and its navigation works afterwards.
+  for (const path of ["/staff", "/staff/found", "/staff/queue", "/staff/audit?action=card.", "/staff/reports", "/staff/admin"]) {
+    await office.open(path);
+    await expect(office.page.getByRole("heading", { level: 1 })).toBeVisible();
+    await nav.getByRole("link", { name: "查找持卡人" }).click();
+    await expect(office.page.getByTestId("search-form")).toBeVisible();
+  }
+  await office.holder(`${s.prefix}02`);
+  await office.expectNoHorizontalScroll();
+  await office.expectAccessible();
+  expect(errors).toEqual([]);
+});
+
+test("an administrator creates a device; its credential, shown once, sets up the POS page", async ({ browser }, info) => {
+  const s = staffSetup(info);
+  const office = await staffPage(browser);
+  await office.signIn("admin");
+  await office.open("/staff/admin");
+  await office.page.getByTestId("device-new").click();
+  const form = office.page.getByTestId("device-form");
+  await form.getByLabel("编号").fill(s.device);
+  await form.getByLabel("类型").selectOption("pos");
+  await form.getByLabel("商户").selectOption({ index: 1 });
+  await form.getByLabel("地点").fill("东区第一食堂 3 号窗口");
+  await form.getByRole("button", { name: "保存" }).click();
+  const row = office.page.getByTestId(`device-${s.device}`);
+  await expect(row).toContainText("未签发");
+  await row.getByTestId(`manage-${s.device}`).click();
+  await row.getByLabel("办理原因").first().fill("新收银机上线");
+  await row.getByTestId(`issue-${s.device}`).click();
+  const credential = await office.page.getByTestId("credential").innerText();
+  expect(credential).toMatch(/^[0-9a-f]{64}$/);
+  await expect(office.page.getByTestId(`device-${s.device}`)).toContainText("有效");
+
+  const context = await browser.newContext({ locale: "zh-CN" });
+  const till = new StudentPortal(await context.newPage());
+  await till.open("/terminal");
+  const setup = till.testId("terminalSetup");
+  await setup.getByLabel("设备编号").fill(s.device);
+  await setup.getByLabel("设备凭证").fill(credential);
+  await setup.getByRole("button", { name: "设置此浏览器" }).click();
+  await expect(till.page).toHaveURL(/\/terminal\/pos$/);
+  await expect(till.testId("terminalBar")).toContainText(s.device);
+});
