@@ -108,6 +108,7 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("reports") view=pages::staff::oversight::ReportsPage ssr=SsrMode::Async />
                         <Route path=path!("admin") view=pages::staff::admin::AdminPage ssr=SsrMode::Async />
                         <Route path=path!("merchant") view=pages::staff::merchant::MerchantPage ssr=SsrMode::Async />
+                        <Route path=path!("password") view=pages::staff::StaffPasswordPage ssr=SsrMode::Async />
                     </ParentRoute>
                     <Route path=path!("/terminal") view=pages::terminal::SetupPage />
                     <Route path=path!("/terminal/pos") view=pages::terminal::pos::PosPage ssr=SsrMode::Async />

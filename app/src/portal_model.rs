@@ -105,6 +105,10 @@ pub enum Problem {
         message: String,
     },
     DateFormat,
+    /// A correction awaiting approval or a top-up in flight: settle it before closing.
+    PendingMoney,
+    /// A staff member still has the password an administrator set.
+    StaffPasswordChange,
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.

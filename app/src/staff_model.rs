@@ -15,6 +15,8 @@ pub struct StaffBrief {
     pub role: StaffRole,
     /// The merchant's name (merchant role only).
     pub merchant: Option<String>,
+    /// The password is the initial one an administrator set: the password page comes first.
+    pub must_change_password: bool,
 }
 
 impl StaffBrief {
@@ -160,6 +162,8 @@ pub struct HolderFile {
     pub pending_reversals: Vec<ReversalView>,
     /// The viewer may change things here (an operator or administrator, not an auditor).
     pub can_change: bool,
+    /// The receipt number the next cash top-up form sends (one top-up per number).
+    pub cash_receipt_no: String,
 }
 
 /// A printable receipt of a cash top-up.

@@ -142,7 +142,7 @@ test("an auditor sees holders, the audit log and administration, but can change 
     const r = await fetch("/api/staff/cash_topup", {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-      body: "holder_id=1&amount=10&reason=x",
+      body: "holder_id=1&amount=10&reason=x&receipt_no=C20261126000000000001",
     });
     return r.status;
   });

@@ -221,6 +221,10 @@ async fn portal_guard(
     if is_staff_page {
         // The role of each page is checked again by every server function it calls.
         return match app::server::staff::session(&state, &client, chrono::Utc::now()).await {
+            // The initial password an administrator set is changed before anything else.
+            Ok(Some(s)) if s.must_change_password && path != "/staff/password" => {
+                axum::response::Redirect::to("/staff/password").into_response()
+            }
             Ok(Some(_)) => next.run(req).await,
             Ok(None) => axum::response::Redirect::to("/staff/login").into_response(),
             Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
@@ -305,10 +309,13 @@ async fn reports_csv(
     let client = client_from_parts(&headers, Some(peer));
     match staff::require(&state, &client, staff::roles::OVERSIGHT).await {
         Ok(_) => {}
-        Err(app::error::AppError::Forbidden) => {
-            return (StatusCode::FORBIDDEN, "not allowed").into_response();
+        Err(app::error::AppError::Unauthorized) => {
+            return (StatusCode::UNAUTHORIZED, "please log in").into_response();
         }
-        Err(_) => return (StatusCode::UNAUTHORIZED, "please log in").into_response(),
+        Err(app::error::AppError::Internal(_)) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+        Err(_) => return (StatusCode::FORBIDDEN, "not allowed").into_response(),
     }
     let get = |k: &str| query.get(k).map(String::as_str).unwrap_or("");
     let reports = match admin::reports(&state, get("from"), get("to")).await {

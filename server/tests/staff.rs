@@ -70,6 +70,11 @@ async fn staff_login(app: &TestApp, user: &str) -> String {
     cookie
 }
 
+/// A receipt number as the holder page hands them out.
+fn receipt_no(n: u64) -> String {
+    format!("C20261126{n:012}")
+}
+
 async fn audit_count(app: &TestApp) -> usize {
     app.state
         .db
@@ -161,36 +166,59 @@ async fn staff_login_needs_password_and_a_fresh_code() {
 async fn five_failed_staff_logins_lock_the_account_and_are_audited() {
     let app = TestApp::spawn(2).await;
     let before = audit_count(&app).await;
-    let mut last = String::new();
-    for _ in 0..5 {
-        let (_, body, _) = call(
+    let attempt = async |user: &str, password: &str, code: &str| {
+        call(
             &app,
             None,
             "staff/login",
-            &[
-                ("username", "auditor"),
-                ("password", "Wrong-password-1"),
-                ("code", "000000"),
-            ],
+            &[("username", user), ("password", password), ("code", code)],
         )
-        .await;
-        last = body;
+        .await
+    };
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        answers.push(attempt("auditor", "Wrong-password-1", "000000").await.1);
     }
-    assert!(last.contains("locked"), "{last}");
     assert_eq!(audit_count(&app).await, before + 1, "the lock is audited");
+    // Locked: the right password and code are refused too, with the same answer as an
+    // unknown user's, so the answers do not tell which usernames exist.
     let code = totp_at(demo_secret("auditor"), now_unix());
-    let (_, body, cookie) = call(
+    let (_, locked, cookie) = attempt("auditor", password_of("auditor"), &code).await;
+    assert!(cookie.is_none(), "{locked}");
+    let (_, unknown, _) = attempt("no-such-user", "Wrong-password-1", "000000").await;
+    answers.push(locked);
+    assert!(
+        answers.iter().all(|a| *a == unknown),
+        "{answers:?} vs {unknown}"
+    );
+    // An administrator's reset unlocks the account (with a new second factor).
+    let admin = staff_login(&app, "admin").await;
+    let auditor_id = app
+        .state
+        .db
+        .staff_auth("auditor")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string();
+    let reset = audited(
         &app,
-        None,
-        "staff/login",
+        &admin,
+        "admin/reset_staff",
         &[
-            ("username", "auditor"),
-            ("password", password_of("auditor")),
-            ("code", &code),
+            ("id", &auditor_id),
+            ("password", "Auditor-reset-2026"),
+            ("reason", "账号被锁定"),
         ],
     )
     .await;
-    assert!(cookie.is_none() && body.contains("locked"), "{body}");
+    let code = totp_at(reset["totp_secret"].as_str().unwrap(), now_unix());
+    let (status, body, cookie) = attempt("auditor", "Auditor-reset-2026", &code).await;
+    assert!(
+        (status.is_success() || status.is_redirection()) && cookie.is_some(),
+        "{body}"
+    );
 }
 
 /// Who may call what: the expected matrix, written out here independently of the server's
@@ -198,6 +226,8 @@ async fn five_failed_staff_logins_lock_the_account_and_are_audited() {
 #[derive(Clone, Copy, Debug)]
 enum Who {
     Public,
+    /// Any staff member, whatever the role (their own password).
+    AnyStaff,
     Read,
     Counter,
     Oversight,
@@ -274,7 +304,12 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
         "staff/cash_topup",
         Who::Counter,
         true,
-        &[("holder_id", "1"), ("amount", "0"), ("reason", "")],
+        &[
+            ("holder_id", "1"),
+            ("amount", "0"),
+            ("reason", ""),
+            ("receipt_no", ""),
+        ],
     ),
     (
         "staff/reset_password",
@@ -297,7 +332,12 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
         "staff/set_lost",
         Who::Counter,
         true,
-        &[("holder_id", "1"), ("lost", "true"), ("reason", "")],
+        &[
+            ("holder_id", "1"),
+            ("lost", "true"),
+            ("id_number", ""),
+            ("reason", ""),
+        ],
     ),
     (
         "staff/set_frozen",
@@ -434,6 +474,22 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
         true,
         &[("profile", "{}"), ("reason", "")],
     ),
+    (
+        "admin/reset_staff",
+        Who::Admin,
+        true,
+        &[("id", "999999"), ("password", ""), ("reason", "")],
+    ),
+    (
+        "staff/change_password",
+        Who::AnyStaff,
+        true,
+        &[
+            ("current", "not-the-password"),
+            ("new_password", "x"),
+            ("confirm", "x"),
+        ],
+    ),
     ("merchant/day", Who::Merchant, false, &[("day", "")]),
 ];
 
@@ -441,6 +497,7 @@ fn allowed(who: Who, role: Option<&str>) -> bool {
     match (who, role) {
         (Who::Public, _) => true,
         (_, None) => false,
+        (Who::AnyStaff, Some(_)) => true,
         (Who::Read, Some(r)) => ["operator", "admin", "auditor"].contains(&r),
         (Who::Counter, Some(r)) => ["operator", "admin"].contains(&r),
         (Who::Oversight, Some(r)) => ["admin", "auditor"].contains(&r),
@@ -584,7 +641,12 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
         &app,
         Some(&op),
         "staff/cash_topup",
-        &[("holder_id", "1"), ("amount", "abc"), ("reason", "")],
+        &[
+            ("holder_id", "1"),
+            ("amount", "abc"),
+            ("reason", ""),
+            ("receipt_no", &receipt_no(1)),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -646,7 +708,12 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
         &app,
         &op,
         "staff/cash_topup",
-        &[("holder_id", &id), ("amount", "100"), ("reason", "")],
+        &[
+            ("holder_id", &id),
+            ("amount", "100"),
+            ("reason", ""),
+            ("receipt_no", &receipt_no(2)),
+        ],
     )
     .await;
     done.insert("staff/cash_topup");
@@ -657,6 +724,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
         &[
             ("holder_id", &id),
             ("lost", "true"),
+            ("id_number", ""),
             ("reason", "本人来电挂失"),
         ],
     )
@@ -668,6 +736,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
         &[
             ("holder_id", &id),
             ("lost", "false"),
+            ("id_number", "44030120060101123x"),
             ("reason", "本人持证解挂"),
         ],
     )
@@ -997,6 +1066,72 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("admin/update_staff");
+    // A lost phone: a new initial password and second factor, shown once.
+    let reset = audited(
+        &app,
+        &admin,
+        "admin/reset_staff",
+        &[
+            ("id", &counter3),
+            ("password", "Counter-3-reset-2026"),
+            ("reason", "手机丢失"),
+        ],
+    )
+    .await;
+    done.insert("admin/reset_staff");
+    let secret = reset["totp_secret"].as_str().unwrap();
+    let code = totp_at(secret, now_unix());
+    let (status, body, cookie) = call(
+        &app,
+        None,
+        "staff/login",
+        &[
+            ("username", "counter3"),
+            ("password", "Counter-3-reset-2026"),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert!(status.is_success() || status.is_redirection(), "{body}");
+    let counter3_cookie = cookie.unwrap();
+    // The administrator's password opens nothing but the password page.
+    let (status, body, _) = call(
+        &app,
+        Some(&counter3_cookie),
+        "staff/search",
+        &[("q", "2023")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("staff_password_change"), "{body}");
+    let page = app
+        .client
+        .get(app.url("/staff"))
+        .header("cookie", &counter3_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["location"], "/staff/password");
+    audited(
+        &app,
+        &counter3_cookie,
+        "staff/change_password",
+        &[
+            ("current", "Counter-3-reset-2026"),
+            ("new_password", "My-own-password-42"),
+            ("confirm", "My-own-password-42"),
+        ],
+    )
+    .await;
+    done.insert("staff/change_password");
+    let (status, body, _) = call(
+        &app,
+        Some(&counter3_cookie),
+        "staff/search",
+        &[("q", "2023")],
+    )
+    .await;
+    ok(status, &body, "search after the change");
 
     let changing: BTreeSet<&str> = ENDPOINTS.iter().filter(|e| e.2).map(|e| e.0).collect();
     assert_eq!(done, changing, "every changing endpoint is exercised above");
@@ -1178,12 +1313,51 @@ async fn cash_top_up_gives_a_receipt_and_the_student_sees_it() {
             ("holder_id", &b.to_string()),
             ("amount", "88.50"),
             ("reason", ""),
+            ("receipt_no", &receipt_no(7)),
         ],
     )
     .await;
     assert_eq!(receipt["amount"], 8850);
     assert_eq!(receipt["balance"], before.fen() + 8850);
-    assert!(receipt["receipt_no"].as_str().unwrap().starts_with('C'));
+    assert_eq!(receipt["receipt_no"], receipt_no(7));
+    // The same form sent again (a double click, a retry) gives the same receipt and credits
+    // nothing more, and writes no second audit record.
+    let audits = audit_count(&app).await;
+    let (status, again, _) = call(
+        &app,
+        Some(&op),
+        "staff/cash_topup",
+        &[
+            ("holder_id", &b.to_string()),
+            ("amount", "88.50"),
+            ("reason", ""),
+            ("receipt_no", &receipt_no(7)),
+        ],
+    )
+    .await;
+    ok(status, &again, "repeat");
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(again["receipt_no"], receipt["receipt_no"]);
+    assert_eq!(again["balance"], receipt["balance"]);
+    assert_eq!(balance(&app, b).await.fen(), before.fen() + 8850);
+    assert_eq!(audit_count(&app).await, audits);
+    // A number that is not a receipt number is refused.
+    let (status, _, _) = call(
+        &app,
+        Some(&op),
+        "staff/cash_topup",
+        &[
+            ("holder_id", &b.to_string()),
+            ("amount", "1"),
+            ("reason", ""),
+            ("receipt_no", "C1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The holder page hands out a fresh number for the next top-up.
+    let file = holder_file(&app, &op, b).await;
+    assert_ne!(file["cash_receipt_no"], receipt["receipt_no"]);
     let student = login(&app, STUDENT, STUDENT_PW).await;
     let (_, dash, _) = call(&app, Some(&student), "dashboard", &[]).await;
     let dash: Value = serde_json::from_str(&dash).unwrap();
@@ -1198,6 +1372,7 @@ async fn cash_top_up_gives_a_receipt_and_the_student_sees_it() {
                 ("holder_id", &b.to_string()),
                 ("amount", bad),
                 ("reason", ""),
+                ("receipt_no", &receipt_no(8)),
             ],
         )
         .await;
@@ -1294,4 +1469,59 @@ async fn merchants_see_only_their_own_sales() {
     );
     assert!(day["sales"].as_i64().unwrap() >= 1);
     assert!(!body.contains("李浩然"), "payer names are masked: {body}");
+}
+
+#[tokio::test]
+async fn a_payment_is_reversed_once_whether_at_the_till_or_the_counter() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let till = device(&app, "POS-E-CANTEEN-1").await;
+    let b = holder(&app, STUDENT).await;
+    let serial = live_serial(&app, b).await;
+    let journal = |v: &Value| v["journal_id"].as_i64().unwrap();
+    // Corrected at the counter first: the till's refund is refused.
+    let first = till
+        .pay(&app, "rev-1", 700, Some(&serial), None, None)
+        .await;
+    assert_eq!(first["approved"], true, "{first}");
+    let first = journal(&first);
+    audited(
+        &app,
+        &op,
+        "staff/reverse",
+        &[("journal_id", &first.to_string()), ("reason", "重复扣款")],
+    )
+    .await;
+    let (status, r) = till
+        .post(
+            &app,
+            "/api/device/v1/refund",
+            json!({"request_id": "rev-1-refund", "journal_id": first}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["reason"], "already_refunded", "{r}");
+    // Refunded at the till first: the counter's correction is refused.
+    let second = till
+        .pay(&app, "rev-2", 800, Some(&serial), None, None)
+        .await;
+    let second = journal(&second);
+    let (_, r) = till
+        .post(
+            &app,
+            "/api/device/v1/refund",
+            json!({"request_id": "rev-2-refund", "journal_id": second}),
+        )
+        .await;
+    assert_eq!(r["approved"], true, "{r}");
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/reverse",
+        &[("journal_id", &second.to_string()), ("reason", "重复扣款")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("already_reversed"), "{body}");
+    assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
 }

@@ -120,6 +120,27 @@ pub async fn staff_me() -> Result<Option<StaffBrief>, AppError> {
     )
 }
 
+/// Changes the logged-in staff member's own password: any role, and the one thing a staff
+/// member with the initial password may do.
+#[server(prefix = "/api", endpoint = "staff/change_password")]
+pub async fn change_staff_password(
+    current: String,
+    new_password: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    crate::server::with_status(
+        async move {
+            let state = state()?;
+            staff::change_password(&state, &client(), &current, &new_password, &confirm).await?;
+            if crate::server::wants_html() {
+                leptos_axum::redirect("/staff");
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
 // ---- Reading (operators, administrators, auditors) ----
 
 #[server(prefix = "/api", endpoint = "staff/search")]
@@ -136,6 +157,13 @@ pub async fn get_holder_file(holder_id: i64) -> Result<HolderFile, AppError> {
     guarded(roles::READ, |s, who| async move {
         let mut file = counter::holder_file(&s, holder_id).await?;
         file.can_change = roles::COUNTER.contains(&who.role);
+        if !file.can_change {
+            // A chip serial is what a reader accepts as the card: only the counter sees it whole.
+            for card in &mut file.cards {
+                card.chip_serial = crate::server::portal::mask_card_no(&card.chip_serial);
+            }
+            file.cash_receipt_no.clear();
+        }
         Ok(file)
     })
     .await
@@ -263,9 +291,10 @@ pub async fn cash_topup(
     holder_id: i64,
     amount: String,
     reason: String,
+    receipt_no: String,
 ) -> Result<Receipt, AppError> {
     guarded(roles::COUNTER, |s, who| async move {
-        counter::cash_topup(&s, &who, holder_id, &amount, &reason).await
+        counter::cash_topup(&s, &who, holder_id, &amount, &reason, &receipt_no).await
     })
     .await
 }
@@ -292,9 +321,14 @@ pub async fn lift_lockout(holder_id: i64, which: String, reason: String) -> Resu
 }
 
 #[server(prefix = "/api", endpoint = "staff/set_lost")]
-pub async fn set_card_lost(holder_id: i64, lost: bool, reason: String) -> Result<(), AppError> {
+pub async fn set_card_lost(
+    holder_id: i64,
+    lost: bool,
+    id_number: String,
+    reason: String,
+) -> Result<(), AppError> {
     guarded(roles::COUNTER, |s, who| async move {
-        counter::set_lost(&s, &who, holder_id, lost, &reason).await
+        counter::set_lost(&s, &who, holder_id, lost, &id_number, &reason).await
     })
     .await
 }
@@ -520,6 +554,19 @@ pub async fn update_staff(
             &reason,
         )
         .await
+    })
+    .await
+}
+
+/// Resets a staff member's password and second factor; the new secret is shown once.
+#[server(prefix = "/api", endpoint = "admin/reset_staff")]
+pub async fn reset_staff(
+    id: i64,
+    password: String,
+    reason: String,
+) -> Result<StaffEnrolment, AppError> {
+    guarded(roles::ADMIN, |s, who| async move {
+        admin::reset_staff(&s, &who, id, &password, &reason).await
     })
     .await
 }

@@ -140,6 +140,8 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
             t_string!(i18n, problem.profile_invalid, message = message.clone()).to_string()
         }
         Problem::DateFormat => t_string!(i18n, problem.date_format).to_string(),
+        Problem::PendingMoney => t_string!(i18n, problem.pending_money).to_string(),
+        Problem::StaffPasswordChange => t_string!(i18n, problem.staff_password_change).to_string(),
     }
 }
 

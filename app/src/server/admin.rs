@@ -41,6 +41,11 @@ pub async fn save_merchant(
             field: "name".into(),
         }));
     }
+    if let Some(id) = id
+        && !merchant_exists(state, id).await?
+    {
+        return Err(AppError::NotFound);
+    }
     let action = if id.is_some() {
         "merchant.update"
     } else {
@@ -84,7 +89,7 @@ pub async fn create_device(
         return Err(rejected(Problem::DeviceMerchant));
     }
     if let Some(m) = merchant_id
-        && !state.db.merchants().await?.iter().any(|x| x.id == m)
+        && !merchant_exists(state, m).await?
     {
         return Err(rejected(Problem::DeviceMerchant));
     }
@@ -182,15 +187,79 @@ pub fn staff_password_ok(password: &str) -> bool {
         && password.chars().any(|c| c.is_ascii_digit())
 }
 
-fn merchant_for(role: StaffRole, merchant_id: Option<i64>) -> Result<Option<i64>, AppError> {
+/// The merchant a staff member of this role belongs to: a merchant account needs an existing
+/// merchant, other roles have none.
+async fn merchant_for(
+    state: &AppState,
+    role: StaffRole,
+    merchant_id: Option<i64>,
+) -> Result<Option<i64>, AppError> {
     match (role, merchant_id) {
-        (StaffRole::Merchant, Some(m)) => Ok(Some(m)),
-        (StaffRole::Merchant, None) => Err(rejected(Problem::DeviceMerchant)),
+        (StaffRole::Merchant, Some(m)) if merchant_exists(state, m).await? => Ok(Some(m)),
+        (StaffRole::Merchant, _) => Err(rejected(Problem::DeviceMerchant)),
         (_, _) => Ok(None),
     }
 }
 
-/// Creates a staff member with an initial password and a fresh second factor, shown once.
+async fn merchant_exists(state: &AppState, id: i64) -> Result<bool, AppError> {
+    Ok(state.db.merchants().await?.iter().any(|m| m.id == id))
+}
+
+/// The second factor's enrolment, shown once: the secret and its QR code.
+fn enrolment(username: &str, secret: String) -> Result<StaffEnrolment, AppError> {
+    let uri = otpauth_uri("Yikatong", username, &secret);
+    let qr_svg = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(internal)?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(StaffEnrolment {
+        username: username.to_string(),
+        totp_secret: secret,
+        otpauth_uri: uri,
+        qr_svg,
+    })
+}
+
+/// Resets a staff member's password and second factor (forgotten password, lost phone): the
+/// new initial password must be changed at the next login. Not one's own account.
+pub async fn reset_staff(
+    state: &AppState,
+    staff: &StaffSession,
+    id: i64,
+    password: &str,
+    why: &str,
+) -> Result<StaffEnrolment, AppError> {
+    let why = super::counter::reason(why)?;
+    if id == staff.id {
+        return Err(rejected(Problem::OwnAccount));
+    }
+    if !staff_password_ok(password) {
+        return Err(rejected(Problem::StaffPasswordWeak));
+    }
+    let target = state.db.staff_by_id(id).await?.ok_or(AppError::NotFound)?;
+    let hash = state
+        .hasher
+        .hash(password.to_string())
+        .await
+        .map_err(internal)?;
+    let secret = new_totp_secret();
+    let mut audit = staff.audit(
+        "staff.reset_credentials",
+        None,
+        format!("staff {}", target.username),
+        why,
+    );
+    audit.after = "new initial password and second factor; sessions ended; unlocked".into();
+    state
+        .db
+        .reset_staff_credentials(id, &hash, &secret, Utc::now(), audit)
+        .await?;
+    enrolment(&target.username, secret)
+}
+
+/// Creates a staff member with an initial password (to be changed at the first login) and a
+/// fresh second factor, shown once.
 #[allow(clippy::too_many_arguments)]
 pub async fn create_staff(
     state: &AppState,
@@ -215,7 +284,7 @@ pub async fn create_staff(
     if !staff_password_ok(password) {
         return Err(rejected(Problem::StaffPasswordWeak));
     }
-    let merchant_id = merchant_for(role, merchant_id)?;
+    let merchant_id = merchant_for(state, role, merchant_id).await?;
     let hash = state
         .hasher
         .hash(password.to_string())
@@ -240,19 +309,7 @@ pub async fn create_staff(
         )
         .await?
         .ok_or(rejected(Problem::CodeTaken))?;
-    let issuer = "Yikatong";
-    let uri = otpauth_uri(issuer, &username, &secret);
-    let qr_svg = qrcode::QrCode::new(uri.as_bytes())
-        .map_err(internal)?
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(200, 200)
-        .build();
-    Ok(StaffEnrolment {
-        username,
-        totp_secret: secret,
-        otpauth_uri: uri,
-        qr_svg,
-    })
+    enrolment(&username, secret)
 }
 
 /// Changes a staff member's role or disables the account. Nobody changes their own.
@@ -270,7 +327,7 @@ pub async fn update_staff(
         return Err(rejected(Problem::OwnAccount));
     }
     let before = state.db.staff_by_id(id).await?.ok_or(AppError::NotFound)?;
-    let merchant_id = merchant_for(role, merchant_id)?;
+    let merchant_id = merchant_for(state, role, merchant_id).await?;
     let mut audit = staff.audit(
         "staff.update",
         None,

@@ -100,6 +100,7 @@ pub async fn holder_file(state: &AppState, holder_id: i64) -> Result<HolderFile,
         found: db.found_cards_of(holder_id).await?,
         pending_reversals: db.pending_reversals(Some(holder_id)).await?,
         can_change: false,
+        cash_receipt_no: new_receipt_no(now),
     })
 }
 
@@ -354,8 +355,18 @@ pub async fn enrol_rows(
         .ok_or_else(|| internal("campus profile missing"))?;
     let now = Utc::now();
     let mut holders = Vec::with_capacity(fresh.len());
+    let mut card_numbers = HashSet::new();
     for row in &fresh {
-        holders.push(build_holder(state, row, &profile, now).await?);
+        let mut holder = build_holder(state, row, &profile, now).await?;
+        // Card numbers are drawn at random: none twice in this batch, none already issued.
+        for card in &mut holder.cards {
+            while !card_numbers.insert(card.card_no.clone())
+                || state.db.card_by_number(&card.card_no).await?.is_some()
+            {
+                card.card_no = new_card_no();
+            }
+        }
+        holders.push(holder);
     }
     let numbers: Vec<&str> = holders.iter().map(|h| h.student_no.as_str()).collect();
     let mut audit = staff.audit(
@@ -543,16 +554,21 @@ pub async fn cancel_card(
     }
 }
 
-/// Reports the holder's card lost (`lost`) or lifts the report, at the counter.
+/// Reports the holder's card lost (`lost`) or lifts the report, at the counter. Lifting needs
+/// the holder's ID document (SPEC §5), checked like a password reset.
 pub async fn set_lost(
     state: &AppState,
     staff: &StaffSession,
     holder_id: i64,
     lost: bool,
+    id_number: &str,
     why: &str,
 ) -> Result<(), AppError> {
     let why = reason(why)?;
-    holder(state, holder_id).await?;
+    let h = holder(state, holder_id).await?;
+    if !lost {
+        check_id(state, &h, id_number)?;
+    }
     let action = if lost {
         "card.report_lost"
     } else {
@@ -573,12 +589,28 @@ pub async fn set_lost(
 
 // ---- Money ----
 
+/// A fresh receipt number for the next cash top-up, handed out with the holder page: the form
+/// sends it back, so a form sent twice (a double click, a retry) credits once.
+pub fn new_receipt_no(now: DateTime<Utc>) -> String {
+    format!(
+        "C{}{:06}",
+        now.with_timezone(&super::portal::campus_tz())
+            .format("%Y%m%d%H%M%S"),
+        rand::random::<u32>() % 1_000_000
+    )
+}
+
+fn receipt_no_ok(text: &str) -> bool {
+    text.len() == 21 && text.starts_with('C') && text[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
 pub async fn cash_topup(
     state: &AppState,
     staff: &StaffSession,
     holder_id: i64,
     amount: &str,
     why: &str,
+    receipt_no: &str,
 ) -> Result<Receipt, AppError> {
     let why = if why.trim().is_empty() {
         "cash at the counter"
@@ -592,17 +624,15 @@ pub async fn cash_topup(
             min: MIN_CASH,
             max: MAX_CASH,
         }))?;
+    let receipt_no = receipt_no.trim();
+    if !receipt_no_ok(receipt_no) {
+        return Err(AppError::Invalid("receipt number".into()));
+    }
     let h = holder(state, holder_id).await?;
     if h.status == AccountStatus::Closed {
         return Err(rejected(Problem::AccountNotActive));
     }
     let now = Utc::now();
-    let receipt_no = format!(
-        "C{}{:06}",
-        now.with_timezone(&super::portal::campus_tz())
-            .format("%Y%m%d%H%M%S"),
-        rand::random::<u32>() % 1_000_000
-    );
     let memo = format!("cash receipt {receipt_no}");
     let credit = Credit {
         holder_id,
@@ -611,7 +641,7 @@ pub async fn cash_topup(
         channel: Some(Channel::Cash),
         merchant_id: None,
         staff_id: Some(staff.id),
-        reference: &receipt_no,
+        reference: receipt_no,
         memo: &memo,
         now,
     };
@@ -625,10 +655,19 @@ pub async fn cash_topup(
         ),
         why,
     );
-    let balance = match state.db.cash_topup(&credit, audit).await? {
-        CreditOutcome::Credited { balance, .. } => balance,
+    let (amount, balance, at) = match state.db.cash_topup(&credit, audit).await? {
+        CreditOutcome::Credited { balance, .. } => (amount, balance, now),
         CreditOutcome::AccountClosed => return Err(rejected(Problem::AccountNotActive)),
-        CreditOutcome::AlreadyCredited { .. } => return Err(internal("receipt number reused")),
+        // The same form again: the first top-up's receipt, nothing credited twice.
+        CreditOutcome::AlreadyCredited { journal_id } => {
+            let first = state
+                .db
+                .journal_entry(journal_id)
+                .await?
+                .filter(|e| e.holder_id == holder_id)
+                .ok_or_else(|| AppError::Invalid("receipt number".into()))?;
+            (first.amount, first.balance_after, first.created_at)
+        }
     };
     let office = state
         .campus
@@ -637,15 +676,25 @@ pub async fn cash_topup(
         .map(|p| p.office_name.zh)
         .unwrap_or_default();
     Ok(Receipt {
-        receipt_no,
+        receipt_no: receipt_no.to_string(),
         office,
         holder_name: h.name,
         student_no: h.student_no,
         amount,
         balance,
-        at: now.to_rfc3339(),
+        at: at.to_rfc3339(),
         operator: staff.display_name.clone(),
     })
+}
+
+/// The ID number typed from the presented document, against the enrolled keyed hash.
+fn check_id(state: &AppState, h: &HolderRecord, id_number: &str) -> Result<(), AppError> {
+    use secrecy::ExposeSecret;
+    let key = state.secrets.id_hash_key.expose_secret().as_bytes();
+    if ids::normalize(id_number).is_empty() || ids::keyed_hash(key, id_number) != h.id_doc_hash {
+        return Err(rejected(Problem::IdMismatch));
+    }
+    Ok(())
 }
 
 fn password_kind(which: &str) -> Result<PasswordKind, AppError> {
@@ -666,14 +715,10 @@ pub async fn reset_password(
     id_number: &str,
     why: &str,
 ) -> Result<(), AppError> {
-    use secrecy::ExposeSecret;
     let why = reason(why)?;
     let kind = password_kind(which)?;
     let h = holder(state, holder_id).await?;
-    let key = state.secrets.id_hash_key.expose_secret().as_bytes();
-    if ids::normalize(id_number).is_empty() || ids::keyed_hash(key, id_number) != h.id_doc_hash {
-        return Err(rejected(Problem::IdMismatch));
-    }
+    check_id(state, &h, id_number)?;
     let initial = ids::initial_password(id_number).map_err(|_| rejected(Problem::IdDocDigits))?;
     let hash = state.hasher.hash(initial).await.map_err(internal)?;
     let action = match kind {
@@ -757,6 +802,23 @@ fn bank_account(text: &str) -> Result<String, AppError> {
     Ok(digits)
 }
 
+/// Money still on its way to or from the account: a correction waiting for approval, or a
+/// top-up order the provider has not answered. An account is not closed over it.
+async fn has_pending_money(state: &AppState, holder_id: i64) -> Result<bool, AppError> {
+    use crate::model::TopupStatus;
+    Ok(!state
+        .db
+        .pending_reversals(Some(holder_id))
+        .await?
+        .is_empty()
+        || state
+            .db
+            .orders_of(holder_id, 50)
+            .await?
+            .iter()
+            .any(|o| o.status == TopupStatus::Pending))
+}
+
 async fn close_one(
     state: &AppState,
     staff: &StaffSession,
@@ -764,6 +826,9 @@ async fn close_one(
     account: &str,
     why: &str,
 ) -> Result<ClosedAccount, AppError> {
+    if has_pending_money(state, h.holder_id).await? {
+        return Err(rejected(Problem::PendingMoney));
+    }
     let now = Utc::now();
     // Unique (a reference is credited or paid out once): time plus 32 random bits.
     let reference = format!(
@@ -854,6 +919,12 @@ pub async fn close_batch(
                 line: line_no,
                 problem: Problem::AccountNotActive,
             }),
+            Some(h) if has_pending_money(state, h.holder_id).await? => {
+                report.errors.push(RowError {
+                    line: line_no,
+                    problem: Problem::PendingMoney,
+                })
+            }
             Some(_) if !seen.insert(number.to_string()) => report.errors.push(RowError {
                 line: line_no,
                 problem: Problem::DuplicateInFile,
@@ -923,10 +994,9 @@ pub async fn found_returned(
     let why = reason(why)?;
     let found = state
         .db
-        .found_cards(true)
+        .found_card(id)
         .await?
-        .into_iter()
-        .find(|f| f.id == id)
+        .filter(|f| f.returned_at.is_none())
         .ok_or(AppError::NotFound)?;
     let audit = staff.audit(
         "card.found_returned",

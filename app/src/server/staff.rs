@@ -47,6 +47,8 @@ pub struct StaffSession {
     pub role: StaffRole,
     pub merchant_id: Option<i64>,
     pub merchant_name: Option<String>,
+    pub must_change_password: bool,
+    pub token_hash: String,
     pub ip: String,
 }
 
@@ -57,6 +59,7 @@ impl StaffSession {
             display_name: self.display_name.clone(),
             role: self.role,
             merchant: self.merchant_name.clone(),
+            must_change_password: self.must_change_password,
         }
     }
 
@@ -184,10 +187,12 @@ pub async fn login(
             .await?;
         return Err(refuse());
     };
-    if let Some(until) = staff.locked_until.filter(|u| *u > now) {
-        return Err(AppError::Rejected(Problem::Locked {
-            until: until.to_rfc3339(),
-        }));
+    // A locked account gets the same answer as a wrong password: the answer must not tell
+    // which usernames exist. (The login page says that five failures lock an account.)
+    if staff.locked_until.is_some_and(|u| u > now) {
+        db.throttle_record(&address_key, now, now - ADDRESS_WINDOW)
+            .await?;
+        return Err(refuse());
     }
     let step = match (&staff.totp_secret, ok) {
         (Some(secret), true) => totp_step(secret, code, now)?,
@@ -211,9 +216,6 @@ pub async fn login(
                 ip: client.ip.clone(),
             })
             .await?;
-            return Err(AppError::Rejected(Problem::Locked {
-                until: until.to_rfc3339(),
-            }));
         }
         return Err(refuse());
     };
@@ -269,10 +271,10 @@ pub async fn session(
     if now - row.last_seen_at > TOUCH_EVERY {
         state.db.touch_session(&hash, now).await?;
     }
-    Ok(Some(session_of(staff, client)))
+    Ok(Some(session_of(staff, client, hash)))
 }
 
-fn session_of(s: StaffAuth, client: &Client) -> StaffSession {
+fn session_of(s: StaffAuth, client: &Client, token_hash: String) -> StaffSession {
     StaffSession {
         id: s.id,
         username: s.username,
@@ -280,6 +282,8 @@ fn session_of(s: StaffAuth, client: &Client) -> StaffSession {
         role: s.role,
         merchant_id: s.merchant_id,
         merchant_name: s.merchant_name,
+        must_change_password: s.must_change_password,
+        token_hash,
         ip: client.ip.clone(),
     }
 }
@@ -297,7 +301,68 @@ pub async fn require(
     if !allowed.contains(&staff.role) {
         return Err(AppError::Forbidden);
     }
+    if staff.must_change_password {
+        return Err(AppError::Rejected(Problem::StaffPasswordChange));
+    }
     Ok(staff)
+}
+
+/// Changes the logged-in staff member's own password (the only thing a staff member with the
+/// initial password may do). A wrong current password counts towards the lockout.
+pub async fn change_password(
+    state: &AppState,
+    client: &Client,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    let me = session(state, client, now)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let auth = state
+        .db
+        .staff_by_id(me.id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let ok = state
+        .hasher
+        .verify(current.to_string(), Some(auth.password_hash.clone()))
+        .await
+        .map_err(internal)?;
+    if !ok {
+        if let Some(until) = state
+            .db
+            .staff_login_failed(me.id, MAX_FAILED_LOGINS, now + LOCKOUT)
+            .await?
+        {
+            // Locked: the session ends with it.
+            state.db.end_session(&me.token_hash, now).await?;
+            return Err(AppError::Rejected(Problem::Locked {
+                until: until.to_rfc3339(),
+            }));
+        }
+        return Err(AppError::Rejected(Problem::WrongPassword));
+    }
+    if new != confirm {
+        return Err(AppError::Rejected(Problem::PasswordsDiffer));
+    }
+    if !super::admin::staff_password_ok(new) || new == current {
+        return Err(AppError::Rejected(Problem::StaffPasswordWeak));
+    }
+    let hash = state.hasher.hash(new.to_string()).await.map_err(internal)?;
+    let mut audit = me.audit("staff.password", None, format!("staff {}", me.username), "");
+    audit.before = if me.must_change_password {
+        "initial password".into()
+    } else {
+        "password".into()
+    };
+    audit.after = "changed by its owner".into();
+    state
+        .db
+        .set_staff_password(me.id, &hash, &me.token_hash, now, audit)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

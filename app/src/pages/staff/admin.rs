@@ -8,7 +8,7 @@ use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, category_label};
 use crate::i18n::*;
 use crate::model::{DeviceKind, MerchantCategory, StaffRole};
-use crate::staff_model::{DeviceView, MerchantView, StaffUserView};
+use crate::staff_model::{DeviceView, MerchantView, StaffEnrolment, StaffUserView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -20,6 +20,7 @@ struct AdminActions {
     revoke: ServerAction<RevokeCredential>,
     create_staff: ServerAction<CreateStaff>,
     update_staff: ServerAction<UpdateStaff>,
+    reset_staff: ServerAction<ResetStaff>,
     save_profile: ServerAction<SaveCampusProfile>,
 }
 
@@ -33,6 +34,7 @@ pub fn AdminPage() -> impl IntoView {
         revoke: ServerAction::new(),
         create_staff: ServerAction::new(),
         update_staff: ServerAction::new(),
+        reset_staff: ServerAction::new(),
         save_profile: ServerAction::new(),
     };
     let versions = move || {
@@ -42,6 +44,7 @@ pub fn AdminPage() -> impl IntoView {
             + a.revoke.version().get()
             + a.create_staff.version().get()
             + a.update_staff.version().get()
+            + a.reset_staff.version().get()
             + a.save_profile.version().get()
     };
     let data = Resource::new(versions, |_| get_admin_overview());
@@ -57,14 +60,10 @@ pub fn AdminPage() -> impl IntoView {
             </div>
         })}
         <ActionError result=a.issue.value() />
-        {move || a.create_staff.value().get().and_then(|r| r.ok()).map(|e| view! {
-            <div class="notice ok" role="status" data-testid="staff-enrolment">
-                <p>{t!(i18n, staff.totp_once, user = e.username.clone())}</p>
-                <div class="qr" inner_html=e.qr_svg.clone()></div>
-                <p><code class="secret">{e.totp_secret.clone()}</code></p>
-            </div>
-        })}
+        {move || a.create_staff.value().get().and_then(|r| r.ok()).map(|e| view! { <EnrolmentNotice e=e /> })}
+        {move || a.reset_staff.value().get().and_then(|r| r.ok()).map(|e| view! { <EnrolmentNotice e=e /> })}
         <ActionError result=a.create_staff.value() />
+        <ActionError result=a.reset_staff.value() />
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 data.await.map(|o| {
@@ -79,6 +78,19 @@ pub fn AdminPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+    }
+}
+
+/// A staff member's new second factor, shown once.
+#[component]
+fn EnrolmentNotice(e: StaffEnrolment) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="notice ok" role="status" data-testid="staff-enrolment">
+            <p>{t!(i18n, staff.totp_once, user = e.username.clone())}</p>
+            <div class="qr" inner_html=e.qr_svg.clone()></div>
+            <p><code class="secret">{e.totp_secret.clone()}</code></p>
+        </div>
     }
 }
 
@@ -233,7 +245,7 @@ fn StaffUsers(
     a: AdminActions,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let (create, update) = (a.create_staff, a.update_staff);
+    let (create, update, reset) = (a.create_staff, a.update_staff, a.reset_staff);
     let role_options = move || {
         StaffRole::ALL
             .iter()
@@ -271,6 +283,14 @@ fn StaffUsers(
                                                     </select>
                                                     <ReasonField id=format!("su-{}", u.id) />
                                                     <button type="submit">{t!(i18n, staff.save)}</button>
+                                                </ActionForm>
+                                                <p class="muted">{t!(i18n, staff.reset_intro)}</p>
+                                                <ActionForm action=reset attr:class="form">
+                                                    <input type="hidden" name="id" value=u.id.to_string() />
+                                                    <label for=format!("rp-{}", u.id)>{t!(i18n, staff.initial_password)}</label>
+                                                    <input id=format!("rp-{}", u.id) name="password" type="password" autocomplete="new-password" minlength="12" required />
+                                                    <ReasonField id=format!("rr-{}", u.id) />
+                                                    <button type="submit" class="danger">{t!(i18n, staff.reset_staff)}</button>
                                                 </ActionForm>
                                             </details>
                                         })}</td>

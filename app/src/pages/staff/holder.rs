@@ -188,7 +188,8 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
             let id = id.clone();
             let live_card = live_card.clone();
             let frozen_now = f.account_status == AccountStatus::Frozen;
-            view! { <CounterForms id=id live_card=live_card.map(|c| c.status) frozen=frozen_now actions=actions /> }
+            let receipt_no = f.cash_receipt_no.clone();
+            view! { <CounterForms id=id live_card=live_card.map(|c| c.status) frozen=frozen_now receipt_no=receipt_no actions=actions /> }
         })}
 
         {(!pending.is_empty()).then(move || view! {
@@ -315,6 +316,7 @@ fn CounterForms(
     id: String,
     live_card: Option<CardStatus>,
     frozen: bool,
+    receipt_no: String,
     actions: Actions,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -329,6 +331,7 @@ fn CounterForms(
                 <h2>{t!(i18n, staff.cash_topup)}</h2>
                 <ActionForm action=actions.topup attr:class="form" attr:data-testid="cash-form">
                     {hidden.with_value(|h| h())}
+                    <input type="hidden" name="receipt_no" value=receipt_no />
                     <label for="cash-amount">{t!(i18n, staff.amount_yuan)}</label>
                     <input id="cash-amount" name="amount" type="text" inputmode="decimal" required />
                     <label for="cash-note">{t!(i18n, staff.note_optional)}</label>
@@ -370,6 +373,11 @@ fn CounterForms(
                             <ActionForm action=actions.lost attr:class="form" attr:data-testid="lost-form">
                                 {hidden.with_value(|h| h())}
                                 <input type="hidden" name="lost" value=if status == CardStatus::Lost { "false" } else { "true" } />
+                                {(status == CardStatus::Lost).then(|| view! {
+                                    <label for="lift-id">{t!(i18n, staff.presented_id)}</label>
+                                    <input id="lift-id" name="id_number" type="text" autocomplete="off" required />
+                                })}
+                                {(status != CardStatus::Lost).then(|| view! { <input type="hidden" name="id_number" value="" /> })}
                                 <ReasonField id="lost-reason" />
                                 <Done result=actions.lost.value() testid="lost-done" />
                                 <button type="submit" class="primary">{t!(i18n, staff.confirm)}</button>

@@ -9,7 +9,7 @@ pub mod merchant;
 pub mod office;
 pub mod oversight;
 
-use crate::api::staff::{StaffLogin, StaffLogout, search_holders, staff_me};
+use crate::api::staff::{ChangeStaffPassword, StaffLogin, StaffLogout, search_holders, staff_me};
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, money};
 use crate::i18n::*;
@@ -71,8 +71,13 @@ pub fn StaffLayout() -> impl IntoView {
     view! {
         <Transition>
             {move || Suspend::new(async move {
+                let path = location.pathname.get_untracked();
                 match me.await {
+                    Ok(Some(s)) if s.must_change_password && path != "/staff/password" => {
+                        view! { <Redirect path="/staff/password" /> }.into_any()
+                    }
                     Ok(Some(s)) => {
+                        let must_change = s.must_change_password;
                         view! {
                             <div class="welcome staff-bar">
                                 <p data-testid="staff-who">
@@ -83,7 +88,7 @@ pub fn StaffLayout() -> impl IntoView {
                                     <button type="submit" class="link-button" data-testid="staff-logout">{t!(i18n, nav.logout)}</button>
                                 </ActionForm>
                             </div>
-                            <StaffNav role=s.role />
+                            {(!must_change).then(|| view! { <StaffNav role=s.role /> })}
                         }
                             .into_any()
                     }
@@ -114,6 +119,7 @@ fn StaffNav(role: StaffRole) -> impl IntoView {
             {oversight.then(|| view! { <A href="/staff/reports">{t!(i18n, staff.nav_reports)}</A> })}
             {oversight.then(|| view! { <A href="/staff/admin">{t!(i18n, staff.nav_admin)}</A> })}
             {(role == StaffRole::Merchant).then(|| view! { <A href="/staff/merchant">{t!(i18n, staff.nav_merchant)}</A> })}
+            <A href="/staff/password">{t!(i18n, staff.nav_password)}</A>
         </nav>
     }
 }
@@ -166,6 +172,35 @@ pub fn SearchPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+    }
+}
+
+/// A staff member's own password: at the first login (the administrator's initial password
+/// must go) and whenever they choose.
+#[component]
+pub fn StaffPasswordPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let change = ServerAction::<ChangeStaffPassword>::new();
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.password_title).to_string()) />
+        <section class="narrow">
+            <h1>{t!(i18n, staff.password_title)}</h1>
+            <p>{t!(i18n, staff.password_intro)}</p>
+            {move || change.value().get().and_then(|r| r.ok()).map(|_| view! {
+                <p class="notice ok" role="status" data-testid="staff-password-done">{t!(i18n, staff.password_done)}</p>
+                <p><A href="/staff">{t!(i18n, staff.nav_search)}</A></p>
+            })}
+            <ActionForm action=change attr:class="form" attr:data-testid="staff-password-form">
+                <label for="sp-current">{t!(i18n, staff.password_current)}</label>
+                <input id="sp-current" name="current" type="password" autocomplete="current-password" required />
+                <label for="sp-new">{t!(i18n, staff.password_new)}</label>
+                <input id="sp-new" name="new_password" type="password" autocomplete="new-password" minlength="12" required />
+                <label for="sp-confirm">{t!(i18n, staff.password_confirm)}</label>
+                <input id="sp-confirm" name="confirm" type="password" autocomplete="new-password" minlength="12" required />
+                <ActionError result=change.value() />
+                <button type="submit" class="primary" disabled=move || change.pending().get()>{t!(i18n, staff.save)}</button>
+            </ActionForm>
+        </section>
     }
 }
 

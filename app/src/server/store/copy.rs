@@ -855,6 +855,16 @@ mod tests {
             .await
             .expect("staff")
             .expect("created");
+        // Their own password (a new staff member must change the initial one).
+        lite.set_staff_password(
+            new_staff,
+            "own-pw",
+            "no-session",
+            now,
+            staff_audit(op, "staff.password", None),
+        )
+        .await
+        .expect("password");
 
         let report = copy_sqlite_to_postgres(&url, &target.url)
             .await

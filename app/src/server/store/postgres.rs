@@ -284,8 +284,8 @@ impl PostgresStore {
 
         for s in &demo.staff {
             sqlx::query(
-                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at, totp_secret)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at, totp_secret, password_changed_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
             )
             .bind(&s.username)
             .bind(&s.display_name)

@@ -279,7 +279,7 @@ async fn refund_in_tx(conn: &mut PgConnection, r: &Refund) -> PgResult<Finish<Pa
                 return Ok(Finish::Rollback(outcome));
             }
             let refunded: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM journal_entries WHERE reverses_id = $1 AND kind = 'refund')",
+                "SELECT EXISTS (SELECT 1 FROM journal_entries WHERE reverses_id = $1)",
             )
             .bind(r.payment_id)
             .fetch_one(&mut *conn)

@@ -36,7 +36,8 @@ fn opt_ts_of(row: &PgRow, column: &str) -> PgResult<Option<String>> {
 
 const STAFF_COLUMNS: &str =
     "s.id, s.username, s.display_name, s.role, s.merchant_id, m.name_zh AS merchant_name,
-    s.password_hash, s.totp_secret, s.active, s.locked_until";
+    s.password_hash, s.totp_secret, s.active, s.locked_until,
+    s.password_changed_at IS NULL AS must_change_password";
 
 fn staff_row(row: &PgRow) -> PgResult<StaffAuth> {
     let role: String = row.try_get("role")?;
@@ -51,6 +52,7 @@ fn staff_row(row: &PgRow) -> PgResult<StaffAuth> {
         totp_secret: row.try_get("totp_secret")?,
         active: row.try_get("active")?,
         locked_until: row.try_get("locked_until")?,
+        must_change_password: row.try_get("must_change_password")?,
     })
 }
 
@@ -1217,6 +1219,16 @@ impl StaffStore for PostgresStore {
         Ok(rows.iter().map(found_row).collect::<PgResult<_>>()?)
     }
 
+    async fn found_card(&self, id: i64) -> Result<Option<FoundCardView>, StoreError> {
+        let sql = format!("{FOUND_SELECT} WHERE f.id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(PgError::from)?;
+        Ok(row.as_ref().map(found_row).transpose()?)
+    }
+
     async fn found_cards_of(&self, holder_id: i64) -> Result<Vec<FoundCardView>, StoreError> {
         let sql = format!("{FOUND_SELECT} WHERE f.holder_id = $1 ORDER BY f.found_at DESC");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -1257,7 +1269,7 @@ impl StaffStore for PostgresStore {
 
     async fn journal_entry(&self, id: i64) -> Result<Option<EntryRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT j.id, a.holder_id, j.kind, j.amount, j.merchant_id, j.created_at,
+            "SELECT j.id, a.holder_id, j.kind, j.amount, j.balance_after, j.merchant_id, j.created_at,
                     EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_id = j.id) AS reversed
              FROM journal_entries j JOIN accounts a ON a.id = j.account_id WHERE j.id = $1",
         )
@@ -1271,6 +1283,7 @@ impl StaffStore for PostgresStore {
                 holder_id: r.try_get("holder_id")?,
                 kind: kind_of(&r.try_get::<String, _>("kind")?)?,
                 amount: Money::from_fen(r.try_get("amount")?),
+                balance_after: Money::from_fen(r.try_get("balance_after")?),
                 merchant_id: r.try_get("merchant_id")?,
                 created_at: r.try_get("created_at")?,
                 reversed: r.try_get("reversed")?,
@@ -1542,8 +1555,8 @@ impl StaffStore for PostgresStore {
         let audit = &audit;
         Ok(in_transaction!(self.pool, |tx| {
             let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, totp_secret, created_at, password_changed_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (username) DO NOTHING RETURNING id",
+                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, totp_secret, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING RETURNING id",
             )
             .bind(s.username)
             .bind(s.display_name)
@@ -1584,6 +1597,57 @@ impl StaffStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
             // A changed role or a disabled account takes effect at once: its sessions end.
+            end_sessions_tx(&mut tx, SubjectKind::Staff, id, None, now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn set_staff_password(
+        &self,
+        id: i64,
+        new_hash: &str,
+        keep: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            sqlx::query(
+                "UPDATE staff_users SET password_hash = $1, password_changed_at = $2, failed_logins = 0 WHERE id = $3",
+            )
+            .bind(new_hash)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            end_sessions_tx(&mut tx, SubjectKind::Staff, id, Some(keep), now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })?)
+    }
+
+    async fn reset_staff_credentials(
+        &self,
+        id: i64,
+        password_hash: &str,
+        totp_secret: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = at(now);
+        let audit = &audit;
+        Ok(in_transaction!(self.pool, |tx| {
+            sqlx::query(
+                "UPDATE staff_users SET password_hash = $1, totp_secret = $2, totp_last_step = NULL,
+                     password_changed_at = NULL, failed_logins = 0, locked_until = NULL WHERE id = $3",
+            )
+            .bind(password_hash)
+            .bind(totp_secret)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             end_sessions_tx(&mut tx, SubjectKind::Staff, id, None, now).await?;
             insert_audit(&mut tx, audit, now).await?;
             Ok(Finish::Commit(()))

@@ -140,7 +140,7 @@ impl TerminalStore for PostgresStore {
     async fn last_sale(&self, device_id: i64) -> Result<Option<SaleRow>, StoreError> {
         let row: Option<(i64, i64, DateTime<Utc>, String, bool)> = sqlx::query_as(
             "SELECT j.id, j.amount, j.created_at, h.name,
-                    EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses_id = j.id AND x.kind = 'refund')
+                    EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses_id = j.id)
              FROM journal_entries j JOIN accounts a ON a.id = j.account_id
              JOIN cardholders h ON h.id = a.holder_id
              WHERE j.device_id = $1 AND j.kind = 'payment'

@@ -227,8 +227,8 @@ impl Store for SqliteStore {
 
         for s in &demo.staff {
             sqlx::query(
-                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at, totp_secret)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at, totp_secret, password_changed_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&s.username)
             .bind(&s.display_name)
@@ -237,6 +237,7 @@ impl Store for SqliteStore {
             .bind(&s.password_hash)
             .bind(&now)
             .bind(&s.totp_secret)
+            .bind(&now)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -507,7 +507,7 @@ async fn refund_in_tx(
     }
     let row = sqlx::query(
         "SELECT j.account_id, j.amount, j.kind, j.merchant_id, j.created_at, a.balance, a.status,
-                EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses_id = j.id AND x.kind = 'refund') AS refunded
+                EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses_id = j.id) AS refunded
          FROM journal_entries j JOIN accounts a ON a.id = j.account_id WHERE j.id = ?",
     )
     .bind(r.payment_id)

@@ -28,7 +28,8 @@ fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreE
 
 const STAFF_COLUMNS: &str =
     "s.id, s.username, s.display_name, s.role, s.merchant_id, m.name_zh AS merchant_name,
-    s.password_hash, s.totp_secret, s.active, s.locked_until";
+    s.password_hash, s.totp_secret, s.active, s.locked_until,
+    s.password_changed_at IS NULL AS must_change_password";
 
 fn staff_row(row: &SqliteRow) -> Result<StaffAuth, StoreError> {
     let role: String = row.try_get("role").map_err(db_err)?;
@@ -43,6 +44,7 @@ fn staff_row(row: &SqliteRow) -> Result<StaffAuth, StoreError> {
         totp_secret: row.try_get("totp_secret").map_err(db_err)?,
         active: row.try_get("active").map_err(db_err)?,
         locked_until: opt_ts(row, "locked_until")?,
+        must_change_password: row.try_get("must_change_password").map_err(db_err)?,
     })
 }
 
@@ -776,6 +778,17 @@ impl StaffStore for SqliteStore {
         rows.iter().map(found_row).collect()
     }
 
+    async fn found_card(&self, id: i64) -> Result<Option<FoundCardView>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{FOUND_SELECT} WHERE f.id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(found_row).transpose()
+    }
+
     async fn found_cards_of(&self, holder_id: i64) -> Result<Vec<FoundCardView>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{FOUND_SELECT} WHERE f.holder_id = ? ORDER BY f.found_at DESC"
@@ -810,7 +823,7 @@ impl StaffStore for SqliteStore {
 
     async fn journal_entry(&self, id: i64) -> Result<Option<EntryRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT j.id, a.holder_id, j.kind, j.amount, j.merchant_id, j.created_at,
+            "SELECT j.id, a.holder_id, j.kind, j.amount, j.balance_after, j.merchant_id, j.created_at,
                     EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_id = j.id) AS reversed
              FROM journal_entries j JOIN accounts a ON a.id = j.account_id WHERE j.id = ?",
         )
@@ -824,6 +837,7 @@ impl StaffStore for SqliteStore {
                 holder_id: r.try_get("holder_id").map_err(db_err)?,
                 kind: kind_of(&r.try_get::<String, _>("kind").map_err(db_err)?)?,
                 amount: Money::from_fen(r.try_get("amount").map_err(db_err)?),
+                balance_after: Money::from_fen(r.try_get("balance_after").map_err(db_err)?),
                 merchant_id: r.try_get("merchant_id").map_err(db_err)?,
                 created_at: parse_ts(&r.try_get::<String, _>("created_at").map_err(db_err)?)?,
                 reversed: r.try_get("reversed").map_err(db_err)?,
@@ -1249,8 +1263,8 @@ impl StaffStore for SqliteStore {
     ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.write_tx().await?;
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, totp_secret, created_at, password_changed_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING RETURNING id",
+            "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, totp_secret, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING RETURNING id",
         )
         .bind(s.username)
         .bind(s.display_name)
@@ -1258,7 +1272,6 @@ impl StaffStore for SqliteStore {
         .bind(s.merchant_id)
         .bind(s.password_hash)
         .bind(s.totp_secret)
-        .bind(ts(now))
         .bind(ts(now))
         .fetch_optional(&mut *tx)
         .await
@@ -1286,6 +1299,53 @@ impl StaffStore for SqliteStore {
             .await
             .map_err(db_err)?;
         // A changed role or a disabled account takes effect at once: its sessions end.
+        end_all_sessions(&mut tx, SubjectKind::Staff, id, now).await?;
+        insert_audit(&mut tx, &audit, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn set_staff_password(
+        &self,
+        id: i64,
+        new_hash: &str,
+        keep: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE staff_users SET password_hash = ?, password_changed_at = ?, failed_logins = 0 WHERE id = ?",
+        )
+        .bind(new_hash)
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        end_sessions_tx(&mut tx, SubjectKind::Staff, id, Some(keep), &ts(now)).await?;
+        insert_audit(&mut tx, &audit, now).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn reset_staff_credentials(
+        &self,
+        id: i64,
+        password_hash: &str,
+        totp_secret: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "UPDATE staff_users SET password_hash = ?, totp_secret = ?, totp_last_step = NULL,
+                 password_changed_at = NULL, failed_logins = 0, locked_until = NULL WHERE id = ?",
+        )
+        .bind(password_hash)
+        .bind(totp_secret)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         end_all_sessions(&mut tx, SubjectKind::Staff, id, now).await?;
         insert_audit(&mut tx, &audit, now).await?;
         tx.commit().await.map_err(db_err)

@@ -137,7 +137,7 @@ impl TerminalStore for SqliteStore {
     async fn last_sale(&self, device_id: i64) -> Result<Option<SaleRow>, StoreError> {
         let row = sqlx::query(
             "SELECT j.id, j.amount, j.created_at, h.name,
-                    EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses_id = j.id AND x.kind = 'refund') AS refunded
+                    EXISTS (SELECT 1 FROM journal_entries x WHERE x.reverses_id = j.id) AS refunded
              FROM journal_entries j JOIN accounts a ON a.id = j.account_id
              JOIN cardholders h ON h.id = a.holder_id
              WHERE j.device_id = ? AND j.kind = 'payment'

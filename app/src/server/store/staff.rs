@@ -24,6 +24,8 @@ pub struct StaffAuth {
     pub totp_secret: Option<String>,
     pub active: bool,
     pub locked_until: Option<DateTime<Utc>>,
+    /// The password is still the one an administrator set: it must be changed first.
+    pub must_change_password: bool,
 }
 
 /// A cardholder as the counter's services see one (with the keyed ID hash, for checking a
@@ -86,6 +88,7 @@ pub struct EntryRecord {
     pub holder_id: i64,
     pub kind: EntryKind,
     pub amount: Money,
+    pub balance_after: Money,
     pub merchant_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     /// Refunded at a till or corrected before.
@@ -274,6 +277,7 @@ pub trait StaffStore: Send + Sync {
     ) -> Result<super::CreditOutcome, StoreError>;
 
     async fn found_cards(&self, open_only: bool) -> Result<Vec<FoundCardView>, StoreError>;
+    async fn found_card(&self, id: i64) -> Result<Option<FoundCardView>, StoreError>;
     async fn found_cards_of(&self, holder_id: i64) -> Result<Vec<FoundCardView>, StoreError>;
     /// Marks a found card returned; false when it was not open.
     async fn found_card_returned(
@@ -365,6 +369,26 @@ pub trait StaffStore: Send + Sync {
         role: StaffRole,
         merchant_id: Option<i64>,
         active: bool,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    /// Stores a staff member's own new password (no longer the initial one), with the audit
+    /// record, and ends their other sessions (`keep` is the one in use).
+    async fn set_staff_password(
+        &self,
+        id: i64,
+        new_hash: &str,
+        keep: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    /// An administrator's reset (a forgotten password, a lost phone): a new initial password
+    /// to be changed at the next login, a new second factor, no lock, no sessions.
+    async fn reset_staff_credentials(
+        &self,
+        id: i64,
+        password_hash: &str,
+        totp_secret: &str,
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<(), StoreError>;
