@@ -313,6 +313,30 @@ pub struct ActivityRow {
     pub count: i64,
 }
 
+/// A bank account as a page shows it: the last four digits.
+pub fn masked_account(account: &str) -> String {
+    let tail: String = account
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("****{tail}")
+}
+
+/// A payout the finance office makes: closing an account pays its balance to this account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutView {
+    pub reference: String,
+    pub student_no: String,
+    pub name: String,
+    pub amount: Money,
+    pub bank_account: String,
+    pub at: String,
+}
+
 /// One day's figures, as a report page shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reports {
@@ -322,6 +346,7 @@ pub struct Reports {
     pub topups: Vec<ChannelRow>,
     pub liability: Liability,
     pub activity: Vec<ActivityRow>,
+    pub payouts: Vec<PayoutView>,
 }
 
 /// A merchant's own sale or refund.

@@ -1525,3 +1525,107 @@ async fn a_payment_is_reversed_once_whether_at_the_till_or_the_counter() {
     assert!(body.contains("already_reversed"), "{body}");
     assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
 }
+
+#[tokio::test]
+async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_number() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let admin = staff_login(&app, "admin").await;
+    let b = holder(&app, STUDENT).await;
+    let before = balance(&app, b).await;
+    assert!(before > Money::ZERO);
+    // Money in flight (a correction waiting for approval) keeps the account open.
+    let file = holder_file(&app, &op, b).await;
+    let payment = file["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "payment" && e["reversed"] == false)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    app.state
+        .db
+        .request_correction(
+            &app.state.db.journal_entry(payment).await.unwrap().unwrap(),
+            "test",
+            app.state
+                .db
+                .staff_auth("operator2")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            chrono::Utc::now(),
+            app::server::store::Audit {
+                actor: app::server::store::Actor::System,
+                action: "money.correction_requested",
+                holder_id: Some(b),
+                target: String::new(),
+                before: String::new(),
+                after: String::new(),
+                reason: "test".into(),
+                ip: String::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let form = [
+        ("holder_id", b.to_string()),
+        ("bank_account", "6222 0212 3456 7890".to_string()),
+        ("reason", "毕业离校".to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body, _) = call(&app, Some(&op), "staff/close_account", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("pending_money"), "{body}");
+    let (_, queue, _) = call(&app, Some(&op), "staff/reversals", &[]).await;
+    let queue: Value = serde_json::from_str(&queue).unwrap();
+    let request = queue[0]["id"].as_i64().unwrap().to_string();
+    audited(
+        &app,
+        &op,
+        "staff/approve_reversal",
+        &[("request_id", &request)],
+    )
+    .await;
+    let owed = balance(&app, b).await;
+
+    let closed = audited(&app, &op, "staff/close_account", &form).await;
+    assert_eq!(closed["paid_out"], owed.fen());
+    assert!(closed["reference"].as_str().unwrap().ends_with("****7890"));
+    assert_eq!(balance(&app, b).await, Money::ZERO);
+    let file = holder_file(&app, &op, b).await;
+    assert_eq!(file["account_status"], "closed");
+    assert_eq!(file["entries"][0]["kind"], "payout");
+    assert_eq!(file["entries"][0]["amount"], -owed.fen());
+    assert!(
+        file["cards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] != "active")
+    );
+    // Finance's list has the full account number; the report page masks it.
+    let res = app
+        .client
+        .get(app.url("/staff/reports.csv?report=payouts"))
+        .header("cookie", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.unwrap();
+    assert!(csv.contains("6222021234567890"), "{csv}");
+    assert!(csv.contains(&owed.yuan_string()), "{csv}");
+    let (_, reports, _) = call(
+        &app,
+        Some(&admin),
+        "staff/reports",
+        &[("from", ""), ("to", "")],
+    )
+    .await;
+    assert!(reports.contains("\"bank_account\":\"6222021234567890\""));
+    assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
+}

@@ -455,6 +455,7 @@ pub async fn reports(state: &AppState, from: &str, to: &str) -> Result<Reports, 
             mismatches: check.mismatches,
         },
         activity: db.operator_activity(start, end).await?,
+        payouts: db.payouts(start, end).await?,
     })
 }
 
@@ -510,6 +511,20 @@ pub fn report_csv(r: &Reports, which: &str) -> Option<(String, String)> {
                         sum.yuan_string()
                     ));
                 }
+            }
+        }
+        "payouts" => {
+            out.push_str("reference,student_no,name,amount,bank_account,time\n");
+            for p in &r.payouts {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{}\n",
+                    f(&p.reference),
+                    f(&p.student_no),
+                    f(&p.name),
+                    p.amount.yuan_string(),
+                    f(&p.bank_account),
+                    f(&p.at)
+                ));
             }
         }
         "activity" => {

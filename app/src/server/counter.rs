@@ -36,18 +36,6 @@ pub fn reason(text: &str) -> Result<&str, AppError> {
     Ok(t)
 }
 
-fn masked_tail(digits: &str) -> String {
-    let tail: String = digits
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("****{tail}")
-}
-
 async fn holder(state: &AppState, holder_id: i64) -> Result<HolderRecord, AppError> {
     state
         .db
@@ -835,7 +823,7 @@ async fn close_one(
         "PO{}{:08X} {}",
         now.format("%Y%m%d%H%M%S"),
         rand::random::<u32>(),
-        masked_tail(account)
+        crate::staff_model::masked_account(account)
     );
     let audit = staff.audit(
         "account.close",
@@ -845,7 +833,7 @@ async fn close_one(
     );
     match state
         .db
-        .close_account(h.holder_id, &reference, staff.id, now, audit)
+        .close_account(h.holder_id, &reference, account, staff.id, now, audit)
         .await?
     {
         Closing::Closed { paid_out, .. } => Ok(ClosedAccount {
@@ -1229,7 +1217,10 @@ mod tests {
         assert!(reason("学生证件核验").is_ok());
         assert!(bank_account("6222 0212 3456 7890").is_ok());
         assert!(bank_account("12345").is_err());
-        assert_eq!(masked_tail("6222021234567890"), "****7890");
+        assert_eq!(
+            crate::staff_model::masked_account("6222021234567890"),
+            "****7890"
+        );
         assert_eq!(mask_phone("13812345678"), "138****5678");
     }
 }

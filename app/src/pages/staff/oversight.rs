@@ -154,6 +154,19 @@ pub fn ReportsPage() -> impl IntoView {
                             <a href=csv("topups") download="">{t!(i18n, staff.csv)}</a>
                         </section>
                         <section class="panel">
+                            <h2>{t!(i18n, staff.report_payouts)}</h2>
+                            <div class="table-wrap" tabindex="0">
+                            <table class="data" data-testid="payouts">
+                                <thead><tr><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.bank_account)}</th><th class="num">{t!(i18n, staff.amount)}</th><th>{t!(i18n, staff.receipt_no)}</th></tr></thead>
+                                <tbody>{r.payouts.iter().map(|p| view! {
+                                    <tr><td>{campus_time(&p.at)}</td><td>{p.name.clone()} " " {p.student_no.clone()}</td>
+                                    <td>{crate::staff_model::masked_account(&p.bank_account)}</td><td class="num">{money(p.amount)}</td><td>{p.reference.clone()}</td></tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                            </div>
+                            <a href=csv("payouts") download="">{t!(i18n, staff.csv)}</a>
+                        </section>
+                        <section class="panel">
                             <h2>{t!(i18n, staff.report_activity)}</h2>
                             <table class="data" data-testid="activity">
                                 <thead><tr><th>{t!(i18n, staff.audit_who)}</th><th>{t!(i18n, staff.audit_action)}</th><th class="num">{t!(i18n, staff.count)}</th></tr></thead>

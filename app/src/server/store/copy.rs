@@ -306,6 +306,18 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("correction_id", Int),
         ],
     ),
+    (
+        "payouts",
+        &[
+            ("id", Int),
+            ("journal_id", Int),
+            ("holder_id", Int),
+            ("amount", Int),
+            ("bank_account", Text),
+            ("reference", Text),
+            ("created_at", Time),
+        ],
+    ),
 ];
 
 /// Tables whose `id` is a PostgreSQL identity (its sequence is moved past the copied ids).
@@ -322,6 +334,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "topup_orders",
     "found_cards",
     "reversal_requests",
+    "payouts",
 ];
 
 /// Rows per INSERT.
@@ -866,6 +879,20 @@ mod tests {
         .await
         .expect("password");
 
+        // A closed account: its payout and the bank account finance pays it to.
+        let closed = lite
+            .close_account(
+                2,
+                "PO-COPY",
+                "6222021234567890",
+                op,
+                now,
+                staff_audit(op, "account.close", Some(2)),
+            )
+            .await
+            .expect("close");
+        assert!(matches!(closed, super::super::Closing::Closed { .. }));
+
         let report = copy_sqlite_to_postgres(&url, &target.url)
             .await
             .expect("copy");
@@ -878,7 +905,16 @@ mod tests {
         };
         assert_eq!(rows("found_cards"), Some(2));
         assert_eq!(rows("reversal_requests"), Some(1));
+        assert_eq!(rows("payouts"), Some(1));
         let pg = PostgresStore::connect(&target.url).await.expect("pg");
+        let (day, later) = (
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
+        );
+        assert_eq!(
+            pg.payouts(day, later).await.expect("payouts"),
+            lite.payouts(day, later).await.expect("payouts")
+        );
 
         // The same rows, to the character.
         assert_eq!(

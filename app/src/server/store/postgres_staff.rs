@@ -478,6 +478,7 @@ impl PostgresStore {
         &self,
         holder_id: i64,
         reference: &str,
+        bank_account: &str,
         staff_id: i64,
         now: DateTime<Utc>,
         audit: &Audit,
@@ -506,6 +507,18 @@ impl PostgresStore {
                 .fetch_one(&mut *tx)
                 .await?;
                 set_balance(&mut tx, account.id, balance, Money::ZERO).await?;
+                sqlx::query(
+                    "INSERT INTO payouts (journal_id, holder_id, amount, bank_account, reference, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(holder_id)
+                .bind(balance.fen())
+                .bind(bank_account)
+                .bind(reference)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 journal_id = Some(id);
             }
             sqlx::query(
@@ -1135,12 +1148,13 @@ impl StaffStore for PostgresStore {
         &self,
         holder_id: i64,
         reference: &str,
+        bank_account: &str,
         staff_id: i64,
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Closing, StoreError> {
         Ok(self
-            .close_account_inner(holder_id, reference, staff_id, now, &audit)
+            .close_account_inner(holder_id, reference, bank_account, staff_id, now, &audit)
             .await?)
     }
 
@@ -1692,6 +1706,34 @@ impl StaffStore for PostgresStore {
         until: DateTime<Utc>,
     ) -> Result<Vec<ActivityRow>, StoreError> {
         Ok(self.operator_activity_inner(from, until).await?)
+    }
+
+    async fn payouts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PayoutView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.reference, h.student_no, h.name, p.amount, p.bank_account, p.created_at
+             FROM payouts p JOIN cardholders h ON h.id = p.holder_id
+             WHERE p.created_at >= $1 AND p.created_at < $2 ORDER BY p.created_at, p.id",
+        )
+        .bind(at(from))
+        .bind(at(until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(PgError::from)?;
+        let decode = |r: &PgRow| -> PgResult<PayoutView> {
+            Ok(PayoutView {
+                reference: r.try_get("reference")?,
+                student_no: r.try_get("student_no")?,
+                name: r.try_get("name")?,
+                amount: Money::from_fen(r.try_get("amount")?),
+                bank_account: r.try_get("bank_account")?,
+                at: ts(r.try_get("created_at")?),
+            })
+        };
+        Ok(rows.iter().map(decode).collect::<PgResult<_>>()?)
     }
 
     async fn merchant_entries(

@@ -641,6 +641,7 @@ impl StaffStore for SqliteStore {
         &self,
         holder_id: i64,
         reference: &str,
+        bank_account: &str,
         staff_id: i64,
         now: DateTime<Utc>,
         mut audit: Audit,
@@ -673,6 +674,19 @@ impl StaffStore for SqliteStore {
             .await
             .map_err(db_err)?;
             set_balance(&mut tx, account_id, balance, Money::ZERO).await?;
+            sqlx::query(
+                "INSERT INTO payouts (journal_id, holder_id, amount, bank_account, reference, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(holder_id)
+            .bind(balance.fen())
+            .bind(bank_account)
+            .bind(reference)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
             journal_id = Some(id);
         }
         sqlx::query(
@@ -1471,6 +1485,35 @@ impl StaffStore for SqliteStore {
                     ),
                     action: r.try_get("action").map_err(db_err)?,
                     count: r.try_get("n").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn payouts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PayoutView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.reference, h.student_no, h.name, p.amount, p.bank_account, p.created_at
+             FROM payouts p JOIN cardholders h ON h.id = p.holder_id
+             WHERE p.created_at >= ? AND p.created_at < ? ORDER BY p.created_at, p.id",
+        )
+        .bind(ts(from))
+        .bind(ts(until))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(PayoutView {
+                    reference: r.try_get("reference").map_err(db_err)?,
+                    student_no: r.try_get("student_no").map_err(db_err)?,
+                    name: r.try_get("name").map_err(db_err)?,
+                    amount: Money::from_fen(r.try_get("amount").map_err(db_err)?),
+                    bank_account: r.try_get("bank_account").map_err(db_err)?,
+                    at: r.try_get("created_at").map_err(db_err)?,
                 })
             })
             .collect()

@@ -252,6 +252,7 @@ pub trait StaffStore: Send + Sync {
         &self,
         holder_id: i64,
         reference: &str,
+        bank_account: &str,
         staff_id: i64,
         now: DateTime<Utc>,
         audit: Audit,
@@ -413,6 +414,12 @@ pub trait StaffStore: Send + Sync {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<ActivityRow>, StoreError>;
+    /// Payouts made in a period, with the bank accounts to pay them to (finance's list).
+    async fn payouts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PayoutView>, StoreError>;
     async fn merchant_entries(
         &self,
         merchant_id: i64,

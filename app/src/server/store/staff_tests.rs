@@ -573,6 +573,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
         f.db.close_account(
             f.holder,
             "BANK-PAYOUT-1",
+            "6222021234567890",
             f.operator,
             Utc::now(),
             f.audit("account.close", Some(f.holder)),
@@ -623,6 +624,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
         f.db.close_account(
             f.holder,
             "BANK-PAYOUT-2",
+            "6222021234567890",
             f.operator,
             Utc::now(),
             f.audit("account.close", Some(f.holder)),
@@ -666,6 +668,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
         f.db.close_account(
             b.holder_id,
             "BANK-PAYOUT-3",
+            "6222021234567890",
             f.operator,
             Utc::now(),
             f.audit("account.close", Some(b.holder_id)),
@@ -1505,9 +1508,16 @@ async fn counter_actions_at_once_happen_once() {
             f.holder,
         );
         async move {
-            db.close_account(holder, &format!("RACE-PAYOUT-{i}"), op, Utc::now(), audit)
-                .await
-                .expect("close")
+            db.close_account(
+                holder,
+                &format!("RACE-PAYOUT-{i}"),
+                "6222021234567890",
+                op,
+                Utc::now(),
+                audit,
+            )
+            .await
+            .expect("close")
         }
     })
     .await;
