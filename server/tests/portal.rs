@@ -363,8 +363,21 @@ async fn the_pay_code_changes_after_logout_revokes_it() {
     let digits = code["digits"].as_str().unwrap().to_string();
     assert_eq!(digits.len(), 20);
     assert!(code["svg"].as_str().unwrap().contains("<svg"));
-    let (_, again, _) = call(&app, Some(&b), "pay_code", &[]).await;
-    assert!(again.contains(&digits), "the same step shows the same code");
+    // The same 10-second step shows the same code. Two requests can straddle a step boundary
+    // on a busy machine; boundaries are 10 s apart, so one of three pairs is inside a step.
+    let fetch = async || {
+        let (_, body, _) = call(&app, Some(&b), "pay_code", &[]).await;
+        let code: serde_json::Value = serde_json::from_str(&body).unwrap();
+        code["digits"].as_str().unwrap().to_string()
+    };
+    let mut same_step_same_code = false;
+    for _ in 0..3 {
+        if fetch().await == fetch().await {
+            same_step_same_code = true;
+            break;
+        }
+    }
+    assert!(same_step_same_code, "the same step shows the same code");
     app.stop().await;
 }
 
