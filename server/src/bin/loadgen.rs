@@ -310,7 +310,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let moved = before.total_balance.fen() - after.total_balance.fen();
     let consistent = after.is_consistent() && moved == approved_fen;
     println!(
-        "ledger check: balances = journal: {}; money moved {} = approved total {}: {}",
+        "ledger check: balances and daily totals = journal: {}; money moved {} = approved total {}: {}",
         after.is_consistent(),
         Money::from_fen(moved),
         Money::from_fen(approved_fen),

@@ -82,6 +82,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("consumption_pw_locked_until", Time),
             ("created_at", Time),
             ("closed_at", Time),
+            // The day's running total (migration 0009). Copying the journal afterwards marks
+            // it unknown again on PostgreSQL (the trigger); the first payment sums the day.
+            ("spent_since", Time),
+            ("spent_fen", Int),
         ],
     ),
     (

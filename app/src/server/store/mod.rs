@@ -2,6 +2,26 @@
 //! PostgreSQL, the production backend), chosen by the database URL's scheme. No SQL and no
 //! driver type leaves this module: callers see domain types and `StoreError`.
 
+/// SQL for what account `a` paid today, payments less till refunds, with today's start (local
+/// midnight) as parameter 2: the account's running total when it belongs to today, else the
+/// day's journal entries summed (migration 0009 explains the running total). SQLite text.
+macro_rules! sqlite_spent_today {
+    () => {
+        "CASE WHEN a.spent_since = ?2 THEN a.spent_fen ELSE
+           (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
+             WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) END"
+    };
+}
+
+/// The same for PostgreSQL.
+macro_rules! postgres_spent_today {
+    () => {
+        "CASE WHEN a.spent_since = $2 THEN a.spent_fen ELSE
+           (SELECT COALESCE(-SUM(amount), 0)::bigint FROM journal_entries
+             WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= $2) END"
+    };
+}
+
 mod copy;
 pub mod postgres;
 mod postgres_ledger;
@@ -13,6 +33,7 @@ mod sqlite_ledger;
 mod sqlite_portal;
 mod sqlite_staff;
 mod sqlite_terminal;
+mod sqlite_writer;
 pub mod staff;
 #[cfg(test)]
 mod staff_tests;
@@ -134,11 +155,16 @@ pub struct LedgerCheck {
     pub journal_total: Money,
     /// Accounts whose balance differs from the sum of their entries: (account id, balance, sum).
     pub mismatches: Vec<(i64, Money, Money)>,
+    /// Accounts whose running total of the day (migration 0009) differs from their entries
+    /// since that day's start: (account id, running total, sum).
+    pub spent_mismatches: Vec<(i64, Money, Money)>,
 }
 
 impl LedgerCheck {
     pub fn is_consistent(&self) -> bool {
-        self.mismatches.is_empty() && self.total_balance == self.journal_total
+        self.mismatches.is_empty()
+            && self.spent_mismatches.is_empty()
+            && self.total_balance == self.journal_total
     }
 }
 
@@ -530,6 +556,47 @@ pub struct Debit {
     pub campus_max_single: Money,
     pub campus_max_daily: Money,
     pub now: DateTime<Utc>,
+}
+
+/// What the account looks like under the write lock, for the debit's final decision.
+pub struct DebitAccount<'a> {
+    pub status: &'a str,
+    pub balance: Money,
+    pub single_limit: Money,
+    pub daily_limit: Money,
+    /// Paid today (payments minus till refunds) before this debit.
+    pub spent_today: Money,
+}
+
+impl Debit {
+    /// The decision both backends make under the write lock, on the account as it is now:
+    /// `None` approves the debit. The pre-checks in `ledger::pay` ran on a snapshot; this is
+    /// the one that counts.
+    pub fn decide(
+        &self,
+        account: &DebitAccount<'_>,
+    ) -> Result<Option<crate::model::Decline>, StoreError> {
+        use crate::model::Decline;
+        let after_today = account
+            .spent_today
+            .checked_add(self.amount)
+            .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+        Ok(if account.status == "frozen" {
+            Some(Decline::AccountFrozen)
+        } else if account.status == "closed" {
+            Some(Decline::AccountClosed)
+        } else if self.amount > self.campus_max_single || after_today > self.campus_max_daily {
+            Some(Decline::LimitExceeded)
+        } else if (self.amount > account.single_limit || after_today > account.daily_limit)
+            && !self.password_ok
+        {
+            Some(Decline::PasswordRequired)
+        } else if self.amount > account.balance {
+            Some(Decline::InsufficientBalance)
+        } else {
+            None
+        })
+    }
 }
 
 /// The final answer to a payment, as stored for idempotent replays.

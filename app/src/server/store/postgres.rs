@@ -383,6 +383,7 @@ impl PostgresStore {
             total_balance: Money::ZERO,
             journal_total: Money::ZERO,
             mismatches: Vec::new(),
+            spent_mismatches: Vec::new(),
         };
         let overflow = || StoreError::Corrupt("ledger totals overflow".into());
         for row in rows {
@@ -401,6 +402,18 @@ impl PostgresStore {
                 check.mismatches.push((id, balance, sum));
             }
         }
+        let spent = sqlx::query_as::<_, (i64, i64, i64)>(
+            "SELECT a.id, a.spent_fen, (SELECT COALESCE(-SUM(amount), 0)::bigint FROM journal_entries
+                 WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= a.spent_since)
+             FROM accounts a WHERE a.spent_since IS NOT NULL ORDER BY a.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        check.spent_mismatches = spent
+            .into_iter()
+            .filter(|(_, running, sum)| running != sum)
+            .map(|(id, running, sum)| (id, Money::from_fen(running), Money::from_fen(sum)))
+            .collect();
         Ok(check)
     }
 }

@@ -11,7 +11,7 @@ use super::postgres_portal::{account_status, insert_audit};
 use super::sqlite::ts;
 use super::{
     AccessEvent, Audit, CardLookup, CardRow, CardStore, Credit, CreditOutcome, CreditStore, Debit,
-    DeviceRow, LedgerStore, Payer, PaymentOutcome, Refund, StoreError,
+    DebitAccount, DeviceRow, LedgerStore, Payer, PaymentOutcome, Refund, StoreError,
 };
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
 use crate::portal_model::AccessView;
@@ -168,10 +168,11 @@ async fn spent_since(
     account_id: i64,
     since: DateTime<Utc>,
 ) -> PgResult<Money> {
-    let spent: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(-SUM(amount), 0)::bigint FROM journal_entries
-         WHERE account_id = $1 AND kind IN ('payment', 'refund') AND created_at >= $2",
-    )
+    let spent: i64 = sqlx::query_scalar(concat!(
+        "SELECT ",
+        postgres_spent_today!(),
+        " FROM accounts a WHERE a.id = $1"
+    ))
     .bind(account_id)
     .bind(since)
     .fetch_one(conn)
@@ -193,22 +194,13 @@ async fn debit_in_tx(conn: &mut PgConnection, d: &Debit) -> PgResult<Finish<Paym
         return Ok(Finish::Rollback(outcome));
     }
     let spent = spent_since(conn, account.id, at(d.day_start)).await?;
-    let after_today = spent.checked_add(d.amount).ok_or_else(overflow)?;
-    let decline = if account.status == "frozen" {
-        Some(Decline::AccountFrozen)
-    } else if account.status == "closed" {
-        Some(Decline::AccountClosed)
-    } else if d.amount > d.campus_max_single || after_today > d.campus_max_daily {
-        Some(Decline::LimitExceeded)
-    } else if (d.amount > account.single_limit || after_today > account.daily_limit)
-        && !d.password_ok
-    {
-        Some(Decline::PasswordRequired)
-    } else if d.amount > account.balance {
-        Some(Decline::InsufficientBalance)
-    } else {
-        None
-    };
+    let decline = d.decide(&DebitAccount {
+        status: &account.status,
+        balance: account.balance,
+        single_limit: account.single_limit,
+        daily_limit: account.daily_limit,
+        spent_today: spent,
+    })?;
     let outcome = match decline {
         // The sale will come again with the password: nothing to remember yet.
         Some(Decline::PasswordRequired) => {
@@ -234,7 +226,25 @@ async fn debit_in_tx(conn: &mut PgConnection, d: &Debit) -> PgResult<Finish<Paym
             .bind(now)
             .fetch_one(&mut *conn)
             .await?;
-            set_balance(conn, account.id, account.balance, new_balance).await?;
+            // After the entry (whose trigger marked the running total unknown): the new
+            // balance and today's running total, guarded by the old balance.
+            let updated = sqlx::query(
+                "UPDATE accounts SET balance = $1, spent_since = $4, spent_fen = $5
+                 WHERE id = $2 AND balance = $3",
+            )
+            .bind(new_balance.fen())
+            .bind(account.id)
+            .bind(account.balance.fen())
+            .bind(at(d.day_start))
+            .bind(spent.checked_add(d.amount).ok_or_else(overflow)?.fen())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if updated != 1 {
+                return Err(PgError::Store(StoreError::Corrupt(
+                    "balance changed under a row lock".into(),
+                )));
+            }
             PaymentOutcome::Approved {
                 journal_id,
                 amount: d.amount,
@@ -397,13 +407,15 @@ impl PostgresStore {
         day_start: DateTime<Utc>,
     ) -> PgResult<Option<Payer>> {
         let row = sqlx::query(
-            "SELECT a.id, h.name, a.status, a.balance, a.single_limit, a.daily_limit, a.consumption_pw_hash,
-                    a.consumption_pw_locked_until, t.threshold AS auto_below,
-                    (SELECT COALESCE(-SUM(amount), 0)::bigint FROM journal_entries
-                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= $2) AS spent
+            concat!(
+                "SELECT a.id, h.name, a.status, a.balance, a.single_limit, a.daily_limit, a.consumption_pw_hash,
+                    a.consumption_pw_locked_until, t.threshold AS auto_below, ",
+                postgres_spent_today!(),
+                " AS spent
              FROM accounts a JOIN cardholders h ON h.id = a.holder_id
              LEFT JOIN auto_topup t ON t.holder_id = a.holder_id AND t.enabled
-             WHERE a.holder_id = $1",
+             WHERE a.holder_id = $1"
+            ),
         )
         .bind(holder_id)
         .bind(at(day_start))

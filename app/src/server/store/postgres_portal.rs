@@ -402,15 +402,15 @@ impl PortalStore for PostgresStore {
         holder_id: i64,
         day_start: DateTime<Utc>,
     ) -> Result<Option<DashboardRow>, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "SELECT h.name, h.student_no, a.balance, a.status, a.single_limit, a.daily_limit,
-                    a.consumption_pw_is_initial, c.card_no, c.status AS card_status,
-                    (SELECT COALESCE(-SUM(amount), 0)::bigint FROM journal_entries
-                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= $2) AS spent
+                    a.consumption_pw_is_initial, c.card_no, c.status AS card_status, ",
+            postgres_spent_today!(),
+            " AS spent
              FROM cardholders h JOIN accounts a ON a.holder_id = h.id
              LEFT JOIN cards c ON c.holder_id = h.id AND c.status IN ('active', 'lost')
-             WHERE h.id = $1",
-        )
+             WHERE h.id = $1"
+        ))
         .bind(holder_id)
         .bind(at(day_start))
         .fetch_optional(&self.pool)

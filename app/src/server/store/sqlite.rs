@@ -17,8 +17,9 @@ use std::time::Duration;
 
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
-    /// The ledger writer's queue (group commit of debits; see `sqlite_ledger::ledger_writer`).
-    pub(super) writer: tokio::sync::mpsc::Sender<super::sqlite_ledger::DebitJob>,
+    /// The ledger writer's queue (its own thread and connection, group commit of debits; see
+    /// `sqlite_writer`).
+    pub(super) writer: tokio::sync::mpsc::Sender<super::sqlite_writer::DebitJob>,
 }
 
 pub(super) fn db_err(err: sqlx::Error) -> StoreError {
@@ -93,14 +94,14 @@ impl SqliteStore {
             // invalidates the other connections' page caches, and re-reading through mmap is
             // much cheaper than through read(2).
             .pragma("mmap_size", "268435456");
+        let path = options.get_filename().to_path_buf();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let (writer, jobs) = tokio::sync::mpsc::channel(4096);
-        tokio::spawn(super::sqlite_ledger::ledger_writer(pool.clone(), jobs));
+        let writer = super::sqlite_writer::start(&path)?;
         Ok(SqliteStore { pool, writer })
     }
 }
@@ -308,6 +309,7 @@ impl Store for SqliteStore {
             total_balance: Money::ZERO,
             journal_total: Money::ZERO,
             mismatches: Vec::new(),
+            spent_mismatches: Vec::new(),
         };
         let overflow = || StoreError::Corrupt("ledger totals overflow".into());
         for row in rows {
@@ -326,6 +328,19 @@ impl Store for SqliteStore {
                 check.mismatches.push((id, balance, sum));
             }
         }
+        let spent = sqlx::query_as::<_, (i64, i64, i64)>(
+            "SELECT a.id, a.spent_fen, (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
+                 WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= a.spent_since)
+             FROM accounts a WHERE a.spent_since IS NOT NULL ORDER BY a.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        check.spent_mismatches = spent
+            .into_iter()
+            .filter(|(_, running, sum)| running != sum)
+            .map(|(id, running, sum)| (id, Money::from_fen(running), Money::from_fen(sum)))
+            .collect();
         Ok(check)
     }
 }

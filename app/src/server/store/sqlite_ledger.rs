@@ -1,4 +1,4 @@
-//! SQLite: the money engine's queries. The debit runs in one `BEGIN IMMEDIATE` transaction:
+//! SQLite: the money engine's queries. Debits are written by `sqlite_writer` in `BEGIN IMMEDIATE`:
 //! SQLite has one writer at a time, so taking the write lock first serialises payments on the
 //! whole database and no two debits can both see the same balance.
 
@@ -14,12 +14,13 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite, Transaction};
 
 /// What a payment decision reads about the payer (see `Payer`); `?2` is the day's start.
-const PAYER_COLUMNS: &str =
+const PAYER_COLUMNS: &str = concat!(
     "a.holder_id AS payer_holder, a.id AS account_id, h.name, a.status, a.balance,
     a.single_limit, a.daily_limit, a.consumption_pw_hash, a.consumption_pw_locked_until,
-    t.threshold AS auto_below,
-    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
-      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent";
+    t.threshold AS auto_below, ",
+    sqlite_spent_today!(),
+    " AS spent"
+);
 const PAYER_FROM: &str = "FROM accounts a JOIN cardholders h ON h.id = a.holder_id
     LEFT JOIN auto_topup t ON t.holder_id = a.holder_id AND t.enabled = 1";
 
@@ -228,7 +229,7 @@ impl LedgerStore for SqliteStore {
     async fn debit(&self, debit: Debit) -> Result<PaymentOutcome, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
-            .send(DebitJob { debit, reply })
+            .send(super::sqlite_writer::DebitJob { debit, reply })
             .await
             .map_err(|_| StoreError::Unavailable("ledger writer stopped".into()))?;
         answer
@@ -569,174 +570,6 @@ async fn refund_in_tx(
         r.device_id,
         &r.request_id,
         &r.payload_hash,
-        &outcome,
-        &now,
-    )
-    .await?;
-    Ok(outcome)
-}
-
-/// One debit waiting for the ledger writer.
-pub(super) struct DebitJob {
-    debit: Debit,
-    reply: tokio::sync::oneshot::Sender<Result<PaymentOutcome, StoreError>>,
-}
-
-/// Group commit: the single task that writes debits. It takes every debit waiting (up to 256),
-/// runs each in its own savepoint of one `BEGIN IMMEDIATE` transaction, commits once (one disk
-/// sync for the whole group), and only then answers each caller. A payment is reported
-/// approved only after it is durable; one failing debit rolls back only its own savepoint.
-pub(super) async fn ledger_writer(
-    pool: sqlx::SqlitePool,
-    mut jobs: tokio::sync::mpsc::Receiver<DebitJob>,
-) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < 256 {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        match write_batch(&pool, &batch).await {
-            Ok(outcomes) => {
-                for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(outcome);
-                }
-            }
-            Err(err) => {
-                tracing::error!(error = %err, size = batch.len(), "ledger group commit failed");
-                for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Database(err.to_string())));
-                }
-            }
-        }
-    }
-}
-
-async fn write_batch(
-    pool: &sqlx::SqlitePool,
-    batch: &[DebitJob],
-) -> Result<Vec<Result<PaymentOutcome, StoreError>>, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        sqlx::query("SAVEPOINT debit")
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        match debit_in_tx(&mut tx, &job.debit).await {
-            Ok(outcome) => {
-                sqlx::query("RELEASE debit")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                outcomes.push(Ok(outcome));
-            }
-            Err(err) => {
-                sqlx::query("ROLLBACK TO debit")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                sqlx::query("RELEASE debit")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                outcomes.push(Err(err));
-            }
-        }
-    }
-    tx.commit().await.map_err(db_err)?;
-    Ok(outcomes)
-}
-
-/// One debit inside the writer's transaction: re-checks status, limits and balance, writes the
-/// journal entry and the balance, and stores the outcome under the request id.
-async fn debit_in_tx(
-    tx: &mut Transaction<'_, Sqlite>,
-    d: &Debit,
-) -> Result<PaymentOutcome, StoreError> {
-    let now = ts(d.now);
-    // A duplicate that raced us to the lock: its outcome is the answer.
-    if let Some(outcome) = earlier_outcome(tx, d.device_id, &d.request_id).await? {
-        return Ok(outcome);
-    }
-    let row = sqlx::query(
-            "SELECT a.status, a.balance, a.single_limit, a.daily_limit,
-                    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
-                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent
-             FROM accounts a WHERE a.id = ?1",
-        )
-        .bind(d.account_id)
-        .bind(ts(d.day_start))
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_err)?;
-    let status: String = row.try_get("status").map_err(db_err)?;
-    let balance = Money::from_fen(row.try_get("balance").map_err(db_err)?);
-    let single_limit = Money::from_fen(row.try_get("single_limit").map_err(db_err)?);
-    let daily_limit = Money::from_fen(row.try_get("daily_limit").map_err(db_err)?);
-    let spent = Money::from_fen(row.try_get("spent").map_err(db_err)?);
-    let after_today = spent
-        .checked_add(d.amount)
-        .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
-    let decline = if status == "frozen" {
-        Some(Decline::AccountFrozen)
-    } else if status == "closed" {
-        Some(Decline::AccountClosed)
-    } else if d.amount > d.campus_max_single || after_today > d.campus_max_daily {
-        Some(Decline::LimitExceeded)
-    } else if (d.amount > single_limit || after_today > daily_limit) && !d.password_ok {
-        Some(Decline::PasswordRequired)
-    } else if d.amount > balance {
-        Some(Decline::InsufficientBalance)
-    } else {
-        None
-    };
-    let outcome = match decline {
-        // The sale will come again with the password: nothing to remember yet.
-        Some(Decline::PasswordRequired) => {
-            return Ok(PaymentOutcome::Declined {
-                reason: Decline::PasswordRequired,
-            });
-        }
-        Some(reason) => PaymentOutcome::Declined { reason },
-        None => {
-            let new_balance = balance
-                .checked_sub(d.amount)
-                .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
-            let debit = d
-                .amount
-                .checked_neg()
-                .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
-            let journal_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, merchant_id, device_id, card_id, request_id, created_at)
-                     VALUES (?, 'payment', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                )
-                .bind(d.account_id)
-                .bind(debit.fen())
-                .bind(new_balance.fen())
-                .bind(d.merchant_id)
-                .bind(d.device_id)
-                .bind(d.card_id)
-                .bind(&d.request_id)
-                .bind(&now)
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(db_err)?;
-            set_balance(tx, d.account_id, balance, new_balance).await?;
-            PaymentOutcome::Approved {
-                journal_id,
-                amount: d.amount,
-                balance: new_balance,
-            }
-        }
-    };
-    store_outcome(
-        tx,
-        d.device_id,
-        &d.request_id,
-        &d.payload_hash,
         &outcome,
         &now,
     )

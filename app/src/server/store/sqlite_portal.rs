@@ -342,13 +342,14 @@ impl PortalStore for SqliteStore {
         day_start: DateTime<Utc>,
     ) -> Result<Option<DashboardRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT h.name, h.student_no, a.balance, a.status, a.single_limit, a.daily_limit,
+            concat!(
+                "SELECT h.name, h.student_no, a.balance, a.status, a.single_limit, a.daily_limit,
                     a.consumption_pw_is_initial,
                     (SELECT card_no FROM cards WHERE holder_id = h.id AND status IN ('active', 'lost')) AS card_no,
-                    (SELECT status FROM cards WHERE holder_id = h.id AND status IN ('active', 'lost')) AS card_status,
-                    (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
-                      WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) AS spent
-             FROM cardholders h JOIN accounts a ON a.holder_id = h.id WHERE h.id = ?1",
+                    (SELECT status FROM cards WHERE holder_id = h.id AND status IN ('active', 'lost')) AS card_status, ",
+                sqlite_spent_today!(),
+                " AS spent FROM cardholders h JOIN accounts a ON a.holder_id = h.id WHERE h.id = ?1"
+            ),
         )
         .bind(holder_id)
         .bind(ts(day_start))

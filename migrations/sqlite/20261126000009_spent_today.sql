@@ -1,0 +1,16 @@
+-- The daily limit needs what the holder paid today (payments less till refunds). Summing the
+-- day's journal entries on every payment grows with the number of payments that day; the
+-- ledger writer keeps a running total on the account instead, valid for one day:
+-- `spent_fen` is the sum of the account's 'payment' and 'refund' entries created at or after
+-- `spent_since` (the campus-local midnight it belongs to, as stored timestamps are written).
+-- Any other write of such an entry makes the total unknown (the trigger below); the next
+-- payment then sums the day once and starts a new running total. So a path that forgets the
+-- counter costs one sum, never a wrong limit.
+ALTER TABLE accounts ADD COLUMN spent_since TEXT;
+ALTER TABLE accounts ADD COLUMN spent_fen INTEGER NOT NULL DEFAULT 0;
+
+CREATE TRIGGER journal_spent_unknown AFTER INSERT ON journal_entries
+WHEN NEW.kind IN ('payment', 'refund')
+BEGIN
+    UPDATE accounts SET spent_since = NULL WHERE id = NEW.account_id;
+END;
