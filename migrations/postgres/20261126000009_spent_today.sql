@@ -10,7 +10,9 @@ ALTER TABLE accounts ADD COLUMN spent_fen BIGINT NOT NULL DEFAULT 0;
 
 CREATE FUNCTION journal_spent_unknown() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE accounts SET spent_since = NULL WHERE id = NEW.account_id;
+    -- Only when known: a copy or a demo load inserts thousands of entries per account in one
+    -- transaction and must not leave a dead row version of the account for each.
+    UPDATE accounts SET spent_since = NULL WHERE id = NEW.account_id AND spent_since IS NOT NULL;
     RETURN NULL;
 END
 $$;

@@ -12,5 +12,7 @@ ALTER TABLE accounts ADD COLUMN spent_fen INTEGER NOT NULL DEFAULT 0;
 CREATE TRIGGER journal_spent_unknown AFTER INSERT ON journal_entries
 WHEN NEW.kind IN ('payment', 'refund')
 BEGIN
-    UPDATE accounts SET spent_since = NULL WHERE id = NEW.account_id;
+    -- Only when known: a copy or a demo load inserts thousands of entries per account and
+    -- must not rewrite the account row for each.
+    UPDATE accounts SET spent_since = NULL WHERE id = NEW.account_id AND spent_since IS NOT NULL;
 END;

@@ -276,8 +276,7 @@ pub async fn pay(
         .get(&state.db)
         .await?
         .ok_or_else(|| LedgerError::Internal("no campus profile".into()))?;
-    let after_today = payer
-        .spent_today
+    let after_today = super::store::spent_for_limits(payer.spent_today)
         .checked_add(req.amount)
         .ok_or_else(|| LedgerError::Internal("overflow".into()))?;
     if req.amount > profile.max_single_limit || after_today > profile.max_daily_limit {

@@ -13,7 +13,7 @@ use super::portal::{campus_tz, local_midnight};
 use super::store::testing::Scratch;
 use super::store::{Credit, CreditOutcome, Db, Debit, PaymentOutcome};
 use crate::model::{Channel, Decline, EntryKind, Money};
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -22,6 +22,9 @@ enum Op {
     Topup(i64),
     /// Amount in fen and a request id drawn from a small pool, so ids repeat.
     Pay(i64, u8),
+    /// A payment made yesterday that reaches the server only now (a till that was offline, or
+    /// a batch that crossed midnight): it counts towards yesterday's limit, not today's.
+    LatePay(i64, u8),
     /// Refunds the n-th approved payment (modulo how many there are).
     Refund(u8),
     /// The campus clock moves to the next day: the daily limit starts again.
@@ -33,6 +36,7 @@ fn op() -> impl Strategy<Value = Op> {
         (1i64..=30_000).prop_map(Op::Topup),
         (1i64..=60_000, 0u8..12).prop_map(|(fen, id)| Op::Pay(fen, id)),
         (1i64..=2_000, 0u8..12).prop_map(|(fen, id)| Op::Pay(fen, id)),
+        (1i64..=2_000, 0u8..12).prop_map(|(fen, id)| Op::LatePay(fen, id)),
         any::<u8>().prop_map(Op::Refund),
         Just(Op::NextDay),
     ]
@@ -60,17 +64,50 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     })
 }
 
+/// An approved payment in the model.
+struct Paid {
+    journal_id: i64,
+    fen: i64,
+    /// The model's day it was made on.
+    day: i64,
+    refunded: bool,
+}
+
 async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let (db, holder, device) = fresh_store(url).await;
     let profile = db.campus_profile().await.unwrap().unwrap();
-    let mut now = Utc::now();
-    let mut day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
-    let payer = db.payer(holder, day_start).await.unwrap().unwrap();
-    let mut balance = payer.balance.fen();
-    let mut spent_today = payer.spent_today.fen();
+    // Whole milliseconds, as the stores keep them, so "exactly 7 days ago" is exact.
+    let base = Utc::now().trunc_subsecs(3);
+    let at = |day: i64| base + chrono::Duration::days(day);
+    let start_of = |day: i64| local_midnight(at(day).with_timezone(&campus_tz()).date_naive());
+    let account_id = db
+        .payer(holder, start_of(0))
+        .await
+        .unwrap()
+        .unwrap()
+        .account_id;
+    let mut balance = db.ledger_check().await.unwrap().total_balance.fen();
+    let mut day = 0i64;
+    // What the daily limit of day `d` counts: everything paid since `d` began, less the till
+    // refunds made since (a late payment is judged with what was paid after its day too).
+    // The demo history before the test: what was paid since yesterday and since today began.
+    let mut history = HashMap::new();
+    for d in [-1, 0] {
+        let payer = db.payer(holder, start_of(d)).await.unwrap().unwrap();
+        history.insert(d, payer.spent_today.fen());
+    }
+    // The model's payments (+) and refunds (−), by the day they were made.
+    let mut moves: Vec<(i64, i64)> = Vec::new();
+    let spent_since = |moves: &[(i64, i64)], d: i64| -> i64 {
+        history.get(&d).copied().unwrap_or(0)
+            + moves
+                .iter()
+                .filter(|(on, _)| *on >= d)
+                .map(|(_, fen)| fen)
+                .sum::<i64>()
+    };
     let mut seen: HashMap<u8, PaymentOutcome> = HashMap::new();
-    // Approved payments: (journal id, amount in fen, refunded).
-    let mut paid: Vec<(i64, i64, bool)> = Vec::new();
+    let mut paid: Vec<Paid> = Vec::new();
     for (step, op) in ops.into_iter().enumerate() {
         match op {
             Op::Topup(fen) => {
@@ -85,7 +122,7 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         staff_id: None,
                         reference: &reference,
                         memo: "",
-                        now,
+                        now: at(day),
                     })
                     .await
                     .unwrap();
@@ -94,22 +131,26 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     matches!(out, CreditOutcome::Credited { balance: b, .. } if b.fen() == balance);
                 prop_assert!(credited, "top-up: {:?}", out);
             }
-            Op::Pay(fen, id) => {
-                let request = format!("r{id}");
+            Op::Pay(fen, id) | Op::LatePay(fen, id) => {
+                let on = if matches!(op, Op::LatePay(..)) {
+                    day - 1
+                } else {
+                    day
+                };
                 let out = db
                     .debit(Debit {
-                        account_id: payer.account_id,
+                        account_id,
                         amount: Money::from_fen(fen),
                         device_id: device.id,
                         merchant_id: device.merchant_id,
                         card_id: None,
-                        request_id: request.clone(),
+                        request_id: format!("r{id}"),
                         payload_hash: "h".into(),
                         password_ok: true,
-                        day_start,
+                        day_start: start_of(on),
                         campus_max_single: profile.max_single_limit,
                         campus_max_daily: profile.max_daily_limit,
-                        now,
+                        now: at(on),
                     })
                     .await
                     .unwrap();
@@ -117,8 +158,10 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     // A retry: the first answer again, and no money moves.
                     prop_assert_eq!(&out, first);
                 } else {
+                    let spent_on = spent_since(&moves, on);
+                    // A refund of an earlier day's sale does not raise a day's allowance.
                     let expected = if fen > profile.max_single_limit.fen()
-                        || spent_today + fen > profile.max_daily_limit.fen()
+                        || spent_on.max(0) + fen > profile.max_daily_limit.fen()
                     {
                         Some(Decline::LimitExceeded)
                     } else if fen > balance {
@@ -136,9 +179,14 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                             None,
                         ) => {
                             balance -= fen;
-                            spent_today += fen;
+                            moves.push((on, fen));
                             prop_assert_eq!(b.fen(), balance);
-                            paid.push((*journal_id, fen, false));
+                            paid.push(Paid {
+                                journal_id: *journal_id,
+                                fen,
+                                day: on,
+                                refunded: false,
+                            });
                         }
                         (PaymentOutcome::Declined { reason }, Some(want)) => {
                             prop_assert_eq!(*reason, want)
@@ -153,40 +201,34 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Refund(_) if paid.is_empty() => {}
             Op::Refund(n) => {
                 let index = usize::from(n) % paid.len();
-                let (payment_id, fen, refunded) = paid[index];
+                let payment = &mut paid[index];
                 let out = db
                     .refund(super::store::Refund {
                         device_id: device.id,
                         merchant_id: device.merchant_id,
-                        payment_id,
+                        payment_id: payment.journal_id,
                         request_id: format!("f{step}"),
                         payload_hash: "h".into(),
-                        window_start: now - chrono::Duration::days(7),
-                        now,
+                        window_start: at(day) - super::ledger::REFUND_WINDOW,
+                        now: at(day),
                     })
                     .await
                     .unwrap();
-                if refunded {
-                    prop_assert_eq!(
-                        out,
-                        PaymentOutcome::Declined {
-                            reason: Decline::AlreadyRefunded
-                        }
-                    );
+                let declined = |reason| PaymentOutcome::Declined { reason };
+                if payment.refunded {
+                    prop_assert_eq!(out, declined(Decline::AlreadyRefunded));
+                } else if day - payment.day > super::ledger::REFUND_WINDOW.num_days() {
+                    prop_assert_eq!(out, declined(Decline::RefundWindowPassed));
                 } else {
-                    balance += fen;
+                    balance += payment.fen;
                     // A refund counts on the day it is made, even for an earlier day's sale.
-                    spent_today -= fen;
+                    moves.push((day, -payment.fen));
                     let refunded_ok = matches!(out, PaymentOutcome::Approved { balance: b, .. } if b.fen() == balance);
                     prop_assert!(refunded_ok, "refund: {:?}", out);
-                    paid[index].2 = true;
+                    payment.refunded = true;
                 }
             }
-            Op::NextDay => {
-                now += chrono::Duration::days(1);
-                day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
-                spent_today = 0;
-            }
+            Op::NextDay => day += 1,
         }
         let check = db.ledger_check().await.unwrap();
         prop_assert!(check.is_consistent(), "step {step}: {check:?}");

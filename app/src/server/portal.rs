@@ -96,7 +96,7 @@ pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard,
         card_status: row.card.map(|(_, st)| st),
         single_limit: row.single_limit,
         daily_limit: row.daily_limit,
-        spent_today: row.spent_since,
+        spent_today: super::store::spent_for_limits(row.spent_since),
         recent,
         consumption_pw_is_initial: row.consumption_pw_is_initial,
         auto_topup_failures: state

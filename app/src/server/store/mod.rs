@@ -568,6 +568,13 @@ pub struct DebitAccount<'a> {
     pub spent_today: Money,
 }
 
+/// What counts towards the daily limits of what was paid today (payments less till refunds):
+/// never less than nothing. A refund made today of an earlier day's sale gives the money back
+/// but does not raise today's allowance.
+pub fn spent_for_limits(spent_today: Money) -> Money {
+    spent_today.max(Money::ZERO)
+}
+
 impl Debit {
     /// The decision both backends make under the write lock, on the account as it is now:
     /// `None` approves the debit. The pre-checks in `ledger::pay` ran on a snapshot; this is
@@ -577,8 +584,7 @@ impl Debit {
         account: &DebitAccount<'_>,
     ) -> Result<Option<crate::model::Decline>, StoreError> {
         use crate::model::Decline;
-        let after_today = account
-            .spent_today
+        let after_today = spent_for_limits(account.spent_today)
             .checked_add(self.amount)
             .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
         Ok(if account.status == "frozen" {

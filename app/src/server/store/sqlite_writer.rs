@@ -36,7 +36,9 @@ fn sql_err(err: rusqlite::Error) -> StoreError {
 
 /// Opens the writer's connection to the database file the pool already created and migrated
 /// (or will migrate: statements are prepared when first used) and starts the thread. The
-/// thread ends when the store, the last sender, is dropped.
+/// thread ends when the store, the last sender, is dropped. It needs a database file: an
+/// in-memory database (`sqlite::memory:`) is private to one connection and would fail the WAL
+/// check below.
 pub(super) fn start(path: &Path) -> Result<mpsc::Sender<DebitJob>, StoreError> {
     let conn = Connection::open(path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
     conn.busy_timeout(Duration::from_secs(10))

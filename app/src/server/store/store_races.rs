@@ -15,6 +15,8 @@ struct Fixture {
     account: i64,
     device: i64,
     merchant: Option<i64>,
+    /// Today's start on the campus clock: the day of the daily limit and its running total.
+    day_start: chrono::DateTime<Utc>,
     _scratch: Scratch,
 }
 
@@ -40,6 +42,11 @@ async fn fixture() -> Fixture {
         account: payer.account_id,
         device: device.id,
         merchant: device.merchant_id,
+        day_start: crate::server::portal::local_midnight(
+            Utc::now()
+                .with_timezone(&crate::server::portal::campus_tz())
+                .date_naive(),
+        ),
         _scratch: scratch,
     }
 }
@@ -56,7 +63,7 @@ impl Fixture {
             request_id: request_id.to_string(),
             payload_hash: "h".into(),
             password_ok: true,
-            day_start: now - Duration::hours(1),
+            day_start: self.day_start,
             campus_max_single: Money::yuan(100_000),
             campus_max_daily: Money::yuan(100_000),
             now,
@@ -166,6 +173,45 @@ async fn a_crowd_of_payments_never_overdraws() {
     assert_eq!(approved, (start / price).min(60));
     assert_eq!(f.balance().await, start - approved * price);
     f.entries().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crowd_of_payments_keeps_the_daily_limit() {
+    let f = fixture().await;
+    f.top_up(100_000, "race-topup-daily").await;
+    let payer = f.db.payer(f.holder, f.day_start).await.expect("payer");
+    let before = payer.expect("payer").spent_today;
+    // Room for exactly 50 payments of ¥1 today, whatever the demo history spent already.
+    let cap = super::spent_for_limits(before)
+        .checked_add(Money::yuan(50))
+        .expect("cap");
+    let outcomes = together(80, |i| {
+        let mut debit = f.debit(&format!("daily-{i}"), 100);
+        debit.campus_max_daily = cap;
+        let db = f.db.clone();
+        async move { db.debit(debit).await.expect("debit") }
+    })
+    .await;
+    let approved = outcomes
+        .iter()
+        .filter(|o| matches!(o, PaymentOutcome::Approved { .. }))
+        .count();
+    let limited = outcomes
+        .iter()
+        .filter(|o| {
+            **o == PaymentOutcome::Declined {
+                reason: Decline::LimitExceeded,
+            }
+        })
+        .count();
+    assert_eq!((approved, limited), (50, 30), "{outcomes:?}");
+    // The running total of the day agrees with the journal (`entries` checks it).
+    f.entries().await;
+    let after = f.db.payer(f.holder, f.day_start).await.expect("payer");
+    assert_eq!(
+        after.expect("payer").spent_today,
+        before.checked_add(Money::yuan(50)).expect("sum")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
