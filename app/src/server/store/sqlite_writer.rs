@@ -3,9 +3,9 @@
 //! statements kept in its cache).
 //!
 //! Why a thread of its own: sqlx runs each SQLite connection on a worker thread and every SQL
-//! statement is a hand-off to that thread and back. A debit is about seven statements, so
-//! under load most of the writer's time went to the kernel switching threads. Here a debit is
-//! one hand-off in (the queue) and one out (the answer), and the statements run back to back.
+//! statement is a hand-off to that thread and back. A debit is about seven statements; at full
+//! speed a third of the server's CPU went to the kernel switching threads. Here a debit is one
+//! hand-off in (the queue) and one out (the answer), and the statements run back to back.
 //!
 //! Group commit: the thread takes every debit waiting (up to `MAX_BATCH`), runs each in its own
 //! savepoint of one `BEGIN IMMEDIATE` transaction, commits once (one disk sync for the whole
