@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Command 2: installs what is missing, then runs every check and test:
 #   formatting, clippy per crate (warnings are errors), unit and integration tests (the real
-#   server on port 0 with its own database), the wasm build, and the Playwright journeys in
-#   Debian Chromium at a desktop and a phone viewport against the real server.
+#   server on port 0 with its own database), the release build that command 1 (scripts/run.sh)
+#   serves, and the Playwright journeys in Debian Chromium at a desktop and a phone viewport
+#   against that very build.
 # Exits non-zero if anything fails and ends with one summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -65,15 +66,18 @@ end_to_end() {
   local port dir
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   dir=$(mktemp -d)
+  # The server's clock starts at a fixed moment (a Wednesday in term time, 10:30 campus time),
+  # so the demo campus and every journey see the same day whatever the calendar says.
   export YIKATONG_ADDR="127.0.0.1:$port" YIKATONG_DATA_DIR="$dir" DATABASE_URL="sqlite://$dir/e2e.db" \
-    YIKATONG_DEMO_HOLDERS=12 LEPTOS_SITE_ROOT="$PWD/target/site" RUST_LOG=warn
+    YIKATONG_DEMO_HOLDERS=12 LEPTOS_SITE_ROOT="$PWD/target/site" RUST_LOG=warn \
+    YIKATONG_CLOCK_START="${E2E_CLOCK_START:-2026-10-14T10:30:00+08:00}"
   # Credentials for the devices the till journeys use (the tills are set up with them in the
   # browser; the gates sign their requests in the test).
   local devices=(POS-E-CANTEEN-1 POS-E-CANTEEN-2 GATE-E-DORM GATE-LIBRARY KIOSK-E-ADMIN KIOSK-W-T2) keys
-  keys=$("$TARGET_DIR/debug/server" issue-device-key "${devices[@]}" 2>"$LOGS/e2e-keys.log") || { cat "$LOGS/e2e-keys.log"; return 1; }
+  keys=$("$TARGET_DIR/release/server" issue-device-key "${devices[@]}" 2>"$LOGS/e2e-keys.log") || { cat "$LOGS/e2e-keys.log"; return 1; }
   E2E_DEVICE_KEYS=$(paste -d= <(printf '%s\n' "${devices[@]}") <(printf '%s\n' "$keys") | paste -sd,)
   export E2E_DEVICE_KEYS
-  "$TARGET_DIR/debug/server" >"$LOGS/e2e-server.log" 2>&1 &
+  "$TARGET_DIR/release/server" >"$LOGS/e2e-server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
@@ -108,8 +112,11 @@ for backend in sqlite postgres; do
   step "unit tests: app ($backend)" backend_tests "$backend" app -p app --features ssr
   step "integration tests: server ($backend)" backend_tests "$backend" server -p server
 done
-step "build: wasm frontend and server (cargo leptos)" cargo leptos build && \
-  step "end-to-end: Playwright in Chromium (desktop + phone)" end_to_end
+# The release build, exactly as scripts/run.sh makes and serves it: the journeys test what a
+# newcomer gets (a debug build hid a release bundle that never hydrated).
+step "build: release wasm bundle and server (cargo leptos build --release)" cargo leptos build --release && \
+  step "release bundle: its externref table is exported as one" python3 scripts/check-wasm.py target/site/pkg/yikatong.wasm && \
+  step "end-to-end: Playwright in Chromium (desktop + phone) against the release build" end_to_end
 
 if [ ${#FAILED_STEPS[@]} -gt 0 ]; then
   echo "failed steps:"; printf '  - %s\n' "${FAILED_STEPS[@]}"

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { StudentPortal } from "./fixtures/student";
 import { tillSetup } from "./fixtures/devices";
 

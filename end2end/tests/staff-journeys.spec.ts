@@ -1,4 +1,5 @@
-import { test, expect, type Browser } from "@playwright/test";
+import { type Browser } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { StudentPortal } from "./fixtures/student";
 import { StaffPortal, staffSetup } from "./fixtures/staff";
 import { deviceCall } from "./fixtures/devices";

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { StudentPortal, students } from "./fixtures/student";
 
 test("first login forces the initial password to be changed", async ({ page }, info) => {

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { readFile } from "node:fs/promises";
 import { StudentPortal, students } from "./fixtures/student";
 

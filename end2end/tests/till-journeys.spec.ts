@@ -1,4 +1,5 @@
-import { test, expect, type Browser, type Page } from "@playwright/test";
+import { type Browser, type Page } from "@playwright/test";
+import { test, expect } from "./fixtures/test";
 import { Portal } from "./fixtures/portal";
 import { StudentPortal } from "./fixtures/student";
 import { deviceCall, deviceKey, tillSetup } from "./fixtures/devices";

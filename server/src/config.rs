@@ -41,6 +41,10 @@ pub struct Settings {
     pub pepper: Option<SecretString>,
     /// The key for hashing ID numbers. Same fallback as `pepper`.
     pub id_hash_key: Option<SecretString>,
+    /// Start the server's clock at this moment (RFC 3339) instead of now; it runs on in real
+    /// time from there. For tests and demonstrations only: refused in production.
+    #[serde(default)]
+    pub clock_start: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// The defaults, as a serializable shape figment can merge under the other sources.

@@ -18,7 +18,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{OpenApi, ToSchema};
@@ -122,7 +121,7 @@ async fn authenticate(
     ) else {
         return Err(unauthorized("missing signature headers"));
     };
-    let now = Utc::now();
+    let now = state.now();
     let ts: i64 = timestamp
         .parse()
         .map_err(|_| unauthorized("bad timestamp"))?;
@@ -250,7 +249,7 @@ async fn pay(
         presented: Presented::from_parts(req.card_serial.as_deref(), req.code.as_deref()),
         password: req.password.as_deref(),
     };
-    let outcome = ledger::pay(&state, &device, &pay_request, &payload_hash, Utc::now())
+    let outcome = ledger::pay(&state, &device, &pay_request, &payload_hash, state.now())
         .await
         .map_err(conflict_or_internal)?;
     Ok(axum::Json(PayResponse::from_outcome(
@@ -344,7 +343,7 @@ async fn refund(
         &req.request_id,
         req.journal_id,
         &hash,
-        Utc::now(),
+        state.now(),
     )
     .await
     .map_err(conflict_or_internal)?;
@@ -407,9 +406,15 @@ async fn kiosk_balance(
     body: Bytes,
 ) -> Result<axum::Json<KioskResponse>, Failure> {
     let (device, req) = signed::<KioskBalanceBody>(&state, &method, &uri, &headers, &body).await?;
-    let result = kiosk::balance(&state, &device, &req.card_serial, &req.password, Utc::now())
-        .await
-        .map_err(internal)?;
+    let result = kiosk::balance(
+        &state,
+        &device,
+        &req.card_serial,
+        &req.password,
+        state.now(),
+    )
+    .await
+    .map_err(internal)?;
     Ok(axum::Json(KioskResponse::from_result(
         result,
         |payer, r| {
@@ -445,7 +450,7 @@ async fn kiosk_consumption_password(
         &req.card_serial,
         &req.old_password,
         &req.new_password,
-        Utc::now(),
+        state.now(),
     )
     .await
     .map_err(internal)?;
@@ -471,7 +476,7 @@ async fn kiosk_report_loss(
     body: Bytes,
 ) -> Result<axum::Json<KioskResponse>, Failure> {
     let (device, req) = signed::<KioskLossBody>(&state, &method, &uri, &headers, &body).await?;
-    let result = kiosk::report_loss(&state, &device, &req.login, &req.password, Utc::now())
+    let result = kiosk::report_loss(&state, &device, &req.login, &req.password, state.now())
         .await
         .map_err(internal)?;
     Ok(axum::Json(KioskResponse::from_result(result, |card, r| {
@@ -521,7 +526,7 @@ async fn balance(
 ) -> Result<axum::Json<BalanceResponse>, Failure> {
     let (_, req) = signed::<PresentBody>(&state, &method, &uri, &headers, &body).await?;
     let presented = req.presented()?;
-    let response = match ledger::balance(&state, &presented, Utc::now()).await {
+    let response = match ledger::balance(&state, &presented, state.now()).await {
         Ok(Ok((payer, _))) => BalanceResponse {
             ok: true,
             balance_fen: Some(payer.balance.fen()),
@@ -566,7 +571,7 @@ async fn access(
 ) -> Result<axum::Json<AccessResponse>, Failure> {
     let (device, req) = signed::<PresentBody>(&state, &method, &uri, &headers, &body).await?;
     let presented = req.presented()?;
-    let response = match ledger::access(&state, &device, &presented, Utc::now()).await {
+    let response = match ledger::access(&state, &device, &presented, state.now()).await {
         Ok(Ok(_)) => AccessResponse {
             allowed: true,
             reason: None,

@@ -8,6 +8,7 @@ pub mod secrets;
 pub mod telemetry;
 pub mod topup_http;
 
+use app::server::clock::Clock;
 use app::server::store::{self, StoreError};
 use app::server::{AppState, PasswordHasher};
 use app::{App, shell};
@@ -57,14 +58,35 @@ pub enum StartupError {
 }
 
 /// Opens the database (migrating it), loads secrets, and fills an empty database with the
-/// demo campus when that is configured.
+/// demo campus when that is configured. The clock is the system's, or in a non-production
+/// server the one `clock_start` (`YIKATONG_CLOCK_START`) sets going.
 pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
+    let clock = match settings.clock_start {
+        None => Clock::system(),
+        Some(_) if settings.production => {
+            return Err(StartupError::Usage(
+                "YIKATONG_CLOCK_START is for tests and demonstrations; a production server runs on the system clock".into(),
+            ));
+        }
+        Some(start) => {
+            tracing::warn!(start = %start, "the server's clock starts at a chosen moment, not now");
+            Clock::starting_at(start.with_timezone(&chrono::Utc))
+        }
+    };
+    build_state_with_clock(settings, clock).await
+}
+
+/// The same on a given clock (the integration tests hand in one they control).
+pub async fn build_state_with_clock(
+    settings: &Settings,
+    clock: Clock,
+) -> Result<AppState, StartupError> {
     std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
         path: settings.data_dir.display().to_string(),
         source,
     })?;
     let secrets = secrets::load(settings)?;
-    let db = store::open(&settings.database_url).await?;
+    let db = store::open_with_clock(&settings.database_url, clock.clone()).await?;
     let hasher = PasswordHasher::new(secrets.pepper.clone(), settings.hash_concurrency);
     if settings.demo_data {
         let loaded = app::server::demo::seed_if_empty(
@@ -72,6 +94,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
             &hasher,
             secrets.id_hash_key.expose_secret().as_bytes(),
             settings.demo_holders,
+            clock.now(),
         )
         .await?;
         if loaded {
@@ -102,6 +125,7 @@ pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> 
         secrets,
         hasher,
         settings.production,
+        clock,
     ))
 }
 
@@ -144,13 +168,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Liveness and readiness in one: 200 when the database answers, 503 when it does not.
+/// Liveness and readiness in one: 200 when the database answers, 503 when it does not. It
+/// also says the server's time (as any HTTP `Date` header does), so a device or a test can
+/// check that its clock agrees.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let backend = state.db.backend().as_str();
+    let time = state
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     match state.db.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            axum::Json(serde_json::json!({ "status": "ok", "database": backend })),
+            axum::Json(serde_json::json!({ "status": "ok", "database": backend, "time": time })),
         ),
         Err(err) => {
             tracing::error!(error = %err, "health check: database unavailable");
@@ -220,7 +249,7 @@ async fn portal_guard(
     let client = app::server::client_from_parts(req.headers(), peer);
     if is_staff_page {
         // The role of each page is checked again by every server function it calls.
-        return match app::server::staff::session(&state, &client, chrono::Utc::now()).await {
+        return match app::server::staff::session(&state, &client, state.now()).await {
             // The initial password an administrator set is changed before anything else.
             Ok(Some(s)) if s.must_change_password && path != "/staff/password" => {
                 axum::response::Redirect::to("/staff/password").into_response()
@@ -230,8 +259,7 @@ async fn portal_guard(
             Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
         };
     }
-    let target = match app::server::auth::holder_session(&state, &client, chrono::Utc::now()).await
-    {
+    let target = match app::server::auth::holder_session(&state, &client, state.now()).await {
         Ok(None) => Some("/login"),
         Ok(Some(s)) if s.must_change_password && path != "/portal/password" => {
             Some("/portal/password")

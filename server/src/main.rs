@@ -69,7 +69,7 @@ async fn issue_device_keys(codes: &[&str]) -> Result<(), server::StartupError> {
             state.db.device_by_code(code).await?.ok_or_else(|| {
                 server::StartupError::Usage(format!("no device with code {code}"))
             })?;
-        let key = app::server::ledger::issue_device_key(&state, &device, chrono::Utc::now())
+        let key = app::server::ledger::issue_device_key(&state, &device, state.now())
             .await
             .map_err(|e| server::StartupError::Usage(e.to_string()))?;
         println!("{key}");

@@ -8,7 +8,6 @@ mod helpers;
 
 use app::model::{Channel, EntryKind, Money};
 use app::server::store::{self, Credit, CreditOutcome, EntryQuery, NewOrder};
-use chrono::Utc;
 use helpers::device::{device, holder, live_serial};
 use helpers::{TestApp, TestDir, login};
 
@@ -55,7 +54,7 @@ async fn a_used_sqlite_campus_is_copied_verified_and_served_from_postgres() {
             staff_id: None,
             reference: "counter-receipt-1",
             memo: "cash at the counter",
-            now: Utc::now(),
+            now: app.state.now(),
         })
         .await
         .unwrap();
@@ -67,10 +66,12 @@ async fn a_used_sqlite_campus_is_copied_verified_and_served_from_postgres() {
             holder_id: b,
             channel: Channel::Wechat,
             amount: Money::yuan(20),
-            now: Utc::now(),
+            now: app.state.now(),
         })
         .await
         .unwrap();
+    // The test's clock goes on after this server stops.
+    let clock = app.state.clock.clone();
     app.stop().await;
 
     // The copy, through the command.
@@ -125,7 +126,7 @@ async fn a_used_sqlite_campus_is_copied_verified_and_served_from_postgres() {
             staff_id: None,
             reference: "after-copy",
             memo: "",
-            now: Utc::now(),
+            now: clock.now(),
         })
         .await
         .unwrap();
@@ -144,7 +145,7 @@ async fn a_used_sqlite_campus_is_copied_verified_and_served_from_postgres() {
             staff_id: None,
             reference: "counter-receipt-1",
             memo: "",
-            now: Utc::now(),
+            now: clock.now(),
         })
         .await
         .unwrap();

@@ -7,8 +7,8 @@ mod helpers;
 use app::model::{Channel, EntryKind, Money, TopupStatus};
 use app::server::store::{Actor, Audit, AutoTopup, EntryQuery};
 use app::server::topup::{self, Notification};
-use chrono::{Duration, Utc};
-use helpers::device::{balance, code_for, device, holder, live_serial};
+use chrono::Duration;
+use helpers::device::{balance, code_for, device, holder, live_serial, make_room};
 use helpers::{TestApp, call, login};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -71,7 +71,7 @@ async fn a_payment_is_refunded_once_by_its_own_merchant_within_the_window() {
         .entries(
             b,
             &EntryQuery {
-                until: Some((Utc::now() - Duration::days(8)).to_rfc3339()),
+                until: Some((app.state.now() - Duration::days(8)).to_rfc3339()),
                 kind: Some(EntryKind::Payment),
                 limit: 200,
                 ..Default::default()
@@ -95,6 +95,8 @@ async fn kiosk_balance_consumption_password_and_loss_report() {
     let pos = device(&app, "POS-E-CANTEEN-1").await;
     let b = holder(&app, B_LOGIN).await;
     let serial = live_serial(&app, b).await;
+    // The ¥60 sales below need the money, whatever the demo history left.
+    make_room(&app, b, Money::yuan(100)).await;
     let path = "/api/device/v1/kiosk/balance";
     let (_, ok) = kiosk
         .post(
@@ -157,7 +159,7 @@ async fn kiosk_balance_consumption_password_and_loss_report() {
     let dashboard = app
         .state
         .db
-        .dashboard(b, Utc::now())
+        .dashboard(b, app.state.now())
         .await
         .unwrap()
         .unwrap();
@@ -222,7 +224,7 @@ async fn order(app: &TestApp, holder_id: i64, channel: Channel, yuan: i64) -> St
         holder_id,
         channel,
         Money::yuan(yuan),
-        Utc::now(),
+        app.state.now(),
     )
     .await
     .unwrap()
@@ -384,7 +386,7 @@ async fn set_auto(app: &TestApp, holder_id: i64, card: &str, threshold: i64, amo
         .save_auto_topup(
             holder_id,
             Some(&settings),
-            Utc::now(),
+            app.state.now(),
             Audit {
                 actor: Actor::Holder(holder_id),
                 action: "topup.auto_settings",
@@ -479,7 +481,7 @@ async fn the_web_till_sells_by_code_asks_for_the_password_and_refunds() {
         .await
         .unwrap()
         .unwrap();
-    let key = app::server::ledger::issue_device_key(&app.state, &row, Utc::now())
+    let key = app::server::ledger::issue_device_key(&app.state, &row, app.state.now())
         .await
         .unwrap();
     // Wrong credential: refused, nothing set.
@@ -544,8 +546,9 @@ async fn the_web_till_sells_by_code_asks_for_the_password_and_refunds() {
     assert!(body.contains("terminal_kind"), "{body}");
 
     let b = holder(&app, B_LOGIN).await;
+    // ¥72.50 of sales below, whatever the demo history left.
+    let before = make_room(&app, b, Money::yuan(100)).await;
     let code = code_for(&app, b, "till-test-session").await;
-    let before = balance(&app, b).await;
     let pay = |id: String, amount: &'static str, scan: String, password: Option<&'static str>| {
         let till = till.clone();
         let app = &app;
@@ -618,7 +621,7 @@ async fn the_web_till_sells_by_code_asks_for_the_password_and_refunds() {
     assert_eq!(balance(&app, b).await.fen(), before.fen() - 1250);
 
     // Rotating the device's credential ends the browser's terminal session.
-    app::server::ledger::issue_device_key(&app.state, &row, Utc::now() + Duration::seconds(1))
+    app::server::ledger::issue_device_key(&app.state, &row, app.state.now() + Duration::seconds(1))
         .await
         .unwrap();
     let (_, body, _) = call(&app, Some(&till), "terminal/info", &[("kiosk", "false")]).await;

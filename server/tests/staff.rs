@@ -43,13 +43,14 @@ fn totp_at(secret: &str, unix: u64) -> String {
         .generate(unix)
 }
 
-fn now_unix() -> u64 {
-    chrono::Utc::now().timestamp() as u64
+/// The server's time (its clock, not the wall clock's), as an authenticator app would read it.
+fn now_unix(app: &TestApp) -> u64 {
+    app.state.now().timestamp() as u64
 }
 
 /// Logs a demo staff member in with the current authenticator code.
 async fn staff_login(app: &TestApp, user: &str) -> String {
-    let code = totp_at(demo_secret(user), now_unix());
+    let code = totp_at(demo_secret(user), now_unix(app));
     let (status, body, cookie) = call(
         app,
         None,
@@ -97,7 +98,7 @@ async fn staff_login_needs_password_and_a_fresh_code() {
     let secret = demo_secret("operator");
     let pw = password_of("operator");
     let wrong_code = {
-        let right = totp_at(secret, now_unix());
+        let right = totp_at(secret, now_unix(&app));
         let mut n: u32 = right.parse().unwrap();
         n = (n + 500_000) % 1_000_000;
         format!("{n:06}")
@@ -116,7 +117,7 @@ async fn staff_login_needs_password_and_a_fresh_code() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(no_code.contains("staff_bad_credentials"), "{no_code}");
     assert!(cookie.is_none());
-    let code = totp_at(secret, now_unix());
+    let code = totp_at(secret, now_unix(&app));
     let (_, bad_pw, _) = call(
         &app,
         None,
@@ -182,7 +183,7 @@ async fn five_failed_staff_logins_lock_the_account_and_are_audited() {
     assert_eq!(audit_count(&app).await, before + 1, "the lock is audited");
     // Locked: the right password and code are refused too, with the same answer as an
     // unknown user's, so the answers do not tell which usernames exist.
-    let code = totp_at(demo_secret("auditor"), now_unix());
+    let code = totp_at(demo_secret("auditor"), now_unix(&app));
     let (_, locked, cookie) = attempt("auditor", password_of("auditor"), &code).await;
     assert!(cookie.is_none(), "{locked}");
     let (_, unknown, _) = attempt("no-such-user", "Wrong-password-1", "000000").await;
@@ -213,7 +214,7 @@ async fn five_failed_staff_logins_lock_the_account_and_are_audited() {
         ],
     )
     .await;
-    let code = totp_at(reset["totp_secret"].as_str().unwrap(), now_unix());
+    let code = totp_at(reset["totp_secret"].as_str().unwrap(), now_unix(&app));
     let (status, body, cookie) = attempt("auditor", "Auditor-reset-2026", &code).await;
     assert!(
         (status.is_success() || status.is_redirection()) && cookie.is_some(),
@@ -919,7 +920,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{twice}");
 
     // A failed automatic top-up, resolved by an operator.
-    let now = chrono::Utc::now();
+    let now = app.state.now();
     app.state
         .db
         .create_order(&NewOrder {
@@ -1080,7 +1081,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     .await;
     done.insert("admin/reset_staff");
     let secret = reset["totp_secret"].as_str().unwrap();
-    let code = totp_at(secret, now_unix());
+    let code = totp_at(secret, now_unix(&app));
     let (status, body, cookie) = call(
         &app,
         None,
@@ -1556,7 +1557,7 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
                 .unwrap()
                 .unwrap()
                 .id,
-            chrono::Utc::now(),
+            app.state.now(),
             app::server::store::Audit {
                 actor: app::server::store::Actor::System,
                 action: "money.correction_requested",

@@ -29,7 +29,7 @@ pub async fn login(login: String, password: String) -> Result<(), AppError> {
             let state = state()?;
             let client = client();
             let (token, must_change) =
-                auth::login(&state, &login, &password, &client, chrono::Utc::now()).await?;
+                auth::login(&state, &login, &password, &client, state.now()).await?;
             let response = expect_context::<leptos_axum::ResponseOptions>();
             let cookie = HeaderValue::from_str(&session_cookie(Some(&token), state.secure_cookies))
                 .map_err(crate::server::internal)?;
@@ -57,7 +57,7 @@ pub async fn logout() -> Result<(), AppError> {
             if let Some(token) = client.token.as_deref() {
                 state
                     .db
-                    .end_session(&auth::token_hash(token), chrono::Utc::now())
+                    .end_session(&auth::token_hash(token), state.now())
                     .await?;
             }
             let response = expect_context::<leptos_axum::ResponseOptions>();
@@ -77,7 +77,7 @@ pub async fn me() -> Result<Option<HolderBrief>, AppError> {
     crate::server::with_status(
         async move {
             let state = state()?;
-            let session = auth::holder_session(&state, &client(), chrono::Utc::now()).await?;
+            let session = auth::holder_session(&state, &client(), state.now()).await?;
             let code_name = match &session {
                 Some(_) => state
                     .db
@@ -256,7 +256,7 @@ pub async fn end_other_sessions() -> Result<u64, AppError> {
                     crate::server::store::SubjectKind::Holder,
                     s.holder_id,
                     Some(&s.token_hash),
-                    chrono::Utc::now(),
+                    state.now(),
                 )
                 .await?;
             state
@@ -285,7 +285,7 @@ pub async fn get_pay_code() -> Result<Option<PayCode>, AppError> {
         async move {
             use crate::server::paycode::{CodeError, current_code};
             let (state, _, s) = holder(false).await?;
-            let code = current_code(&state.db, s.holder_id, &s.token_hash, chrono::Utc::now())
+            let code = current_code(&state.db, s.holder_id, &s.token_hash, state.now())
                 .await
                 .map_err(|e| match e {
                     CodeError::AccountNotActive => AppError::Rejected(Problem::AccountNotActive),

@@ -70,15 +70,8 @@ pub async fn staff_login(username: String, password: String, code: String) -> Re
     crate::server::with_status(
         async move {
             let state = state()?;
-            let token = staff::login(
-                &state,
-                &username,
-                &password,
-                &code,
-                &client(),
-                chrono::Utc::now(),
-            )
-            .await?;
+            let token =
+                staff::login(&state, &username, &password, &code, &client(), state.now()).await?;
             set_staff_cookie(&state, Some(&token))?;
             leptos_axum::redirect("/staff");
             Ok(())
@@ -95,7 +88,7 @@ pub async fn staff_logout() -> Result<(), AppError> {
             if let Some(token) = client().staff_token.as_deref() {
                 state
                     .db
-                    .end_session(&crate::server::auth::token_hash(token), chrono::Utc::now())
+                    .end_session(&crate::server::auth::token_hash(token), state.now())
                     .await?;
             }
             set_staff_cookie(&state, None)?;
@@ -112,7 +105,7 @@ pub async fn staff_me() -> Result<Option<StaffBrief>, AppError> {
     crate::server::with_status(
         async move {
             let state = state()?;
-            Ok(staff::session(&state, &client(), chrono::Utc::now())
+            Ok(staff::session(&state, &client(), state.now())
                 .await?
                 .map(|s| s.brief()))
         }

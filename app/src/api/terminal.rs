@@ -25,8 +25,7 @@ pub async fn set_up_terminal(device: String, credential: String) -> Result<(), A
             use axum::http::{HeaderValue, header::SET_COOKIE};
             let state = state()?;
             let (token, kind) =
-                terminal::set_up(&state, &device, &credential, &client(), chrono::Utc::now())
-                    .await?;
+                terminal::set_up(&state, &device, &credential, &client(), state.now()).await?;
             let cookie =
                 HeaderValue::from_str(&terminal::cookie(Some(&token), state.secure_cookies))
                     .map_err(crate::server::internal)?;
@@ -52,10 +51,7 @@ pub async fn leave_terminal() -> Result<(), AppError> {
             if let Some(token) = client().terminal_token.as_deref() {
                 state
                     .db
-                    .end_terminal_session(
-                        &crate::server::auth::token_hash(token),
-                        chrono::Utc::now(),
-                    )
+                    .end_terminal_session(&crate::server::auth::token_hash(token), state.now())
                     .await?;
             }
             let cookie = HeaderValue::from_str(&terminal::cookie(None, state.secure_cookies))
@@ -141,7 +137,7 @@ pub async fn kiosk_balance(card: String, password: String) -> Result<TillResult,
                     &row.device,
                     &card,
                     &password,
-                    chrono::Utc::now(),
+                    state.now(),
                 )
                 .await
                 .map_err(crate::server::internal)?
@@ -184,7 +180,7 @@ pub async fn kiosk_consumption_password(
                     &card,
                     &old,
                     &new,
-                    chrono::Utc::now(),
+                    state.now(),
                 )
                 .await
                 .map_err(crate::server::internal)?
@@ -216,7 +212,7 @@ pub async fn kiosk_report_loss(login: String, password: String) -> Result<TillRe
                     &row.device,
                     &login,
                     &password,
-                    chrono::Utc::now(),
+                    state.now(),
                 )
                 .await
                 .map_err(crate::server::internal)?

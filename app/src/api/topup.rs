@@ -43,15 +43,10 @@ pub async fn start_topup(amount: String, channel: String) -> Result<String, AppE
                 Money::parse_yuan(&amount).map_err(|_| AppError::Rejected(Problem::LimitFormat))?;
             let channel =
                 Channel::parse(&channel).ok_or(AppError::Rejected(Problem::TopupChannel))?;
-            let url = crate::server::topup::start(
-                &state,
-                s.holder_id,
-                channel,
-                amount,
-                chrono::Utc::now(),
-            )
-            .await?
-            .map_err(AppError::Rejected)?;
+            let url =
+                crate::server::topup::start(&state, s.holder_id, channel, amount, state.now())
+                    .await?
+                    .map_err(AppError::Rejected)?;
             // The pay page is not one of the app's routes: a plain form post is redirected
             // there; the hydrated page leaves for it with a full page load.
             if crate::server::wants_html() {

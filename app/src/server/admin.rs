@@ -62,7 +62,7 @@ pub async fn save_merchant(
     );
     state
         .db
-        .save_merchant(id, input, Utc::now(), audit)
+        .save_merchant(id, input, state.now(), audit)
         .await?
         .ok_or(rejected(Problem::CodeTaken))
 }
@@ -104,7 +104,7 @@ pub async fn create_device(
                 merchant_id,
                 place: place.trim(),
             },
-            Utc::now(),
+            state.now(),
             audit,
         )
         .await?
@@ -142,7 +142,7 @@ pub async fn issue_credential(
     audit.after = format!("new public key {}…", &public[..16]);
     state
         .db
-        .set_device_credential(device_id, Some(&public), Utc::now(), audit)
+        .set_device_credential(device_id, Some(&public), state.now(), audit)
         .await?;
     Ok(IssuedCredential {
         device_code: device.code,
@@ -173,7 +173,7 @@ pub async fn revoke_credential(
     audit.after = "revoked".into();
     state
         .db
-        .set_device_credential(device_id, None, Utc::now(), audit)
+        .set_device_credential(device_id, None, state.now(), audit)
         .await?;
     Ok(())
 }
@@ -253,7 +253,7 @@ pub async fn reset_staff(
     audit.after = "new initial password and second factor; sessions ended; unlocked".into();
     state
         .db
-        .reset_staff_credentials(id, &hash, &secret, Utc::now(), audit)
+        .reset_staff_credentials(id, &hash, &secret, state.now(), audit)
         .await?;
     enrolment(&target.username, secret)
 }
@@ -304,7 +304,7 @@ pub async fn create_staff(
                 password_hash: &hash,
                 totp_secret: &secret,
             },
-            Utc::now(),
+            state.now(),
             audit,
         )
         .await?
@@ -346,7 +346,7 @@ pub async fn update_staff(
     );
     state
         .db
-        .update_staff(id, role, merchant_id, active, Utc::now(), audit)
+        .update_staff(id, role, merchant_id, active, state.now(), audit)
         .await?;
     Ok(())
 }
@@ -409,12 +409,14 @@ fn day_start(text: &str) -> Result<DateTime<Utc>, AppError> {
         .map_err(|_| rejected(Problem::DateFormat))
 }
 
-/// The period [from, to] in campus days; empty means today. At most a year.
+/// The period [from, to] in campus days; empty means today (the campus day of `now`). At
+/// most a year.
 pub fn period(
     from: &str,
     to: &str,
+    now: DateTime<Utc>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>, String, String), AppError> {
-    let today = Utc::now()
+    let today = now
         .with_timezone(&super::portal::campus_tz())
         .date_naive()
         .format("%Y-%m-%d")
@@ -438,7 +440,7 @@ pub fn period(
 }
 
 pub async fn reports(state: &AppState, from: &str, to: &str) -> Result<Reports, AppError> {
-    let (start, end, from, to) = period(from, to)?;
+    let (start, end, from, to) = period(from, to, state.now())?;
     let db = &state.db;
     let check = db.ledger_check().await?;
     Ok(Reports {
@@ -550,7 +552,7 @@ pub async fn audit_log(
     let (start, end) = if from.trim().is_empty() && to.trim().is_empty() {
         (None, None)
     } else {
-        let (s, e, _, _) = period(from, to)?;
+        let (s, e, _, _) = period(from, to, state.now())?;
         (Some(s), Some(e))
     };
     let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -574,7 +576,7 @@ pub async fn merchant_day(
     day: &str,
 ) -> Result<MerchantDayView, AppError> {
     let merchant_id = staff.merchant_id.ok_or(AppError::Forbidden)?;
-    let (start, end, from, _) = period(day, day)?;
+    let (start, end, from, _) = period(day, day, state.now())?;
     let entries = state.db.merchant_entries(merchant_id, start, end).await?;
     let mut view = MerchantDayView {
         merchant: staff.merchant_name.clone().unwrap_or_default(),
@@ -638,11 +640,12 @@ mod tests {
 
     #[test]
     fn periods_are_campus_days() {
-        let (s, e, from, to) = period("2026-11-01", "2026-11-02").expect("ok");
+        let (s, e, from, to) =
+            period("2026-11-01", "2026-11-02", crate::server::clock::test_now()).expect("ok");
         assert_eq!((from.as_str(), to.as_str()), ("2026-11-01", "2026-11-02"));
         assert_eq!(e - s, Duration::days(2));
         assert_eq!(s.to_rfc3339(), "2026-10-31T16:00:00+00:00");
-        assert!(period("2026-11-02", "2026-11-01").is_err());
-        assert!(period("yesterday", "").is_err());
+        assert!(period("2026-11-02", "2026-11-01", crate::server::clock::test_now()).is_err());
+        assert!(period("yesterday", "", crate::server::clock::test_now()).is_err());
     }
 }

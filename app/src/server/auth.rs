@@ -222,7 +222,7 @@ pub async fn require_holder(
     client: &Client,
     allow_initial: bool,
 ) -> Result<HolderSession, AppError> {
-    let session = holder_session(state, client, Utc::now())
+    let session = holder_session(state, client, state.now())
         .await?
         .ok_or(AppError::Unauthorized)?;
     if session.must_change_password && !allow_initial {
@@ -236,7 +236,7 @@ mod tests {
     use super::*;
 
     fn row(created_mins_ago: i64, seen_mins_ago: i64, ended: bool) -> (SessionRow, DateTime<Utc>) {
-        let now = Utc::now();
+        let now = crate::server::clock::test_now();
         (
             SessionRow {
                 token_hash: "h".into(),

@@ -58,7 +58,7 @@ pub async fn search(state: &AppState, query: &str) -> Result<Vec<HolderHit>, App
 pub async fn holder_file(state: &AppState, holder_id: i64) -> Result<HolderFile, AppError> {
     let h = holder(state, holder_id).await?;
     let db = &state.db;
-    let now = Utc::now();
+    let now = state.now();
     let live = |t: Option<DateTime<Utc>>| t.filter(|t| *t > now).map(|t| t.to_rfc3339());
     Ok(HolderFile {
         holder_id,
@@ -341,7 +341,7 @@ pub async fn enrol_rows(
         .get(&state.db)
         .await?
         .ok_or_else(|| internal("campus profile missing"))?;
-    let now = Utc::now();
+    let now = state.now();
     let mut holders = Vec::with_capacity(fresh.len());
     let mut card_numbers = HashSet::new();
     for row in &fresh {
@@ -502,7 +502,7 @@ pub async fn issue_card(
             card_no: new_card_no(),
             chip_serial: serial.clone(),
             status: CardStatus::Active,
-            issued_at: Utc::now(),
+            issued_at: state.now(),
         };
         let action = if replace {
             "card.replace"
@@ -536,7 +536,7 @@ pub async fn cancel_card(
     let why = reason(why)?;
     holder(state, holder_id).await?;
     let audit = staff.audit("card.cancel", Some(holder_id), "", why);
-    match state.db.cancel_card(holder_id, Utc::now(), audit).await? {
+    match state.db.cancel_card(holder_id, state.now(), audit).await? {
         CardChange::Changed { .. } => Ok(()),
         _ => Err(rejected(Problem::NoCard)),
     }
@@ -565,7 +565,7 @@ pub async fn set_lost(
     let audit = staff.audit(action, Some(holder_id), "", why);
     match state
         .db
-        .set_card_lost(holder_id, lost, Utc::now(), audit)
+        .set_card_lost(holder_id, lost, state.now(), audit)
         .await?
     {
         CardChange::Changed { .. } => Ok(()),
@@ -620,7 +620,7 @@ pub async fn cash_topup(
     if h.status == AccountStatus::Closed {
         return Err(rejected(Problem::AccountNotActive));
     }
-    let now = Utc::now();
+    let now = state.now();
     let memo = format!("cash receipt {receipt_no}");
     let credit = Credit {
         holder_id,
@@ -722,7 +722,7 @@ pub async fn reset_password(
     audit.after = "initial value (ID rule); must be changed".into();
     state
         .db
-        .reset_password(holder_id, kind, &hash, Utc::now(), audit)
+        .reset_password(holder_id, kind, &hash, state.now(), audit)
         .await?;
     Ok(())
 }
@@ -817,7 +817,7 @@ async fn close_one(
     if has_pending_money(state, h.holder_id).await? {
         return Err(rejected(Problem::PendingMoney));
     }
-    let now = Utc::now();
+    let now = state.now();
     // Unique (a reference is credited or paid out once): time plus 32 random bits.
     let reference = format!(
         "PO{}{:08X} {}",
@@ -965,7 +965,7 @@ pub async fn record_found(
     );
     if !state
         .db
-        .record_found_card(card_id, holder_id, place, staff.id, Utc::now(), audit)
+        .record_found_card(card_id, holder_id, place, staff.id, state.now(), audit)
         .await?
     {
         return Err(rejected(Problem::AlreadyRecorded));
@@ -994,7 +994,7 @@ pub async fn found_returned(
     );
     if !state
         .db
-        .found_card_returned(id, staff.id, Utc::now(), audit)
+        .found_card_returned(id, staff.id, state.now(), audit)
         .await?
     {
         return Err(AppError::NotFound);
@@ -1061,7 +1061,7 @@ pub async fn reverse_payment(
         .ok_or_else(|| internal("campus profile missing"))?;
     let amount = Money::from_fen(-entry.amount.fen());
     let target = format!("payment #{journal_id} {}", amount.yuan_string());
-    let now = Utc::now();
+    let now = state.now();
     if amount > profile.correction_approval_above {
         let mut audit = staff.audit(
             "money.correction_requested",
@@ -1121,7 +1121,7 @@ pub async fn approve_reversal(
                 &request.reason,
                 staff.id,
                 Some(request.id),
-                Utc::now(),
+                state.now(),
                 audit,
             )
             .await?,
@@ -1148,7 +1148,7 @@ pub async fn resolve_failed_topup(
     );
     if !state
         .db
-        .resolve_failed_topup(&order.order_no, why, staff.id, Utc::now(), audit)
+        .resolve_failed_topup(&order.order_no, why, staff.id, state.now(), audit)
         .await?
     {
         return Err(rejected(Problem::NothingToResolve));

@@ -124,19 +124,20 @@ pub enum DemoError {
     Data(String),
 }
 
-/// Loads the demo campus when the database has no cardholders. Returns whether it loaded.
+/// Loads the demo campus, its history ending at `now`, when the database has no cardholders.
+/// Returns whether it loaded.
 pub async fn seed_if_empty(
     store: &dyn Store,
     hasher: &PasswordHasher,
     id_hash_key: &[u8],
     holders: usize,
+    now: DateTime<Utc>,
 ) -> Result<bool, DemoError> {
     if store.holder_count().await? > 0 {
         return Ok(false);
     }
     let hasher = hasher.clone();
     let key = id_hash_key.to_vec();
-    let now = Utc::now();
     let demo = tokio::task::spawn_blocking(move || build(&hasher, &key, holders, now))
         .await
         .map_err(|e| DemoError::Data(e.to_string()))??;
@@ -476,10 +477,13 @@ pub fn build(
             issued_at: created_at,
         });
 
-        let entries = history(
+        let mut entries = history(
             &mut rng, &beijing, start, now, &canteens, &market, &water, &gym, &library, &clinic,
             &print, n,
         )?;
+        if n < NAMED_STUDENTS {
+            keep_for_walkthrough(&mut entries, now);
+        }
         holders.push(NewHolder {
             student_no,
             name,
@@ -517,6 +521,34 @@ pub fn build(
         staff,
         holders,
     })
+}
+
+/// The students with published logins (`DEMO_LOGINS`): the first six holders.
+pub const NAMED_STUDENTS: usize = 6;
+
+/// What a named student has at least when the demo is generated, whatever the date: enough
+/// for the README's walk-through (a ¥60 sale with the consumption password, refunds, top-ups).
+pub const NAMED_FLOOR: Money = Money::yuan(300);
+
+/// Tops a named student up, shortly before `now`, to at least `NAMED_FLOOR` in whole ¥100s.
+/// Credits only raise the balances after them, so the history still never overdraws.
+fn keep_for_walkthrough(entries: &mut Vec<NewEntry>, now: DateTime<Utc>) {
+    let balance: i64 = entries.iter().map(|e| e.amount.fen()).sum();
+    let short = NAMED_FLOOR.fen() - balance;
+    if short <= 0 {
+        return;
+    }
+    let hundred = Money::yuan(100).fen();
+    entries.push(NewEntry {
+        kind: EntryKind::Topup,
+        amount: Money::from_fen((short + hundred - 1) / hundred * hundred),
+        channel: Some(Channel::Cash),
+        merchant: None,
+        device: None,
+        memo: String::new(),
+        created_at: now - Duration::minutes(5),
+    });
+    entries.sort_by_key(|e| e.created_at);
 }
 
 /// Roughly three months of one student's days: meals in term time, the shop, the water bar,
@@ -715,11 +747,102 @@ mod tests {
     use super::*;
     use secrecy::SecretString;
 
+    /// Awkward moments: month ends, both sides of campus midnight, 29 February, the Spring
+    /// Festival, and one and two years on.
+    const MOMENTS: &[&str] = &[
+        "2026-10-14T02:30:00Z",
+        "2026-11-30T15:59:00Z",
+        "2026-11-30T16:01:00Z",
+        "2027-01-31T15:59:59Z",
+        "2028-02-29T04:00:00Z",
+        "2027-02-06T16:30:00Z",
+        "2027-12-01T01:00:00Z",
+        "2028-12-01T13:00:00Z",
+    ];
+
+    fn shops() -> ([Shop; 3], [Shop; 7]) {
+        let shop = |merchant, device| Shop { merchant, device };
+        (
+            [shop(0, 0), shop(1, 1), shop(2, 2)],
+            [
+                shop(3, 3),
+                shop(4, 4),
+                shop(5, 5),
+                shop(6, 6),
+                shop(7, 7),
+                shop(8, 8),
+                shop(9, 9),
+            ],
+        )
+    }
+
+    fn history_at(now: DateTime<Utc>, n: usize) -> Vec<NewEntry> {
+        let tz = FixedOffset::east_opt(8 * 3600).expect("offset");
+        let (canteens, [market, water, gym, library, clinic, print, _]) = shops();
+        let mut rng = StdRng::seed_from_u64(7 + n as u64);
+        let mut entries = history(
+            &mut rng,
+            &tz,
+            now - Duration::days(92),
+            now,
+            &canteens,
+            &market,
+            &water,
+            &gym,
+            &library,
+            &clinic,
+            &print,
+            n,
+        )
+        .expect("history");
+        if n < NAMED_STUDENTS {
+            keep_for_walkthrough(&mut entries, now);
+        }
+        entries
+    }
+
+    #[test]
+    fn named_students_can_do_the_walkthrough_on_any_day_and_nothing_is_overdrawn() {
+        for moment in MOMENTS {
+            let now: DateTime<Utc> = moment.parse().expect("moment");
+            for n in 0..NAMED_STUDENTS + 2 {
+                let entries = history_at(now, n);
+                let mut balance = 0i64;
+                for e in &entries {
+                    balance += e.amount.fen();
+                    assert!(balance >= 0, "{moment} #{n} overdrawn");
+                    assert!(e.created_at <= now, "{moment} #{n}: an entry after now");
+                }
+                if n < NAMED_STUDENTS {
+                    assert!(
+                        balance >= NAMED_FLOOR.fen(),
+                        "{moment} #{n}: ¥{} left",
+                        balance / 100
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_moment_gives_the_same_history() {
+        for moment in MOMENTS {
+            let now: DateTime<Utc> = moment.parse().expect("moment");
+            let summary = |entries: Vec<NewEntry>| -> Vec<(i64, DateTime<Utc>)> {
+                entries
+                    .iter()
+                    .map(|e| (e.amount.fen(), e.created_at))
+                    .collect()
+            };
+            assert_eq!(summary(history_at(now, 3)), summary(history_at(now, 3)));
+        }
+    }
+
     #[test]
     fn demo_history_never_overdraws_and_logins_match_their_ids() {
         let hasher = PasswordHasher::new(SecretString::from("test"), 1);
         // Hashing dominates; the four students with published logins are enough.
-        let demo = build(&hasher, b"key", 4, Utc::now()).unwrap();
+        let demo = build(&hasher, b"key", 4, crate::server::clock::test_now()).unwrap();
         assert_eq!(demo.holders.len(), 4);
         for (holder, login) in demo.holders.iter().zip(DEMO_LOGINS) {
             assert_eq!(holder.student_no, login.login);

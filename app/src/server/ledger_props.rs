@@ -13,7 +13,7 @@ use super::portal::{campus_tz, local_midnight};
 use super::store::testing::Scratch;
 use super::store::{Credit, CreditOutcome, Db, Debit, PaymentOutcome};
 use crate::model::{Channel, Decline, EntryKind, Money};
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -43,9 +43,11 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 async fn fresh_store(url: &str) -> (Db, i64, super::store::DeviceRow) {
-    let db = super::store::open(url).await.unwrap();
+    let db = super::store::open_with_clock(url, crate::server::clock::test_clock())
+        .await
+        .unwrap();
     let hasher = PasswordHasher::new(secrecy::SecretString::from("p"), 1);
-    let demo = super::demo::build(&hasher, b"k", 1, Utc::now()).unwrap();
+    let demo = super::demo::build(&hasher, b"k", 1, crate::server::clock::test_now()).unwrap();
     db.load_demo(&demo).await.unwrap();
     let device = db.device_by_code("POS-E-CANTEEN-1").await.unwrap().unwrap();
     (db, 1, device)
@@ -77,7 +79,7 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let (db, holder, device) = fresh_store(url).await;
     let profile = db.campus_profile().await.unwrap().unwrap();
     // Whole milliseconds, as the stores keep them, so "exactly 7 days ago" is exact.
-    let base = Utc::now().trunc_subsecs(3);
+    let base = crate::server::clock::test_now().trunc_subsecs(3);
     let at = |day: i64| base + chrono::Duration::days(day);
     let start_of = |day: i64| local_midnight(at(day).with_timezone(&campus_tz()).date_naive());
     let account_id = db

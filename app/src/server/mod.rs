@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod campus;
+pub mod clock;
 pub mod counter;
 pub mod demo;
 pub mod ids;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub sandbox: Option<Arc<topup::Sandbox>>,
     /// The campus profile, cached for a few seconds.
     pub campus: Arc<campus::CampusCache>,
+    /// The one source of "now" for every rule (the system clock in production).
+    pub clock: clock::Clock,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ impl AppState {
         secrets: Secrets,
         hasher: PasswordHasher,
         secure_cookies: bool,
+        clock: clock::Clock,
     ) -> Self {
         use secrecy::ExposeSecret;
         let sandbox = Arc::new(topup::Sandbox::new(topup::Sandbox::derive_key(
@@ -82,7 +86,13 @@ impl AppState {
             provider: sandbox.clone(),
             sandbox: Some(sandbox),
             campus: Arc::default(),
+            clock,
         }
+    }
+
+    /// The current time by the server's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 }
 

@@ -220,13 +220,14 @@ mod tests {
             .await
             .unwrap();
         let hasher = crate::server::PasswordHasher::new(secrecy::SecretString::from("p"), 2);
-        let demo = crate::server::demo::build(&hasher, b"k", 1, Utc::now()).unwrap();
+        let demo =
+            crate::server::demo::build(&hasher, b"k", 1, crate::server::clock::test_now()).unwrap();
         db.load_demo(&demo).await.unwrap();
         db.create_session(&NewSession {
             token_hash: "sess".into(),
             subject: SubjectKind::Holder,
             subject_id: 1,
-            now: Utc::now(),
+            now: crate::server::clock::test_now(),
             ip: String::new(),
             user_agent: String::new(),
         })
@@ -238,7 +239,7 @@ mod tests {
     #[tokio::test]
     async fn valid_codes_verify_once_for_payment_and_expire() {
         let (_dir, db, sess) = setup().await;
-        let now = Utc::now();
+        let now = crate::server::clock::test_now();
         let (code, expires_in) = current_code(&db, 1, &sess, now).await.unwrap().unwrap();
         assert_eq!(code.len(), 20);
         assert!(expires_in > 50 && expires_in <= 60, "{expires_in}");
@@ -279,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn forged_revoked_and_wrong_purpose_codes_are_refused() {
         let (_dir, db, sess) = setup().await;
-        let now = Utc::now();
+        let now = crate::server::clock::test_now();
         let (code, _) = current_code(&db, 1, &sess, now).await.unwrap().unwrap();
         let mut forged: Vec<u8> = code.clone().into_bytes();
         forged[19] = if forged[19] == b'9' {

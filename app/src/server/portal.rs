@@ -50,13 +50,13 @@ pub async fn confirm_password(
         .holder_auth(s.holder_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    super::auth::check_query_password(state, &auth, password, Utc::now())
+    super::auth::check_query_password(state, &auth, password, state.now())
         .await?
         .map_err(AppError::Rejected)
 }
 
 pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard, AppError> {
-    let today = Utc::now().with_timezone(&campus_tz()).date_naive();
+    let today = state.now().with_timezone(&campus_tz()).date_naive();
     let row = state
         .db
         .dashboard(s.holder_id, local_midnight(today))
@@ -200,7 +200,7 @@ pub fn csv_field(text: &str) -> String {
 pub async fn monthly(state: &AppState, s: &HolderSession) -> Result<Vec<MonthSpend>, AppError> {
     Ok(state
         .db
-        .monthly_spend(s.holder_id, Utc::now() - Duration::days(183))
+        .monthly_spend(s.holder_id, state.now() - Duration::days(183))
         .await?)
 }
 
@@ -229,7 +229,7 @@ pub async fn set_lost(
     };
     match state
         .db
-        .set_card_lost(s.holder_id, lost, Utc::now(), audit)
+        .set_card_lost(s.holder_id, lost, state.now(), audit)
         .await?
     {
         CardChange::Changed { card_no, to, .. } => Ok(CardState {
@@ -290,7 +290,7 @@ pub async fn change_password(
     };
     state
         .db
-        .change_query_password(s.holder_id, &hash, &s.token_hash, Utc::now(), audit)
+        .change_query_password(s.holder_id, &hash, &s.token_hash, state.now(), audit)
         .await?;
     Ok(())
 }

@@ -295,7 +295,7 @@ pub async fn require(
     client: &Client,
     allowed: &[StaffRole],
 ) -> Result<StaffSession, AppError> {
-    let staff = session(state, client, Utc::now())
+    let staff = session(state, client, state.now())
         .await?
         .ok_or(AppError::Unauthorized)?;
     if !allowed.contains(&staff.role) {
@@ -316,7 +316,7 @@ pub async fn change_password(
     new: &str,
     confirm: &str,
 ) -> Result<(), AppError> {
-    let now = Utc::now();
+    let now = state.now();
     let me = session(state, client, now)
         .await?
         .ok_or(AppError::Unauthorized)?;
@@ -373,7 +373,7 @@ mod tests {
     fn totp_codes_match_their_step_and_nothing_else() {
         let secret = "YKTDEMOADMINSECRETKEYFORTOTPAAAA";
         let t = totp(secret).expect("valid secret");
-        let now = Utc::now();
+        let now = crate::server::clock::test_now();
         let step = now.timestamp() as u64 / TOTP_STEP;
         let code = t.generate(step * TOTP_STEP);
         assert_eq!(
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn staff_sessions_end_after_15_idle_minutes_or_10_hours() {
-        let now = Utc::now();
+        let now = crate::server::clock::test_now();
         let row = |created: i64, seen: i64, ended: bool| SessionRow {
             token_hash: "h".into(),
             subject: SubjectKind::Staff,

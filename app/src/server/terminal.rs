@@ -126,7 +126,7 @@ pub async fn require(
     client: &Client,
     kiosk: bool,
 ) -> Result<TerminalRow, AppError> {
-    let row = terminal(state, client, Utc::now())
+    let row = terminal(state, client, state.now())
         .await?
         .ok_or(AppError::Rejected(Problem::TerminalRequired))?;
     let is_kiosk = row.device.kind == DeviceKind::Kiosk;
@@ -142,7 +142,7 @@ fn new_request_id() -> String {
 }
 
 pub async fn info(state: &AppState, t: &TerminalRow) -> Result<TerminalInfo, AppError> {
-    let now = Utc::now();
+    let now = state.now();
     let day = state
         .db
         .device_day(
@@ -250,7 +250,7 @@ pub async fn pay(
             password: password.filter(|p| !p.is_empty()),
         },
         &hash,
-        Utc::now(),
+        state.now(),
     )
     .await
     .map_err(ledger_error)?;
@@ -266,7 +266,7 @@ pub async fn refund(
 ) -> Result<TillResult, AppError> {
     request_id_ok(request_id)?;
     let hash = ledger::refund_payload_hash(request_id, payment_id);
-    let outcome = ledger::refund(state, &t.device, request_id, payment_id, &hash, Utc::now())
+    let outcome = ledger::refund(state, &t.device, request_id, payment_id, &hash, state.now())
         .await
         .map_err(ledger_error)?;
     // The amount of an approved refund is the money given back (positive).
@@ -277,7 +277,7 @@ pub async fn refund(
 pub async fn balance(state: &AppState, scan: &str) -> Result<TillResult, AppError> {
     let presented = presented(scan)?;
     Ok(
-        match ledger::balance(state, &presented, Utc::now())
+        match ledger::balance(state, &presented, state.now())
             .await
             .map_err(ledger_error)?
         {

@@ -240,7 +240,7 @@ pub async fn notify(
             "provider notification amount differs from the order; not credited");
         return Err(NotifyError::AmountMismatch);
     }
-    let now = Utc::now();
+    let now = state.now();
     match n.status.as_str() {
         "paid" => {
             match state
@@ -325,7 +325,7 @@ pub fn sandbox_complete(
 /// holder's threshold).
 pub fn start_auto_topup(state: AppState, holder_id: i64) {
     tokio::spawn(async move {
-        if let Err(e) = auto_topup(&state, holder_id, Utc::now()).await {
+        if let Err(e) = auto_topup(&state, holder_id, state.now()).await {
             tracing::error!(holder_id, error = %e, "automatic top-up could not run");
         }
     });
@@ -377,13 +377,13 @@ pub async fn auto_topup(
         Ok(reference) => {
             state
                 .db
-                .order_paid(&order_no, &reference, Utc::now())
+                .order_paid(&order_no, &reference, state.now())
                 .await?;
         }
         Err(reason) => {
             state
                 .db
-                .order_failed(&order_no, &reason, Utc::now())
+                .order_failed(&order_no, &reason, state.now())
                 .await?;
             state
                 .db
@@ -465,7 +465,8 @@ pub async fn page(
         None => None,
     };
     let day = super::portal::local_midnight(
-        Utc::now()
+        state
+            .now()
             .with_timezone(&super::portal::campus_tz())
             .date_naive(),
     );
@@ -523,7 +524,7 @@ pub async fn save_auto(
         .save_auto_topup(
             holder_id,
             Some(&settings),
-            Utc::now(),
+            state.now(),
             Audit {
                 actor: Actor::Holder(holder_id),
                 action: "topup.auto_settings",
@@ -560,7 +561,7 @@ pub async fn remove_auto(
         .save_auto_topup(
             holder_id,
             None,
-            Utc::now(),
+            state.now(),
             Audit {
                 actor: Actor::Holder(holder_id),
                 action: "topup.auto_removed",

@@ -4,7 +4,6 @@
 use super::TestApp;
 use app::model::Money;
 use app::server::store::SubjectKind;
-use chrono::Utc;
 use ed25519_dalek::{Signer, SigningKey};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,7 +15,7 @@ pub struct Device {
 
 pub async fn device(app: &TestApp, code: &str) -> Device {
     let row = app.state.db.device_by_code(code).await.unwrap().unwrap();
-    let secret = app::server::ledger::issue_device_key(&app.state, &row, Utc::now())
+    let secret = app::server::ledger::issue_device_key(&app.state, &row, app.state.now())
         .await
         .unwrap();
     let bytes: [u8; 32] = hex::decode(secret).unwrap().try_into().unwrap();
@@ -66,8 +65,14 @@ impl Device {
     }
 
     pub async fn post(&self, app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-        self.post_raw(app, path, &body, &nonce(), Utc::now().timestamp_millis())
-            .await
+        self.post_raw(
+            app,
+            path,
+            &body,
+            &nonce(),
+            app.state.now().timestamp_millis(),
+        )
+        .await
     }
 
     pub async fn pay(
@@ -108,7 +113,7 @@ pub async fn live_serial(app: &TestApp, holder_id: i64) -> String {
 }
 
 pub async fn balance(app: &TestApp, holder_id: i64) -> Money {
-    let day = Utc::now();
+    let day = app.state.now();
     app.state
         .db
         .payer(holder_id, day)
@@ -125,15 +130,147 @@ pub async fn code_for(app: &TestApp, holder_id: i64, session: &str) -> String {
             token_hash: session.into(),
             subject: SubjectKind::Holder,
             subject_id: holder_id,
-            now: Utc::now(),
+            now: app.state.now(),
             ip: String::new(),
             user_agent: String::new(),
         })
         .await
         .ok();
-    app::server::paycode::current_code(&app.state.db, holder_id, session, Utc::now())
+    app::server::paycode::current_code(&app.state.db, holder_id, session, app.state.now())
         .await
         .unwrap()
         .unwrap()
         .0
+}
+
+/// A cardholder a test makes for itself: no history, one live card, and `balance` from a
+/// single cash top-up an hour before the test's moment. Unlike the demo students, whose
+/// history (and so balance and today's spending) depends on the day the demo was generated,
+/// its state is exactly what the test says.
+pub struct Fresh {
+    pub id: i64,
+    pub login: String,
+    pub serial: String,
+}
+
+/// The query (login) password of every `fresh_holder`.
+pub const FRESH_QUERY_PASSWORD: &str = "482916";
+/// The consumption password of every `fresh_holder`.
+pub const FRESH_CONSUMPTION_PASSWORD: &str = "730519";
+
+pub async fn fresh_holder(app: &TestApp, n: u32, balance: Money) -> Fresh {
+    use app::model::{CardStatus, EntryKind, HolderKind, IdDocKind};
+    use app::server::store::{NewCard, NewHolder};
+    let now = app.state.now();
+    let login = format!("2026{n:06}");
+    let serial = format!("FE{n:06X}");
+    let id_number = format!("4403052006{n:08}");
+    let hash = |pw: &str| app.state.hasher.hash(pw.to_string());
+    let holder = NewHolder {
+        student_no: login.clone(),
+        name: format!("测试{n}"),
+        kind: HolderKind::Student,
+        department: "计算机工程学院".into(),
+        class_name: "计算机26级1班".into(),
+        id_doc_kind: IdDocKind::ResidentId,
+        id_doc_hash: app::server::ids::keyed_hash(b"fresh-holder", &id_number),
+        id_doc_masked: app::server::ids::mask(&id_number),
+        phone_masked: "138******00".into(),
+        query_pw_hash: hash(FRESH_QUERY_PASSWORD).await.unwrap(),
+        query_pw_is_initial: false,
+        consumption_pw_hash: hash(FRESH_CONSUMPTION_PASSWORD).await.unwrap(),
+        personal_pins: Vec::new(),
+        single_limit: Money::yuan(50),
+        daily_limit: Money::yuan(200),
+        created_at: now - chrono::Duration::days(30),
+        cards: vec![NewCard {
+            card_no: format!("{}", 38_000_000 + n),
+            chip_serial: serial.clone(),
+            status: CardStatus::Active,
+            issued_at: now - chrono::Duration::days(30),
+        }],
+        entries: Vec::new(),
+    };
+    app.state
+        .db
+        .enrol(&[holder], test_audit("test.enrol", None))
+        .await
+        .unwrap();
+    let id = self::holder(app, &login).await;
+    if balance > Money::ZERO {
+        let reference = format!("fresh-{n}");
+        app.state
+            .db
+            .credit(&app::server::store::Credit {
+                holder_id: id,
+                amount: balance,
+                kind: EntryKind::Topup,
+                channel: Some(app::model::Channel::Cash),
+                merchant_id: None,
+                staff_id: None,
+                reference: &reference,
+                memo: "",
+                now: now - chrono::Duration::hours(1),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(self::balance(app, id).await, balance);
+    Fresh { id, login, serial }
+}
+
+/// Gives a demo holder room to pay whatever the demo history left: a cash top-up of `amount`
+/// and a daily limit of ¥1000 (today's demo spending is never near that). Returns the balance.
+pub async fn make_room(app: &TestApp, holder_id: i64, amount: Money) -> Money {
+    use app::model::{Channel, EntryKind};
+    use app::server::store::Credit;
+    let reference = format!("room-{holder_id}-{}", uuid_like());
+    app.state
+        .db
+        .credit(&Credit {
+            holder_id,
+            amount,
+            kind: EntryKind::Topup,
+            channel: Some(Channel::Cash),
+            merchant_id: None,
+            staff_id: None,
+            reference: &reference,
+            memo: "",
+            now: app.state.now(),
+        })
+        .await
+        .unwrap();
+    let single = app
+        .state
+        .db
+        .payer(holder_id, app.state.now())
+        .await
+        .unwrap()
+        .unwrap()
+        .single_limit;
+    app.state
+        .db
+        .set_limits(
+            holder_id,
+            single,
+            Money::yuan(1000),
+            test_audit("test.limits", Some(holder_id)),
+        )
+        .await
+        .unwrap();
+    balance(app, holder_id).await
+}
+
+/// The audit record of a change a test makes directly in the store.
+pub fn test_audit(action: &'static str, holder_id: Option<i64>) -> app::server::store::Audit {
+    app::server::store::Audit {
+        actor: app::server::store::Actor::System,
+        action,
+        holder_id,
+        target: String::new(),
+        before: String::new(),
+        after: String::new(),
+        reason: "test".into(),
+        ip: String::new(),
+    }
 }

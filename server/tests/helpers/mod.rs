@@ -116,6 +116,7 @@ pub async fn test_dir() -> TestDir {
 }
 
 pub struct TestApp {
+    /// The server's state; `state.clock` is the test's clock (see `spawn_with`).
     pub state: app::server::AppState,
     pub addr: SocketAddr,
     pub client: reqwest::Client,
@@ -143,6 +144,7 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         production: false,
         pepper: None,
         id_hash_key: None,
+        clock_start: None,
     }
 }
 
@@ -158,7 +160,12 @@ impl TestApp {
         server::telemetry::init(LogFormat::Pretty);
         let listener = server::bind(settings.addr).await.expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let state = server::build_state(&settings).await.expect("state");
+        // The server runs on a clock of the test's own, starting at the test moment (a fixed
+        // date, or the one `scripts/clock-check.sh` sets), never at the wall clock's now.
+        let clock = app::server::clock::test_clock();
+        let state = server::build_state_with_clock(&settings, clock)
+            .await
+            .expect("state");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(server::serve(
             listener,

@@ -684,9 +684,9 @@ pub async fn copy_sqlite_to_postgres(
             "no SQLite database at {path}"
         )));
     }
-    let lite = SqliteStore::connect(sqlite_url).await?;
+    let lite = SqliteStore::connect(sqlite_url, crate::server::clock::Clock::system()).await?;
     lite.migrate().await?;
-    let pg = PostgresStore::connect(postgres_url).await?;
+    let pg = PostgresStore::connect(postgres_url, crate::server::clock::Clock::system()).await?;
     pg.migrate().await?;
     Ok(copy_inner(&lite, &pg).await?)
 }
@@ -702,17 +702,22 @@ mod tests {
         let admin = admin_url()?;
         let dir = tempfile::tempdir().expect("dir");
         let url = format!("sqlite://{}/s.db", dir.path().display());
-        let lite = SqliteStore::connect(&url).await.expect("sqlite");
+        let lite = SqliteStore::connect(&url, crate::server::clock::test_clock())
+            .await
+            .expect("sqlite");
         lite.migrate().await.expect("migrate");
         let hasher = PasswordHasher::new(secrecy::SecretString::from("p"), 1);
-        let demo = crate::server::demo::build(&hasher, b"k", 2, Utc::now()).expect("demo");
+        let demo = crate::server::demo::build(&hasher, b"k", 2, crate::server::clock::test_now())
+            .expect("demo");
         lite.load_demo(&demo).await.expect("load");
         let target = ScratchDb::create(&admin).await;
         Some((dir, url, lite, target))
     }
 
     async fn target_is_empty(url: &str) -> bool {
-        let pg = PostgresStore::connect(url).await.expect("pg");
+        let pg = PostgresStore::connect(url, crate::server::clock::test_clock())
+            .await
+            .expect("pg");
         pg.migrate().await.expect("migrate");
         let empty = pg.holder_count().await.expect("count") == 0
             && pg.campus_profile().await.expect("profile").is_none();
@@ -791,7 +796,7 @@ mod tests {
             .take(2)
             .collect();
         assert_eq!(payments.len(), 2, "the demo history has payments");
-        let now = Utc::now();
+        let now = crate::server::clock::test_now();
         let corrected = lite
             .correct_payment(
                 payments[0],
@@ -910,7 +915,9 @@ mod tests {
         assert_eq!(rows("found_cards"), Some(2));
         assert_eq!(rows("reversal_requests"), Some(1));
         assert_eq!(rows("payouts"), Some(1));
-        let pg = PostgresStore::connect(&target.url).await.expect("pg");
+        let pg = PostgresStore::connect(&target.url, crate::server::clock::test_clock())
+            .await
+            .expect("pg");
         let (day, later) = (
             now - chrono::Duration::days(1),
             now + chrono::Duration::days(1),
@@ -972,7 +979,7 @@ mod tests {
                 "copy",
                 op,
                 Some(request),
-                Utc::now(),
+                crate::server::clock::test_now(),
                 staff_audit(op, "money.correct", Some(1)),
             )
             .await
@@ -987,7 +994,7 @@ mod tests {
             pg.found_card_returned(
                 open,
                 op,
-                Utc::now(),
+                crate::server::clock::test_now(),
                 staff_audit(op, "card.returned", Some(holder))
             )
             .await
@@ -999,7 +1006,7 @@ mod tests {
                 holder,
                 "图书馆",
                 op,
-                Utc::now(),
+                crate::server::clock::test_now(),
                 staff_audit(op, "card.found", Some(holder))
             )
             .await
@@ -1019,7 +1026,7 @@ mod tests {
                 &entry,
                 "again",
                 op,
-                Utc::now(),
+                crate::server::clock::test_now(),
                 staff_audit(op, "money.request", Some(1)),
             )
             .await

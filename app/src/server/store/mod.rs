@@ -94,14 +94,23 @@ impl Backend {
     }
 }
 
-/// Opens the store a database URL names and runs its migrations.
+/// Opens the store a database URL names and runs its migrations, on the system clock (tools
+/// that copy or load data).
 pub async fn open(url: &str) -> Result<Db, StoreError> {
+    open_with_clock(url, crate::server::clock::Clock::system()).await
+}
+
+/// The same, with the server's clock for the timestamps the store writes itself.
+pub async fn open_with_clock(
+    url: &str,
+    clock: crate::server::clock::Clock,
+) -> Result<Db, StoreError> {
     if url.starts_with("sqlite:") {
-        let store = SqliteStore::connect(url).await?;
+        let store = SqliteStore::connect(url, clock).await?;
         store.migrate().await?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let store = PostgresStore::connect(url).await?;
+        let store = PostgresStore::connect(url, clock).await?;
         store.migrate().await?;
         Ok(Arc::new(store))
     } else {

@@ -32,6 +32,8 @@ use std::time::Duration;
 
 pub struct PostgresStore {
     pub(super) pool: PgPool,
+    /// The server's clock, for the timestamps the store writes itself.
+    pub(super) clock: crate::server::clock::Clock,
 }
 
 /// The pool size when the URL does not say (`?max_connections=N`).
@@ -219,7 +221,10 @@ fn pool_settings(url: &str) -> Result<(String, u32), StoreError> {
 
 impl PostgresStore {
     /// Connects to the database the URL names (it must exist; migrations create the tables).
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        clock: crate::server::clock::Clock,
+    ) -> Result<Self, StoreError> {
         let (url, max_connections) = pool_settings(url)?;
         let options = PgConnectOptions::from_str(&url)
             .map_err(|e| StoreError::UnsupportedUrl(e.to_string()))?
@@ -233,11 +238,11 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool, clock })
     }
 
     async fn load_demo_tx(&self, demo: &DemoCampus, profile: &str) -> PgResult<()> {
-        let now = at(Utc::now());
+        let now = at(self.clock.now());
         let mut tx = self.pool.begin().await?;
         upsert_profile(&mut tx, profile, now).await?;
 
@@ -534,7 +539,7 @@ impl Store for PostgresStore {
         let text = serde_json::to_string(profile)
             .map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))?;
         let mut conn = self.pool.acquire().await.map_err(PgError::from)?;
-        Ok(upsert_profile(&mut conn, &text, at(Utc::now())).await?)
+        Ok(upsert_profile(&mut conn, &text, at(self.clock.now())).await?)
     }
 
     async fn holder_count(&self) -> Result<i64, StoreError> {
@@ -651,10 +656,13 @@ mod tests {
     use secrecy::SecretString;
 
     async fn demo_store(url: &str) -> PostgresStore {
-        let store = PostgresStore::connect(url).await.unwrap();
+        let store = PostgresStore::connect(url, crate::server::clock::test_clock())
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         let hasher = PasswordHasher::new(SecretString::from("p"), 2);
-        let demo = crate::server::demo::build(&hasher, b"k", 2, Utc::now()).unwrap();
+        let demo =
+            crate::server::demo::build(&hasher, b"k", 2, crate::server::clock::test_now()).unwrap();
         store.load_demo(&demo).await.unwrap();
         store
     }

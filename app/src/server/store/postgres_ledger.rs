@@ -628,7 +628,7 @@ impl LedgerStore for PostgresStore {
         new_hash: &str,
         audit: Audit,
     ) -> Result<(), StoreError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let audit = &audit;
         Ok(in_transaction!(self.pool, |tx| {
             sqlx::query(
@@ -680,7 +680,7 @@ impl CardStore for PostgresStore {
         status: AccountStatus,
         audit: Audit,
     ) -> Result<(), StoreError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let audit = &audit;
         Ok(in_transaction!(self.pool, |tx| {
             // Under the account lock: a payment in flight finishes first, or sees the new status.

@@ -618,7 +618,7 @@ impl PortalStore for PostgresStore {
             .bind(holder_id)
             .execute(&mut *tx)
             .await?;
-            insert_audit(&mut tx, audit, Utc::now()).await?;
+            insert_audit(&mut tx, audit, self.clock.now()).await?;
             Ok(Finish::Commit(()))
         })?)
     }
@@ -715,7 +715,7 @@ impl PortalStore for PostgresStore {
 
     async fn audit(&self, audit: Audit) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(PgError::from)?;
-        Ok(insert_audit(&mut conn, &audit, Utc::now()).await?)
+        Ok(insert_audit(&mut conn, &audit, self.clock.now()).await?)
     }
 }
 

@@ -751,7 +751,7 @@ impl PostgresStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         rows.iter()
             .map(|r| {
                 let role: String = r.try_get("role")?;
@@ -1002,7 +1002,7 @@ impl StaffStore for PostgresStore {
             for h in holders {
                 insert_holder(&mut tx, h).await?;
             }
-            insert_audit(&mut tx, audit, Utc::now()).await?;
+            insert_audit(&mut tx, audit, self.clock.now()).await?;
             Ok(Finish::Commit(()))
         })?)
     }
@@ -1110,7 +1110,7 @@ impl StaffStore for PostgresStore {
         let audit = &audit;
         Ok(in_transaction!(self.pool, |tx| {
             sqlx::query(sql).bind(holder_id).execute(&mut *tx).await?;
-            insert_audit(&mut tx, audit, Utc::now()).await?;
+            insert_audit(&mut tx, audit, self.clock.now()).await?;
             Ok(Finish::Commit(()))
         })?)
     }
@@ -1139,7 +1139,7 @@ impl StaffStore for PostgresStore {
             let mut audit = audit.clone();
             audit.before = before;
             audit.after = after.into();
-            insert_audit(&mut tx, &audit, Utc::now()).await?;
+            insert_audit(&mut tx, &audit, self.clock.now()).await?;
             Ok(Finish::Commit(true))
         })?)
     }
@@ -1675,7 +1675,7 @@ impl StaffStore for PostgresStore {
     ) -> Result<(), StoreError> {
         let text = serde_json::to_string(profile)
             .map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))?;
-        let now = at(Utc::now());
+        let now = at(self.clock.now());
         let audit = &audit;
         Ok(in_transaction!(self.pool, |tx| {
             upsert_profile(&mut tx, &text, now).await?;

@@ -20,6 +20,8 @@ pub struct SqliteStore {
     /// The ledger writer's queue (its own thread and connection, group commit of debits; see
     /// `sqlite_writer`).
     pub(super) writer: tokio::sync::mpsc::Sender<super::sqlite_writer::DebitJob>,
+    /// The server's clock, for the timestamps the store writes itself.
+    pub(super) clock: crate::server::clock::Clock,
 }
 
 pub(super) fn db_err(err: sqlx::Error) -> StoreError {
@@ -82,7 +84,10 @@ pub(super) fn parse_ts(text: &str) -> Result<DateTime<Utc>, StoreError> {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database file the URL names.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        clock: crate::server::clock::Clock,
+    ) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::UnsupportedUrl(e.to_string()))?
             .create_if_missing(true)
@@ -102,7 +107,11 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let writer = super::sqlite_writer::start(&path)?;
-        Ok(SqliteStore { pool, writer })
+        Ok(SqliteStore {
+            pool,
+            writer,
+            clock,
+        })
     }
 }
 
@@ -151,7 +160,7 @@ impl Store for SqliteStore {
              ON CONFLICT (id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
         )
         .bind(text)
-        .bind(ts(Utc::now()))
+        .bind(ts(self.clock.now()))
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
@@ -168,7 +177,7 @@ impl Store for SqliteStore {
     async fn load_demo(&self, demo: &DemoCampus) -> Result<(), StoreError> {
         let profile = serde_json::to_string(&demo.profile)
             .map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))?;
-        let now = ts(Utc::now());
+        let now = ts(self.clock.now());
         let mut tx = self.write_tx().await?;
 
         sqlx::query(
@@ -416,10 +425,13 @@ mod tests {
 
     async fn demo_store(dir: &tempfile::TempDir) -> SqliteStore {
         let url = format!("sqlite://{}/t.db", dir.path().display());
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let store = SqliteStore::connect(&url, crate::server::clock::test_clock())
+            .await
+            .unwrap();
         store.migrate().await.unwrap();
         let hasher = PasswordHasher::new(SecretString::from("p"), 2);
-        let demo = crate::server::demo::build(&hasher, b"k", 2, Utc::now()).unwrap();
+        let demo =
+            crate::server::demo::build(&hasher, b"k", 2, crate::server::clock::test_now()).unwrap();
         store.load_demo(&demo).await.unwrap();
         store
     }

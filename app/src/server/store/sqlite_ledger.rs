@@ -267,7 +267,7 @@ impl LedgerStore for SqliteStore {
         new_hash: &str,
         audit: Audit,
     ) -> Result<(), StoreError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE accounts SET consumption_pw_hash = ?, consumption_pw_is_initial = 0,
@@ -339,7 +339,7 @@ impl CardStore for SqliteStore {
         status: AccountStatus,
         mut audit: Audit,
     ) -> Result<(), StoreError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         let before: String = sqlx::query_scalar("SELECT status FROM accounts WHERE holder_id = ?")
             .bind(holder_id)

@@ -577,7 +577,7 @@ impl PortalStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        insert_audit(&mut tx, &audit, Utc::now()).await?;
+        insert_audit(&mut tx, &audit, self.clock.now()).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -673,7 +673,7 @@ impl PortalStore for SqliteStore {
 
     async fn audit(&self, audit: Audit) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        insert_audit(&mut tx, &audit, Utc::now()).await?;
+        insert_audit(&mut tx, &audit, self.clock.now()).await?;
         tx.commit().await.map_err(db_err)
     }
 }

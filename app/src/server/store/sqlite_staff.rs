@@ -400,7 +400,7 @@ impl StaffStore for SqliteStore {
         for h in holders {
             insert_holder(&mut tx, h).await?;
         }
-        insert_audit(&mut tx, &audit, Utc::now()).await?;
+        insert_audit(&mut tx, &audit, self.clock.now()).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -603,7 +603,7 @@ impl StaffStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        insert_audit(&mut tx, &audit, Utc::now()).await?;
+        insert_audit(&mut tx, &audit, self.clock.now()).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -632,7 +632,7 @@ impl StaffStore for SqliteStore {
             .map_err(db_err)?;
         audit.before = before;
         audit.after = after.into();
-        insert_audit(&mut tx, &audit, Utc::now()).await?;
+        insert_audit(&mut tx, &audit, self.clock.now()).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(true)
     }
@@ -1251,7 +1251,7 @@ impl StaffStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        let now = Utc::now();
+        let now = self.clock.now();
         rows.iter()
             .map(|r| {
                 let role: String = r.try_get("role").map_err(db_err)?;
@@ -1372,7 +1372,7 @@ impl StaffStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let text = serde_json::to_string(profile)
             .map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO campus_profile (id, profile, updated_at) VALUES (1, ?, ?)
