@@ -2,13 +2,13 @@
 """Checks a release wasm bundle for the fault that kept it from hydrating.
 
 wasm-bindgen keeps JavaScript values in a table of `externref`s that it exports as
-`__wbindgen_externrefs`; its JS glue fills that table at start-up. A `wasm-opt` run that does not
-know the module uses reference types (cargo-leptos 0.3.6 passes only `--enable-bulk-memory
---enable-nontrapping-float-to-int` unless told otherwise) rewrote the module so that this export
-named the *function* table instead. The bundle still validates, but every page then throws
-`WebAssembly.Table.set(): Argument 1 is invalid for table: function-typed object must be null…`
-before hydrating. This check reads the table and export sections and fails unless the exported
-table really holds externrefs.
+`__wbindgen_externrefs`; its JS glue fills that table at start-up. Debian's binaryen 108
+(`wasm-opt -Oz`, with or without `--enable-reference-types`) rewrote the module so that this
+export named the *function* table instead. The bundle still validates, but every page then
+throws `WebAssembly.Table.set(): Argument 1 is invalid for table: function-typed object must be
+null…` before hydrating. scripts/setup.sh therefore puts Binaryen 132 from npm first on PATH.
+This check reads the table and export sections and fails unless the exported table really
+holds externrefs.
 
 Usage: scripts/check-wasm.py path/to/yikatong.wasm
 """

@@ -28,7 +28,7 @@ setup_build_tools() {
     if [ -x "$HOME/.cargo/bin/cargo" ]; then export PATH="$HOME/.cargo/bin:$PATH"; else
       echo "cargo is missing: install Rust with rustup first (https://rustup.rs)" >&2; return 1; fi
   fi
-  apt_install pkg-config gcc binaryen
+  apt_install pkg-config gcc
   # rust-toolchain.toml names the toolchain and the wasm target; rustup adds what is missing.
   rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -44,13 +44,36 @@ setup_build_tools() {
     log "installing wasm-bindgen-cli $want (a few minutes, once)"
     CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo install wasm-bindgen-cli --version "$want"
   fi
+  setup_wasm_opt
+}
+
+# Node.js for wasm-opt and Playwright: Debian's where none is installed.
+setup_node() {
+  command -v node >/dev/null && command -v npm >/dev/null && return 0
+  apt_install nodejs npm
+}
+
+# wasm-opt for the release bundle: Binaryen 132, pinned in scripts/wasm-opt/package-lock.json
+# and put first on PATH, where cargo-leptos looks for it. Not Debian's binaryen 108: its
+# wasm-opt writes a module whose `__wbindgen_externrefs` export names the function table, so
+# the bundle throws `WebAssembly.Table.set(): Argument 1 is invalid…` before hydrating, whatever
+# the feature flags (scripts/check-wasm.py checks a built bundle for it).
+setup_wasm_opt() {
+  setup_node || return 1
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/wasm-opt"
+  if [ ! -x "$dir/node_modules/.bin/wasm-opt" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing wasm-opt (Binaryen from npm)"
+    (cd "$dir" && npm ci --no-audit --no-fund) || return 1
+  fi
+  case ":$PATH:" in *":$dir/node_modules/.bin:"*) ;; *) export PATH="$dir/node_modules/.bin:$PATH" ;; esac
 }
 
 setup_test_tools() {
   apt_install chromium fonts-noto-cjk ca-certificates
+  setup_node || return 1
   local node_major
-  node_major=$(node --version 2>/dev/null | sed 's/^v\([0-9]*\).*/\1/')
-  if [ -z "$node_major" ]; then apt_install nodejs npm; node_major=$(node --version | sed 's/^v\([0-9]*\).*/\1/'); fi
+  node_major=$(node --version | sed 's/^v\([0-9]*\).*/\1/')
   if [ "$node_major" -lt 20 ]; then
     echo "Node.js 20 or newer is needed for Playwright (found $(node --version))" >&2; return 1
   fi
