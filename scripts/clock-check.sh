@@ -5,16 +5,15 @@
 #   scripts/clock-check.sh               # SQLite
 #   BACKENDS="sqlite postgres" scripts/clock-check.sh
 #
-# Each moment is handed to the tests as YIKATONG_TEST_NOW (their injectable clock starts
-# there), and the test processes also run under Debian's faketime at that moment, so anything
-# that still read the operating system's clock would see it too. Prints one line per moment and
-# backend, then a summary; exits non-zero if any run failed.
+# Each moment is handed to the tests as YIKATONG_TEST_NOW: the injectable clock of every test
+# and every server under test starts there. (Running cargo itself under Debian's faketime hung
+# after the first test binary here, so the check relies on the injectable clock alone.) Prints
+# one line per moment and backend, then a summary; exits non-zero if any run failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 source scripts/postgres.sh
 BACKENDS=${BACKENDS:-sqlite}
-apt_install faketime
 case " $BACKENDS " in *" postgres "*) setup_postgres >/dev/null || exit 1 ;; esac
 
 one_year=$(date -u -d '+1 year' +%Y-%m-%dT12:00:00+08:00)
@@ -40,16 +39,14 @@ failed=0
 for entry in "${MOMENTS[@]}"; do
   name=${entry%%=*}
   moment=${entry#*=}
-  fake=$(date -u -d "$moment" '+%Y-%m-%d %H:%M:%S')
   for backend in $BACKENDS; do
     log "$name ($moment) on $backend"
     out="$LOGS/$name-$backend.log"
-    # Monotonic time stays real: timers and timeouts keep working.
-    YIKATONG_TEST_NOW=$moment YIKATONG_TEST_BACKEND=$backend FAKETIME_DONT_FAKE_MONOTONIC=1 \
-      faketime -f "@$fake" cargo test --no-fail-fast -q -p app --features ssr >"$out" 2>&1
+    YIKATONG_TEST_NOW=$moment YIKATONG_TEST_BACKEND=$backend \
+      cargo test --no-fail-fast -q -p app --features ssr >"$out" 2>&1
     rc1=$?
-    YIKATONG_TEST_NOW=$moment YIKATONG_TEST_BACKEND=$backend FAKETIME_DONT_FAKE_MONOTONIC=1 \
-      faketime -f "@$fake" cargo test --no-fail-fast -q -p server >>"$out" 2>&1
+    YIKATONG_TEST_NOW=$moment YIKATONG_TEST_BACKEND=$backend \
+      cargo test --no-fail-fast -q -p server >>"$out" 2>&1
     rc2=$?
     read -r p f < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p + 0, f + 0 }' "$out")
     line="$name $moment $backend: $p passed, $f failed"
