@@ -159,7 +159,7 @@ pub const FRESH_QUERY_PASSWORD: &str = "482916";
 pub const FRESH_CONSUMPTION_PASSWORD: &str = "730519";
 
 pub async fn fresh_holder(app: &TestApp, n: u32, balance: Money) -> Fresh {
-    use app::model::{CardStatus, EntryKind, HolderKind, IdDocKind};
+    use app::model::{CardStatus, HolderKind, IdDocKind};
     use app::server::store::{NewCard, NewHolder};
     let now = app.state.now();
     let login = format!("2026{n:06}");
@@ -198,22 +198,14 @@ pub async fn fresh_holder(app: &TestApp, n: u32, balance: Money) -> Fresh {
         .unwrap();
     let id = self::holder(app, &login).await;
     if balance > Money::ZERO {
-        let reference = format!("fresh-{n}");
-        app.state
-            .db
-            .credit(&app::server::store::Credit {
-                holder_id: id,
-                amount: balance,
-                kind: EntryKind::Topup,
-                channel: Some(app::model::Channel::Cash),
-                merchant_id: None,
-                staff_id: None,
-                reference: &reference,
-                memo: "",
-                now: now - chrono::Duration::hours(1),
-            })
-            .await
-            .unwrap();
+        cash_topup(
+            app,
+            id,
+            balance,
+            &format!("fresh-{n}"),
+            now - chrono::Duration::hours(1),
+        )
+        .await;
     }
     assert_eq!(self::balance(app, id).await, balance);
     Fresh { id, login, serial }
@@ -222,24 +214,8 @@ pub async fn fresh_holder(app: &TestApp, n: u32, balance: Money) -> Fresh {
 /// Gives a demo holder room to pay whatever the demo history left: a cash top-up of `amount`
 /// and a daily limit of ¥1000 (today's demo spending is never near that). Returns the balance.
 pub async fn make_room(app: &TestApp, holder_id: i64, amount: Money) -> Money {
-    use app::model::{Channel, EntryKind};
-    use app::server::store::Credit;
     let reference = format!("room-{holder_id}-{}", uuid_like());
-    app.state
-        .db
-        .credit(&Credit {
-            holder_id,
-            amount,
-            kind: EntryKind::Topup,
-            channel: Some(Channel::Cash),
-            merchant_id: None,
-            staff_id: None,
-            reference: &reference,
-            memo: "",
-            now: app.state.now(),
-        })
-        .await
-        .unwrap();
+    cash_topup(app, holder_id, amount, &reference, app.state.now()).await;
     let single = app
         .state
         .db
@@ -259,6 +235,31 @@ pub async fn make_room(app: &TestApp, holder_id: i64, amount: Money) -> Money {
         .await
         .unwrap();
     balance(app, holder_id).await
+}
+
+/// A cash top-up written straight to the store, as the counter would record it.
+async fn cash_topup(
+    app: &TestApp,
+    holder_id: i64,
+    amount: Money,
+    reference: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    app.state
+        .db
+        .credit(&app::server::store::Credit {
+            holder_id,
+            amount,
+            kind: app::model::EntryKind::Topup,
+            channel: Some(app::model::Channel::Cash),
+            merchant_id: None,
+            staff_id: None,
+            reference,
+            memo: "",
+            now: at,
+        })
+        .await
+        .unwrap();
 }
 
 /// The audit record of a change a test makes directly in the store.

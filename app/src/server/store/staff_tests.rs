@@ -12,6 +12,7 @@ use crate::model::{
     MerchantCategory, Money, StaffRole,
 };
 use crate::server::PasswordHasher;
+use crate::server::clock::{test_clock, test_now};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 const A_NO: &str = "2024010101";
@@ -33,12 +34,11 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let (scratch, url) = Scratch::new().await;
-    let db = super::open_with_clock(&url, crate::server::clock::test_clock())
+    let db = super::open_with_clock(&url, test_clock())
         .await
         .expect("open");
     let hasher = PasswordHasher::new(secrecy::SecretString::from("p"), 1);
-    let demo = crate::server::demo::build(&hasher, b"k", 2, crate::server::clock::test_now())
-        .expect("demo");
+    let demo = crate::server::demo::build(&hasher, b"k", 2, test_now()).expect("demo");
     db.load_demo(&demo).await.expect("load demo");
     let record = db
         .holder_by_student_no(A_NO)
@@ -123,7 +123,7 @@ impl Fixture {
                     staff_id: Some(self.operator),
                     reference,
                     memo: "cash at the counter",
-                    now: crate::server::clock::test_now(),
+                    now: test_now(),
                 },
                 self.audit("money.cash_topup", Some(holder)),
             )
@@ -133,7 +133,7 @@ impl Fixture {
 
     /// A payment at the canteen till; its journal id.
     async fn pay(&self, request_id: &str, fen: i64) -> i64 {
-        let now = crate::server::clock::test_now();
+        let now = test_now();
         let outcome = self
             .db
             .debit(Debit {
@@ -176,12 +176,12 @@ fn new_holder(student_no: &str, card_no: &str, serial: &str) -> NewHolder {
         personal_pins: vec!["p1".into(), "p2".into()],
         single_limit: Money::yuan(50),
         daily_limit: Money::yuan(200),
-        created_at: crate::server::clock::test_now(),
+        created_at: test_now(),
         cards: vec![NewCard {
             card_no: card_no.into(),
             chip_serial: serial.into(),
             status: CardStatus::Active,
-            issued_at: crate::server::clock::test_now(),
+            issued_at: test_now(),
         }],
         entries: Vec::new(),
     }
@@ -192,7 +192,7 @@ fn card(card_no: &str, serial: &str) -> NewCard {
         card_no: card_no.into(),
         chip_serial: serial.into(),
         status: CardStatus::Active,
-        issued_at: crate::server::clock::test_now(),
+        issued_at: test_now(),
     }
 }
 
@@ -369,13 +369,9 @@ async fn cards_are_issued_replaced_with_a_fee_and_cancelled() {
     // Cancelled: no live card, so a new one is issued (not replaced), without a fee.
     let audits = f.audits().await;
     let cancelled =
-        f.db.cancel_card(
-            f.holder,
-            crate::server::clock::test_now(),
-            f.audit("card.cancel", Some(f.holder)),
-        )
-        .await
-        .expect("cancel");
+        f.db.cancel_card(f.holder, test_now(), f.audit("card.cancel", Some(f.holder)))
+            .await
+            .expect("cancel");
     assert_eq!(
         cancelled,
         CardChange::Changed {
@@ -385,13 +381,9 @@ async fn cards_are_issued_replaced_with_a_fee_and_cancelled() {
         }
     );
     let again =
-        f.db.cancel_card(
-            f.holder,
-            crate::server::clock::test_now(),
-            f.audit("card.cancel", Some(f.holder)),
-        )
-        .await
-        .expect("cancel");
+        f.db.cancel_card(f.holder, test_now(), f.audit("card.cancel", Some(f.holder)))
+            .await
+            .expect("cancel");
     assert_eq!(again, CardChange::NoCard);
     assert_eq!(f.audits().await, audits + 1);
     let log = f.db.audit_of_holder(f.holder, 1).await.expect("audit");
@@ -432,7 +424,7 @@ async fn cards_are_issued_replaced_with_a_fee_and_cancelled() {
 async fn passwords_are_reset_and_lockouts_lifted() {
     let f = fixture().await;
     let audits = f.audits().await;
-    let until = crate::server::clock::test_now() + Duration::minutes(30);
+    let until = test_now() + Duration::minutes(30);
     assert_eq!(
         f.db.login_failed(f.holder, 2, until).await.expect("fail"),
         None
@@ -483,7 +475,7 @@ async fn passwords_are_reset_and_lockouts_lifted() {
         token_hash: "tok-reset".into(),
         subject: SubjectKind::Holder,
         subject_id: f.holder,
-        now: crate::server::clock::test_now(),
+        now: test_now(),
         ip: String::new(),
         user_agent: String::new(),
     })
@@ -496,7 +488,7 @@ async fn passwords_are_reset_and_lockouts_lifted() {
         f.holder,
         PasswordKind::Query,
         "new-query-hash",
-        crate::server::clock::test_now(),
+        test_now(),
         f.audit("holder.reset_password", Some(f.holder)),
     )
     .await
@@ -517,13 +509,13 @@ async fn passwords_are_reset_and_lockouts_lifted() {
         f.holder,
         PasswordKind::Consumption,
         "new-pay-hash",
-        crate::server::clock::test_now(),
+        test_now(),
         f.audit("holder.reset_password", Some(f.holder)),
     )
     .await
     .expect("reset");
     let payer =
-        f.db.payer(f.holder, crate::server::clock::test_now())
+        f.db.payer(f.holder, test_now())
             .await
             .expect("payer")
             .expect("payer");
@@ -573,7 +565,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
         token_hash: "tok-close".into(),
         subject: SubjectKind::Holder,
         subject_id: f.holder,
-        now: crate::server::clock::test_now(),
+        now: test_now(),
         ip: String::new(),
         user_agent: String::new(),
     })
@@ -586,7 +578,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
             "BANK-PAYOUT-1",
             "6222021234567890",
             f.operator,
-            crate::server::clock::test_now(),
+            test_now(),
             f.audit("account.close", Some(f.holder)),
         )
         .await
@@ -637,7 +629,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
             "BANK-PAYOUT-2",
             "6222021234567890",
             f.operator,
-            crate::server::clock::test_now(),
+            test_now(),
             f.audit("account.close", Some(f.holder)),
         )
         .await
@@ -681,7 +673,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
             "BANK-PAYOUT-3",
             "6222021234567890",
             f.operator,
-            crate::server::clock::test_now(),
+            test_now(),
             f.audit("account.close", Some(b.holder_id)),
         )
         .await
@@ -716,16 +708,9 @@ async fn a_found_card_is_recorded_once_until_returned() {
             f.operator,
         );
         async move {
-            db.record_found_card(
-                card_id,
-                holder,
-                "图书馆一楼",
-                op,
-                crate::server::clock::test_now(),
-                audit,
-            )
-            .await
-            .expect("found")
+            db.record_found_card(card_id, holder, "图书馆一楼", op, test_now(), audit)
+                .await
+                .expect("found")
         }
     };
     assert!(record().await);
@@ -755,7 +740,7 @@ async fn a_found_card_is_recorded_once_until_returned() {
             f.operator,
         );
         async move {
-            db.found_card_returned(id, op, crate::server::clock::test_now(), audit)
+            db.found_card_returned(id, op, test_now(), audit)
                 .await
                 .expect("returned")
         }
@@ -789,7 +774,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
             "charged twice",
             f.operator,
             None,
-            crate::server::clock::test_now(),
+            test_now(),
             f.audit("money.correct", Some(f.holder)),
         )
         .await
@@ -812,7 +797,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
             "charged twice",
             f.operator,
             None,
-            crate::server::clock::test_now(),
+            test_now(),
             f.audit("money.correct", Some(f.holder)),
         )
         .await
@@ -855,15 +840,9 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
             f.audit_by(staff, "money.correction_requested", Some(f.holder)),
         );
         async move {
-            db.request_correction(
-                &entry,
-                "wrong amount",
-                staff,
-                crate::server::clock::test_now(),
-                audit,
-            )
-            .await
-            .expect("request")
+            db.request_correction(&entry, "wrong amount", staff, test_now(), audit)
+                .await
+                .expect("request")
         }
     };
     let request_id = request(f.operator).await.expect("filed");
@@ -927,7 +906,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
                 "wrong amount",
                 op2,
                 Some(request_id),
-                crate::server::clock::test_now(),
+                test_now(),
                 audit,
             )
             .await
@@ -964,7 +943,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
             "again",
             f.operator2,
             Some(late),
-            crate::server::clock::test_now(),
+            test_now(),
             f.audit_by(f.operator2, "money.correct", Some(f.holder)),
         )
         .await
@@ -1021,7 +1000,7 @@ async fn a_totp_step_logs_in_once() {
         "older"
     );
     // Whole milliseconds: the precision both stores keep.
-    let until = crate::server::clock::test_now().trunc_subsecs(3) + Duration::minutes(30);
+    let until = test_now().trunc_subsecs(3) + Duration::minutes(30);
     assert_eq!(
         f.db.staff_login_failed(op.id, 2, until)
             .await
@@ -1049,7 +1028,7 @@ async fn a_totp_step_logs_in_once() {
 async fn administration_refuses_taken_codes_and_names() {
     let f = fixture().await;
     let audits = f.audits().await;
-    let now = crate::server::clock::test_now();
+    let now = test_now();
 
     let device = |code: &'static str| {
         let (db, audit) = (f.db.clone(), f.audit("admin.device", None));
@@ -1181,8 +1160,8 @@ async fn administration_refuses_taken_codes_and_names() {
 async fn reports_and_the_audit_log_count_what_happened() {
     let f = fixture().await;
     let (from, until) = (
-        crate::server::clock::test_now() - Duration::hours(1),
-        crate::server::clock::test_now() + Duration::hours(1),
+        test_now() - Duration::hours(1),
+        test_now() + Duration::hours(1),
     );
     let settlement = f.db.settlement(from, until).await.expect("settlement");
     let topups = f.db.topups_by_channel(from, until).await.expect("topups");
@@ -1217,7 +1196,7 @@ async fn reports_and_the_audit_log_count_what_happened() {
         "fix",
         f.operator,
         None,
-        crate::server::clock::test_now(),
+        test_now(),
         f.audit("money.correct", Some(f.holder)),
     )
     .await
@@ -1311,7 +1290,7 @@ async fn reports_and_the_audit_log_count_what_happened() {
 #[tokio::test]
 async fn a_failed_automatic_topup_is_resolved_once() {
     let f = fixture().await;
-    let now = crate::server::clock::test_now();
+    let now = test_now();
     assert!(
         f.db.create_order(&NewOrder {
             order_no: "A-FAIL-1",
@@ -1352,15 +1331,9 @@ async fn a_failed_automatic_topup_is_resolved_once() {
             f.operator,
         );
         async move {
-            db.resolve_failed_topup(
-                "A-FAIL-1",
-                "called the holder",
-                op,
-                crate::server::clock::test_now(),
-                audit,
-            )
-            .await
-            .expect("resolve")
+            db.resolve_failed_topup("A-FAIL-1", "called the holder", op, test_now(), audit)
+                .await
+                .expect("resolve")
         }
     };
     assert!(resolve().await);
@@ -1415,7 +1388,7 @@ async fn two_approvers_at_once_correct_once() {
             f.operator,
         );
         async move {
-            db.request_correction(&entry, "race", op, crate::server::clock::test_now(), audit)
+            db.request_correction(&entry, "race", op, test_now(), audit)
                 .await
                 .expect("request")
         }
@@ -1433,16 +1406,9 @@ async fn two_approvers_at_once_correct_once() {
             filed[0],
         );
         async move {
-            db.correct_payment(
-                paid,
-                "race",
-                op2,
-                Some(request),
-                crate::server::clock::test_now(),
-                audit,
-            )
-            .await
-            .expect("approve")
+            db.correct_payment(paid, "race", op2, Some(request), test_now(), audit)
+                .await
+                .expect("approve")
         }
     })
     .await;
@@ -1480,16 +1446,9 @@ async fn counter_actions_at_once_happen_once() {
             f.operator,
         );
         async move {
-            db.record_found_card(
-                card_id,
-                holder,
-                "操场",
-                op,
-                crate::server::clock::test_now(),
-                audit,
-            )
-            .await
-            .expect("found")
+            db.record_found_card(card_id, holder, "操场", op, test_now(), audit)
+                .await
+                .expect("found")
         }
     })
     .await;
@@ -1504,13 +1463,9 @@ async fn counter_actions_at_once_happen_once() {
     assert_eq!(logins.iter().filter(|x| **x).count(), 1, "{logins:?}");
 
     // After a cancellation, eight counters issue eight different cards: one is issued.
-    f.db.cancel_card(
-        f.holder,
-        crate::server::clock::test_now(),
-        f.audit("card.cancel", Some(f.holder)),
-    )
-    .await
-    .expect("cancel");
+    f.db.cancel_card(f.holder, test_now(), f.audit("card.cancel", Some(f.holder)))
+        .await
+        .expect("cancel");
     let issued = together(8, |i| {
         let (db, audit, op, holder) = (
             f.db.clone(),
@@ -1561,7 +1516,7 @@ async fn counter_actions_at_once_happen_once() {
                 &format!("RACE-PAYOUT-{i}"),
                 "6222021234567890",
                 op,
-                crate::server::clock::test_now(),
+                test_now(),
                 audit,
             )
             .await

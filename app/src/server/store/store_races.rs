@@ -7,6 +7,7 @@ use super::testing::Scratch;
 use super::{Credit, CreditOutcome, Db, Debit, NewOrder, OrderPaid, PaymentOutcome, Refund};
 use crate::model::{Channel, Decline, EntryKind, Money, TopupStatus};
 use crate::server::PasswordHasher;
+use crate::server::clock::{test_clock, test_now};
 use chrono::{Duration, Utc};
 
 struct Fixture {
@@ -22,12 +23,11 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let (scratch, url) = Scratch::new().await;
-    let db = super::open_with_clock(&url, crate::server::clock::test_clock())
+    let db = super::open_with_clock(&url, test_clock())
         .await
         .expect("open");
     let hasher = PasswordHasher::new(secrecy::SecretString::from("p"), 1);
-    let demo = crate::server::demo::build(&hasher, b"k", 2, crate::server::clock::test_now())
-        .expect("demo");
+    let demo = crate::server::demo::build(&hasher, b"k", 2, test_now()).expect("demo");
     db.load_demo(&demo).await.expect("load demo");
     let device = db
         .device_by_code("POS-E-CANTEEN-1")
@@ -35,7 +35,7 @@ async fn fixture() -> Fixture {
         .expect("device")
         .expect("device");
     let payer = db
-        .payer(1, crate::server::clock::test_now() - Duration::days(1))
+        .payer(1, test_now() - Duration::days(1))
         .await
         .expect("payer")
         .expect("payer");
@@ -46,7 +46,7 @@ async fn fixture() -> Fixture {
         device: device.id,
         merchant: device.merchant_id,
         day_start: crate::server::portal::local_midnight(
-            crate::server::clock::test_now()
+            test_now()
                 .with_timezone(&crate::server::portal::campus_tz())
                 .date_naive(),
         ),
@@ -56,7 +56,7 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     fn debit(&self, request_id: &str, fen: i64) -> Debit {
-        let now = crate::server::clock::test_now();
+        let now = test_now();
         Debit {
             account_id: self.account,
             amount: Money::from_fen(fen),
@@ -85,7 +85,7 @@ impl Fixture {
                 staff_id: None,
                 reference,
                 memo: "",
-                now: crate::server::clock::test_now(),
+                now: test_now(),
             })
             .await
             .expect("top-up");
@@ -93,11 +93,7 @@ impl Fixture {
     }
 
     async fn balance(&self) -> i64 {
-        let payer = self
-            .db
-            .payer(self.holder, crate::server::clock::test_now())
-            .await
-            .expect("payer");
+        let payer = self.db.payer(self.holder, test_now()).await.expect("payer");
         payer.expect("payer").balance.fen()
     }
 
@@ -238,7 +234,7 @@ async fn one_reference_is_credited_once() {
                 staff_id: None,
                 reference: "wx-notify-42",
                 memo: "",
-                now: crate::server::clock::test_now(),
+                now: test_now(),
             })
             .await
             .expect("credit")
@@ -274,7 +270,7 @@ async fn duplicate_paid_notifications_credit_once() {
             holder_id: f.holder,
             channel: Channel::Bank,
             amount: Money::from_fen(8_800),
-            now: crate::server::clock::test_now(),
+            now: test_now(),
         })
         .await
         .expect("order");
@@ -285,13 +281,13 @@ async fn duplicate_paid_notifications_credit_once() {
         async move {
             if i % 5 == 4 {
                 let failed = db
-                    .order_failed("B-RACE-1", "declined", crate::server::clock::test_now())
+                    .order_failed("B-RACE-1", "declined", test_now())
                     .await
                     .expect("failed");
                 (None, failed)
             } else {
                 let paid = db
-                    .order_paid("B-RACE-1", "bank-ref", crate::server::clock::test_now())
+                    .order_paid("B-RACE-1", "bank-ref", test_now())
                     .await
                     .expect("paid");
                 (Some(paid), false)
@@ -337,8 +333,8 @@ async fn a_payment_is_refunded_once() {
             payment_id: journal_id,
             request_id: format!("refund-{i}"),
             payload_hash: "h".into(),
-            window_start: crate::server::clock::test_now() - Duration::hours(1),
-            now: crate::server::clock::test_now(),
+            window_start: test_now() - Duration::hours(1),
+            now: test_now(),
         };
         async move { db.refund(refund).await.expect("refund") }
     })
@@ -370,7 +366,7 @@ async fn one_request_id_for_two_accounts_charges_once() {
     let f = fixture().await;
     f.top_up(50_000, "race-topup-4").await;
     let other =
-        f.db.payer(2, crate::server::clock::test_now())
+        f.db.payer(2, test_now())
             .await
             .expect("payer")
             .expect("payer");
@@ -383,7 +379,7 @@ async fn one_request_id_for_two_accounts_charges_once() {
         staff_id: None,
         reference: "race-topup-5",
         memo: "",
-        now: crate::server::clock::test_now(),
+        now: test_now(),
     })
     .await
     .expect("credit");
