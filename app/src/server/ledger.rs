@@ -3,6 +3,8 @@
 //! gate checks identify the holder the same way.
 
 use super::AppState;
+pub use super::domain::masking::masked_name;
+use super::domain::payments::{LimitCheck, check_limits};
 use super::paycode::{self, CodeError, Purpose};
 use super::portal::{campus_tz, local_midnight};
 use super::store::{AccessEvent, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError};
@@ -182,17 +184,6 @@ pub fn refund_payload_hash(request_id: &str, payment_id: i64) -> String {
     ))
 }
 
-/// "李*然": enough for a cashier to confirm, not a full name on a screen.
-pub fn masked_name(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        1 => "*".into(),
-        2 => format!("{}*", chars[0]),
-        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
-    }
-}
-
 pub fn outcome_text(outcome: &PaymentOutcome) -> Result<String, LedgerError> {
     serde_json::to_string(outcome).map_err(|e| LedgerError::Internal(e.to_string()))
 }
@@ -276,13 +267,19 @@ pub async fn pay(
         .get(&state.db)
         .await?
         .ok_or_else(|| LedgerError::Internal("no campus profile".into()))?;
-    let after_today = super::store::spent_for_limits(payer.spent_today)
-        .checked_add(req.amount)
-        .ok_or_else(|| LedgerError::Internal("overflow".into()))?;
-    if req.amount > profile.max_single_limit || after_today > profile.max_daily_limit {
+    let limits = check_limits(
+        req.amount,
+        payer.spent_today,
+        payer.single_limit,
+        payer.daily_limit,
+        profile.max_single_limit,
+        profile.max_daily_limit,
+    )
+    .map_err(|e| LedgerError::Internal(e.to_string()))?;
+    if limits == LimitCheck::OverCeiling {
         return decline(Decline::LimitExceeded).await;
     }
-    let needs_password = req.amount > payer.single_limit || after_today > payer.daily_limit;
+    let needs_password = limits == LimitCheck::NeedsPassword;
     let mut password_ok = false;
     if needs_password {
         if payer

@@ -7,6 +7,7 @@ pub mod campus;
 pub mod clock;
 pub mod counter;
 pub mod demo;
+pub mod domain;
 pub mod ids;
 pub mod kiosk;
 pub mod ledger;

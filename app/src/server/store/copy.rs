@@ -14,8 +14,9 @@
 //! is copied: a table or column added by a later migration and not listed here stops the copy
 //! with a message, instead of being left behind silently.
 
-use super::postgres::{PgError, PgResult, PostgresStore};
-use super::sqlite::{SqliteStore, parse_ts};
+use super::Ts;
+use super::postgres::PostgresStore;
+use super::sqlite::SqliteStore;
 use super::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row, SqliteConnection};
@@ -355,8 +356,8 @@ pub struct CopyReport {
     pub total_balance: i64,
 }
 
-fn refuse(message: String) -> PgError {
-    PgError::Store(StoreError::CopyRefused(message))
+fn refuse(message: String) -> StoreError {
+    StoreError::CopyRefused(message)
 }
 
 /// One column's values for a batch, as PostgreSQL arrays want them.
@@ -377,7 +378,12 @@ impl Values {
         }
     }
 
-    fn push(&mut self, row: &sqlx::sqlite::SqliteRow, i: usize, table: &str) -> PgResult<()> {
+    fn push(
+        &mut self,
+        row: &sqlx::sqlite::SqliteRow,
+        i: usize,
+        table: &str,
+    ) -> Result<(), StoreError> {
         match self {
             Values::Int(v) => v.push(row.try_get(i)?),
             Values::Text(v) => v.push(row.try_get(i)?),
@@ -385,9 +391,10 @@ impl Values {
             Values::Time(v) => {
                 let text: Option<String> = row.try_get(i)?;
                 v.push(
-                    text.as_deref().map(parse_ts).transpose().map_err(|e| {
-                        PgError::Store(StoreError::Corrupt(format!("{table}: {e}")))
-                    })?,
+                    text.as_deref()
+                        .map(|t| Ts::parse(t).map(|t| t.0))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("{table}: {e}")))?,
                 );
             }
         }
@@ -417,7 +424,10 @@ fn pg_array_type(kind: Kind) -> &'static str {
 }
 
 /// Refuses to copy when a live schema has a table or column the list above does not know.
-async fn check_schemas(lite: &mut SqliteConnection, pg: &mut PgConnection) -> PgResult<()> {
+async fn check_schemas(
+    lite: &mut SqliteConnection,
+    pg: &mut PgConnection,
+) -> Result<(), StoreError> {
     let known: BTreeMap<&str, Vec<&str>> = TABLES
         .iter()
         .map(|(t, cols)| (*t, cols.iter().map(|(c, _)| *c).collect()))
@@ -482,7 +492,7 @@ async fn copy_table(
     pg: &mut PgConnection,
     table: &str,
     columns: &[(&str, Kind)],
-) -> PgResult<i64> {
+) -> Result<i64, StoreError> {
     let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
     let select = format!(
         "SELECT rowid, {} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT {BATCH}",
@@ -543,7 +553,7 @@ const LEDGER_SQL: &str =
      FROM accounts a LEFT JOIN journal_entries j ON j.account_id = a.id
      GROUP BY a.id, a.balance ORDER BY a.id";
 
-fn ledger_rows<R: Row>(rows: Vec<R>) -> PgResult<AccountLedger>
+fn ledger_rows<R: Row>(rows: Vec<R>) -> Result<AccountLedger, StoreError>
 where
     usize: sqlx::ColumnIndex<R>,
     i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -558,7 +568,10 @@ where
         .collect()
 }
 
-async fn copy_inner(lite_store: &SqliteStore, pg_store: &PostgresStore) -> PgResult<CopyReport> {
+async fn copy_checked(
+    lite_store: &SqliteStore,
+    pg_store: &PostgresStore,
+) -> Result<CopyReport, StoreError> {
     let mut lite = lite_store.pool.begin().await?;
     let mut pg = pg_store.pool.begin().await?;
     check_schemas(&mut lite, &mut pg).await?;
@@ -688,7 +701,7 @@ pub async fn copy_sqlite_to_postgres(
     lite.migrate().await?;
     let pg = PostgresStore::connect(postgres_url, crate::server::clock::Clock::system()).await?;
     pg.migrate().await?;
-    Ok(copy_inner(&lite, &pg).await?)
+    copy_checked(&lite, &pg).await
 }
 
 #[cfg(test)]
@@ -966,8 +979,8 @@ mod tests {
                 .await
                 .expect("changed");
         assert_eq!(
-            changed.map(crate::server::store::sqlite::ts),
-            Some(crate::server::store::sqlite::ts(now))
+            changed.map(crate::server::store::ts::text),
+            Some(crate::server::store::ts::text(now))
         );
         // The TOTP step came along: the code used before the move is not good after it.
         assert!(!pg.staff_login_succeeded(op, 4_242).await.expect("login"));

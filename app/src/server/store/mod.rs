@@ -1,39 +1,33 @@
-//! The data store: one trait, one implementation per backend (SQLite, the embedded default;
-//! PostgreSQL, the production backend), chosen by the database URL's scheme. No SQL and no
-//! driver type leaves this module: callers see domain types and `StoreError`.
+//! The data store: one trait per area, one implementation per backend (SQLite, the embedded
+//! default; PostgreSQL, the production backend), chosen by the database URL's scheme. No SQL
+//! and no driver type leaves this module: callers see domain types and `StoreError`.
+//!
+//! Layout (see `docs/architecture.md`):
+//! - this file and `staff.rs`: the traits and the rows they carry, one area each;
+//! - `sql/`: the SQL both backends run, written once and compiled once per backend (each
+//!   backend's `mod.rs` names its driver types and its transaction, lock and `LIKE` dialect);
+//! - `sqlite/`, `postgres/`: what only that backend does (connecting, migrations, its
+//!   transaction macro, the few queries whose SQL differs, SQLite's ledger writer);
+//! - `ts.rs`: timestamps as both backends store them.
+//!
+//! Every write loads under its backend's lock, asks `server::domain` what to do (a pure
+//! function), and applies the plan in the same transaction.
 
 /// SQL for what account `a` paid today, payments less till refunds, with today's start (local
 /// midnight) as parameter 2: the account's running total when it belongs to today, else the
-/// day's journal entries summed (migration 0009 explains the running total). SQLite text.
-macro_rules! sqlite_spent_today {
-    () => {
-        "CASE WHEN a.spent_since = ?2 THEN a.spent_fen ELSE
-           (SELECT COALESCE(-SUM(amount), 0) FROM journal_entries
-             WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= ?2) END"
-    };
-}
-
-/// The same for PostgreSQL.
-macro_rules! postgres_spent_today {
+/// day's journal entries summed (migration 0009 explains the running total). The same text on
+/// both backends.
+macro_rules! spent_today {
     () => {
         "CASE WHEN a.spent_since = $2 THEN a.spent_fen ELSE
-           (SELECT COALESCE(-SUM(amount), 0)::bigint FROM journal_entries
+           (SELECT CAST(COALESCE(-SUM(amount), 0) AS BIGINT) FROM journal_entries
              WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= $2) END"
     };
 }
 
 mod copy;
 pub mod postgres;
-mod postgres_ledger;
-mod postgres_portal;
-mod postgres_staff;
-mod postgres_terminal;
-mod sqlite;
-mod sqlite_ledger;
-mod sqlite_portal;
-mod sqlite_staff;
-mod sqlite_terminal;
-mod sqlite_writer;
+pub mod sqlite;
 pub mod staff;
 #[cfg(test)]
 mod staff_tests;
@@ -41,6 +35,7 @@ mod staff_tests;
 mod store_races;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod ts;
 
 use crate::model::{
     CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
@@ -54,6 +49,18 @@ pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use staff::*;
+pub use ts::Ts;
+
+pub use crate::server::domain::accounts::Closing;
+pub use crate::server::domain::cards::{CardChange, CardIssue};
+pub use crate::server::domain::corrections::Correction;
+pub use crate::server::domain::payments::spent_for_limits;
+
+impl From<crate::server::domain::Broken> for StoreError {
+    fn from(err: crate::server::domain::Broken) -> Self {
+        StoreError::Corrupt(err.to_string())
+    }
+}
 
 /// The store shared by every request.
 pub type Db = Arc<dyn Store>;
@@ -76,6 +83,45 @@ pub enum StoreError {
     /// (nothing was committed).
     #[error("copy refused: {0}")]
     CopyRefused(String),
+    /// The transaction lost a race that running it again resolves: a serialization failure, a
+    /// deadlock, or a unique key another transaction took first (PostgreSQL; SQLite's write
+    /// lock lets no second writer in).
+    #[error("lost a race: {0}")]
+    Conflict(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        let code = err
+            .as_database_error()
+            .and_then(|e| e.code())
+            .map(|c| c.into_owned());
+        match (&err, code.as_deref()) {
+            (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_), _) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            (_, Some("40001" | "40P01" | "23505")) => StoreError::Conflict(err.to_string()),
+            _ => StoreError::Database(err.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migration(err.to_string())
+    }
+}
+
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unexpected {what}: {value}"))
+}
+
+/// How a write transaction's body ends when it did not fail (`in_transaction!` in each
+/// backend).
+pub(crate) enum Finish<T> {
+    Commit(T),
+    /// Nothing to keep (a decline, a duplicate): roll back and return the value.
+    Rollback(T),
 }
 
 /// Which backend a store runs on (for health output and logs).
@@ -329,18 +375,6 @@ pub struct Audit {
     pub ip: String,
 }
 
-/// The outcome of a card state change requested by the holder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CardChange {
-    Changed {
-        card_no: String,
-        from: CardStatus,
-        to: CardStatus,
-    },
-    NoCard,
-    WrongState(CardStatus),
-}
-
 pub struct DashboardRow {
     pub name: String,
     pub student_no: String,
@@ -567,50 +601,15 @@ pub struct Debit {
     pub now: DateTime<Utc>,
 }
 
-/// What the account looks like under the write lock, for the debit's final decision.
-pub struct DebitAccount<'a> {
-    pub status: &'a str,
-    pub balance: Money,
-    pub single_limit: Money,
-    pub daily_limit: Money,
-    /// Paid today (payments minus till refunds) before this debit.
-    pub spent_today: Money,
-}
-
-/// What counts towards the daily limits of what was paid today (payments less till refunds):
-/// never less than nothing. A refund made today of an earlier day's sale gives the money back
-/// but does not raise today's allowance.
-pub fn spent_for_limits(spent_today: Money) -> Money {
-    spent_today.max(Money::ZERO)
-}
-
 impl Debit {
-    /// The decision both backends make under the write lock, on the account as it is now:
-    /// `None` approves the debit. The pre-checks in `ledger::pay` ran on a snapshot; this is
-    /// the one that counts.
-    pub fn decide(
-        &self,
-        account: &DebitAccount<'_>,
-    ) -> Result<Option<crate::model::Decline>, StoreError> {
-        use crate::model::Decline;
-        let after_today = spent_for_limits(account.spent_today)
-            .checked_add(self.amount)
-            .ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
-        Ok(if account.status == "frozen" {
-            Some(Decline::AccountFrozen)
-        } else if account.status == "closed" {
-            Some(Decline::AccountClosed)
-        } else if self.amount > self.campus_max_single || after_today > self.campus_max_daily {
-            Some(Decline::LimitExceeded)
-        } else if (self.amount > account.single_limit || after_today > account.daily_limit)
-            && !self.password_ok
-        {
-            Some(Decline::PasswordRequired)
-        } else if self.amount > account.balance {
-            Some(Decline::InsufficientBalance)
-        } else {
-            None
-        })
+    /// The sale as the debit decision sees it.
+    pub fn ask(&self) -> crate::server::domain::payments::DebitAsk {
+        crate::server::domain::payments::DebitAsk {
+            amount: self.amount,
+            password_ok: self.password_ok,
+            campus_max_single: self.campus_max_single,
+            campus_max_daily: self.campus_max_daily,
+        }
     }
 }
 

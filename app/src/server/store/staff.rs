@@ -2,7 +2,7 @@
 //! and money, found cards, corrections, administration and reports. Every change takes its
 //! audit record and writes it in the same transaction.
 
-use super::{Audit, CardChange, NewCard, NewHolder, StoreError};
+use super::{Audit, CardChange, CardIssue, Closing, Correction, NewCard, NewHolder, StoreError};
 use crate::model::{
     AccountStatus, DeviceKind, EntryKind, HolderKind, IdDocKind, MerchantCategory, Money, StaffRole,
 };
@@ -63,24 +63,6 @@ pub enum PasswordKind {
     Consumption,
 }
 
-/// The outcome of issuing or replacing a card.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CardIssue {
-    Issued {
-        /// The card it replaced (now void), if any.
-        replaced: Option<String>,
-        balance: Money,
-    },
-    /// Issuing needs no live card; replacing needs one.
-    HasLiveCard,
-    NoLiveCard,
-    /// The chip serial or card number belongs to another card.
-    Taken,
-    AccountClosed,
-    /// The replacement fee is more than the balance.
-    FeeAboveBalance,
-}
-
 /// A payment the counter is asked to correct.
 #[derive(Debug, Clone)]
 pub struct EntryRecord {
@@ -93,27 +75,6 @@ pub struct EntryRecord {
     pub created_at: DateTime<Utc>,
     /// Refunded at a till or corrected before.
     pub reversed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Correction {
-    Corrected {
-        journal_id: i64,
-        balance: Money,
-    },
-    AlreadyReversed,
-    AccountClosed,
-    /// The approval request was decided already (approved or withdrawn).
-    RequestDecided,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Closing {
-    Closed {
-        paid_out: Money,
-        journal_id: Option<i64>,
-    },
-    AlreadyClosed,
 }
 
 /// A pending correction, as stored.

@@ -14,20 +14,38 @@
 //! Other writes (top-ups, refunds, the counter) still go through the sqlx pool; they and this
 //! thread take turns at SQLite's write lock (`busy_timeout`).
 
-use super::sqlite::ts;
-use super::{Debit, DebitAccount, PaymentOutcome, StoreError};
-use crate::model::{Decline, Money};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use super::ts;
+use crate::model::{AccountStatus, Money};
+use crate::server::domain::payments::{self, AccountNow, DebitVerdict};
+use crate::server::store::{Debit, PaymentOutcome, StoreError};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, named_params, params};
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+
+/// The writer's queue.
+pub(super) type Sender = mpsc::Sender<DebitJob>;
 
 /// The most debits committed together.
 const MAX_BATCH: usize = 256;
 
 pub(super) struct DebitJob {
-    pub(super) debit: Debit,
-    pub(super) reply: oneshot::Sender<Result<PaymentOutcome, StoreError>>,
+    debit: Debit,
+    reply: oneshot::Sender<Result<PaymentOutcome, StoreError>>,
+}
+
+impl super::SqliteStore {
+    /// A debit: queued to the writer thread, answered once its group has committed.
+    pub(super) async fn debit_now(&self, debit: Debit) -> Result<PaymentOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(DebitJob { debit, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("ledger writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("ledger writer stopped".into()))?
+    }
 }
 
 fn sql_err(err: rusqlite::Error) -> StoreError {
@@ -39,7 +57,7 @@ fn sql_err(err: rusqlite::Error) -> StoreError {
 /// thread ends when the store, the last sender, is dropped. It needs a database file: an
 /// in-memory database (`sqlite::memory:`) is private to one connection and would fail the WAL
 /// check below.
-pub(super) fn start(path: &Path) -> Result<mpsc::Sender<DebitJob>, StoreError> {
+pub(super) fn start(path: &Path) -> Result<Sender, StoreError> {
     let conn = Connection::open(path).map_err(|e| StoreError::Unavailable(e.to_string()))?;
     conn.busy_timeout(Duration::from_secs(10))
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -153,36 +171,32 @@ fn debit(conn: &Connection, d: &Debit) -> Result<PaymentOutcome, StoreError> {
     let (status, balance, single_limit, daily_limit, spent): (String, i64, i64, i64, i64) = conn
         .prepare_cached(concat!(
             "SELECT a.status, a.balance, a.single_limit, a.daily_limit, ",
-            sqlite_spent_today!(),
-            " FROM accounts a WHERE a.id = ?1"
+            spent_today!(),
+            " FROM accounts a WHERE a.id = $1"
         ))
         .and_then(|mut s| {
-            s.query_row(params![d.account_id, ts(d.day_start)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
+            // By name: SQLite numbers `$N` parameters in order of appearance, not by N.
+            s.query_row(
+                named_params! {"$1": d.account_id, "$2": ts(d.day_start)},
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
         })
         .map_err(sql_err)?;
-    let balance = Money::from_fen(balance);
-    let spent = Money::from_fen(spent);
-    let decline = d.decide(&DebitAccount {
-        status: &status,
-        balance,
+    let account = AccountNow {
+        status: AccountStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unexpected account status: {status}")))?,
+        balance: Money::from_fen(balance),
         single_limit: Money::from_fen(single_limit),
         daily_limit: Money::from_fen(daily_limit),
-        spent_today: spent,
-    })?;
-    let overflow = || StoreError::Corrupt("overflow".into());
-    let outcome = match decline {
+        spent_today: Money::from_fen(spent),
+    };
+    let outcome = match payments::decide_debit(&d.ask(), &account)? {
         // The sale will come again with the password: nothing to remember yet.
-        Some(Decline::PasswordRequired) => {
-            return Ok(PaymentOutcome::Declined {
-                reason: Decline::PasswordRequired,
-            });
+        DebitVerdict::Decline(reason) if !payments::remember_decline(reason) => {
+            return Ok(PaymentOutcome::Declined { reason });
         }
-        Some(reason) => PaymentOutcome::Declined { reason },
-        None => {
-            let new_balance = balance.checked_sub(d.amount).ok_or_else(overflow)?;
-            let amount = d.amount.checked_neg().ok_or_else(overflow)?;
+        DebitVerdict::Decline(reason) => PaymentOutcome::Declined { reason },
+        DebitVerdict::Approve(plan) => {
             let journal_id: i64 = conn
                 .prepare_cached(
                     "INSERT INTO journal_entries (account_id, kind, amount, balance_after, merchant_id, device_id, card_id, request_id, created_at)
@@ -192,8 +206,8 @@ fn debit(conn: &Connection, d: &Debit) -> Result<PaymentOutcome, StoreError> {
                     s.query_row(
                         params![
                             d.account_id,
-                            amount.fen(),
-                            new_balance.fen(),
+                            plan.entry.fen(),
+                            plan.balance_after.fen(),
                             d.merchant_id,
                             d.device_id,
                             d.card_id,
@@ -206,7 +220,6 @@ fn debit(conn: &Connection, d: &Debit) -> Result<PaymentOutcome, StoreError> {
                 .map_err(sql_err)?;
             // After the entry (whose trigger marked the running total unknown): the new balance
             // and today's running total, guarded by the old balance like every balance write.
-            let spent_after = spent.checked_add(d.amount).ok_or_else(overflow)?;
             let updated = conn
                 .prepare_cached(
                     "UPDATE accounts SET balance = ?1, spent_since = ?4, spent_fen = ?5
@@ -214,11 +227,11 @@ fn debit(conn: &Connection, d: &Debit) -> Result<PaymentOutcome, StoreError> {
                 )
                 .and_then(|mut s| {
                     s.execute(params![
-                        new_balance.fen(),
+                        plan.balance_after.fen(),
                         d.account_id,
-                        balance.fen(),
+                        account.balance.fen(),
                         ts(d.day_start),
-                        spent_after.fen()
+                        plan.spent_after.fen()
                     ])
                 })
                 .map_err(sql_err)?;
@@ -230,7 +243,7 @@ fn debit(conn: &Connection, d: &Debit) -> Result<PaymentOutcome, StoreError> {
             PaymentOutcome::Approved {
                 journal_id,
                 amount: d.amount,
-                balance: new_balance,
+                balance: plan.balance_after,
             }
         }
     };

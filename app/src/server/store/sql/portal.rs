@@ -1,23 +1,24 @@
-//! PostgreSQL: the student portal's queries (authentication, sessions, the holder's own data).
-//! Method by method the same behaviour as `sqlite_portal.rs`.
+//! The student portal: logins, sessions, the holder's own data, the lost report and the
+//! 深职通码 keys.
 
-use super::postgres::{
-    Finish, PgError, PgResult, PostgresStore, at, corrupt, count_failure, in_transaction,
-    parse_bound,
-};
-use super::sqlite::ts;
 use super::{
-    Actor, Audit, CardChange, DashboardRow, EntryQuery, HolderAuth, NewSession, PayKey,
-    PortalStore, ProfileRow, SessionRow, StoreError, SubjectKind,
+    ThisStore, bounds, count_failure, end_sessions_tx, insert_audit, lock_live_card,
+    set_card_status,
 };
-use crate::model::{AccountStatus, CardStatus, EntryKind, HolderKind, MerchantCategory, Money};
+use crate::model::{CardStatus, EntryKind, HolderKind, MerchantCategory, Money};
 use crate::portal_model::{EntryView, MonthSpend};
+use crate::server::domain::cards;
+use crate::server::store::{
+    Audit, CardChange, DashboardRow, EntryQuery, Finish, HolderAuth, NewSession, PayKey,
+    PortalStore, ProfileRow, SessionRow, StoreError, SubjectKind, Ts, corrupt,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
-fn holder_auth_row(row: &PgRow) -> PgResult<HolderAuth> {
+type DbRow = super::DbRow;
+
+fn holder_auth_row(row: &DbRow) -> Result<HolderAuth, StoreError> {
     let pins: String = row.try_get("personal_pins")?;
     Ok(HolderAuth {
         holder_id: row.try_get("id")?,
@@ -34,7 +35,7 @@ fn holder_auth_row(row: &PgRow) -> PgResult<HolderAuth> {
     })
 }
 
-fn session_row(row: &PgRow) -> PgResult<SessionRow> {
+fn session_row(row: &DbRow) -> Result<SessionRow, StoreError> {
     let kind: String = row.try_get("subject_kind")?;
     let ended: Option<DateTime<Utc>> = row.try_get("ended_at")?;
     Ok(SessionRow {
@@ -53,168 +54,32 @@ fn session_row(row: &PgRow) -> PgResult<SessionRow> {
     })
 }
 
-fn entry_view(row: &PgRow) -> PgResult<EntryView> {
-    let kind: String = row.try_get("kind")?;
-    let category: Option<String> = row.try_get("category")?;
+fn entry_view(row: &DbRow) -> Result<EntryView, StoreError> {
+    let kind: EntryKind = row.try_get("kind")?;
     Ok(EntryView {
         id: row.try_get("id")?,
-        at: ts(row.try_get("created_at")?),
-        kind: EntryKind::parse(&kind).ok_or_else(|| corrupt("entry kind", &kind))?,
+        at: row.try_get::<Ts, _>("created_at")?.text(),
+        kind,
         amount: Money::from_fen(row.try_get("amount")?),
         balance_after: Money::from_fen(row.try_get("balance_after")?),
         merchant_zh: row.try_get("name_zh")?,
         merchant_en: row.try_get("name_en")?,
-        category: match category {
-            None => None,
-            Some(c) => Some(MerchantCategory::parse(&c).ok_or_else(|| corrupt("category", &c))?),
-        },
+        category: row.try_get("category")?,
         memo: row.try_get("memo")?,
     })
-}
-
-pub(super) fn account_status(text: &str) -> PgResult<AccountStatus> {
-    AccountStatus::parse(text).ok_or_else(|| corrupt("account status", text))
-}
-
-pub(super) fn card_status(text: &str) -> PgResult<CardStatus> {
-    CardStatus::parse(text).ok_or_else(|| corrupt("card status", text))
-}
-
-/// Writes an audit record inside the caller's transaction.
-pub(super) async fn insert_audit(
-    conn: &mut PgConnection,
-    audit: &Audit,
-    now: DateTime<Utc>,
-) -> PgResult<()> {
-    let (kind, id) = match audit.actor {
-        Actor::Holder(id) => ("holder", Some(id)),
-        Actor::Staff(id) => ("staff", Some(id)),
-        Actor::Device(id) => ("device", Some(id)),
-        Actor::System => ("system", None),
-    };
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor_kind, actor_id, action, holder_id, target, before_state, after_state, reason, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(at(now))
-    .bind(kind)
-    .bind(id)
-    .bind(audit.action)
-    .bind(audit.holder_id)
-    .bind(&audit.target)
-    .bind(&audit.before)
-    .bind(&audit.after)
-    .bind(&audit.reason)
-    .bind(&audit.ip)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Ends a subject's live sessions except `keep`, and revokes their code keys.
-pub(super) async fn end_sessions_tx(
-    conn: &mut PgConnection,
-    subject: SubjectKind,
-    subject_id: i64,
-    keep: Option<&str>,
-    now: DateTime<Utc>,
-) -> PgResult<u64> {
-    let ended = sqlx::query(
-        "UPDATE sessions SET ended_at = $1
-         WHERE subject_kind = $2 AND subject_id = $3 AND ended_at IS NULL
-           AND ($4::text IS NULL OR token_hash <> $4)",
-    )
-    .bind(now)
-    .bind(subject.as_str())
-    .bind(subject_id)
-    .bind(keep)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if subject == SubjectKind::Holder {
-        sqlx::query(
-            "UPDATE pay_code_keys SET revoked_at = $1
-             WHERE holder_id = $2 AND revoked_at IS NULL AND ($3::text IS NULL OR session_hash <> $3)",
-        )
-        .bind(now)
-        .bind(subject_id)
-        .bind(keep)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(ended)
 }
 
 const HOLDER_AUTH_COLUMNS: &str = "h.id, h.query_pw_hash, h.query_pw_is_initial, h.locked_until, h.personal_pins, h.name, h.student_no";
 
 const ENTRY_FILTER: &str = "
     WHERE j.account_id = (SELECT id FROM accounts WHERE holder_id = $1)
-      AND ($2::timestamptz IS NULL OR j.created_at >= $2)
-      AND ($3::timestamptz IS NULL OR j.created_at < $3)
-      AND ($4::text IS NULL OR j.kind = $4)
-      AND ($5::text IS NULL OR m.category = $5)";
-
-/// A history filter's time range: from (inclusive), until (exclusive).
-type Bounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
-/// The filter's bounds as timestamps.
-fn bounds(q: &EntryQuery) -> PgResult<Bounds> {
-    Ok((
-        q.from.as_deref().map(parse_bound).transpose()?,
-        q.until.as_deref().map(parse_bound).transpose()?,
-    ))
-}
-
-impl PostgresStore {
-    async fn set_card_lost_inner(
-        &self,
-        holder_id: i64,
-        lost: bool,
-        now: DateTime<Utc>,
-        audit: &Audit,
-    ) -> PgResult<CardChange> {
-        let now = at(now);
-        in_transaction!(self.pool, |tx| {
-            // The live card, locked: a concurrent report and lift resolve one after the other.
-            let row = sqlx::query(
-                "SELECT id, card_no, status FROM cards
-                 WHERE holder_id = $1 AND status IN ('active', 'lost') FOR UPDATE",
-            )
-            .bind(holder_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(row) = row else {
-                return Ok(Finish::Rollback(CardChange::NoCard));
-            };
-            let card_id: i64 = row.try_get("id")?;
-            let card_no: String = row.try_get("card_no")?;
-            let from = card_status(&row.try_get::<String, _>("status")?)?;
-            let (expected, to) = if lost {
-                (CardStatus::Active, CardStatus::Lost)
-            } else {
-                (CardStatus::Lost, CardStatus::Active)
-            };
-            if from != expected {
-                return Ok(Finish::Rollback(CardChange::WrongState(from)));
-            }
-            sqlx::query("UPDATE cards SET status = $1, lost_at = $2 WHERE id = $3")
-                .bind(to.as_str())
-                .bind(lost.then_some(now))
-                .bind(card_id)
-                .execute(&mut *tx)
-                .await?;
-            let mut audit = audit.clone();
-            audit.target = format!("card {card_no}");
-            audit.before = from.as_str().into();
-            audit.after = to.as_str().into();
-            insert_audit(&mut tx, &audit, now).await?;
-            Ok(Finish::Commit(CardChange::Changed { card_no, from, to }))
-        })
-    }
-}
+      AND ($2 IS NULL OR j.created_at >= $2)
+      AND ($3 IS NULL OR j.created_at < $3)
+      AND ($4 IS NULL OR j.kind = $4)
+      AND ($5 IS NULL OR m.category = $5)";
 
 #[async_trait]
-impl PortalStore for PostgresStore {
+impl PortalStore for ThisStore {
     async fn holder_auth_by_login(&self, login: &str) -> Result<Option<HolderAuth>, StoreError> {
         // A student number, or the printed number of the holder's live (active or lost) card.
         let sql = format!(
@@ -227,8 +92,7 @@ impl PortalStore for PostgresStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(login)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(PgError::from)?;
+            .await?;
         Ok(row.as_ref().map(holder_auth_row).transpose()?)
     }
 
@@ -237,8 +101,7 @@ impl PortalStore for PostgresStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(holder_id)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(PgError::from)?;
+            .await?;
         Ok(row.as_ref().map(holder_auth_row).transpose()?)
     }
 
@@ -264,8 +127,7 @@ impl PortalStore for PostgresStore {
         sqlx::query("UPDATE cardholders SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(holder_id)
             .execute(&self.pool)
-            .await
-            .map_err(PgError::from)?;
+            .await?;
         Ok(())
     }
 
@@ -278,10 +140,9 @@ impl PortalStore for PostgresStore {
             "SELECT failures FROM login_throttle WHERE key = $1 AND window_start >= $2",
         )
         .bind(key)
-        .bind(at(window_start))
+        .bind(Ts::new(window_start))
         .fetch_optional(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(n.unwrap_or(0))
     }
 
@@ -299,11 +160,10 @@ impl PortalStore for PostgresStore {
                  window_start = CASE WHEN login_throttle.window_start >= $3 THEN login_throttle.window_start ELSE $2 END",
         )
         .bind(key)
-        .bind(at(now))
-        .bind(at(window_start))
+        .bind(Ts::new(now))
+        .bind(Ts::new(window_start))
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(())
     }
 
@@ -315,12 +175,11 @@ impl PortalStore for PostgresStore {
         .bind(&s.token_hash)
         .bind(s.subject.as_str())
         .bind(s.subject_id)
-        .bind(at(s.now))
+        .bind(Ts::new(s.now))
         .bind(&s.ip)
         .bind(&s.user_agent)
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(())
     }
 
@@ -328,8 +187,7 @@ impl PortalStore for PostgresStore {
         let row = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(PgError::from)?;
+            .await?;
         Ok(row.as_ref().map(session_row).transpose()?)
     }
 
@@ -337,17 +195,16 @@ impl PortalStore for PostgresStore {
         sqlx::query(
             "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
         )
-        .bind(at(now))
+        .bind(Ts::new(now))
         .bind(token_hash)
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(())
     }
 
     async fn end_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let now = at(now);
-        Ok(in_transaction!(self.pool, |tx| {
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
             sqlx::query(
                 "UPDATE sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
             )
@@ -363,7 +220,7 @@ impl PortalStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
             Ok(Finish::Commit(()))
-        })?)
+        })
     }
 
     async fn end_sessions_of(
@@ -373,11 +230,11 @@ impl PortalStore for PostgresStore {
         keep: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let now = at(now);
-        Ok(in_transaction!(self.pool, |tx| {
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
             let n = end_sessions_tx(&mut tx, subject, subject_id, keep, now).await?;
             Ok(Finish::Commit(n))
-        })?)
+        })
     }
 
     async fn live_sessions_of(
@@ -392,9 +249,11 @@ impl PortalStore for PostgresStore {
         .bind(subject.as_str())
         .bind(subject_id)
         .fetch_all(&self.pool)
-        .await
-        .map_err(PgError::from)?;
-        Ok(rows.iter().map(session_row).collect::<PgResult<_>>()?)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(session_row)
+            .collect::<Result<_, StoreError>>()?)
     }
 
     async fn dashboard(
@@ -405,30 +264,29 @@ impl PortalStore for PostgresStore {
         let row = sqlx::query(concat!(
             "SELECT h.name, h.student_no, a.balance, a.status, a.single_limit, a.daily_limit,
                     a.consumption_pw_is_initial, c.card_no, c.status AS card_status, ",
-            postgres_spent_today!(),
+            spent_today!(),
             " AS spent
              FROM cardholders h JOIN accounts a ON a.holder_id = h.id
              LEFT JOIN cards c ON c.holder_id = h.id AND c.status IN ('active', 'lost')
              WHERE h.id = $1"
         ))
         .bind(holder_id)
-        .bind(at(day_start))
+        .bind(Ts::new(day_start))
         .fetch_optional(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let decode = || -> PgResult<DashboardRow> {
+        let decode = || -> Result<DashboardRow, StoreError> {
             let card_no: Option<String> = row.try_get("card_no")?;
-            let status: Option<String> = row.try_get("card_status")?;
+            let status: Option<CardStatus> = row.try_get("card_status")?;
             let card = match (card_no, status) {
-                (Some(no), Some(st)) => Some((no, card_status(&st)?)),
+                (Some(no), Some(st)) => Some((no, st)),
                 _ => None,
             };
             Ok(DashboardRow {
                 name: row.try_get("name")?,
                 student_no: row.try_get("student_no")?,
                 balance: Money::from_fen(row.try_get("balance")?),
-                account_status: account_status(&row.try_get::<String, _>("status")?)?,
+                account_status: row.try_get("status")?,
                 card,
                 single_limit: Money::from_fen(row.try_get("single_limit")?),
                 daily_limit: Money::from_fen(row.try_get("daily_limit")?),
@@ -444,12 +302,12 @@ impl PortalStore for PostgresStore {
             "SELECT j.id, j.created_at, j.kind, j.amount, j.balance_after, j.memo, m.name_zh, m.name_en, m.category
              FROM journal_entries j LEFT JOIN merchants m ON m.id = j.merchant_id
              {ENTRY_FILTER}
-               AND ($6::timestamptz IS NULL OR j.created_at < $6 OR (j.created_at = $6 AND j.id < $7))
+               AND ($6 IS NULL OR j.created_at < $6 OR (j.created_at = $6 AND j.id < $7))
              ORDER BY j.created_at DESC, j.id DESC LIMIT $8"
         );
-        let (from, until) = bounds(q)?;
+        let (from, until) = bounds(q.from.as_deref(), q.until.as_deref())?;
         let (before_at, before_id) = match &q.before {
-            Some((at, id)) => (Some(parse_bound(at)?), Some(*id)),
+            Some((at, id)) => (Some(Ts::parse(at)?), Some(*id)),
             None => (None, None),
         };
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -462,9 +320,11 @@ impl PortalStore for PostgresStore {
             .bind(before_id)
             .bind(q.limit)
             .fetch_all(&self.pool)
-            .await
-            .map_err(PgError::from)?;
-        Ok(rows.iter().map(entry_view).collect::<PgResult<_>>()?)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(entry_view)
+            .collect::<Result<_, StoreError>>()?)
     }
 
     async fn entries_total(
@@ -473,10 +333,10 @@ impl PortalStore for PostgresStore {
         q: &EntryQuery,
     ) -> Result<(i64, Money), StoreError> {
         let sql = format!(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(j.amount), 0)::bigint AS total
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(j.amount), 0) AS BIGINT) AS total
              FROM journal_entries j LEFT JOIN merchants m ON m.id = j.merchant_id {ENTRY_FILTER}"
         );
-        let (from, until) = bounds(q)?;
+        let (from, until) = bounds(q.from.as_deref(), q.until.as_deref())?;
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(holder_id)
             .bind(from)
@@ -484,10 +344,9 @@ impl PortalStore for PostgresStore {
             .bind(q.kind.map(|k| k.as_str()))
             .bind(q.category.map(|c| c.as_str()))
             .fetch_one(&self.pool)
-            .await
-            .map_err(PgError::from)?;
-        let n: i64 = row.try_get("n").map_err(PgError::from)?;
-        let total: i64 = row.try_get("total").map_err(PgError::from)?;
+            .await?;
+        let n: i64 = row.try_get("n")?;
+        let total: i64 = row.try_get("total")?;
         Ok((n, Money::from_fen(total)))
     }
 
@@ -496,31 +355,29 @@ impl PortalStore for PostgresStore {
         holder_id: i64,
         since: DateTime<Utc>,
     ) -> Result<Vec<MonthSpend>, StoreError> {
-        // Months in campus time: UTC+8 all year (China has no daylight saving), written as a
-        // fixed shift like SQLite's '+8 hours' rather than a zone name.
-        let rows = sqlx::query(
-            "SELECT to_char((j.created_at AT TIME ZONE 'UTC') + INTERVAL '8 hours', 'YYYY-MM') AS month,
-                    m.category, (-SUM(j.amount))::bigint AS spent
+        // Months in campus time (`campus_month!`: UTC+8 all year).
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            campus_month!("j.created_at"),
+            " AS month, m.category, CAST(-SUM(j.amount) AS BIGINT) AS spent
              FROM journal_entries j JOIN merchants m ON m.id = j.merchant_id
              WHERE j.account_id = (SELECT id FROM accounts WHERE holder_id = $1)
                AND j.kind IN ('payment', 'refund') AND j.created_at >= $2
-             GROUP BY month, m.category ORDER BY month, m.category",
-        )
+             GROUP BY month, m.category ORDER BY month, m.category"
+        ))
         .bind(holder_id)
-        .bind(at(since))
+        .bind(Ts::new(since))
         .fetch_all(&self.pool)
-        .await
-        .map_err(PgError::from)?;
-        let decode = |row: &PgRow| -> PgResult<MonthSpend> {
-            let category: String = row.try_get("category")?;
+        .await?;
+        let decode = |row: &DbRow| -> Result<MonthSpend, StoreError> {
+            let category: MerchantCategory = row.try_get("category")?;
             Ok(MonthSpend {
                 month: row.try_get("month")?,
-                category: MerchantCategory::parse(&category)
-                    .ok_or_else(|| corrupt("category", &category))?,
+                category,
                 amount: Money::from_fen(row.try_get("spent")?),
             })
         };
-        Ok(rows.iter().map(decode).collect::<PgResult<_>>()?)
+        Ok(rows.iter().map(decode).collect::<Result<_, StoreError>>()?)
     }
 
     async fn profile(&self, holder_id: i64) -> Result<Option<ProfileRow>, StoreError> {
@@ -530,15 +387,14 @@ impl PortalStore for PostgresStore {
         )
         .bind(holder_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let decode = || -> PgResult<ProfileRow> {
-            let kind: String = row.try_get("kind")?;
+        let decode = || -> Result<ProfileRow, StoreError> {
+            let kind: HolderKind = row.try_get("kind")?;
             Ok(ProfileRow {
                 name: row.try_get("name")?,
                 student_no: row.try_get("student_no")?,
-                kind: HolderKind::parse(&kind).ok_or_else(|| corrupt("holder kind", &kind))?,
+                kind,
                 department: row.try_get("department")?,
                 class_name: row.try_get("class_name")?,
                 id_doc_masked: row.try_get("id_doc_masked")?,
@@ -555,9 +411,22 @@ impl PortalStore for PostgresStore {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<CardChange, StoreError> {
-        Ok(self
-            .set_card_lost_inner(holder_id, lost, now, &audit)
-            .await?)
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            // The live card, locked: a concurrent report and lift resolve one after the other.
+            let live = lock_live_card(&mut tx, holder_id).await?;
+            let plan = match cards::decide_lost(live, lost) {
+                Ok(plan) => plan,
+                Err(refused) => return Ok(Finish::Rollback(refused)),
+            };
+            set_card_status(&mut tx, plan.card_id, plan.to, now).await?;
+            let mut audit = audit.clone();
+            audit.target = plan.audit_target;
+            audit.before = plan.audit_before;
+            audit.after = plan.audit_after;
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(plan.outcome))
+        })
     }
 
     async fn change_query_password(
@@ -568,9 +437,9 @@ impl PortalStore for PostgresStore {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<(), StoreError> {
-        let now = at(now);
+        let now = Ts::new(now);
         let audit = &audit;
-        Ok(in_transaction!(self.pool, |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
                 "UPDATE cardholders SET query_pw_hash = $1, query_pw_is_initial = FALSE, query_pw_changed_at = $2,
                      failed_logins = 0, locked_until = NULL WHERE id = $3",
@@ -598,7 +467,7 @@ impl PortalStore for PostgresStore {
             .await?;
             insert_audit(&mut tx, audit, now).await?;
             Ok(Finish::Commit(()))
-        })?)
+        })
     }
 
     async fn set_limits(
@@ -609,7 +478,7 @@ impl PortalStore for PostgresStore {
         audit: Audit,
     ) -> Result<(), StoreError> {
         let audit = &audit;
-        Ok(in_transaction!(self.pool, |tx| {
+        in_transaction!(self, |tx| {
             sqlx::query(
                 "UPDATE accounts SET single_limit = $1, daily_limit = $2 WHERE holder_id = $3",
             )
@@ -620,7 +489,7 @@ impl PortalStore for PostgresStore {
             .await?;
             insert_audit(&mut tx, audit, self.clock.now()).await?;
             Ok(Finish::Commit(()))
-        })?)
+        })
     }
 
     async fn limits(&self, holder_id: i64) -> Result<Option<(Money, Money)>, StoreError> {
@@ -628,8 +497,7 @@ impl PortalStore for PostgresStore {
             sqlx::query_as("SELECT single_limit, daily_limit FROM accounts WHERE holder_id = $1")
                 .bind(holder_id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(PgError::from)?;
+                .await?;
         Ok(row.map(|(s, d)| (Money::from_fen(s), Money::from_fen(d))))
     }
 
@@ -641,8 +509,7 @@ impl PortalStore for PostgresStore {
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(row.as_ref().map(pay_key_row).transpose()?)
     }
 
@@ -664,10 +531,9 @@ impl PortalStore for PostgresStore {
         .bind(holder_id)
         .bind(token_hash)
         .bind(secret)
-        .bind(at(now))
+        .bind(Ts::new(now))
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -678,8 +544,7 @@ impl PortalStore for PostgresStore {
         )
         .bind(key_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(row.as_ref().map(pay_key_row).transpose()?)
     }
 
@@ -695,10 +560,9 @@ impl PortalStore for PostgresStore {
         )
         .bind(key_id)
         .bind(step)
-        .bind(at(now))
+        .bind(Ts::new(now))
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -709,23 +573,22 @@ impl PortalStore for PostgresStore {
         .bind(key_id)
         .bind(step)
         .fetch_one(&self.pool)
-        .await
-        .map_err(PgError::from)?)
+        .await?)
     }
 
     async fn audit(&self, audit: Audit) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(PgError::from)?;
+        let mut conn = self.pool.acquire().await?;
         Ok(insert_audit(&mut conn, &audit, self.clock.now()).await?)
     }
 }
 
-fn pay_key_row(row: &PgRow) -> PgResult<PayKey> {
+fn pay_key_row(row: &DbRow) -> Result<PayKey, StoreError> {
     let revoked: Option<DateTime<Utc>> = row.try_get("revoked_at")?;
     Ok(PayKey {
         key_id: row.try_get("key_id")?,
         holder_id: row.try_get("holder_id")?,
         secret: row.try_get("secret")?,
         revoked: revoked.is_some(),
-        account_status: account_status(&row.try_get::<String, _>("status")?)?,
+        account_status: row.try_get("status")?,
     })
 }

@@ -1,21 +1,21 @@
-//! PostgreSQL: web terminal sessions, a till's takings, top-up orders and automatic top-up.
-//! Method by method the same behaviour as `sqlite_terminal.rs`.
+//! Web terminal sessions, a till's takings, top-up orders and automatic top-up.
 
-use super::postgres::{Finish, PgError, PgResult, PostgresStore, at, corrupt, in_transaction};
-use super::postgres_ledger::{credit_in_tx, device_kind};
-use super::postgres_portal::insert_audit;
-use super::{
-    Audit, AutoTopup, Credit, CreditOutcome, DeviceDay, DeviceRow, NewOrder, OrderPaid, OrderRow,
-    SaleRow, StoreError, TerminalRow, TerminalStore, TopupStore,
+use super::ledger::credit_in_tx;
+use super::{ThisStore, insert_audit};
+use crate::model::{Channel, DeviceKind, EntryKind, Money, TopupStatus};
+use crate::server::store::{
+    Audit, AutoTopup, Credit, CreditOutcome, DeviceDay, DeviceRow, Finish, NewOrder, OrderPaid,
+    OrderRow, SaleRow, StoreError, TerminalRow, TerminalStore, TopupStore, Ts,
 };
-use crate::model::{Channel, EntryKind, Money, TopupStatus};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
-fn terminal_row(row: &PgRow) -> PgResult<TerminalRow> {
-    let kind: String = row.try_get("kind")?;
+type Conn = super::Conn;
+type DbRow = super::DbRow;
+
+fn terminal_row(row: &DbRow) -> Result<TerminalRow, StoreError> {
+    let kind: DeviceKind = row.try_get("kind")?;
     let created_at: DateTime<Utc> = row.try_get("created_at")?;
     let ended: Option<DateTime<Utc>> = row.try_get("ended_at")?;
     let revoked: Option<DateTime<Utc>> = row.try_get("revoked_at")?;
@@ -31,7 +31,7 @@ fn terminal_row(row: &PgRow) -> PgResult<TerminalRow> {
         device: DeviceRow {
             id: row.try_get("id")?,
             code: row.try_get("code")?,
-            kind: device_kind(&kind)?,
+            kind,
             merchant_id: row.try_get("merchant_id")?,
             place: row.try_get("place")?,
             public_key: row.try_get("public_key")?,
@@ -45,7 +45,7 @@ fn terminal_row(row: &PgRow) -> PgResult<TerminalRow> {
 }
 
 #[async_trait]
-impl TerminalStore for PostgresStore {
+impl TerminalStore for ThisStore {
     async fn create_terminal_session(
         &self,
         token_hash: &str,
@@ -59,11 +59,10 @@ impl TerminalStore for PostgresStore {
         )
         .bind(token_hash)
         .bind(device_id)
-        .bind(at(now))
+        .bind(Ts::new(now))
         .bind(ip)
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(())
     }
 
@@ -77,8 +76,7 @@ impl TerminalStore for PostgresStore {
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(row.as_ref().map(terminal_row).transpose()?)
     }
 
@@ -88,11 +86,10 @@ impl TerminalStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE terminal_sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(at(now))
+            .bind(Ts::new(now))
             .bind(token_hash)
             .execute(&self.pool)
-            .await
-            .map_err(PgError::from)?;
+            .await?;
         Ok(())
     }
 
@@ -104,11 +101,10 @@ impl TerminalStore for PostgresStore {
         sqlx::query(
             "UPDATE terminal_sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
         )
-        .bind(at(now))
+        .bind(Ts::new(now))
         .bind(token_hash)
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(())
     }
 
@@ -119,16 +115,15 @@ impl TerminalStore for PostgresStore {
     ) -> Result<DeviceDay, StoreError> {
         let (sales, sales_total, refunds, refunds_total): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT COUNT(*) FILTER (WHERE kind = 'payment'),
-                    COALESCE(-SUM(amount) FILTER (WHERE kind = 'payment'), 0)::bigint,
+                    CAST(COALESCE(-SUM(amount) FILTER (WHERE kind = 'payment'), 0) AS BIGINT),
                     COUNT(*) FILTER (WHERE kind = 'refund'),
-                    COALESCE(SUM(amount) FILTER (WHERE kind = 'refund'), 0)::bigint
+                    CAST(COALESCE(SUM(amount) FILTER (WHERE kind = 'refund'), 0) AS BIGINT)
              FROM journal_entries WHERE device_id = $1 AND created_at >= $2",
         )
         .bind(device_id)
-        .bind(at(day_start))
+        .bind(Ts::new(day_start))
         .fetch_one(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(DeviceDay {
             sales,
             sales_total: Money::from_fen(sales_total),
@@ -148,8 +143,7 @@ impl TerminalStore for PostgresStore {
         )
         .bind(device_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(
             row.map(|(journal_id, amount, at, holder_name, refunded)| SaleRow {
                 journal_id,
@@ -164,16 +158,16 @@ impl TerminalStore for PostgresStore {
 
 const ORDER_COLUMNS: &str = "order_no, holder_id, channel, amount, status, provider_ref, failure, journal_id, created_at, updated_at, resolved_at";
 
-fn order_row(row: &PgRow) -> PgResult<OrderRow> {
-    let channel: String = row.try_get("channel")?;
-    let status: String = row.try_get("status")?;
+fn order_row(row: &DbRow) -> Result<OrderRow, StoreError> {
+    let channel: Channel = row.try_get("channel")?;
+    let status: TopupStatus = row.try_get("status")?;
     let resolved: Option<DateTime<Utc>> = row.try_get("resolved_at")?;
     Ok(OrderRow {
         order_no: row.try_get("order_no")?,
         holder_id: row.try_get("holder_id")?,
-        channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
+        channel,
         amount: Money::from_fen(row.try_get("amount")?),
-        status: TopupStatus::parse(&status).ok_or_else(|| corrupt("order status", &status))?,
+        status,
         provider_ref: row.try_get("provider_ref")?,
         failure: row.try_get("failure")?,
         journal_id: row.try_get("journal_id")?,
@@ -184,19 +178,19 @@ fn order_row(row: &PgRow) -> PgResult<OrderRow> {
 }
 
 async fn mark_paid(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     order_no: &str,
     provider_ref: &str,
     journal_id: i64,
     now: DateTime<Utc>,
-) -> PgResult<()> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE topup_orders SET status = 'paid', provider_ref = $1, journal_id = $2, failure = '', updated_at = $3
          WHERE order_no = $4",
     )
     .bind(provider_ref)
     .bind(journal_id)
-    .bind(now)
+    .bind(Ts::new(now))
     .bind(order_no)
     .execute(conn)
     .await?;
@@ -207,12 +201,15 @@ async fn mark_paid(
 /// in `credit_in_tx`): duplicate notifications arriving together are handled one after the
 /// other, and the second sees the order paid.
 async fn order_paid_tx(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     order_no: &str,
     provider_ref: &str,
     now: DateTime<Utc>,
-) -> PgResult<Finish<OrderPaid>> {
-    let sql = format!("SELECT {ORDER_COLUMNS} FROM topup_orders WHERE order_no = $1 FOR UPDATE");
+) -> Result<Finish<OrderPaid>, StoreError> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM topup_orders WHERE order_no = $1{}",
+        for_update!()
+    );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(order_no)
         .fetch_optional(&mut *conn)
@@ -263,13 +260,13 @@ async fn order_paid_tx(
     }
 }
 
-impl PostgresStore {
+impl ThisStore {
     async fn orders_where(
         &self,
         condition: &str,
         holder_id: Option<i64>,
         limit: i64,
-    ) -> PgResult<Vec<OrderRow>> {
+    ) -> Result<Vec<OrderRow>, StoreError> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM topup_orders WHERE {condition}
              ORDER BY created_at DESC, id DESC LIMIT $2"
@@ -284,7 +281,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl TopupStore for PostgresStore {
+impl TopupStore for ThisStore {
     async fn create_order(&self, o: &NewOrder<'_>) -> Result<bool, StoreError> {
         // ON CONFLICT DO NOTHING without a target covers both unique keys: the order number
         // and `topup_one_pending_auto` (a second automatic top-up while one is in flight).
@@ -296,10 +293,9 @@ impl TopupStore for PostgresStore {
         .bind(o.holder_id)
         .bind(o.channel.as_str())
         .bind(o.amount.fen())
-        .bind(at(o.now))
+        .bind(Ts::new(o.now))
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -308,8 +304,7 @@ impl TopupStore for PostgresStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(order_no)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(PgError::from)?;
+            .await?;
         Ok(row.as_ref().map(order_row).transpose()?)
     }
 
@@ -325,10 +320,9 @@ impl TopupStore for PostgresStore {
         provider_ref: &str,
         now: DateTime<Utc>,
     ) -> Result<OrderPaid, StoreError> {
-        let now = at(now);
-        Ok(in_transaction!(self.pool, |tx| {
+        in_transaction!(self, |tx| {
             order_paid_tx(&mut tx, order_no, provider_ref, now).await
-        })?)
+        })
     }
 
     async fn order_failed(
@@ -344,11 +338,10 @@ impl TopupStore for PostgresStore {
              WHERE order_no = $3 AND status = 'pending'",
         )
         .bind(failure)
-        .bind(at(now))
+        .bind(Ts::new(now))
         .bind(order_no)
         .execute(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -358,8 +351,7 @@ impl TopupStore for PostgresStore {
         )
         .bind(holder_id)
         .fetch_optional(&self.pool)
-        .await
-        .map_err(PgError::from)?;
+        .await?;
         Ok(row.map(
             |(enabled, threshold, amount, card_masked, card_token)| AutoTopup {
                 enabled,
@@ -378,9 +370,9 @@ impl TopupStore for PostgresStore {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<(), StoreError> {
-        let now = at(now);
+        let now = Ts::new(now);
         let audit = &audit;
-        Ok(in_transaction!(self.pool, |tx| {
+        in_transaction!(self, |tx| {
             match settings {
                 Some(s) => {
                     sqlx::query(
@@ -410,7 +402,7 @@ impl TopupStore for PostgresStore {
             }
             insert_audit(&mut tx, audit, now).await?;
             Ok(Finish::Commit(()))
-        })?)
+        })
     }
 
     async fn failed_auto_topups(
@@ -420,7 +412,7 @@ impl TopupStore for PostgresStore {
         Ok(self
             .orders_where(
                 "status = 'failed' AND channel = 'auto' AND resolved_at IS NULL
-                 AND ($1::bigint IS NULL OR holder_id = $1)",
+                 AND ($1 IS NULL OR holder_id = $1)",
                 holder_id,
                 200,
             )

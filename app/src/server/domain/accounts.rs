@@ -1,0 +1,155 @@
+//! A holder's account: frozen and unfrozen by the office, and closed for good with its balance
+//! paid out to the holder's bank account.
+
+use crate::model::{AccountStatus, Money};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closing {
+    Closed {
+        paid_out: Money,
+        journal_id: Option<i64>,
+    },
+    AlreadyClosed,
+}
+
+/// What a freeze or unfreeze writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreezePlan {
+    pub status: AccountStatus,
+    /// Kept on the account while frozen (the office's reason), cleared when unfrozen.
+    pub status_reason: String,
+    pub audit_before: String,
+    pub audit_after: String,
+}
+
+/// Freezing (`frozen`) or unfreezing: any open account, never a closed one (`None`).
+pub fn decide_freeze(before: AccountStatus, frozen: bool, reason: &str) -> Option<FreezePlan> {
+    if before == AccountStatus::Closed {
+        return None;
+    }
+    let status = if frozen {
+        AccountStatus::Frozen
+    } else {
+        AccountStatus::Active
+    };
+    Some(FreezePlan {
+        status,
+        status_reason: if frozen { reason.into() } else { String::new() },
+        audit_before: before.as_str().into(),
+        audit_after: status.as_str().into(),
+    })
+}
+
+/// What closing writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosePlan {
+    /// The balance paid out (a payout entry and its bank transfer), when there is any.
+    pub payout: Option<Money>,
+    pub audit_before: String,
+    pub audit_after: String,
+}
+
+impl ClosePlan {
+    pub fn outcome(&self, journal_id: Option<i64>) -> Closing {
+        Closing::Closed {
+            paid_out: self.payout.unwrap_or(Money::ZERO),
+            journal_id,
+        }
+    }
+}
+
+/// Closing: once; the whole balance is paid out under `reference`. Run under the account's
+/// lock, so a payment in flight has finished (and is paid out with the rest) or sees it closed.
+pub fn decide_close(
+    status: AccountStatus,
+    balance: Money,
+    reference: &str,
+) -> Result<ClosePlan, Closing> {
+    if status == AccountStatus::Closed {
+        return Err(Closing::AlreadyClosed);
+    }
+    Ok(ClosePlan {
+        payout: (balance > Money::ZERO).then_some(balance),
+        audit_before: format!("{}; balance {}", status.as_str(), balance.yuan_string()),
+        audit_after: format!("closed; paid out {} ({reference})", balance.yuan_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AccountStatus::*;
+
+    #[test]
+    fn freeze_decisions() {
+        // (case, before, frozen, want: (status, reason kept) or refused)
+        let cases = [
+            ("freeze", Active, true, Some((Frozen, "lost and found"))),
+            (
+                "freeze again",
+                Frozen,
+                true,
+                Some((Frozen, "lost and found")),
+            ),
+            (
+                "unfreeze clears the reason",
+                Frozen,
+                false,
+                Some((Active, "")),
+            ),
+            (
+                "unfreeze an active account",
+                Active,
+                false,
+                Some((Active, "")),
+            ),
+            ("never a closed account", Closed, true, None),
+            ("nor unfreeze one", Closed, false, None),
+        ];
+        for (case, before, frozen, want) in cases {
+            let got = decide_freeze(before, frozen, "lost and found");
+            assert_eq!(
+                got.as_ref().map(|p| (p.status, p.status_reason.as_str())),
+                want,
+                "{case}"
+            );
+            if let Some(p) = got {
+                assert_eq!(
+                    (p.audit_before.as_str(), p.audit_after.as_str()),
+                    (before.as_str(), p.status.as_str())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn close_decisions() {
+        let y = |fen| Money::from_fen(fen);
+        let plan = decide_close(Frozen, y(12_345), "PO-1").unwrap();
+        assert_eq!(plan.payout, Some(y(12_345)));
+        assert_eq!(plan.audit_before, "frozen; balance 123.45");
+        assert_eq!(plan.audit_after, "closed; paid out 123.45 (PO-1)");
+        assert_eq!(
+            plan.outcome(Some(7)),
+            Closing::Closed {
+                paid_out: y(12_345),
+                journal_id: Some(7)
+            }
+        );
+
+        let empty = decide_close(Active, Money::ZERO, "PO-2").unwrap();
+        assert_eq!(empty.payout, None);
+        assert_eq!(
+            empty.outcome(None),
+            Closing::Closed {
+                paid_out: Money::ZERO,
+                journal_id: None
+            }
+        );
+
+        assert_eq!(
+            decide_close(Closed, y(100), "PO-3"),
+            Err(Closing::AlreadyClosed)
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! The business rules: every decision a write makes, as plain functions of what the store
+//! loaded under its lock. No I/O, no SQL, no clock: what a rule needs is handed in, and what it
+//! decides comes back as a plan for the store to apply (with the audit record's texts) or as
+//! the reason it refuses. Both backends call these same functions; each rule has its table of
+//! cases in the module's tests.
+//!
+//! - `payments`: a debit at a till (status, limits, balance), a refund, a credit;
+//! - `cards`: issuing and replacing a card, cancelling it, a lost report and its lifting;
+//! - `accounts`: freezing, closing with its payout, a status set by the office;
+//! - `corrections`: correcting a payment, alone or on a second person's approval;
+//! - `masking`: what of a name or number a screen may show.
+
+pub mod accounts;
+pub mod cards;
+pub mod corrections;
+pub mod masking;
+pub mod payments;
+
+/// A write that cannot be right whatever the rules say: money arithmetic on stored amounts
+/// that does not fit in an `i64` of fen, or a request no service makes. The data or the caller
+/// broke an invariant, and the write stops (the store reports it as corrupt data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broken(pub &'static str);
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+use crate::model::Money;
+
+/// `a + b`, or `Broken(what)`.
+fn add(a: Money, b: Money, what: &'static str) -> Result<Money, Broken> {
+    a.checked_add(b).ok_or(Broken(what))
+}
+
+/// `a - b`, or `Broken(what)`.
+fn sub(a: Money, b: Money, what: &'static str) -> Result<Money, Broken> {
+    a.checked_sub(b).ok_or(Broken(what))
+}
+
+/// `-a`, or `Broken(what)`.
+fn neg(a: Money, what: &'static str) -> Result<Money, Broken> {
+    a.checked_neg().ok_or(Broken(what))
+}

@@ -1,0 +1,1515 @@
+//! The card office: staff accounts, the counter's changes to holders, cards and money, found
+//! cards, corrections, administration and reports. Every change runs in `in_transaction!`; a
+//! change of money first locks the account (as the money engine does), and a change of a live
+//! card locks the card (as the holder's lost report does). The decisions are
+//! `server::domain`'s.
+
+use super::ledger::credit_in_tx;
+use super::{
+    ThisStore, count_failure, end_sessions_tx, insert_audit, insert_holder, lock_account,
+    lock_account_of_holder, lock_live_card, opt_ts_of, set_balance, set_card_status, ts_of,
+};
+use crate::model::{
+    CampusProfile, CardStatus, Channel, DeviceKind, HolderKind, IdDocKind, MerchantCategory, Money,
+    StaffRole,
+};
+use crate::server::domain::{accounts, cards, corrections};
+use crate::server::store::staff::*;
+use crate::server::store::{
+    Audit, CardChange, CardIssue, Closing, Correction, Credit, CreditOutcome, Finish, NewCard,
+    NewHolder, StoreError, SubjectKind, Ts, corrupt,
+};
+use crate::staff_model::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+type DbRow = super::DbRow;
+
+const STAFF_COLUMNS: &str =
+    "s.id, s.username, s.display_name, s.role, s.merchant_id, m.name_zh AS merchant_name,
+    s.password_hash, s.totp_secret, s.active, s.locked_until,
+    s.password_changed_at IS NULL AS must_change_password";
+
+fn staff_row(row: &DbRow) -> Result<StaffAuth, StoreError> {
+    let role: StaffRole = row.try_get("role")?;
+    Ok(StaffAuth {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role,
+        merchant_id: row.try_get("merchant_id")?,
+        merchant_name: row.try_get("merchant_name")?,
+        password_hash: row.try_get("password_hash")?,
+        totp_secret: row.try_get("totp_secret")?,
+        active: row.try_get("active")?,
+        locked_until: row.try_get("locked_until")?,
+        must_change_password: row.try_get("must_change_password")?,
+    })
+}
+
+const HOLDER_COLUMNS: &str = "h.id AS holder_id, a.id AS account_id, h.student_no, h.name, h.kind, h.department,
+    h.class_name, h.id_doc_kind, h.id_doc_hash, h.id_doc_masked, h.phone_masked, a.balance, a.status,
+    a.status_reason, a.single_limit, a.daily_limit, h.query_pw_is_initial, h.failed_logins,
+    h.locked_until, a.consumption_pw_is_initial, a.consumption_pw_failures, a.consumption_pw_locked_until";
+
+fn holder_row(row: &DbRow) -> Result<HolderRecord, StoreError> {
+    let kind: HolderKind = row.try_get("kind")?;
+    let doc: IdDocKind = row.try_get("id_doc_kind")?;
+    Ok(HolderRecord {
+        holder_id: row.try_get("holder_id")?,
+        account_id: row.try_get("account_id")?,
+        student_no: row.try_get("student_no")?,
+        name: row.try_get("name")?,
+        kind,
+        department: row.try_get("department")?,
+        class_name: row.try_get("class_name")?,
+        id_doc_kind: doc,
+        id_doc_hash: row.try_get("id_doc_hash")?,
+        id_doc_masked: row.try_get("id_doc_masked")?,
+        phone_masked: row.try_get("phone_masked")?,
+        balance: Money::from_fen(row.try_get("balance")?),
+        status: row.try_get("status")?,
+        status_reason: row.try_get("status_reason")?,
+        single_limit: Money::from_fen(row.try_get("single_limit")?),
+        daily_limit: Money::from_fen(row.try_get("daily_limit")?),
+        query_pw_is_initial: row.try_get("query_pw_is_initial")?,
+        failed_logins: row.try_get("failed_logins")?,
+        locked_until: row.try_get("locked_until")?,
+        consumption_pw_is_initial: row.try_get("consumption_pw_is_initial")?,
+        consumption_pw_failures: row.try_get("consumption_pw_failures")?,
+        consumption_pw_locked_until: row.try_get("consumption_pw_locked_until")?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "l.id, l.at, l.actor_kind, l.actor_id, s.username AS staff_username,
+    s.display_name AS staff_name, d.code AS device_code, ah.student_no AS actor_student_no,
+    l.action, h.student_no AS holder_no, l.target, l.before_state, l.after_state, l.reason";
+const AUDIT_JOINS: &str = "FROM audit_log l
+    LEFT JOIN staff_users s ON l.actor_kind = 'staff' AND s.id = l.actor_id
+    LEFT JOIN devices d ON l.actor_kind = 'device' AND d.id = l.actor_id
+    LEFT JOIN cardholders ah ON l.actor_kind = 'holder' AND ah.id = l.actor_id
+    LEFT JOIN cardholders h ON h.id = l.holder_id";
+
+fn audit_row(row: &DbRow) -> Result<AuditView, StoreError> {
+    let kind: String = row.try_get("actor_kind")?;
+    let get = |c: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(c)?) };
+    let actor = match kind.as_str() {
+        "staff" => format!(
+            "staff {} ({})",
+            get("staff_username")?.unwrap_or_default(),
+            get("staff_name")?.unwrap_or_default()
+        ),
+        "device" => format!("device {}", get("device_code")?.unwrap_or_default()),
+        "holder" => format!("holder {}", get("actor_student_no")?.unwrap_or_default()),
+        _ => "system".to_string(),
+    };
+    Ok(AuditView {
+        id: row.try_get("id")?,
+        at: ts_of(row, "at")?,
+        actor,
+        action: row.try_get("action")?,
+        holder: get("holder_no")?,
+        target: row.try_get("target")?,
+        before: row.try_get("before_state")?,
+        after: row.try_get("after_state")?,
+        reason: row.try_get("reason")?,
+    })
+}
+
+fn found_row(row: &DbRow) -> Result<FoundCardView, StoreError> {
+    Ok(FoundCardView {
+        id: row.try_get("id")?,
+        holder_id: row.try_get("holder_id")?,
+        card_no: row.try_get("card_no")?,
+        name: row.try_get("name")?,
+        student_no: row.try_get("student_no")?,
+        place: row.try_get("place")?,
+        found_at: ts_of(row, "found_at")?,
+        returned_at: opt_ts_of(row, "returned_at")?,
+    })
+}
+
+const FOUND_SELECT: &str =
+    "SELECT f.id, f.holder_id, c.card_no, h.name, h.student_no, f.place, f.found_at, f.returned_at
+    FROM found_cards f JOIN cards c ON c.id = f.card_id JOIN cardholders h ON h.id = f.holder_id";
+
+fn reversal_view(row: &DbRow) -> Result<ReversalView, StoreError> {
+    Ok(ReversalView {
+        id: row.try_get("id")?,
+        journal_id: row.try_get("journal_id")?,
+        holder_id: row.try_get("holder_id")?,
+        student_no: row.try_get("student_no")?,
+        name: row.try_get("name")?,
+        amount: Money::from_fen(row.try_get("amount")?),
+        reason: row.try_get("reason")?,
+        requested_by: row.try_get("requested_by_name")?,
+        requested_at: ts_of(row, "requested_at")?,
+    })
+}
+
+impl ThisStore {
+    async fn holder_where(
+        &self,
+        filter: &str,
+        bind: Bind<'_>,
+    ) -> Result<Option<HolderRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {HOLDER_COLUMNS} FROM cardholders h JOIN accounts a ON a.holder_id = h.id WHERE {filter}"
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let query = match bind {
+            Bind::Id(id) => query.bind(id),
+            Bind::Text(text) => query.bind(text),
+        };
+        let row = query.fetch_optional(&self.pool).await?;
+        row.as_ref().map(holder_row).transpose()
+    }
+
+    async fn staff_where(
+        &self,
+        filter: &str,
+        bind: Bind<'_>,
+    ) -> Result<Option<StaffAuth>, StoreError> {
+        let sql = format!(
+            "SELECT {STAFF_COLUMNS} FROM staff_users s LEFT JOIN merchants m ON m.id = s.merchant_id
+             WHERE {filter}"
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let query = match bind {
+            Bind::Id(id) => query.bind(id),
+            Bind::Text(text) => query.bind(text),
+        };
+        let row = query.fetch_optional(&self.pool).await?;
+        row.as_ref().map(staff_row).transpose()
+    }
+}
+
+/// The one parameter of a lookup by id or by text.
+enum Bind<'a> {
+    Id(i64),
+    Text(&'a str),
+}
+
+#[async_trait]
+impl StaffStore for ThisStore {
+    async fn staff_auth(&self, username: &str) -> Result<Option<StaffAuth>, StoreError> {
+        Ok(self
+            .staff_where("s.username = $1", Bind::Text(username))
+            .await?)
+    }
+
+    async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAuth>, StoreError> {
+        Ok(self.staff_where("s.id = $1", Bind::Id(id)).await?)
+    }
+
+    async fn staff_login_failed(
+        &self,
+        id: i64,
+        max: i64,
+        lock_until: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(count_failure(
+            &self.pool,
+            "staff_users",
+            "failed_logins",
+            "locked_until",
+            id,
+            max,
+            lock_until,
+        )
+        .await?)
+    }
+
+    async fn staff_login_succeeded(&self, id: i64, step: i64) -> Result<bool, StoreError> {
+        // One UPDATE: two logins with one code wait on the row lock, and the second no longer
+        // matches once the first has committed its step.
+        let updated = sqlx::query(
+            "UPDATE staff_users SET failed_logins = 0, locked_until = NULL, totp_last_step = $1
+             WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(updated == 1)
+    }
+
+    async fn search_holders(&self, query: &str, limit: i64) -> Result<Vec<HolderHit>, StoreError> {
+        let like = format!("%{}%", query.replace(['%', '_'], ""));
+        let rows = sqlx::query(concat!(
+            "SELECT h.id, h.student_no, h.name, h.class_name, a.status, a.balance,
+                    (SELECT card_no FROM cards WHERE holder_id = h.id AND status IN ('active', 'lost')) AS card_no
+             FROM cardholders h JOIN accounts a ON a.holder_id = h.id
+             WHERE h.student_no = $1 OR h.name",
+            like!("$2"),
+            " OR h.id IN (SELECT holder_id FROM cards WHERE card_no = $1 OR chip_serial = $1)
+             ORDER BY h.student_no LIMIT $3"
+        ))
+        .bind(query)
+        .bind(like)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HolderHit {
+                    holder_id: row.try_get("id")?,
+                    student_no: row.try_get("student_no")?,
+                    name: row.try_get("name")?,
+                    class_name: row.try_get("class_name")?,
+                    card_no: row.try_get("card_no")?,
+                    account_status: row.try_get("status")?,
+                    balance: Money::from_fen(row.try_get("balance")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn holder_record(&self, holder_id: i64) -> Result<Option<HolderRecord>, StoreError> {
+        Ok(self.holder_where("h.id = $1", Bind::Id(holder_id)).await?)
+    }
+
+    async fn holder_by_student_no(
+        &self,
+        student_no: &str,
+    ) -> Result<Option<HolderRecord>, StoreError> {
+        Ok(self
+            .holder_where("h.student_no = $1", Bind::Text(student_no))
+            .await?)
+    }
+
+    async fn card_views(&self, holder_id: i64) -> Result<Vec<CardView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT card_no, chip_serial, status, issued_at, ended_at FROM cards WHERE holder_id = $1
+             ORDER BY issued_at DESC, id DESC",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CardView {
+                    card_no: row.try_get("card_no")?,
+                    chip_serial: row.try_get("chip_serial")?,
+                    status: row.try_get("status")?,
+                    issued_at: ts_of(row, "issued_at")?,
+                    ended_at: opt_ts_of(row, "ended_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn staff_entries(
+        &self,
+        holder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StaffEntryView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT j.id, j.created_at, j.kind, j.amount, j.balance_after, j.channel, m.name_zh AS merchant,
+                    j.reference, j.memo,
+                    EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_id = j.id) AS reversed
+             FROM journal_entries j JOIN accounts a ON a.id = j.account_id
+             LEFT JOIN merchants m ON m.id = j.merchant_id
+             WHERE a.holder_id = $1 ORDER BY j.created_at DESC, j.id DESC LIMIT $2",
+        )
+        .bind(holder_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StaffEntryView {
+                    id: row.try_get("id")?,
+                    at: ts_of(row, "created_at")?,
+                    kind: row.try_get("kind")?,
+                    amount: Money::from_fen(row.try_get("amount")?),
+                    balance_after: Money::from_fen(row.try_get("balance_after")?),
+                    channel: row.try_get::<Option<Channel>, _>("channel")?,
+                    merchant: row.try_get("merchant")?,
+                    reference: row.try_get("reference")?,
+                    memo: row.try_get("memo")?,
+                    reversed: row.try_get("reversed")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_records(&self, q: &AuditQuery) -> Result<Vec<AuditView>, StoreError> {
+        let (from, until) = super::bounds(q.from.as_deref(), q.until.as_deref())?;
+        // The action, or its prefix.
+        let prefix = concat!("l.action", like!("($3 || '%')"));
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} {AUDIT_JOINS}
+             WHERE ($1 IS NULL OR s.username = $1)
+               AND ($2 IS NULL OR h.student_no = $2)
+               AND ($3 IS NULL OR l.action = $3 OR {prefix})
+               AND ($4 IS NULL OR l.at >= $4)
+               AND ($5 IS NULL OR l.at < $5)
+             ORDER BY l.at DESC, l.id DESC LIMIT $6"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&q.person)
+            .bind(&q.holder)
+            .bind(&q.action)
+            .bind(from)
+            .bind(until)
+            .bind(q.limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn audit_of_holder(
+        &self,
+        holder_id: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditView>, StoreError> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} {AUDIT_JOINS} WHERE l.holder_id = $1 ORDER BY l.at DESC, l.id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn enrol(&self, holders: &[NewHolder], audit: Audit) -> Result<(), StoreError> {
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            for h in holders {
+                insert_holder(&mut tx, h).await?;
+            }
+            insert_audit(&mut tx, audit, self.clock.now()).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn issue_card(
+        &self,
+        holder_id: i64,
+        card: &NewCard,
+        replace: bool,
+        fee: Money,
+        staff_id: i64,
+        audit: Audit,
+    ) -> Result<CardIssue, StoreError> {
+        let audit = &audit;
+        let now = card.issued_at;
+        in_transaction!(self, |tx| {
+            let account = lock_account_of_holder(&mut tx, holder_id).await?;
+            let live = lock_live_card(&mut tx, holder_id).await?;
+            // A concurrent issue of the same number or serial: the unique key fails the later
+            // insert, and its run again finds the card here.
+            let taken: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM cards WHERE card_no = $1 OR chip_serial = $2)",
+            )
+            .bind(&card.card_no)
+            .bind(&card.chip_serial)
+            .fetch_one(&mut *tx)
+            .await?;
+            let ask = cards::IssueAsk {
+                card_no: &card.card_no,
+                replace,
+                fee,
+            };
+            let plan =
+                match cards::decide_issue(&ask, account.status, account.balance, live, taken)? {
+                    Ok(plan) => plan,
+                    Err(refused) => return Ok(Finish::Rollback(refused)),
+                };
+            if let Some(old) = &plan.void {
+                set_card_status(&mut tx, old.id, CardStatus::Void, now).await?;
+            }
+            sqlx::query(
+                "INSERT INTO cards (holder_id, card_no, chip_serial, status, issued_at)
+                 VALUES ($1, $2, $3, 'active', $4)",
+            )
+            .bind(holder_id)
+            .bind(&card.card_no)
+            .bind(&card.chip_serial)
+            .bind(Ts::new(now))
+            .execute(&mut *tx)
+            .await?;
+            if let Some((amount, balance_after)) = plan.fee_entry {
+                sqlx::query(
+                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, staff_id, memo, created_at)
+                     VALUES ($1, 'fee', $2, $3, $4, $5, $6)",
+                )
+                .bind(account.id)
+                .bind(amount.fen())
+                .bind(balance_after.fen())
+                .bind(staff_id)
+                .bind(&plan.fee_memo)
+                .bind(Ts::new(now))
+                .execute(&mut *tx)
+                .await?;
+                set_balance(&mut tx, account.id, account.balance, balance_after).await?;
+            }
+            let mut audit = audit.clone();
+            if let Some(before) = &plan.audit_before {
+                audit.before.clone_from(before);
+            }
+            audit.after.clone_from(&plan.audit_after);
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(plan.outcome()))
+        })
+    }
+
+    async fn cancel_card(
+        &self,
+        holder_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<CardChange, StoreError> {
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            let live = lock_live_card(&mut tx, holder_id).await?;
+            let plan = match cards::decide_cancel(live) {
+                Ok(plan) => plan,
+                Err(refused) => return Ok(Finish::Rollback(refused)),
+            };
+            set_card_status(&mut tx, plan.card_id, plan.to, now).await?;
+            let mut audit = audit.clone();
+            audit.target = plan.audit_target;
+            audit.before = plan.audit_before;
+            audit.after = plan.audit_after;
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(plan.outcome))
+        })
+    }
+
+    async fn reset_password(
+        &self,
+        holder_id: i64,
+        which: PasswordKind,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            match which {
+                PasswordKind::Query => {
+                    sqlx::query(
+                        "UPDATE cardholders SET query_pw_hash = $1, query_pw_is_initial = TRUE, failed_logins = 0,
+                             locked_until = NULL, query_pw_changed_at = $2 WHERE id = $3",
+                    )
+                    .bind(new_hash)
+                    .bind(now)
+                    .bind(holder_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    end_sessions_tx(&mut tx, SubjectKind::Holder, holder_id, None, now).await?;
+                }
+                PasswordKind::Consumption => {
+                    sqlx::query(
+                        "UPDATE accounts SET consumption_pw_hash = $1, consumption_pw_is_initial = TRUE,
+                             consumption_pw_failures = 0, consumption_pw_locked_until = NULL WHERE holder_id = $2",
+                    )
+                    .bind(new_hash)
+                    .bind(holder_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn lift_lockout(
+        &self,
+        holder_id: i64,
+        which: PasswordKind,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let sql = match which {
+            PasswordKind::Query => {
+                "UPDATE cardholders SET failed_logins = 0, locked_until = NULL WHERE id = $1"
+            }
+            PasswordKind::Consumption => {
+                "UPDATE accounts SET consumption_pw_failures = 0, consumption_pw_locked_until = NULL WHERE holder_id = $1"
+            }
+        };
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            sqlx::query(sql).bind(holder_id).execute(&mut *tx).await?;
+            insert_audit(&mut tx, audit, self.clock.now()).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn set_frozen(
+        &self,
+        holder_id: i64,
+        frozen: bool,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            // Under the account lock, as `set_account_status`: a payment in flight finishes
+            // first, or sees the new status.
+            let before = lock_account_of_holder(&mut tx, holder_id).await?.status;
+            let Some(plan) = accounts::decide_freeze(before, frozen, &audit.reason) else {
+                return Ok(Finish::Rollback(false));
+            };
+            sqlx::query("UPDATE accounts SET status = $1, status_reason = $2 WHERE holder_id = $3")
+                .bind(plan.status)
+                .bind(&plan.status_reason)
+                .bind(holder_id)
+                .execute(&mut *tx)
+                .await?;
+            let mut audit = audit.clone();
+            audit.before = plan.audit_before;
+            audit.after = plan.audit_after;
+            insert_audit(&mut tx, &audit, self.clock.now()).await?;
+            Ok(Finish::Commit(true))
+        })
+    }
+
+    async fn close_account(
+        &self,
+        holder_id: i64,
+        reference: &str,
+        bank_account: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Closing, StoreError> {
+        let audit = &audit;
+        let at = Ts::new(now);
+        in_transaction!(self, |tx| {
+            // Under the account lock: a payment in flight finishes first (and is paid out with
+            // the rest), or sees the account closed.
+            let account = lock_account_of_holder(&mut tx, holder_id).await?;
+            let plan = match accounts::decide_close(account.status, account.balance, reference) {
+                Ok(plan) => plan,
+                Err(refused) => return Ok(Finish::Rollback(refused)),
+            };
+            let mut journal_id = None;
+            if let Some(amount) = plan.payout {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, staff_id, reference, memo, created_at)
+                     VALUES ($1, 'payout', $2, 0, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(account.id)
+                .bind(-amount.fen())
+                .bind(staff_id)
+                .bind(reference)
+                .bind(&audit.reason)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+                set_balance(&mut tx, account.id, account.balance, Money::ZERO).await?;
+                sqlx::query(
+                    "INSERT INTO payouts (journal_id, holder_id, amount, bank_account, reference, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(holder_id)
+                .bind(amount.fen())
+                .bind(bank_account)
+                .bind(reference)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                journal_id = Some(id);
+            }
+            sqlx::query(
+                "UPDATE cards SET status = 'cancelled', ended_at = $1
+                 WHERE holder_id = $2 AND status IN ('active', 'lost')",
+            )
+            .bind(at)
+            .bind(holder_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE accounts SET status = 'closed', status_reason = $1, closed_at = $2 WHERE id = $3",
+            )
+            .bind(&audit.reason)
+            .bind(at)
+            .bind(account.id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE auto_topup SET enabled = FALSE WHERE holder_id = $1")
+                .bind(holder_id)
+                .execute(&mut *tx)
+                .await?;
+            end_sessions_tx(&mut tx, SubjectKind::Holder, holder_id, None, now).await?;
+            let mut audit = audit.clone();
+            audit.before.clone_from(&plan.audit_before);
+            audit.after.clone_from(&plan.audit_after);
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(plan.outcome(journal_id)))
+        })
+    }
+
+    async fn card_by_number(&self, number: &str) -> Result<Option<(i64, i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, holder_id, card_no FROM cards WHERE card_no = $1 OR chip_serial = $1",
+        )
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn record_found_card(
+        &self,
+        card_id: i64,
+        holder_id: i64,
+        place: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            // No conflict target: the one that can clash is the partial unique index
+            // `found_cards_one_open` (one open record per card). A concurrent second record
+            // waits for the first and then inserts nothing.
+            let inserted = sqlx::query(
+                "INSERT INTO found_cards (card_id, holder_id, place, found_at, recorded_by)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(card_id)
+            .bind(holder_id)
+            .bind(place)
+            .bind(now)
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(Finish::Rollback(false));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(true))
+        })
+    }
+
+    async fn cash_topup(
+        &self,
+        credit: &Credit<'_>,
+        audit: Audit,
+    ) -> Result<CreditOutcome, StoreError> {
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            let outcome = credit_in_tx(&mut tx, credit).await?;
+            let CreditOutcome::Credited { balance, .. } = &outcome else {
+                return Ok(Finish::Rollback(outcome));
+            };
+            let mut audit = audit.clone();
+            audit.after = format!("balance {}", balance.yuan_string());
+            insert_audit(&mut tx, &audit, credit.now).await?;
+            Ok(Finish::Commit(outcome))
+        })
+    }
+
+    async fn found_cards(&self, open_only: bool) -> Result<Vec<FoundCardView>, StoreError> {
+        let sql = format!(
+            "{FOUND_SELECT} WHERE (NOT $1 OR f.returned_at IS NULL) ORDER BY f.found_at DESC LIMIT 200"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(open_only)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(found_row)
+            .collect::<Result<_, StoreError>>()?)
+    }
+
+    async fn found_card(&self, id: i64) -> Result<Option<FoundCardView>, StoreError> {
+        let sql = format!("{FOUND_SELECT} WHERE f.id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(found_row).transpose()?)
+    }
+
+    async fn found_cards_of(&self, holder_id: i64) -> Result<Vec<FoundCardView>, StoreError> {
+        let sql = format!("{FOUND_SELECT} WHERE f.holder_id = $1 ORDER BY f.found_at DESC");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(found_row)
+            .collect::<Result<_, StoreError>>()?)
+    }
+
+    async fn found_card_returned(
+        &self,
+        id: i64,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            let updated = sqlx::query(
+                "UPDATE found_cards SET returned_at = $1, returned_by = $2
+                 WHERE id = $3 AND returned_at IS NULL",
+            )
+            .bind(now)
+            .bind(staff_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                return Ok(Finish::Rollback(false));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(true))
+        })
+    }
+
+    async fn journal_entry(&self, id: i64) -> Result<Option<EntryRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT j.id, a.holder_id, j.kind, j.amount, j.balance_after, j.merchant_id, j.created_at,
+                    EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_id = j.id) AS reversed
+             FROM journal_entries j JOIN accounts a ON a.id = j.account_id WHERE j.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let decode = |r: &DbRow| -> Result<EntryRecord, StoreError> {
+            Ok(EntryRecord {
+                id: r.try_get("id")?,
+                holder_id: r.try_get("holder_id")?,
+                kind: r.try_get("kind")?,
+                amount: Money::from_fen(r.try_get("amount")?),
+                balance_after: Money::from_fen(r.try_get("balance_after")?),
+                merchant_id: r.try_get("merchant_id")?,
+                created_at: r.try_get("created_at")?,
+                reversed: r.try_get("reversed")?,
+            })
+        };
+        Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    async fn correct_payment(
+        &self,
+        payment_id: i64,
+        reason: &str,
+        staff_id: i64,
+        request: Option<i64>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Correction, StoreError> {
+        let audit = &audit;
+        let at = Ts::new(now);
+        in_transaction!(self, |tx| {
+            if let Some(request_id) = request {
+                // The request's row lock puts two approvers in order: the second finds it decided.
+                let decided = sqlx::query(
+                    "UPDATE reversal_requests SET status = 'approved', decided_by = $1, decided_at = $2
+                     WHERE id = $3 AND journal_id = $4 AND status = 'pending'",
+                )
+                .bind(staff_id)
+                .bind(at)
+                .bind(request_id)
+                .bind(payment_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if decided == 0 {
+                    return Ok(Finish::Rollback(Correction::RequestDecided));
+                }
+            }
+            let (account_id, amount, merchant_id): (i64, i64, Option<i64>) = sqlx::query_as(
+                "SELECT account_id, amount, merchant_id FROM journal_entries WHERE id = $1 AND kind = 'payment'",
+            )
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let account = lock_account(&mut tx, account_id).await?;
+            // Read under the lock: a refund or correction of this payment has committed by now.
+            let reversed: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM journal_entries WHERE reverses_id = $1)",
+            )
+            .bind(payment_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let verdict = corrections::decide_correction(
+                Money::from_fen(amount),
+                reversed,
+                request.is_some(),
+                account.status,
+                account.balance,
+            )?;
+            let plan = match verdict {
+                corrections::CorrectionVerdict::Correct(plan) => plan,
+                corrections::CorrectionVerdict::Refuse(refused) => {
+                    return Ok(Finish::Rollback(refused));
+                }
+                corrections::CorrectionVerdict::RejectRequest { audit_after } => {
+                    // Refunded at the till meanwhile: the request is closed, not left pending.
+                    sqlx::query("UPDATE reversal_requests SET status = 'rejected' WHERE id = $1")
+                        .bind(request)
+                        .execute(&mut *tx)
+                        .await?;
+                    let mut audit = audit.clone();
+                    audit.after = audit_after.into();
+                    insert_audit(&mut tx, &audit, now).await?;
+                    return Ok(Finish::Commit(Correction::AlreadyReversed));
+                }
+            };
+            let journal_id: i64 = sqlx::query_scalar(
+                "INSERT INTO journal_entries (account_id, kind, amount, balance_after, merchant_id, staff_id, reverses_id, memo, created_at)
+                 VALUES ($1, 'correction', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(account.id)
+            .bind(plan.entry.fen())
+            .bind(plan.balance_after.fen())
+            .bind(merchant_id)
+            .bind(staff_id)
+            .bind(payment_id)
+            .bind(reason)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?;
+            set_balance(&mut tx, account.id, account.balance, plan.balance_after).await?;
+            if let Some(request_id) = request {
+                sqlx::query("UPDATE reversal_requests SET correction_id = $1 WHERE id = $2")
+                    .bind(journal_id)
+                    .bind(request_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let mut audit = audit.clone();
+            audit.after = plan.audit_after(journal_id);
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(plan.outcome(journal_id)))
+        })
+    }
+
+    async fn request_correction(
+        &self,
+        entry: &EntryRecord,
+        reason: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            // No conflict target: the one that can clash is the partial unique index
+            // `reversal_one_pending` (one pending request per payment).
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO reversal_requests (journal_id, holder_id, amount, reason, requested_by, requested_at, status)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT DO NOTHING RETURNING id",
+            )
+            .bind(entry.id)
+            .bind(entry.holder_id)
+            .bind(-entry.amount.fen())
+            .bind(reason)
+            .bind(staff_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if id.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(id))
+        })
+    }
+
+    async fn reversal_request(&self, id: i64) -> Result<Option<ReversalRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, journal_id, holder_id, amount, reason, requested_by, status
+             FROM reversal_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let decode = |r: &DbRow| -> Result<ReversalRow, StoreError> {
+            Ok(ReversalRow {
+                id: r.try_get("id")?,
+                journal_id: r.try_get("journal_id")?,
+                holder_id: r.try_get("holder_id")?,
+                amount: Money::from_fen(r.try_get("amount")?),
+                reason: r.try_get("reason")?,
+                requested_by: r.try_get("requested_by")?,
+                pending: r.try_get::<String, _>("status")? == "pending",
+            })
+        };
+        Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    async fn pending_reversals(
+        &self,
+        holder_id: Option<i64>,
+    ) -> Result<Vec<ReversalView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.journal_id, r.holder_id, h.student_no, h.name, r.amount, r.reason,
+                    s.display_name AS requested_by_name, r.requested_at
+             FROM reversal_requests r JOIN cardholders h ON h.id = r.holder_id
+             JOIN staff_users s ON s.id = r.requested_by
+             WHERE r.status = 'pending' AND ($1 IS NULL OR r.holder_id = $1)
+             ORDER BY r.requested_at",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(reversal_view)
+            .collect::<Result<_, StoreError>>()?)
+    }
+
+    async fn resolve_failed_topup(
+        &self,
+        order_no: &str,
+        resolution: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            let updated = sqlx::query(
+                "UPDATE topup_orders SET resolved_at = $1, resolved_by = $2, resolution = $3
+                 WHERE order_no = $4 AND status = 'failed' AND channel = 'auto' AND resolved_at IS NULL",
+            )
+            .bind(now)
+            .bind(staff_id)
+            .bind(resolution)
+            .bind(order_no)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 0 {
+                return Ok(Finish::Rollback(false));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(true))
+        })
+    }
+
+    async fn failed_topup_views(
+        &self,
+        holder_id: Option<i64>,
+    ) -> Result<Vec<FailedTopupView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.order_no, o.holder_id, h.student_no, h.name, o.amount, o.failure, o.updated_at
+             FROM topup_orders o JOIN cardholders h ON h.id = o.holder_id
+             WHERE o.status = 'failed' AND o.channel = 'auto' AND o.resolved_at IS NULL
+               AND ($1 IS NULL OR o.holder_id = $1)
+             ORDER BY o.updated_at DESC LIMIT 200",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let decode = |r: &DbRow| -> Result<FailedTopupView, StoreError> {
+            Ok(FailedTopupView {
+                order_no: r.try_get("order_no")?,
+                holder_id: r.try_get("holder_id")?,
+                student_no: r.try_get("student_no")?,
+                name: r.try_get("name")?,
+                amount: Money::from_fen(r.try_get("amount")?),
+                failure: r.try_get("failure")?,
+                at: ts_of(r, "updated_at")?,
+            })
+        };
+        Ok(rows.iter().map(decode).collect::<Result<_, StoreError>>()?)
+    }
+
+    async fn merchants(&self) -> Result<Vec<MerchantView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, code, name_zh, name_en, category, place, active FROM merchants ORDER BY code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let decode = |r: &DbRow| -> Result<MerchantView, StoreError> {
+            let category: MerchantCategory = r.try_get("category")?;
+            Ok(MerchantView {
+                id: r.try_get("id")?,
+                code: r.try_get("code")?,
+                name_zh: r.try_get("name_zh")?,
+                name_en: r.try_get("name_en")?,
+                category,
+                place: r.try_get("place")?,
+                active: r.try_get("active")?,
+            })
+        };
+        Ok(rows.iter().map(decode).collect::<Result<_, StoreError>>()?)
+    }
+
+    async fn save_merchant(
+        &self,
+        id: Option<i64>,
+        m: &MerchantInput<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            let saved: Option<i64> = match id {
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO merchants (code, name_zh, name_en, category, place, active, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING RETURNING id",
+                    )
+                    .bind(m.code)
+                    .bind(m.name_zh)
+                    .bind(m.name_en)
+                    .bind(m.category.as_str())
+                    .bind(m.place)
+                    .bind(m.active)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                }
+                Some(id) => {
+                    // A concurrent save taking the code fails this UPDATE on the unique key;
+                    // run again, the clash is seen here.
+                    let clash: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM merchants WHERE code = $1 AND id <> $2",
+                    )
+                    .bind(m.code)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if clash > 0 {
+                        None
+                    } else {
+                        sqlx::query_scalar(
+                            "UPDATE merchants SET code = $1, name_zh = $2, name_en = $3, category = $4, place = $5, active = $6
+                             WHERE id = $7 RETURNING id",
+                        )
+                        .bind(m.code)
+                        .bind(m.name_zh)
+                        .bind(m.name_en)
+                        .bind(m.category.as_str())
+                        .bind(m.place)
+                        .bind(m.active)
+                        .bind(id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    }
+                }
+            };
+            if saved.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(saved))
+        })
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.code, d.kind, m.name_zh AS merchant, d.place, d.public_key, d.revoked_at, d.key_issued_at
+             FROM devices d LEFT JOIN merchants m ON m.id = d.merchant_id ORDER BY d.code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: DeviceKind = r.try_get("kind")?;
+                let key: Option<String> = r.try_get("public_key")?;
+                let revoked: Option<DateTime<Utc>> = r.try_get("revoked_at")?;
+                Ok(DeviceView {
+                    id: r.try_get("id")?,
+                    code: r.try_get("code")?,
+                    kind,
+                    merchant: r.try_get("merchant")?,
+                    place: r.try_get("place")?,
+                    has_credential: key.is_some() && revoked.is_none(),
+                    revoked: revoked.is_some(),
+                    credential_issued_at: opt_ts_of(r, "key_issued_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_device(
+        &self,
+        d: &DeviceInput<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO devices (code, kind, merchant_id, place, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (code) DO NOTHING RETURNING id",
+            )
+            .bind(d.code)
+            .bind(d.kind.as_str())
+            .bind(d.merchant_id)
+            .bind(d.place)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if id.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(id))
+        })
+    }
+
+    async fn set_device_credential(
+        &self,
+        device_id: i64,
+        public_key: Option<&str>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            match public_key {
+                Some(key) => sqlx::query(
+                    "UPDATE devices SET public_key = $1, key_issued_at = $2, revoked_at = NULL WHERE id = $3",
+                )
+                .bind(key)
+                .bind(now)
+                .bind(device_id),
+                None => sqlx::query("UPDATE devices SET revoked_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(device_id),
+            }
+            .execute(&mut *tx)
+            .await?;
+            // The browsers set up as this device's terminal stop working at once.
+            sqlx::query(
+                "UPDATE terminal_sessions SET ended_at = $1 WHERE device_id = $2 AND ended_at IS NULL",
+            )
+            .bind(now)
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn staff_users(&self) -> Result<Vec<StaffUserView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.username, s.display_name, s.role, m.name_zh AS merchant, s.active,
+                    s.locked_until, s.totp_secret IS NOT NULL AS has_totp
+             FROM staff_users s LEFT JOIN merchants m ON m.id = s.merchant_id ORDER BY s.username",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let now = self.clock.now();
+        rows.iter()
+            .map(|r| {
+                let role: StaffRole = r.try_get("role")?;
+                let locked: Option<DateTime<Utc>> = r.try_get("locked_until")?;
+                Ok(StaffUserView {
+                    id: r.try_get("id")?,
+                    username: r.try_get("username")?,
+                    display_name: r.try_get("display_name")?,
+                    role,
+                    merchant: r.try_get("merchant")?,
+                    active: r.try_get("active")?,
+                    locked: locked.is_some_and(|t| t > now),
+                    has_second_factor: r.try_get("has_totp")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_staff(
+        &self,
+        s: &NewStaffUser<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, totp_secret, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING RETURNING id",
+            )
+            .bind(s.username)
+            .bind(s.display_name)
+            .bind(s.role.as_str())
+            .bind(s.merchant_id)
+            .bind(s.password_hash)
+            .bind(s.totp_secret)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if id.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(id))
+        })
+    }
+
+    async fn update_staff(
+        &self,
+        id: i64,
+        role: StaffRole,
+        merchant_id: Option<i64>,
+        active: bool,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "UPDATE staff_users SET role = $1, merchant_id = $2, active = $3 WHERE id = $4",
+            )
+            .bind(role.as_str())
+            .bind(merchant_id)
+            .bind(active)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            // A changed role or a disabled account takes effect at once: its sessions end.
+            end_sessions_tx(&mut tx, SubjectKind::Staff, id, None, now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn set_staff_password(
+        &self,
+        id: i64,
+        new_hash: &str,
+        keep: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "UPDATE staff_users SET password_hash = $1, password_changed_at = $2, failed_logins = 0 WHERE id = $3",
+            )
+            .bind(new_hash)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            end_sessions_tx(&mut tx, SubjectKind::Staff, id, Some(keep), now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn reset_staff_credentials(
+        &self,
+        id: i64,
+        password_hash: &str,
+        totp_secret: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "UPDATE staff_users SET password_hash = $1, totp_secret = $2, totp_last_step = NULL,
+                     password_changed_at = NULL, failed_logins = 0, locked_until = NULL WHERE id = $3",
+            )
+            .bind(password_hash)
+            .bind(totp_secret)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            end_sessions_tx(&mut tx, SubjectKind::Staff, id, None, now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn save_profile_audited(
+        &self,
+        profile: &CampusProfile,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            super::super::upsert_profile(&mut tx, profile, now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn settlement(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SettlementRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.code, m.name_zh,
+                    CAST(COALESCE(SUM(CASE WHEN j.kind = 'payment' THEN 1 ELSE 0 END), 0) AS BIGINT) AS sales,
+                    CAST(COALESCE(SUM(CASE WHEN j.kind = 'payment' THEN -j.amount ELSE 0 END), 0) AS BIGINT) AS sales_total,
+                    CAST(COALESCE(SUM(CASE WHEN j.kind = 'refund' THEN 1 ELSE 0 END), 0) AS BIGINT) AS refunds,
+                    CAST(COALESCE(SUM(CASE WHEN j.kind = 'refund' THEN j.amount ELSE 0 END), 0) AS BIGINT) AS refunds_total,
+                    CAST(COALESCE(SUM(CASE WHEN j.kind = 'correction' THEN j.amount ELSE 0 END), 0) AS BIGINT) AS corrections_total
+             FROM merchants m JOIN journal_entries j ON j.merchant_id = m.id
+             WHERE j.created_at >= $1 AND j.created_at < $2
+             GROUP BY m.id, m.code, m.name_zh ORDER BY m.code",
+        )
+        .bind(Ts::new(from))
+        .bind(Ts::new(until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let money =
+                    |c: &str| -> Result<Money, StoreError> { Ok(Money::from_fen(r.try_get(c)?)) };
+                let sales_total = money("sales_total")?;
+                let refunds_total = money("refunds_total")?;
+                let corrections_total = money("corrections_total")?;
+                Ok(SettlementRow {
+                    merchant_code: r.try_get("code")?,
+                    merchant: r.try_get("name_zh")?,
+                    sales: r.try_get("sales")?,
+                    sales_total,
+                    refunds: r.try_get("refunds")?,
+                    refunds_total,
+                    corrections_total,
+                    net: Money::from_fen(
+                        sales_total.fen() - refunds_total.fen() - corrections_total.fen(),
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    async fn topups_by_channel(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ChannelRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT channel, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS total FROM journal_entries
+             WHERE kind = 'topup' AND channel IS NOT NULL AND created_at >= $1 AND created_at < $2
+             GROUP BY channel ORDER BY channel",
+        )
+        .bind(Ts::new(from))
+        .bind(Ts::new(until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChannelRow {
+                    channel: r
+                        .try_get::<Option<Channel>, _>("channel")?
+                        .ok_or_else(|| corrupt("channel", ""))?,
+                    count: r.try_get("n")?,
+                    total: Money::from_fen(r.try_get("total")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn operator_activity(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ActivityRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.username, s.display_name, l.action, COUNT(*) AS n
+             FROM audit_log l JOIN staff_users s ON l.actor_kind = 'staff' AND s.id = l.actor_id
+             WHERE l.at >= $1 AND l.at < $2
+             GROUP BY s.username, s.display_name, l.action ORDER BY s.username, l.action",
+        )
+        .bind(Ts::new(from))
+        .bind(Ts::new(until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ActivityRow {
+                    staff: format!(
+                        "{} ({})",
+                        r.try_get::<String, _>("username")?,
+                        r.try_get::<String, _>("display_name")?
+                    ),
+                    action: r.try_get("action")?,
+                    count: r.try_get("n")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn payouts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PayoutView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.reference, h.student_no, h.name, p.amount, p.bank_account, p.created_at
+             FROM payouts p JOIN cardholders h ON h.id = p.holder_id
+             WHERE p.created_at >= $1 AND p.created_at < $2 ORDER BY p.created_at, p.id",
+        )
+        .bind(Ts::new(from))
+        .bind(Ts::new(until))
+        .fetch_all(&self.pool)
+        .await?;
+        let decode = |r: &DbRow| -> Result<PayoutView, StoreError> {
+            Ok(PayoutView {
+                reference: r.try_get("reference")?,
+                student_no: r.try_get("student_no")?,
+                name: r.try_get("name")?,
+                amount: Money::from_fen(r.try_get("amount")?),
+                bank_account: r.try_get("bank_account")?,
+                at: r.try_get::<Ts, _>("created_at")?.text(),
+            })
+        };
+        Ok(rows.iter().map(decode).collect::<Result<_, StoreError>>()?)
+    }
+
+    async fn merchant_entries(
+        &self,
+        merchant_id: i64,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MerchantSale>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT j.id, j.created_at, j.kind, j.amount, COALESCE(d.code, '') AS device, h.name
+             FROM journal_entries j JOIN accounts a ON a.id = j.account_id
+             JOIN cardholders h ON h.id = a.holder_id
+             LEFT JOIN devices d ON d.id = j.device_id
+             WHERE j.merchant_id = $1 AND j.created_at >= $2 AND j.created_at < $3
+               AND j.kind IN ('payment', 'refund', 'correction')
+             ORDER BY j.created_at DESC, j.id DESC LIMIT 500",
+        )
+        .bind(merchant_id)
+        .bind(Ts::new(from))
+        .bind(Ts::new(until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MerchantSale {
+                    id: r.try_get("id")?,
+                    at: ts_of(r, "created_at")?,
+                    kind: r.try_get("kind")?,
+                    amount: Money::from_fen(r.try_get("amount")?),
+                    device: r.try_get("device")?,
+                    payer: crate::server::ledger::masked_name(&r.try_get::<String, _>("name")?),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,298 @@
+//! The SQLite store: the embedded default, a single file under `data/`.
+//!
+//! Settings and why: WAL so readers never wait for the writer; `synchronous=FULL` so a
+//! committed payment survives a power cut; foreign keys on (SQLite has them off by default);
+//! a busy timeout so concurrent writers queue instead of failing; and every write transaction
+//! starts with `BEGIN IMMEDIATE`, taking the write lock up front, so a read-then-write cannot
+//! fail half way with a busy-snapshot error.
+
+use super::{Backend, DemoCampus, LedgerCheck, Store, StoreError};
+use crate::model::{CampusProfile, Money};
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+mod writer;
+
+/// The driver types the shared SQL (`store/sql`) is compiled against here.
+type Conn = sqlx::SqliteConnection;
+type DbRow = sqlx::sqlite::SqliteRow;
+type ThisStore = SqliteStore;
+
+/// Row locks: none needed, as every write transaction holds SQLite's one write lock from its
+/// first statement (`BEGIN IMMEDIATE`). SQLite has no `FOR UPDATE`.
+macro_rules! for_update {
+    () => {
+        ""
+    };
+    (no_key) => {
+        ""
+    };
+}
+
+/// `… LIKE pattern`: SQLite's is already ASCII case-insensitive and has no escape character.
+macro_rules! like {
+    ($pattern:literal) => {
+        concat!(" LIKE ", $pattern)
+    };
+}
+
+/// The month (`YYYY-MM`) of a timestamp column in campus time: UTC+8 all year (China has no
+/// daylight saving).
+macro_rules! campus_month {
+    ($column:literal) => {
+        concat!("strftime('%Y-%m', ", $column, ", '+8 hours')")
+    };
+}
+
+/// Runs `$body` in a write transaction bound to `$tx` that holds the write lock from its first
+/// statement (`BEGIN IMMEDIATE`): a read-then-write inside it cannot fail half way on a busy
+/// snapshot, and no other writer can slip in between, so it never needs running again. The
+/// body evaluates to `Result<Finish<T>, StoreError>` and may use `?`, which rolls back.
+macro_rules! in_transaction {
+    ($store:expr, |$tx:ident| $body:block) => {{
+        let result: Result<_, $crate::server::store::StoreError> = async {
+            let mut $tx = $store.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let finish: Result<_, $crate::server::store::StoreError> = async { $body }.await;
+            match finish? {
+                $crate::server::store::Finish::Commit(value) => {
+                    $tx.commit().await?;
+                    Ok(value)
+                }
+                $crate::server::store::Finish::Rollback(value) => {
+                    $tx.rollback().await?;
+                    Ok(value)
+                }
+            }
+        }
+        .await;
+        result
+    }};
+}
+
+/// The SQL both backends run, compiled here against SQLite.
+#[path = "../sql/mod.rs"]
+#[allow(clippy::duplicate_mod)] // on purpose: one text of the SQL, a module per backend
+mod sql;
+
+pub struct SqliteStore {
+    pub(super) pool: SqlitePool,
+    /// The ledger writer's queue (its own thread and connection, group commit of debits; see
+    /// `writer`).
+    writer: writer::Sender,
+    /// The server's clock, for the timestamps the store writes itself.
+    pub(super) clock: crate::server::clock::Clock,
+}
+
+/// Timestamps are stored as RFC 3339 UTC text with fixed precision, so text order is time order.
+pub(super) use super::ts::text as ts;
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file the URL names.
+    pub async fn connect(
+        url: &str,
+        clock: crate::server::clock::Clock,
+    ) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::UnsupportedUrl(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            // Readers map the file instead of copying pages out of the kernel: every write
+            // invalidates the other connections' page caches, and re-reading through mmap is
+            // much cheaper than through read(2).
+            .pragma("mmap_size", "268435456");
+        let path = options.get_filename().to_path_buf();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let writer = writer::start(&path)?;
+        Ok(SqliteStore {
+            pool,
+            writer,
+            clock,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        Ok(sqlx::migrate!("../migrations/sqlite")
+            .run(&self.pool)
+            .await?)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    async fn campus_profile(&self) -> Result<Option<CampusProfile>, StoreError> {
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT profile FROM campus_profile WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?;
+        text.map(|text| sql::campus::profile_of(&text)).transpose()
+    }
+
+    async fn save_campus_profile(&self, profile: &CampusProfile) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        upsert_profile(&mut conn, profile, self.clock.now()).await
+    }
+
+    async fn holder_count(&self) -> Result<i64, StoreError> {
+        sql::campus::holder_count(&self.pool).await
+    }
+
+    async fn load_demo(&self, demo: &DemoCampus) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| {
+            upsert_profile(&mut tx, &demo.profile, self.clock.now()).await?;
+            let (merchant_ids, device_ids) =
+                sql::campus::insert_directory(&mut tx, demo, self.clock.now()).await?;
+            for h in &demo.holders {
+                let (_, account_id, live_card) = sql::insert_holder(&mut tx, h).await?;
+                let mut balance = Money::ZERO;
+                for e in &h.entries {
+                    let entry =
+                        sql::campus::demo_entry(&merchant_ids, &device_ids, h, e, &mut balance)?;
+                    sqlx::query(
+                        "INSERT INTO journal_entries (account_id, kind, amount, balance_after, channel, merchant_id,
+                             device_id, card_id, memo, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(account_id)
+                    .bind(e.kind)
+                    .bind(e.amount.fen())
+                    .bind(balance.fen())
+                    .bind(e.channel)
+                    .bind(entry.merchant_id)
+                    .bind(entry.device_id)
+                    .bind(entry.device_id.and(live_card))
+                    .bind(&e.memo)
+                    .bind(super::Ts::new(e.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sql::campus::set_demo_balance(&mut tx, account_id, balance).await?;
+            }
+            Ok(super::Finish::Commit(()))
+        })
+    }
+
+    async fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
+        sql::campus::ledger_check(&self.pool).await
+    }
+}
+
+/// The campus profile, stored as JSON text.
+async fn upsert_profile(
+    conn: &mut Conn,
+    profile: &CampusProfile,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO campus_profile (id, profile, updated_at) VALUES (1, $1, $2)
+         ON CONFLICT (id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
+    )
+    .bind(sql::campus::profile_text(profile)?)
+    .bind(super::Ts::new(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::PasswordHasher;
+    use secrecy::SecretString;
+
+    async fn demo_store(dir: &tempfile::TempDir) -> SqliteStore {
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = SqliteStore::connect(&url, crate::server::clock::test_clock())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let hasher = PasswordHasher::new(SecretString::from("p"), 2);
+        let demo =
+            crate::server::demo::build(&hasher, b"k", 2, crate::server::clock::test_now()).unwrap();
+        store.load_demo(&demo).await.unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn journal_and_audit_are_append_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = demo_store(&dir).await;
+        let update = sqlx::query("UPDATE journal_entries SET amount = 1 WHERE id = 1")
+            .execute(&store.pool)
+            .await;
+        assert!(update.unwrap_err().to_string().contains("immutable"));
+        let delete = sqlx::query("DELETE FROM journal_entries")
+            .execute(&store.pool)
+            .await;
+        assert!(delete.unwrap_err().to_string().contains("immutable"));
+        sqlx::query("INSERT INTO audit_log (at, actor_kind, action) VALUES ('2026-01-01T00:00:00.000Z', 'system', 'test')")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let delete = sqlx::query("DELETE FROM audit_log")
+            .execute(&store.pool)
+            .await;
+        assert!(delete.unwrap_err().to_string().contains("append-only"));
+    }
+
+    #[tokio::test]
+    async fn the_schema_refuses_overdrafts_and_second_live_cards() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = demo_store(&dir).await;
+        let overdraft = sqlx::query("UPDATE accounts SET balance = -1 WHERE id = 1")
+            .execute(&store.pool)
+            .await;
+        assert!(overdraft.is_err());
+        let second = sqlx::query(
+            "INSERT INTO cards (holder_id, card_no, chip_serial, status, issued_at) VALUES (1, 'X1', 'FFFF0000', 'active', '2026-01-01T00:00:00.000Z')",
+        )
+        .execute(&store.pool)
+        .await;
+        assert!(second.is_err(), "a holder got two live cards");
+        let check = store.ledger_check().await.unwrap();
+        assert!(check.is_consistent(), "{check:?}");
+    }
+
+    #[tokio::test]
+    async fn foreign_keys_and_wal_are_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = demo_store(&dir).await;
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous should be FULL");
+    }
+}
