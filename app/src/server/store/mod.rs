@@ -213,12 +213,16 @@ pub struct LedgerCheck {
     /// Accounts whose running total of the day (migration 0009) differs from their entries
     /// since that day's start: (account id, running total, sum).
     pub spent_mismatches: Vec<(i64, Money, Money)>,
+    /// Stored timestamps not in the one form text order relies on (`table.column: value`);
+    /// SQLite only, as PostgreSQL's columns are typed.
+    pub malformed_timestamps: Vec<String>,
 }
 
 impl LedgerCheck {
     pub fn is_consistent(&self) -> bool {
         self.mismatches.is_empty()
             && self.spent_mismatches.is_empty()
+            && self.malformed_timestamps.is_empty()
             && self.total_balance == self.journal_total
     }
 }

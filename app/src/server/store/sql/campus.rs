@@ -143,6 +143,7 @@ pub(in super::super) async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, S
         journal_total: Money::ZERO,
         mismatches: Vec::new(),
         spent_mismatches: Vec::new(),
+        malformed_timestamps: Vec::new(),
     };
     let overflow = || StoreError::Corrupt("ledger totals overflow".into());
     for row in rows {

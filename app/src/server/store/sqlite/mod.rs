@@ -195,7 +195,40 @@ impl Store for SqliteStore {
     }
 
     async fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
-        sql::campus::ledger_check(&self.pool).await
+        let mut check = sql::campus::ledger_check(&self.pool).await?;
+        check.malformed_timestamps = self.malformed_timestamps().await?;
+        Ok(check)
+    }
+}
+
+impl SqliteStore {
+    /// Every stored timestamp (a column named `at` or ending in `_at`, `_until` or `_since`)
+    /// that is not RFC 3339 UTC text with milliseconds (`Ts`): comparisons in SQL are text
+    /// comparisons here, and one such value would sort wrongly. A few per column at most.
+    async fn malformed_timestamps(&self) -> Result<Vec<String>, StoreError> {
+        let columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'
+               AND (c.name = 'at' OR c.name LIKE '%\\_at' ESCAPE '\\' OR c.name LIKE '%\\_until' ESCAPE '\\'
+                    OR c.name LIKE '%\\_since' ESCAPE '\\')
+             ORDER BY m.name, c.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut bad = Vec::new();
+        for (table, column) in columns {
+            // Names from the schema itself, never input.
+            let sql = format!(
+                "SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} NOT GLOB
+                 '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'
+                 LIMIT 3"
+            );
+            let values: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&self.pool)
+                .await?;
+            bad.extend(values.into_iter().map(|v| format!("{table}.{column}: {v}")));
+        }
+        Ok(bad)
     }
 }
 
@@ -273,6 +306,29 @@ mod tests {
         assert!(second.is_err(), "a holder got two live cards");
         let check = store.ledger_check().await.unwrap();
         assert!(check.is_consistent(), "{check:?}");
+    }
+
+    #[tokio::test]
+    async fn the_ledger_check_finds_a_timestamp_stored_in_another_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = demo_store(&dir).await;
+        assert_eq!(
+            store.ledger_check().await.unwrap().malformed_timestamps,
+            Vec::<String>::new()
+        );
+        // What binding a chrono DateTime instead of a `Ts` would store: it sorts wrongly.
+        sqlx::query(
+            "UPDATE cardholders SET locked_until = '2026-10-14 02:30:00+00:00' WHERE id = 1",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let check = store.ledger_check().await.unwrap();
+        assert_eq!(
+            check.malformed_timestamps,
+            vec!["cardholders.locked_until: 2026-10-14 02:30:00+00:00".to_string()]
+        );
+        assert!(!check.is_consistent());
     }
 
     #[tokio::test]
