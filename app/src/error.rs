@@ -51,3 +51,10 @@ impl FromServerFnError for AppError {
         AppError::Transport(value.to_string())
     }
 }
+
+/// A rule's refusal, as the browser is told it.
+impl From<crate::portal_model::Problem> for AppError {
+    fn from(problem: crate::portal_model::Problem) -> Self {
+        AppError::Rejected(problem)
+    }
+}

@@ -296,7 +296,7 @@ async fn history_csv(
         }
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
     };
-    let tz = portal::campus_tz();
+    let tz = app::server::domain::calendar::campus_tz();
     let mut out = String::from("\u{feff}time,type,merchant,amount,balance_after,memo\n");
     for e in rows {
         let at = chrono::DateTime::parse_from_rfc3339(&e.at)
@@ -306,10 +306,10 @@ async fn history_csv(
             "{},{},{},{},{},{}\n",
             at,
             e.kind.as_str(),
-            portal::csv_field(e.merchant_zh.as_deref().unwrap_or("")),
+            app::server::csv::field(e.merchant_zh.as_deref().unwrap_or("")),
             e.amount.yuan_string(),
             e.balance_after.yuan_string(),
-            portal::csv_field(&e.memo),
+            app::server::csv::field(&e.memo),
         ));
     }
     (

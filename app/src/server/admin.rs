@@ -119,7 +119,7 @@ pub async fn issue_credential(
     device_id: i64,
     why: &str,
 ) -> Result<IssuedCredential, AppError> {
-    let why = super::counter::reason(why)?;
+    let why = super::domain::audit::reason(why)?;
     let device = state
         .db
         .devices()
@@ -156,7 +156,7 @@ pub async fn revoke_credential(
     device_id: i64,
     why: &str,
 ) -> Result<(), AppError> {
-    let why = super::counter::reason(why)?;
+    let why = super::domain::audit::reason(why)?;
     let device = state
         .db
         .devices()
@@ -176,15 +176,6 @@ pub async fn revoke_credential(
         .set_device_credential(device_id, None, state.now(), audit)
         .await?;
     Ok(())
-}
-
-/// Staff passwords: at least 12 characters with letters and digits (not the 6-digit PINs of
-/// cardholders).
-pub fn staff_password_ok(password: &str) -> bool {
-    password.chars().count() >= 12
-        && password.chars().count() <= 128
-        && password.chars().any(|c| c.is_alphabetic())
-        && password.chars().any(|c| c.is_ascii_digit())
 }
 
 /// The merchant a staff member of this role belongs to: a merchant account needs an existing
@@ -230,11 +221,11 @@ pub async fn reset_staff(
     password: &str,
     why: &str,
 ) -> Result<StaffEnrolment, AppError> {
-    let why = super::counter::reason(why)?;
+    let why = super::domain::audit::reason(why)?;
     if id == staff.id {
         return Err(rejected(Problem::OwnAccount));
     }
-    if !staff_password_ok(password) {
+    if !super::password::staff_password_ok(password) {
         return Err(rejected(Problem::StaffPasswordWeak));
     }
     let target = state.db.staff_by_id(id).await?.ok_or(AppError::NotFound)?;
@@ -271,7 +262,7 @@ pub async fn create_staff(
     password: &str,
     why: &str,
 ) -> Result<StaffEnrolment, AppError> {
-    let why = super::counter::reason(why)?;
+    let why = super::domain::audit::reason(why)?;
     let username = username.trim().to_ascii_lowercase();
     if !code_ok(&username) {
         return Err(rejected(Problem::CodeFormat));
@@ -281,7 +272,7 @@ pub async fn create_staff(
             field: "name".into(),
         }));
     }
-    if !staff_password_ok(password) {
+    if !super::password::staff_password_ok(password) {
         return Err(rejected(Problem::StaffPasswordWeak));
     }
     let merchant_id = merchant_for(state, role, merchant_id).await?;
@@ -322,7 +313,7 @@ pub async fn update_staff(
     active: bool,
     why: &str,
 ) -> Result<(), AppError> {
-    let why = super::counter::reason(why)?;
+    let why = super::domain::audit::reason(why)?;
     if id == staff.id {
         return Err(rejected(Problem::OwnAccount));
     }
@@ -359,7 +350,7 @@ pub async fn save_profile(
     json: &str,
     why: &str,
 ) -> Result<(), AppError> {
-    let why = super::counter::reason(why)?;
+    let why = super::domain::audit::reason(why)?;
     let profile: CampusProfile = serde_json::from_str(json).map_err(|e| {
         rejected(Problem::ProfileInvalid {
             message: e.to_string(),
@@ -405,7 +396,7 @@ pub async fn profile_json(state: &AppState) -> Result<String, AppError> {
 /// A campus-time date ("2026-11-25") as the UTC instant its day starts.
 fn day_start(text: &str) -> Result<DateTime<Utc>, AppError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map(super::portal::local_midnight)
+        .map(super::domain::calendar::local_midnight)
         .map_err(|_| rejected(Problem::DateFormat))
 }
 
@@ -417,7 +408,7 @@ pub fn period(
     now: DateTime<Utc>,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>, String, String), AppError> {
     let today = now
-        .with_timezone(&super::portal::campus_tz())
+        .with_timezone(&super::domain::calendar::campus_tz())
         .date_naive()
         .format("%Y-%m-%d")
         .to_string();
@@ -463,7 +454,7 @@ pub async fn reports(state: &AppState, from: &str, to: &str) -> Result<Reports, 
 
 /// One report as CSV (UTF-8 with BOM for spreadsheet programs).
 pub fn report_csv(r: &Reports, which: &str) -> Option<(String, String)> {
-    use super::portal::csv_field as f;
+    use super::csv::field as f;
     let mut out = String::from("\u{feff}");
     match which {
         "settlement" => {
@@ -631,9 +622,13 @@ mod tests {
 
     #[test]
     fn staff_passwords_and_codes() {
-        assert!(staff_password_ok("Counter-2026-abc"));
-        assert!(!staff_password_ok("short1"));
-        assert!(!staff_password_ok("onlyletterslong"));
+        assert!(super::super::password::staff_password_ok(
+            "Counter-2026-abc"
+        ));
+        assert!(!super::super::password::staff_password_ok("short1"));
+        assert!(!super::super::password::staff_password_ok(
+            "onlyletterslong"
+        ));
         assert!(code_ok("POS-E-CANTEEN-9"));
         assert!(!code_ok("bad code"));
     }

@@ -27,14 +27,7 @@ fn rejected(problem: Problem) -> AppError {
     AppError::Rejected(problem)
 }
 
-/// The reason a staff member must type for every change: the audit log's "why".
-pub fn reason(text: &str) -> Result<&str, AppError> {
-    let t = text.trim();
-    if t.chars().count() < 2 || t.chars().count() > 200 {
-        return Err(rejected(Problem::ReasonRequired));
-    }
-    Ok(t)
-}
+use super::domain::audit::reason;
 
 async fn holder(state: &AppState, holder_id: i64) -> Result<HolderRecord, AppError> {
     state
@@ -582,7 +575,7 @@ pub async fn set_lost(
 pub fn new_receipt_no(now: DateTime<Utc>) -> String {
     format!(
         "C{}{:06}",
-        now.with_timezone(&super::portal::campus_tz())
+        now.with_timezone(&super::domain::calendar::campus_tz())
             .format("%Y%m%d%H%M%S"),
         rand::random::<u32>() % 1_000_000
     )

@@ -68,10 +68,25 @@ pub fn pin_hash(key: &[u8], pin: &str) -> String {
     keyed_hash(key, &format!("PIN:{pin}"))
 }
 
+/// Six-digit forms of the birth date in an 18-character resident ID number (YYYYMMDD at
+/// positions 7–14): YYMMDD, MMDDYY and DDMMYY.
+pub fn birth_date_pins(id_number: &str) -> Vec<String> {
+    let id = normalize(id_number);
+    if id.len() != 18 || !id[..17].bytes().all(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
+    let (yy, mm, dd) = (&id[8..10], &id[10..12], &id[12..14]);
+    vec![
+        format!("{yy}{mm}{dd}"),
+        format!("{mm}{dd}{yy}"),
+        format!("{dd}{mm}{yy}"),
+    ]
+}
+
 /// The keyed hashes of the PINs too personal for this ID document: the initial password and
 /// the birth date forms.
 pub fn personal_pin_hashes(key: &[u8], id_number: &str) -> Vec<String> {
-    let mut pins = super::pin::birth_date_pins(id_number);
+    let mut pins = birth_date_pins(id_number);
     if let Ok(initial) = initial_password(id_number) {
         pins.push(initial);
     }
@@ -132,5 +147,14 @@ mod tests {
     fn masks_keep_only_the_ends() {
         assert_eq!(mask("44030119900101123X"), "440*************3X");
         assert_eq!(mask("E1234"), "*****");
+    }
+
+    #[test]
+    fn birth_date_forms_come_from_the_id() {
+        assert_eq!(
+            birth_date_pins("44030520030918273X"),
+            vec!["030918".to_string(), "091803".into(), "180903".into()]
+        );
+        assert!(birth_date_pins("E12345678").is_empty());
     }
 }

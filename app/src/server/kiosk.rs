@@ -5,8 +5,8 @@
 
 use super::AppState;
 use super::auth::{ADDRESS_WINDOW, MAX_FAILURES_PER_ADDRESS, check_query_password};
+use super::domain::calendar::day_start;
 use super::ledger::LedgerError;
-use super::portal::{campus_tz, local_midnight};
 use super::store::{Actor, Audit, CardChange, DeviceRow, Payer};
 use crate::error::AppError;
 use crate::model::{CardStatus, Decline, DeviceKind};
@@ -101,7 +101,7 @@ pub async fn balance(
     if let Err(d) = query_password(state, &key, holder_id, password, now).await? {
         return Ok(Err(d));
     }
-    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    let day_start = day_start(now);
     Ok(state
         .db
         .payer(holder_id, day_start)
@@ -148,7 +148,7 @@ pub async fn change_consumption_password(
     {
         return Ok(Err(Decline::NewPasswordRejected));
     }
-    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    let day_start = day_start(now);
     let Some(payer) = state.db.payer(holder_id, day_start).await? else {
         return Ok(Err(Decline::UnknownCard));
     };

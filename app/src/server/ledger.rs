@@ -3,10 +3,10 @@
 //! gate checks identify the holder the same way.
 
 use super::AppState;
+use super::domain::calendar::day_start;
 pub use super::domain::masking::masked_name;
 use super::domain::payments::{LimitCheck, check_limits};
 use super::paycode::{self, CodeError, Purpose};
-use super::portal::{campus_tz, local_midnight};
 use super::store::{AccessEvent, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError};
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
 use chrono::{DateTime, Duration, Utc};
@@ -254,7 +254,7 @@ pub async fn pay(
     let Some(presented) = &req.presented else {
         return decline(Decline::UnknownCard).await;
     };
-    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    let day_start = day_start(now);
     let (who, payer) = match identify_payer(state, presented, Purpose::Pay, day_start, now).await? {
         Ok(found) => found,
         Err(reason) => return decline(reason).await,
@@ -421,7 +421,7 @@ pub async fn balance(
     presented: &Presented,
     now: DateTime<Utc>,
 ) -> Result<Result<(Payer, Option<i64>), Decline>, LedgerError> {
-    let day_start = local_midnight(now.with_timezone(&campus_tz()).date_naive());
+    let day_start = day_start(now);
     Ok(
         identify_payer(state, presented, Purpose::Identity, day_start, now)
             .await?

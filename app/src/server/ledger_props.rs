@@ -9,7 +9,7 @@
 //! request id never charges twice.
 
 use super::PasswordHasher;
-use super::portal::{campus_tz, local_midnight};
+use super::domain::calendar::day_start;
 use super::store::testing::Scratch;
 use super::store::{Credit, CreditOutcome, Db, Debit, PaymentOutcome};
 use crate::model::{Channel, Decline, EntryKind, Money};
@@ -81,7 +81,7 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
     // Whole milliseconds, as the stores keep them, so "exactly 7 days ago" is exact.
     let base = crate::server::clock::test_now().trunc_subsecs(3);
     let at = |day: i64| base + chrono::Duration::days(day);
-    let start_of = |day: i64| local_midnight(at(day).with_timezone(&campus_tz()).date_naive());
+    let start_of = |day: i64| day_start(at(day));
     let account_id = db
         .payer(holder, start_of(0))
         .await

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod campus;
 pub mod clock;
 pub mod counter;
+pub mod csv;
 pub mod demo;
 pub mod domain;
 pub mod ids;

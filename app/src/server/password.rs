@@ -94,6 +94,15 @@ impl PasswordHasher {
     }
 }
 
+/// Staff passwords: at least 12 characters with letters and digits (not the 6-digit PINs of
+/// cardholders).
+pub fn staff_password_ok(password: &str) -> bool {
+    password.chars().count() >= 12
+        && password.chars().count() <= 128
+        && password.chars().any(|c| c.is_alphabetic())
+        && password.chars().any(|c| c.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,21 +46,6 @@ pub fn check_new_pin(pin: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Six-digit forms of the birth date in an 18-character resident ID number (YYYYMMDD at
-/// positions 7–14): YYMMDD, MMDDYY and DDMMYY.
-pub fn birth_date_pins(id_number: &str) -> Vec<String> {
-    let id = super::ids::normalize(id_number);
-    if id.len() != 18 || !id[..17].bytes().all(|b| b.is_ascii_digit()) {
-        return Vec::new();
-    }
-    let (yy, mm, dd) = (&id[8..10], &id[10..12], &id[12..14]);
-    vec![
-        format!("{yy}{mm}{dd}"),
-        format!("{mm}{dd}{yy}"),
-        format!("{dd}{mm}{yy}"),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,14 +68,5 @@ mod tests {
         for pin in ["260817", "739146", "408215", "907364"] {
             assert_eq!(check_new_pin(pin), Ok(()), "{pin}");
         }
-    }
-
-    #[test]
-    fn birth_date_forms_come_from_the_id() {
-        assert_eq!(
-            birth_date_pins("44030520030918273X"),
-            vec!["030918".to_string(), "091803".into(), "180903".into()]
-        );
-        assert!(birth_date_pins("E12345678").is_empty());
     }
 }

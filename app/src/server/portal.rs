@@ -3,28 +3,13 @@
 //! own rows.
 
 use super::auth::{Client, HolderSession};
+use super::domain::calendar::{campus_date, local_midnight};
 use super::store::{Actor, Audit, CardChange, EntryQuery};
 use super::{AppState, internal, pin};
 use crate::error::AppError;
 use crate::model::{CardStatus, Money};
 use crate::portal_model::*;
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
-
-/// The campus clock: China Standard Time, no daylight saving.
-pub fn campus_tz() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| unreachable!("8 hours is a valid offset"))
-}
-
-pub fn local_midnight(date: NaiveDate) -> DateTime<Utc> {
-    let tz = campus_tz();
-    match tz
-        .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
-        .single()
-    {
-        Some(t) => t.with_timezone(&Utc),
-        None => unreachable!("a fixed offset has one midnight"),
-    }
-}
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 pub fn mask_card_no(card_no: &str) -> String {
     let n = card_no.chars().count();
@@ -56,7 +41,7 @@ pub async fn confirm_password(
 }
 
 pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard, AppError> {
-    let today = state.now().with_timezone(&campus_tz()).date_naive();
+    let today = campus_date(state.now());
     let row = state
         .db
         .dashboard(s.holder_id, local_midnight(today))
@@ -185,16 +170,6 @@ pub async fn history_rows(
 ) -> Result<Vec<EntryView>, AppError> {
     let query = entry_query(filter, None, 50_000)?;
     Ok(state.db.entries(s.holder_id, &query).await?)
-}
-
-pub fn csv_field(text: &str) -> String {
-    // Quote always; double inner quotes; defuse spreadsheet formulas.
-    let t = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    format!("\"{}\"", t.replace('"', "\"\""))
 }
 
 pub async fn monthly(state: &AppState, s: &HolderSession) -> Result<Vec<MonthSpend>, AppError> {
@@ -378,12 +353,5 @@ mod tests {
         );
         assert!(entry_query(&HistoryFilter::default(), Some("garbage"), 1).is_err());
         assert!(entry_query(&HistoryFilter::default(), Some("yesterday_42"), 1).is_err());
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("东区\"一\"食堂"), "\"东区\"\"一\"\"食堂\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
-        assert_eq!(mask_card_no("31000003"), "****0003");
     }
 }

@@ -347,7 +347,7 @@ pub async fn change_password(
     if new != confirm {
         return Err(AppError::Rejected(Problem::PasswordsDiffer));
     }
-    if !super::admin::staff_password_ok(new) || new == current {
+    if !super::password::staff_password_ok(new) || new == current {
         return Err(AppError::Rejected(Problem::StaffPasswordWeak));
     }
     let hash = state.hasher.hash(new.to_string()).await.map_err(internal)?;

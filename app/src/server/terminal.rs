@@ -4,8 +4,8 @@
 //! as that device, through the same ledger functions as the device API.
 
 use super::auth::{ADDRESS_WINDOW, Client, new_token, token_hash};
+use super::domain::calendar::day_start;
 use super::ledger::{self, PayRequest, Presented, masked_name};
-use super::portal::{campus_tz, local_midnight};
 use super::store::{Actor, Audit, PaymentOutcome, TerminalRow};
 use super::{AppState, internal};
 use crate::error::AppError;
@@ -143,13 +143,7 @@ fn new_request_id() -> String {
 
 pub async fn info(state: &AppState, t: &TerminalRow) -> Result<TerminalInfo, AppError> {
     let now = state.now();
-    let day = state
-        .db
-        .device_day(
-            t.device.id,
-            local_midnight(now.with_timezone(&campus_tz()).date_naive()),
-        )
-        .await?;
+    let day = state.db.device_day(t.device.id, day_start(now)).await?;
     let last_sale = state.db.last_sale(t.device.id).await?.map(|s| SaleView {
         journal_id: s.journal_id,
         amount: s.amount,

@@ -464,12 +464,7 @@ pub async fn page(
             .map(order_view),
         None => None,
     };
-    let day = super::portal::local_midnight(
-        state
-            .now()
-            .with_timezone(&super::portal::campus_tz())
-            .date_naive(),
-    );
+    let day = super::domain::calendar::day_start(state.now());
     let payer = state
         .db
         .payer(holder_id, day)

@@ -8,9 +8,13 @@
 //! - `cards`: issuing and replacing a card, cancelling it, a lost report and its lifting;
 //! - `accounts`: freezing, closing with its payout, a status set by the office;
 //! - `corrections`: correcting a payment, alone or on a second person's approval;
-//! - `masking`: what of a name or number a screen may show.
+//! - `masking`: what of a name or number a screen may show;
+//! - `calendar`: the campus day (UTC+8), from which daily limits and the day's reports count;
+//! - `audit`: the reason every staff change must give.
 
 pub mod accounts;
+pub mod audit;
+pub mod calendar;
 pub mod cards;
 pub mod corrections;
 pub mod masking;

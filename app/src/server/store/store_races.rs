@@ -45,11 +45,7 @@ async fn fixture() -> Fixture {
         account: payer.account_id,
         device: device.id,
         merchant: device.merchant_id,
-        day_start: crate::server::portal::local_midnight(
-            test_now()
-                .with_timezone(&crate::server::portal::campus_tz())
-                .date_naive(),
-        ),
+        day_start: crate::server::domain::calendar::day_start(test_now()),
         _scratch: scratch,
     }
 }
