@@ -58,3 +58,15 @@ impl From<crate::portal_model::Problem> for AppError {
         AppError::Rejected(problem)
     }
 }
+
+/// Outside the server functions (the CSV downloads), an error is answered with its status and
+/// its message: never more than the browser may see (an internal error carries only the
+/// reference under which the server logged it).
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status_code())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, self.to_string()).into_response()
+    }
+}

@@ -13,8 +13,7 @@ use app::server::ledger::{self, LedgerError, PayRequest, Presented, masked_name}
 use app::server::store::{DeviceRow, PaymentOutcome};
 use app::server::{AppState, kiosk};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, OriginalUri, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,18 +25,19 @@ pub const PREFIX: &str = "/api/device/v1";
 const CLOCK_SKEW_MS: i64 = 60_000;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/device/v1/pay", post(pay))
-        .route("/api/device/v1/balance", post(balance))
-        .route("/api/device/v1/access", post(access))
-        .route("/api/device/v1/refund", post(refund))
-        .route("/api/device/v1/kiosk/balance", post(kiosk_balance))
+    let v1 = Router::new()
+        .route("/pay", post(pay))
+        .route("/balance", post(balance))
+        .route("/access", post(access))
+        .route("/refund", post(refund))
+        .route("/kiosk/balance", post(kiosk_balance))
         .route(
-            "/api/device/v1/kiosk/consumption-password",
+            "/kiosk/consumption-password",
             post(kiosk_consumption_password),
         )
-        .route("/api/device/v1/kiosk/report-loss", post(kiosk_report_loss))
-        .route("/api/device/v1/openapi.json", get(openapi))
+        .route("/kiosk/report-loss", post(kiosk_report_loss))
+        .route("/openapi.json", get(openapi));
+    Router::new().nest(PREFIX, v1)
 }
 
 /// An error that is not a business decline: authentication, malformed request, conflict.
@@ -169,17 +169,36 @@ async fn authenticate(
     Ok(device)
 }
 
-/// An authenticated device and its request body.
-async fn signed<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(DeviceRow, T), Failure> {
-    let device = authenticate(state, method, uri, headers, body).await?;
-    Ok((device, parse_json(body)?))
+/// A signed device request: the authenticated device and its JSON body. Every device route
+/// takes one, so none can forget the signature check.
+pub struct SignedJson<T> {
+    pub device: DeviceRow,
+    pub body: T,
 }
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for SignedJson<T> {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Failure> {
+        // The path as sent (and signed), not the part left after the `PREFIX` nest.
+        let uri = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| req.uri().clone(), |original| original.0.clone());
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|e| api_error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
+        let device = authenticate(state, &parts.method, &uri, &parts.headers, &body).await?;
+        Ok(SignedJson {
+            device,
+            body: parse_json(&body)?,
+        })
+    }
+}
+
+/// The largest request body a device sends (a sale is a few hundred bytes).
+const MAX_BODY: usize = 64 * 1024;
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(body)
@@ -208,19 +227,28 @@ pub struct PayResponse {
     pub amount_fen: Option<i64>,
     /// The balance after the payment.
     pub balance_fen: Option<i64>,
-    /// Machine reason when declined (see `Decline`).
+    #[serde(flatten)]
+    pub decline: DeclineInfo,
+}
+
+/// Why a request was declined, in every answer that can decline: the machine reason (see
+/// `Decline`) and a sentence for the display in both languages. All empty when it was not.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct DeclineInfo {
     pub reason: Option<String>,
     pub message_zh: Option<String>,
     pub message_en: Option<String>,
 }
 
-fn decline_fields(reason: Decline) -> (Option<String>, Option<String>, Option<String>) {
-    let (zh, en) = reason.text();
-    (
-        Some(reason.as_str().into()),
-        Some(zh.into()),
-        Some(en.into()),
-    )
+impl From<Decline> for DeclineInfo {
+    fn from(reason: Decline) -> Self {
+        let (zh, en) = reason.text();
+        DeclineInfo {
+            reason: Some(reason.as_str().into()),
+            message_zh: Some(zh.into()),
+            message_en: Some(en.into()),
+        }
+    }
 }
 
 /// Charges a card or a 深职通码.
@@ -230,12 +258,8 @@ fn decline_fields(reason: Decline) -> (Option<String>, Option<String>, Option<St
     params(("X-Device" = String, Header), ("X-Timestamp" = String, Header), ("X-Nonce" = String, Header), ("X-Signature" = String, Header)))]
 async fn pay(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedJson { device, body: req }: SignedJson<PayBody>,
 ) -> Result<axum::Json<PayResponse>, Failure> {
-    let (device, req) = signed::<PayBody>(&state, &method, &uri, &headers, &body).await?;
     check_request_id(&req.request_id)?;
     let payload_hash = ledger::pay_payload_hash(
         &req.request_id,
@@ -271,23 +295,16 @@ impl PayResponse {
                 journal_id: Some(journal_id),
                 amount_fen: Some(amount.fen()),
                 balance_fen: Some(balance.fen()),
-                reason: None,
-                message_zh: None,
-                message_en: None,
+                decline: DeclineInfo::default(),
             },
-            PaymentOutcome::Declined { reason } => {
-                let (reason, message_zh, message_en) = decline_fields(reason);
-                PayResponse {
-                    approved: false,
-                    request_id,
-                    journal_id: None,
-                    amount_fen: None,
-                    balance_fen: None,
-                    reason,
-                    message_zh,
-                    message_en,
-                }
-            }
+            PaymentOutcome::Declined { reason } => PayResponse {
+                approved: false,
+                request_id,
+                journal_id: None,
+                amount_fen: None,
+                balance_fen: None,
+                decline: reason.into(),
+            },
         }
     }
 }
@@ -329,12 +346,8 @@ pub struct RefundBody {
               (status = 401, body = ApiError), (status = 409, description = "request_id reused for another request", body = ApiError)))]
 async fn refund(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedJson { device, body: req }: SignedJson<RefundBody>,
 ) -> Result<axum::Json<PayResponse>, Failure> {
-    let (device, req) = signed::<RefundBody>(&state, &method, &uri, &headers, &body).await?;
     check_request_id(&req.request_id)?;
     let hash = ledger::refund_payload_hash(&req.request_id, req.journal_id);
     let outcome = ledger::refund(
@@ -360,9 +373,8 @@ pub struct KioskResponse {
     pub balance_fen: Option<i64>,
     /// The holder's name, masked (balance), or the masked card number (loss report).
     pub holder: Option<String>,
-    pub reason: Option<String>,
-    pub message_zh: Option<String>,
-    pub message_en: Option<String>,
+    #[serde(flatten)]
+    pub decline: DeclineInfo,
 }
 
 impl KioskResponse {
@@ -374,15 +386,11 @@ impl KioskResponse {
             ok: result.is_ok(),
             balance_fen: None,
             holder: None,
-            reason: None,
-            message_zh: None,
-            message_en: None,
+            decline: DeclineInfo::default(),
         };
         match result {
             Ok(value) => fill(value, &mut response),
-            Err(reason) => {
-                (response.reason, response.message_zh, response.message_en) = decline_fields(reason)
-            }
+            Err(reason) => response.decline = reason.into(),
         }
         response
     }
@@ -400,12 +408,8 @@ pub struct KioskBalanceBody {
     responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
 async fn kiosk_balance(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedJson { device, body: req }: SignedJson<KioskBalanceBody>,
 ) -> Result<axum::Json<KioskResponse>, Failure> {
-    let (device, req) = signed::<KioskBalanceBody>(&state, &method, &uri, &headers, &body).await?;
     let result = kiosk::balance(
         &state,
         &device,
@@ -438,12 +442,8 @@ pub struct KioskPasswordBody {
     responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
 async fn kiosk_consumption_password(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedJson { device, body: req }: SignedJson<KioskPasswordBody>,
 ) -> Result<axum::Json<KioskResponse>, Failure> {
-    let (device, req) = signed::<KioskPasswordBody>(&state, &method, &uri, &headers, &body).await?;
     let result = kiosk::change_consumption_password(
         &state,
         &device,
@@ -470,12 +470,8 @@ pub struct KioskLossBody {
     responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
 async fn kiosk_report_loss(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedJson { device, body: req }: SignedJson<KioskLossBody>,
 ) -> Result<axum::Json<KioskResponse>, Failure> {
-    let (device, req) = signed::<KioskLossBody>(&state, &method, &uri, &headers, &body).await?;
     let result = kiosk::report_loss(&state, &device, &req.login, &req.password, state.now())
         .await
         .map_err(internal)?;
@@ -509,9 +505,8 @@ pub struct BalanceResponse {
     pub balance_fen: Option<i64>,
     /// The holder's name, masked ("李*然").
     pub holder: Option<String>,
-    pub reason: Option<String>,
-    pub message_zh: Option<String>,
-    pub message_en: Option<String>,
+    #[serde(flatten)]
+    pub decline: DeclineInfo,
 }
 
 /// Balance inquiry: a card or code presented with no amount.
@@ -519,33 +514,25 @@ pub struct BalanceResponse {
     responses((status = 200, body = BalanceResponse), (status = 401, body = ApiError)))]
 async fn balance(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedJson {
+        device: _,
+        body: req,
+    }: SignedJson<PresentBody>,
 ) -> Result<axum::Json<BalanceResponse>, Failure> {
-    let (_, req) = signed::<PresentBody>(&state, &method, &uri, &headers, &body).await?;
     let presented = req.presented()?;
     let response = match ledger::balance(&state, &presented, state.now()).await {
         Ok(Ok((payer, _))) => BalanceResponse {
             ok: true,
             balance_fen: Some(payer.balance.fen()),
             holder: Some(masked_name(&payer.name)),
-            reason: None,
-            message_zh: None,
-            message_en: None,
+            decline: DeclineInfo::default(),
         },
-        Ok(Err(reason)) => {
-            let (reason, message_zh, message_en) = decline_fields(reason);
-            BalanceResponse {
-                ok: false,
-                balance_fen: None,
-                holder: None,
-                reason,
-                message_zh,
-                message_en,
-            }
-        }
+        Ok(Err(reason)) => BalanceResponse {
+            ok: false,
+            balance_fen: None,
+            holder: None,
+            decline: reason.into(),
+        },
         Err(e) => return Err(internal(e)),
     };
     Ok(axum::Json(response))
@@ -554,9 +541,8 @@ async fn balance(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccessResponse {
     pub allowed: bool,
-    pub reason: Option<String>,
-    pub message_zh: Option<String>,
-    pub message_en: Option<String>,
+    #[serde(flatten)]
+    pub decline: DeclineInfo,
 }
 
 /// Gate or attendance check: allow or deny; every check is recorded with place and time.
@@ -564,29 +550,18 @@ pub struct AccessResponse {
     responses((status = 200, body = AccessResponse), (status = 401, body = ApiError)))]
 async fn access(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedJson { device, body: req }: SignedJson<PresentBody>,
 ) -> Result<axum::Json<AccessResponse>, Failure> {
-    let (device, req) = signed::<PresentBody>(&state, &method, &uri, &headers, &body).await?;
     let presented = req.presented()?;
     let response = match ledger::access(&state, &device, &presented, state.now()).await {
         Ok(Ok(_)) => AccessResponse {
             allowed: true,
-            reason: None,
-            message_zh: None,
-            message_en: None,
+            decline: DeclineInfo::default(),
         },
-        Ok(Err(reason)) => {
-            let (reason, message_zh, message_en) = decline_fields(reason);
-            AccessResponse {
-                allowed: false,
-                reason,
-                message_zh,
-                message_en,
-            }
-        }
+        Ok(Err(reason)) => AccessResponse {
+            allowed: false,
+            decline: reason.into(),
+        },
         Err(e) => return Err(internal(e)),
     };
     Ok(axum::Json(response))
@@ -619,6 +594,7 @@ async fn access(
         PresentBody,
         BalanceResponse,
         AccessResponse,
+        DeclineInfo,
         ApiError
     ))
 )]

@@ -8,6 +8,7 @@ pub mod secrets;
 pub mod telemetry;
 pub mod topup_http;
 
+use app::error::AppError;
 use app::server::clock::Clock;
 use app::server::store::{self, StoreError};
 use app::server::{AppState, PasswordHasher};
@@ -280,22 +281,13 @@ async fn history_csv(
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> axum::response::Response {
+) -> Result<axum::response::Response, AppError> {
     use app::portal_model::HistoryFilter;
     use app::server::{auth, client_from_parts, portal};
     let client = client_from_parts(&headers, Some(peer));
-    let session = match auth::require_holder(&state, &client, false).await {
-        Ok(s) => s,
-        Err(_) => return (StatusCode::UNAUTHORIZED, "please log in").into_response(),
-    };
+    let session = auth::require_holder(&state, &client, false).await?;
     let filter = HistoryFilter::from_pairs(|k| query.get(k).map(String::as_str));
-    let rows = match portal::history_rows(&state, &session, &filter).await {
-        Ok(rows) => rows,
-        Err(app::error::AppError::Invalid(msg)) => {
-            return (StatusCode::BAD_REQUEST, msg).into_response();
-        }
-        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
-    };
+    let rows = portal::history_rows(&state, &session, &filter).await?;
     let tz = app::server::domain::calendar::campus_tz();
     let mut out = String::from("\u{feff}time,type,merchant,amount,balance_after,memo\n");
     for e in rows {
@@ -312,50 +304,11 @@ async fn history_csv(
             app::server::csv::field(&e.memo),
         ));
     }
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"yikatong-history.csv\"",
-            ),
-            (axum::http::header::CACHE_CONTROL, "no-store"),
-        ],
-        out,
-    )
-        .into_response()
+    Ok(csv_download("yikatong-history.csv", out))
 }
 
-/// One report as CSV, for administrators and auditors.
-async fn reports_csv(
-    State(state): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
-    headers: axum::http::HeaderMap,
-    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> axum::response::Response {
-    use app::server::{admin, client_from_parts, staff};
-    let client = client_from_parts(&headers, Some(peer));
-    match staff::require(&state, &client, staff::roles::OVERSIGHT).await {
-        Ok(_) => {}
-        Err(app::error::AppError::Unauthorized) => {
-            return (StatusCode::UNAUTHORIZED, "please log in").into_response();
-        }
-        Err(app::error::AppError::Internal(_)) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-        }
-        Err(_) => return (StatusCode::FORBIDDEN, "not allowed").into_response(),
-    }
-    let get = |k: &str| query.get(k).map(String::as_str).unwrap_or("");
-    let reports = match admin::reports(&state, get("from"), get("to")).await {
-        Ok(r) => r,
-        Err(app::error::AppError::Rejected(_)) => {
-            return (StatusCode::BAD_REQUEST, "bad period").into_response();
-        }
-        Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
-    };
-    let Some((name, body)) = admin::report_csv(&reports, get("report")) else {
-        return (StatusCode::NOT_FOUND, "no such report").into_response();
-    };
+/// A CSV file to download, never cached.
+fn csv_download(name: &str, body: String) -> axum::response::Response {
     (
         [
             (
@@ -371,6 +324,22 @@ async fn reports_csv(
         body,
     )
         .into_response()
+}
+
+/// One report as CSV, for administrators and auditors.
+async fn reports_csv(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<axum::response::Response, AppError> {
+    use app::server::{admin, client_from_parts, staff};
+    let client = client_from_parts(&headers, Some(peer));
+    staff::require(&state, &client, staff::roles::OVERSIGHT).await?;
+    let get = |k: &str| query.get(k).map(String::as_str).unwrap_or("");
+    let reports = admin::reports(&state, get("from"), get("to")).await?;
+    let (name, body) = admin::report_csv(&reports, get("report")).ok_or(AppError::NotFound)?;
+    Ok(csv_download(&name, body))
 }
 
 /// Binds the listening socket, turning "address in use" into a message a person can act on.

@@ -6,11 +6,8 @@ use leptos::prelude::*;
 /// no login needed.
 #[server(prefix = "/api", endpoint = "campus_profile")]
 pub async fn get_campus_profile() -> Result<CampusProfile, AppError> {
-    crate::server::with_status(
-        async move {
-            let state = crate::server::state()?;
-            state.campus.get(&state.db).await?.ok_or(AppError::NotFound)
-        }
-        .await,
-    )
+    crate::api::served(|state, _client| async move {
+        state.campus.get(&state.db).await?.ok_or(AppError::NotFound)
+    })
+    .await
 }

@@ -12,9 +12,8 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::server::{
-    AppState, admin, client, counter,
+    AppState, admin, counter,
     staff::{self, StaffSession, roles},
-    state,
 };
 
 /// Runs `f` for a staff member whose role is one of `allowed`; anyone else gets 401/403.
@@ -27,14 +26,11 @@ where
     F: FnOnce(AppState, StaffSession) -> Fut,
     Fut: std::future::Future<Output = Result<T, AppError>>,
 {
-    crate::server::with_status(
-        async move {
-            let state = state()?;
-            let who = staff::require(&state, &client(), allowed).await?;
-            f(state, who).await
-        }
-        .await,
-    )
+    crate::api::served(|state, client| async move {
+        let who = staff::require(&state, &client, allowed).await?;
+        f(state, who).await
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -67,50 +63,40 @@ fn optional_id(text: &str) -> Result<Option<i64>, AppError> {
 /// Logs a staff member in with username, password and the code from the authenticator app.
 #[server(prefix = "/api", endpoint = "staff/login")]
 pub async fn staff_login(username: String, password: String, code: String) -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            let state = state()?;
-            let token =
-                staff::login(&state, &username, &password, &code, &client(), state.now()).await?;
-            set_staff_cookie(&state, Some(&token))?;
-            leptos_axum::redirect("/staff");
-            Ok(())
-        }
-        .await,
-    )
+    crate::api::served(|state, client| async move {
+        let token = staff::login(&state, &username, &password, &code, &client, state.now()).await?;
+        set_staff_cookie(&state, Some(&token))?;
+        leptos_axum::redirect("/staff");
+        Ok(())
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "staff/logout")]
 pub async fn staff_logout() -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            let state = state()?;
-            if let Some(token) = client().staff_token.as_deref() {
-                state
-                    .db
-                    .end_session(&crate::server::auth::token_hash(token), state.now())
-                    .await?;
-            }
-            set_staff_cookie(&state, None)?;
-            leptos_axum::redirect("/staff/login");
-            Ok(())
+    crate::api::served(|state, client| async move {
+        if let Some(token) = client.staff_token.as_deref() {
+            state
+                .db
+                .end_session(&crate::server::auth::token_hash(token), state.now())
+                .await?;
         }
-        .await,
-    )
+        set_staff_cookie(&state, None)?;
+        leptos_axum::redirect("/staff/login");
+        Ok(())
+    })
+    .await
 }
 
 /// The logged-in staff member, if any (no role needed: the pages' guard).
 #[server(prefix = "/api", endpoint = "staff/me")]
 pub async fn staff_me() -> Result<Option<StaffBrief>, AppError> {
-    crate::server::with_status(
-        async move {
-            let state = state()?;
-            Ok(staff::session(&state, &client(), state.now())
-                .await?
-                .map(|s| s.brief()))
-        }
-        .await,
-    )
+    crate::api::served(|state, client| async move {
+        Ok(staff::session(&state, &client, state.now())
+            .await?
+            .map(|s| s.brief()))
+    })
+    .await
 }
 
 /// Changes the logged-in staff member's own password: any role, and the one thing a staff
@@ -121,17 +107,14 @@ pub async fn change_staff_password(
     new_password: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            let state = state()?;
-            staff::change_password(&state, &client(), &current, &new_password, &confirm).await?;
-            if crate::server::wants_html() {
-                leptos_axum::redirect("/staff");
-            }
-            Ok(())
+    crate::api::served(|state, client| async move {
+        staff::change_password(&state, &client, &current, &new_password, &confirm).await?;
+        if crate::server::wants_html() {
+            leptos_axum::redirect("/staff");
         }
-        .await,
-    )
+        Ok(())
+    })
+    .await
 }
 
 // ---- Reading (operators, administrators, auditors) ----
@@ -587,11 +570,5 @@ pub async fn merchant_day(day: String) -> Result<MerchantDayView, AppError> {
 /// Found cards waiting at the service centre, with masked names and numbers (no login).
 #[server(prefix = "/api", endpoint = "found_cards")]
 pub async fn public_found_cards() -> Result<Vec<PublicFoundCard>, AppError> {
-    crate::server::with_status(
-        async move {
-            let state = state()?;
-            counter::public_found(&state).await
-        }
-        .await,
-    )
+    crate::api::served(|state, _client| async move { counter::public_found(&state).await }).await
 }

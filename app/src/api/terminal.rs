@@ -6,74 +6,55 @@ use crate::terminal_model::*;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use crate::server::{client, state, terminal};
-
-#[cfg(feature = "ssr")]
-async fn till(
-    kiosk: bool,
-) -> Result<(crate::server::AppState, crate::server::store::TerminalRow), AppError> {
-    let state = state()?;
-    let row = terminal::require(&state, &client(), kiosk).await?;
-    Ok((state, row))
-}
+use crate::server::terminal;
 
 /// Sets this browser up as a device's terminal with the device code and its credential.
 #[server(prefix = "/api", endpoint = "terminal/set_up")]
 pub async fn set_up_terminal(device: String, credential: String) -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            use axum::http::{HeaderValue, header::SET_COOKIE};
-            let state = state()?;
-            let (token, kind) =
-                terminal::set_up(&state, &device, &credential, &client(), state.now()).await?;
-            let cookie =
-                HeaderValue::from_str(&terminal::cookie(Some(&token), state.secure_cookies))
-                    .map_err(crate::server::internal)?;
-            expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, cookie);
-            leptos_axum::redirect(if kind == crate::model::DeviceKind::Kiosk {
-                "/terminal/kiosk"
-            } else {
-                "/terminal/pos"
-            });
-            Ok(())
-        }
-        .await,
-    )
+    crate::api::served(|state, client| async move {
+        use axum::http::{HeaderValue, header::SET_COOKIE};
+        let (token, kind) =
+            terminal::set_up(&state, &device, &credential, &client, state.now()).await?;
+        let cookie = HeaderValue::from_str(&terminal::cookie(Some(&token), state.secure_cookies))
+            .map_err(crate::server::internal)?;
+        expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, cookie);
+        leptos_axum::redirect(if kind == crate::model::DeviceKind::Kiosk {
+            "/terminal/kiosk"
+        } else {
+            "/terminal/pos"
+        });
+        Ok(())
+    })
+    .await
 }
 
 /// Ends this browser's terminal session.
 #[server(prefix = "/api", endpoint = "terminal/leave")]
 pub async fn leave_terminal() -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            use axum::http::{HeaderValue, header::SET_COOKIE};
-            let state = state()?;
-            if let Some(token) = client().terminal_token.as_deref() {
-                state
-                    .db
-                    .end_terminal_session(&crate::server::auth::token_hash(token), state.now())
-                    .await?;
-            }
-            let cookie = HeaderValue::from_str(&terminal::cookie(None, state.secure_cookies))
-                .map_err(crate::server::internal)?;
-            expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, cookie);
-            leptos_axum::redirect("/terminal");
-            Ok(())
+    crate::api::served(|state, client| async move {
+        use axum::http::{HeaderValue, header::SET_COOKIE};
+        if let Some(token) = client.terminal_token.as_deref() {
+            state
+                .db
+                .end_terminal_session(&crate::server::auth::token_hash(token), state.now())
+                .await?;
         }
-        .await,
-    )
+        let cookie = HeaderValue::from_str(&terminal::cookie(None, state.secure_cookies))
+            .map_err(crate::server::internal)?;
+        expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, cookie);
+        leptos_axum::redirect("/terminal");
+        Ok(())
+    })
+    .await
 }
 
 /// The till's header: device, today's takings, last sale, the next sale's request id.
 #[server(prefix = "/api", endpoint = "terminal/info")]
 pub async fn get_terminal_info(kiosk: bool) -> Result<TerminalInfo, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, row) = till(kiosk).await?;
-            terminal::info(&state, &row).await
-        }
-        .await,
-    )
+    crate::api::as_terminal(kiosk, |state, row| async move {
+        terminal::info(&state, &row).await
+    })
+    .await
 }
 
 /// A sale. `password` is sent when the till asked for the consumption password.
@@ -84,77 +65,59 @@ pub async fn till_pay(
     scan: String,
     password: Option<String>,
 ) -> Result<TillResult, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, row) = till(false).await?;
-            terminal::pay(
-                &state,
-                &row,
-                &request_id,
-                &amount,
-                &scan,
-                password.as_deref(),
-            )
-            .await
-        }
-        .await,
-    )
+    crate::api::as_terminal(false, |state, row| async move {
+        terminal::pay(
+            &state,
+            &row,
+            &request_id,
+            &amount,
+            &scan,
+            password.as_deref(),
+        )
+        .await
+    })
+    .await
 }
 
 /// Refunds a sale of this merchant (the till offers its last one).
 #[server(prefix = "/api", endpoint = "terminal/refund")]
 pub async fn till_refund(request_id: String, payment_id: i64) -> Result<TillResult, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, row) = till(false).await?;
-            terminal::refund(&state, &row, &request_id, payment_id).await
-        }
-        .await,
-    )
+    crate::api::as_terminal(false, |state, row| async move {
+        terminal::refund(&state, &row, &request_id, payment_id).await
+    })
+    .await
 }
 
 /// A card or code held to the till with no amount.
 #[server(prefix = "/api", endpoint = "terminal/balance")]
 pub async fn till_balance(scan: String) -> Result<TillResult, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, _) = till(false).await?;
-            terminal::balance(&state, &scan).await
-        }
-        .await,
-    )
+    crate::api::as_terminal(false, |state, _| async move {
+        terminal::balance(&state, &scan).await
+    })
+    .await
 }
 
 /// Kiosk: balance with the card and the query password.
 #[server(prefix = "/api", endpoint = "kiosk/balance")]
 pub async fn kiosk_balance(card: String, password: String) -> Result<TillResult, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, row) = till(true).await?;
-            Ok(
-                match crate::server::kiosk::balance(
-                    &state,
-                    &row.device,
-                    &card,
-                    &password,
-                    state.now(),
-                )
+    crate::api::as_terminal(true, |state, row| async move {
+        Ok(
+            match crate::server::kiosk::balance(&state, &row.device, &card, &password, state.now())
                 .await
                 .map_err(crate::server::internal)?
-                {
-                    Ok(payer) => TillResult {
-                        approved: true,
-                        amount: None,
-                        balance: Some(payer.balance),
-                        holder: Some(crate::server::ledger::masked_name(&payer.name)),
-                        reason: None,
-                    },
-                    Err(reason) => TillResult::declined(reason),
+            {
+                Ok(payer) => TillResult {
+                    approved: true,
+                    amount: None,
+                    balance: Some(payer.balance),
+                    holder: Some(crate::server::ledger::masked_name(&payer.name)),
+                    reason: None,
                 },
-            )
-        }
-        .await,
-    )
+                Err(reason) => TillResult::declined(reason),
+            },
+        )
+    })
+    .await
 }
 
 /// Kiosk: a new consumption password with the card and the old one.
@@ -165,69 +128,63 @@ pub async fn kiosk_consumption_password(
     new: String,
     repeat: String,
 ) -> Result<TillResult, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, row) = till(true).await?;
-            if new != repeat {
-                return Err(AppError::Rejected(
-                    crate::portal_model::Problem::PasswordsDiffer,
-                ));
-            }
-            Ok(
-                match crate::server::kiosk::change_consumption_password(
-                    &state,
-                    &row.device,
-                    &card,
-                    &old,
-                    &new,
-                    state.now(),
-                )
-                .await
-                .map_err(crate::server::internal)?
-                {
-                    Ok(()) => TillResult {
-                        approved: true,
-                        amount: None,
-                        balance: None,
-                        holder: None,
-                        reason: None,
-                    },
-                    Err(reason) => TillResult::declined(reason),
-                },
-            )
+    crate::api::as_terminal(true, |state, row| async move {
+        if new != repeat {
+            return Err(AppError::Rejected(
+                crate::portal_model::Problem::PasswordsDiffer,
+            ));
         }
-        .await,
-    )
+        Ok(
+            match crate::server::kiosk::change_consumption_password(
+                &state,
+                &row.device,
+                &card,
+                &old,
+                &new,
+                state.now(),
+            )
+            .await
+            .map_err(crate::server::internal)?
+            {
+                Ok(()) => TillResult {
+                    approved: true,
+                    amount: None,
+                    balance: None,
+                    holder: None,
+                    reason: None,
+                },
+                Err(reason) => TillResult::declined(reason),
+            },
+        )
+    })
+    .await
 }
 
 /// Kiosk: report the card lost with the student or card number and the query password.
 #[server(prefix = "/api", endpoint = "kiosk/report_loss")]
 pub async fn kiosk_report_loss(login: String, password: String) -> Result<TillResult, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, row) = till(true).await?;
-            Ok(
-                match crate::server::kiosk::report_loss(
-                    &state,
-                    &row.device,
-                    &login,
-                    &password,
-                    state.now(),
-                )
-                .await
-                .map_err(crate::server::internal)?
-                {
-                    Ok(card) => TillResult {
-                        approved: true,
-                        amount: None,
-                        balance: None,
-                        holder: Some(card),
-                        reason: None,
-                    },
-                    Err(reason) => TillResult::declined(reason),
-                },
+    crate::api::as_terminal(true, |state, row| async move {
+        Ok(
+            match crate::server::kiosk::report_loss(
+                &state,
+                &row.device,
+                &login,
+                &password,
+                state.now(),
             )
-        }
-        .await,
-    )
+            .await
+            .map_err(crate::server::internal)?
+            {
+                Ok(card) => TillResult {
+                    approved: true,
+                    amount: None,
+                    balance: None,
+                    holder: Some(card),
+                    reason: None,
+                },
+                Err(reason) => TillResult::declined(reason),
+            },
+        )
+    })
+    .await
 }

@@ -5,75 +5,49 @@ use crate::error::AppError;
 use crate::portal_model::*;
 use leptos::prelude::*;
 
-#[cfg(feature = "ssr")]
-async fn holder() -> Result<
-    (
-        crate::server::AppState,
-        crate::server::auth::Client,
-        crate::server::auth::HolderSession,
-    ),
-    AppError,
-> {
-    let state = crate::server::state()?;
-    let client = crate::server::client();
-    let session = crate::server::auth::require_holder(&state, &client, false).await?;
-    Ok((state, client, session))
-}
-
 /// The top-up page's data; `order` is the order the holder came back with from the pay page.
 #[server(prefix = "/api", endpoint = "topups")]
 pub async fn get_topups(order: Option<String>) -> Result<TopupPage, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, _, s) = holder().await?;
-            crate::server::topup::page(&state, s.holder_id, order.as_deref()).await
-        }
-        .await,
-    )
+    crate::api::as_holder(false, |state, _client, s| async move {
+        crate::server::topup::page(&state, s.holder_id, order.as_deref()).await
+    })
+    .await
 }
 
 /// Creates a top-up order and sends the browser to the provider's pay page.
 #[server(prefix = "/api", endpoint = "start_topup")]
 pub async fn start_topup(amount: String, channel: String) -> Result<String, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::model::{Channel, Money};
-            let (state, _, s) = holder().await?;
-            let amount =
-                Money::parse_yuan(&amount).map_err(|_| AppError::Rejected(Problem::LimitFormat))?;
-            let channel =
-                Channel::parse(&channel).ok_or(AppError::Rejected(Problem::TopupChannel))?;
-            let url =
-                crate::server::topup::start(&state, s.holder_id, channel, amount, state.now())
-                    .await?
-                    .map_err(AppError::Rejected)?;
-            // The pay page is not one of the app's routes: a plain form post is redirected
-            // there; the hydrated page leaves for it with a full page load.
-            if crate::server::wants_html() {
-                leptos_axum::redirect(&url);
-            }
-            Ok(url)
+    crate::api::as_holder(false, |state, _client, s| async move {
+        use crate::model::{Channel, Money};
+        let amount =
+            Money::parse_yuan(&amount).map_err(|_| AppError::Rejected(Problem::LimitFormat))?;
+        let channel = Channel::parse(&channel).ok_or(AppError::Rejected(Problem::TopupChannel))?;
+        let url = crate::server::topup::start(&state, s.holder_id, channel, amount, state.now())
+            .await?
+            .map_err(AppError::Rejected)?;
+        // The pay page is not one of the app's routes: a plain form post is redirected
+        // there; the hydrated page leaves for it with a full page load.
+        if crate::server::wants_html() {
+            leptos_axum::redirect(&url);
         }
-        .await,
-    )
+        Ok(url)
+    })
+    .await
 }
 
 /// One of the holder's own orders (the page polls it after paying).
 #[server(prefix = "/api", endpoint = "topup_order")]
 pub async fn get_topup_order(order_no: String) -> Result<Option<TopupView>, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, _, s) = holder().await?;
-            Ok(state
-                .db
-                .order(&order_no)
-                .await?
-                .filter(|o| o.holder_id == s.holder_id)
-                .as_ref()
-                .map(crate::server::topup::order_view))
-        }
-        .await,
-    )
+    crate::api::as_holder(false, |state, _client, s| async move {
+        Ok(state
+            .db
+            .order(&order_no)
+            .await?
+            .filter(|o| o.holder_id == s.holder_id)
+            .as_ref()
+            .map(crate::server::topup::order_view))
+    })
+    .await
 }
 
 /// Turns automatic top-up on (or changes it), after the query password. `card` binds a new
@@ -85,45 +59,29 @@ pub async fn save_auto_topup(
     card: String,
     password: String,
 ) -> Result<AutoTopupView, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, client, s) = holder().await?;
-            crate::server::portal::confirm_password(&state, &s, &password).await?;
-            crate::server::topup::save_auto(
-                &state,
-                s.holder_id,
-                &client.ip,
-                &threshold,
-                &amount,
-                &card,
-            )
+    crate::api::as_holder(false, |state, client, s| async move {
+        crate::server::portal::confirm_password(&state, &s, &password).await?;
+        crate::server::topup::save_auto(&state, s.holder_id, &client.ip, &threshold, &amount, &card)
             .await
-        }
-        .await,
-    )
+    })
+    .await
 }
 
 /// Turns automatic top-up off and unbinds the card, after the query password.
 #[server(prefix = "/api", endpoint = "remove_auto_topup")]
 pub async fn remove_auto_topup(password: String) -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, client, s) = holder().await?;
-            crate::server::portal::confirm_password(&state, &s, &password).await?;
-            crate::server::topup::remove_auto(&state, s.holder_id, &client.ip).await
-        }
-        .await,
-    )
+    crate::api::as_holder(false, |state, client, s| async move {
+        crate::server::portal::confirm_password(&state, &s, &password).await?;
+        crate::server::topup::remove_auto(&state, s.holder_id, &client.ip).await
+    })
+    .await
 }
 
 /// The holder's gate and attendance records, newest first.
 #[server(prefix = "/api", endpoint = "access_records")]
 pub async fn get_access_records() -> Result<Vec<AccessView>, AppError> {
-    crate::server::with_status(
-        async move {
-            let (state, _, s) = holder().await?;
-            Ok(state.db.access_of(s.holder_id, 100).await?)
-        }
-        .await,
-    )
+    crate::api::as_holder(false, |state, _client, s| async move {
+        Ok(state.db.access_of(s.holder_id, 100).await?)
+    })
+    .await
 }
