@@ -21,10 +21,8 @@
 //! Timestamps are TIMESTAMPTZ, written truncated to milliseconds (`at`), so text produced by
 //! `ts` is exactly what SQLite would store (see the first migration).
 
-use super::{Backend, DemoCampus, LedgerCheck, Store, StoreError, Ts};
-use crate::model::{CampusProfile, Money};
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use super::{Backend, NewHolder, StoreError, Ts};
+use crate::model::Money;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
@@ -120,6 +118,20 @@ macro_rules! in_transaction {
     }};
 }
 
+/// The campus profile's column, read as JSON text (stored as JSONB).
+macro_rules! profile_column {
+    () => {
+        "profile::text"
+    };
+}
+
+/// The campus profile's JSON text as a parameter.
+macro_rules! profile_param {
+    () => {
+        "$1::jsonb"
+    };
+}
+
 /// The SQL both backends run, compiled here against PostgreSQL.
 #[path = "../sql/mod.rs"]
 #[allow(clippy::duplicate_mod)] // on purpose: one text of the SQL, a module per backend
@@ -178,137 +190,84 @@ impl PostgresStore {
     }
 }
 
-#[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
+const BACKEND: Backend = Backend::Postgres;
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        // sqlx takes an advisory lock for the run: servers starting together migrate once.
-        Ok(sqlx::migrate!("../migrations/postgres")
-            .run(&self.pool)
-            .await?)
-    }
+// sqlx takes an advisory lock for the run: servers starting together migrate once.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+/// A demo holder's history; returns the balance it leaves.
+async fn insert_history(
+    conn: &mut Conn,
+    history: &sql::campus::History<'_>,
+    h: &NewHolder,
+) -> Result<Money, StoreError> {
+    // The history goes in as one statement per holder (arrays unnested), not one
+    // round trip per entry.
+    let mut balance = Money::ZERO;
+    let n = h.entries.len();
+    let (mut kinds, mut amounts, mut afters, mut channels) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut merchants, mut devices, mut cards, mut memos, mut times) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for e in &h.entries {
+        let entry = sql::campus::demo_entry(history, h, e, &mut balance)?;
+        kinds.push(e.kind.as_str());
+        amounts.push(e.amount.fen());
+        afters.push(balance.fen());
+        channels.push(e.channel.map(|c| c.as_str()));
+        merchants.push(entry.merchant_id);
+        devices.push(entry.device_id);
+        cards.push(entry.device_id.and(history.live_card));
+        memos.push(e.memo.as_str());
+        times.push(Ts::new(e.created_at).0);
     }
-
-    async fn campus_profile(&self) -> Result<Option<CampusProfile>, StoreError> {
-        let text: Option<String> =
-            sqlx::query_scalar("SELECT profile::text FROM campus_profile WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?;
-        text.map(|text| sql::campus::profile_of(&text)).transpose()
-    }
-
-    async fn save_campus_profile(&self, profile: &CampusProfile) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        upsert_profile(&mut conn, profile, self.clock.now()).await
-    }
-
-    async fn holder_count(&self) -> Result<i64, StoreError> {
-        sql::campus::holder_count(&self.pool).await
-    }
-
-    async fn load_demo(&self, demo: &DemoCampus) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let mut tx = self.pool.begin().await?;
-        upsert_profile(&mut tx, &demo.profile, now).await?;
-        let (merchant_ids, device_ids) = sql::campus::insert_directory(&mut tx, demo, now).await?;
-        for h in &demo.holders {
-            let (_, account_id, live_card) = sql::insert_holder(&mut tx, h).await?;
-            // The history goes in as one statement per holder (arrays unnested), not one
-            // round trip per entry.
-            let mut balance = Money::ZERO;
-            let n = h.entries.len();
-            let (mut kinds, mut amounts, mut afters, mut channels) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            let (mut merchants, mut devices, mut cards, mut memos, mut times) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            for e in &h.entries {
-                let entry =
-                    sql::campus::demo_entry(&merchant_ids, &device_ids, h, e, &mut balance)?;
-                kinds.push(e.kind.as_str());
-                amounts.push(e.amount.fen());
-                afters.push(balance.fen());
-                channels.push(e.channel.map(|c| c.as_str()));
-                merchants.push(entry.merchant_id);
-                devices.push(entry.device_id);
-                cards.push(entry.device_id.and(live_card));
-                memos.push(e.memo.as_str());
-                times.push(Ts::new(e.created_at).0);
-            }
-            sqlx::query(
-                "INSERT INTO journal_entries (account_id, kind, amount, balance_after, channel, merchant_id,
-                     device_id, card_id, memo, created_at)
-                 SELECT $1, e.kind, e.amount, e.balance_after, e.channel, e.merchant_id, e.device_id,
-                        e.card_id, e.memo, e.created_at
-                 FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::text[],
-                     $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::timestamptz[])
-                     WITH ORDINALITY AS e (kind, amount, balance_after, channel, merchant_id, device_id,
-                         card_id, memo, created_at, n)
-                 ORDER BY e.n",
-            )
-            .bind(account_id)
-            .bind(&kinds)
-            .bind(&amounts)
-            .bind(&afters)
-            .bind(&channels)
-            .bind(&merchants)
-            .bind(&devices)
-            .bind(&cards)
-            .bind(&memos)
-            .bind(&times)
-            .execute(&mut *tx)
-            .await?;
-            sql::campus::set_demo_balance(&mut tx, account_id, balance).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
-        sql::campus::ledger_check(&self.pool).await
-    }
+    sqlx::query(
+        "INSERT INTO journal_entries (account_id, kind, amount, balance_after, channel, merchant_id,
+             device_id, card_id, memo, created_at)
+         SELECT $1, e.kind, e.amount, e.balance_after, e.channel, e.merchant_id, e.device_id,
+                e.card_id, e.memo, e.created_at
+         FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::text[],
+             $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::timestamptz[])
+             WITH ORDINALITY AS e (kind, amount, balance_after, channel, merchant_id, device_id,
+                 card_id, memo, created_at, n)
+         ORDER BY e.n",
+    )
+    .bind(history.account_id)
+    .bind(&kinds)
+    .bind(&amounts)
+    .bind(&afters)
+    .bind(&channels)
+    .bind(&merchants)
+    .bind(&devices)
+    .bind(&cards)
+    .bind(&memos)
+    .bind(&times)
+    .execute(&mut *conn)
+    .await?;
+    Ok(balance)
 }
 
-/// The campus profile, stored as JSONB.
-async fn upsert_profile(
-    conn: &mut Conn,
-    profile: &CampusProfile,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO campus_profile (id, profile, updated_at) VALUES (1, $1::jsonb, $2)
-         ON CONFLICT (id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
-    )
-    .bind(sql::campus::profile_text(profile)?)
-    .bind(Ts::new(now))
-    .execute(conn)
-    .await?;
-    Ok(())
+/// PostgreSQL's timestamp columns are typed: there is no other form to find.
+async fn malformed_timestamps(_pool: &PgPool) -> Result<Vec<String>, StoreError> {
+    Ok(Vec::new())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::server::PasswordHasher;
+    use crate::server::store::Store;
     use crate::server::store::testing::{ScratchDb, admin_url};
+    use chrono::{DateTime, Utc};
     use secrecy::SecretString;
 
     async fn demo_store(url: &str) -> PostgresStore {

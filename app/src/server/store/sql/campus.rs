@@ -1,31 +1,128 @@
-//! The campus itself: its profile (stored as JSON; the upsert is per backend, JSONB on
-//! PostgreSQL), loading the demo campus's merchants, devices and staff, and the ledger check.
+//! The campus itself (`Store`): migrations, its profile (JSON; JSONB on PostgreSQL, see
+//! `profile_column!`), loading the demo campus, and the ledger check. Each backend adds what is
+//! its own: its migrations (`MIGRATOR`), how a demo history goes in (`insert_history`), and
+//! what else its ledger check looks at (`malformed_timestamps`).
 
-use super::Conn;
+use super::{Conn, ThisStore, insert_holder};
 use crate::model::{CampusProfile, Money};
-use crate::server::store::{DemoCampus, LedgerCheck, NewEntry, NewHolder, StoreError, Ts};
+use crate::server::store::{
+    Backend, DemoCampus, Finish, LedgerCheck, NewEntry, NewHolder, Store, StoreError, Ts,
+};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 type Pool = sqlx::Pool<<Conn as sqlx::Connection>::Database>;
 
-pub(in super::super) fn profile_text(profile: &CampusProfile) -> Result<String, StoreError> {
+fn profile_text(profile: &CampusProfile) -> Result<String, StoreError> {
     serde_json::to_string(profile).map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))
 }
 
-pub(in super::super) fn profile_of(text: &str) -> Result<CampusProfile, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))
+#[async_trait]
+impl Store for ThisStore {
+    fn backend(&self) -> Backend {
+        super::super::BACKEND
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        Ok(super::super::MIGRATOR.run(&self.pool).await?)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    async fn campus_profile(&self) -> Result<Option<CampusProfile>, StoreError> {
+        let text: Option<String> = sqlx::query_scalar(concat!(
+            "SELECT ",
+            profile_column!(),
+            " FROM campus_profile WHERE id = 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await?;
+        text.map(|text| {
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("campus profile: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn save_campus_profile(&self, profile: &CampusProfile) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        upsert_profile(&mut conn, profile, self.clock.now()).await
+    }
+
+    async fn holder_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cardholders")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn load_demo(&self, demo: &DemoCampus) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        in_transaction!(self, |tx| {
+            upsert_profile(&mut tx, &demo.profile, now).await?;
+            let (merchant_ids, device_ids) = insert_directory(&mut tx, demo, now).await?;
+            for h in &demo.holders {
+                let (_, account_id, live_card) = insert_holder(&mut tx, h).await?;
+                let history = History {
+                    account_id,
+                    live_card,
+                    merchant_ids: &merchant_ids,
+                    device_ids: &device_ids,
+                };
+                let balance = super::super::insert_history(&mut tx, &history, h).await?;
+                sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
+                    .bind(balance.fen())
+                    .bind(account_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
+        let mut check = ledger_check(&self.pool).await?;
+        check.malformed_timestamps = super::super::malformed_timestamps(&self.pool).await?;
+        Ok(check)
+    }
 }
 
-pub(in super::super) async fn holder_count(pool: &Pool) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cardholders")
-        .fetch_one(pool)
-        .await?)
+/// The campus profile, inserted or replaced (`profile_param!`: the JSON text parameter).
+pub(super) async fn upsert_profile(
+    conn: &mut Conn,
+    profile: &CampusProfile,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(concat!(
+        "INSERT INTO campus_profile (id, profile, updated_at) VALUES (1, ",
+        profile_param!(),
+        ", $2) ON CONFLICT (id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at"
+    ))
+    .bind(profile_text(profile)?)
+    .bind(Ts::new(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Where a demo holder's history goes: the account, the card it was paid with, and the ids
+/// of the merchants and devices the entries name by index.
+pub(in super::super) struct History<'a> {
+    pub account_id: i64,
+    pub live_card: Option<i64>,
+    pub merchant_ids: &'a [i64],
+    pub device_ids: &'a [i64],
 }
 
 /// The demo campus's merchants, devices and staff; returns the merchants' and devices' ids
 /// in the order given.
-pub(in super::super) async fn insert_directory(
+async fn insert_directory(
     conn: &mut Conn,
     demo: &DemoCampus,
     now: DateTime<Utc>,
@@ -98,8 +195,7 @@ pub(in super::super) struct DemoEntryIds {
 /// One entry of a demo holder's history: its merchant and device ids, and the balance after
 /// it (which must never go below zero).
 pub(in super::super) fn demo_entry(
-    merchant_ids: &[i64],
-    device_ids: &[i64],
+    history: &History<'_>,
     h: &NewHolder,
     e: &NewEntry,
     balance: &mut Money,
@@ -109,26 +205,13 @@ pub(in super::super) fn demo_entry(
         .filter(|b| !b.is_negative())
         .ok_or_else(|| StoreError::Corrupt(format!("demo history overdraws {}", h.student_no)))?;
     Ok(DemoEntryIds {
-        merchant_id: index(merchant_ids, "merchant", e.merchant)?,
-        device_id: index(device_ids, "device", e.device)?,
+        merchant_id: index(history.merchant_ids, "merchant", e.merchant)?,
+        device_id: index(history.device_ids, "device", e.device)?,
     })
 }
 
-pub(in super::super) async fn set_demo_balance(
-    conn: &mut Conn,
-    account_id: i64,
-    balance: Money,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE accounts SET balance = $1 WHERE id = $2")
-        .bind(balance.fen())
-        .bind(account_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Compares every cached balance, and every running total of the day, with the journal.
-pub(in super::super) async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, StoreError> {
+async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, StoreError> {
     let rows = sqlx::query(
         "SELECT a.id, a.balance, CAST(COALESCE(SUM(j.amount), 0) AS BIGINT) AS journal_sum, COUNT(j.id) AS entries
          FROM accounts a LEFT JOIN journal_entries j ON j.account_id = a.id

@@ -1346,7 +1346,7 @@ impl StaffStore for ThisStore {
         let now = self.clock.now();
         let audit = &audit;
         in_transaction!(self, |tx| {
-            super::super::upsert_profile(&mut tx, profile, now).await?;
+            super::campus::upsert_profile(&mut tx, profile, now).await?;
             insert_audit(&mut tx, audit, now).await?;
             Ok(Finish::Commit(()))
         })

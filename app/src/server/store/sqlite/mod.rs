@@ -6,9 +6,8 @@
 //! starts with `BEGIN IMMEDIATE`, taking the write lock up front, so a read-then-write cannot
 //! fail half way with a busy-snapshot error.
 
-use super::{Backend, DemoCampus, LedgerCheck, Store, StoreError};
-use crate::model::{CampusProfile, Money};
-use async_trait::async_trait;
+use super::{Backend, NewHolder, StoreError};
+use crate::model::Money;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
@@ -72,6 +71,20 @@ macro_rules! in_transaction {
     }};
 }
 
+/// The campus profile's column, read as JSON text (stored as text).
+macro_rules! profile_column {
+    () => {
+        "profile"
+    };
+}
+
+/// The campus profile's JSON text as a parameter.
+macro_rules! profile_param {
+    () => {
+        "$1"
+    };
+}
+
 /// The SQL both backends run, compiled here against SQLite.
 #[path = "../sql/mod.rs"]
 #[allow(clippy::duplicate_mod)] // on purpose: one text of the SQL, a module per backend
@@ -122,137 +135,74 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
+const BACKEND: Backend = Backend::Sqlite;
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        Ok(sqlx::migrate!("../migrations/sqlite")
-            .run(&self.pool)
-            .await?)
-    }
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
-    }
-
-    async fn campus_profile(&self) -> Result<Option<CampusProfile>, StoreError> {
-        let text: Option<String> =
-            sqlx::query_scalar("SELECT profile FROM campus_profile WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?;
-        text.map(|text| sql::campus::profile_of(&text)).transpose()
-    }
-
-    async fn save_campus_profile(&self, profile: &CampusProfile) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        upsert_profile(&mut conn, profile, self.clock.now()).await
-    }
-
-    async fn holder_count(&self) -> Result<i64, StoreError> {
-        sql::campus::holder_count(&self.pool).await
-    }
-
-    async fn load_demo(&self, demo: &DemoCampus) -> Result<(), StoreError> {
-        in_transaction!(self, |tx| {
-            upsert_profile(&mut tx, &demo.profile, self.clock.now()).await?;
-            let (merchant_ids, device_ids) =
-                sql::campus::insert_directory(&mut tx, demo, self.clock.now()).await?;
-            for h in &demo.holders {
-                let (_, account_id, live_card) = sql::insert_holder(&mut tx, h).await?;
-                let mut balance = Money::ZERO;
-                for e in &h.entries {
-                    let entry =
-                        sql::campus::demo_entry(&merchant_ids, &device_ids, h, e, &mut balance)?;
-                    sqlx::query(
-                        "INSERT INTO journal_entries (account_id, kind, amount, balance_after, channel, merchant_id,
-                             device_id, card_id, memo, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(account_id)
-                    .bind(e.kind)
-                    .bind(e.amount.fen())
-                    .bind(balance.fen())
-                    .bind(e.channel)
-                    .bind(entry.merchant_id)
-                    .bind(entry.device_id)
-                    .bind(entry.device_id.and(live_card))
-                    .bind(&e.memo)
-                    .bind(super::Ts::new(e.created_at))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                sql::campus::set_demo_balance(&mut tx, account_id, balance).await?;
-            }
-            Ok(super::Finish::Commit(()))
-        })
-    }
-
-    async fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
-        let mut check = sql::campus::ledger_check(&self.pool).await?;
-        check.malformed_timestamps = self.malformed_timestamps().await?;
-        Ok(check)
-    }
-}
-
-impl SqliteStore {
-    /// Every stored timestamp (a column named `at` or ending in `_at`, `_until` or `_since`)
-    /// that is not RFC 3339 UTC text with milliseconds (`Ts`): comparisons in SQL are text
-    /// comparisons here, and one such value would sort wrongly. A few per column at most.
-    async fn malformed_timestamps(&self) -> Result<Vec<String>, StoreError> {
-        let columns: Vec<(String, String)> = sqlx::query_as(
-            "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'
-               AND (c.name = 'at' OR c.name LIKE '%\\_at' ESCAPE '\\' OR c.name LIKE '%\\_until' ESCAPE '\\'
-                    OR c.name LIKE '%\\_since' ESCAPE '\\')
-             ORDER BY m.name, c.name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let mut bad = Vec::new();
-        for (table, column) in columns {
-            // Names from the schema itself, never input.
-            let sql = format!(
-                "SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} NOT GLOB
-                 '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'
-                 LIMIT 3"
-            );
-            let values: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .fetch_all(&self.pool)
-                .await?;
-            bad.extend(values.into_iter().map(|v| format!("{table}.{column}: {v}")));
-        }
-        Ok(bad)
-    }
-}
-
-/// The campus profile, stored as JSON text.
-async fn upsert_profile(
+/// A demo holder's history, one entry at a time; returns the balance it leaves.
+async fn insert_history(
     conn: &mut Conn,
-    profile: &CampusProfile,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO campus_profile (id, profile, updated_at) VALUES (1, $1, $2)
-         ON CONFLICT (id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at",
+    history: &sql::campus::History<'_>,
+    h: &NewHolder,
+) -> Result<Money, StoreError> {
+    let mut balance = Money::ZERO;
+    for e in &h.entries {
+        let entry = sql::campus::demo_entry(history, h, e, &mut balance)?;
+        sqlx::query(
+            "INSERT INTO journal_entries (account_id, kind, amount, balance_after, channel, merchant_id,
+                 device_id, card_id, memo, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(history.account_id)
+        .bind(e.kind)
+        .bind(e.amount.fen())
+        .bind(balance.fen())
+        .bind(e.channel)
+        .bind(entry.merchant_id)
+        .bind(entry.device_id)
+        .bind(entry.device_id.and(history.live_card))
+        .bind(&e.memo)
+        .bind(super::Ts::new(e.created_at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(balance)
+}
+
+/// Every stored timestamp (a column named `at` or ending in `_at`, `_until` or `_since`)
+/// that is not RFC 3339 UTC text with milliseconds (`Ts`): comparisons in SQL are text
+/// comparisons here, and one such value would sort wrongly. A few per column at most.
+async fn malformed_timestamps(pool: &SqlitePool) -> Result<Vec<String>, StoreError> {
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'
+           AND (c.name = 'at' OR c.name LIKE '%\\_at' ESCAPE '\\' OR c.name LIKE '%\\_until' ESCAPE '\\'
+                OR c.name LIKE '%\\_since' ESCAPE '\\')
+         ORDER BY m.name, c.name",
     )
-    .bind(sql::campus::profile_text(profile)?)
-    .bind(super::Ts::new(now))
-    .execute(conn)
+    .fetch_all(pool)
     .await?;
-    Ok(())
+    let mut bad = Vec::new();
+    for (table, column) in columns {
+        // Names from the schema itself, never input.
+        let sql = format!(
+            "SELECT {column} FROM {table} WHERE {column} IS NOT NULL AND {column} NOT GLOB
+             '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z'
+             LIMIT 3"
+        );
+        let values: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await?;
+        bad.extend(values.into_iter().map(|v| format!("{table}.{column}: {v}")));
+    }
+    Ok(bad)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::server::PasswordHasher;
+    use crate::server::store::Store;
     use secrecy::SecretString;
 
     async fn demo_store(dir: &tempfile::TempDir) -> SqliteStore {
