@@ -9,6 +9,8 @@ use std::fmt;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(transparent)]
+// Stored as its fen in a BIGINT (INTEGER on SQLite) column.
+#[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
 pub struct Money(i64);
 
 impl Money {

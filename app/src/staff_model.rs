@@ -35,6 +35,7 @@ impl StaffBrief {
 
 /// One line of a holder search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct HolderHit {
     pub holder_id: i64,
     pub student_no: String,
@@ -56,8 +57,10 @@ pub struct CardView {
 
 /// A journal entry as the card office sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct StaffEntryView {
     pub id: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::store::Ts"))]
     pub at: String,
     pub kind: EntryKind,
     pub amount: Money,
@@ -86,6 +89,7 @@ pub struct AuditView {
 
 /// A failed automatic top-up waiting for an operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct FailedTopupView {
     pub order_no: String,
     pub holder_id: i64,
@@ -93,6 +97,7 @@ pub struct FailedTopupView {
     pub name: String,
     pub amount: Money,
     pub failure: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::store::Ts"))]
     pub at: String,
 }
 
@@ -118,6 +123,7 @@ pub struct PublicFoundCard {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ReversalView {
     pub id: i64,
     pub journal_id: i64,
@@ -127,6 +133,7 @@ pub struct ReversalView {
     pub amount: Money,
     pub reason: String,
     pub requested_by: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::store::Ts"))]
     pub requested_at: String,
 }
 
@@ -224,6 +231,7 @@ pub enum ReversalOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct MerchantView {
     pub id: i64,
     pub code: String,
@@ -288,6 +296,7 @@ pub struct SettlementRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ChannelRow {
     pub channel: Channel,
     pub count: i64,
@@ -328,12 +337,14 @@ pub fn masked_account(account: &str) -> String {
 
 /// A payout the finance office makes: closing an account pays its balance to this account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct PayoutView {
     pub reference: String,
     pub student_no: String,
     pub name: String,
     pub amount: Money,
     pub bank_account: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::store::Ts"))]
     pub at: String,
 }
 

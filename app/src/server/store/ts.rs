@@ -42,6 +42,14 @@ impl From<DateTime<Utc>> for Ts {
     }
 }
 
+/// The text every view carries (`Ts::text`): lets a view read a timestamp column with
+/// `#[sqlx(try_from = "Ts")]`.
+impl From<Ts> for String {
+    fn from(t: Ts) -> String {
+        t.text()
+    }
+}
+
 impl From<Ts> for DateTime<Utc> {
     fn from(t: Ts) -> DateTime<Utc> {
         t.0

@@ -10,14 +10,13 @@ use super::{
     lock_account_of_holder, lock_live_card, opt_ts_of, set_balance, set_card_status, ts_of,
 };
 use crate::model::{
-    CampusProfile, CardStatus, Channel, DeviceKind, HolderKind, IdDocKind, MerchantCategory, Money,
-    StaffRole,
+    CampusProfile, CardStatus, DeviceKind, HolderKind, IdDocKind, Money, StaffRole,
 };
 use crate::server::domain::{accounts, cards, corrections};
 use crate::server::store::staff::*;
 use crate::server::store::{
     Audit, CardChange, CardIssue, Closing, Correction, Credit, CreditOutcome, Finish, NewCard,
-    NewHolder, StoreError, SubjectKind, Ts, corrupt,
+    NewHolder, StoreError, SubjectKind, Ts,
 };
 use crate::staff_model::*;
 use async_trait::async_trait;
@@ -134,20 +133,6 @@ const FOUND_SELECT: &str =
     "SELECT f.id, f.holder_id, c.card_no, h.name, h.student_no, f.place, f.found_at, f.returned_at
     FROM found_cards f JOIN cards c ON c.id = f.card_id JOIN cardholders h ON h.id = f.holder_id";
 
-fn reversal_view(row: &DbRow) -> Result<ReversalView, StoreError> {
-    Ok(ReversalView {
-        id: row.try_get("id")?,
-        journal_id: row.try_get("journal_id")?,
-        holder_id: row.try_get("holder_id")?,
-        student_no: row.try_get("student_no")?,
-        name: row.try_get("name")?,
-        amount: Money::from_fen(row.try_get("amount")?),
-        reason: row.try_get("reason")?,
-        requested_by: row.try_get("requested_by_name")?,
-        requested_at: ts_of(row, "requested_at")?,
-    })
-}
-
 impl ThisStore {
     async fn holder_where(
         &self,
@@ -238,8 +223,9 @@ impl StaffStore for ThisStore {
 
     async fn search_holders(&self, query: &str, limit: i64) -> Result<Vec<HolderHit>, StoreError> {
         let like = format!("%{}%", query.replace(['%', '_'], ""));
-        let rows = sqlx::query(concat!(
-            "SELECT h.id, h.student_no, h.name, h.class_name, a.status, a.balance,
+        Ok(sqlx::query_as(concat!(
+            "SELECT h.id AS holder_id, h.student_no, h.name, h.class_name, a.status AS account_status,
+                    a.balance,
                     (SELECT card_no FROM cards WHERE holder_id = h.id AND status IN ('active', 'lost')) AS card_no
              FROM cardholders h JOIN accounts a ON a.holder_id = h.id
              WHERE h.student_no = $1 OR h.name",
@@ -251,20 +237,7 @@ impl StaffStore for ThisStore {
         .bind(like)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(HolderHit {
-                    holder_id: row.try_get("id")?,
-                    student_no: row.try_get("student_no")?,
-                    name: row.try_get("name")?,
-                    class_name: row.try_get("class_name")?,
-                    card_no: row.try_get("card_no")?,
-                    account_status: row.try_get("status")?,
-                    balance: Money::from_fen(row.try_get("balance")?),
-                })
-            })
-            .collect()
+        .await?)
     }
 
     async fn holder_record(&self, holder_id: i64) -> Result<Option<HolderRecord>, StoreError> {
@@ -306,8 +279,8 @@ impl StaffStore for ThisStore {
         holder_id: i64,
         limit: i64,
     ) -> Result<Vec<StaffEntryView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT j.id, j.created_at, j.kind, j.amount, j.balance_after, j.channel, m.name_zh AS merchant,
+        Ok(sqlx::query_as(
+            "SELECT j.id, j.created_at AS at, j.kind, j.amount, j.balance_after, j.channel, m.name_zh AS merchant,
                     j.reference, j.memo,
                     EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_id = j.id) AS reversed
              FROM journal_entries j JOIN accounts a ON a.id = j.account_id
@@ -317,23 +290,7 @@ impl StaffStore for ThisStore {
         .bind(holder_id)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StaffEntryView {
-                    id: row.try_get("id")?,
-                    at: ts_of(row, "created_at")?,
-                    kind: row.try_get("kind")?,
-                    amount: Money::from_fen(row.try_get("amount")?),
-                    balance_after: Money::from_fen(row.try_get("balance_after")?),
-                    channel: row.try_get::<Option<Channel>, _>("channel")?,
-                    merchant: row.try_get("merchant")?,
-                    reference: row.try_get("reference")?,
-                    memo: row.try_get("memo")?,
-                    reversed: row.try_get("reversed")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     async fn audit_records(&self, q: &AuditQuery) -> Result<Vec<AuditView>, StoreError> {
@@ -953,9 +910,9 @@ impl StaffStore for ThisStore {
         &self,
         holder_id: Option<i64>,
     ) -> Result<Vec<ReversalView>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT r.id, r.journal_id, r.holder_id, h.student_no, h.name, r.amount, r.reason,
-                    s.display_name AS requested_by_name, r.requested_at
+                    s.display_name AS requested_by, r.requested_at
              FROM reversal_requests r JOIN cardholders h ON h.id = r.holder_id
              JOIN staff_users s ON s.id = r.requested_by
              WHERE r.status = 'pending' AND ($1 IS NULL OR r.holder_id = $1)
@@ -963,11 +920,7 @@ impl StaffStore for ThisStore {
         )
         .bind(holder_id)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(reversal_view)
-            .collect::<Result<_, StoreError>>()?)
+        .await?)
     }
 
     async fn resolve_failed_topup(
@@ -1004,8 +957,8 @@ impl StaffStore for ThisStore {
         &self,
         holder_id: Option<i64>,
     ) -> Result<Vec<FailedTopupView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT o.order_no, o.holder_id, h.student_no, h.name, o.amount, o.failure, o.updated_at
+        Ok(sqlx::query_as(
+            "SELECT o.order_no, o.holder_id, h.student_no, h.name, o.amount, o.failure, o.updated_at AS at
              FROM topup_orders o JOIN cardholders h ON h.id = o.holder_id
              WHERE o.status = 'failed' AND o.channel = 'auto' AND o.resolved_at IS NULL
                AND ($1 IS NULL OR o.holder_id = $1)
@@ -1013,40 +966,15 @@ impl StaffStore for ThisStore {
         )
         .bind(holder_id)
         .fetch_all(&self.pool)
-        .await?;
-        let decode = |r: &DbRow| -> Result<FailedTopupView, StoreError> {
-            Ok(FailedTopupView {
-                order_no: r.try_get("order_no")?,
-                holder_id: r.try_get("holder_id")?,
-                student_no: r.try_get("student_no")?,
-                name: r.try_get("name")?,
-                amount: Money::from_fen(r.try_get("amount")?),
-                failure: r.try_get("failure")?,
-                at: ts_of(r, "updated_at")?,
-            })
-        };
-        Ok(rows.iter().map(decode).collect::<Result<_, StoreError>>()?)
+        .await?)
     }
 
     async fn merchants(&self) -> Result<Vec<MerchantView>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, code, name_zh, name_en, category, place, active FROM merchants ORDER BY code",
         )
         .fetch_all(&self.pool)
-        .await?;
-        let decode = |r: &DbRow| -> Result<MerchantView, StoreError> {
-            let category: MerchantCategory = r.try_get("category")?;
-            Ok(MerchantView {
-                id: r.try_get("id")?,
-                code: r.try_get("code")?,
-                name_zh: r.try_get("name_zh")?,
-                name_en: r.try_get("name_en")?,
-                category,
-                place: r.try_get("place")?,
-                active: r.try_get("active")?,
-            })
-        };
-        Ok(rows.iter().map(decode).collect::<Result<_, StoreError>>()?)
+        .await?)
     }
 
     async fn save_merchant(
@@ -1400,26 +1328,15 @@ impl StaffStore for ThisStore {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<ChannelRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT channel, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS total FROM journal_entries
+        Ok(sqlx::query_as(
+            "SELECT channel, COUNT(*) AS count, CAST(SUM(amount) AS BIGINT) AS total FROM journal_entries
              WHERE kind = 'topup' AND channel IS NOT NULL AND created_at >= $1 AND created_at < $2
              GROUP BY channel ORDER BY channel",
         )
         .bind(Ts::new(from))
         .bind(Ts::new(until))
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ChannelRow {
-                    channel: r
-                        .try_get::<Option<Channel>, _>("channel")?
-                        .ok_or_else(|| corrupt("channel", ""))?,
-                    count: r.try_get("n")?,
-                    total: Money::from_fen(r.try_get("total")?),
-                })
-            })
-            .collect()
+        .await?)
     }
 
     async fn operator_activity(
@@ -1457,26 +1374,15 @@ impl StaffStore for ThisStore {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<PayoutView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT p.reference, h.student_no, h.name, p.amount, p.bank_account, p.created_at
+        Ok(sqlx::query_as(
+            "SELECT p.reference, h.student_no, h.name, p.amount, p.bank_account, p.created_at AS at
              FROM payouts p JOIN cardholders h ON h.id = p.holder_id
              WHERE p.created_at >= $1 AND p.created_at < $2 ORDER BY p.created_at, p.id",
         )
         .bind(Ts::new(from))
         .bind(Ts::new(until))
         .fetch_all(&self.pool)
-        .await?;
-        let decode = |r: &DbRow| -> Result<PayoutView, StoreError> {
-            Ok(PayoutView {
-                reference: r.try_get("reference")?,
-                student_no: r.try_get("student_no")?,
-                name: r.try_get("name")?,
-                amount: Money::from_fen(r.try_get("amount")?),
-                bank_account: r.try_get("bank_account")?,
-                at: r.try_get::<Ts, _>("created_at")?.text(),
-            })
-        };
-        Ok(rows.iter().map(decode).collect::<Result<_, StoreError>>()?)
+        .await?)
     }
 
     async fn merchant_entries(
