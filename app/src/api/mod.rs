@@ -29,6 +29,16 @@ where
     crate::server::with_status(result)
 }
 
+/// Sets a cookie on the server function's response (the value from `auth::session_cookie`,
+/// `staff::cookie` or `terminal::cookie`: a new session, or an expired one to clear it).
+#[cfg(feature = "ssr")]
+pub(crate) fn set_cookie(value: &str) -> Result<(), AppError> {
+    let cookie = axum::http::HeaderValue::from_str(value).map_err(crate::server::internal)?;
+    leptos::prelude::expect_context::<leptos_axum::ResponseOptions>()
+        .append_header(axum::http::header::SET_COOKIE, cookie);
+    Ok(())
+}
+
 /// A holder's server function: the holder comes from the session cookie, never from the
 /// browser's arguments. `allow_initial`: may run while the initial password is unchanged.
 #[cfg(feature = "ssr")]

@@ -14,13 +14,9 @@ use crate::server::{auth, portal};
 pub async fn login(login: String, password: String) -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
         use crate::server::session_cookie;
-        use axum::http::{HeaderValue, header::SET_COOKIE};
         let (token, must_change) =
             auth::login(&state, &login, &password, &client, state.now()).await?;
-        let response = expect_context::<leptos_axum::ResponseOptions>();
-        let cookie = HeaderValue::from_str(&session_cookie(Some(&token), state.secure_cookies))
-            .map_err(crate::server::internal)?;
-        response.append_header(SET_COOKIE, cookie);
+        crate::api::set_cookie(&session_cookie(Some(&token), state.secure_cookies))?;
         leptos_axum::redirect(if must_change {
             "/portal/password"
         } else {
@@ -36,17 +32,13 @@ pub async fn login(login: String, password: String) -> Result<(), AppError> {
 pub async fn logout() -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
         use crate::server::session_cookie;
-        use axum::http::{HeaderValue, header::SET_COOKIE};
         if let Some(token) = client.token.as_deref() {
             state
                 .db
                 .end_session(&auth::token_hash(token), state.now())
                 .await?;
         }
-        let response = expect_context::<leptos_axum::ResponseOptions>();
-        let cookie = HeaderValue::from_str(&session_cookie(None, state.secure_cookies))
-            .map_err(crate::server::internal)?;
-        response.append_header(SET_COOKIE, cookie);
+        crate::api::set_cookie(&session_cookie(None, state.secure_cookies))?;
         leptos_axum::redirect("/login");
         Ok(())
     })

@@ -35,11 +35,7 @@ where
 
 #[cfg(feature = "ssr")]
 fn set_staff_cookie(state: &AppState, token: Option<&str>) -> Result<(), AppError> {
-    use axum::http::{HeaderValue, header::SET_COOKIE};
-    let cookie = HeaderValue::from_str(&staff::cookie(token, state.secure_cookies))
-        .map_err(crate::server::internal)?;
-    expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, cookie);
-    Ok(())
+    crate::api::set_cookie(&staff::cookie(token, state.secure_cookies))
 }
 
 #[cfg(feature = "ssr")]

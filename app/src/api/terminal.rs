@@ -12,12 +12,9 @@ use crate::server::terminal;
 #[server(prefix = "/api", endpoint = "terminal/set_up")]
 pub async fn set_up_terminal(device: String, credential: String) -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
-        use axum::http::{HeaderValue, header::SET_COOKIE};
         let (token, kind) =
             terminal::set_up(&state, &device, &credential, &client, state.now()).await?;
-        let cookie = HeaderValue::from_str(&terminal::cookie(Some(&token), state.secure_cookies))
-            .map_err(crate::server::internal)?;
-        expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, cookie);
+        crate::api::set_cookie(&terminal::cookie(Some(&token), state.secure_cookies))?;
         leptos_axum::redirect(if kind == crate::model::DeviceKind::Kiosk {
             "/terminal/kiosk"
         } else {
@@ -32,16 +29,13 @@ pub async fn set_up_terminal(device: String, credential: String) -> Result<(), A
 #[server(prefix = "/api", endpoint = "terminal/leave")]
 pub async fn leave_terminal() -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
-        use axum::http::{HeaderValue, header::SET_COOKIE};
         if let Some(token) = client.terminal_token.as_deref() {
             state
                 .db
                 .end_terminal_session(&crate::server::auth::token_hash(token), state.now())
                 .await?;
         }
-        let cookie = HeaderValue::from_str(&terminal::cookie(None, state.secure_cookies))
-            .map_err(crate::server::internal)?;
-        expect_context::<leptos_axum::ResponseOptions>().append_header(SET_COOKIE, cookie);
+        crate::api::set_cookie(&terminal::cookie(None, state.secure_cookies))?;
         leptos_axum::redirect("/terminal");
         Ok(())
     })

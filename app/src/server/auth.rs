@@ -3,6 +3,7 @@
 //! and throttle the client address; sessions live in the database, identified by the SHA-256
 //! of a random cookie token, with idle and absolute timeouts.
 
+use super::domain::sessions::{SessionLimits, SessionState, session_state};
 use super::store::{Actor, Audit, HolderAuth, NewSession, SessionRow, SubjectKind};
 use super::{AppState, internal};
 use crate::error::AppError;
@@ -18,6 +19,12 @@ pub const HOLDER_IDLE: Duration = Duration::minutes(30);
 pub const HOLDER_ABSOLUTE: Duration = Duration::hours(12);
 /// `last_seen_at` is written at most this often, so reading pages does not write every time.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
+/// A holder's session on the portal.
+const HOLDER_SESSION: SessionLimits = SessionLimits {
+    idle: HOLDER_IDLE,
+    absolute: HOLDER_ABSOLUTE,
+    touch_every: TOUCH_EVERY,
+};
 
 /// Who is asking: the client's address and browser, for throttling and the session list.
 #[derive(Debug, Clone, Default)]
@@ -168,8 +175,19 @@ pub async fn check_query_password(
 }
 
 /// Whether a session row is still good at `now`.
+#[cfg(test)]
 fn session_alive(row: &SessionRow, now: DateTime<Utc>) -> bool {
-    !row.ended && now - row.last_seen_at < HOLDER_IDLE && now - row.created_at < HOLDER_ABSOLUTE
+    matches!(holder_session_state(row, now), SessionState::Alive { .. })
+}
+
+fn holder_session_state(row: &SessionRow, now: DateTime<Utc>) -> SessionState {
+    session_state(
+        &HOLDER_SESSION,
+        row.ended,
+        row.created_at,
+        row.last_seen_at,
+        now,
+    )
 }
 
 /// The cardholder behind the request's session cookie, if it is alive.
@@ -188,14 +206,15 @@ pub async fn holder_session(
     if row.subject != SubjectKind::Holder {
         return Ok(None);
     }
-    if !session_alive(&row, now) {
-        if !row.ended {
-            state.db.end_session(&hash, now).await?;
+    match holder_session_state(&row, now) {
+        SessionState::Over { end } => {
+            if end {
+                state.db.end_session(&hash, now).await?;
+            }
+            return Ok(None);
         }
-        return Ok(None);
-    }
-    if now - row.last_seen_at > TOUCH_EVERY {
-        state.db.touch_session(&hash, now).await?;
+        SessionState::Alive { touch: true } => state.db.touch_session(&hash, now).await?,
+        SessionState::Alive { touch: false } => {}
     }
     let Some(holder) = state.db.holder_auth(row.subject_id).await? else {
         return Ok(None);

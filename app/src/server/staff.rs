@@ -3,6 +3,7 @@
 //! function starts with.
 
 use super::auth::{ADDRESS_WINDOW, Client, MAX_FAILURES_PER_ADDRESS, new_token, token_hash};
+use super::domain::sessions::{SessionLimits, SessionState, session_state};
 use super::store::{Actor, Audit, NewSession, SessionRow, StaffAuth, SubjectKind};
 use super::{AppState, internal};
 use crate::error::AppError;
@@ -19,6 +20,12 @@ pub const ABSOLUTE: Duration = Duration::hours(10);
 pub const MAX_FAILED_LOGINS: i64 = 5;
 pub const LOCKOUT: Duration = Duration::minutes(30);
 const TOUCH_EVERY: Duration = Duration::seconds(30);
+/// A staff member's session at the counter.
+const STAFF_SESSION: SessionLimits = SessionLimits {
+    idle: IDLE,
+    absolute: ABSOLUTE,
+    touch_every: TOUCH_EVERY,
+};
 /// RFC 6238 parameters every authenticator app uses by default.
 pub const TOTP_STEP: u64 = 30;
 const TOTP_DIGITS: usize = 6;
@@ -235,8 +242,19 @@ pub async fn login(
     Ok(token)
 }
 
+#[cfg(test)]
 fn alive(row: &SessionRow, now: DateTime<Utc>) -> bool {
-    !row.ended && now - row.last_seen_at < IDLE && now - row.created_at < ABSOLUTE
+    matches!(staff_session_state(row, now), SessionState::Alive { .. })
+}
+
+fn staff_session_state(row: &SessionRow, now: DateTime<Utc>) -> SessionState {
+    session_state(
+        &STAFF_SESSION,
+        row.ended,
+        row.created_at,
+        row.last_seen_at,
+        now,
+    )
 }
 
 /// The staff member behind the request's staff cookie, if the session is alive and the
@@ -256,19 +274,22 @@ pub async fn session(
     if row.subject != SubjectKind::Staff {
         return Ok(None);
     }
-    if !alive(&row, now) {
-        if !row.ended {
-            state.db.end_session(&hash, now).await?;
+    let touch = match staff_session_state(&row, now) {
+        SessionState::Over { end } => {
+            if end {
+                state.db.end_session(&hash, now).await?;
+            }
+            return Ok(None);
         }
-        return Ok(None);
-    }
+        SessionState::Alive { touch } => touch,
+    };
     let Some(staff) = state.db.staff_by_id(row.subject_id).await? else {
         return Ok(None);
     };
     if !staff.active {
         return Ok(None);
     }
-    if now - row.last_seen_at > TOUCH_EVERY {
+    if touch {
         state.db.touch_session(&hash, now).await?;
     }
     Ok(Some(session_of(staff, client, hash)))

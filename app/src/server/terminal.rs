@@ -5,6 +5,7 @@
 
 use super::auth::{ADDRESS_WINDOW, Client, new_token, token_hash};
 use super::domain::calendar::day_start;
+use super::domain::sessions::{SessionLimits, SessionState, session_state};
 use super::ledger::{self, PayRequest, Presented, masked_name};
 use super::store::{Actor, Audit, PaymentOutcome, TerminalRow};
 use super::{AppState, internal};
@@ -21,6 +22,12 @@ pub const IDLE: Duration = Duration::hours(16);
 pub const ABSOLUTE: Duration = Duration::days(30);
 const MAX_SETUP_FAILURES: i64 = 10;
 const TOUCH_EVERY: Duration = Duration::minutes(5);
+/// A browser's session as a till or kiosk.
+const TERMINAL_SESSION: SessionLimits = SessionLimits {
+    idle: IDLE,
+    absolute: ABSOLUTE,
+    touch_every: TOUCH_EVERY,
+};
 
 pub fn cookie(token: Option<&str>, secure: bool) -> String {
     super::cookie_header(if secure { SECURE_COOKIE } else { COOKIE }, token, secure)
@@ -111,11 +118,17 @@ pub async fn terminal(
     let Some(row) = state.db.terminal_session(&hash).await? else {
         return Ok(None);
     };
-    if row.ended || now - row.last_seen_at > IDLE || now - row.created_at > ABSOLUTE {
-        return Ok(None);
-    }
-    if now - row.last_seen_at > TOUCH_EVERY {
-        state.db.touch_terminal_session(&hash, now).await?;
+    // An expired terminal session stays as it is: the next set-up replaces it.
+    match session_state(
+        &TERMINAL_SESSION,
+        row.ended,
+        row.created_at,
+        row.last_seen_at,
+        now,
+    ) {
+        SessionState::Over { .. } => return Ok(None),
+        SessionState::Alive { touch: true } => state.db.touch_terminal_session(&hash, now).await?,
+        SessionState::Alive { touch: false } => {}
     }
     Ok(Some(row))
 }

@@ -10,7 +10,8 @@
 //! - `corrections`: correcting a payment, alone or on a second person's approval;
 //! - `masking`: what of a name or number a screen may show;
 //! - `calendar`: the campus day (UTC+8), from which daily limits and the day's reports count;
-//! - `audit`: the reason every staff change must give.
+//! - `audit`: the reason every staff change must give;
+//! - `sessions`: when a holder's, a staff member's or a terminal's session is over.
 
 pub mod accounts;
 pub mod audit;
@@ -19,6 +20,7 @@ pub mod cards;
 pub mod corrections;
 pub mod masking;
 pub mod payments;
+pub mod sessions;
 
 /// A write that cannot be right whatever the rules say: money arithmetic on stored amounts
 /// that does not fit in an `i64` of fen, or a request no service makes. The data or the caller
