@@ -402,6 +402,7 @@ pub struct EntryQuery {
     pub limit: i64,
 }
 
+#[derive(sqlx::FromRow)]
 pub struct ProfileRow {
     pub name: String,
     pub student_no: String,
@@ -843,7 +844,7 @@ pub struct NewOrder<'a> {
     pub now: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
     pub order_no: String,
     pub holder_id: i64,

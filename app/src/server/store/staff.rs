@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 /// What a staff login needs. Holds the password hash and the TOTP secret: never leaves the
 /// server.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StaffAuth {
     pub id: i64,
     pub username: String,
@@ -30,7 +30,7 @@ pub struct StaffAuth {
 
 /// A cardholder as the counter's services see one (with the keyed ID hash, for checking a
 /// presented document).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HolderRecord {
     pub holder_id: i64,
     pub account_id: i64,

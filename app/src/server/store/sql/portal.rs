@@ -5,7 +5,7 @@ use super::{
     ThisStore, bounds, count_failure, end_sessions_tx, insert_audit, lock_live_card,
     set_card_status,
 };
-use crate::model::{CardStatus, EntryKind, HolderKind, MerchantCategory, Money};
+use crate::model::{CardStatus, EntryKind, MerchantCategory, Money};
 use crate::portal_model::{EntryView, MonthSpend};
 use crate::server::domain::cards;
 use crate::server::store::{
@@ -381,27 +381,13 @@ impl PortalStore for ThisStore {
     }
 
     async fn profile(&self, holder_id: i64) -> Result<Option<ProfileRow>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT name, student_no, kind, department, class_name, id_doc_masked, phone_masked
              FROM cardholders WHERE id = $1",
         )
         .bind(holder_id)
         .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let decode = || -> Result<ProfileRow, StoreError> {
-            let kind: HolderKind = row.try_get("kind")?;
-            Ok(ProfileRow {
-                name: row.try_get("name")?,
-                student_no: row.try_get("student_no")?,
-                kind,
-                department: row.try_get("department")?,
-                class_name: row.try_get("class_name")?,
-                id_doc_masked: row.try_get("id_doc_masked")?,
-                phone_masked: row.try_get("phone_masked")?,
-            })
-        };
-        Ok(Some(decode()?))
+        .await?)
     }
 
     async fn set_card_lost(

@@ -9,9 +9,7 @@ use super::{
     ThisStore, count_failure, end_sessions_tx, insert_audit, insert_holder, lock_account,
     lock_account_of_holder, lock_live_card, opt_ts_of, set_balance, set_card_status, ts_of,
 };
-use crate::model::{
-    CampusProfile, CardStatus, DeviceKind, HolderKind, IdDocKind, Money, StaffRole,
-};
+use crate::model::{CampusProfile, CardStatus, DeviceKind, Money, StaffRole};
 use crate::server::domain::{accounts, cards, corrections};
 use crate::server::store::staff::*;
 use crate::server::store::{
@@ -21,7 +19,7 @@ use crate::server::store::{
 use crate::staff_model::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 type DbRow = super::DbRow;
 
@@ -30,56 +28,10 @@ const STAFF_COLUMNS: &str =
     s.password_hash, s.totp_secret, s.active, s.locked_until,
     s.password_changed_at IS NULL AS must_change_password";
 
-fn staff_row(row: &DbRow) -> Result<StaffAuth, StoreError> {
-    let role: StaffRole = row.try_get("role")?;
-    Ok(StaffAuth {
-        id: row.try_get("id")?,
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        role,
-        merchant_id: row.try_get("merchant_id")?,
-        merchant_name: row.try_get("merchant_name")?,
-        password_hash: row.try_get("password_hash")?,
-        totp_secret: row.try_get("totp_secret")?,
-        active: row.try_get("active")?,
-        locked_until: row.try_get("locked_until")?,
-        must_change_password: row.try_get("must_change_password")?,
-    })
-}
-
 const HOLDER_COLUMNS: &str = "h.id AS holder_id, a.id AS account_id, h.student_no, h.name, h.kind, h.department,
     h.class_name, h.id_doc_kind, h.id_doc_hash, h.id_doc_masked, h.phone_masked, a.balance, a.status,
     a.status_reason, a.single_limit, a.daily_limit, h.query_pw_is_initial, h.failed_logins,
     h.locked_until, a.consumption_pw_is_initial, a.consumption_pw_failures, a.consumption_pw_locked_until";
-
-fn holder_row(row: &DbRow) -> Result<HolderRecord, StoreError> {
-    let kind: HolderKind = row.try_get("kind")?;
-    let doc: IdDocKind = row.try_get("id_doc_kind")?;
-    Ok(HolderRecord {
-        holder_id: row.try_get("holder_id")?,
-        account_id: row.try_get("account_id")?,
-        student_no: row.try_get("student_no")?,
-        name: row.try_get("name")?,
-        kind,
-        department: row.try_get("department")?,
-        class_name: row.try_get("class_name")?,
-        id_doc_kind: doc,
-        id_doc_hash: row.try_get("id_doc_hash")?,
-        id_doc_masked: row.try_get("id_doc_masked")?,
-        phone_masked: row.try_get("phone_masked")?,
-        balance: Money::from_fen(row.try_get("balance")?),
-        status: row.try_get("status")?,
-        status_reason: row.try_get("status_reason")?,
-        single_limit: Money::from_fen(row.try_get("single_limit")?),
-        daily_limit: Money::from_fen(row.try_get("daily_limit")?),
-        query_pw_is_initial: row.try_get("query_pw_is_initial")?,
-        failed_logins: row.try_get("failed_logins")?,
-        locked_until: row.try_get("locked_until")?,
-        consumption_pw_is_initial: row.try_get("consumption_pw_is_initial")?,
-        consumption_pw_failures: row.try_get("consumption_pw_failures")?,
-        consumption_pw_locked_until: row.try_get("consumption_pw_locked_until")?,
-    })
-}
 
 const AUDIT_COLUMNS: &str = "l.id, l.at, l.actor_kind, l.actor_id, s.username AS staff_username,
     s.display_name AS staff_name, d.code AS device_code, ah.student_no AS actor_student_no,
@@ -148,7 +100,7 @@ impl ThisStore {
             Bind::Text(text) => query.bind(text),
         };
         let row = query.fetch_optional(&self.pool).await?;
-        row.as_ref().map(holder_row).transpose()
+        Ok(row.as_ref().map(HolderRecord::from_row).transpose()?)
     }
 
     async fn staff_where(
@@ -166,7 +118,7 @@ impl ThisStore {
             Bind::Text(text) => query.bind(text),
         };
         let row = query.fetch_optional(&self.pool).await?;
-        row.as_ref().map(staff_row).transpose()
+        Ok(row.as_ref().map(StaffAuth::from_row).transpose()?)
     }
 }
 

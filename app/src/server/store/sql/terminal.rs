@@ -9,7 +9,7 @@ use crate::server::store::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 type Conn = super::Conn;
 type DbRow = super::DbRow;
@@ -156,26 +156,7 @@ impl TerminalStore for ThisStore {
     }
 }
 
-const ORDER_COLUMNS: &str = "order_no, holder_id, channel, amount, status, provider_ref, failure, journal_id, created_at, updated_at, resolved_at";
-
-fn order_row(row: &DbRow) -> Result<OrderRow, StoreError> {
-    let channel: Channel = row.try_get("channel")?;
-    let status: TopupStatus = row.try_get("status")?;
-    let resolved: Option<DateTime<Utc>> = row.try_get("resolved_at")?;
-    Ok(OrderRow {
-        order_no: row.try_get("order_no")?,
-        holder_id: row.try_get("holder_id")?,
-        channel,
-        amount: Money::from_fen(row.try_get("amount")?),
-        status,
-        provider_ref: row.try_get("provider_ref")?,
-        failure: row.try_get("failure")?,
-        journal_id: row.try_get("journal_id")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        resolved: resolved.is_some(),
-    })
-}
+const ORDER_COLUMNS: &str = "order_no, holder_id, channel, amount, status, provider_ref, failure, journal_id, created_at, updated_at, resolved_at IS NOT NULL AS resolved";
 
 async fn mark_paid(
     conn: &mut Conn,
@@ -214,7 +195,7 @@ async fn order_paid_tx(
         .bind(order_no)
         .fetch_optional(&mut *conn)
         .await?;
-    let Some(order) = row.as_ref().map(order_row).transpose()? else {
+    let Some(order) = row.as_ref().map(OrderRow::from_row).transpose()? else {
         return Ok(Finish::Rollback(OrderPaid::NotFound));
     };
     if order.status == TopupStatus::Paid {
@@ -276,7 +257,10 @@ impl ThisStore {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(order_row).collect()
+        Ok(rows
+            .iter()
+            .map(OrderRow::from_row)
+            .collect::<Result<_, _>>()?)
     }
 }
 
@@ -305,7 +289,7 @@ impl TopupStore for ThisStore {
             .bind(order_no)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(order_row).transpose()?)
+        Ok(row.as_ref().map(OrderRow::from_row).transpose()?)
     }
 
     async fn orders_of(&self, holder_id: i64, limit: i64) -> Result<Vec<OrderRow>, StoreError> {
