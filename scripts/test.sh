@@ -103,6 +103,7 @@ step "installing and starting PostgreSQL" setup_postgres || { echo "summary: 0 p
 command -v curl >/dev/null || apt_install curl
 
 step "rustfmt" cargo fmt --all --check
+step "no import cycles between modules" python3 scripts/module-cycles.py app/src server/src
 step "clippy: app (server side)" cargo clippy -p app --features ssr --all-targets -- -D warnings
 step "clippy: server" cargo clippy -p server --all-targets -- -D warnings
 step "clippy: frontend (wasm, app hydrate)" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
