@@ -6,7 +6,9 @@
 //!   again when it loses a race;
 //! - `for_update!()` / `for_update!(no_key)`: the row lock PostgreSQL takes on what a write
 //!   read (nothing on SQLite, whose write lock already covers it);
-//! - `like!()`: a case-insensitive match without escape character.
+//! - `like!("$N")`: a case-insensitive match of a pattern, without escape character;
+//! - `campus_month!("column")`: a timestamp's month (`YYYY-MM`) in campus time;
+//! - `profile_column!()`, `profile_param!()`: the campus profile's JSON, text or JSONB.
 //!
 //! Placeholders are `$N` (SQLite reads them by number too), timestamps are bound and read as
 //! `Ts`, statuses and kinds as their enums, and aggregates are `CAST(… AS BIGINT)`. The rules
