@@ -31,21 +31,16 @@ mod terminal;
 
 use super::{Conn, DbRow, ThisStore};
 use crate::model::{AccountStatus, CardStatus, Money};
-use crate::server::domain::cards::LiveCard;
-use crate::server::store::{Actor, Audit, NewHolder, StoreError, SubjectKind, Ts};
+use crate::server::domain::cards::{CardChange, CardPlan, LiveCard};
+use crate::server::store::{Actor, Audit, Finish, NewHolder, StoreError, SubjectKind, Ts};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-
-/// A bound given as RFC 3339 text (history filters and cursors), as a timestamp.
-fn parse_bound(text: &str) -> Result<Ts, StoreError> {
-    Ts::parse(text)
-}
 
 /// The time range of a filter given as RFC 3339 texts: from (inclusive), until (exclusive).
 fn bounds(from: Option<&str>, until: Option<&str>) -> Result<(Option<Ts>, Option<Ts>), StoreError> {
     Ok((
-        from.map(parse_bound).transpose()?,
-        until.map(parse_bound).transpose()?,
+        from.map(Ts::parse).transpose()?,
+        until.map(Ts::parse).transpose()?,
     ))
 }
 
@@ -269,6 +264,44 @@ async fn set_card_status(
     };
     query.bind(card_id).execute(conn).await?;
     Ok(())
+}
+
+/// Applies a decided change of the live card (`domain::cards`: a lost report, its lifting, a
+/// cancellation) with its audit record; a refusal rolls back.
+async fn apply_card_change(
+    conn: &mut Conn,
+    decided: Result<CardPlan, CardChange>,
+    audit: &Audit,
+    now: DateTime<Utc>,
+) -> Result<Finish<CardChange>, StoreError> {
+    let plan = match decided {
+        Ok(plan) => plan,
+        Err(refused) => return Ok(Finish::Rollback(refused)),
+    };
+    set_card_status(conn, plan.card_id, plan.to, now).await?;
+    let audit = Audit {
+        target: plan.audit_target,
+        before: plan.audit_before,
+        after: plan.audit_after,
+        ..audit.clone()
+    };
+    insert_audit(conn, &audit, now).await?;
+    Ok(Finish::Commit(plan.outcome))
+}
+
+/// The end of a change that one conditional statement made or did not: with its audit record
+/// when it `changed` something (true), rolled back when not (false).
+async fn audited_if(
+    conn: &mut Conn,
+    changed: bool,
+    audit: &Audit,
+    now: impl Into<Ts>,
+) -> Result<Finish<bool>, StoreError> {
+    if !changed {
+        return Ok(Finish::Rollback(false));
+    }
+    insert_audit(conn, audit, now).await?;
+    Ok(Finish::Commit(true))
 }
 
 /// Inserts one cardholder with the account and cards, inside the caller's transaction.

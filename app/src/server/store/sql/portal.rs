@@ -2,8 +2,8 @@
 //! 深职通码 keys.
 
 use super::{
-    ThisStore, bounds, count_failure, end_sessions_tx, insert_audit, lock_live_card,
-    set_card_status,
+    ThisStore, apply_card_change, bounds, count_failure, end_sessions_tx, insert_audit,
+    lock_live_card,
 };
 use crate::model::{CardStatus, EntryKind, MerchantCategory, Money};
 use crate::portal_model::{EntryView, MonthSpend};
@@ -401,17 +401,7 @@ impl PortalStore for ThisStore {
         in_transaction!(self, |tx| {
             // The live card, locked: a concurrent report and lift resolve one after the other.
             let live = lock_live_card(&mut tx, holder_id).await?;
-            let plan = match cards::decide_lost(live, lost) {
-                Ok(plan) => plan,
-                Err(refused) => return Ok(Finish::Rollback(refused)),
-            };
-            set_card_status(&mut tx, plan.card_id, plan.to, now).await?;
-            let mut audit = audit.clone();
-            audit.target = plan.audit_target;
-            audit.before = plan.audit_before;
-            audit.after = plan.audit_after;
-            insert_audit(&mut tx, &audit, now).await?;
-            Ok(Finish::Commit(plan.outcome))
+            apply_card_change(&mut tx, cards::decide_lost(live, lost), audit, now).await
         })
     }
 

@@ -6,8 +6,9 @@
 
 use super::ledger::credit_in_tx;
 use super::{
-    ThisStore, count_failure, end_sessions_tx, insert_audit, insert_holder, lock_account,
-    lock_account_of_holder, lock_live_card, opt_ts_of, set_balance, set_card_status, ts_of,
+    ThisStore, apply_card_change, audited_if, count_failure, end_sessions_tx, insert_audit,
+    insert_holder, lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance,
+    set_card_status, ts_of,
 };
 use crate::model::{CampusProfile, CardStatus, DeviceKind, Money, StaffRole};
 use crate::server::domain::{accounts, cards, corrections};
@@ -377,17 +378,7 @@ impl StaffStore for ThisStore {
         let audit = &audit;
         in_transaction!(self, |tx| {
             let live = lock_live_card(&mut tx, holder_id).await?;
-            let plan = match cards::decide_cancel(live) {
-                Ok(plan) => plan,
-                Err(refused) => return Ok(Finish::Rollback(refused)),
-            };
-            set_card_status(&mut tx, plan.card_id, plan.to, now).await?;
-            let mut audit = audit.clone();
-            audit.target = plan.audit_target;
-            audit.before = plan.audit_before;
-            audit.after = plan.audit_after;
-            insert_audit(&mut tx, &audit, now).await?;
-            Ok(Finish::Commit(plan.outcome))
+            apply_card_change(&mut tx, cards::decide_cancel(live), audit, now).await
         })
     }
 
@@ -594,11 +585,7 @@ impl StaffStore for ThisStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if inserted == 0 {
-                return Ok(Finish::Rollback(false));
-            }
-            insert_audit(&mut tx, audit, now).await?;
-            Ok(Finish::Commit(true))
+            audited_if(&mut tx, inserted > 0, audit, now).await
         })
     }
 
@@ -675,11 +662,7 @@ impl StaffStore for ThisStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if updated == 0 {
-                return Ok(Finish::Rollback(false));
-            }
-            insert_audit(&mut tx, audit, now).await?;
-            Ok(Finish::Commit(true))
+            audited_if(&mut tx, updated > 0, audit, now).await
         })
     }
 
@@ -897,11 +880,7 @@ impl StaffStore for ThisStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if updated == 0 {
-                return Ok(Finish::Rollback(false));
-            }
-            insert_audit(&mut tx, audit, now).await?;
-            Ok(Finish::Commit(true))
+            audited_if(&mut tx, updated > 0, audit, now).await
         })
     }
 
