@@ -40,6 +40,8 @@ pub enum Problem {
     Forbidden,
     BankCardInvalid,
     TopupChannel,
+    /// The campus has no online payment provider: top up at the service centre or a kiosk.
+    TopupUnavailable,
     TopupAmount {
         min: Money,
         max: Money,
@@ -162,6 +164,8 @@ pub struct TopupPage {
     pub balance: Money,
     pub orders: Vec<TopupView>,
     pub auto: Option<AutoTopupView>,
+    /// Whether the campus takes online payments at all (a payment provider is configured).
+    pub online: bool,
     pub min: Money,
     pub max: Money,
 }

@@ -17,6 +17,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which payment provider takes online and automatic top-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentProvider {
+    /// The shipped sandbox: its own pay page "pays" any order. No real money moves, so it
+    /// would let anyone credit any amount: refused in production.
+    Sandbox,
+    /// No provider: holders top up at the service centre and the kiosks; the portal says so.
+    None,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     /// Where to listen. Port 0 picks a free port (the tests do this).
@@ -28,15 +39,19 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where cargo-leptos put the site: `pkg/` (wasm, js, css) and the public assets.
     pub site_root: PathBuf,
-    /// Fill an empty database with the demo campus.
+    /// Fill an empty database with the demo campus. Refused in production: its logins are
+    /// published in the README.
     pub demo_data: bool,
     /// How many demo cardholders to create.
     pub demo_holders: usize,
     pub log_format: LogFormat,
     /// How many password hashes may run at once (argon2 is CPU and memory heavy).
     pub hash_concurrency: usize,
-    /// Production mode: no auto-reload script, `Secure` cookies expected behind HTTPS.
+    /// Production mode: no auto-reload script, `Secure` cookies expected behind HTTPS. A
+    /// production server refuses to start with the sandbox provider or demo data.
     pub production: bool,
+    /// The payment provider for online top-ups (`sandbox` or `none`).
+    pub payment_provider: PaymentProvider,
     /// The password pepper. When unset, taken from (or generated into) `data_dir/secrets.toml`.
     pub pepper: Option<SecretString>,
     /// The key for hashing ID numbers. Same fallback as `pepper`.
@@ -59,6 +74,7 @@ struct Defaults {
     log_format: LogFormat,
     hash_concurrency: usize,
     production: bool,
+    payment_provider: PaymentProvider,
 }
 
 impl Default for Defaults {
@@ -75,11 +91,40 @@ impl Default for Defaults {
                 .map(|n| n.get())
                 .unwrap_or(2),
             production: false,
+            payment_provider: PaymentProvider::Sandbox,
         }
     }
 }
 
 impl Settings {
+    /// Refuses what must never run with real money: the sandbox provider (it credits any
+    /// amount to anyone who asks) and the demo campus (its logins are public). The message says
+    /// what to set instead.
+    pub fn check_production(&self) -> Result<(), String> {
+        if !self.production {
+            return Ok(());
+        }
+        let mut wrong = Vec::new();
+        if self.payment_provider == PaymentProvider::Sandbox {
+            wrong.push(
+                "the sandbox payment provider credits money nobody paid: set YIKATONG_PAYMENT_PROVIDER=none (holders then top up at the service centre and the kiosks)",
+            );
+        }
+        if self.demo_data {
+            wrong.push(
+                "the demo campus has published logins: set YIKATONG_DEMO_DATA=false, then create the first administrator with `server create-admin USERNAME`",
+            );
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "refusing to start in production (YIKATONG_PRODUCTION=true): {}",
+                wrong.join("; ")
+            ))
+        }
+    }
+
     /// Reads the configuration from the process environment and the optional file.
     pub fn load() -> Result<Settings, Box<figment::Error>> {
         Self::figment().extract().map_err(Box::new)

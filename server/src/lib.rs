@@ -62,6 +62,7 @@ pub enum StartupError {
 /// demo campus when that is configured. The clock is the system's, or in a non-production
 /// server the one `clock_start` (`YIKATONG_CLOCK_START`) sets going.
 pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
+    settings.check_production().map_err(StartupError::Usage)?;
     let clock = match settings.clock_start {
         None => Clock::system(),
         Some(_) if settings.production => {
@@ -82,6 +83,7 @@ pub async fn build_state_with_clock(
     settings: &Settings,
     clock: Clock,
 ) -> Result<AppState, StartupError> {
+    settings.check_production().map_err(StartupError::Usage)?;
     std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
         path: settings.data_dir.display().to_string(),
         source,
@@ -120,13 +122,14 @@ pub async fn build_state_with_clock(
             Env::DEV
         })
         .build();
-    Ok(AppState::with_sandbox(
+    Ok(AppState::new(
         leptos_options,
         db,
         secrets,
         hasher,
         settings.production,
         clock,
+        settings.payment_provider == config::PaymentProvider::Sandbox,
     ))
 }
 
@@ -139,7 +142,11 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/history.csv", get(history_csv))
         .route("/staff/reports.csv", get(reports_csv))
         .merge(device_api::router())
-        .merge(topup_http::router())
+        .merge(if state.sandbox.is_some() {
+            topup_http::router()
+        } else {
+            Router::new()
+        })
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -378,7 +378,13 @@ async fn the_sandbox_pay_page_belongs_to_the_order_owner_and_pays_it() {
 }
 
 async fn set_auto(app: &TestApp, holder_id: i64, card: &str, threshold: i64, amount: i64) {
-    let bound = app.state.provider.bind_card(card).unwrap();
+    let bound = app
+        .state
+        .provider
+        .as_ref()
+        .unwrap()
+        .bind_card(card)
+        .unwrap();
     let settings: AutoTopup =
         topup::auto_settings(Money::yuan(threshold), Money::yuan(amount), bound).unwrap();
     app.state

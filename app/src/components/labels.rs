@@ -88,6 +88,7 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::Forbidden => t_string!(i18n, problem.forbidden).to_string(),
         Problem::BankCardInvalid => t_string!(i18n, problem.bank_card_invalid).to_string(),
         Problem::TopupChannel => t_string!(i18n, problem.topup_channel).to_string(),
+        Problem::TopupUnavailable => t_string!(i18n, problem.topup_unavailable).to_string(),
         Problem::TopupAmount { min, max } => t_string!(
             i18n,
             problem.topup_amount,

@@ -53,8 +53,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Nonces of signed device requests within the timestamp window.
     pub device_nonces: Arc<ledger::NonceCache>,
-    /// The payment provider behind online and automatic top-ups.
-    pub provider: Arc<dyn topup::PaymentProvider>,
+    /// The payment provider behind online and automatic top-ups; `None` when the campus has
+    /// none configured (top-ups then happen at the counter and the kiosks only).
+    pub provider: Option<Arc<dyn topup::PaymentProvider>>,
     /// The sandbox provider's own side (its pay page and notifications), when it is the one
     /// in use.
     pub sandbox: Option<Arc<topup::Sandbox>>,
@@ -65,19 +66,23 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state every build uses: the sandbox as the payment provider.
-    pub fn with_sandbox(
+    /// The state of a server; with `sandbox`, the sandbox is the payment provider (the
+    /// `server` crate refuses that in production), otherwise there is none.
+    pub fn new(
         leptos_options: LeptosOptions,
         db: Db,
         secrets: Secrets,
         hasher: PasswordHasher,
         secure_cookies: bool,
         clock: clock::Clock,
+        sandbox: bool,
     ) -> Self {
         use secrecy::ExposeSecret;
-        let sandbox = Arc::new(topup::Sandbox::new(topup::Sandbox::derive_key(
-            secrets.id_hash_key.expose_secret().as_bytes(),
-        )));
+        let sandbox = sandbox.then(|| {
+            Arc::new(topup::Sandbox::new(topup::Sandbox::derive_key(
+                secrets.id_hash_key.expose_secret().as_bytes(),
+            )))
+        });
         AppState {
             leptos_options,
             db,
@@ -85,8 +90,10 @@ impl AppState {
             hasher,
             secure_cookies,
             device_nonces: Arc::default(),
-            provider: sandbox.clone(),
-            sandbox: Some(sandbox),
+            provider: sandbox
+                .clone()
+                .map(|s| s as Arc<dyn topup::PaymentProvider>),
+            sandbox,
             campus: Arc::default(),
             clock,
         }

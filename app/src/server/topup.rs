@@ -192,6 +192,9 @@ pub async fn start(
     amount: Money,
     now: DateTime<Utc>,
 ) -> Result<Result<String, Problem>, super::StoreError> {
+    let Some(provider) = state.provider.as_ref() else {
+        return Ok(Err(Problem::TopupUnavailable));
+    };
     if !matches!(channel, Channel::Bank | Channel::Wechat) {
         return Ok(Err(Problem::TopupChannel));
     }
@@ -217,7 +220,7 @@ pub async fn start(
         .order(&order_no)
         .await?
         .ok_or_else(|| super::StoreError::Corrupt("order vanished".into()))?;
-    Ok(Ok(state.provider.pay_url(&order)))
+    Ok(Ok(provider.pay_url(&order)))
 }
 
 /// Handles a provider notification (from the HTTP endpoint or the sandbox's own delivery).
@@ -227,7 +230,8 @@ pub async fn notify(
     signature: &str,
     body: &[u8],
 ) -> Result<TopupStatus, NotifyError> {
-    let n = state.provider.verify_notification(signature, body)?;
+    let provider = state.provider.as_ref().ok_or(NotifyError::BadSignature)?;
+    let n = provider.verify_notification(signature, body)?;
     let internal = |e: super::StoreError| NotifyError::Internal(e.to_string());
     let order = state
         .db
@@ -337,6 +341,9 @@ pub async fn auto_topup(
     holder_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<OrderRow>, super::StoreError> {
+    let Some(provider) = state.provider.as_ref() else {
+        return Ok(None);
+    };
     let Some(settings) = state.db.auto_topup(holder_id).await?.filter(|s| s.enabled) else {
         return Ok(None);
     };
@@ -369,8 +376,7 @@ pub async fn auto_topup(
         .order(&order_no)
         .await?
         .ok_or_else(|| super::StoreError::Corrupt("order vanished".into()))?;
-    match state
-        .provider
+    match provider
         .charge_bound_card(&settings.card_token, &order)
         .await
     {
@@ -486,6 +492,7 @@ pub async fn page(
             .await?
             .as_ref()
             .map(auto_view),
+        online: state.provider.is_some(),
         min: MIN_TOPUP,
         max: MAX_TOPUP,
     })
@@ -511,7 +518,12 @@ pub async fn save_auto(
             .map(|e| (e.card_masked.clone(), e.card_token.clone()))
             .ok_or(AppError::Rejected(Problem::BankCardInvalid))?
     } else {
-        state.provider.bind_card(card).map_err(AppError::Rejected)?
+        state
+            .provider
+            .as_ref()
+            .ok_or(AppError::Rejected(Problem::TopupUnavailable))?
+            .bind_card(card)
+            .map_err(AppError::Rejected)?
     };
     let settings = auto_settings(threshold, amount, bound).map_err(AppError::Rejected)?;
     state

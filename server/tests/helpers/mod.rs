@@ -142,6 +142,7 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         log_format: LogFormat::Pretty,
         hash_concurrency: 2,
         production: false,
+        payment_provider: server::config::PaymentProvider::Sandbox,
         pepper: None,
         id_hash_key: None,
         clock_start: None,

@@ -92,9 +92,9 @@ pub fn TopupPage() -> impl IntoView {
                         Some(a) => view! { <p class="notice ok" data-testid="auto-state">{t_string!(i18n, topup.auto_on, threshold = money(a.threshold), amount = money(a.amount), card = a.card_masked.clone()).to_string()}</p> }.into_any(),
                         None => view! { <p data-testid="auto-state">{t!(i18n, topup.auto_off)}</p> }.into_any(),
                     };
-                    view! {
-                        {order}
-                        <p class="lead" data-testid="topup-balance">{t!(i18n, topup.balance, balance = money(p.balance))}</p>
+                    let forms = if !p.online {
+                        view! { <p class="notice" role="status" data-testid="topup-offline">{t!(i18n, problem.topup_unavailable)}</p> }.into_any()
+                    } else { view! {
                         <div class="two-col">
                             <section class="panel">
                                 <ActionForm action=start attr:class="form" attr:data-testid="topup-form">
@@ -136,6 +136,11 @@ pub fn TopupPage() -> impl IntoView {
                                 })}
                             </section>
                         </div>
+                    }.into_any() };
+                    view! {
+                        {order}
+                        <p class="lead" data-testid="topup-balance">{t!(i18n, topup.balance, balance = money(p.balance))}</p>
+                        {forms}
                         <section class="panel">
                             <h2>{t!(i18n, topup.recent)}</h2>
                             {if p.orders.is_empty() {
