@@ -164,35 +164,64 @@ async fn staff_login_needs_password_and_a_fresh_code() {
 }
 
 #[tokio::test]
-async fn five_failed_staff_logins_lock_the_account_and_are_audited() {
+async fn failed_staff_logins_back_off_per_address_and_lock_the_account_at_twenty() {
     let app = TestApp::spawn(2).await;
     let before = audit_count(&app).await;
-    let attempt = async |user: &str, password: &str, code: &str| {
-        call(
-            &app,
-            None,
-            "staff/login",
-            &[("username", user), ("password", password), ("code", code)],
-        )
-        .await
+    // Each client connects from its own loopback address: the server sees them as different
+    // machines.
+    let attempt = async |from: u8, user: &str, password: &str, code: &str| {
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from([127, 0, 0, from]))
+            .build()
+            .unwrap();
+        let res = client
+            .post(app.url("/api/staff/login"))
+            .header("accept", "application/json")
+            .form(&[("username", user), ("password", password), ("code", code)])
+            .send()
+            .await
+            .unwrap();
+        let cookie = res.headers().get("set-cookie").is_some();
+        (cookie, res.text().await.unwrap())
     };
+    let right = async |from: u8| {
+        let code = totp_at(demo_secret("auditor"), now_unix(&app));
+        attempt(from, "auditor", password_of("auditor"), &code).await
+    };
+    let (_, unknown) = attempt(1, "no-such-user", "Wrong-password-1", "000000").await;
     let mut answers = Vec::new();
     for _ in 0..6 {
-        answers.push(attempt("auditor", "Wrong-password-1", "000000").await.1);
+        answers.push(attempt(1, "auditor", "Wrong-password-1", "000000").await.1);
     }
-    assert_eq!(audit_count(&app).await, before + 1, "the lock is audited");
-    // Locked: the right password and code are refused too, with the same answer as an
-    // unknown user's, so the answers do not tell which usernames exist.
-    let code = totp_at(demo_secret("auditor"), now_unix(&app));
-    let (_, locked, cookie) = attempt("auditor", password_of("auditor"), &code).await;
-    assert!(cookie.is_none(), "{locked}");
-    let (_, unknown, _) = attempt("no-such-user", "Wrong-password-1", "000000").await;
-    answers.push(locked);
+    // Five failures at one address: that address must wait, even with the right password
+    // and code, and the answer is an unknown user's.
+    let (cookie, refused) = right(1).await;
+    assert!(!cookie, "{refused}");
+    answers.push(refused);
     assert!(
         answers.iter().all(|a| *a == unknown),
         "{answers:?} vs {unknown}"
     );
-    // An administrator's reset unlocks the account (with a new second factor).
+    // The stranger does not lock the colleague out: from another machine the login works.
+    let (cookie, body) = right(2).await;
+    assert!(cookie, "{body}");
+    assert_eq!(audit_count(&app).await, before, "no account lock yet");
+
+    // Guesses spread over four more addresses: the twentieth locks the account, audited.
+    app.state.clock.advance(chrono::Duration::seconds(30));
+    for from in 3..=6 {
+        for _ in 0..5 {
+            let (cookie, body) = attempt(from, "auditor", "Wrong-password-1", "000000").await;
+            assert!(!cookie && body == unknown, "{body}");
+        }
+    }
+    assert_eq!(audit_count(&app).await, before + 1, "the lock is audited");
+    let (cookie, locked) = right(7).await;
+    assert!(!cookie, "{locked}");
+    assert_eq!(locked, unknown);
+
+    // An administrator's reset unlocks the account (with a new second factor), also at the
+    // address that had to wait.
     let admin = staff_login(&app, "admin").await;
     let auditor_id = app
         .state
@@ -214,12 +243,10 @@ async fn five_failed_staff_logins_lock_the_account_and_are_audited() {
         ],
     )
     .await;
+    app.state.clock.advance(chrono::Duration::seconds(30));
     let code = totp_at(reset["totp_secret"].as_str().unwrap(), now_unix(&app));
-    let (status, body, cookie) = attempt("auditor", "Auditor-reset-2026", &code).await;
-    assert!(
-        (status.is_success() || status.is_redirection()) && cookie.is_some(),
-        "{body}"
-    );
+    let (cookie, body) = attempt(1, "auditor", "Auditor-reset-2026", &code).await;
+    assert!(cookie, "{body}");
 }
 
 /// Who may call what: the expected matrix, written out here independently of the server's

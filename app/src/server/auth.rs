@@ -1,10 +1,14 @@
 //! Logging in and staying logged in. Passwords are checked with a constant amount of work
-//! whether or not the login exists; wrong passwords lock the account (5 in a row: 30 minutes)
-//! and throttle the client address; sessions live in the database, identified by the SHA-256
+//! whether or not the login exists; every attempt is counted before the password is hashed, so
+//! a burst of guesses gets no more checks than one guess after another; wrong passwords lock
+//! the account (5 in a row: 30 minutes) and throttle the client address; sessions live in the database, identified by the SHA-256
 //! of a random cookie token, with idle and absolute timeouts.
 
+use super::domain::attempts::{Lockout, Verdict, verdict};
 use super::domain::sessions::{SessionLimits, SessionState, session_state};
-use super::store::{Actor, Audit, HolderAuth, NewSession, SessionRow, SubjectKind};
+use super::store::{
+    Actor, Attempt, Attempts, Audit, HolderAuth, NewSession, SessionRow, SubjectKind,
+};
 use super::{AppState, internal};
 use crate::error::AppError;
 use crate::portal_model::Problem;
@@ -60,7 +64,100 @@ pub fn new_token() -> String {
     hex::encode(bytes)
 }
 
+/// The query password's lockout: 5 wrong in a row lock it for 30 minutes.
+pub const HOLDER_LOCKOUT: Lockout = Lockout {
+    max: MAX_FAILED_LOGINS,
+    lock_for: LOCKOUT,
+};
+
+/// A password checked against its lockout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    Right,
+    /// Wrong; `locked_until` when this attempt used up the last one before the lock.
+    Wrong {
+        locked_until: Option<DateTime<Utc>>,
+    },
+    /// Not checked: locked until then.
+    Locked {
+        until: DateTime<Utc>,
+    },
+}
+
+/// Checks a password under its lockout, race-free: the attempt is reserved (counted) in the
+/// store before the hash is computed, so however many requests arrive at once, at most
+/// `rule.max` are checked before the lock, and one right password among the later ones is
+/// refused like the rest. A right password clears the count.
+pub async fn check_password(
+    state: &AppState,
+    who: Attempts,
+    rule: Lockout,
+    stored_hash: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<Checked, AppError> {
+    let lock_until = now + rule.lock_for;
+    let nth = match state
+        .db
+        .reserve_attempt(who, rule.max, lock_until, now)
+        .await?
+    {
+        Attempt::Locked { until } => return Ok(Checked::Locked { until }),
+        Attempt::Allowed { nth } => nth,
+    };
+    let right = state
+        .hasher
+        .verify(password.to_string(), Some(stored_hash.to_string()))
+        .await
+        .map_err(internal)?;
+    Ok(match verdict(rule, nth, right, lock_until) {
+        Verdict::Right => {
+            state.db.attempt_succeeded(who).await?;
+            Checked::Right
+        }
+        Verdict::Wrong { locked_until } => Checked::Wrong { locked_until },
+    })
+}
+
+/// Hashes for nothing: a refusal that needs no hash (an unknown login, a locked one) takes
+/// as long as a wrong password, so timing does not tell them apart either.
+pub async fn hash_for_nothing(state: &AppState, password: &str) -> Result<(), AppError> {
+    state
+        .hasher
+        .verify(password.to_string(), None)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Reserves one attempt of the client's address under `kind` (`MAX_FAILURES_PER_ADDRESS` per
+/// `ADDRESS_WINDOW`), or refuses as throttled. Returns the key, to give the reservation back
+/// with `throttle_release` when the attempt succeeds.
+pub async fn reserve_address(
+    state: &AppState,
+    kind: &str,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    let key = format!("{kind}:{}", client.ip);
+    if state
+        .db
+        .throttle_reserve(&key, MAX_FAILURES_PER_ADDRESS, now, now - ADDRESS_WINDOW)
+        .await?
+    {
+        Ok(key)
+    } else {
+        Err(AppError::Rejected(Problem::Throttled {
+            retry_after_secs: ADDRESS_WINDOW.num_seconds(),
+        }))
+    }
+}
+
 /// Checks a login and, when it is right, opens a session. Returns the cookie token.
+///
+/// Every refusal is the same `BadCredentials`, with the same work behind it: an unknown
+/// login, a wrong password and a locked account cannot be told apart, so the answers do not
+/// say which logins exist.
 pub async fn login(
     state: &AppState,
     login: &str,
@@ -69,60 +166,47 @@ pub async fn login(
     now: DateTime<Utc>,
 ) -> Result<(String, bool), AppError> {
     let db = &state.db;
-    let address_key = format!("ip:{}", client.ip);
-    let failures = db
-        .throttle_failures(&address_key, now - ADDRESS_WINDOW)
-        .await?;
-    if failures >= MAX_FAILURES_PER_ADDRESS {
-        return Err(AppError::Rejected(Problem::Throttled {
-            retry_after_secs: ADDRESS_WINDOW.num_seconds(),
-        }));
-    }
-    let holder = db.holder_auth_by_login(login.trim()).await?;
-    // Always hash: an unknown login costs the same as a wrong password.
-    let ok = state
-        .hasher
-        .verify(
-            password.to_string(),
-            holder.as_ref().map(|h| h.query_pw_hash.clone()),
-        )
-        .await
-        .map_err(internal)?;
-    let Some(holder) = holder else {
-        db.throttle_record(&address_key, now, now - ADDRESS_WINDOW)
-            .await?;
-        return Err(AppError::Rejected(Problem::BadCredentials));
+    let address_key = reserve_address(state, "ip", client, now).await?;
+    let refused = || Err(AppError::Rejected(Problem::BadCredentials));
+    let Some(holder) = db.holder_auth_by_login(login.trim()).await? else {
+        hash_for_nothing(state, password).await?;
+        return refused();
     };
-    if let Some(until) = holder.locked_until.filter(|u| *u > now) {
-        return Err(AppError::Rejected(Problem::Locked {
-            until: until.to_rfc3339(),
-        }));
-    }
-    if !ok {
-        db.throttle_record(&address_key, now, now - ADDRESS_WINDOW)
-            .await?;
-        if let Some(until) = db
-            .login_failed(holder.holder_id, MAX_FAILED_LOGINS, now + LOCKOUT)
-            .await?
-        {
-            db.audit(Audit {
-                actor: Actor::System,
-                action: "holder.locked",
-                holder_id: Some(holder.holder_id),
-                target: format!("holder {}", holder.student_no),
-                before: String::new(),
-                after: format!("locked until {}", until.to_rfc3339()),
-                reason: format!("{MAX_FAILED_LOGINS} wrong query passwords"),
-                ip: client.ip.clone(),
-            })
-            .await?;
-            return Err(AppError::Rejected(Problem::Locked {
-                until: until.to_rfc3339(),
-            }));
+    let who = Attempts::Query(holder.holder_id);
+    match check_password(
+        state,
+        who,
+        HOLDER_LOCKOUT,
+        &holder.query_pw_hash,
+        password,
+        now,
+    )
+    .await?
+    {
+        Checked::Right => {}
+        Checked::Locked { .. } => {
+            hash_for_nothing(state, password).await?;
+            return refused();
         }
-        return Err(AppError::Rejected(Problem::BadCredentials));
+        Checked::Wrong { locked_until } => {
+            if let Some(until) = locked_until {
+                db.audit(Audit {
+                    actor: Actor::System,
+                    action: "holder.locked",
+                    holder_id: Some(holder.holder_id),
+                    target: format!("holder {}", holder.student_no),
+                    before: String::new(),
+                    after: format!("locked until {}", until.to_rfc3339()),
+                    reason: format!("{MAX_FAILED_LOGINS} wrong query passwords"),
+                    ip: client.ip.clone(),
+                })
+                .await?;
+            }
+            return refused();
+        }
     }
-    db.login_succeeded(holder.holder_id).await?;
+    // Only failures count against the address.
+    db.throttle_release(&address_key).await?;
     // A fresh token at every login: a session id planted before login is worth nothing.
     let token = new_token();
     db.create_session(&NewSession {
@@ -137,41 +221,36 @@ pub async fn login(
     Ok((token, holder.must_change_password))
 }
 
-/// Checks a holder's query password outside a login (a confirmation in the portal, a kiosk):
-/// a locked holder is refused without hashing; a wrong password counts towards the lockout
-/// exactly like a wrong login. `Ok(Err(problem))` is a refusal to show.
+/// Checks a holder's query password outside a login (a confirmation in the portal, a kiosk),
+/// under the same lockout as the login. The holder is known here (a session, a card on the
+/// reader), so a lock is said as such. `Ok(Err(problem))` is a refusal to show.
 pub async fn check_query_password(
     state: &AppState,
     auth: &HolderAuth,
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<(), Problem>, AppError> {
-    if let Some(until) = auth.locked_until.filter(|until| *until > now) {
-        return Ok(Err(Problem::Locked {
-            until: until.to_rfc3339(),
-        }));
-    }
-    let ok = state
-        .hasher
-        .verify(password.to_string(), Some(auth.query_pw_hash.clone()))
-        .await
-        .map_err(internal)?;
-    if ok {
-        state.db.login_succeeded(auth.holder_id).await?;
-        return Ok(Ok(()));
-    }
-    Ok(Err(
-        match state
-            .db
-            .login_failed(auth.holder_id, MAX_FAILED_LOGINS, now + LOCKOUT)
-            .await?
+    Ok(
+        match check_password(
+            state,
+            Attempts::Query(auth.holder_id),
+            HOLDER_LOCKOUT,
+            &auth.query_pw_hash,
+            password,
+            now,
+        )
+        .await?
         {
-            Some(until) => Problem::Locked {
+            Checked::Right => Ok(()),
+            Checked::Wrong { locked_until: None } => Err(Problem::WrongPassword),
+            Checked::Wrong {
+                locked_until: Some(until),
+            }
+            | Checked::Locked { until } => Err(Problem::Locked {
                 until: until.to_rfc3339(),
-            },
-            None => Problem::WrongPassword,
+            }),
         },
-    ))
+    )
 }
 
 /// Whether a session row is still good at `now`.

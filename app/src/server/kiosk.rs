@@ -21,30 +21,26 @@ fn store(e: impl Into<AppError>) -> LedgerError {
 }
 
 /// Refuses anything but a kiosk, and a kiosk that has had too many wrong passwords lately.
+/// Reserves this request's attempt on the kiosk's count before any password is checked;
+/// `release` gives it back once the password was right.
 async fn guard(state: &AppState, device: &DeviceRow, now: DateTime<Utc>) -> KioskResult<String> {
     if device.kind != DeviceKind::Kiosk {
         return Ok(Err(Decline::NotAllowedHere));
     }
     let key = format!("device:{}", device.id);
-    let failures = state
+    if !state
         .db
-        .throttle_failures(&key, now - ADDRESS_WINDOW)
-        .await?;
-    if failures >= MAX_FAILURES_PER_ADDRESS {
+        .throttle_reserve(&key, MAX_FAILURES_PER_ADDRESS, now, now - ADDRESS_WINDOW)
+        .await?
+    {
         return Ok(Err(Decline::QueryPasswordLocked));
     }
     Ok(Ok(key))
 }
 
-async fn count_kiosk_failure(
-    state: &AppState,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<(), LedgerError> {
-    Ok(state
-        .db
-        .throttle_record(key, now, now - ADDRESS_WINDOW)
-        .await?)
+/// The attempt reserved by `guard` was not a wrong password: it does not count.
+async fn release(state: &AppState, key: &str) -> Result<(), LedgerError> {
+    Ok(state.db.throttle_release(key).await?)
 }
 
 /// The holder of a card on the reader, if the card may be used.
@@ -71,14 +67,14 @@ async fn query_password(
         .await
         .map_err(store)?
     {
-        Ok(()) => Ok(Ok(())),
-        Err(problem) => {
-            count_kiosk_failure(state, key, now).await?;
-            Ok(Err(match problem {
-                Problem::Locked { .. } => Decline::QueryPasswordLocked,
-                _ => Decline::WrongQueryPassword,
-            }))
+        Ok(()) => {
+            release(state, key).await?;
+            Ok(Ok(()))
         }
+        Err(problem) => Ok(Err(match problem {
+            Problem::Locked { .. } => Decline::QueryPasswordLocked,
+            _ => Decline::WrongQueryPassword,
+        })),
     }
 }
 
@@ -128,6 +124,7 @@ pub async fn change_consumption_password(
         Err(d) => return Ok(Err(d)),
     };
     if old == new || super::pin::check_new_pin(new).is_err() {
+        release(state, &key).await?;
         return Ok(Err(Decline::NewPasswordRejected));
     }
     let Some(auth) = state.db.holder_auth(holder_id).await? else {
@@ -159,9 +156,9 @@ pub async fn change_consumption_password(
         return Ok(Err(Decline::PasswordLocked));
     }
     if let Err(reason) = super::ledger::check_consumption_password(state, &payer, old, now).await? {
-        count_kiosk_failure(state, &key, now).await?;
         return Ok(Err(reason));
     }
+    release(state, &key).await?;
     let hash = state
         .hasher
         .hash(new.to_string())
@@ -203,7 +200,6 @@ pub async fn report_loss(
     let Some(auth) = state.db.holder_auth_by_login(login.trim()).await? else {
         // Hash anyway: an unknown number costs what a wrong password costs.
         let _ = state.hasher.verify(password.to_string(), None).await;
-        count_kiosk_failure(state, &key, now).await?;
         return Ok(Err(Decline::UnknownCard));
     };
     if let Err(d) = query_password(state, &key, auth.holder_id, password, now).await? {

@@ -3,11 +3,14 @@
 //! gate checks identify the holder the same way.
 
 use super::AppState;
+use super::domain::attempts::Lockout;
 use super::domain::calendar::day_start;
 pub use super::domain::masking::masked_name;
 use super::domain::payments::{LimitCheck, check_limits};
 use super::paycode::{self, CodeError, Purpose};
-use super::store::{AccessEvent, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError};
+use super::store::{
+    AccessEvent, Attempts, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError,
+};
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
 use chrono::{DateTime, Duration, Utc};
 
@@ -330,46 +333,41 @@ pub async fn pay(
     Ok(outcome)
 }
 
+/// The consumption password's lockout: 3 wrong in a row lock password payments for 30 minutes.
+pub const CONSUMPTION_LOCKOUT: Lockout = Lockout {
+    max: MAX_CONSUMPTION_PW_FAILURES,
+    lock_for: CONSUMPTION_PW_LOCK,
+};
+
 /// Checks a consumption password (at a till or a kiosk). Hashing happens here, outside any
-/// database transaction. A wrong one counts towards the lock: the `MAX_CONSUMPTION_PW_FAILURES`th
-/// locks password payments for `CONSUMPTION_PW_LOCK`; a right one clears the count.
+/// database transaction, after the attempt has been counted (`auth::check_password`): a burst
+/// of guesses at one card gets `MAX_CONSUMPTION_PW_FAILURES` checks, then the lock; a right
+/// one clears the count.
 pub async fn check_consumption_password(
     state: &AppState,
     payer: &Payer,
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<(), Decline>, LedgerError> {
-    if payer
-        .consumption_pw_locked_until
-        .is_some_and(|until| until > now)
-    {
-        return Ok(Err(Decline::PasswordLocked));
-    }
-    let ok = state
-        .hasher
-        .verify(
-            password.to_string(),
-            Some(payer.consumption_pw_hash.clone()),
-        )
-        .await
-        .map_err(|e| LedgerError::Internal(e.to_string()))?;
-    if !ok {
-        let locked = state
-            .db
-            .consumption_pw_failed(
-                payer.account_id,
-                MAX_CONSUMPTION_PW_FAILURES,
-                now + CONSUMPTION_PW_LOCK,
-            )
-            .await?;
-        return Ok(Err(if locked.is_some() {
-            Decline::PasswordLocked
-        } else {
-            Decline::WrongPassword
-        }));
-    }
-    state.db.consumption_pw_ok(payer.account_id).await?;
-    Ok(Ok(()))
+    use super::auth::{Checked, check_password};
+    let checked = check_password(
+        state,
+        Attempts::Consumption(payer.account_id),
+        CONSUMPTION_LOCKOUT,
+        &payer.consumption_pw_hash,
+        password,
+        now,
+    )
+    .await
+    .map_err(|e| LedgerError::Internal(e.to_string()))?;
+    Ok(match checked {
+        Checked::Right => Ok(()),
+        Checked::Wrong { locked_until: None } => Err(Decline::WrongPassword),
+        Checked::Wrong {
+            locked_until: Some(_),
+        }
+        | Checked::Locked { .. } => Err(Decline::PasswordLocked),
+    })
 }
 
 /// How long after a sale the till may refund it; later refunds go through the card office.

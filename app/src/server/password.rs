@@ -12,6 +12,9 @@ use tokio::sync::Semaphore;
 pub struct PasswordHasher {
     pepper: Arc<SecretString>,
     permits: Arc<Semaphore>,
+    /// Stored hashes checked so far (not the dummy checks of unknown or locked logins): what
+    /// the lockout bounds, readable by tests and metrics.
+    checks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,7 @@ impl PasswordHasher {
         PasswordHasher {
             pepper: Arc::new(pepper),
             permits: Arc::new(Semaphore::new(permits.max(1))),
+            checks: Arc::default(),
         }
     }
 
@@ -57,6 +61,11 @@ impl PasswordHasher {
         }
     }
 
+    /// How many stored hashes `verify` has checked.
+    pub fn checks(&self) -> u64 {
+        self.checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
         let _permit = self
             .permits
@@ -81,6 +90,10 @@ impl PasswordHasher {
             .acquire()
             .await
             .map_err(|_| HashError::Closed)?;
+        if stored.is_some() {
+            self.checks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let this = self.clone();
         tokio::task::spawn_blocking(move || match stored {
             Some(hash) => this.verify_blocking(&password, &hash),

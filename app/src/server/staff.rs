@@ -2,9 +2,14 @@
 //! their own session cookie with a short idle timeout, and the role check every staff server
 //! function starts with.
 
-use super::auth::{ADDRESS_WINDOW, Client, MAX_FAILURES_PER_ADDRESS, new_token, token_hash};
+use super::auth::{
+    Checked, Client, check_password, hash_for_nothing, new_token, reserve_address, token_hash,
+};
+use super::domain::attempts::{Lockout, Verdict, staff_key, verdict};
 use super::domain::sessions::{SessionLimits, SessionState, session_state};
-use super::store::{Actor, Audit, NewSession, SessionRow, StaffAuth, SubjectKind};
+use super::store::{
+    Actor, Attempt, Attempts, Audit, NewSession, SessionRow, StaffAuth, SubjectKind,
+};
 use super::{AppState, internal};
 use crate::error::AppError;
 use crate::model::StaffRole;
@@ -17,8 +22,14 @@ pub const SECURE_COOKIE: &str = "__Host-ykt_staff";
 /// Staff sessions end sooner than students': a counter PC left alone is locked in 15 minutes.
 pub const IDLE: Duration = Duration::minutes(15);
 pub const ABSOLUTE: Duration = Duration::hours(10);
+/// Failed logins of one username from one address before that address must wait.
 pub const MAX_FAILED_LOGINS: i64 = 5;
 pub const LOCKOUT: Duration = Duration::minutes(30);
+/// Failed logins of one account, from anywhere, before the account locks.
+pub const ACCOUNT_LOCKOUT: Lockout = Lockout {
+    max: 20,
+    lock_for: LOCKOUT,
+};
 const TOUCH_EVERY: Duration = Duration::seconds(30);
 /// A staff member's session at the counter.
 const STAFF_SESSION: SessionLimits = SessionLimits {
@@ -159,7 +170,15 @@ pub fn otpauth_uri(issuer: &str, username: &str, secret: &str) -> String {
 }
 
 /// Checks username, password and TOTP code; opens a staff session and returns its token.
-/// One answer for every wrong part, so the form does not reveal which was wrong.
+/// One answer for every wrong part, so the form does not reveal which was wrong, and the same
+/// answer (after the same work) for an unknown, disabled or locked username.
+///
+/// Attempts are counted before anything is hashed, at three levels: the client address
+/// (`MAX_FAILURES_PER_ADDRESS` per `ADDRESS_WINDOW`), the username at that address
+/// (`MAX_FAILED_LOGINS` per `LOCKOUT`: the back-off a guesser meets), and the account
+/// wherever the guesses come from (`ACCOUNT_LOCKOUT`, higher, so that a stranger at one
+/// address cannot keep a colleague locked out, while guesses spread over many addresses still
+/// stop).
 pub async fn login(
     state: &AppState,
     username: &str,
@@ -169,63 +188,67 @@ pub async fn login(
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
     let db = &state.db;
-    let address_key = format!("staff-ip:{}", client.ip);
-    if db
-        .throttle_failures(&address_key, now - ADDRESS_WINDOW)
+    let address_key = reserve_address(state, "staff-ip", client, now).await?;
+    let refuse = || Err(AppError::Rejected(Problem::StaffBadCredentials));
+    let user_key = staff_key(username, &client.ip);
+    if !db
+        .throttle_reserve(&user_key, MAX_FAILED_LOGINS, now, now - LOCKOUT)
         .await?
-        >= MAX_FAILURES_PER_ADDRESS
     {
-        return Err(AppError::Rejected(Problem::Throttled {
-            retry_after_secs: ADDRESS_WINDOW.num_seconds(),
-        }));
+        hash_for_nothing(state, password).await?;
+        return refuse();
     }
-    let staff = db.staff_auth(username.trim()).await?;
-    let ok = state
-        .hasher
-        .verify(
-            password.to_string(),
-            staff.as_ref().map(|s| s.password_hash.clone()),
+    let Some(staff) = db.staff_auth(username.trim()).await?.filter(|s| s.active) else {
+        hash_for_nothing(state, password).await?;
+        return refuse();
+    };
+    let lock_until = now + ACCOUNT_LOCKOUT.lock_for;
+    let nth = match db
+        .reserve_attempt(
+            Attempts::Staff(staff.id),
+            ACCOUNT_LOCKOUT.max,
+            lock_until,
+            now,
         )
+        .await?
+    {
+        Attempt::Allowed { nth } => nth,
+        Attempt::Locked { .. } => {
+            hash_for_nothing(state, password).await?;
+            return refuse();
+        }
+    };
+    let password_ok = state
+        .hasher
+        .verify(password.to_string(), Some(staff.password_hash.clone()))
         .await
         .map_err(internal)?;
-    let refuse = || AppError::Rejected(Problem::StaffBadCredentials);
-    let Some(staff) = staff.filter(|s| s.active) else {
-        db.throttle_record(&address_key, now, now - ADDRESS_WINDOW)
-            .await?;
-        return Err(refuse());
-    };
-    // A locked account gets the same answer as a wrong password: the answer must not tell
-    // which usernames exist. (The login page says that five failures lock an account.)
-    if staff.locked_until.is_some_and(|u| u > now) {
-        db.throttle_record(&address_key, now, now - ADDRESS_WINDOW)
-            .await?;
-        return Err(refuse());
-    }
-    let step = match (&staff.totp_secret, ok) {
+    let step = match (&staff.totp_secret, password_ok) {
         (Some(secret), true) => totp_step(secret, code, now)?,
         _ => None,
     };
-    let Some(step) = step else {
-        db.throttle_record(&address_key, now, now - ADDRESS_WINDOW)
-            .await?;
-        if let Some(until) = db
-            .staff_login_failed(staff.id, MAX_FAILED_LOGINS, now + LOCKOUT)
-            .await?
-        {
+    let (Verdict::Right, Some(step)) = (
+        verdict(ACCOUNT_LOCKOUT, nth, step.is_some(), lock_until),
+        step,
+    ) else {
+        if nth >= ACCOUNT_LOCKOUT.max {
             db.audit(Audit {
                 actor: Actor::System,
                 action: "staff.locked",
                 holder_id: None,
                 target: format!("staff {}", staff.username),
                 before: String::new(),
-                after: format!("locked until {}", until.to_rfc3339()),
-                reason: format!("{MAX_FAILED_LOGINS} failed logins"),
+                after: format!("locked until {}", lock_until.to_rfc3339()),
+                reason: format!("{} failed logins", ACCOUNT_LOCKOUT.max),
                 ip: client.ip.clone(),
             })
             .await?;
         }
-        return Err(refuse());
+        return refuse();
     };
+    // Only failures count against the address and the username there.
+    db.throttle_release(&address_key).await?;
+    db.throttle_release(&user_key).await?;
     if !db.staff_login_succeeded(staff.id, step).await? {
         return Err(AppError::Rejected(Problem::TotpReused));
     }
@@ -346,24 +369,30 @@ pub async fn change_password(
         .staff_by_id(me.id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let ok = state
-        .hasher
-        .verify(current.to_string(), Some(auth.password_hash.clone()))
-        .await
-        .map_err(internal)?;
-    if !ok {
-        if let Some(until) = state
-            .db
-            .staff_login_failed(me.id, MAX_FAILED_LOGINS, now + LOCKOUT)
-            .await?
-        {
+    match check_password(
+        state,
+        Attempts::Staff(me.id),
+        ACCOUNT_LOCKOUT,
+        &auth.password_hash,
+        current,
+        now,
+    )
+    .await?
+    {
+        Checked::Right => {}
+        Checked::Wrong { locked_until: None } => {
+            return Err(AppError::Rejected(Problem::WrongPassword));
+        }
+        Checked::Wrong {
+            locked_until: Some(until),
+        }
+        | Checked::Locked { until } => {
             // Locked: the session ends with it.
             state.db.end_session(&me.token_hash, now).await?;
             return Err(AppError::Rejected(Problem::Locked {
                 until: until.to_rfc3339(),
             }));
         }
-        return Err(AppError::Rejected(Problem::WrongPassword));
     }
     if new != confirm {
         return Err(AppError::Rejected(Problem::PasswordsDiffer));

@@ -43,11 +43,10 @@ pub async fn set_up(
     now: DateTime<Utc>,
 ) -> Result<(String, DeviceKind), AppError> {
     let throttle = format!("terminal-ip:{}", client.ip);
-    if state
+    if !state
         .db
-        .throttle_failures(&throttle, now - ADDRESS_WINDOW)
+        .throttle_reserve(&throttle, MAX_SETUP_FAILURES, now, now - ADDRESS_WINDOW)
         .await?
-        >= MAX_SETUP_FAILURES
     {
         return Err(AppError::Rejected(Problem::Throttled {
             retry_after_secs: ADDRESS_WINDOW.num_seconds(),
@@ -70,14 +69,10 @@ pub async fn set_up(
         {
             d
         }
-        _ => {
-            state
-                .db
-                .throttle_record(&throttle, now, now - ADDRESS_WINDOW)
-                .await?;
-            return Err(AppError::Rejected(Problem::TerminalCredential));
-        }
+        _ => return Err(AppError::Rejected(Problem::TerminalCredential)),
     };
+    // Only wrong credentials count against the address.
+    state.db.throttle_release(&throttle).await?;
     if !matches!(
         device.kind,
         DeviceKind::Pos | DeviceKind::MealTable | DeviceKind::Kiosk

@@ -6,6 +6,7 @@
 //!
 //! - `payments`: a debit at a till (status, limits, balance), a refund, a credit;
 //! - `cards`: issuing and replacing a card, cancelling it, a lost report and its lifting;
+//! - `attempts`: how many password checks come before a lock, and what a checked one means;
 //! - `accounts`: freezing, closing with its payout, a status set by the office;
 //! - `corrections`: correcting a payment, alone or on a second person's approval;
 //! - `masking`: what of a name or number a screen may show;
@@ -14,6 +15,7 @@
 //! - `sessions`: when a holder's, a staff member's or a terminal's session is over.
 
 pub mod accounts;
+pub mod attempts;
 pub mod audit;
 pub mod calendar;
 pub mod cards;

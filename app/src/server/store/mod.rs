@@ -422,31 +422,55 @@ pub struct PayKey {
     pub account_status: crate::model::AccountStatus,
 }
 
+/// Whose password attempts: the row that counts them and holds the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempts {
+    /// A cardholder's query password (the portal login, confirmations, kiosks).
+    Query(i64),
+    /// An account's consumption password (tills, kiosks).
+    Consumption(i64),
+    /// A staff member's password.
+    Staff(i64),
+}
+
+/// The answer to a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Check the password: this is the `nth` attempt in a row.
+    Allowed { nth: i64 },
+    /// Do not check it: locked until then.
+    Locked { until: DateTime<Utc> },
+}
+
 #[async_trait]
 pub trait PortalStore: Send + Sync {
     async fn holder_auth_by_login(&self, login: &str) -> Result<Option<HolderAuth>, StoreError>;
     async fn holder_auth(&self, holder_id: i64) -> Result<Option<HolderAuth>, StoreError>;
-    /// Counts a wrong password; at `max` failures locks until `lock_until` and restarts the
-    /// count. Returns the lock end when this failure locked the account.
-    async fn login_failed(
+    /// Reserves one password check for `who` before the password is hashed: one atomic
+    /// UPDATE counts it, and the `max`-th reservation locks the row until `lock_until`, so a
+    /// burst of parallel guesses gets at most `max` checks. A locked row is not counted and
+    /// answers `Locked` (a lock that has run out starts the count again).
+    async fn reserve_attempt(
         &self,
-        holder_id: i64,
+        who: Attempts,
         max: i64,
         lock_until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError>;
-    async fn login_succeeded(&self, holder_id: i64) -> Result<(), StoreError>;
-    /// Failures recorded for `key` since `window_start` (older windows count as zero).
-    async fn throttle_failures(
+        now: DateTime<Utc>,
+    ) -> Result<Attempt, StoreError>;
+    /// The password was right: the count and any lock are cleared.
+    async fn attempt_succeeded(&self, who: Attempts) -> Result<(), StoreError>;
+    /// Reserves one attempt under a throttle `key` (an address, a device, a username at an
+    /// address) in the window that began after `window_start`: true while at most `max` have
+    /// been reserved in it. Counted before the password is checked, like `reserve_attempt`.
+    async fn throttle_reserve(
         &self,
         key: &str,
-        window_start: DateTime<Utc>,
-    ) -> Result<i64, StoreError>;
-    async fn throttle_record(
-        &self,
-        key: &str,
+        max: i64,
         now: DateTime<Utc>,
         window_start: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// Gives back one reservation of `key` (the attempt succeeded: only failures count).
+    async fn throttle_release(&self, key: &str) -> Result<(), StoreError>;
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
@@ -674,14 +698,6 @@ pub trait LedgerStore: Send + Sync {
         let payer = self.payer(card.holder_id, day_start).await?;
         Ok(Some((card, payer)))
     }
-    /// Counts a wrong consumption password; the `max`-th locks until `lock_until`.
-    async fn consumption_pw_failed(
-        &self,
-        account_id: i64,
-        max: i64,
-        lock_until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError>;
-    async fn consumption_pw_ok(&self, account_id: i64) -> Result<(), StoreError>;
     /// The payment itself, in one write transaction: re-checks status, limits and balance,
     /// writes the journal entry and the balance, and stores the outcome under the request id
     /// (a concurrent duplicate gets the first outcome).

@@ -132,13 +132,6 @@ pub struct AuditQuery {
 pub trait StaffStore: Send + Sync {
     async fn staff_auth(&self, username: &str) -> Result<Option<StaffAuth>, StoreError>;
     async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAuth>, StoreError>;
-    /// Counts a failed staff login; the `max`-th locks until `lock_until`.
-    async fn staff_login_failed(
-        &self,
-        id: i64,
-        max: i64,
-        lock_until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Records a good login at TOTP time step `step`; false (and nothing changed) when a login
     /// already used this step or a later one: a code is good once.
     async fn staff_login_succeeded(&self, id: i64, step: i64) -> Result<bool, StoreError>;

@@ -3,9 +3,9 @@
 
 use super::testing::Scratch;
 use super::{
-    Actor, Audit, AuditQuery, CardChange, CardIssue, Closing, Correction, Credit, CreditOutcome,
-    Db, Debit, DeviceInput, MerchantInput, NewCard, NewHolder, NewOrder, NewSession, NewStaffUser,
-    PasswordKind, PaymentOutcome, SubjectKind,
+    Actor, Attempt, Attempts, Audit, AuditQuery, CardChange, CardIssue, Closing, Correction,
+    Credit, CreditOutcome, Db, Debit, DeviceInput, MerchantInput, NewCard, NewHolder, NewOrder,
+    NewSession, NewStaffUser, PasswordKind, PaymentOutcome, SubjectKind,
 };
 use crate::model::{
     AccountStatus, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
@@ -425,21 +425,30 @@ async fn passwords_are_reset_and_lockouts_lifted() {
     let f = fixture().await;
     let audits = f.audits().await;
     let until = test_now() + Duration::minutes(30);
+    let now = test_now();
+    let query = Attempts::Query(f.holder);
     assert_eq!(
-        f.db.login_failed(f.holder, 2, until).await.expect("fail"),
-        None
-    );
-    assert!(
-        f.db.login_failed(f.holder, 2, until)
+        f.db.reserve_attempt(query, 2, until, now)
             .await
-            .expect("fail")
-            .is_some()
+            .expect("reserve"),
+        Attempt::Allowed { nth: 1 }
     );
-    assert!(
-        f.db.consumption_pw_failed(f.account, 1, until)
+    assert_eq!(
+        f.db.reserve_attempt(query, 2, until, now)
             .await
-            .expect("fail")
-            .is_some()
+            .expect("reserve"),
+        Attempt::Allowed { nth: 2 }
+    );
+    // The second reservation locked it: the third is not counted, and says until when.
+    assert!(matches!(
+        f.db.reserve_attempt(query, 2, until, now).await.expect("reserve"),
+        Attempt::Locked { until: u } if (u - until).num_milliseconds().abs() < 1
+    ));
+    assert_eq!(
+        f.db.reserve_attempt(Attempts::Consumption(f.account), 1, until, now)
+            .await
+            .expect("reserve"),
+        Attempt::Allowed { nth: 1 }
     );
     let r = f.db.holder_record(f.holder).await.expect("r").expect("r");
     assert!(r.locked_until.is_some() && r.consumption_pw_locked_until.is_some());
@@ -1001,17 +1010,20 @@ async fn a_totp_step_logs_in_once() {
     );
     // Whole milliseconds: the precision both stores keep.
     let until = test_now().trunc_subsecs(3) + Duration::minutes(30);
+    let staff = Attempts::Staff(op.id);
     assert_eq!(
-        f.db.staff_login_failed(op.id, 2, until)
+        f.db.reserve_attempt(staff, 2, until, test_now())
             .await
-            .expect("fail"),
-        None
+            .expect("reserve"),
+        Attempt::Allowed { nth: 1 }
     );
-    let locked =
-        f.db.staff_login_failed(op.id, 2, until)
+    assert_eq!(
+        f.db.reserve_attempt(staff, 2, until, test_now())
             .await
-            .expect("fail");
-    assert!(locked.is_some());
+            .expect("reserve"),
+        Attempt::Allowed { nth: 2 }
+    );
+    let locked = Some(until);
     let again = f.db.staff_by_id(op.id).await.expect("auth").expect("auth");
     assert_eq!(again.locked_until, locked);
     assert!(

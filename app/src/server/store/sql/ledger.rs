@@ -4,9 +4,7 @@
 //! PostgreSQL. Debits are each backend's own (`debit_in_tx` on PostgreSQL, the ledger writer on
 //! SQLite), deciding with the same `domain::payments` rule.
 
-use super::{
-    ThisStore, count_failure, insert_audit, lock_account, lock_account_of_holder, set_balance,
-};
+use super::{ThisStore, insert_audit, lock_account, lock_account_of_holder, set_balance};
 use crate::model::{AccountStatus, Decline, DeviceKind, EntryKind, Money};
 use crate::portal_model::AccessView;
 use crate::server::domain::payments::{self, CreditRefused, PaymentSeen, RefundAsk};
@@ -373,34 +371,6 @@ impl LedgerStore for ThisStore {
             None => None,
         };
         Ok(Some((card, payer)))
-    }
-
-    async fn consumption_pw_failed(
-        &self,
-        account_id: i64,
-        max: i64,
-        lock_until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(count_failure(
-            &self.pool,
-            "accounts",
-            "consumption_pw_failures",
-            "consumption_pw_locked_until",
-            account_id,
-            max,
-            lock_until,
-        )
-        .await?)
-    }
-
-    async fn consumption_pw_ok(&self, account_id: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE accounts SET consumption_pw_failures = 0 WHERE id = $1 AND consumption_pw_failures <> 0",
-        )
-        .bind(account_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     async fn debit(&self, debit: Debit) -> Result<PaymentOutcome, StoreError> {

@@ -32,7 +32,9 @@ mod terminal;
 use super::{Conn, DbRow, ThisStore};
 use crate::model::{AccountStatus, CardStatus, Money};
 use crate::server::domain::cards::{CardChange, CardPlan, LiveCard};
-use crate::server::store::{Actor, Audit, Finish, NewHolder, StoreError, SubjectKind, Ts};
+use crate::server::store::{
+    Actor, Attempt, Attempts, Audit, Finish, NewHolder, StoreError, SubjectKind, Ts,
+};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -119,37 +121,75 @@ async fn end_sessions_tx(
     Ok(ended)
 }
 
-/// A wrong password (query or consumption): counts it; the `max`-th locks the row until
-/// `lock_until` and restarts the count. One atomic UPDATE, counted before any password is
-/// checked again: concurrent failures each count. Returns the lock end when this failure
-/// locked it. `table`, `counter` and `lock` are column names from this module, never input.
-async fn count_failure<'e, E>(
-    conn: E,
-    table: &'static str,
-    counter: &'static str,
-    lock: &'static str,
-    id: i64,
+/// The counter and lock columns of whose attempts (names from this module, never input).
+fn attempt_columns(who: Attempts) -> (&'static str, &'static str, &'static str, i64) {
+    match who {
+        Attempts::Query(id) => ("cardholders", "failed_logins", "locked_until", id),
+        Attempts::Consumption(id) => (
+            "accounts",
+            "consumption_pw_failures",
+            "consumption_pw_locked_until",
+            id,
+        ),
+        Attempts::Staff(id) => ("staff_users", "failed_logins", "locked_until", id),
+    }
+}
+
+/// Reserves a password check (see `PortalStore::reserve_attempt`): one atomic UPDATE that
+/// counts the attempt, and locks the row at the `max`-th, before any hashing. Concurrent
+/// reservations wait on the row lock and each sees the count the one before it left.
+async fn reserve_attempt(
+    pool: &sqlx::Pool<<Conn as sqlx::Connection>::Database>,
+    who: Attempts,
     max: i64,
     lock_until: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, StoreError>
-where
-    E: sqlx::Executor<'e, Database = <Conn as sqlx::Connection>::Database>,
-{
-    let lock_until = Ts::new(lock_until);
+    now: DateTime<Utc>,
+) -> Result<Attempt, StoreError> {
+    let (table, counter, lock, id) = attempt_columns(who);
+    // A lock that has run out (or a full count without one) starts the count again.
+    let next = format!("CASE WHEN {lock} <= $1 OR {counter} >= $2 THEN 1 ELSE {counter} + 1 END");
     let sql = format!(
         "UPDATE {table} SET
-             {lock} = CASE WHEN {counter} + 1 >= $1 THEN $2 ELSE {lock} END,
-             {counter} = CASE WHEN {counter} + 1 >= $1 THEN 0 ELSE {counter} + 1 END
-         WHERE id = $3
-         RETURNING COALESCE({lock} = $2, FALSE)"
+             {lock} = CASE WHEN {next} >= $2 THEN $3 WHEN {lock} <= $1 THEN NULL ELSE {lock} END,
+             {counter} = {next}
+         WHERE id = $4 AND ({lock} IS NULL OR {lock} <= $1)
+         RETURNING {counter}"
     );
-    let locked: Option<bool> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+    let nth: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(Ts::new(now))
         .bind(max)
-        .bind(lock_until)
+        .bind(Ts::new(lock_until))
         .bind(id)
-        .fetch_optional(conn)
+        .fetch_optional(pool)
         .await?;
-    Ok((locked == Some(true)).then_some(lock_until.0))
+    if let Some(nth) = nth {
+        return Ok(Attempt::Allowed { nth });
+    }
+    let sql = format!("SELECT {lock} FROM {table} WHERE id = $1");
+    let until: Option<Option<Ts>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(Attempt::Locked {
+        until: until.flatten().map_or(now, |t| t.0),
+    })
+}
+
+/// The password was right: clears the count and the lock.
+async fn clear_attempts(
+    pool: &sqlx::Pool<<Conn as sqlx::Connection>::Database>,
+    who: Attempts,
+) -> Result<(), StoreError> {
+    let (table, counter, lock, id) = attempt_columns(who);
+    let sql = format!(
+        "UPDATE {table} SET {counter} = 0, {lock} = NULL
+         WHERE id = $1 AND ({counter} <> 0 OR {lock} IS NOT NULL)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// An account's row, locked until the transaction ends (`for_update!(no_key)` on PostgreSQL,

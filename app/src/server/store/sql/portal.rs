@@ -2,15 +2,15 @@
 //! 深职通码 keys.
 
 use super::{
-    ThisStore, apply_card_change, bounds, count_failure, end_sessions_tx, insert_audit,
-    lock_live_card,
+    ThisStore, apply_card_change, bounds, clear_attempts, end_sessions_tx, insert_audit,
+    lock_live_card, reserve_attempt,
 };
 use crate::model::{CardStatus, EntryKind, MerchantCategory, Money};
 use crate::portal_model::{EntryView, MonthSpend};
 use crate::server::domain::cards;
 use crate::server::store::{
-    Audit, CardChange, DashboardRow, EntryQuery, Finish, HolderAuth, NewSession, PayKey,
-    PortalStore, ProfileRow, SessionRow, StoreError, SubjectKind, Ts, corrupt,
+    Attempt, Attempts, Audit, CardChange, DashboardRow, EntryQuery, Finish, HolderAuth, NewSession,
+    PayKey, PortalStore, ProfileRow, SessionRow, StoreError, SubjectKind, Ts, corrupt,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -105,63 +105,49 @@ impl PortalStore for ThisStore {
         Ok(row.as_ref().map(holder_auth_row).transpose()?)
     }
 
-    async fn login_failed(
+    async fn reserve_attempt(
         &self,
-        holder_id: i64,
+        who: Attempts,
         max: i64,
         lock_until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(count_failure(
-            &self.pool,
-            "cardholders",
-            "failed_logins",
-            "locked_until",
-            holder_id,
-            max,
-            lock_until,
-        )
-        .await?)
+        now: DateTime<Utc>,
+    ) -> Result<Attempt, StoreError> {
+        reserve_attempt(&self.pool, who, max, lock_until, now).await
     }
 
-    async fn login_succeeded(&self, holder_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE cardholders SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(holder_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn attempt_succeeded(&self, who: Attempts) -> Result<(), StoreError> {
+        clear_attempts(&self.pool, who).await
     }
 
-    async fn throttle_failures(
+    async fn throttle_reserve(
         &self,
         key: &str,
-        window_start: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let n: Option<i64> = sqlx::query_scalar(
-            "SELECT failures FROM login_throttle WHERE key = $1 AND window_start >= $2",
-        )
-        .bind(key)
-        .bind(Ts::new(window_start))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(n.unwrap_or(0))
-    }
-
-    async fn throttle_record(
-        &self,
-        key: &str,
+        max: i64,
         now: DateTime<Utc>,
         window_start: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        // One atomic upsert: concurrent failures from one address each count.
-        sqlx::query(
+    ) -> Result<bool, StoreError> {
+        // One atomic upsert that counts this attempt and answers the count with it: of
+        // concurrent attempts, only the first `max` see a count within the limit.
+        let reserved: i64 = sqlx::query_scalar(
             "INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1)
              ON CONFLICT (key) DO UPDATE SET
                  failures = CASE WHEN login_throttle.window_start >= $3 THEN login_throttle.failures + 1 ELSE 1 END,
-                 window_start = CASE WHEN login_throttle.window_start >= $3 THEN login_throttle.window_start ELSE $2 END",
+                 window_start = CASE WHEN login_throttle.window_start >= $3 THEN login_throttle.window_start ELSE $2 END
+             RETURNING CAST(failures AS BIGINT)",
         )
         .bind(key)
         .bind(Ts::new(now))
         .bind(Ts::new(window_start))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(reserved <= max)
+    }
+
+    async fn throttle_release(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0",
+        )
+        .bind(key)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -6,9 +6,9 @@
 
 use super::ledger::credit_in_tx;
 use super::{
-    ThisStore, apply_card_change, audited_if, count_failure, end_sessions_tx, insert_audit,
-    insert_holder, lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance,
-    set_card_status, ts_of,
+    ThisStore, apply_card_change, audited_if, end_sessions_tx, insert_audit, insert_holder,
+    lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance, set_card_status,
+    ts_of,
 };
 use crate::model::{CampusProfile, CardStatus, DeviceKind, Money, StaffRole};
 use crate::server::domain::{accounts, cards, corrections};
@@ -139,24 +139,6 @@ impl StaffStore for ThisStore {
 
     async fn staff_by_id(&self, id: i64) -> Result<Option<StaffAuth>, StoreError> {
         Ok(self.staff_where("s.id = $1", Bind::Id(id)).await?)
-    }
-
-    async fn staff_login_failed(
-        &self,
-        id: i64,
-        max: i64,
-        lock_until: DateTime<Utc>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(count_failure(
-            &self.pool,
-            "staff_users",
-            "failed_logins",
-            "locked_until",
-            id,
-            max,
-            lock_until,
-        )
-        .await?)
     }
 
     async fn staff_login_succeeded(&self, id: i64, step: i64) -> Result<bool, StoreError> {
@@ -1189,6 +1171,18 @@ impl StaffStore for ThisStore {
             .bind(password_hash)
             .bind(totp_secret)
             .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            // The username's back-off at every address ends too.
+            let username: String =
+                sqlx::query_scalar("SELECT username FROM staff_users WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            sqlx::query(
+                "DELETE FROM login_throttle WHERE substr(key, 1, length(CAST($1 AS TEXT))) = $1",
+            )
+            .bind(crate::server::domain::attempts::staff_key(&username, ""))
             .execute(&mut *tx)
             .await?;
             end_sessions_tx(&mut tx, SubjectKind::Staff, id, None, now).await?;
