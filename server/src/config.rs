@@ -52,6 +52,10 @@ pub struct Settings {
     pub production: bool,
     /// The payment provider for online top-ups (`sandbox` or `none`).
     pub payment_provider: PaymentProvider,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    /// Empty (the default): the TCP peer is the client, and the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The password pepper. When unset, taken from (or generated into) `data_dir/secrets.toml`.
     pub pepper: Option<SecretString>,
     /// The key for hashing ID numbers. Same fallback as `pepper`.

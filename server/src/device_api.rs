@@ -125,7 +125,8 @@ async fn authenticate(
     let ts: i64 = timestamp
         .parse()
         .map_err(|_| unauthorized("bad timestamp"))?;
-    if (now.timestamp_millis() - ts).abs() > CLOCK_SKEW_MS {
+    // `abs_diff`: a hostile timestamp (i64::MIN) cannot overflow the difference.
+    if now.timestamp_millis().abs_diff(ts) > CLOCK_SKEW_MS.unsigned_abs() {
         return Err(unauthorized("timestamp outside the allowed window"));
     }
     if !(16..=64).contains(&nonce.len())
@@ -186,9 +187,13 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for SignedJson<T> {
             .get::<OriginalUri>()
             .map_or_else(|| req.uri().clone(), |original| original.0.clone());
         let (parts, body) = req.into_parts();
-        let body = axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .map_err(|e| api_error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
+        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+            api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is over 64 KiB",
+            )
+        })?;
         let device = authenticate(state, &parts.method, &uri, &parts.headers, &body).await?;
         Ok(SignedJson {
             device,
@@ -206,14 +211,18 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure>
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(description = "A sale. Give exactly one of `card_serial` and `code` (400 otherwise).")]
 pub struct PayBody {
-    /// Unique per device for each sale; a retry of the same sale reuses it.
+    /// Unique per device for each sale; a retry of the same sale reuses it. 1–64 printable
+    /// ASCII characters (400 otherwise).
+    #[schema(min_length = 1, max_length = 64, pattern = "^[!-~]{1,64}$")]
     pub request_id: String,
-    /// The amount in fen (1 yuan = 100 fen), positive.
+    /// The amount in fen (1 yuan = 100 fen). Not positive: declined `invalid_amount`; over
+    /// the campus ceiling (or beyond any total): declined `limit_exceeded`.
     pub amount_fen: i64,
     /// The chip serial read from a card, or
     pub card_serial: Option<String>,
-    /// the digits of a 深职通码 read by the scanner.
+    /// the digits of a 深职通码 read by the scanner (exactly one of the two).
     pub code: Option<String>,
     /// The consumption password, when the terminal asked for it.
     pub password: Option<String>,
@@ -254,13 +263,14 @@ impl From<Decline> for DeclineInfo {
 /// Charges a card or a 深职通码.
 #[utoipa::path(post, path = "/api/device/v1/pay", request_body = PayBody,
     responses((status = 200, description = "Approved or declined", body = PayResponse),
-              (status = 401, body = ApiError), (status = 409, description = "request_id reused for another payload", body = ApiError)),
+              (status = 400, description = "Malformed JSON, or a field outside its stated form", body = ApiError), (status = 401, description = "Missing, stale, replayed or wrong signature", body = ApiError), (status = 413, description = "Body over 64 KiB", body = ApiError), (status = 409, description = "request_id reused for another payload", body = ApiError)),
     params(("X-Device" = String, Header), ("X-Timestamp" = String, Header), ("X-Nonce" = String, Header), ("X-Signature" = String, Header)))]
 async fn pay(
     State(state): State<AppState>,
     SignedJson { device, body: req }: SignedJson<PayBody>,
 ) -> Result<axum::Json<PayResponse>, Failure> {
     check_request_id(&req.request_id)?;
+    let presented = exactly_one(req.card_serial.as_deref(), req.code.as_deref())?;
     let payload_hash = ledger::pay_payload_hash(
         &req.request_id,
         req.amount_fen,
@@ -270,7 +280,7 @@ async fn pay(
     let pay_request = PayRequest {
         request_id: &req.request_id,
         amount: Money::from_fen(req.amount_fen),
-        presented: Presented::from_parts(req.card_serial.as_deref(), req.code.as_deref()),
+        presented: Some(presented),
         password: req.password.as_deref(),
     };
     let outcome = ledger::pay(&state, &device, &pay_request, &payload_hash, state.now())
@@ -320,12 +330,17 @@ fn conflict_or_internal(e: LedgerError) -> Failure {
     }
 }
 
+/// A request id is 1–64 printable ASCII characters (`!` to `~`): no control characters,
+/// spaces or Unicode that would be stored and shown as sent.
 fn check_request_id(request_id: &str) -> Result<(), Failure> {
-    if request_id.is_empty() || request_id.len() > 64 {
+    if request_id.is_empty()
+        || request_id.len() > 64
+        || !request_id.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(api_error(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "request_id must be 1–64 characters",
+            "request_id must be 1–64 printable ASCII characters (! to ~)",
         ));
     }
     Ok(())
@@ -333,7 +348,9 @@ fn check_request_id(request_id: &str) -> Result<(), Failure> {
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct RefundBody {
-    /// Unique per device, like a sale's; a retry of the same refund reuses it.
+    /// Unique per device, like a sale's; a retry of the same refund reuses it. 1–64
+    /// printable ASCII characters (400 otherwise).
+    #[schema(min_length = 1, max_length = 64, pattern = "^[!-~]{1,64}$")]
     pub request_id: String,
     /// The `journal_id` the payment was approved with. It must be this merchant's, at most
     /// 7 days old, and not refunded before; the whole amount is refunded.
@@ -343,7 +360,8 @@ pub struct RefundBody {
 /// Refunds a payment made at the same merchant within the refund window (7 days).
 #[utoipa::path(post, path = "/api/device/v1/refund", request_body = RefundBody,
     responses((status = 200, description = "Refunded (approved) or refused with a reason", body = PayResponse),
-              (status = 401, body = ApiError), (status = 409, description = "request_id reused for another request", body = ApiError)))]
+              (status = 400, description = "Malformed JSON, or a field outside its stated form", body = ApiError), (status = 401, description = "Missing, stale, replayed or wrong signature", body = ApiError), (status = 413, description = "Body over 64 KiB", body = ApiError), (status = 409, description = "request_id reused for another request", body = ApiError)),
+    params(("X-Device" = String, Header), ("X-Timestamp" = String, Header), ("X-Nonce" = String, Header), ("X-Signature" = String, Header)))]
 async fn refund(
     State(state): State<AppState>,
     SignedJson { device, body: req }: SignedJson<RefundBody>,
@@ -405,7 +423,8 @@ pub struct KioskBalanceBody {
 
 /// Kiosk: balance with the card on the reader and the query password.
 #[utoipa::path(post, path = "/api/device/v1/kiosk/balance", request_body = KioskBalanceBody,
-    responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
+    responses((status = 200, body = KioskResponse), (status = 400, description = "Malformed JSON, or a field outside its stated form", body = ApiError), (status = 401, description = "Missing, stale, replayed or wrong signature", body = ApiError), (status = 413, description = "Body over 64 KiB", body = ApiError)),
+    params(("X-Device" = String, Header), ("X-Timestamp" = String, Header), ("X-Nonce" = String, Header), ("X-Signature" = String, Header)))]
 async fn kiosk_balance(
     State(state): State<AppState>,
     SignedJson { device, body: req }: SignedJson<KioskBalanceBody>,
@@ -439,7 +458,8 @@ pub struct KioskPasswordBody {
 
 /// Kiosk: a new consumption password (card, old password, new password).
 #[utoipa::path(post, path = "/api/device/v1/kiosk/consumption-password", request_body = KioskPasswordBody,
-    responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
+    responses((status = 200, body = KioskResponse), (status = 400, description = "Malformed JSON, or a field outside its stated form", body = ApiError), (status = 401, description = "Missing, stale, replayed or wrong signature", body = ApiError), (status = 413, description = "Body over 64 KiB", body = ApiError)),
+    params(("X-Device" = String, Header), ("X-Timestamp" = String, Header), ("X-Nonce" = String, Header), ("X-Signature" = String, Header)))]
 async fn kiosk_consumption_password(
     State(state): State<AppState>,
     SignedJson { device, body: req }: SignedJson<KioskPasswordBody>,
@@ -467,7 +487,8 @@ pub struct KioskLossBody {
 
 /// Kiosk: report the card lost (student or card number plus the query password).
 #[utoipa::path(post, path = "/api/device/v1/kiosk/report-loss", request_body = KioskLossBody,
-    responses((status = 200, body = KioskResponse), (status = 401, body = ApiError)))]
+    responses((status = 200, body = KioskResponse), (status = 400, description = "Malformed JSON, or a field outside its stated form", body = ApiError), (status = 401, description = "Missing, stale, replayed or wrong signature", body = ApiError), (status = 413, description = "Body over 64 KiB", body = ApiError)),
+    params(("X-Device" = String, Header), ("X-Timestamp" = String, Header), ("X-Nonce" = String, Header), ("X-Signature" = String, Header)))]
 async fn kiosk_report_loss(
     State(state): State<AppState>,
     SignedJson { device, body: req }: SignedJson<KioskLossBody>,
@@ -481,21 +502,26 @@ async fn kiosk_report_loss(
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(description = "A card or a code: exactly one of the two (400 otherwise).")]
 pub struct PresentBody {
     pub card_serial: Option<String>,
     pub code: Option<String>,
 }
 
+/// Exactly one of a card serial and a code (a 400 otherwise).
+fn exactly_one(card_serial: Option<&str>, code: Option<&str>) -> Result<Presented, Failure> {
+    Presented::from_parts(card_serial, code).ok_or_else(|| {
+        api_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "give exactly one of card_serial and code",
+        )
+    })
+}
+
 impl PresentBody {
-    /// Exactly one of a card serial and a code.
     fn presented(&self) -> Result<Presented, Failure> {
-        Presented::from_parts(self.card_serial.as_deref(), self.code.as_deref()).ok_or_else(|| {
-            api_error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "give exactly one of card_serial and code",
-            )
-        })
+        exactly_one(self.card_serial.as_deref(), self.code.as_deref())
     }
 }
 
@@ -511,16 +537,27 @@ pub struct BalanceResponse {
 
 /// Balance inquiry: a card or code presented with no amount.
 #[utoipa::path(post, path = "/api/device/v1/balance", request_body = PresentBody,
-    responses((status = 200, body = BalanceResponse), (status = 401, body = ApiError)))]
+    responses((status = 200, body = BalanceResponse), (status = 400, description = "Malformed JSON, or a field outside its stated form", body = ApiError), (status = 401, description = "Missing, stale, replayed or wrong signature", body = ApiError), (status = 413, description = "Body over 64 KiB", body = ApiError)),
+    params(("X-Device" = String, Header), ("X-Timestamp" = String, Header), ("X-Nonce" = String, Header), ("X-Signature" = String, Header)))]
 async fn balance(
     State(state): State<AppState>,
-    SignedJson {
-        device: _,
-        body: req,
-    }: SignedJson<PresentBody>,
+    SignedJson { device, body: req }: SignedJson<PresentBody>,
 ) -> Result<axum::Json<BalanceResponse>, Failure> {
     let presented = req.presented()?;
-    let response = match ledger::balance(&state, &presented, state.now()).await {
+    // A balance is shown to the holder at a till or a kiosk; a gate or a reader has no screen
+    // for it, and a stolen gate key must not become a balance oracle.
+    let allowed = matches!(
+        device.kind,
+        app::model::DeviceKind::Pos
+            | app::model::DeviceKind::MealTable
+            | app::model::DeviceKind::Kiosk
+    );
+    let answer = if allowed {
+        ledger::balance(&state, &presented, state.now()).await
+    } else {
+        Ok(Err(Decline::NotAllowedHere))
+    };
+    let response = match answer {
         Ok(Ok((payer, _))) => BalanceResponse {
             ok: true,
             balance_fen: Some(payer.balance.fen()),
@@ -547,7 +584,8 @@ pub struct AccessResponse {
 
 /// Gate or attendance check: allow or deny; every check is recorded with place and time.
 #[utoipa::path(post, path = "/api/device/v1/access", request_body = PresentBody,
-    responses((status = 200, body = AccessResponse), (status = 401, body = ApiError)))]
+    responses((status = 200, body = AccessResponse), (status = 400, description = "Malformed JSON, or a field outside its stated form", body = ApiError), (status = 401, description = "Missing, stale, replayed or wrong signature", body = ApiError), (status = 413, description = "Body over 64 KiB", body = ApiError)),
+    params(("X-Device" = String, Header), ("X-Timestamp" = String, Header), ("X-Nonce" = String, Header), ("X-Signature" = String, Header)))]
 async fn access(
     State(state): State<AppState>,
     SignedJson { device, body: req }: SignedJson<PresentBody>,

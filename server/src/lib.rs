@@ -122,7 +122,7 @@ pub async fn build_state_with_clock(
             Env::DEV
         })
         .build();
-    Ok(AppState::new(
+    let mut state = AppState::new(
         leptos_options,
         db,
         secrets,
@@ -130,7 +130,9 @@ pub async fn build_state_with_clock(
         settings.production,
         clock,
         settings.payment_provider == config::PaymentProvider::Sandbox,
-    ))
+    );
+    state.trusted_proxies = std::sync::Arc::new(settings.trusted_proxies.clone());
+    Ok(state)
 }
 
 /// The whole HTTP application.
@@ -157,6 +159,19 @@ pub fn router(state: AppState) -> Router {
             portal_guard,
         ))
         .layer(axum::middleware::from_fn(same_origin_only))
+        .layer(axum::middleware::from_fn(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            real_client,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("strict-transport-security"),
+            // Sent only by a production server (served over HTTPS): a browser that saw it once
+            // never talks plain HTTP to this host again.
+            state
+                .secure_cookies
+                .then(|| HeaderValue::from_static("max-age=63072000; includeSubDomains")),
+        ))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
@@ -199,39 +214,149 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+/// The largest request body: small everywhere (a form, a device's sale), larger only for the
+/// card office's CSV import (2,000 rows, url-encoded).
+pub const MAX_BODY: usize = 64 * 1024;
+pub const MAX_IMPORT_BODY: usize = 4 * 1024 * 1024;
+const IMPORT_PATH: &str = "/api/staff/import";
+
+/// Reads at most the route's limit of a request body before anything else sees it: a larger
+/// one (announced or chunked) gets 413 with a JSON error, and memory stays flat however much
+/// a client sends.
+async fn body_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let limit = if req.uri().path() == IMPORT_PATH {
+        MAX_IMPORT_BODY
+    } else {
+        MAX_BODY
+    };
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(serde_json::json!({
+                "error": "payload_too_large",
+                "message": format!("the request body is over {} KiB", limit / 1024),
+            })),
+        )
+            .into_response()
+    };
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        // Over the limit (or the client went away mid-body: it reads no answer either way).
+        Err(_) => too_large(),
+    }
+}
+
+/// The client's address: the TCP peer, or, when the peer is a trusted reverse proxy, the
+/// address it says it forwarded for: the rightmost `X-Forwarded-For` entry that is not itself
+/// a trusted proxy (the entries further left are whatever the client chose to send). Written
+/// over the request's `ConnectInfo`, so throttles, sessions and audit records all see it.
+async fn real_client(
+    State(state): State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::extract::ConnectInfo;
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    if let Some(peer) = peer
+        && let Some(client) = forwarded_client(&state.trusted_proxies, peer, req.headers())
+    {
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(client, 0)));
+    }
+    next.run(req).await
+}
+
+/// The forwarded client behind a trusted `peer`, if any (see `real_client`).
+pub fn forwarded_client(
+    trusted: &[ipnet::IpNet],
+    peer: SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer.ip()) {
+        return None;
+    }
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        for hop in value.to_str().ok()?.split(',') {
+            // A hop that is not an address makes the whole header untrustworthy.
+            hops.push(hop.trim().parse().ok()?);
+        }
+    }
+    hops.into_iter().rev().find(|ip| !is_trusted(ip))
+}
+
 /// Refuses state-changing requests a browser sends from another site. Browsers mark every
-/// request with `Sec-Fetch-Site` and cross-site POSTs with `Origin`; a request with neither
-/// is not from a browser (devices, scripts) and is left to its own authentication.
+/// request with `Sec-Fetch-Site`, and cross-site POSTs with `Origin`. A request that carries
+/// one of our session cookies but no `Sec-Fetch-Site` (an old WebView) must show a same-origin
+/// `Origin` or `Referer`; a request with neither cookie nor headers is not from a browser
+/// (devices, scripts) and is left to its own authentication.
 async fn same_origin_only(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::http::Method;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
-        let headers = req.headers();
-        let site_ok = headers
-            .get("sec-fetch-site")
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|v| v == "same-origin" || v == "none");
-        let host = headers
-            .get(axum::http::header::HOST)
-            .and_then(|v| v.to_str().ok());
-        let origin_ok = match headers
-            .get(axum::http::header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-        {
-            None => true,
-            Some(origin) => host.is_some_and(|h| {
-                origin == format!("http://{h}") || origin == format!("https://{h}")
-            }),
-        };
-        if !site_ok || !origin_ok {
-            tracing::warn!(method = %req.method(), uri = %req.uri(), "refused a cross-site request");
-            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
-        }
+    if !safe && !same_origin(req.headers()) {
+        tracing::warn!(method = %req.method(), uri = %req.uri(), "refused a cross-site request");
+        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
     next.run(req).await
+}
+
+/// Whether a state-changing request may proceed (see `same_origin_only`).
+pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let text = |name: axum::http::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let host = text(axum::http::header::HOST);
+    // "https://host" or "http://host", and for a Referer anything under it.
+    let ours = |url: &str| {
+        host.is_some_and(|h| {
+            ["http://", "https://"].iter().any(|scheme| {
+                url.strip_prefix(scheme)
+                    .and_then(|rest| rest.strip_prefix(h))
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+        })
+    };
+    if let Some(site) = text(HeaderName::from_static("sec-fetch-site")) {
+        return (site == "same-origin" || site == "none")
+            && text(axum::http::header::ORIGIN).is_none_or(ours);
+    }
+    if let Some(origin) = text(axum::http::header::ORIGIN) {
+        return ours(origin);
+    }
+    let has_session_cookie = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, _)| name.trim_start_matches("__Host-").starts_with("ykt_"));
+    if !has_session_cookie {
+        return true;
+    }
+    text(axum::http::header::REFERER).is_some_and(ours)
 }
 
 /// Portal pages need a session: without one the browser is sent to `/login`, and a holder
@@ -254,7 +379,7 @@ async fn portal_guard(
         .extensions()
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let client = app::server::client_from_parts(req.headers(), peer);
+    let client = app::server::client_from_parts(req.headers(), peer, state.secure_cookies);
     if is_staff_page {
         // The role of each page is checked again by every server function it calls.
         return match app::server::staff::session(&state, &client, state.now()).await {
@@ -291,7 +416,7 @@ async fn history_csv(
 ) -> Result<axum::response::Response, AppError> {
     use app::portal_model::HistoryFilter;
     use app::server::{auth, client_from_parts, portal};
-    let client = client_from_parts(&headers, Some(peer));
+    let client = client_from_parts(&headers, Some(peer), state.secure_cookies);
     let session = auth::require_holder(&state, &client, false).await?;
     let filter = HistoryFilter::from_pairs(|k| query.get(k).map(String::as_str));
     let rows = portal::history_rows(&state, &session, &filter).await?;
@@ -341,7 +466,7 @@ async fn reports_csv(
     axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Result<axum::response::Response, AppError> {
     use app::server::{admin, client_from_parts, staff};
-    let client = client_from_parts(&headers, Some(peer));
+    let client = client_from_parts(&headers, Some(peer), state.secure_cookies);
     staff::require(&state, &client, staff::roles::OVERSIGHT).await?;
     let get = |k: &str| query.get(k).map(String::as_str).unwrap_or("");
     let reports = admin::reports(&state, get("from"), get("to")).await?;

@@ -63,7 +63,7 @@ async fn own_order(
     if state.sandbox.is_none() {
         return Err(StatusCode::NOT_FOUND.into_response());
     }
-    let client = client_from_parts(headers, Some(peer));
+    let client = client_from_parts(headers, Some(peer), state.secure_cookies);
     let session = auth::require_holder(state, &client, false)
         .await
         .map_err(|_| Redirect::to("/login").into_response())?;

@@ -248,3 +248,332 @@ async fn a_burst_of_wrong_consumption_passwords_at_a_till_gets_three_checks() {
         "{reasons:?}"
     );
 }
+
+#[tokio::test]
+async fn a_session_cookie_without_fetch_metadata_needs_a_same_origin_origin_or_referer() {
+    let app = TestApp::spawn(3).await;
+    let cookie = login(&app, B_LOGIN, B_PASSWORD).await;
+    let host = app.addr.to_string();
+    let post = async |headers: &[(&str, String)]| {
+        let mut req = app
+            .client
+            .post(app.url("/api/logout"))
+            .header("accept", "application/json")
+            .header("cookie", &cookie);
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        req.send().await.unwrap().status()
+    };
+    // An old WebView: a cookie and nothing that says where the request came from.
+    assert_eq!(post(&[]).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post(&[("referer", "http://evil.example/page".into())]).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(&[("referer", format!("http://{host}.evil.example/"))]).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(&[("origin", "http://evil.example".into())]).await,
+        StatusCode::FORBIDDEN
+    );
+    // Its own page as the Referer (or Origin) is enough.
+    assert!(
+        post(&[("referer", format!("http://{host}/portal"))])
+            .await
+            .is_success()
+    );
+    app.stop().await;
+}
+
+/// The resident memory of this process (the test and the server in it), in bytes.
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// Sends `path` a chunked body of up to `total` bytes over a raw connection while reading the
+/// answer; returns the status line and the body of the answer, and how much was sent by then.
+async fn post_chunked(app: &TestApp, path: &str, total: u64) -> (String, String, u64) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n",
+        app.addr
+    );
+    let writer = tokio::spawn(async move {
+        write.write_all(head.as_bytes()).await.unwrap();
+        let chunk = [b'a'; 64 * 1024];
+        let mut sent = 0u64;
+        while sent < total {
+            let framed = [
+                format!("{:x}\r\n", chunk.len()).as_bytes(),
+                &chunk[..],
+                b"\r\n",
+            ]
+            .concat();
+            if write.write_all(&framed).await.is_err() {
+                break;
+            }
+            sent += chunk.len() as u64;
+        }
+        let _ = write.write_all(b"0\r\n\r\n").await;
+        sent
+    });
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Read until the whole (small) answer is in: headers and a JSON body.
+    while let Ok(n) = read.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        if text.contains("\r\n\r\n") && text.trim_end().ends_with('}') {
+            break;
+        }
+    }
+    writer.abort();
+    let sent = writer.await.unwrap_or(total);
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+        sent,
+    )
+}
+
+#[tokio::test]
+async fn a_one_gigabyte_chunked_body_gets_413_with_json_while_memory_stays_flat() {
+    let app = TestApp::spawn(0).await;
+    let before = resident_bytes();
+    for path in ["/api/login", "/api/device/v1/pay", "/api/staff/import"] {
+        let (status, body, _) = post_chunked(&app, path, 1 << 30).await;
+        assert!(status.contains(" 413 "), "{path}: {status}");
+        // Chunked framing of the small JSON answer may wrap it; the error code is in it.
+        assert!(body.contains("\"payload_too_large\""), "{path}: {body}");
+    }
+    let grown = resident_bytes().saturating_sub(before);
+    assert!(grown < 64 << 20, "memory grew by {grown} bytes");
+    // Announced as too large: refused before a byte of the body is read.
+    let res = app
+        .client
+        .post(app.url("/api/login"))
+        .header("content-length", "2000000")
+        .body(vec![b'a'; 2_000_000])
+        .send()
+        .await;
+    if let Ok(res) = res {
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    app.stop().await;
+}
+
+#[test]
+fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+    let headers = |xff: &str| {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    };
+    let peer = |ip: &str| std::net::SocketAddr::new(ip.parse().unwrap(), 443);
+    let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+    for (peer_ip, xff, client) in [
+        // Not from the proxy: the header is the client's own claim and ignored.
+        ("203.0.113.9", "198.51.100.1", None),
+        // From the proxy: the rightmost address the proxy did not add itself.
+        ("10.0.0.2", "198.51.100.1", ip("198.51.100.1")),
+        ("10.0.0.2", "1.2.3.4, 198.51.100.1", ip("198.51.100.1")),
+        (
+            "10.0.0.2",
+            "1.2.3.4, 198.51.100.1, 10.0.0.7",
+            ip("198.51.100.1"),
+        ),
+        // Garbage in the chain: nothing is believed.
+        ("10.0.0.2", "198.51.100.1, not-an-ip", None),
+    ] {
+        assert_eq!(
+            server::forwarded_client(&trusted, peer(peer_ip), &headers(xff)),
+            client,
+            "{peer_ip} {xff}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_device_api_refuses_hostile_fields_cleanly() {
+    use helpers::device::{device, holder, live_serial, nonce};
+    use serde_json::json;
+    let app = TestApp::spawn(6).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let gate = device(&app, "GATE-E-DORM").await;
+    let b = holder(&app, B_LOGIN).await;
+    let serial = live_serial(&app, b).await;
+    let pay = "/api/device/v1/pay";
+
+    // Request ids: printable ASCII only, stored as sent otherwise.
+    for bad in ["a\u{0}b", "line\nbreak", "rtl\u{202e}id", "with space", ""] {
+        let (status, body) = pos
+            .post(
+                &app,
+                pay,
+                json!({"request_id": bad, "amount_fen": 100, "card_serial": serial}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?} {body}");
+        assert_eq!(body["error"], "bad_request");
+    }
+    // Exactly one of card and code.
+    let (status, _) = pos
+        .post(
+            &app,
+            pay,
+            json!({"request_id": "both", "amount_fen": 100, "card_serial": serial, "code": "123"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = pos
+        .post(
+            &app,
+            pay,
+            json!({"request_id": "neither", "amount_fen": 100}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The largest amount on a card that has paid today: a decline, not an overflow.
+    let first = pos.pay(&app, "small", 100, Some(&serial), None, None).await;
+    assert_eq!(first["approved"], true, "{first}");
+    let huge = pos
+        .pay(&app, "huge", i64::MAX, Some(&serial), None, None)
+        .await;
+    assert_eq!(huge["approved"], false, "{huge}");
+    assert_eq!(huge["reason"], "limit_exceeded", "{huge}");
+
+    // A hostile timestamp cannot overflow the window check.
+    for ts in [i64::MIN, i64::MAX] {
+        let (status, body) = pos
+            .post_raw(
+                &app,
+                pay,
+                &json!({"request_id": "ts", "amount_fen": 1, "card_serial": serial}),
+                &nonce(),
+                ts,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+
+    // A gate may not read balances; a till may.
+    let (status, body) = gate
+        .post(
+            &app,
+            "/api/device/v1/balance",
+            json!({"card_serial": serial}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["ok"], false, "{body}");
+    assert_eq!(body["reason"], "not_allowed_here");
+    assert!(body["balance_fen"].is_null() && body["holder"].is_null());
+    let (_, body) = pos
+        .post(
+            &app,
+            "/api/device/v1/balance",
+            json!({"card_serial": serial}),
+        )
+        .await;
+    assert_eq!(body["ok"], true, "{body}");
+
+    // The OpenAPI document states the answers and the constraints the server enforces.
+    let (_, doc) = pos
+        .post(&app, "/api/device/v1/openapi.json", json!({}))
+        .await;
+    let doc = if doc.is_null() {
+        app.get("/api/device/v1/openapi.json")
+            .await
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    } else {
+        doc
+    };
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let responses = &item["post"]["responses"];
+        for status in ["200", "400", "401", "413"] {
+            assert!(responses.get(status).is_some(), "{path} lacks {status}");
+        }
+    }
+    let id = &doc["components"]["schemas"]["PayBody"]["properties"]["request_id"];
+    assert_eq!(id["maxLength"], 64, "{id}");
+    assert_eq!(id["pattern"], "^[!-~]{1,64}$", "{id}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_code_payment_over_the_limit_keeps_its_code_for_the_retry_with_the_password() {
+    use helpers::device::{code_for, device, holder, make_room};
+    let app = TestApp::spawn(6).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let b = holder(&app, B_LOGIN).await;
+    make_room(&app, b, app::model::Money::yuan(200)).await;
+    let code = code_for(&app, b, "phone-session").await;
+    // Over the single limit: the till asks for the password, and the code is not used yet.
+    let first = pos.pay(&app, "over", 9000, None, Some(&code), None).await;
+    assert_eq!(first["reason"], "password_required", "{first}");
+    let retry = pos
+        .pay(&app, "over", 9000, None, Some(&code), Some("257419"))
+        .await;
+    assert_eq!(retry["approved"], true, "{retry}");
+    // Now it is used: another sale with it is refused.
+    let again = pos.pay(&app, "again", 100, None, Some(&code), None).await;
+    assert_eq!(again["reason"], "code_used", "{again}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn production_reads_only_host_prefixed_cookies_and_sends_hsts() {
+    let dir = helpers::test_dir().await;
+    let mut settings = helpers::settings(&dir, 0);
+    settings.production = true;
+    settings.demo_data = false;
+    settings.payment_provider = PaymentProvider::None;
+    let app = TestApp::spawn_with(dir, settings).await;
+    let res = app.get("/").await;
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+    // A session cookie planted under the plain name is not read; the `__Host-` one is.
+    let token = app::server::auth::new_token();
+    let headers = |cookie: String| {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("cookie", cookie.parse().unwrap());
+        h
+    };
+    let plain =
+        app::server::client_from_parts(&headers(format!("ykt_session={token}")), None, true);
+    assert_eq!(plain.token, None);
+    let prefixed =
+        app::server::client_from_parts(&headers(format!("__Host-ykt_session={token}")), None, true);
+    assert_eq!(prefixed.token.as_deref(), Some(token.as_str()));
+    // A development server (plain HTTP) reads the plain name and sends no HSTS.
+    let dev = app::server::client_from_parts(&headers(format!("ykt_session={token}")), None, false);
+    assert_eq!(dev.token.as_deref(), Some(token.as_str()));
+    app.stop().await;
+    let app = TestApp::spawn(0).await;
+    assert!(
+        app.get("/")
+            .await
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
+    app.stop().await;
+}

@@ -345,6 +345,7 @@ async fn the_sandbox_pay_page_belongs_to_the_order_owner_and_pays_it() {
         .client
         .post(app.url(&url))
         .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
         .form(&[("decision", "pay")])
         .send()
         .await

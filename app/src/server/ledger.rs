@@ -66,6 +66,8 @@ pub struct PayRequest<'a> {
 pub struct Identified {
     pub holder_id: i64,
     pub card_id: Option<i64>,
+    /// The 深职通码 it was, verified but not used yet (a payment uses it when decided).
+    pub code: Option<paycode::Verified>,
 }
 
 fn code_decline(e: CodeError) -> Result<Decline, LedgerError> {
@@ -96,12 +98,14 @@ pub async fn identify(
             Ok(card_decline(card.status).map(|()| Identified {
                 holder_id: card.holder_id,
                 card_id: Some(card.card_id),
+                code: None,
             }))
         }
         Presented::Code(digits) => match paycode::verify(&state.db, digits, purpose, now).await {
             Ok(v) => Ok(Ok(Identified {
                 holder_id: v.holder_id,
                 card_id: None,
+                code: Some(v),
             })),
             Err(e) => Ok(Err(code_decline(e)?)),
         },
@@ -128,6 +132,7 @@ async fn identify_payer(
                 Identified {
                     holder_id: card.holder_id,
                     card_id: Some(card.card_id),
+                    code: None,
                 },
                 payer,
             )
@@ -304,6 +309,13 @@ pub async fn pay(
             return Ok(PaymentOutcome::Declined { reason });
         }
         password_ok = true;
+    }
+    // The sale is decided up to the ledger's own checks: now the code is used, once.
+    if let Some(code) = &who.code {
+        match paycode::consume(&state.db, code, now).await {
+            Ok(()) => {}
+            Err(e) => return decline(code_decline(e)?).await,
+        }
     }
     let outcome = state
         .db

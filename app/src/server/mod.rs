@@ -63,6 +63,9 @@ pub struct AppState {
     pub campus: Arc<campus::CampusCache>,
     /// The one source of "now" for every rule (the system clock in production).
     pub clock: clock::Clock,
+    /// The reverse proxies whose `X-Forwarded-For` is believed (the `server` crate sets the
+    /// client address from it before any handler runs). Empty: the TCP peer is the client.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -96,6 +99,7 @@ impl AppState {
             sandbox,
             campus: Arc::default(),
             clock,
+            trusted_proxies: Arc::default(),
         }
     }
 
@@ -132,28 +136,33 @@ pub fn client() -> auth::Client {
     let Some(parts) = use_context::<axum::http::request::Parts>() else {
         return auth::Client::default();
     };
+    let secure = use_context::<AppState>().is_some_and(|s| s.secure_cookies);
     client_from_parts(
         &parts.headers,
         parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0),
+        secure,
     )
 }
 
-/// The same, from headers and the peer address (for plain axum handlers).
+/// The same, from headers and the peer address (for plain axum handlers). With `secure`
+/// (production, behind HTTPS) only the `__Host-` cookies are read: a cookie without the
+/// prefix can be planted by a neighbouring subdomain or over plain HTTP, and must not win.
 pub fn client_from_parts(
     headers: &axum::http::HeaderMap,
     peer: Option<std::net::SocketAddr>,
+    secure: bool,
 ) -> auth::Client {
-    let cookie = |names: [&str; 2]| {
+    let cookie = |[plain, host_only]: [&str; 2]| {
         headers
             .get_all(axum::http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| names.contains(name))
+            .find(|(name, _)| *name == host_only || (!secure && *name == plain))
             .map(|(_, value)| value.to_string())
     };
     let token = cookie([SESSION_COOKIE, SECURE_SESSION_COOKIE]);

@@ -117,7 +117,9 @@ pub struct Verified {
     pub step: i64,
 }
 
-/// Checks scanned digits for `wanted`. A payment (`Purpose::Pay`) consumes the code.
+/// Checks scanned digits for `wanted`. Nothing is consumed: a payment code already used
+/// answers `Used`, and a payment uses it with `consume` once the sale is decided (after the
+/// password step), so a sale retried with the password can still use its code.
 pub async fn verify(
     db: &Db,
     digits: &str,
@@ -156,7 +158,7 @@ pub async fn verify(
     if key.account_status != AccountStatus::Active {
         return Err(CodeError::AccountNotActive);
     }
-    if wanted == Purpose::Pay && !db.use_pay_code(key_id, step, now).await? {
+    if wanted == Purpose::Pay && db.pay_code_used(key_id, step).await? {
         return Err(CodeError::Used);
     }
     Ok(Verified {
@@ -164,6 +166,16 @@ pub async fn verify(
         key_id,
         step,
     })
+}
+
+/// Uses a verified payment code: one atomic insert, so of two tills with the same code only
+/// one gets it (the other: `Used`).
+pub async fn consume(db: &Db, code: &Verified, now: DateTime<Utc>) -> Result<(), CodeError> {
+    if db.use_pay_code(code.key_id, code.step, now).await? {
+        Ok(())
+    } else {
+        Err(CodeError::Used)
+    }
 }
 
 /// The code a holder's device shows now: the current step's, or the next step's if the
@@ -251,13 +263,12 @@ mod tests {
                 .holder_id,
             1
         );
-        assert_eq!(
-            verify(&db, &code, Purpose::Pay, now)
-                .await
-                .unwrap()
-                .holder_id,
-            1
-        );
+        let paid = verify(&db, &code, Purpose::Pay, now).await.unwrap();
+        assert_eq!(paid.holder_id, 1);
+        // Verifying does not use it; consuming does, once.
+        assert!(verify(&db, &code, Purpose::Pay, now).await.is_ok());
+        assert_eq!(consume(&db, &paid, now).await, Ok(()));
+        assert_eq!(consume(&db, &paid, now).await, Err(CodeError::Used));
         assert_eq!(
             verify(&db, &code, Purpose::Pay, now).await,
             Err(CodeError::Used)

@@ -143,6 +143,7 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         hash_concurrency: 2,
         production: false,
         payment_provider: server::config::PaymentProvider::Sandbox,
+        trusted_proxies: Vec::new(),
         pepper: None,
         id_hash_key: None,
         clock_start: None,
@@ -215,7 +216,8 @@ impl TestApp {
     }
 }
 
-/// Calls a server function with a url-encoded form, as the browser does, with a cookie.
+/// Calls a server function with a url-encoded form, as the browser does (`Sec-Fetch-Site:
+/// same-origin`), with a cookie.
 pub async fn call(
     app: &TestApp,
     cookie: Option<&str>,
@@ -226,6 +228,8 @@ pub async fn call(
         .client
         .post(app.url(&format!("/api/{endpoint}")))
         .header("accept", "application/json")
+        // What every browser the portal supports sends with a request from its own pages.
+        .header("sec-fetch-site", "same-origin")
         .form(form);
     if let Some(c) = cookie {
         req = req.header("cookie", c);

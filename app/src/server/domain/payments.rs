@@ -72,11 +72,11 @@ pub fn check_limits(
     campus_max_single: Money,
     campus_max_daily: Money,
 ) -> Result<LimitCheck, Broken> {
-    let after_today = add(
-        spent_for_limits(spent_today),
-        amount,
-        "daily total overflow",
-    )?;
+    // A total beyond what an i64 of fen holds is beyond every ceiling: a clean decline, not
+    // an arithmetic failure (a hostile till can send any amount).
+    let Some(after_today) = spent_for_limits(spent_today).checked_add(amount) else {
+        return Ok(LimitCheck::OverCeiling);
+    };
     Ok(
         if amount > campus_max_single || after_today > campus_max_daily {
             LimitCheck::OverCeiling
@@ -299,6 +299,15 @@ mod tests {
                 Some(InsufficientBalance),
             ),
             (
+                "an amount whose daily total overflows is over the ceiling",
+                DebitAsk {
+                    amount: Money::from_fen(i64::MAX),
+                    ..ask(0, true)
+                },
+                account(Active, 900, 10),
+                Some(LimitExceeded),
+            ),
+            (
                 "exact balance",
                 ask(30, false),
                 account(Active, 30, 0),
@@ -344,9 +353,10 @@ mod tests {
             spent_today: Money::from_fen(i64::MAX),
             ..account(AccountStatus::Active, 100, 0)
         };
+        // A running total that cannot grow is over every ceiling: declined, never wrapped.
         assert_eq!(
             decide_debit(&ask(1, true), &near_max),
-            Err(Broken("daily total overflow"))
+            Ok(DebitVerdict::Decline(Decline::LimitExceeded))
         );
     }
 
