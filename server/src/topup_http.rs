@@ -87,6 +87,7 @@ fn escape(text: &str) -> String {
 
 async fn pay_page(
     State(state): State<AppState>,
+    nonce: Option<axum::Extension<leptos::nonce::Nonce>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(order_no): Path<String>,
@@ -118,7 +119,7 @@ async fn pay_page(
         r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{brand}</title>
-<style>
+<style nonce="{nonce}">
 body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;background:#f3f4f6;color:#111}}
 header{{background:{colour};color:#fff;padding:1rem;font-weight:600}}
 main{{max-width:28rem;margin:1.5rem auto;background:#fff;padding:1.5rem;border-radius:.75rem}}
@@ -135,6 +136,7 @@ small{{color:#555}}
 </main></body></html>"#,
         amount = escape(&order.amount.to_string()),
         no = escape(&order.order_no),
+        nonce = nonce.map(|n| n.0.to_string()).unwrap_or_default(),
     ))
     .into_response()
 }

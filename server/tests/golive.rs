@@ -577,3 +577,58 @@ async fn production_reads_only_host_prefixed_cookies_and_sends_hsts() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_page_script_carries_the_nonce_of_its_content_security_policy() {
+    let app = TestApp::spawn(3).await;
+    let cookie = login(&app, B_LOGIN, B_PASSWORD).await;
+    let mut nonces = Vec::new();
+    for path in ["/", "/login", "/portal", "/portal/history", "/no-such-page"] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        let policy = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(policy.contains("object-src 'none'") && policy.contains("base-uri 'none'"));
+        let scripts_policy = policy
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src "))
+            .unwrap();
+        assert!(
+            !scripts_policy.contains("unsafe-inline") && !scripts_policy.contains("'unsafe-eval'"),
+            "{scripts_policy}"
+        );
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap()
+            .to_string();
+        let html = res.text().await.unwrap();
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "{path} has no script");
+        for script in scripts {
+            let (tag, rest) = script.split_once('>').unwrap();
+            // leptos_i18n writes one empty `<script></script>`: nothing to run, so nothing a
+            // policy needs to allow.
+            if rest.starts_with("</script>") && !tag.contains("src=") {
+                continue;
+            }
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "{path}: <script{tag}> lacks the nonce {nonce}"
+            );
+        }
+        nonces.push(nonce);
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 5, "a fresh nonce per response");
+    app.stop().await;
+}
