@@ -17,6 +17,48 @@ pub enum LogFormat {
     Json,
 }
 
+/// A database URL: the text itself (`Deref`), shown without its password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl std::ops::Deref for DatabaseUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        DatabaseUrl(url)
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact_url(&self.0))
+    }
+}
+
+/// `scheme://user:password@host/…` with the password replaced by `[REDACTED]`; a URL without
+/// a password is returned as it is.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    // The authority ends at the first '/', '?' or '#'; the credentials at its last '@'.
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:[REDACTED]@{host}{path}")
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Which payment provider takes online and automatic top-ups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,8 +75,9 @@ pub struct Settings {
     /// Where to listen. Port 0 picks a free port (the tests do this).
     pub addr: SocketAddr,
     /// `sqlite://path/to/file.db` (default) or `postgres://user:password@host/db`
-    /// (optionally `?max_connections=N`; see docs/postgres.md).
-    pub database_url: String,
+    /// (optionally `?max_connections=N`; see docs/postgres.md). Its password never reaches a
+    /// log: `Debug` prints the URL with the password as `[REDACTED]`.
+    pub database_url: DatabaseUrl,
     /// Holds the SQLite file and the generated secrets file.
     pub data_dir: PathBuf,
     /// Where cargo-leptos put the site: `pkg/` (wasm, js, css) and the public assets.
@@ -70,7 +113,7 @@ pub struct Settings {
 #[derive(Serialize)]
 struct Defaults {
     addr: SocketAddr,
-    database_url: String,
+    database_url: DatabaseUrl,
     data_dir: PathBuf,
     site_root: PathBuf,
     demo_data: bool,
@@ -85,7 +128,7 @@ impl Default for Defaults {
     fn default() -> Self {
         Defaults {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            database_url: "sqlite://data/yikatong.db".into(),
+            database_url: DatabaseUrl("sqlite://data/yikatong.db".into()),
             data_dir: PathBuf::from("data"),
             site_root: PathBuf::from("target/site"),
             demo_data: true,
@@ -171,10 +214,36 @@ mod tests {
             jail.set_env("DATABASE_URL", "sqlite://elsewhere.db");
             let s: Settings = Settings::figment().extract()?;
             assert_eq!(s.addr.port(), 0);
-            assert_eq!(s.database_url, "sqlite://elsewhere.db");
+            assert_eq!(&*s.database_url, "sqlite://elsewhere.db");
             assert!(s.demo_data);
             let shown = format!("{s:?}");
             assert!(!shown.contains("very-secret-pepper"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn database_passwords_never_reach_a_log() {
+        for (url, shown) in [
+            (
+                "postgres://ykt:s3cret@db.internal:5432/yikatong?max_connections=8",
+                "postgres://ykt:[REDACTED]@db.internal:5432/yikatong?max_connections=8",
+            ),
+            (
+                "postgres://ykt:p@ss@word@db/yikatong",
+                "postgres://ykt:[REDACTED]@db/yikatong",
+            ),
+            ("postgres://ykt@db/yikatong", "postgres://ykt@db/yikatong"),
+            ("sqlite://data/yikatong.db", "sqlite://data/yikatong.db"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://ykt:s3cret@db/yikatong");
+            let s: Settings = Settings::figment().extract()?;
+            let logged = format!("{s:?}");
+            assert!(!logged.contains("s3cret"), "{logged}");
+            assert!(logged.contains("[REDACTED]@db/yikatong"), "{logged}");
             Ok(())
         });
     }

@@ -160,10 +160,19 @@ async fn authenticate(
         &ed25519_dalek::Signature::from_bytes(&sig_bytes),
     )
     .map_err(|_| unauthorized("unknown device or bad signature"))?;
-    let fresh =
-        state
-            .device_nonces
-            .first_use(device.id, &nonce, now.timestamp_millis(), 2 * CLOCK_SKEW_MS);
+    // In memory first (a replay to this process is refused without a write), then in the
+    // database, which holds across restarts and servers.
+    let window = chrono::Duration::milliseconds(2 * CLOCK_SKEW_MS);
+    let fresh = state.device_nonces.first_use(
+        device.id,
+        &nonce,
+        now.timestamp_millis(),
+        window.num_milliseconds(),
+    ) && state
+        .db
+        .device_nonce_first_use(device.id, &nonce, now, now - window - window)
+        .await
+        .map_err(internal)?;
     if !fresh {
         return Err(unauthorized("replayed request"));
     }

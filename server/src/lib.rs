@@ -88,8 +88,28 @@ pub async fn build_state_with_clock(
         path: settings.data_dir.display().to_string(),
         source,
     })?;
+    restrict(&settings.data_dir, 0o700).map_err(|source| StartupError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        source,
+    })?;
     let secrets = secrets::load(settings)?;
     let db = store::open_with_clock(&settings.database_url, clock.clone()).await?;
+    // The SQLite file and its journals hold every balance and hash: the server's user only.
+    // (SQLite creates later journals with the database file's mode.)
+    if let Some(file) = sqlite_file(&settings.database_url) {
+        for path in [
+            file.clone(),
+            format!("{}-wal", file.display()).into(),
+            format!("{}-shm", file.display()).into(),
+        ] {
+            if path.exists() {
+                restrict(&path, 0o600).map_err(|source| StartupError::DataDir {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+    }
     let hasher = PasswordHasher::new(secrets.pepper.clone(), settings.hash_concurrency);
     if settings.demo_data {
         let loaded = app::server::demo::seed_if_empty(
@@ -133,6 +153,27 @@ pub async fn build_state_with_clock(
     );
     state.trusted_proxies = std::sync::Arc::new(settings.trusted_proxies.clone());
     Ok(state)
+}
+
+/// Sets a file's or directory's mode (Unix; elsewhere nothing to do).
+fn restrict(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// The file of a `sqlite://` URL (without its `?options`).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
 /// The whole HTTP application.

@@ -69,7 +69,13 @@ async fn issue_device_keys(codes: &[&str]) -> Result<(), server::StartupError> {
             state.db.device_by_code(code).await?.ok_or_else(|| {
                 server::StartupError::Usage(format!("no device with code {code}"))
             })?;
-        let key = app::server::ledger::issue_device_key(&state, &device, state.now())
+        let by = format!(
+            "command line: server issue-device-key, run by {}",
+            std::env::var("SUDO_USER")
+                .or_else(|_| std::env::var("USER"))
+                .unwrap_or_else(|_| "an unknown user".into())
+        );
+        let key = app::server::ledger::issue_device_key(&state, &device, state.now(), &by)
             .await
             .map_err(|e| server::StartupError::Usage(e.to_string()))?;
         println!("{key}");

@@ -32,7 +32,7 @@ async fn a_used_sqlite_campus_is_copied_verified_and_served_from_postgres() {
     let source = TestDir::from(tempfile::tempdir().unwrap());
     let mut settings = helpers::settings(&source, 6);
     let sqlite_url = format!("sqlite://{}/source.db", source.path().display());
-    settings.database_url = sqlite_url.clone();
+    settings.database_url = sqlite_url.clone().into();
     let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), settings.clone()).await;
     let pos = device(&app, "POS-E-CANTEEN-1").await;
     let b = holder(&app, B_LOGIN).await;

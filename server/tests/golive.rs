@@ -632,3 +632,63 @@ async fn every_page_script_carries_the_nonce_of_its_content_security_policy() {
     assert_eq!(nonces.len(), 5, "a fresh nonce per response");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_restart_does_not_reopen_a_replay_window_and_key_rotation_is_audited() {
+    use helpers::device::{device, nonce};
+    use serde_json::json;
+    let app = TestApp::spawn(3).await;
+    let gate = device(&app, "GATE-E-DORM").await;
+    let path = "/api/device/v1/access";
+    let body = json!({"card_serial": "NO-SUCH-CARD"});
+    let (n, ts) = (nonce(), app.state.now().timestamp_millis());
+    let (status, _) = gate.post_raw(&app, path, &body, &n, ts).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, replay) = gate.post_raw(&app, path, &body, &n, ts).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{replay}");
+    // The key was issued outside the staff pages, and the audit log says so.
+    let rotations = app
+        .state
+        .db
+        .audit_records(&app::server::store::AuditQuery {
+            action: Some("device.".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        rotations
+            .iter()
+            .any(|r| r.target.contains("GATE-E-DORM") && r.reason.contains("integration tests")),
+        "{rotations:?}"
+    );
+    // A new process on the same database: its memory is empty, the database remembers.
+    let dir = app.stop().await;
+    let settings = helpers::settings(&dir, 3);
+    let app = TestApp::spawn_with(dir, settings).await;
+    let (status, replay) = gate.post_raw(&app, path, &body, &n, ts).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{replay}");
+    assert!(replay.to_string().contains("replayed"), "{replay}");
+    app.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_database_files_are_the_servers_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn(0).await;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = app.dir.path().to_path_buf();
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("secrets.toml")), 0o600);
+    if helpers::backend_name() == "sqlite" {
+        assert_eq!(mode(&dir.join("test.db")), 0o600);
+        let wal = dir.join("test.db-wal");
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600);
+        }
+    }
+    app.stop().await;
+}

@@ -488,9 +488,14 @@ async fn the_web_till_sells_by_code_asks_for_the_password_and_refunds() {
         .await
         .unwrap()
         .unwrap();
-    let key = app::server::ledger::issue_device_key(&app.state, &row, app.state.now())
-        .await
-        .unwrap();
+    let key = app::server::ledger::issue_device_key(
+        &app.state,
+        &row,
+        app.state.now(),
+        "the integration tests",
+    )
+    .await
+    .unwrap();
     // Wrong credential: refused, nothing set.
     let (status, body, cookie) = call(
         &app,
@@ -628,9 +633,14 @@ async fn the_web_till_sells_by_code_asks_for_the_password_and_refunds() {
     assert_eq!(balance(&app, b).await.fen(), before.fen() - 1250);
 
     // Rotating the device's credential ends the browser's terminal session.
-    app::server::ledger::issue_device_key(&app.state, &row, app.state.now() + Duration::seconds(1))
-        .await
-        .unwrap();
+    app::server::ledger::issue_device_key(
+        &app.state,
+        &row,
+        app.state.now() + Duration::seconds(1),
+        "the integration tests",
+    )
+    .await
+    .unwrap();
     let (_, body, _) = call(&app, Some(&till), "terminal/info", &[("kiosk", "false")]).await;
     assert!(body.contains("terminal_required"), "{body}");
     consistent(app.state.db.ledger_check().await.unwrap());

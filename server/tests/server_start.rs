@@ -163,7 +163,7 @@ async fn a_database_that_is_not_sqlite_fails_to_migrate() {
     let db = dir.path().join("broken.db");
     std::fs::write(&db, vec![b'x'; 8192]).unwrap();
     let mut settings = helpers::settings(&dir, 0);
-    settings.database_url = format!("sqlite://{}", db.display());
+    settings.database_url = format!("sqlite://{}", db.display()).into();
     let err = server::build_state(&settings).await.err().unwrap();
     assert!(err.to_string().starts_with("database:"), "{err}");
 }

@@ -483,17 +483,39 @@ pub async fn access(
     Ok(result.map(|(holder, _)| holder))
 }
 
-/// Issues (or rotates) a device credential: a fresh Ed25519 key pair. Returns the private key
-/// (hex), to be shown once; only the public key is stored.
+/// Issues (or rotates) a device's credential outside the staff pages (the `server
+/// issue-device-key` command, the load generator, the device simulator): the same audited
+/// write as the administrators' page, by the system, with `by` saying who ran what. Returns
+/// the private key, to show once.
 pub async fn issue_device_key(
     state: &AppState,
     device: &DeviceRow,
     now: DateTime<Utc>,
+    by: &str,
 ) -> Result<String, LedgerError> {
     let (secret, public) = new_device_key();
+    let rotating = device.public_key.is_some();
+    let audit = super::store::Audit {
+        actor: super::store::Actor::System,
+        action: if rotating {
+            "device.rotate_credential"
+        } else {
+            "device.issue_credential"
+        },
+        holder_id: None,
+        target: format!("device {}", device.code),
+        before: if rotating {
+            "credential live".into()
+        } else {
+            "no credential".into()
+        },
+        after: format!("new public key {}…", &public[..16]),
+        reason: by.to_string(),
+        ip: String::new(),
+    };
     state
         .db
-        .set_device_public_key(device.id, &public, now)
+        .set_device_credential(device.id, Some(&public), now, audit)
         .await?;
     Ok(secret)
 }

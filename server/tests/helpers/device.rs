@@ -15,9 +15,14 @@ pub struct Device {
 
 pub async fn device(app: &TestApp, code: &str) -> Device {
     let row = app.state.db.device_by_code(code).await.unwrap().unwrap();
-    let secret = app::server::ledger::issue_device_key(&app.state, &row, app.state.now())
-        .await
-        .unwrap();
+    let secret = app::server::ledger::issue_device_key(
+        &app.state,
+        &row,
+        app.state.now(),
+        "the integration tests",
+    )
+    .await
+    .unwrap();
     let bytes: [u8; 32] = hex::decode(secret).unwrap().try_into().unwrap();
     Device {
         code: code.into(),

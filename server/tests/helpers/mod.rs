@@ -134,7 +134,7 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
     };
     Settings {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url,
+        database_url: database_url.into(),
         data_dir: dir.path().to_path_buf(),
         site_root: dir.path().join("site"),
         demo_data: demo_holders > 0,

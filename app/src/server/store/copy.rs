@@ -199,6 +199,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "device_nonces",
+        &[("device_id", Int), ("nonce", Text), ("seen_at", Time)],
+    ),
+    (
         "login_throttle",
         &[("key", Text), ("window_start", Time), ("failures", Int)],
     ),

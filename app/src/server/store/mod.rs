@@ -658,12 +658,16 @@ pub enum PaymentOutcome {
 #[async_trait]
 pub trait LedgerStore: Send + Sync {
     async fn device_by_code(&self, code: &str) -> Result<Option<DeviceRow>, StoreError>;
-    async fn set_device_public_key(
+    /// Records a signed request's nonce: false when this device sent it before (a replay).
+    /// Kept in the database, so neither a restart nor a second server reopens the window;
+    /// nonces older than `forget_before` are pruned now and then.
+    async fn device_nonce_first_use(
         &self,
         device_id: i64,
-        public_key: &str,
+        nonce: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// The stored (payload hash, outcome) of an earlier request with this id.
     async fn earlier_request(
         &self,

@@ -255,21 +255,31 @@ impl LedgerStore for ThisStore {
         Ok(row.as_ref().map(device_row).transpose()?)
     }
 
-    async fn set_device_public_key(
+    async fn device_nonce_first_use(
         &self,
         device_id: i64,
-        public_key: &str,
+        nonce: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE devices SET public_key = $1, key_issued_at = $2, revoked_at = NULL WHERE id = $3",
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // About one request in 64 prunes what the window no longer needs.
+        if rand::random::<u8>() < 4 {
+            sqlx::query("DELETE FROM device_nonces WHERE seen_at < $1")
+                .bind(Ts::new(forget_before))
+                .execute(&self.pool)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO device_nonces (device_id, nonce, seen_at) VALUES ($1, $2, $3)
+             ON CONFLICT (device_id, nonce) DO NOTHING",
         )
-        .bind(public_key)
-        .bind(Ts::new(now))
         .bind(device_id)
+        .bind(nonce)
+        .bind(Ts::new(now))
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
     }
 
     async fn earlier_request(
