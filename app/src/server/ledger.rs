@@ -494,6 +494,19 @@ pub async fn issue_device_key(
     by: &str,
 ) -> Result<String, LedgerError> {
     let (secret, public) = new_device_key();
+    install_device_key(&state.db, device, &public, now, by).await?;
+    Ok(secret)
+}
+
+/// Makes `public` the device's key, audited as the system's act with `by` as the reason (the
+/// tools that bring their own key pair: the load generator, the device simulator).
+pub async fn install_device_key(
+    db: &super::Db,
+    device: &DeviceRow,
+    public: &str,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), StoreError> {
     let rotating = device.public_key.is_some();
     let audit = super::store::Audit {
         actor: super::store::Actor::System,
@@ -509,15 +522,12 @@ pub async fn issue_device_key(
         } else {
             "no credential".into()
         },
-        after: format!("new public key {}…", &public[..16]),
+        after: format!("new public key {}…", public.get(..16).unwrap_or(public)),
         reason: by.to_string(),
         ip: String::new(),
     };
-    state
-        .db
-        .set_device_credential(device.id, Some(&public), now, audit)
-        .await?;
-    Ok(secret)
+    db.set_device_credential(device.id, Some(public), now, audit)
+        .await
 }
 
 /// A fresh Ed25519 device credential: (the private key for the device, hex; the public key the

@@ -72,20 +72,12 @@ async fn client(
         .ok_or(format!("no device {code} in this database"))?;
     let secret: [u8; 32] = rand::random();
     let client = DeviceClient::new(http.clone(), url, code, &hex::encode(secret))?;
-    db.set_device_credential(
-        device.id,
-        Some(&hex::encode(client.key.verifying_key().to_bytes())),
+    app::server::ledger::install_device_key(
+        db,
+        &device,
+        &hex::encode(client.key.verifying_key().to_bytes()),
         Utc::now(),
-        app::server::store::Audit {
-            actor: app::server::store::Actor::System,
-            action: "device.rotate_credential",
-            holder_id: None,
-            target: format!("device {}", device.code),
-            before: String::new(),
-            after: "a key for the device simulator".into(),
-            reason: "the device simulator (server/src/bin/devsim.rs)".into(),
-            ip: String::new(),
-        },
+        "the device simulator (server/src/bin/devsim.rs)",
     )
     .await
     .map_err(|e| e.to_string())?;

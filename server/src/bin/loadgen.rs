@@ -162,20 +162,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Prepare: a device key, money and room under the limits on every account.
     let secret: [u8; 32] = rand::random();
     let key = SigningKey::from_bytes(&secret);
-    db.set_device_credential(
-        device.id,
-        Some(&hex::encode(key.verifying_key().to_bytes())),
+    app::server::ledger::install_device_key(
+        &db,
+        &device,
+        &hex::encode(key.verifying_key().to_bytes()),
         Utc::now(),
-        app::server::store::Audit {
-            actor: app::server::store::Actor::System,
-            action: "device.rotate_credential",
-            holder_id: None,
-            target: format!("device {}", device.code),
-            before: String::new(),
-            after: "a key for the load generator".into(),
-            reason: "the load generator (server/src/bin/loadgen.rs)".into(),
-            ip: String::new(),
-        },
+        "the load generator (server/src/bin/loadgen.rs)",
     )
     .await?;
     let mut profile = db.campus_profile().await?.ok_or("no campus profile")?;
