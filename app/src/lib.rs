@@ -97,6 +97,7 @@ fn AppBody() -> impl IntoView {
                     </ParentRoute>
                     <Route path=path!("/found") view=pages::found::FoundCardsPage />
                     <Route path=path!("/staff/login") view=pages::staff::StaffLoginPage />
+                    <Route path=path!("/staff/welcome") view=pages::staff::welcome::WelcomePage ssr=SsrMode::Async />
                     <ParentRoute path=path!("/staff") view=pages::staff::StaffLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=pages::staff::SearchPage ssr=SsrMode::Async />
                         <Route path=path!("holder/:id") view=pages::staff::holder::HolderPage ssr=SsrMode::Async />

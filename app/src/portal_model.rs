@@ -111,6 +111,8 @@ pub enum Problem {
     PendingMoney,
     /// A staff member still has the password an administrator set.
     StaffPasswordChange,
+    /// An enrolment link that was used, has expired, or never existed.
+    EnrolmentLink,
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.

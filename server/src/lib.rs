@@ -462,8 +462,11 @@ async fn portal_guard(
     let path = req.uri().path();
     let get = req.method() == axum::http::Method::GET && !path.ends_with(".csv");
     let is_page = get && (path == "/portal" || path.starts_with("/portal/"));
-    let is_staff_page =
-        get && (path == "/staff" || path.starts_with("/staff/")) && path != "/staff/login";
+    let is_staff_page = get && (path == "/staff" || path.starts_with("/staff/"))
+            // Before a session: the login, and an enrolment link's page (the link is the
+            // credential there).
+            && path != "/staff/login"
+            && path != "/staff/welcome";
     if !is_page && !is_staff_page {
         return next.run(req).await;
     }

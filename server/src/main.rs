@@ -1,5 +1,9 @@
 //! Reads the configuration, opens and migrates the database, and serves until Ctrl-C/SIGTERM.
 //!
+//! `server create-admin USERNAME` creates an administrator with no password and prints a
+//! one-time enrolment link (24 hours): whoever opens it sets the password and scans the second
+//! factor. The way to the first administrator of a production campus, which has no demo data.
+//!
 //! `server issue-device-key CODE...` issues (or rotates) each device's credential and prints
 //! the private keys once, one line each; the server keeps only the public keys.
 //!
@@ -21,10 +25,11 @@ async fn main() -> ExitCode {
     {
         [] => run().await,
         ["issue-device-key", codes @ ..] if !codes.is_empty() => issue_device_keys(codes).await,
+        ["create-admin", username] => create_admin(username).await,
         ["copy-to-postgres", from, to] => copy_to_postgres(from, to).await,
         _ => {
             eprintln!(
-                "usage: server                       serve the portal\n       server issue-device-key CODE...  issue device credentials\n       server copy-to-postgres SQLITE_URL POSTGRES_URL\n                                    copy every table into an empty PostgreSQL database and verify it"
+                "usage: server                       serve the portal\n       server create-admin USERNAME     an administrator and a one-time enrolment link (24 hours)\n       server issue-device-key CODE...  issue device credentials\n       server copy-to-postgres SQLITE_URL POSTGRES_URL\n                                    copy every table into an empty PostgreSQL database and verify it"
             );
             return ExitCode::from(2);
         }
@@ -60,6 +65,44 @@ async fn run() -> Result<(), server::StartupError> {
         .map_err(|source| server::StartupError::Bind { addr, source })
 }
 
+/// Who ran a command, for its audit records.
+fn command_line_user(command: &str) -> String {
+    format!(
+        "command line: server {command}, run by {}",
+        std::env::var("SUDO_USER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "an unknown user".into())
+    )
+}
+
+/// Creates the first administrator (or ends an administrator's credentials) and prints the
+/// one-time link with which that person sets their own password and second factor.
+async fn create_admin(username: &str) -> Result<(), server::StartupError> {
+    let settings = Settings::load()?;
+    let state = server::build_state(&settings).await?;
+    let token = app::server::enrolment::create_admin(&state, username, &command_line_user("create-admin"))
+        .await
+        .map_err(|e| {
+            use app::portal_model::Problem;
+            server::StartupError::Usage(match e {
+                app::error::AppError::Rejected(Problem::CodeTaken) => format!(
+                    "create-admin {username}: that username belongs to a staff member who is not an administrator"
+                ),
+                app::error::AppError::Rejected(Problem::CodeFormat) => format!(
+                    "create-admin {username}: a username is 2 to 40 letters, digits, '-' or '_'"
+                ),
+                other => format!("create-admin {username}: {other}"),
+            })
+        })?;
+    println!("{}", app::server::enrolment::link_path(&token));
+    eprintln!(
+        "Administrator {username}: open this path on the portal's address (for example https://card.example.edu.cn{}) within {} hours. It works once; whoever opens it sets the password and the second factor, so hand it over in person.",
+        app::server::enrolment::link_path(&token),
+        app::server::enrolment::LINK_VALID.num_hours()
+    );
+    Ok(())
+}
+
 /// Issues a credential for each device code and prints the keys, one line each, in order.
 async fn issue_device_keys(codes: &[&str]) -> Result<(), server::StartupError> {
     let settings = Settings::load()?;
@@ -69,12 +112,7 @@ async fn issue_device_keys(codes: &[&str]) -> Result<(), server::StartupError> {
             state.db.device_by_code(code).await?.ok_or_else(|| {
                 server::StartupError::Usage(format!("no device with code {code}"))
             })?;
-        let by = format!(
-            "command line: server issue-device-key, run by {}",
-            std::env::var("SUDO_USER")
-                .or_else(|_| std::env::var("USER"))
-                .unwrap_or_else(|_| "an unknown user".into())
-        );
+        let by = command_line_user("issue-device-key");
         let key = app::server::ledger::issue_device_key(&state, &device, state.now(), &by)
             .await
             .map_err(|e| server::StartupError::Usage(e.to_string()))?;

@@ -692,3 +692,119 @@ async fn the_data_directory_and_database_files_are_the_servers_alone() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_first_administrator_enrols_by_a_one_time_link_that_nobody_else_can_use() {
+    let dir = helpers::test_dir().await;
+    let mut settings = helpers::settings(&dir, 0);
+    settings.demo_data = false;
+    let app = TestApp::spawn_with(dir, settings).await;
+    let token = app::server::enrolment::create_admin(&app.state, "Chief", "the integration tests")
+        .await
+        .unwrap();
+    assert_eq!(
+        app::server::enrolment::link_path(&token),
+        format!("/staff/welcome?token={token}")
+    );
+    // Until the link is used, the account has no password that works.
+    let chief = app.state.db.staff_auth("chief").await.unwrap().unwrap();
+    assert!(chief.totp_secret.is_none());
+    // The page opens without a session and shows the second factor to scan.
+    let page = app.get(&format!("/staff/welcome?token={token}")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-testid=\"welcome-form\""), "{html}");
+    let (status, view, _) = call(&app, None, "staff/welcome_view", &[("token", &token)]).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let view: serde_json::Value = serde_json::from_str(&view).unwrap();
+    let secret = view["totp_secret"].as_str().unwrap().to_string();
+    let code = |at: i64| {
+        let bytes = totp_rs::Secret::Encoded(secret.clone()).to_bytes().unwrap();
+        totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+            .unwrap()
+            .generate(at as u64)
+    };
+    let now = app.state.now().timestamp();
+    let finish = async |password: &str, confirm: &str, code: &str| {
+        call(
+            &app,
+            None,
+            "staff/welcome",
+            &[
+                ("token", &token),
+                ("password", password),
+                ("confirm", confirm),
+                ("code", code),
+            ],
+        )
+        .await
+    };
+    // Bad inputs get clear refusals and leave the link open.
+    let (_, body, _) = finish("Chief-password-2026", "Chief-password-2027", &code(now)).await;
+    assert!(body.contains("passwords_differ"), "{body}");
+    let (_, body, _) = finish("short1", "short1", &code(now)).await;
+    assert!(body.contains("staff_password_weak"), "{body}");
+    let (_, body, _) = finish("Chief-password-2026", "Chief-password-2026", "000000").await;
+    assert!(body.contains("staff_bad_credentials"), "{body}");
+    let (status, body, _) = finish("Chief-password-2026", "Chief-password-2026", &code(now)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Used: the link works no more, for anyone.
+    let (_, body, _) = finish("Other-password-2026", "Other-password-2026", &code(now)).await;
+    assert!(body.contains("enrolment_link"), "{body}");
+    let (_, body, _) = call(&app, None, "staff/welcome_view", &[("token", &token)]).await;
+    assert!(body.contains("enrolment_link"), "{body}");
+    // The new administrator logs in with what only they know, and is not asked to change it.
+    app.state.clock.advance(chrono::Duration::seconds(30));
+    let (status, body, cookie) = call(
+        &app,
+        None,
+        "staff/login",
+        &[
+            ("username", "chief"),
+            ("password", "Chief-password-2026"),
+            ("code", &code(app.state.now().timestamp())),
+        ],
+    )
+    .await;
+    assert!(
+        (status.is_success() || status.is_redirection()) && cookie.is_some(),
+        "{body}"
+    );
+    let chief = app.state.db.staff_auth("chief").await.unwrap().unwrap();
+    assert!(!chief.must_change_password);
+    let audits = app
+        .state
+        .db
+        .audit_records(&app::server::store::AuditQuery {
+            action: Some("staff.".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for action in ["staff.create", "staff.enrolment_link", "staff.enrolled"] {
+        assert!(
+            audits.iter().any(|a| a.action == action),
+            "{action}: {audits:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_enrolment_link_expires_after_a_day() {
+    let dir = helpers::test_dir().await;
+    let mut settings = helpers::settings(&dir, 0);
+    settings.demo_data = false;
+    let app = TestApp::spawn_with(dir, settings).await;
+    let token = app::server::enrolment::create_admin(&app.state, "late", "the integration tests")
+        .await
+        .unwrap();
+    app.state
+        .clock
+        .advance(app::server::enrolment::LINK_VALID + chrono::Duration::seconds(1));
+    let (status, body, _) = call(&app, None, "staff/welcome_view", &[("token", &token)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("enrolment_link"), "{body}");
+    app.stop().await;
+}

@@ -275,6 +275,19 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ),
     ("staff/logout", Who::Public, false, &[]),
     ("staff/me", Who::Public, false, &[]),
+    // The enrolment link is the credential (a made-up one is refused like a used one).
+    ("staff/welcome_view", Who::Public, false, &[("token", "x")]),
+    (
+        "staff/welcome",
+        Who::Public,
+        false,
+        &[
+            ("token", "x"),
+            ("password", "y"),
+            ("confirm", "y"),
+            ("code", "000000"),
+        ],
+    ),
     ("staff/search", Who::Read, false, &[("q", "2023")]),
     ("staff/holder", Who::Read, false, &[("holder_id", "1")]),
     ("staff/found", Who::Read, false, &[("open_only", "true")]),

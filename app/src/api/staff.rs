@@ -84,6 +84,30 @@ pub async fn staff_logout() -> Result<(), AppError> {
     .await
 }
 
+/// What an enrolment link's page shows (no session: the link is the credential).
+#[server(prefix = "/api", endpoint = "staff/welcome_view")]
+pub async fn welcome_view(token: String) -> Result<StaffEnrolment, AppError> {
+    crate::api::served(|state, client| async move {
+        crate::server::enrolment::view(&state, &token, &client).await
+    })
+    .await
+}
+
+/// Completes an enrolment: the person's own password and a code from their new authenticator.
+#[server(prefix = "/api", endpoint = "staff/welcome")]
+pub async fn welcome(
+    token: String,
+    password: String,
+    confirm: String,
+    code: String,
+) -> Result<String, AppError> {
+    crate::api::served(|state, client| async move {
+        crate::server::enrolment::complete(&state, &token, &password, &confirm, &code, &client)
+            .await
+    })
+    .await
+}
+
 /// The logged-in staff member, if any (no role needed: the pages' guard).
 #[server(prefix = "/api", endpoint = "staff/me")]
 pub async fn staff_me() -> Result<Option<StaffBrief>, AppError> {

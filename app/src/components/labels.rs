@@ -143,6 +143,7 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::DateFormat => t_string!(i18n, problem.date_format).to_string(),
         Problem::PendingMoney => t_string!(i18n, problem.pending_money).to_string(),
         Problem::StaffPasswordChange => t_string!(i18n, problem.staff_password_change).to_string(),
+        Problem::EnrolmentLink => t_string!(i18n, problem.enrolment_link).to_string(),
     }
 }
 

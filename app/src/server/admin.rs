@@ -15,7 +15,7 @@ fn rejected(problem: Problem) -> AppError {
 }
 
 /// Codes of merchants and devices: letters, digits and dashes, 2 to 40 of them.
-fn code_ok(code: &str) -> bool {
+pub(crate) fn code_ok(code: &str) -> bool {
     (2..=40).contains(&code.len())
         && code
             .bytes()
@@ -197,7 +197,7 @@ async fn merchant_exists(state: &AppState, id: i64) -> Result<bool, AppError> {
 }
 
 /// The second factor's enrolment, shown once: the secret and its QR code.
-fn enrolment(username: &str, secret: String) -> Result<StaffEnrolment, AppError> {
+pub(crate) fn enrolment(username: &str, secret: String) -> Result<StaffEnrolment, AppError> {
     let uri = otpauth_uri("Yikatong", username, &secret);
     let qr_svg = qrcode::QrCode::new(uri.as_bytes())
         .map_err(internal)?

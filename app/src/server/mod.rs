@@ -9,6 +9,7 @@ pub mod counter;
 pub mod csv;
 pub mod demo;
 pub mod domain;
+pub mod enrolment;
 pub mod ids;
 pub mod kiosk;
 pub mod ledger;

@@ -8,6 +8,7 @@ pub mod holder;
 pub mod merchant;
 pub mod office;
 pub mod oversight;
+pub mod welcome;
 
 use crate::api::staff::{ChangeStaffPassword, StaffLogin, StaffLogout, search_holders, staff_me};
 use crate::components::PageTitle;

@@ -44,6 +44,16 @@ pub fn session_state(
     }
 }
 
+/// Whether a staff enrolment link still works at `now`: not used, and not expired (a link
+/// that expires exactly now has expired).
+pub fn enrolment_open(
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    used_at.is_none() && now < expires_at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +131,20 @@ mod tests {
         for (case, ended, seen, now, want) in cases {
             let got = session_state(&limits, ended, login, login + m(seen), login + m(now));
             assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn an_enrolment_link_works_once_until_it_expires() {
+        let now = crate::server::clock::test_now();
+        let hour = Duration::hours(1);
+        for (case, expires_at, used_at, open) in [
+            ("fresh", now + hour, None, true),
+            ("used", now + hour, Some(now - hour), false),
+            ("expired", now - hour, None, false),
+            ("expires this instant", now, None, false),
+        ] {
+            assert_eq!(enrolment_open(expires_at, used_at, now), open, "{case}");
         }
     }
 }

@@ -199,6 +199,17 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "staff_enrolments",
+        &[
+            ("token_hash", Text),
+            ("staff_id", Int),
+            ("totp_secret", Text),
+            ("created_at", Time),
+            ("expires_at", Time),
+            ("used_at", Time),
+        ],
+    ),
+    (
         "device_nonces",
         &[("device_id", Int), ("nonce", Text), ("seen_at", Time)],
     ),

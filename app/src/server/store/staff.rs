@@ -89,6 +89,17 @@ pub struct ReversalRow {
     pub pending: bool,
 }
 
+/// A staff enrolment link, as its page needs it.
+#[derive(Debug, Clone)]
+pub struct EnrolmentRow {
+    pub staff_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub totp_secret: String,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
 pub struct NewStaffUser<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
@@ -337,6 +348,30 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<(), StoreError>;
+    /// Opens an enrolment link for a staff member: until it is used, the account has no
+    /// password that works and no second factor (any earlier link, session and lock end). The
+    /// link's second factor is `totp_secret`; it expires at `expires_at`.
+    async fn open_enrolment(
+        &self,
+        staff_id: i64,
+        token_hash: &str,
+        totp_secret: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+    /// The enrolment behind a link's token, if there is one.
+    async fn enrolment(&self, token_hash: &str) -> Result<Option<EnrolmentRow>, StoreError>;
+    /// Completes an enrolment: the account gets `password_hash` (already chosen, not to be
+    /// changed again at once) and the link's second factor; the link is used. False (nothing
+    /// changed) when the link was used meanwhile or has expired.
+    async fn complete_enrolment(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError>;
     /// An administrator's reset (a forgotten password, a lost phone): a new initial password
     /// to be changed at the next login, a new second factor, no lock, no sessions.
     async fn reset_staff_credentials(

@@ -1153,6 +1153,112 @@ impl StaffStore for ThisStore {
         })
     }
 
+    async fn open_enrolment(
+        &self,
+        staff_id: i64,
+        token_hash: &str,
+        totp_secret: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            // No password works until the link is used ('!' is no argon2 hash).
+            sqlx::query(
+                "UPDATE staff_users SET password_hash = '!', totp_secret = NULL, totp_last_step = NULL,
+                     password_changed_at = NULL, failed_logins = 0, locked_until = NULL WHERE id = $1",
+            )
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE staff_enrolments SET used_at = $1 WHERE staff_id = $2 AND used_at IS NULL",
+            )
+            .bind(now)
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO staff_enrolments (token_hash, staff_id, totp_secret, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(staff_id)
+            .bind(totp_secret)
+            .bind(now)
+            .bind(Ts::new(expires_at))
+            .execute(&mut *tx)
+            .await?;
+            end_sessions_tx(&mut tx, SubjectKind::Staff, staff_id, None, now).await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn enrolment(&self, token_hash: &str) -> Result<Option<EnrolmentRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT e.staff_id, s.username, s.display_name, e.totp_secret, e.expires_at, e.used_at
+             FROM staff_enrolments e JOIN staff_users s ON s.id = e.staff_id
+             WHERE e.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(EnrolmentRow {
+            staff_id: row.try_get("staff_id")?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            totp_secret: row.try_get("totp_secret")?,
+            expires_at: row.try_get::<Ts, _>("expires_at")?.0,
+            used_at: row.try_get::<Option<Ts>, _>("used_at")?.map(|t| t.0),
+        }))
+    }
+
+    async fn complete_enrolment(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            // The link is used here, once: of two submissions only one finds it open.
+            let staff_id: Option<i64> = sqlx::query_scalar(
+                "UPDATE staff_enrolments SET used_at = $1
+                 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+                 RETURNING staff_id",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(staff_id) = staff_id else {
+                return Ok(Finish::Rollback(false));
+            };
+            sqlx::query(
+                "UPDATE staff_users SET password_hash = $1,
+                     totp_secret = (SELECT totp_secret FROM staff_enrolments WHERE token_hash = $2),
+                     totp_last_step = NULL, password_changed_at = $3, failed_logins = 0, locked_until = NULL
+                 WHERE id = $4",
+            )
+            .bind(password_hash)
+            .bind(token_hash)
+            .bind(now)
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(true))
+        })
+    }
+
     async fn reset_staff_credentials(
         &self,
         id: i64,

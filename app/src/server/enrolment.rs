@@ -1,0 +1,190 @@
+//! Staff enrolment by one-time link: the only way a staff account gets its password and
+//! second factor. `server create-admin USERNAME` makes the first administrator and prints a
+//! link. Whoever opens it sets their own password and scans their own authenticator QR code,
+//! confirming it with a code, so nobody else (not the administrator, not the person at the
+//! command line) ever sees either. Links work once, for `LINK_VALID`, and only their SHA-256
+//! is stored.
+
+use super::auth::{Client, hash_for_nothing, new_token, reserve_address, token_hash};
+use super::domain::sessions::enrolment_open;
+use super::staff::{new_totp_secret, totp_step};
+use super::store::{Actor, Audit, EnrolmentRow, NewStaffUser};
+use super::{AppState, internal};
+use crate::error::AppError;
+use crate::model::StaffRole;
+use crate::portal_model::Problem;
+use crate::staff_model::StaffEnrolment;
+use chrono::{DateTime, Duration, Utc};
+
+/// How long an enrolment link works.
+pub const LINK_VALID: Duration = Duration::hours(24);
+
+/// The path of an enrolment link (the server's address goes in front).
+pub fn link_path(token: &str) -> String {
+    format!("/staff/welcome?token={token}")
+}
+
+/// Opens a link for `staff_id` (ending any earlier one, its sessions and its password) and
+/// returns the token. `audit` says who asked and why.
+pub async fn open_link(
+    state: &AppState,
+    staff_id: i64,
+    now: DateTime<Utc>,
+    audit: Audit,
+) -> Result<String, AppError> {
+    let token = new_token();
+    state
+        .db
+        .open_enrolment(
+            staff_id,
+            &token_hash(&token),
+            &new_totp_secret(),
+            now + LINK_VALID,
+            now,
+            audit,
+        )
+        .await?;
+    Ok(token)
+}
+
+/// `server create-admin USERNAME`: creates an administrator without any password, or, for an
+/// administrator who exists, ends their credentials; either way returns a fresh link's token.
+/// `by` (who ran the command) goes into the audit records.
+pub async fn create_admin(state: &AppState, username: &str, by: &str) -> Result<String, AppError> {
+    let username = username.trim().to_ascii_lowercase();
+    if !super::admin::code_ok(&username) {
+        return Err(AppError::Rejected(Problem::CodeFormat));
+    }
+    let now = state.now();
+    let audit = |action: &'static str, after: &str| Audit {
+        actor: Actor::System,
+        action,
+        holder_id: None,
+        target: format!("staff {username}"),
+        before: String::new(),
+        after: after.to_string(),
+        reason: by.to_string(),
+        ip: String::new(),
+    };
+    let id = match state.db.staff_auth(&username).await? {
+        Some(existing) if existing.role == StaffRole::Admin => existing.id,
+        Some(_) => return Err(AppError::Rejected(Problem::CodeTaken)),
+        None => state
+            .db
+            .create_staff(
+                &NewStaffUser {
+                    username: &username,
+                    display_name: &username,
+                    role: StaffRole::Admin,
+                    merchant_id: None,
+                    // Replaced by `open_link` at once; no password works before enrolment.
+                    password_hash: "!",
+                    totp_secret: "",
+                },
+                now,
+                audit("staff.create", "role admin"),
+            )
+            .await?
+            .ok_or(AppError::Rejected(Problem::CodeTaken))?,
+    };
+    open_link(
+        state,
+        id,
+        now,
+        audit(
+            "staff.enrolment_link",
+            &format!(
+                "one-time enrolment link, valid {} hours",
+                LINK_VALID.num_hours()
+            ),
+        ),
+    )
+    .await
+}
+
+/// The enrolment behind a link, while it is open; otherwise the refusal to show.
+async fn open_enrolment(
+    state: &AppState,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<EnrolmentRow, AppError> {
+    let refused = AppError::Rejected(Problem::EnrolmentLink);
+    let row = state
+        .db
+        .enrolment(&token_hash(token.trim()))
+        .await?
+        .ok_or(refused.clone())?;
+    if enrolment_open(row.expires_at, row.used_at, now) {
+        Ok(row)
+    } else {
+        Err(refused)
+    }
+}
+
+/// What the link's page shows: who is enrolling, and the second factor to scan.
+pub async fn view(
+    state: &AppState,
+    token: &str,
+    client: &Client,
+) -> Result<StaffEnrolment, AppError> {
+    let now = state.now();
+    // Tokens are 256 random bits; the throttle only keeps scanners from hammering the table.
+    let key = reserve_address(state, "enrol-ip", client, now).await?;
+    let row = open_enrolment(state, token, now).await?;
+    state.db.throttle_release(&key).await?;
+    super::admin::enrolment(&row.username, row.totp_secret)
+}
+
+/// Completes an enrolment: the person's own password (twice) and a code from the
+/// authenticator they just set up, which proves the QR code was scanned.
+pub async fn complete(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    confirm: &str,
+    code: &str,
+    client: &Client,
+) -> Result<String, AppError> {
+    let now = state.now();
+    let key = reserve_address(state, "enrol-ip", client, now).await?;
+    let row = match open_enrolment(state, token, now).await {
+        Ok(row) => row,
+        Err(e) => {
+            hash_for_nothing(state, password).await?;
+            return Err(e);
+        }
+    };
+    if password != confirm {
+        return Err(AppError::Rejected(Problem::PasswordsDiffer));
+    }
+    if !super::password::staff_password_ok(password) {
+        return Err(AppError::Rejected(Problem::StaffPasswordWeak));
+    }
+    if totp_step(&row.totp_secret, code, now)?.is_none() {
+        return Err(AppError::Rejected(Problem::StaffBadCredentials));
+    }
+    let hash = state
+        .hasher
+        .hash(password.to_string())
+        .await
+        .map_err(internal)?;
+    let audit = Audit {
+        actor: Actor::Staff(row.staff_id),
+        action: "staff.enrolled",
+        holder_id: None,
+        target: format!("staff {}", row.username),
+        before: "enrolment link open".into(),
+        after: "own password and second factor set; link used".into(),
+        reason: "enrolment by one-time link".into(),
+        ip: client.ip.clone(),
+    };
+    if !state
+        .db
+        .complete_enrolment(&token_hash(token.trim()), &hash, now, audit)
+        .await?
+    {
+        return Err(AppError::Rejected(Problem::EnrolmentLink));
+    }
+    state.db.throttle_release(&key).await?;
+    Ok(row.username)
+}
