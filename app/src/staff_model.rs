@@ -273,8 +273,18 @@ pub struct StaffUserView {
     pub has_second_factor: bool,
 }
 
-/// A new staff member's second factor, shown once: the secret for an authenticator app, as
-/// text and as a QR code.
+/// A one-time enrolment link for a staff member, for the administrator to hand over: the
+/// person who opens it sets their own password and second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffLink {
+    pub username: String,
+    /// `/staff/welcome?token=…`, on the portal's own address.
+    pub path: String,
+    pub expires_at: String,
+}
+
+/// A staff member's second factor on their enrolment page: the secret for an authenticator
+/// app, as text and as a QR code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffEnrolment {
     pub username: String,

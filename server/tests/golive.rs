@@ -699,9 +699,15 @@ async fn the_first_administrator_enrols_by_a_one_time_link_that_nobody_else_can_
     let mut settings = helpers::settings(&dir, 0);
     settings.demo_data = false;
     let app = TestApp::spawn_with(dir, settings).await;
-    let token = app::server::enrolment::create_admin(&app.state, "Chief", "the integration tests")
+    let first = app::server::enrolment::create_admin(&app.state, "Chief", "the integration tests")
         .await
         .unwrap();
+    // Run again (the link was lost): a new link, and the first one ends.
+    let token = app::server::enrolment::create_admin(&app.state, "chief", "the integration tests")
+        .await
+        .unwrap();
+    let (_, body, _) = call(&app, None, "staff/welcome_view", &[("token", &first)]).await;
+    assert!(body.contains("enrolment_link"), "{body}");
     assert_eq!(
         app::server::enrolment::link_path(&token),
         format!("/staff/welcome?token={token}")

@@ -510,9 +510,8 @@ pub async fn create_staff(
     display_name: String,
     role: String,
     merchant_id: String,
-    password: String,
     reason: String,
-) -> Result<StaffEnrolment, AppError> {
+) -> Result<StaffLink, AppError> {
     guarded(roles::ADMIN, |s, who| async move {
         let role = admin::parse_role(&role)?;
         admin::create_staff(
@@ -522,7 +521,6 @@ pub async fn create_staff(
             &display_name,
             role,
             optional_id(&merchant_id)?,
-            &password,
             &reason,
         )
         .await
@@ -554,15 +552,11 @@ pub async fn update_staff(
     .await
 }
 
-/// Resets a staff member's password and second factor; the new secret is shown once.
+/// Ends a staff member's password and second factor; a one-time link lets them set new ones.
 #[server(prefix = "/api", endpoint = "admin/reset_staff")]
-pub async fn reset_staff(
-    id: i64,
-    password: String,
-    reason: String,
-) -> Result<StaffEnrolment, AppError> {
+pub async fn reset_staff(id: i64, reason: String) -> Result<StaffLink, AppError> {
     guarded(roles::ADMIN, |s, who| async move {
-        admin::reset_staff(&s, &who, id, &password, &reason).await
+        admin::reset_staff(&s, &who, id, &reason).await
     })
     .await
 }

@@ -1,8 +1,9 @@
 //! Administration (merchants, devices and their credentials, staff users, the campus profile),
 //! the audit viewer, reports, and a merchant's own view.
 
-use super::staff::{StaffSession, new_totp_secret, otpauth_uri};
-use super::store::{AuditQuery, DeviceInput, MerchantInput, NewStaffUser};
+use super::enrolment::NewAccount;
+use super::staff::{StaffSession, otpauth_uri};
+use super::store::{AuditQuery, DeviceInput, MerchantInput};
 use super::{AppState, internal};
 use crate::error::AppError;
 use crate::model::{CampusProfile, DeviceKind, MerchantCategory, Money, StaffRole};
@@ -212,46 +213,44 @@ pub(crate) fn enrolment(username: &str, secret: String) -> Result<StaffEnrolment
     })
 }
 
-/// Resets a staff member's password and second factor (forgotten password, lost phone): the
-/// new initial password must be changed at the next login. Not one's own account.
+/// Resets a staff member's credentials (a forgotten password, a lost phone): the account's
+/// password and second factor stop working, its sessions and locks end, and a one-time
+/// enrolment link lets the person set new ones. The administrator never sees them. Not one's
+/// own account.
 pub async fn reset_staff(
     state: &AppState,
     staff: &StaffSession,
     id: i64,
-    password: &str,
     why: &str,
-) -> Result<StaffEnrolment, AppError> {
+) -> Result<StaffLink, AppError> {
     let why = super::domain::audit::reason(why)?;
     if id == staff.id {
         return Err(rejected(Problem::OwnAccount));
     }
-    if !super::password::staff_password_ok(password) {
-        return Err(rejected(Problem::StaffPasswordWeak));
-    }
     let target = state.db.staff_by_id(id).await?.ok_or(AppError::NotFound)?;
-    let hash = state
-        .hasher
-        .hash(password.to_string())
-        .await
-        .map_err(internal)?;
-    let secret = new_totp_secret();
     let mut audit = staff.audit(
         "staff.reset_credentials",
         None,
         format!("staff {}", target.username),
         why,
     );
-    audit.after = "new initial password and second factor; sessions ended; unlocked".into();
-    state
-        .db
-        .reset_staff_credentials(id, &hash, &secret, state.now(), audit)
-        .await?;
-    enrolment(&target.username, secret)
+    audit.after = "password and second factor ended; sessions ended; unlocked; one-time enrolment link issued".into();
+    let now = state.now();
+    let token = super::enrolment::open_link(state, id, now, audit).await?;
+    Ok(link(&target.username, &token, now))
 }
 
-/// Creates a staff member with an initial password (to be changed at the first login) and a
-/// fresh second factor, shown once.
-#[allow(clippy::too_many_arguments)]
+/// The link an administrator hands over.
+fn link(username: &str, token: &str, now: DateTime<Utc>) -> StaffLink {
+    StaffLink {
+        username: username.to_string(),
+        path: super::enrolment::link_path(token),
+        expires_at: (now + super::enrolment::LINK_VALID).to_rfc3339(),
+    }
+}
+
+/// Creates a staff member with a one-time enrolment link (no password anyone knows): the
+/// person opens it to set their own password and second factor.
 pub async fn create_staff(
     state: &AppState,
     staff: &StaffSession,
@@ -259,9 +258,8 @@ pub async fn create_staff(
     display_name: &str,
     role: StaffRole,
     merchant_id: Option<i64>,
-    password: &str,
     why: &str,
-) -> Result<StaffEnrolment, AppError> {
+) -> Result<StaffLink, AppError> {
     let why = super::domain::audit::reason(why)?;
     let username = username.trim().to_ascii_lowercase();
     if !code_ok(&username) {
@@ -272,35 +270,24 @@ pub async fn create_staff(
             field: "name".into(),
         }));
     }
-    if !super::password::staff_password_ok(password) {
-        return Err(rejected(Problem::StaffPasswordWeak));
-    }
     let merchant_id = merchant_for(state, role, merchant_id).await?;
-    let hash = state
-        .hasher
-        .hash(password.to_string())
-        .await
-        .map_err(internal)?;
-    let secret = new_totp_secret();
     let mut audit = staff.audit("staff.create", None, format!("staff {username}"), why);
-    audit.after = format!("role {}", role.as_str());
-    state
-        .db
-        .create_staff(
-            &NewStaffUser {
-                username: &username,
-                display_name: display_name.trim(),
-                role,
-                merchant_id,
-                password_hash: &hash,
-                totp_secret: &secret,
-            },
-            state.now(),
-            audit,
-        )
-        .await?
-        .ok_or(rejected(Problem::CodeTaken))?;
-    enrolment(&username, secret)
+    audit.after = format!("role {}; one-time enrolment link issued", role.as_str());
+    let now = state.now();
+    let token = super::enrolment::new_account(
+        state,
+        &NewAccount {
+            username: &username,
+            display_name: display_name.trim(),
+            role,
+            merchant_id,
+        },
+        now,
+        audit,
+    )
+    .await?
+    .ok_or(rejected(Problem::CodeTaken))?;
+    Ok(link(&username, &token, now))
 }
 
 /// Changes a staff member's role or disables the account. Nobody changes their own.

@@ -8,7 +8,7 @@
 use super::auth::{Client, hash_for_nothing, new_token, reserve_address, token_hash};
 use super::domain::sessions::enrolment_open;
 use super::staff::{new_totp_secret, totp_step};
-use super::store::{Actor, Audit, EnrolmentRow, NewStaffUser};
+use super::store::{Actor, Audit, EnrolmentRow, NewEnrolment, NewStaffUser};
 use super::{AppState, internal};
 use crate::error::AppError;
 use crate::model::StaffRole;
@@ -47,6 +47,48 @@ pub async fn open_link(
     Ok(token)
 }
 
+/// A staff account to create with an enrolment link.
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: StaffRole,
+    pub merchant_id: Option<i64>,
+}
+
+/// Creates a staff account together with its enrolment link, in one audited write; `None`
+/// when the username is taken. Returns the link's token.
+pub async fn new_account(
+    state: &AppState,
+    account: &NewAccount<'_>,
+    now: DateTime<Utc>,
+    audit: Audit,
+) -> Result<Option<String>, AppError> {
+    let token = new_token();
+    let secret = new_totp_secret();
+    let created = state
+        .db
+        .create_staff(
+            &NewStaffUser {
+                username: account.username,
+                display_name: account.display_name,
+                role: account.role,
+                merchant_id: account.merchant_id,
+                // No password works before enrolment ('!' is no argon2 hash).
+                password_hash: "!",
+                totp_secret: "",
+                enrolment: Some(NewEnrolment {
+                    token_hash: &token_hash(&token),
+                    totp_secret: &secret,
+                    expires_at: now + LINK_VALID,
+                }),
+            },
+            now,
+            audit,
+        )
+        .await?;
+    Ok(created.map(|_| token))
+}
+
 /// `server create-admin USERNAME`: creates an administrator without any password, or, for an
 /// administrator who exists, ends their credentials; either way returns a fresh link's token.
 /// `by` (who ran the command) goes into the audit records.
@@ -66,40 +108,34 @@ pub async fn create_admin(state: &AppState, username: &str, by: &str) -> Result<
         reason: by.to_string(),
         ip: String::new(),
     };
-    let id = match state.db.staff_auth(&username).await? {
-        Some(existing) if existing.role == StaffRole::Admin => existing.id,
-        Some(_) => return Err(AppError::Rejected(Problem::CodeTaken)),
-        None => state
-            .db
-            .create_staff(
-                &NewStaffUser {
-                    username: &username,
-                    display_name: &username,
-                    role: StaffRole::Admin,
-                    merchant_id: None,
-                    // Replaced by `open_link` at once; no password works before enrolment.
-                    password_hash: "!",
-                    totp_secret: "",
-                },
-                now,
-                audit("staff.create", "role admin"),
-            )
-            .await?
-            .ok_or(AppError::Rejected(Problem::CodeTaken))?,
-    };
-    open_link(
-        state,
-        id,
-        now,
+    let link_audit = |action| {
         audit(
-            "staff.enrolment_link",
+            action,
             &format!(
-                "one-time enrolment link, valid {} hours",
+                "role admin; one-time enrolment link, valid {} hours",
                 LINK_VALID.num_hours()
             ),
-        ),
-    )
-    .await
+        )
+    };
+    match state.db.staff_auth(&username).await? {
+        Some(existing) if existing.role == StaffRole::Admin => {
+            open_link(state, existing.id, now, link_audit("staff.enrolment_link")).await
+        }
+        Some(_) => Err(AppError::Rejected(Problem::CodeTaken)),
+        None => new_account(
+            state,
+            &NewAccount {
+                username: &username,
+                display_name: &username,
+                role: StaffRole::Admin,
+                merchant_id: None,
+            },
+            now,
+            link_audit("staff.create"),
+        )
+        .await?
+        .ok_or(AppError::Rejected(Problem::CodeTaken)),
+    }
 }
 
 /// The enrolment behind a link, while it is open; otherwise the refusal to show.

@@ -8,7 +8,7 @@ use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, category_label};
 use crate::i18n::*;
 use crate::model::{DeviceKind, MerchantCategory, StaffRole};
-use crate::staff_model::{DeviceView, MerchantView, StaffEnrolment, StaffUserView};
+use crate::staff_model::{DeviceView, MerchantView, StaffLink, StaffUserView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -81,15 +81,14 @@ pub fn AdminPage() -> impl IntoView {
     }
 }
 
-/// A staff member's new second factor, shown once.
+/// A staff member's one-time enrolment link, for the administrator to hand over.
 #[component]
-fn EnrolmentNotice(e: StaffEnrolment) -> impl IntoView {
+fn EnrolmentNotice(e: StaffLink) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <div class="notice ok" role="status" data-testid="staff-enrolment">
-            <p>{t!(i18n, staff.totp_once, user = e.username.clone())}</p>
-            <div class="qr" inner_html=e.qr_svg.clone()></div>
-            <p><code class="secret">{e.totp_secret.clone()}</code></p>
+            <p>{t!(i18n, staff.link_once, user = e.username.clone(), until = campus_time(&e.expires_at))}</p>
+            <p><a href=e.path.clone() data-testid="staff-enrolment-link"><code class="secret">{e.path.clone()}</code></a></p>
         </div>
     }
 }
@@ -287,8 +286,6 @@ fn StaffUsers(
                                                 <p class="muted">{t!(i18n, staff.reset_intro)}</p>
                                                 <ActionForm action=reset attr:class="form">
                                                     <input type="hidden" name="id" value=u.id.to_string() />
-                                                    <label for=format!("rp-{}", u.id)>{t!(i18n, staff.initial_password)}</label>
-                                                    <input id=format!("rp-{}", u.id) name="password" type="password" autocomplete="new-password" minlength="12" required />
                                                     <ReasonField id=format!("rr-{}", u.id) />
                                                     <button type="submit" class="danger">{t!(i18n, staff.reset_staff)}</button>
                                                 </ActionForm>
@@ -315,8 +312,6 @@ fn StaffUsers(
                             <option value="">"—"</option>
                             {merchant_options(&shops)}
                         </select>
-                        <label for="s-pw">{t!(i18n, staff.initial_password)}</label>
-                        <input id="s-pw" name="password" type="password" autocomplete="new-password" required minlength="12" />
                         <ReasonField id="s-reason" />
                         <button type="submit" class="primary">{t!(i18n, staff.save)}</button>
                     </ActionForm>

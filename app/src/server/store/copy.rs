@@ -898,6 +898,7 @@ mod tests {
                     merchant_id: None,
                     password_hash: "pw",
                     totp_secret: "TOTPSECRET",
+                    enrolment: None,
                 },
                 now,
                 staff_audit(op, "admin.staff", None),

@@ -100,6 +100,14 @@ pub struct EnrolmentRow {
     pub used_at: Option<DateTime<Utc>>,
 }
 
+/// An enrolment link to open with a new account: the token's hash, the second factor it
+/// offers, and when it expires.
+pub struct NewEnrolment<'a> {
+    pub token_hash: &'a str,
+    pub totp_secret: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
 pub struct NewStaffUser<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
@@ -107,6 +115,9 @@ pub struct NewStaffUser<'a> {
     pub merchant_id: Option<i64>,
     pub password_hash: &'a str,
     pub totp_secret: &'a str,
+    /// Enrolled by link (the password and second factor above are then unusable
+    /// placeholders); `None` for the demo campus and the store's own tests.
+    pub enrolment: Option<NewEnrolment<'a>>,
 }
 
 pub struct MerchantInput<'a> {
@@ -372,16 +383,6 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<bool, StoreError>;
-    /// An administrator's reset (a forgotten password, a lost phone): a new initial password
-    /// to be changed at the next login, a new second factor, no lock, no sessions.
-    async fn reset_staff_credentials(
-        &self,
-        id: i64,
-        password_hash: &str,
-        totp_secret: &str,
-        now: DateTime<Utc>,
-        audit: Audit,
-    ) -> Result<(), StoreError>;
     async fn save_profile_audited(
         &self,
         profile: &crate::model::CampusProfile,

@@ -1087,6 +1087,7 @@ async fn administration_refuses_taken_codes_and_names() {
                     merchant_id: None,
                     password_hash: "pw",
                     totp_secret: "SECRET",
+                    enrolment: None,
                 },
                 now,
                 audit,

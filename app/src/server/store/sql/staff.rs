@@ -6,7 +6,7 @@
 
 use super::ledger::credit_in_tx;
 use super::{
-    ThisStore, apply_card_change, audited_if, end_sessions_tx, insert_audit, insert_holder,
+    Conn, ThisStore, apply_card_change, audited_if, end_sessions_tx, insert_audit, insert_holder,
     lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance, set_card_status,
     ts_of,
 };
@@ -127,6 +127,27 @@ impl ThisStore {
 enum Bind<'a> {
     Id(i64),
     Text(&'a str),
+}
+
+/// A staff member's new enrolment link.
+async fn insert_enrolment(
+    tx: &mut Conn,
+    staff_id: i64,
+    e: &NewEnrolment<'_>,
+    now: Ts,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO staff_enrolments (token_hash, staff_id, totp_secret, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(e.token_hash)
+    .bind(staff_id)
+    .bind(e.totp_secret)
+    .bind(now)
+    .bind(Ts::new(e.expires_at))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -1081,7 +1102,7 @@ impl StaffStore for ThisStore {
         in_transaction!(self, |tx| {
             let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, totp_secret, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7) ON CONFLICT (username) DO NOTHING RETURNING id",
             )
             .bind(s.username)
             .bind(s.display_name)
@@ -1092,11 +1113,14 @@ impl StaffStore for ThisStore {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-            if id.is_none() {
+            let Some(id) = id else {
                 return Ok(Finish::Rollback(None));
+            };
+            if let Some(e) = &s.enrolment {
+                insert_enrolment(&mut tx, id, e, now).await?;
             }
             insert_audit(&mut tx, audit, now).await?;
-            Ok(Finish::Commit(id))
+            Ok(Finish::Commit(Some(id)))
         })
     }
 
@@ -1180,18 +1204,25 @@ impl StaffStore for ThisStore {
             .bind(staff_id)
             .execute(&mut *tx)
             .await?;
+            let link = NewEnrolment {
+                token_hash,
+                totp_secret,
+                expires_at,
+            };
+            insert_enrolment(&mut tx, staff_id, &link, now).await?;
+            end_sessions_tx(&mut tx, SubjectKind::Staff, staff_id, None, now).await?;
+            // The username's back-off at every address ends too.
+            let username: String =
+                sqlx::query_scalar("SELECT username FROM staff_users WHERE id = $1")
+                    .bind(staff_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
             sqlx::query(
-                "INSERT INTO staff_enrolments (token_hash, staff_id, totp_secret, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "DELETE FROM login_throttle WHERE substr(key, 1, length(CAST($1 AS TEXT))) = $1",
             )
-            .bind(token_hash)
-            .bind(staff_id)
-            .bind(totp_secret)
-            .bind(now)
-            .bind(Ts::new(expires_at))
+            .bind(crate::server::domain::attempts::staff_key(&username, ""))
             .execute(&mut *tx)
             .await?;
-            end_sessions_tx(&mut tx, SubjectKind::Staff, staff_id, None, now).await?;
             insert_audit(&mut tx, audit, now).await?;
             Ok(Finish::Commit(()))
         })
@@ -1256,44 +1287,6 @@ impl StaffStore for ThisStore {
             .await?;
             insert_audit(&mut tx, audit, now).await?;
             Ok(Finish::Commit(true))
-        })
-    }
-
-    async fn reset_staff_credentials(
-        &self,
-        id: i64,
-        password_hash: &str,
-        totp_secret: &str,
-        now: DateTime<Utc>,
-        audit: Audit,
-    ) -> Result<(), StoreError> {
-        let now = Ts::new(now);
-        let audit = &audit;
-        in_transaction!(self, |tx| {
-            sqlx::query(
-                "UPDATE staff_users SET password_hash = $1, totp_secret = $2, totp_last_step = NULL,
-                     password_changed_at = NULL, failed_logins = 0, locked_until = NULL WHERE id = $3",
-            )
-            .bind(password_hash)
-            .bind(totp_secret)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            // The username's back-off at every address ends too.
-            let username: String =
-                sqlx::query_scalar("SELECT username FROM staff_users WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            sqlx::query(
-                "DELETE FROM login_throttle WHERE substr(key, 1, length(CAST($1 AS TEXT))) = $1",
-            )
-            .bind(crate::server::domain::attempts::staff_key(&username, ""))
-            .execute(&mut *tx)
-            .await?;
-            end_sessions_tx(&mut tx, SubjectKind::Staff, id, None, now).await?;
-            insert_audit(&mut tx, audit, now).await?;
-            Ok(Finish::Commit(()))
         })
     }
 
