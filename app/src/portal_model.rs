@@ -36,6 +36,8 @@ pub enum Problem {
         max: Money,
     },
     SingleAboveDaily,
+    /// Raising a limit needs the query password.
+    LimitRaisePassword,
     /// A cross-site or otherwise unacceptable request.
     Forbidden,
     BankCardInvalid,

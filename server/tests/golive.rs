@@ -814,3 +814,36 @@ async fn an_enrolment_link_expires_after_a_day() {
     assert!(body.contains("enrolment_link"), "{body}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn one_request_id_with_two_payloads_at_once_is_a_conflict_never_the_other_answer() {
+    use helpers::device::{device, holder, live_serial};
+    let app = std::sync::Arc::new(TestApp::spawn(6).await);
+    let pos = std::sync::Arc::new(device(&app, "POS-E-CANTEEN-1").await);
+    let b = holder(&app, B_LOGIN).await;
+    let serial = std::sync::Arc::new(live_serial(&app, b).await);
+    for round in 0..10 {
+        let id = format!("race-{round}");
+        let mut both = tokio::task::JoinSet::new();
+        for fen in [100, 200] {
+            let (app, pos, serial, id) = (app.clone(), pos.clone(), serial.clone(), id.clone());
+            both.spawn(async move {
+                let body = serde_json::json!({"request_id": id, "amount_fen": fen, "card_serial": *serial});
+                let (status, answer) = pos.post(&app, "/api/device/v1/pay", body).await;
+                (fen, status, answer)
+            });
+        }
+        let mut approved = 0;
+        while let Some(result) = both.join_next().await {
+            let (fen, status, answer) = result.unwrap();
+            if status == StatusCode::OK {
+                // An answer is always about the amount asked.
+                assert_eq!(answer["amount_fen"], fen, "{answer}");
+                approved += 1;
+            } else {
+                assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+            }
+        }
+        assert_eq!(approved, 1, "round {round}");
+    }
+}

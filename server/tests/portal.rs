@@ -288,7 +288,7 @@ async fn report_lost_then_lift_with_the_query_password() {
 }
 
 #[tokio::test]
-async fn limits_can_be_lowered_but_not_raised_past_the_maxima() {
+async fn limits_are_lowered_freely_raised_with_the_password_never_past_the_maxima() {
     let app = TestApp::spawn(2).await;
     let b = login(&app, B_LOGIN, B_PASSWORD).await;
     let (_, body, _) = call(
@@ -316,6 +316,24 @@ async fn limits_can_be_lowered_but_not_raised_past_the_maxima() {
         .await;
         assert!(body.contains(problem), "{single}/{daily}: {body}");
     }
+    // Raising them back asks for the query password, and a wrong one counts towards the lock.
+    let raise = async |password: &str| {
+        call(
+            &app,
+            Some(&b),
+            "set_limits",
+            &[("single", "50"), ("daily", "200"), ("password", password)],
+        )
+        .await
+        .1
+    };
+    assert!(raise("").await.contains("limit_raise_password"));
+    assert!(raise("000001").await.contains("wrong_password"));
+    let body = raise(B_PASSWORD).await;
+    assert!(
+        body.contains("\"single_limit\":5000") && body.contains("\"daily_limit\":20000"),
+        "{body}"
+    );
     app.stop().await;
 }
 

@@ -148,9 +148,15 @@ pub async fn get_limits() -> Result<Limits, AppError> {
 
 /// Amounts in yuan as typed ("30", "30.5").
 #[server(prefix = "/api", endpoint = "set_limits")]
-pub async fn set_limits(single: String, daily: String) -> Result<Limits, AppError> {
+pub async fn set_limits(
+    single: String,
+    daily: String,
+    /// The query password: needed only to raise a limit.
+    #[server(default)]
+    password: String,
+) -> Result<Limits, AppError> {
     crate::api::as_holder(false, |state, client, s| async move {
-        portal::set_limits(&state, &s, &client, &single, &daily).await
+        portal::set_limits(&state, &s, &client, &single, &daily, &password).await
     })
     .await
 }

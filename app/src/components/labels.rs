@@ -84,6 +84,7 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::LimitAboveMaximum { max } => {
             t_string!(i18n, problem.limit_above_maximum, max = *max).to_string()
         }
+        Problem::LimitRaisePassword => t_string!(i18n, problem.limit_raise_password).to_string(),
         Problem::SingleAboveDaily => t_string!(i18n, problem.single_above_daily).to_string(),
         Problem::Forbidden => t_string!(i18n, problem.forbidden).to_string(),
         Problem::BankCardInvalid => t_string!(i18n, problem.bank_card_invalid).to_string(),

@@ -23,9 +23,19 @@ pub enum LedgerError {
     #[error("request id reused with a different payload")]
     Conflict,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<StoreError> for LedgerError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // Found by the writer under its lock: two requests with one id raced.
+            StoreError::RequestReused => LedgerError::Conflict,
+            e => LedgerError::Store(e),
+        }
+    }
 }
 
 /// What a reader presented: a card's chip serial or the digits of a 深职通码.

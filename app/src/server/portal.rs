@@ -277,6 +277,7 @@ pub async fn set_limits(
     client: &Client,
     single: &str,
     daily: &str,
+    password: &str,
 ) -> Result<Limits, AppError> {
     let profile = state.db.campus_profile().await?.ok_or(AppError::NotFound)?;
     let single = Money::parse_yuan(single).map_err(|_| AppError::Rejected(Problem::LimitFormat))?;
@@ -299,6 +300,22 @@ pub async fn set_limits(
         .limits(s.holder_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Raising a limit is confirmed with the query password (a borrowed, unlocked phone must
+    // not lift what the owner lowered).
+    let raising = super::domain::payments::raises_limits(old_single, old_daily, single, daily);
+    if raising {
+        if password.is_empty() {
+            return Err(AppError::Rejected(Problem::LimitRaisePassword));
+        }
+        let auth = state
+            .db
+            .holder_auth(s.holder_id)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        super::auth::check_query_password(state, &auth, password, state.now())
+            .await?
+            .map_err(AppError::Rejected)?;
+    }
     let audit = Audit {
         actor: Actor::Holder(s.holder_id),
         action: "account.set_limits",
@@ -306,7 +323,11 @@ pub async fn set_limits(
         target: format!("holder {}", s.student_no),
         before: format!("single {old_single}, daily {old_daily}"),
         after: format!("single {single}, daily {daily}"),
-        reason: "self-service in the portal".into(),
+        reason: if raising {
+            "self-service in the portal, raised with the query password".into()
+        } else {
+            "self-service in the portal".into()
+        },
         ip: client.ip.clone(),
     };
     state

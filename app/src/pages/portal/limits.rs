@@ -5,7 +5,8 @@ use crate::i18n::*;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-/// Show and lower the holder's own single and daily limits.
+/// Show and change the holder's own single and daily limits (raising one asks for the query
+/// password).
 #[component]
 pub fn LimitsPage() -> impl IntoView {
     let i18n = use_i18n();
@@ -29,6 +30,8 @@ pub fn LimitsPage() -> impl IntoView {
                             <input id="single" name="single" type="text" inputmode="decimal" required value=l.single_limit.yuan_string() />
                             <label for="daily">{t!(i18n, limits.daily)} " (" {t!(i18n, limits.max, max = l.max_daily_limit.to_string())} ")"</label>
                             <input id="daily" name="daily" type="text" inputmode="decimal" required value=l.daily_limit.yuan_string() />
+                            <label for="limits-password">{t!(i18n, limits.password)}</label>
+                            <input id="limits-password" name="password" type="password" inputmode="numeric" maxlength="6" autocomplete="current-password" />
                             <ActionError result=action.value() />
                             <button type="submit" class="primary" disabled=move || action.pending().get()>{t!(i18n, limits.submit)}</button>
                         </ActionForm>

@@ -216,6 +216,18 @@ pub fn decide_credit(
     })
 }
 
+/// Whether new limits raise either of the holder's own limits. Lowering is free; raising
+/// takes the query password (SPEC: holders may lower their limits themselves; raising them
+/// back is a decision the card's owner confirms).
+pub fn raises_limits(
+    old_single: Money,
+    old_daily: Money,
+    new_single: Money,
+    new_daily: Money,
+) -> bool {
+    new_single > old_single || new_daily > old_daily
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,5 +524,22 @@ mod tests {
         }
         assert!(decide_credit(Money::ZERO, Active, y(10), None).is_err());
         assert!(decide_credit(y(-1), Active, y(10), None).is_err());
+    }
+
+    #[test]
+    fn raising_either_limit_is_a_raise() {
+        for (case, new_single, new_daily, raise) in [
+            ("the same", 50, 100, false),
+            ("both lower", 30, 80, false),
+            ("single higher", 60, 100, true),
+            ("daily higher", 50, 120, true),
+            ("one up, one down", 60, 80, true),
+        ] {
+            assert_eq!(
+                raises_limits(y(50), y(100), y(new_single), y(new_daily)),
+                raise,
+                "{case}"
+            );
+        }
     }
 }

@@ -88,6 +88,23 @@ pub enum StoreError {
     /// lock lets no second writer in).
     #[error("lost a race: {0}")]
     Conflict(String),
+    /// A device's request id came again with a different payload: not a retry, and refused
+    /// rather than answered with the first request's outcome.
+    #[error("request id reused for a different request")]
+    RequestReused,
+}
+
+/// The answer to a request id seen before: the stored outcome when the payload is the same
+/// (a retry), `RequestReused` when it is not. Both backends' writers ask here.
+pub fn earlier_answer(
+    stored_hash: &str,
+    stored_outcome: &str,
+    payload_hash: &str,
+) -> Result<PaymentOutcome, StoreError> {
+    if stored_hash != payload_hash {
+        return Err(StoreError::RequestReused);
+    }
+    serde_json::from_str(stored_outcome).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -935,4 +952,26 @@ pub trait TopupStore: Send + Sync {
     /// Failed automatic top-ups not yet resolved by an operator (one holder's, or all).
     async fn failed_auto_topups(&self, holder_id: Option<i64>)
     -> Result<Vec<OrderRow>, StoreError>;
+}
+
+#[cfg(test)]
+mod earlier_answer_tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_gets_its_answer_and_another_payload_a_refusal() {
+        let outcome = PaymentOutcome::Declined {
+            reason: crate::model::Decline::InsufficientBalance,
+        };
+        let text = serde_json::to_string(&outcome).unwrap_or_default();
+        assert_eq!(earlier_answer("h1", &text, "h1").ok(), Some(outcome));
+        assert!(matches!(
+            earlier_answer("h1", &text, "h2"),
+            Err(StoreError::RequestReused)
+        ));
+        assert!(matches!(
+            earlier_answer("h1", "not json", "h1"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
 }

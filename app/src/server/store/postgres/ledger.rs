@@ -24,12 +24,16 @@ async fn debit_in_tx(
     d: &Debit,
 ) -> Result<Finish<PaymentOutcome>, StoreError> {
     // A retry of a request already answered: its outcome, and no lock taken.
-    if let Some(outcome) = super::sql::earlier_outcome(conn, d.device_id, &d.request_id).await? {
+    if let Some(outcome) =
+        super::sql::earlier_outcome(conn, d.device_id, &d.request_id, &d.payload_hash).await?
+    {
         return Ok(Finish::Rollback(outcome));
     }
     let account = super::sql::lock_account(conn, d.account_id).await?;
     // A copy of this request may have committed while we waited for the lock.
-    if let Some(outcome) = super::sql::earlier_outcome(conn, d.device_id, &d.request_id).await? {
+    if let Some(outcome) =
+        super::sql::earlier_outcome(conn, d.device_id, &d.request_id, &d.payload_hash).await?
+    {
         return Ok(Finish::Rollback(outcome));
     }
     let spent: i64 = sqlx::query_scalar(concat!(

@@ -72,16 +72,17 @@ pub(in super::super) async fn earlier_outcome(
     conn: &mut Conn,
     device_id: i64,
     request_id: &str,
+    payload_hash: &str,
 ) -> Result<Option<PaymentOutcome>, StoreError> {
-    let earlier: Option<String> = sqlx::query_scalar(
-        "SELECT outcome FROM device_requests WHERE device_id = $1 AND request_id = $2",
+    let earlier: Option<(String, String)> = sqlx::query_as(
+        "SELECT payload_hash, outcome FROM device_requests WHERE device_id = $1 AND request_id = $2",
     )
     .bind(device_id)
     .bind(request_id)
     .fetch_optional(conn)
     .await?;
     earlier
-        .map(|text| serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .map(|(hash, text)| crate::server::store::earlier_answer(&hash, &text, payload_hash))
         .transpose()
 }
 
@@ -113,7 +114,9 @@ pub(in super::super) async fn store_outcome(
 /// A refund of one payment, in its transaction: the payment read, its account locked, and
 /// `domain::payments::decide_refund` asked.
 async fn refund_in_tx(conn: &mut Conn, r: &Refund) -> Result<Finish<PaymentOutcome>, StoreError> {
-    if let Some(outcome) = earlier_outcome(conn, r.device_id, &r.request_id).await? {
+    if let Some(outcome) =
+        earlier_outcome(conn, r.device_id, &r.request_id, &r.payload_hash).await?
+    {
         return Ok(Finish::Rollback(outcome));
     }
     let row: Option<(i64, i64, EntryKind, Option<i64>, Ts)> = sqlx::query_as(
@@ -129,7 +132,9 @@ async fn refund_in_tx(conn: &mut Conn, r: &Refund) -> Result<Finish<PaymentOutco
         Some((account_id, amount, kind, merchant_id, paid_at)) => {
             let account = lock_account(conn, account_id).await?;
             // Read after the lock: a concurrent refund of this payment has committed by now.
-            if let Some(outcome) = earlier_outcome(conn, r.device_id, &r.request_id).await? {
+            if let Some(outcome) =
+                earlier_outcome(conn, r.device_id, &r.request_id, &r.payload_hash).await?
+            {
                 return Ok(Finish::Rollback(outcome));
             }
             let refunded: bool = sqlx::query_scalar(

@@ -156,17 +156,19 @@ fn outcome_json(outcome: &PaymentOutcome) -> Result<String, StoreError> {
 fn debit(conn: &Connection, d: &Debit) -> Result<PaymentOutcome, StoreError> {
     let now = ts(d.now);
     // A duplicate that raced us to the lock: its outcome is the answer.
-    let earlier: Option<String> = conn
+    let earlier: Option<(String, String)> = conn
         .prepare_cached(
-            "SELECT outcome FROM device_requests WHERE device_id = ?1 AND request_id = ?2",
+            "SELECT payload_hash, outcome FROM device_requests WHERE device_id = ?1 AND request_id = ?2",
         )
         .and_then(|mut s| {
-            s.query_row(params![d.device_id, d.request_id], |r| r.get(0))
-                .optional()
+            s.query_row(params![d.device_id, d.request_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
         })
         .map_err(sql_err)?;
-    if let Some(text) = earlier {
-        return serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()));
+    if let Some((hash, text)) = earlier {
+        return super::super::earlier_answer(&hash, &text, &d.payload_hash);
     }
     let (status, balance, single_limit, daily_limit, spent): (String, i64, i64, i64, i64) = conn
         .prepare_cached(concat!(
