@@ -115,6 +115,11 @@ pub enum Problem {
     StaffPasswordChange,
     /// An enrolment link that was used, has expired, or never existed.
     EnrolmentLink,
+    /// This cash top-up would take the operator past the daily cash cap.
+    CashCapReached {
+        taken: Money,
+        cap: Money,
+    },
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.

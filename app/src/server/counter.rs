@@ -636,9 +636,14 @@ pub async fn cash_topup(
         ),
         why,
     );
-    let (amount, balance, at) = match state.db.cash_topup(&credit, audit).await? {
+    let day_start = super::domain::calendar::day_start(now);
+    let cap = super::domain::payments::OPERATOR_DAILY_CASH_CAP;
+    let (amount, balance, at) = match state.db.cash_topup(&credit, day_start, cap, audit).await? {
         CreditOutcome::Credited { balance, .. } => (amount, balance, now),
         CreditOutcome::AccountClosed => return Err(rejected(Problem::AccountNotActive)),
+        CreditOutcome::CashCapReached { taken, cap } => {
+            return Err(rejected(Problem::CashCapReached { taken, cap }));
+        }
         // The same form again: the first top-up's receipt, nothing credited twice.
         CreditOutcome::AlreadyCredited { journal_id } => {
             let first = state

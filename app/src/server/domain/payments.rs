@@ -216,6 +216,17 @@ pub fn decide_credit(
     })
 }
 
+/// How much cash one operator may take in top-ups in one campus day. Above it, another
+/// operator (or tomorrow) takes the money: one person alone cannot put an unbounded amount of
+/// unbacked credit on cards.
+pub const OPERATOR_DAILY_CASH_CAP: Money = Money::yuan(20_000);
+
+/// Whether a cash top-up of `amount` keeps an operator who took `taken` today within `cap`.
+/// A sum beyond an i64 of fen is beyond every cap.
+pub fn within_cash_cap(taken: Money, amount: Money, cap: Money) -> bool {
+    taken.checked_add(amount).is_some_and(|total| total <= cap)
+}
+
 /// Whether new limits raise either of the holder's own limits. Lowering is free; raising
 /// takes the query password (SPEC: holders may lower their limits themselves; raising them
 /// back is a decision the card's owner confirms).
@@ -541,5 +552,26 @@ mod tests {
                 "{case}"
             );
         }
+    }
+
+    #[test]
+    fn an_operator_takes_cash_up_to_the_daily_cap() {
+        for (case, taken, amount, within) in [
+            ("first of the day", 0, 2000, true),
+            ("up to the cap exactly", 18_000, 2000, true),
+            ("one fen over", 18_000, 2001, false),
+            ("already at the cap", 20_000, 1, false),
+        ] {
+            assert_eq!(
+                within_cash_cap(y(taken), y(amount), OPERATOR_DAILY_CASH_CAP),
+                within,
+                "{case}"
+            );
+        }
+        assert!(!within_cash_cap(
+            Money::from_fen(i64::MAX),
+            y(1),
+            OPERATOR_DAILY_CASH_CAP
+        ));
     }
 }

@@ -803,6 +803,12 @@ pub enum CreditOutcome {
         journal_id: i64,
     },
     AccountClosed,
+    /// A cash top-up over the operator's daily cash cap: nothing credited. `taken` is what the
+    /// operator took in cash today before it.
+    CashCapReached {
+        taken: Money,
+        cap: Money,
+    },
 }
 
 #[async_trait]

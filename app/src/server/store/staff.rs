@@ -246,10 +246,14 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<bool, StoreError>;
-    /// A cash top-up at the counter: the credit and its audit record in one transaction.
+    /// A cash top-up at the counter: the credit and its audit record in one transaction, unless
+    /// it takes the operator (`credit.staff_id`) past `cap` in cash since `day_start`
+    /// (`CashCapReached`). One operator's top-ups are put in order by a lock on their row.
     async fn cash_topup(
         &self,
         credit: &super::Credit<'_>,
+        day_start: DateTime<Utc>,
+        cap: crate::model::Money,
         audit: Audit,
     ) -> Result<super::CreditOutcome, StoreError>;
 

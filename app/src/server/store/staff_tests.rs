@@ -112,6 +112,22 @@ impl Fixture {
     }
 
     async fn cash(&self, holder: i64, fen: i64, reference: &str) -> CreditOutcome {
+        self.cash_capped(
+            holder,
+            fen,
+            reference,
+            crate::server::domain::payments::OPERATOR_DAILY_CASH_CAP,
+        )
+        .await
+    }
+
+    async fn cash_capped(
+        &self,
+        holder: i64,
+        fen: i64,
+        reference: &str,
+        cap: Money,
+    ) -> CreditOutcome {
         self.db
             .cash_topup(
                 &Credit {
@@ -125,6 +141,8 @@ impl Fixture {
                     memo: "cash at the counter",
                     now: test_now(),
                 },
+                crate::server::domain::calendar::day_start(test_now()),
+                cap,
                 self.audit("money.cash_topup", Some(holder)),
             )
             .await
@@ -1548,4 +1566,31 @@ async fn counter_actions_at_once_happen_once() {
     let check = f.db.ledger_check().await.expect("check");
     assert!(check.is_consistent(), "{check:?}");
     assert_eq!(check.entries, entries + 1);
+}
+
+#[tokio::test]
+async fn an_operator_takes_cash_up_to_the_cap_and_retries_are_not_refused() {
+    let f = fixture().await;
+    let cap = Money::yuan(30);
+    assert!(matches!(
+        f.cash_capped(f.holder, 2000, "R-CAP-1", cap).await,
+        CreditOutcome::Credited { .. }
+    ));
+    assert_eq!(
+        f.cash_capped(f.holder, 1001, "R-CAP-2", cap).await,
+        CreditOutcome::CashCapReached {
+            taken: Money::yuan(20),
+            cap
+        }
+    );
+    // The first receipt again (a double-clicked form): its credit, not a refusal.
+    assert!(matches!(
+        f.cash_capped(f.holder, 2000, "R-CAP-1", cap).await,
+        CreditOutcome::AlreadyCredited { .. }
+    ));
+    assert!(matches!(
+        f.cash_capped(f.holder, 1000, "R-CAP-3", cap).await,
+        CreditOutcome::Credited { .. }
+    ));
+    f.consistent().await;
 }

@@ -11,7 +11,7 @@ use super::{
     ts_of,
 };
 use crate::model::{CampusProfile, CardStatus, DeviceKind, Money, StaffRole};
-use crate::server::domain::{accounts, cards, corrections};
+use crate::server::domain::{accounts, cards, corrections, payments};
 use crate::server::store::staff::*;
 use crate::server::store::{
     Audit, CardChange, CardIssue, Closing, Correction, Credit, CreditOutcome, Finish, NewCard,
@@ -595,14 +595,40 @@ impl StaffStore for ThisStore {
     async fn cash_topup(
         &self,
         credit: &Credit<'_>,
+        day_start: DateTime<Utc>,
+        cap: Money,
         audit: Audit,
     ) -> Result<CreditOutcome, StoreError> {
         let audit = &audit;
         in_transaction!(self, |tx| {
+            // The operator's row, locked: their top-ups one after another, so two at once
+            // cannot both fit under the cap.
+            sqlx::query(concat!(
+                "SELECT id FROM staff_users WHERE id = $1",
+                for_update!()
+            ))
+            .bind(credit.staff_id)
+            .execute(&mut *tx)
+            .await?;
+            let taken: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM journal_entries
+                 WHERE staff_id = $1 AND kind = 'topup' AND channel = 'cash' AND created_at >= $2",
+            )
+            .bind(credit.staff_id)
+            .bind(Ts::new(day_start))
+            .fetch_one(&mut *tx)
+            .await?;
             let outcome = credit_in_tx(&mut tx, credit).await?;
             let CreditOutcome::Credited { balance, .. } = &outcome else {
                 return Ok(Finish::Rollback(outcome));
             };
+            let taken = Money::from_fen(taken);
+            if !payments::within_cash_cap(taken, credit.amount, cap) {
+                return Ok(Finish::Rollback(CreditOutcome::CashCapReached {
+                    taken,
+                    cap,
+                }));
+            }
             let mut audit = audit.clone();
             audit.after = format!("balance {}", balance.yuan_string());
             insert_audit(&mut tx, &audit, credit.now).await?;

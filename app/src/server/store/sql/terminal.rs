@@ -238,6 +238,10 @@ async fn order_paid_tx(
             Ok(Finish::Commit(OrderPaid::AlreadyPaid))
         }
         CreditOutcome::AccountClosed => Ok(Finish::Rollback(OrderPaid::AccountClosed)),
+        // Only a counter's cash top-up has a cap; a provider's credit never asks for one.
+        CreditOutcome::CashCapReached { .. } => Err(StoreError::Corrupt(
+            "a provider credit was refused by a cash cap".into(),
+        )),
     }
 }
 
