@@ -214,8 +214,27 @@ pub struct CloseReport {
 pub struct ClosedAccount {
     pub student_no: String,
     pub name: String,
+    /// Paid out (closed), or the balance that will be (waiting for a second person).
     pub paid_out: Money,
+    /// The payout's reference; empty while waiting.
     pub reference: String,
+    /// The balance is not zero: a second staff member approves in the work queue first.
+    pub awaiting_approval: bool,
+}
+
+/// A closing with money on it, waiting in the work queue for a second staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosingRequestView {
+    pub id: i64,
+    pub holder_id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub balance: Money,
+    /// Masked: the full number is for finance's payout list.
+    pub bank_account: String,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: String,
 }
 
 /// The outcome of a correction request.

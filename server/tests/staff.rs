@@ -318,6 +318,7 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ("staff/found", Who::Read, false, &[("open_only", "true")]),
     ("staff/failed_topups", Who::Read, false, &[]),
     ("staff/reversals", Who::Read, false, &[]),
+    ("staff/closings", Who::Read, false, &[]),
     (
         "staff/enrol",
         Who::Counter,
@@ -446,6 +447,12 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
         Who::Counter,
         true,
         &[("request_id", "999999")],
+    ),
+    (
+        "staff/decide_closing",
+        Who::Counter,
+        true,
+        &[("request_id", "999999"), ("decision", "approve")],
     ),
     (
         "staff/resolve_topup",
@@ -1038,6 +1045,36 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("staff/close_batch");
+    // Closing with money on it: asked by one, decided by another (here: rejected, so the
+    // account stays open for what follows).
+    let b_id = b.to_string();
+    let asked = audited(
+        &app,
+        &op,
+        "staff/close_account",
+        &[
+            ("holder_id", &b_id),
+            ("bank_account", "6222021234567890"),
+            ("reason", "退学"),
+        ],
+    )
+    .await;
+    assert_eq!(asked["awaiting_approval"], true, "{asked}");
+    let (_, queue, _) = call(&app, Some(&op), "staff/closings", &[]).await;
+    let queue: Value = serde_json::from_str(&queue).unwrap();
+    let request = queue[0]["id"].as_i64().unwrap().to_string();
+    audited(
+        &app,
+        &op2,
+        "staff/decide_closing",
+        &[
+            ("request_id", &request),
+            ("decision", "reject"),
+            ("reason", "学生撤回申请"),
+        ],
+    )
+    .await;
+    done.insert("staff/decide_closing");
 
     // Administration.
     audited(
@@ -1652,8 +1689,40 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     .await;
     let owed = balance(&app, b).await;
 
-    let closed = audited(&app, &op, "staff/close_account", &form).await;
+    // Money goes out: the operator's request waits for a second staff member.
+    let asked = audited(&app, &op, "staff/close_account", &form).await;
+    assert_eq!(asked["awaiting_approval"], true, "{asked}");
+    assert_eq!(asked["paid_out"], owed.fen());
+    assert_eq!(balance(&app, b).await, owed, "nothing paid yet");
+    assert_eq!(holder_file(&app, &op, b).await["account_status"], "active");
+    // Asking twice does not queue it twice.
+    let (status, body, _) = call(&app, Some(&op), "staff/close_account", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("approval_pending"), "{body}");
+    let (_, queue, _) = call(&app, Some(&op), "staff/closings", &[]).await;
+    let queue: Value = serde_json::from_str(&queue).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
+    assert!(queue[0]["bank_account"].as_str().unwrap().ends_with("7890"));
+    assert!(
+        !queue[0]["bank_account"]
+            .as_str()
+            .unwrap()
+            .contains("62220212")
+    );
+    let request = queue[0]["id"].as_i64().unwrap().to_string();
+    let decide = [("request_id", request.as_str()), ("decision", "approve")];
+    // The one who asked cannot approve it.
+    let (status, same, _) = call(&app, Some(&op), "staff/decide_closing", &decide).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(same.contains("same_approver"), "{same}");
+    let op2 = staff_login(&app, "operator2").await;
+    let closed = audited(&app, &op2, "staff/decide_closing", &decide).await;
     assert_eq!(closed["paid_out"], owed.fen());
+    assert_eq!(closed["awaiting_approval"], false);
+    // Decided once.
+    let (status, again, _) = call(&app, Some(&op2), "staff/decide_closing", &decide).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(again.contains("approval_decided"), "{again}");
     assert!(closed["reference"].as_str().unwrap().ends_with("****7890"));
     assert_eq!(balance(&app, b).await, Money::ZERO);
     let file = holder_file(&app, &op, b).await;

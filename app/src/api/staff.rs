@@ -189,6 +189,15 @@ pub async fn pending_reversals() -> Result<Vec<ReversalView>, AppError> {
     .await
 }
 
+/// Closings with a payout waiting for a second staff member.
+#[server(prefix = "/api", endpoint = "staff/closings")]
+pub async fn closing_requests() -> Result<Vec<ClosingRequestView>, AppError> {
+    guarded(roles::READ, |s, _| async move {
+        counter::closing_requests(&s).await
+    })
+    .await
+}
+
 // ---- The counter (operators, administrators) ----
 
 #[server(prefix = "/api", endpoint = "staff/enrol")]
@@ -388,6 +397,25 @@ pub async fn approve_reversal(request_id: i64) -> Result<(), AppError> {
         counter::approve_reversal(&s, &who, request_id)
             .await
             .map(|_| ())
+    })
+    .await
+}
+
+/// A second staff member approves a closing (the payout goes out) or rejects it (with a
+/// reason); not the one who asked.
+#[server(prefix = "/api", endpoint = "staff/decide_closing")]
+pub async fn decide_closing(
+    request_id: i64,
+    decision: String,
+    #[server(default)] reason: String,
+) -> Result<ClosedAccount, AppError> {
+    guarded(roles::COUNTER, |s, who| async move {
+        let approve = match decision.as_str() {
+            "approve" => true,
+            "reject" => false,
+            _ => return Err(AppError::Invalid("decision".into())),
+        };
+        counter::decide_closing(&s, &who, request_id, approve, &reason).await
     })
     .await
 }

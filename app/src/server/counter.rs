@@ -805,6 +805,17 @@ async fn has_pending_money(state: &AppState, holder_id: i64) -> Result<bool, App
             .any(|o| o.status == TopupStatus::Pending))
 }
 
+/// A payout's reference: unique (a reference is credited or paid out once): time plus 32
+/// random bits, and the account's last digits.
+fn payout_reference(now: chrono::DateTime<chrono::Utc>, account: &str) -> String {
+    format!(
+        "PO{}{:08X} {}",
+        now.format("%Y%m%d%H%M%S"),
+        rand::random::<u32>(),
+        crate::staff_model::masked_account(account)
+    )
+}
+
 async fn close_one(
     state: &AppState,
     staff: &StaffSession,
@@ -816,13 +827,33 @@ async fn close_one(
         return Err(rejected(Problem::PendingMoney));
     }
     let now = state.now();
-    // Unique (a reference is credited or paid out once): time plus 32 random bits.
-    let reference = format!(
-        "PO{}{:08X} {}",
-        now.format("%Y%m%d%H%M%S"),
-        rand::random::<u32>(),
-        crate::staff_model::masked_account(account)
-    );
+    if super::domain::accounts::payout_needs_second_person(h.balance) {
+        // Money goes out: a second staff member approves it in the work queue.
+        let mut audit = staff.audit(
+            "account.close_requested",
+            Some(h.holder_id),
+            format!("holder {}", h.student_no),
+            why,
+        );
+        audit.after = format!(
+            "closing with a payout of {} to {} awaits a second staff member",
+            h.balance.yuan_string(),
+            crate::staff_model::masked_account(account)
+        );
+        state
+            .db
+            .request_closing(h.holder_id, account, why, staff.id, now, audit)
+            .await?
+            .ok_or(rejected(Problem::ApprovalPending))?;
+        return Ok(ClosedAccount {
+            student_no: h.student_no.clone(),
+            name: h.name.clone(),
+            paid_out: h.balance,
+            reference: String::new(),
+            awaiting_approval: true,
+        });
+    }
+    let reference = payout_reference(now, account);
     let audit = staff.audit(
         "account.close",
         Some(h.holder_id),
@@ -839,8 +870,75 @@ async fn close_one(
             name: h.name.clone(),
             paid_out,
             reference,
+            awaiting_approval: false,
         }),
         Closing::AlreadyClosed => Err(rejected(Problem::AccountNotActive)),
+    }
+}
+
+/// The closings waiting for a second staff member.
+pub async fn closing_requests(state: &AppState) -> Result<Vec<ClosingRequestView>, AppError> {
+    Ok(state.db.closing_requests().await?)
+}
+
+/// A second staff member's decision on a closing: approved, the account is closed and its
+/// whole balance (as it is now) paid out to the recorded bank account; rejected, nothing
+/// changes. The one who asked cannot decide it.
+pub async fn decide_closing(
+    state: &AppState,
+    staff: &StaffSession,
+    request_id: i64,
+    approve: bool,
+    why: &str,
+) -> Result<ClosedAccount, AppError> {
+    let request = state
+        .db
+        .closing_request(request_id)
+        .await?
+        .filter(|r| r.pending)
+        .ok_or(rejected(Problem::ApprovalDecided))?;
+    if request.requested_by == staff.id {
+        return Err(rejected(Problem::SameApprover));
+    }
+    let why = if approve {
+        request.reason.as_str()
+    } else {
+        reason(why)?
+    };
+    let h = holder(state, request.holder_id).await?;
+    let now = state.now();
+    let reference = payout_reference(now, &request.bank_account);
+    let audit = staff.audit(
+        if approve {
+            "account.close"
+        } else {
+            "account.close_rejected"
+        },
+        Some(h.holder_id),
+        format!("holder {} (closing request #{request_id})", h.student_no),
+        why,
+    );
+    match state
+        .db
+        .decide_closing(request_id, approve, &reference, staff.id, now, audit)
+        .await?
+    {
+        None => Err(rejected(Problem::ApprovalDecided)),
+        Some(Closing::Closed { paid_out, .. }) => Ok(ClosedAccount {
+            student_no: h.student_no.clone(),
+            name: h.name.clone(),
+            paid_out,
+            reference,
+            awaiting_approval: false,
+        }),
+        Some(Closing::AlreadyClosed) if !approve => Ok(ClosedAccount {
+            student_no: h.student_no.clone(),
+            name: h.name.clone(),
+            paid_out: Money::ZERO,
+            reference: String::new(),
+            awaiting_approval: false,
+        }),
+        Some(Closing::AlreadyClosed) => Err(rejected(Problem::AccountNotActive)),
     }
 }
 

@@ -448,7 +448,11 @@ fn CounterForms(
                         <ReasonField id="close-reason" />
                         <ActionError result=actions.close.value() />
                         {move || actions.close.value().get().and_then(|r| r.ok()).map(|c| view! {
-                            <p class="notice ok" role="status" data-testid="close-done">{t!(i18n, staff.closed_paid, amount = money(c.paid_out), reference = c.reference.clone())}</p>
+                            <p class="notice ok" role="status" data-testid="close-done">{if c.awaiting_approval {
+                                    t_string!(i18n, staff.close_awaiting, amount = money(c.paid_out)).to_string()
+                                } else {
+                                    t_string!(i18n, staff.closed_paid, amount = money(c.paid_out), reference = c.reference.clone()).to_string()
+                                }}</p>
                         })}
                         <button type="submit" class="danger">{t!(i18n, staff.close_submit)}</button>
                     </ActionForm>

@@ -77,9 +77,45 @@ pub fn QueuePage() -> impl IntoView {
     let resolve = ServerAction::<ResolveTopup>::new();
     let failed = Resource::new(move || resolve.version().get(), |_| failed_topups());
     let pending = Resource::new(move || approve.version().get(), |_| pending_reversals());
+    let decide = ServerAction::<DecideClosing>::new();
+    let closings = Resource::new(move || decide.version().get(), |_| closing_requests());
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_queue).to_string()) />
         <h1>{t!(i18n, staff.nav_queue)}</h1>
+        <section class="panel">
+            <h2>{t!(i18n, staff.pending_closings)}</h2>
+            <Done result=decide.value() testid="closing-done" />
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    closings.await.map(|rows| {
+                        if rows.is_empty() {
+                            return view! { <p class="muted">{t!(i18n, staff.nothing_waiting)}</p> }.into_any();
+                        }
+                        view! {
+                            <ul class="plain" data-testid="closing-list">
+                                {rows.into_iter().map(|r| view! {
+                                    <li>
+                                        <A href=format!("/staff/holder/{}", r.holder_id)>{r.name.clone()} " " {r.student_no.clone()}</A>
+                                        {format!(" · {} → {} · {} · {} {}", money(r.balance), r.bank_account, r.reason, r.requested_by, campus_time(&r.requested_at))}
+                                        <ActionForm action=decide attr:class="inline-form">
+                                            <input type="hidden" name="request_id" value=r.id.to_string() />
+                                            <input type="hidden" name="decision" value="approve" />
+                                            <button type="submit" class="primary">{t!(i18n, staff.approve_payout)}</button>
+                                        </ActionForm>
+                                        <ActionForm action=decide attr:class="inline-form">
+                                            <input type="hidden" name="request_id" value=r.id.to_string() />
+                                            <input type="hidden" name="decision" value="reject" />
+                                            <ReasonField id=format!("cr-{}", r.id) />
+                                            <button type="submit" class="danger">{t!(i18n, staff.reject)}</button>
+                                        </ActionForm>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    })
+                })}
+            </Suspense>
+        </section>
         <section class="panel">
             <h2>{t!(i18n, staff.pending_corrections)}</h2>
             <Done result=approve.value() testid="approve-done" />
@@ -160,7 +196,11 @@ pub fn GraduationPage() -> impl IntoView {
                     view! {
                         <div class="notice ok" role="status" data-testid="batch-done">
                             <ul>{r.closed.into_iter().map(|c| view! {
-                                <li>{t!(i18n, staff.closed_paid, amount = money(c.paid_out), reference = c.reference.clone())} " · " {c.name.clone()} " " {c.student_no.clone()}</li>
+                                <li>{if c.awaiting_approval {
+                                    t_string!(i18n, staff.close_awaiting, amount = money(c.paid_out)).to_string()
+                                } else {
+                                    t_string!(i18n, staff.closed_paid, amount = money(c.paid_out), reference = c.reference.clone()).to_string()
+                                }} " · " {c.name.clone()} " " {c.student_no.clone()}</li>
                             }).collect_view()}</ul>
                         </div>
                     }.into_any()

@@ -58,6 +58,11 @@ impl ClosePlan {
     }
 }
 
+/// Whether closing takes a second staff member: whenever money goes out (a positive balance).
+pub fn payout_needs_second_person(balance: Money) -> bool {
+    balance > Money::ZERO
+}
+
 /// Closing: once; the whole balance is paid out under `reference`. Run under the account's
 /// lock, so a payment in flight has finished (and is paid out with the rest) or sees it closed.
 pub fn decide_close(
@@ -151,5 +156,16 @@ mod tests {
             decide_close(Closed, y(100), "PO-3"),
             Err(Closing::AlreadyClosed)
         );
+    }
+
+    #[test]
+    fn money_going_out_takes_two_people() {
+        for (fen, two) in [(0, false), (1, true), (123_456, true)] {
+            assert_eq!(
+                payout_needs_second_person(Money::from_fen(fen)),
+                two,
+                "{fen}"
+            );
+        }
     }
 }

@@ -199,6 +199,20 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "closing_requests",
+        &[
+            ("id", Int),
+            ("holder_id", Int),
+            ("bank_account", Text),
+            ("reason", Text),
+            ("requested_by", Int),
+            ("requested_at", Time),
+            ("status", Text),
+            ("decided_by", Int),
+            ("decided_at", Time),
+        ],
+    ),
+    (
         "staff_enrolments",
         &[
             ("token_hash", Text),
@@ -355,6 +369,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "found_cards",
     "reversal_requests",
     "payouts",
+    "closing_requests",
 ];
 
 /// Rows per INSERT.

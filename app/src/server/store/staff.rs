@@ -89,6 +89,17 @@ pub struct ReversalRow {
     pub pending: bool,
 }
 
+/// A closing request as the approval needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClosingRequestRow {
+    pub id: i64,
+    pub holder_id: i64,
+    pub bank_account: String,
+    pub reason: String,
+    pub requested_by: i64,
+    pub pending: bool,
+}
+
 /// A staff enrolment link, as its page needs it.
 #[derive(Debug, Clone)]
 pub struct EnrolmentRow {
@@ -233,6 +244,32 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Closing, StoreError>;
+    /// Asks for a closing with money on it, for a second staff member to approve; `None`
+    /// when one is pending for this holder already.
+    async fn request_closing(
+        &self,
+        holder_id: i64,
+        bank_account: &str,
+        reason: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError>;
+    /// The closings waiting for a second person.
+    async fn closing_requests(&self) -> Result<Vec<ClosingRequestView>, StoreError>;
+    async fn closing_request(&self, id: i64) -> Result<Option<ClosingRequestRow>, StoreError>;
+    /// Approves (closing the account and paying out the balance to the recorded bank account,
+    /// with `reference`) or rejects a pending request, in one transaction; `None` when it was
+    /// no longer pending. A rejection answers `Some(AlreadyClosed)` without closing anything.
+    async fn decide_closing(
+        &self,
+        id: i64,
+        approve: bool,
+        reference: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<Closing>, StoreError>;
 
     /// A card by its printed number or chip serial: (card id, holder id, card number).
     async fn card_by_number(&self, number: &str) -> Result<Option<(i64, i64, String)>, StoreError>;

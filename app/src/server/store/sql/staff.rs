@@ -150,6 +150,84 @@ async fn insert_enrolment(
     Ok(())
 }
 
+/// Closes a holder's account in the caller's transaction: under the account lock, the whole
+/// balance is paid out (a payout entry and finance's payout row), cards are cancelled,
+/// automatic top-up and sessions end, and the audit record is written. `Err` is the refusal
+/// (already closed), with nothing written.
+async fn close_in_tx(
+    tx: &mut Conn,
+    holder_id: i64,
+    reference: &str,
+    bank_account: &str,
+    staff_id: i64,
+    now: Ts,
+    audit: &Audit,
+) -> Result<Result<Closing, Closing>, StoreError> {
+    let at = now;
+    // Under the account lock: a payment in flight finishes first (and is paid out with
+    // the rest), or sees the account closed.
+    let account = lock_account_of_holder(&mut *tx, holder_id).await?;
+    let plan = match accounts::decide_close(account.status, account.balance, reference) {
+        Ok(plan) => plan,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let mut journal_id = None;
+    if let Some(amount) = plan.payout {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO journal_entries (account_id, kind, amount, balance_after, staff_id, reference, memo, created_at)
+             VALUES ($1, 'payout', $2, 0, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(account.id)
+        .bind(-amount.fen())
+        .bind(staff_id)
+        .bind(reference)
+        .bind(&audit.reason)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        set_balance(&mut *tx, account.id, account.balance, Money::ZERO).await?;
+        sqlx::query(
+            "INSERT INTO payouts (journal_id, holder_id, amount, bank_account, reference, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(holder_id)
+        .bind(amount.fen())
+        .bind(bank_account)
+        .bind(reference)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        journal_id = Some(id);
+    }
+    sqlx::query(
+        "UPDATE cards SET status = 'cancelled', ended_at = $1
+         WHERE holder_id = $2 AND status IN ('active', 'lost')",
+    )
+    .bind(at)
+    .bind(holder_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE accounts SET status = 'closed', status_reason = $1, closed_at = $2 WHERE id = $3",
+    )
+    .bind(&audit.reason)
+    .bind(at)
+    .bind(account.id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE auto_topup SET enabled = FALSE WHERE holder_id = $1")
+        .bind(holder_id)
+        .execute(&mut *tx)
+        .await?;
+    end_sessions_tx(&mut *tx, SubjectKind::Holder, holder_id, None, now).await?;
+    let mut audit = audit.clone();
+    audit.before.clone_from(&plan.audit_before);
+    audit.after.clone_from(&plan.audit_after);
+    insert_audit(&mut *tx, &audit, now).await?;
+    Ok(Ok(plan.outcome(journal_id)))
+}
+
 #[async_trait]
 impl StaffStore for ThisStore {
     async fn staff_auth(&self, username: &str) -> Result<Option<StaffAuth>, StoreError> {
@@ -485,70 +563,143 @@ impl StaffStore for ThisStore {
         audit: Audit,
     ) -> Result<Closing, StoreError> {
         let audit = &audit;
-        let at = Ts::new(now);
+        let now = Ts::new(now);
         in_transaction!(self, |tx| {
-            // Under the account lock: a payment in flight finishes first (and is paid out with
-            // the rest), or sees the account closed.
-            let account = lock_account_of_holder(&mut tx, holder_id).await?;
-            let plan = match accounts::decide_close(account.status, account.balance, reference) {
-                Ok(plan) => plan,
-                Err(refused) => return Ok(Finish::Rollback(refused)),
-            };
-            let mut journal_id = None;
-            if let Some(amount) = plan.payout {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO journal_entries (account_id, kind, amount, balance_after, staff_id, reference, memo, created_at)
-                     VALUES ($1, 'payout', $2, 0, $3, $4, $5, $6) RETURNING id",
+            Ok(
+                match close_in_tx(
+                    &mut tx,
+                    holder_id,
+                    reference,
+                    bank_account,
+                    staff_id,
+                    now,
+                    audit,
                 )
-                .bind(account.id)
-                .bind(-amount.fen())
-                .bind(staff_id)
-                .bind(reference)
-                .bind(&audit.reason)
-                .bind(at)
-                .fetch_one(&mut *tx)
-                .await?;
-                set_balance(&mut tx, account.id, account.balance, Money::ZERO).await?;
-                sqlx::query(
-                    "INSERT INTO payouts (journal_id, holder_id, amount, bank_account, reference, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(holder_id)
-                .bind(amount.fen())
-                .bind(bank_account)
-                .bind(reference)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                journal_id = Some(id);
-            }
-            sqlx::query(
-                "UPDATE cards SET status = 'cancelled', ended_at = $1
-                 WHERE holder_id = $2 AND status IN ('active', 'lost')",
+                .await?
+                {
+                    Ok(closed) => Finish::Commit(closed),
+                    Err(refused) => Finish::Rollback(refused),
+                },
             )
-            .bind(at)
+        })
+    }
+
+    async fn request_closing(
+        &self,
+        holder_id: i64,
+        bank_account: &str,
+        reason: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<i64>, StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            // One pending request per holder (the partial unique index `closing_one_pending`).
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO closing_requests (holder_id, bank_account, reason, requested_by, requested_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+            )
             .bind(holder_id)
-            .execute(&mut *tx)
+            .bind(bank_account)
+            .bind(reason)
+            .bind(staff_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
             .await?;
-            sqlx::query(
-                "UPDATE accounts SET status = 'closed', status_reason = $1, closed_at = $2 WHERE id = $3",
+            if id.is_none() {
+                return Ok(Finish::Rollback(None));
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(id))
+        })
+    }
+
+    async fn closing_requests(&self) -> Result<Vec<ClosingRequestView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.holder_id, h.student_no, h.name, a.balance, r.bank_account, r.reason,
+                    s.display_name AS requested_by, r.requested_at
+             FROM closing_requests r
+             JOIN cardholders h ON h.id = r.holder_id
+             JOIN accounts a ON a.holder_id = r.holder_id
+             JOIN staff_users s ON s.id = r.requested_by
+             WHERE r.status = 'pending' ORDER BY r.requested_at, r.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClosingRequestView {
+                    id: r.try_get("id")?,
+                    holder_id: r.try_get("holder_id")?,
+                    student_no: r.try_get("student_no")?,
+                    name: r.try_get("name")?,
+                    balance: Money::from_fen(r.try_get("balance")?),
+                    bank_account: masked_account(&r.try_get::<String, _>("bank_account")?),
+                    reason: r.try_get("reason")?,
+                    requested_by: r.try_get("requested_by")?,
+                    requested_at: ts_of(r, "requested_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn closing_request(&self, id: i64) -> Result<Option<ClosingRequestRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, holder_id, bank_account, reason, requested_by, status = 'pending' AS pending
+             FROM closing_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn decide_closing(
+        &self,
+        id: i64,
+        approve: bool,
+        reference: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<Closing>, StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            // Decided once: of two decisions at once, one finds it pending.
+            let request: Option<(i64, String)> = sqlx::query_as(
+                "UPDATE closing_requests SET status = $1, decided_by = $2, decided_at = $3
+                 WHERE id = $4 AND status = 'pending' RETURNING holder_id, bank_account",
             )
-            .bind(&audit.reason)
-            .bind(at)
-            .bind(account.id)
-            .execute(&mut *tx)
+            .bind(if approve { "approved" } else { "rejected" })
+            .bind(staff_id)
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&mut *tx)
             .await?;
-            sqlx::query("UPDATE auto_topup SET enabled = FALSE WHERE holder_id = $1")
-                .bind(holder_id)
-                .execute(&mut *tx)
-                .await?;
-            end_sessions_tx(&mut tx, SubjectKind::Holder, holder_id, None, now).await?;
-            let mut audit = audit.clone();
-            audit.before.clone_from(&plan.audit_before);
-            audit.after.clone_from(&plan.audit_after);
-            insert_audit(&mut tx, &audit, now).await?;
-            Ok(Finish::Commit(plan.outcome(journal_id)))
+            let Some((holder_id, bank_account)) = request else {
+                return Ok(Finish::Rollback(None));
+            };
+            if !approve {
+                insert_audit(&mut tx, audit, now).await?;
+                return Ok(Finish::Commit(Some(Closing::AlreadyClosed)));
+            }
+            // Closed meanwhile (by a zero-balance closing): the request is decided, nothing paid.
+            let closed = match close_in_tx(
+                &mut tx,
+                holder_id,
+                reference,
+                &bank_account,
+                staff_id,
+                now,
+                audit,
+            )
+            .await?
+            {
+                Ok(closed) | Err(closed) => closed,
+            };
+            Ok(Finish::Commit(Some(closed)))
         })
     }
 
