@@ -1,7 +1,8 @@
 import { type Browser } from "@playwright/test";
 import { test, expect } from "./fixtures/test";
 import { StudentPortal } from "./fixtures/student";
-import { StaffPortal, staffSetup } from "./fixtures/staff";
+import { StaffPortal, staffSetup, totp } from "./fixtures/staff";
+import { serverNow } from "./fixtures/clock";
 import { deviceCall } from "./fixtures/devices";
 
 // The card office's acceptance journeys. Serial: they build on each other (the imported
@@ -196,4 +197,53 @@ test("an administrator creates a device; its credential, shown once, sets up the
   await setup.getByRole("button", { name: "设置此浏览器" }).click();
   await expect(till.page).toHaveURL(/\/terminal\/pos$/);
   await expect(till.testId("terminalBar")).toContainText(s.device);
+});
+
+test("an administrator adds a colleague, who sets their own password and authenticator by the one-time link", async ({ browser }, info) => {
+  const username = info.project.name === "phone" ? "e2e-new-phone" : "e2e-new-desk";
+  const office = await staffPage(browser);
+  await office.signIn("admin");
+  await office.open("/staff/admin");
+  await office.page.getByText("添加工作人员").click();
+  const form = office.page.getByTestId("staff-form");
+  await form.getByLabel("用户名").fill(username);
+  await form.getByLabel("姓名").fill("柜台 新同事");
+  await form.getByLabel("角色").selectOption("operator");
+  await form.getByLabel("办理原因").fill("新员工入职");
+  await form.getByRole("button", { name: "保存" }).click();
+  // The administrator gets a link to hand over, and never a password or a secret.
+  const link = await office.page.getByTestId("staff-enrolment-link").getAttribute("href");
+  expect(link).toMatch(/^\/staff\/welcome\?token=[0-9a-f]{64}$/);
+  await expect(office.page.getByTestId("staff-enrolment")).not.toContainText(/[A-Z2-7]{32}/);
+
+  // The colleague, in their own browser, without a session.
+  const context = await browser.newContext({ locale: "zh-CN" });
+  const colleague = new StaffPortal(await context.newPage());
+  await colleague.open(link!);
+  const secret = (await colleague.page.getByTestId("welcome-secret").innerText()).trim();
+  expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+  const welcome = colleague.page.getByTestId("welcome-form");
+  await welcome.getByLabel("新密码", { exact: true }).fill("Colleague-own-2026");
+  await welcome.getByLabel("再输入一次新密码").fill("Colleague-own-2026");
+  // A wrong code is refused, and the link still works.
+  await welcome.getByLabel(/6 位动态验证码/).fill("000000");
+  await welcome.getByRole("button", { name: "完成并前往登录" }).click();
+  await expect(colleague.page.getByTestId("form-error")).toBeVisible();
+  await welcome.getByLabel(/6 位动态验证码/).fill(totp(secret, (await serverNow()) / 1000));
+  await welcome.getByRole("button", { name: "完成并前往登录" }).click();
+  await expect(colleague.page.getByTestId("welcome-done")).toBeVisible();
+  await colleague.expectAccessible();
+
+  // The link is used up; the colleague logs in with what only they know.
+  await colleague.open(link!);
+  await expect(colleague.page.getByTestId("form-error")).toContainText("已使用或已过期");
+  await colleague.open("/staff/login");
+  const login = colleague.page.getByTestId("staff-login-form");
+  await login.getByLabel("用户名").fill(username);
+  await login.getByLabel("密码").fill("Colleague-own-2026");
+  // The next step's code: the one just used for the link is good once.
+  await login.getByLabel("动态验证码").fill(totp(secret, (await serverNow()) / 1000 + 30));
+  await login.getByRole("button", { name: "登录" }).click();
+  await expect(colleague.page.getByTestId("staff-who")).toContainText("柜台 新同事");
+  await context.close();
 });
