@@ -50,13 +50,30 @@ pub fn redact_url(url: &str) -> String {
     // The authority ends at the first '/', '?' or '#'; the credentials at its last '@'.
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((credentials, host)) if credentials.contains(':') => {
             let user = credentials.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:[REDACTED]@{host}{path}")
+            format!("{user}:[REDACTED]@{host}")
         }
-        _ => url.to_string(),
-    }
+        _ => authority.to_string(),
+    };
+    // A password given as a query parameter (`?password=…`, which sqlx accepts) too.
+    let path = match path.split_once('?') {
+        Some((before, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{key}=[REDACTED]")
+                    }
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{before}?{}", query.join("&"))
+        }
+        None => path.to_string(),
+    };
+    format!("{scheme}://{authority}{path}")
 }
 
 /// Which payment provider takes online and automatic top-ups.
@@ -234,6 +251,10 @@ mod tests {
                 "postgres://ykt:[REDACTED]@db/yikatong",
             ),
             ("postgres://ykt@db/yikatong", "postgres://ykt@db/yikatong"),
+            (
+                "postgres://db/yikatong?user=ykt&password=s3cret&sslmode=require",
+                "postgres://db/yikatong?user=ykt&password=[REDACTED]&sslmode=require",
+            ),
             ("sqlite://data/yikatong.db", "sqlite://data/yikatong.db"),
         ] {
             assert_eq!(redact_url(url), shown);

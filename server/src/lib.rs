@@ -389,14 +389,20 @@ pub fn forwarded_client(
     if !is_trusted(&peer.ip()) {
         return None;
     }
-    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    let mut hops: Vec<&str> = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
-        for hop in value.to_str().ok()?.split(',') {
-            // A hop that is not an address makes the whole header untrustworthy.
-            hops.push(hop.trim().parse().ok()?);
+        hops.extend(value.to_str().ok()?.split(','));
+    }
+    // From the right: our proxies' own entries are skipped; the first other one is the client.
+    // A hop that is not an address before that point makes the header untrustworthy; what
+    // stands further left is the client's own claim and is never read.
+    for hop in hops.into_iter().rev() {
+        let ip: std::net::IpAddr = hop.trim().parse().ok()?;
+        if !is_trusted(&ip) {
+            return Some(ip);
         }
     }
-    hops.into_iter().rev().find(|ip| !is_trusted(ip))
+    None
 }
 
 /// Refuses state-changing requests a browser sends from another site. Browsers mark every

@@ -395,7 +395,9 @@ fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
             "1.2.3.4, 198.51.100.1, 10.0.0.7",
             ip("198.51.100.1"),
         ),
-        // Garbage in the chain: nothing is believed.
+        // Garbage the client put on the left is never read; garbage where the client should
+        // be makes nothing believed.
+        ("10.0.0.2", "x, 198.51.100.1", ip("198.51.100.1")),
         ("10.0.0.2", "198.51.100.1, not-an-ip", None),
     ] {
         assert_eq!(
@@ -846,4 +848,34 @@ async fn one_request_id_with_two_payloads_at_once_is_a_conflict_never_the_other_
         }
         assert_eq!(approved, 1, "round {round}");
     }
+}
+
+#[tokio::test]
+async fn declines_that_check_no_password_do_not_lock_a_kiosk() {
+    use helpers::device::{device, holder, live_serial};
+    use serde_json::json;
+    let app = TestApp::spawn(6).await;
+    let kiosk = device(&app, "KIOSK-E-ADMIN").await;
+    let b = holder(&app, B_LOGIN).await;
+    let serial = live_serial(&app, b).await;
+    // More foreign cards than the kiosk's whole budget of wrong passwords.
+    for i in 0..40 {
+        let (_, answer) = kiosk
+            .post(
+                &app,
+                "/api/device/v1/kiosk/balance",
+                json!({"card_serial": format!("FOREIGN{i:04}"), "password": "000000"}),
+            )
+            .await;
+        assert_eq!(answer["reason"], "unknown_card", "{answer}");
+    }
+    let (_, answer) = kiosk
+        .post(
+            &app,
+            "/api/device/v1/kiosk/balance",
+            json!({"card_serial": serial, "password": B_PASSWORD}),
+        )
+        .await;
+    assert_eq!(answer["ok"], true, "{answer}");
+    app.stop().await;
 }

@@ -2,7 +2,7 @@
 //! the audit viewer, reports, and a merchant's own view.
 
 use super::enrolment::NewAccount;
-use super::staff::{StaffSession, otpauth_uri};
+use super::staff::{StaffSession, code_ok};
 use super::store::{AuditQuery, DeviceInput, MerchantInput};
 use super::{AppState, internal};
 use crate::error::AppError;
@@ -13,14 +13,6 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 fn rejected(problem: Problem) -> AppError {
     AppError::Rejected(problem)
-}
-
-/// Codes of merchants and devices: letters, digits and dashes, 2 to 40 of them.
-pub(crate) fn code_ok(code: &str) -> bool {
-    (2..=40).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn text_ok(text: &str, max: usize) -> bool {
@@ -195,22 +187,6 @@ async fn merchant_for(
 
 async fn merchant_exists(state: &AppState, id: i64) -> Result<bool, AppError> {
     Ok(state.db.merchants().await?.iter().any(|m| m.id == id))
-}
-
-/// The second factor's enrolment, shown once: the secret and its QR code.
-pub(crate) fn enrolment(username: &str, secret: String) -> Result<StaffEnrolment, AppError> {
-    let uri = otpauth_uri("Yikatong", username, &secret);
-    let qr_svg = qrcode::QrCode::new(uri.as_bytes())
-        .map_err(internal)?
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(200, 200)
-        .build();
-    Ok(StaffEnrolment {
-        username: username.to_string(),
-        totp_secret: secret,
-        otpauth_uri: uri,
-        qr_svg,
-    })
 }
 
 /// Resets a staff member's credentials (a forgotten password, a lost phone): the account's

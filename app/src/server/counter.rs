@@ -827,53 +827,59 @@ async fn close_one(
         return Err(rejected(Problem::PendingMoney));
     }
     let now = state.now();
-    if super::domain::accounts::payout_needs_second_person(h.balance) {
-        // Money goes out: a second staff member approves it in the work queue.
-        let mut audit = staff.audit(
-            "account.close_requested",
+    if !super::domain::accounts::payout_needs_second_person(h.balance) {
+        let reference = payout_reference(now, account);
+        let audit = staff.audit(
+            "account.close",
             Some(h.holder_id),
             format!("holder {}", h.student_no),
             why,
         );
-        audit.after = format!(
-            "closing with a payout of {} to {} awaits a second staff member",
-            h.balance.yuan_string(),
-            crate::staff_model::masked_account(account)
-        );
-        state
+        // Refused under the lock if money arrived since the balance was read: then it takes
+        // a second person like any payout (below).
+        match state
             .db
-            .request_closing(h.holder_id, account, why, staff.id, now, audit)
+            .close_empty_account(h.holder_id, &reference, staff.id, now, audit)
             .await?
-            .ok_or(rejected(Problem::ApprovalPending))?;
-        return Ok(ClosedAccount {
-            student_no: h.student_no.clone(),
-            name: h.name.clone(),
-            paid_out: h.balance,
-            reference: String::new(),
-            awaiting_approval: true,
-        });
+        {
+            Closing::Closed { paid_out, .. } => {
+                return Ok(ClosedAccount {
+                    student_no: h.student_no.clone(),
+                    name: h.name.clone(),
+                    paid_out,
+                    reference,
+                    awaiting_approval: false,
+                });
+            }
+            Closing::AlreadyClosed => return Err(rejected(Problem::AccountNotActive)),
+            Closing::NotEmpty => {}
+        }
     }
-    let reference = payout_reference(now, account);
-    let audit = staff.audit(
-        "account.close",
+    // Money goes out: a second staff member approves it in the work queue.
+    let balance = holder(state, h.holder_id).await?.balance;
+    let mut audit = staff.audit(
+        "account.close_requested",
         Some(h.holder_id),
         format!("holder {}", h.student_no),
         why,
     );
-    match state
+    audit.after = format!(
+        "closing with a payout of {} to {} awaits a second staff member",
+        balance.yuan_string(),
+        crate::staff_model::masked_account(account)
+    );
+    state
         .db
-        .close_account(h.holder_id, &reference, account, staff.id, now, audit)
+        .request_closing(h.holder_id, account, why, staff.id, now, audit)
         .await?
-    {
-        Closing::Closed { paid_out, .. } => Ok(ClosedAccount {
-            student_no: h.student_no.clone(),
-            name: h.name.clone(),
-            paid_out,
-            reference,
-            awaiting_approval: false,
-        }),
-        Closing::AlreadyClosed => Err(rejected(Problem::AccountNotActive)),
-    }
+        .ok_or(rejected(Problem::ApprovalPending))?;
+    Ok(ClosedAccount {
+        student_no: h.student_no.clone(),
+        name: h.name.clone(),
+        paid_out: balance,
+        reference: String::new(),
+        awaiting_approval: true,
+    })
 }
 
 /// The closings waiting for a second staff member.
@@ -931,14 +937,15 @@ pub async fn decide_closing(
             reference,
             awaiting_approval: false,
         }),
-        Some(Closing::AlreadyClosed) if !approve => Ok(ClosedAccount {
+        // Rejected, or the account was closed meanwhile: decided, nothing paid.
+        Some(Closing::AlreadyClosed) => Ok(ClosedAccount {
             student_no: h.student_no.clone(),
             name: h.name.clone(),
             paid_out: Money::ZERO,
             reference: String::new(),
             awaiting_approval: false,
         }),
-        Some(Closing::AlreadyClosed) => Err(rejected(Problem::AccountNotActive)),
+        Some(Closing::NotEmpty) => Err(internal("an approved closing was refused as not empty")),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::auth::{Client, hash_for_nothing, new_token, reserve_address, token_hash};
 use super::domain::sessions::enrolment_open;
-use super::staff::{new_totp_secret, totp_step};
+use super::staff::{new_totp_secret, otpauth_uri, totp_step};
 use super::store::{Actor, Audit, EnrolmentRow, NewEnrolment, NewStaffUser};
 use super::{AppState, internal};
 use crate::error::AppError;
@@ -94,7 +94,7 @@ pub async fn new_account(
 /// `by` (who ran the command) goes into the audit records.
 pub async fn create_admin(state: &AppState, username: &str, by: &str) -> Result<String, AppError> {
     let username = username.trim().to_ascii_lowercase();
-    if !super::admin::code_ok(&username) {
+    if !super::staff::code_ok(&username) {
         return Err(AppError::Rejected(Problem::CodeFormat));
     }
     let now = state.now();
@@ -168,7 +168,7 @@ pub async fn view(
     let key = reserve_address(state, "enrol-ip", client, now).await?;
     let row = open_enrolment(state, token, now).await?;
     state.db.throttle_release(&key).await?;
-    super::admin::enrolment(&row.username, row.totp_secret)
+    qr_view(&row.username, row.totp_secret)
 }
 
 /// Completes an enrolment: the person's own password (twice) and a code from the
@@ -196,9 +196,9 @@ pub async fn complete(
     if !super::password::staff_password_ok(password) {
         return Err(AppError::Rejected(Problem::StaffPasswordWeak));
     }
-    if totp_step(&row.totp_secret, code, now)?.is_none() {
+    let Some(step) = totp_step(&row.totp_secret, code, now)? else {
         return Err(AppError::Rejected(Problem::StaffBadCredentials));
-    }
+    };
     let hash = state
         .hasher
         .hash(password.to_string())
@@ -216,11 +216,27 @@ pub async fn complete(
     };
     if !state
         .db
-        .complete_enrolment(&token_hash(token.trim()), &hash, now, audit)
+        .complete_enrolment(&token_hash(token.trim()), &hash, step, now, audit)
         .await?
     {
         return Err(AppError::Rejected(Problem::EnrolmentLink));
     }
     state.db.throttle_release(&key).await?;
     Ok(row.username)
+}
+
+/// The second factor on the link's page: the secret and its QR code.
+fn qr_view(username: &str, secret: String) -> Result<StaffEnrolment, AppError> {
+    let uri = otpauth_uri("Yikatong", username, &secret);
+    let qr_svg = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(internal)?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(StaffEnrolment {
+        username: username.to_string(),
+        totp_secret: secret,
+        otpauth_uri: uri,
+        qr_svg,
+    })
 }

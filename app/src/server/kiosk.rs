@@ -20,22 +20,27 @@ fn store(e: impl Into<AppError>) -> LedgerError {
     LedgerError::Internal(e.into().to_string())
 }
 
-/// Refuses anything but a kiosk, and a kiosk that has had too many wrong passwords lately.
-/// Reserves this request's attempt on the kiosk's count before any password is checked;
-/// `release` gives it back once the password was right.
-async fn guard(state: &AppState, device: &DeviceRow, now: DateTime<Utc>) -> KioskResult<String> {
+/// Refuses anything but a kiosk; the key of the kiosk's count of wrong passwords.
+fn guard(device: &DeviceRow) -> Result<String, Decline> {
     if device.kind != DeviceKind::Kiosk {
-        return Ok(Err(Decline::NotAllowedHere));
+        return Err(Decline::NotAllowedHere);
     }
-    let key = format!("device:{}", device.id);
-    if !state
+    Ok(format!("device:{}", device.id))
+}
+
+/// Reserves one password attempt on the kiosk's count, right before a password is checked
+/// (a kiosk that has had too many wrong passwords lately refuses); `release` gives it back
+/// when the password was right. Declines that check no password never count.
+async fn reserve(state: &AppState, key: &str, now: DateTime<Utc>) -> KioskResult<()> {
+    if state
         .db
-        .throttle_reserve(&key, MAX_FAILURES_PER_ADDRESS, now, now - ADDRESS_WINDOW)
+        .throttle_reserve(key, MAX_FAILURES_PER_ADDRESS, now, now - ADDRESS_WINDOW)
         .await?
     {
-        return Ok(Err(Decline::QueryPasswordLocked));
+        Ok(Ok(()))
+    } else {
+        Ok(Err(Decline::QueryPasswordLocked))
     }
-    Ok(Ok(key))
 }
 
 /// The attempt reserved by `guard` was not a wrong password: it does not count.
@@ -63,6 +68,9 @@ async fn query_password(
     let Some(auth) = state.db.holder_auth(holder_id).await? else {
         return Ok(Err(Decline::UnknownCard));
     };
+    if let Err(d) = reserve(state, key, now).await? {
+        return Ok(Err(d));
+    }
     match check_query_password(state, &auth, password, now)
         .await
         .map_err(store)?
@@ -86,7 +94,7 @@ pub async fn balance(
     password: &str,
     now: DateTime<Utc>,
 ) -> KioskResult<Payer> {
-    let key = match guard(state, device, now).await? {
+    let key = match guard(device) {
         Ok(key) => key,
         Err(d) => return Ok(Err(d)),
     };
@@ -115,7 +123,7 @@ pub async fn change_consumption_password(
     new: &str,
     now: DateTime<Utc>,
 ) -> KioskResult<()> {
-    let key = match guard(state, device, now).await? {
+    let key = match guard(device) {
         Ok(key) => key,
         Err(d) => return Ok(Err(d)),
     };
@@ -124,7 +132,6 @@ pub async fn change_consumption_password(
         Err(d) => return Ok(Err(d)),
     };
     if old == new || super::pin::check_new_pin(new).is_err() {
-        release(state, &key).await?;
         return Ok(Err(Decline::NewPasswordRejected));
     }
     let Some(auth) = state.db.holder_auth(holder_id).await? else {
@@ -154,6 +161,9 @@ pub async fn change_consumption_password(
         .is_some_and(|until| until > now)
     {
         return Ok(Err(Decline::PasswordLocked));
+    }
+    if let Err(d) = reserve(state, &key, now).await? {
+        return Ok(Err(d));
     }
     if let Err(reason) = super::ledger::check_consumption_password(state, &payer, old, now).await? {
         return Ok(Err(reason));
@@ -193,11 +203,15 @@ pub async fn report_loss(
     password: &str,
     now: DateTime<Utc>,
 ) -> KioskResult<String> {
-    let key = match guard(state, device, now).await? {
+    let key = match guard(device) {
         Ok(key) => key,
         Err(d) => return Ok(Err(d)),
     };
     let Some(auth) = state.db.holder_auth_by_login(login.trim()).await? else {
+        // An unknown number counts like a wrong password (it is how numbers are probed).
+        if let Err(d) = reserve(state, &key, now).await? {
+            return Ok(Err(d));
+        }
         // Hash anyway: an unknown number costs what a wrong password costs.
         let _ = state.hasher.verify(password.to_string(), None).await;
         return Ok(Err(Decline::UnknownCard));

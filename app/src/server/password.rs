@@ -50,9 +50,12 @@ impl PasswordHasher {
             .map_err(|e| HashError::Hash(e.to_string()))
     }
 
-    /// Verifies synchronously; a malformed stored hash counts as a mismatch.
+    /// Verifies synchronously; a malformed stored hash (an account enrolling by link has
+    /// none) counts as a mismatch, after the same work as a real check, so timing does not
+    /// tell such accounts apart.
     pub fn verify_blocking(&self, password: &str, stored: &str) -> bool {
         let Ok(parsed) = PasswordHash::new(stored) else {
+            let _ = self.hash_blocking(password);
             return false;
         };
         match Self::argon2(self.pepper.expose_secret().as_bytes()) {

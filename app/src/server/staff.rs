@@ -265,6 +265,14 @@ pub async fn login(
     Ok(token)
 }
 
+/// Codes of merchants and devices, and staff usernames: letters, digits and dashes, 2 to 40 of them.
+pub(crate) fn code_ok(code: &str) -> bool {
+    (2..=40).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 fn alive(row: &SessionRow, now: DateTime<Utc>) -> bool {
     matches!(staff_session_state(row, now), SessionState::Alive { .. })

@@ -10,6 +10,9 @@ pub enum Closing {
         journal_id: Option<i64>,
     },
     AlreadyClosed,
+    /// Money is on the account and this closing may not pay it out (one person alone): it
+    /// goes to a second staff member instead.
+    NotEmpty,
 }
 
 /// What a freeze or unfreeze writes.
@@ -65,13 +68,19 @@ pub fn payout_needs_second_person(balance: Money) -> bool {
 
 /// Closing: once; the whole balance is paid out under `reference`. Run under the account's
 /// lock, so a payment in flight has finished (and is paid out with the rest) or sees it closed.
+/// Without `allow_payout` (one person closing alone) an account with money on it is refused
+/// (`NotEmpty`), whatever the balance was when the closing was asked for.
 pub fn decide_close(
     status: AccountStatus,
     balance: Money,
     reference: &str,
+    allow_payout: bool,
 ) -> Result<ClosePlan, Closing> {
     if status == AccountStatus::Closed {
         return Err(Closing::AlreadyClosed);
+    }
+    if !allow_payout && payout_needs_second_person(balance) {
+        return Err(Closing::NotEmpty);
     }
     Ok(ClosePlan {
         payout: (balance > Money::ZERO).then_some(balance),
@@ -130,7 +139,7 @@ mod tests {
     #[test]
     fn close_decisions() {
         let y = |fen| Money::from_fen(fen);
-        let plan = decide_close(Frozen, y(12_345), "PO-1").unwrap();
+        let plan = decide_close(Frozen, y(12_345), "PO-1", true).unwrap();
         assert_eq!(plan.payout, Some(y(12_345)));
         assert_eq!(plan.audit_before, "frozen; balance 123.45");
         assert_eq!(plan.audit_after, "closed; paid out 123.45 (PO-1)");
@@ -142,7 +151,7 @@ mod tests {
             }
         );
 
-        let empty = decide_close(Active, Money::ZERO, "PO-2").unwrap();
+        let empty = decide_close(Active, Money::ZERO, "PO-2", false).unwrap();
         assert_eq!(empty.payout, None);
         assert_eq!(
             empty.outcome(None),
@@ -153,9 +162,19 @@ mod tests {
         );
 
         assert_eq!(
-            decide_close(Closed, y(100), "PO-3"),
+            decide_close(Closed, y(100), "PO-3", true),
             Err(Closing::AlreadyClosed)
         );
+    }
+
+    #[test]
+    fn one_person_closes_only_an_empty_account() {
+        assert_eq!(
+            decide_close(Active, Money::from_fen(1), "PO-4", false),
+            Err(Closing::NotEmpty)
+        );
+        assert!(decide_close(Active, Money::ZERO, "PO-5", false).is_ok());
+        assert!(decide_close(Active, Money::from_fen(1), "PO-6", true).is_ok());
     }
 
     #[test]

@@ -244,6 +244,16 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Closing, StoreError>;
+    /// Closes an account that holds no money (one person may): `NotEmpty` when, under the
+    /// lock, it does after all (a credit arrived since it was looked at).
+    async fn close_empty_account(
+        &self,
+        holder_id: i64,
+        reference: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Closing, StoreError>;
     /// Asks for a closing with money on it, for a second staff member to approve; `None`
     /// when one is pending for this holder already.
     async fn request_closing(
@@ -415,12 +425,14 @@ pub trait StaffStore: Send + Sync {
     /// The enrolment behind a link's token, if there is one.
     async fn enrolment(&self, token_hash: &str) -> Result<Option<EnrolmentRow>, StoreError>;
     /// Completes an enrolment: the account gets `password_hash` (already chosen, not to be
-    /// changed again at once) and the link's second factor; the link is used. False (nothing
-    /// changed) when the link was used meanwhile or has expired.
+    /// changed again at once) and the link's second factor, whose code of `totp_step` was just
+    /// used (so it is not good for a login); the link is used. False (nothing changed) when
+    /// the link was used meanwhile or has expired.
     async fn complete_enrolment(
         &self,
         token_hash: &str,
         password_hash: &str,
+        totp_step: i64,
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<bool, StoreError>;

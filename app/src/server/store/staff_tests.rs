@@ -1559,7 +1559,7 @@ async fn counter_actions_at_once_happen_once() {
         .iter()
         .filter_map(|c| match c {
             Closing::Closed { paid_out, .. } => Some(*paid_out),
-            Closing::AlreadyClosed => None,
+            Closing::AlreadyClosed | Closing::NotEmpty => None,
         })
         .collect();
     assert_eq!(paid, vec![balance], "{closed:?}");
@@ -1592,5 +1592,25 @@ async fn an_operator_takes_cash_up_to_the_cap_and_retries_are_not_refused() {
         f.cash_capped(f.holder, 1000, "R-CAP-3", cap).await,
         CreditOutcome::Credited { .. }
     ));
+    f.consistent().await;
+}
+
+#[tokio::test]
+async fn one_person_closes_only_an_account_that_is_empty_under_the_lock() {
+    let f = fixture().await;
+    f.cash(f.holder, 500, "R-EMPTY-1").await;
+    let refused =
+        f.db.close_empty_account(
+            f.holder,
+            "PO-EMPTY",
+            f.operator,
+            test_now(),
+            f.audit("account.close", Some(f.holder)),
+        )
+        .await
+        .expect("close");
+    assert_eq!(refused, Closing::NotEmpty);
+    let r = f.db.holder_record(f.holder).await.expect("r").expect("r");
+    assert_eq!(r.status, crate::model::AccountStatus::Active);
     f.consistent().await;
 }

@@ -153,7 +153,8 @@ async fn insert_enrolment(
 /// Closes a holder's account in the caller's transaction: under the account lock, the whole
 /// balance is paid out (a payout entry and finance's payout row), cards are cancelled,
 /// automatic top-up and sessions end, and the audit record is written. `Err` is the refusal
-/// (already closed), with nothing written.
+/// (already closed; or money on it without `allow_payout`), with nothing written.
+#[allow(clippy::too_many_arguments)]
 async fn close_in_tx(
     tx: &mut Conn,
     holder_id: i64,
@@ -162,15 +163,17 @@ async fn close_in_tx(
     staff_id: i64,
     now: Ts,
     audit: &Audit,
+    allow_payout: bool,
 ) -> Result<Result<Closing, Closing>, StoreError> {
     let at = now;
     // Under the account lock: a payment in flight finishes first (and is paid out with
     // the rest), or sees the account closed.
     let account = lock_account_of_holder(&mut *tx, holder_id).await?;
-    let plan = match accounts::decide_close(account.status, account.balance, reference) {
-        Ok(plan) => plan,
-        Err(refused) => return Ok(Err(refused)),
-    };
+    let plan =
+        match accounts::decide_close(account.status, account.balance, reference, allow_payout) {
+            Ok(plan) => plan,
+            Err(refused) => return Ok(Err(refused)),
+        };
     let mut journal_id = None;
     if let Some(amount) = plan.payout {
         let id: i64 = sqlx::query_scalar(
@@ -226,6 +229,43 @@ async fn close_in_tx(
     audit.after.clone_from(&plan.audit_after);
     insert_audit(&mut *tx, &audit, now).await?;
     Ok(Ok(plan.outcome(journal_id)))
+}
+
+impl ThisStore {
+    /// A closing in its own transaction (`close_in_tx`).
+    #[allow(clippy::too_many_arguments)]
+    async fn close(
+        &self,
+        holder_id: i64,
+        reference: &str,
+        bank_account: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+        allow_payout: bool,
+    ) -> Result<Closing, StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            Ok(
+                match close_in_tx(
+                    &mut tx,
+                    holder_id,
+                    reference,
+                    bank_account,
+                    staff_id,
+                    now,
+                    audit,
+                    allow_payout,
+                )
+                .await?
+                {
+                    Ok(closed) => Finish::Commit(closed),
+                    Err(refused) => Finish::Rollback(refused),
+                },
+            )
+        })
+    }
 }
 
 #[async_trait]
@@ -562,26 +602,28 @@ impl StaffStore for ThisStore {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Closing, StoreError> {
-        let audit = &audit;
-        let now = Ts::new(now);
-        in_transaction!(self, |tx| {
-            Ok(
-                match close_in_tx(
-                    &mut tx,
-                    holder_id,
-                    reference,
-                    bank_account,
-                    staff_id,
-                    now,
-                    audit,
-                )
-                .await?
-                {
-                    Ok(closed) => Finish::Commit(closed),
-                    Err(refused) => Finish::Rollback(refused),
-                },
-            )
-        })
+        self.close(
+            holder_id,
+            reference,
+            bank_account,
+            staff_id,
+            now,
+            audit,
+            true,
+        )
+        .await
+    }
+
+    async fn close_empty_account(
+        &self,
+        holder_id: i64,
+        reference: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Closing, StoreError> {
+        self.close(holder_id, reference, "", staff_id, now, audit, false)
+            .await
     }
 
     async fn request_closing(
@@ -685,7 +727,6 @@ impl StaffStore for ThisStore {
                 insert_audit(&mut tx, audit, now).await?;
                 return Ok(Finish::Commit(Some(Closing::AlreadyClosed)));
             }
-            // Closed meanwhile (by a zero-balance closing): the request is decided, nothing paid.
             let closed = match close_in_tx(
                 &mut tx,
                 holder_id,
@@ -694,10 +735,18 @@ impl StaffStore for ThisStore {
                 staff_id,
                 now,
                 audit,
+                true,
             )
             .await?
             {
-                Ok(closed) | Err(closed) => closed,
+                Ok(closed) => closed,
+                // Closed meanwhile: the request is decided, nothing paid, and the record says so.
+                Err(refused) => {
+                    let mut audit = audit.clone();
+                    audit.after = "account already closed: nothing paid out".into();
+                    insert_audit(&mut tx, &audit, now).await?;
+                    refused
+                }
             };
             Ok(Finish::Commit(Some(closed)))
         })
@@ -1431,6 +1480,7 @@ impl StaffStore for ThisStore {
         &self,
         token_hash: &str,
         password_hash: &str,
+        totp_step: i64,
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<bool, StoreError> {
@@ -1453,11 +1503,12 @@ impl StaffStore for ThisStore {
             sqlx::query(
                 "UPDATE staff_users SET password_hash = $1,
                      totp_secret = (SELECT totp_secret FROM staff_enrolments WHERE token_hash = $2),
-                     totp_last_step = NULL, password_changed_at = $3, failed_logins = 0, locked_until = NULL
-                 WHERE id = $4",
+                     totp_last_step = $3, password_changed_at = $4, failed_logins = 0, locked_until = NULL
+                 WHERE id = $5",
             )
             .bind(password_hash)
             .bind(token_hash)
+            .bind(totp_step)
             .bind(now)
             .bind(staff_id)
             .execute(&mut *tx)
