@@ -4,7 +4,7 @@
 //! the account (5 in a row: 30 minutes) and throttle the client address; sessions live in the database, identified by the SHA-256
 //! of a random cookie token, with idle and absolute timeouts.
 
-use super::domain::attempts::{Lockout, Verdict, verdict};
+use super::domain::attempts::{Lockout, Verdict, throttle_address, verdict};
 use super::domain::sessions::{SessionLimits, SessionState, session_state};
 use super::store::{
     Actor, Attempt, Attempts, Audit, HolderAuth, NewSession, SessionRow, SubjectKind,
@@ -139,7 +139,7 @@ pub async fn reserve_address(
     client: &Client,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
-    let key = format!("{kind}:{}", client.ip);
+    let key = format!("{kind}:{}", throttle_address(&client.ip));
     if state
         .db
         .throttle_reserve(&key, MAX_FAILURES_PER_ADDRESS, now, now - ADDRESS_WINDOW)

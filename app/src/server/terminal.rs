@@ -42,7 +42,10 @@ pub async fn set_up(
     client: &Client,
     now: DateTime<Utc>,
 ) -> Result<(String, DeviceKind), AppError> {
-    let throttle = format!("terminal-ip:{}", client.ip);
+    let throttle = format!(
+        "terminal-ip:{}",
+        super::domain::attempts::throttle_address(&client.ip)
+    );
     if !state
         .db
         .throttle_reserve(&throttle, MAX_SETUP_FAILURES, now, now - ADDRESS_WINDOW)

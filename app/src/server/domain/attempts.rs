@@ -34,13 +34,31 @@ pub fn verdict(rule: Lockout, nth: i64, right: bool, lock_until: DateTime<Utc>) 
     }
 }
 
+/// The part of a client address that throttles count by: an IPv4 address whole, an IPv6
+/// address by its /64 network (one subscriber usually holds a whole /64, so counting single
+/// IPv6 addresses would give an attacker billions of fresh counts). Anything else as it is.
+pub fn throttle_address(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
 /// The key that throttles one staff username at one client address: the lockout of a staff
 /// login is per username *and* address, so a stranger elsewhere cannot keep a colleague's
 /// account locked. The username is trimmed, lower-cased and cut to 64 characters, so neither
 /// case nor padding opens a fresh count.
 pub fn staff_key(username: &str, address: &str) -> String {
     let name: String = username.trim().to_lowercase().chars().take(64).collect();
-    format!("staff-user:{name}@{address}")
+    format!("staff-user:{name}@{}", throttle_address(address))
 }
 
 #[cfg(test)]
@@ -76,6 +94,20 @@ mod tests {
             (5, true, Verdict::Right),
         ] {
             assert_eq!(verdict(rule, nth, right, until), expected, "{nth} {right}");
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network() {
+        for (ip, key) in [
+            ("203.0.113.7", "203.0.113.7"),
+            ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+            ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+            ("::ffff:203.0.113.7", "203.0.113.7"),
+            ("", ""),
+        ] {
+            assert_eq!(throttle_address(ip), key, "{ip}");
         }
     }
 
