@@ -120,6 +120,10 @@ pub enum Problem {
         taken: Money,
         cap: Money,
     },
+    /// Money would be paid out, and no payout account is recorded for the holder.
+    NoPayoutAccount,
+    /// A bank account named at closing is not the one recorded for the holder.
+    PayoutAccountDiffers,
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.

@@ -171,6 +171,8 @@ pub struct HolderFile {
     pub can_change: bool,
     /// The receipt number the next cash top-up form sends (one top-up per number).
     pub cash_receipt_no: String,
+    /// Where a payout at closing goes; `None` until one is recorded with an identity check.
+    pub payout_account: Option<PayoutAccountView>,
 }
 
 /// A printable receipt of a cash top-up.
@@ -362,6 +364,16 @@ pub fn masked_account(account: &str) -> String {
         .rev()
         .collect();
     format!("****{tail}")
+}
+
+/// The payout account recorded for a holder, as the holder page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutAccountView {
+    /// The last digits only.
+    pub account_masked: String,
+    pub recorded_by: String,
+    /// RFC 3339.
+    pub recorded_at: String,
 }
 
 /// A payout the finance office makes: closing an account pays its balance to this account.

@@ -120,6 +120,9 @@ pub struct Settings {
     pub pepper: Option<SecretString>,
     /// The key for hashing ID numbers. Same fallback as `pepper`.
     pub id_hash_key: Option<SecretString>,
+    /// The data key (64 hex digits) that seals TOTP secrets, pay-code keys and bank accounts
+    /// in the database. Same fallback as `pepper`.
+    pub data_key: Option<SecretString>,
     /// Start the server's clock at this moment (RFC 3339) instead of now; it runs on in real
     /// time from there. For tests and demonstrations only: refused in production.
     #[serde(default)]

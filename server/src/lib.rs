@@ -116,6 +116,7 @@ pub async fn build_state_with_clock(
             db.as_ref(),
             &hasher,
             secrets.id_hash_key.expose_secret().as_bytes(),
+            &secrets.sealer,
             settings.demo_holders,
             clock.now(),
         )
@@ -130,6 +131,14 @@ pub async fn build_state_with_clock(
         // Even without demo people, the public pages need the campus facts.
         db.save_campus_profile(&app::server::campus::demo_profile())
             .await?;
+    }
+    // Values written before secrets were sealed at rest (`app::server::sealing`).
+    let sealer = secrets.sealer.clone();
+    let sealed = db
+        .seal_plain_values(&move |kind, plain| sealer.seal(kind, plain))
+        .await?;
+    if sealed > 0 {
+        tracing::info!(values = sealed, "sealed secrets stored in plain text");
     }
     let leptos_options = LeptosOptions::builder()
         .output_name("yikatong")

@@ -183,6 +183,7 @@ async fn every_decline_reason_has_its_case() {
         .await
         .unwrap()
         .unwrap();
+    let key = app::server::paycode::opened(&app.state.secrets.sealer, key).unwrap();
     let old_step = app::server::paycode::step_at(app.state.now()) - 10;
     let old = app::server::paycode::code_digits(&key, app::server::paycode::Purpose::Pay, old_step);
     assert_eq!(

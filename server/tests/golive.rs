@@ -879,3 +879,115 @@ async fn declines_that_check_no_password_do_not_lock_a_kiosk() {
     assert_eq!(answer["ok"], true, "{answer}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn secrets_and_bank_accounts_are_sealed_at_rest_and_plain_ones_are_sealed_at_start() {
+    use app::server::sealing::{Sealed, Sealer};
+    use app::server::store::{Actor, Audit, NewSession, SubjectKind};
+    let app = TestApp::spawn(3).await;
+    let db = app.state.db.clone();
+    let now = app.state.now();
+    // The demo administrator's TOTP secret is stored sealed, and opens to the published one.
+    let admin = db.staff_auth("admin").await.unwrap().unwrap();
+    let stored = admin.totp_secret.clone().unwrap();
+    let (_, published) = app::server::demo::DEMO_TOTP
+        .iter()
+        .find(|(u, _)| *u == "admin")
+        .unwrap();
+    assert!(Sealer::is_sealed(&stored), "{stored}");
+    assert!(!stored.contains(published));
+    let sealer = app.state.secrets.sealer.clone();
+    assert_eq!(
+        sealer.open(Sealed::TotpSecret, &stored).as_deref(),
+        Ok(*published)
+    );
+    // So is a pay-code key: the database alone cannot make a student's code.
+    let b = db
+        .holder_by_student_no(B_LOGIN)
+        .await
+        .unwrap()
+        .unwrap()
+        .holder_id;
+    helpers::device::code_for(&app, b, "sess-sealed").await;
+    let key = db
+        .pay_key_for_session("sess-sealed")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(Sealer::is_sealed(&key.secret), "{}", key.secret);
+    if helpers::backend_name() == "sqlite" {
+        // Not in the database file either, nor in its write-ahead log.
+        for file in ["test.db", "test.db-wal"] {
+            let path = app.dir.path().join(file);
+            if let Ok(bytes) = std::fs::read(&path) {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(!text.contains(published), "{file}");
+            }
+        }
+    }
+
+    // Values written in plain text, as a server from before sealing wrote them ...
+    db.create_session(&NewSession {
+        token_hash: "sess-old".into(),
+        subject: SubjectKind::Holder,
+        subject_id: b,
+        now,
+        ip: String::new(),
+        user_agent: String::new(),
+    })
+    .await
+    .unwrap();
+    assert!(
+        db.create_pay_key(99_000_001, b, "sess-old", "an-old-plain-key", now)
+            .await
+            .unwrap()
+    );
+    let audit = Audit {
+        actor: Actor::System,
+        action: "account.payout_account",
+        holder_id: Some(b),
+        target: String::new(),
+        before: String::new(),
+        after: String::new(),
+        reason: "written by an older server".into(),
+        ip: String::new(),
+    };
+    assert!(
+        db.record_payout_account(b, "6222021234567890", "****7890", admin.id, now, audit)
+            .await
+            .unwrap()
+    );
+    // ... are sealed by the next start, and open to what they were.
+    let dir = app.stop().await;
+    let settings = helpers::settings(&dir, 3);
+    let app = TestApp::spawn_with(dir, settings).await;
+    let db = &app.state.db;
+    let key = db.pay_key(99_000_001).await.unwrap().unwrap();
+    assert!(Sealer::is_sealed(&key.secret), "{}", key.secret);
+    assert_eq!(
+        sealer.open(Sealed::PayCodeKey, &key.secret).as_deref(),
+        Ok("an-old-plain-key")
+    );
+    let payout = db.payout_account(b).await.unwrap().unwrap();
+    assert!(Sealer::is_sealed(&payout.bank_account));
+    assert_eq!(
+        sealer
+            .open(Sealed::BankAccount, &payout.bank_account)
+            .as_deref(),
+        Ok("6222021234567890")
+    );
+    assert_eq!(payout.account_masked, "****7890");
+    // A sealed value does not open as another kind, nor with another data key.
+    assert!(
+        sealer
+            .open(Sealed::TotpSecret, &payout.bank_account)
+            .is_err()
+    );
+    let other = Sealer::from_hex(&"00".repeat(32)).unwrap();
+    assert!(
+        other
+            .open(Sealed::BankAccount, &payout.bank_account)
+            .is_err()
+    );
+    app.stop().await;
+}

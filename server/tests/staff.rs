@@ -416,7 +416,18 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
         "staff/close_account",
         Who::Counter,
         true,
-        &[("holder_id", "1"), ("bank_account", "1"), ("reason", "")],
+        &[("holder_id", "1"), ("reason", "")],
+    ),
+    (
+        "staff/payout_account",
+        Who::Counter,
+        true,
+        &[
+            ("holder_id", "1"),
+            ("bank_account", "1"),
+            ("id_number", ""),
+            ("reason", ""),
+        ],
     ),
     (
         "staff/close_batch",
@@ -1027,7 +1038,6 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
         "staff/close_account",
         &[
             ("holder_id", &holder(&app, "2026990002").await.to_string()),
-            ("bank_account", "6222021234567890"),
             ("reason", "退学"),
         ],
     )
@@ -1038,25 +1048,32 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
         &app,
         &op,
         "staff/close_batch",
-        &[
-            ("lines", "2026990003,6222021234567891"),
-            ("reason", "毕业离校"),
-        ],
+        &[("lines", "2026990003"), ("reason", "毕业离校")],
     )
     .await;
     done.insert("staff/close_batch");
-    // Closing with money on it: asked by one, decided by another (here: rejected, so the
+    // Closing with money on it: the payout account is recorded first (with the ID check),
+    // then the closing is asked by one and decided by another (here: rejected, so the
     // account stays open for what follows).
     let b_id = b.to_string();
+    audited(
+        &app,
+        &op,
+        "staff/payout_account",
+        &[
+            ("holder_id", &b_id),
+            ("bank_account", "6222021234567890"),
+            ("id_number", "440106200211257419"),
+            ("reason", "本人持身份证登记"),
+        ],
+    )
+    .await;
+    done.insert("staff/payout_account");
     let asked = audited(
         &app,
         &op,
         "staff/close_account",
-        &[
-            ("holder_id", &b_id),
-            ("bank_account", "6222021234567890"),
-            ("reason", "退学"),
-        ],
+        &[("holder_id", &b_id), ("reason", "退学")],
     )
     .await;
     assert_eq!(asked["awaiting_approval"], true, "{asked}");
@@ -1668,12 +1685,8 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
         .await
         .unwrap()
         .unwrap();
-    let form = [
-        ("holder_id", b.to_string()),
-        ("bank_account", "6222 0212 3456 7890".to_string()),
-        ("reason", "毕业离校".to_string()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let b_id = b.to_string();
+    let form = [("holder_id", b_id.as_str()), ("reason", "毕业离校")];
     let (status, body, _) = call(&app, Some(&op), "staff/close_account", &form).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("pending_money"), "{body}");
@@ -1688,6 +1701,38 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     )
     .await;
     let owed = balance(&app, b).await;
+
+    // Money goes out only to an account recorded against the holder's identity document.
+    let (status, body, _) = call(&app, Some(&op), "staff/close_account", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("no_payout_account"), "{body}");
+    let record = |id_number: &'static str| {
+        [
+            ("holder_id", b_id.clone()),
+            ("bank_account", "6222 0212 3456 7890".to_string()),
+            ("id_number", id_number.to_string()),
+            ("reason", "毕业离校，本人持身份证办理".to_string()),
+        ]
+    };
+    let wrong_id = record("440301199901011234");
+    let wrong_id: Vec<(&str, &str)> = wrong_id.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body, _) = call(&app, Some(&op), "staff/payout_account", &wrong_id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("id_mismatch"), "{body}");
+    assert!(holder_file(&app, &op, b).await["payout_account"].is_null());
+    let right_id = record("440106200211257419");
+    let right_id: Vec<(&str, &str)> = right_id.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let masked = audited(&app, &op, "staff/payout_account", &right_id).await;
+    assert_eq!(masked, "****7890");
+    let file = holder_file(&app, &op, b).await;
+    assert_eq!(
+        file["payout_account"]["account_masked"], "****7890",
+        "{file}"
+    );
+    assert!(
+        !file.to_string().contains("62220212"),
+        "the page never gets the number"
+    );
 
     // Money goes out: the operator's request waits for a second staff member.
     let asked = audited(&app, &op, "staff/close_account", &form).await;
@@ -1724,6 +1769,30 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(again.contains("approval_decided"), "{again}");
     assert!(closed["reference"].as_str().unwrap().ends_with("****7890"));
+    // Stored sealed, in the request and in the payout alike.
+    let sealed = |s: &str| app::server::sealing::Sealer::is_sealed(s);
+    let req = app
+        .state
+        .db
+        .closing_request(request.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sealed(&req.bank_account), "{}", req.bank_account);
+    let now = app.state.now();
+    let payouts = app
+        .state
+        .db
+        .payouts(
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    assert!(
+        payouts.iter().all(|p| sealed(&p.bank_account)),
+        "{payouts:?}"
+    );
     assert_eq!(balance(&app, b).await, Money::ZERO);
     let file = holder_file(&app, &op, b).await;
     assert_eq!(file["account_status"], "closed");

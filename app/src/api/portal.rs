@@ -233,12 +233,18 @@ pub async fn end_other_sessions() -> Result<u64, AppError> {
 pub async fn get_pay_code() -> Result<Option<PayCode>, AppError> {
     crate::api::as_holder(false, |state, _client, s| async move {
         use crate::server::paycode::{CodeError, current_code};
-        let code = current_code(&state.db, s.holder_id, &s.token_hash, state.now())
-            .await
-            .map_err(|e| match e {
-                CodeError::AccountNotActive => AppError::Rejected(Problem::AccountNotActive),
-                other => crate::server::internal(other),
-            })?;
+        let code = current_code(
+            &state.db,
+            &state.secrets.sealer,
+            s.holder_id,
+            &s.token_hash,
+            state.now(),
+        )
+        .await
+        .map_err(|e| match e {
+            CodeError::AccountNotActive => AppError::Rejected(Problem::AccountNotActive),
+            other => crate::server::internal(other),
+        })?;
         let Some((digits, expires_in)) = code else {
             return Ok(None);
         };

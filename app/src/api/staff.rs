@@ -346,19 +346,34 @@ pub async fn set_frozen(holder_id: i64, frozen: bool, reason: String) -> Result<
     .await
 }
 
-#[server(prefix = "/api", endpoint = "staff/close_account")]
-pub async fn close_account(
+/// Records the holder's payout account after checking their identity document; answers the
+/// masked account.
+#[server(prefix = "/api", endpoint = "staff/payout_account")]
+pub async fn record_payout_account(
     holder_id: i64,
     bank_account: String,
+    id_number: String,
     reason: String,
-) -> Result<ClosedAccount, AppError> {
+) -> Result<String, AppError> {
     guarded(roles::COUNTER, |s, who| async move {
-        counter::close_account(&s, &who, holder_id, &bank_account, &reason).await
+        counter::record_payout_account(&s, &who, holder_id, &bank_account, &id_number, &reason)
+            .await
     })
     .await
 }
 
-/// Closes a batch of accounts (a graduating class): "student number, bank account" per line.
+/// Closes an account; with money on it, a request for a second person to approve the payout to
+/// the recorded payout account.
+#[server(prefix = "/api", endpoint = "staff/close_account")]
+pub async fn close_account(holder_id: i64, reason: String) -> Result<ClosedAccount, AppError> {
+    guarded(roles::COUNTER, |s, who| async move {
+        counter::close_account(&s, &who, holder_id, &reason).await
+    })
+    .await
+}
+
+/// Closes a batch of accounts (a graduating class): a student number per line, optionally with
+/// the bank account (which must be the recorded payout account).
 #[server(prefix = "/api", endpoint = "staff/close_batch")]
 pub async fn close_batch(lines: String, reason: String) -> Result<CloseReport, AppError> {
     guarded(roles::COUNTER, |s, who| async move {

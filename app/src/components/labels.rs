@@ -145,6 +145,10 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::PendingMoney => t_string!(i18n, problem.pending_money).to_string(),
         Problem::StaffPasswordChange => t_string!(i18n, problem.staff_password_change).to_string(),
         Problem::EnrolmentLink => t_string!(i18n, problem.enrolment_link).to_string(),
+        Problem::NoPayoutAccount => t_string!(i18n, problem.no_payout_account).to_string(),
+        Problem::PayoutAccountDiffers => {
+            t_string!(i18n, problem.payout_account_differs).to_string()
+        }
         Problem::CashCapReached { taken, cap } => t_string!(
             i18n,
             problem.cash_cap_reached,

@@ -411,7 +411,19 @@ pub async fn reports(state: &AppState, from: &str, to: &str) -> Result<Reports, 
             mismatches: check.mismatches,
         },
         activity: db.operator_activity(start, end).await?,
-        payouts: db.payouts(start, end).await?,
+        payouts: db
+            .payouts(start, end)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let bank_account = state
+                    .secrets
+                    .sealer
+                    .open(super::sealing::Sealed::BankAccount, &p.bank_account)
+                    .map_err(internal)?;
+                Ok(PayoutView { bank_account, ..p })
+            })
+            .collect::<Result<_, AppError>>()?,
     })
 }
 

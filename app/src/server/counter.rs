@@ -4,6 +4,7 @@
 //! typed and is audited in the same transaction by the store.
 
 use super::ids;
+use super::sealing::Sealed;
 use super::staff::StaffSession;
 use super::store::{
     CardChange, CardIssue, Closing, Correction, Credit, CreditOutcome, EntryRecord, HolderRecord,
@@ -82,6 +83,14 @@ pub async fn holder_file(state: &AppState, holder_id: i64) -> Result<HolderFile,
         pending_reversals: db.pending_reversals(Some(holder_id)).await?,
         can_change: false,
         cash_receipt_no: new_receipt_no(now),
+        payout_account: db
+            .payout_account(holder_id)
+            .await?
+            .map(|p| PayoutAccountView {
+                account_masked: p.account_masked,
+                recorded_by: p.recorded_by,
+                recorded_at: p.recorded_at,
+            }),
     })
 }
 
@@ -806,21 +815,76 @@ async fn has_pending_money(state: &AppState, holder_id: i64) -> Result<bool, App
 }
 
 /// A payout's reference: unique (a reference is credited or paid out once): time plus 32
-/// random bits, and the account's last digits.
-fn payout_reference(now: chrono::DateTime<chrono::Utc>, account: &str) -> String {
-    format!(
-        "PO{}{:08X} {}",
+/// random bits, and the masked account when money goes to one.
+fn payout_reference(now: chrono::DateTime<chrono::Utc>, masked: &str) -> String {
+    let reference = format!(
+        "PO{}{:08X}",
         now.format("%Y%m%d%H%M%S"),
-        rand::random::<u32>(),
-        crate::staff_model::masked_account(account)
-    )
+        rand::random::<u32>()
+    );
+    if masked.is_empty() {
+        reference
+    } else {
+        format!("{reference} {masked}")
+    }
+}
+
+fn open_account(state: &AppState, sealed: &str) -> Result<String, AppError> {
+    state
+        .secrets
+        .sealer
+        .open(Sealed::BankAccount, sealed)
+        .map_err(internal)
+}
+
+/// Records where the holder's balance goes when the account is closed. The holder presents
+/// their identity document, whose number is checked against the enrolled keyed hash, and
+/// gives the bank account. It is stored sealed, and pages show only its last digits; a
+/// closing pays out only to this account, never to one typed in at closing time.
+pub async fn record_payout_account(
+    state: &AppState,
+    staff: &StaffSession,
+    holder_id: i64,
+    account: &str,
+    id_number: &str,
+    why: &str,
+) -> Result<String, AppError> {
+    let why = reason(why)?;
+    let account = bank_account(account)?;
+    let h = holder(state, holder_id).await?;
+    if !super::domain::accounts::payout_account_recordable(h.status) {
+        return Err(rejected(Problem::AccountNotActive));
+    }
+    check_id(state, &h, id_number)?;
+    let masked = crate::staff_model::masked_account(&account);
+    let mut audit = staff.audit(
+        "account.payout_account",
+        Some(holder_id),
+        format!("holder {}", h.student_no),
+        why,
+    );
+    audit.before = state
+        .db
+        .payout_account(holder_id)
+        .await?
+        .map(|p| format!("payout account {}", p.account_masked))
+        .unwrap_or_default();
+    audit.after = format!("payout account {masked}; identity document checked");
+    let sealed = state.secrets.sealer.seal(Sealed::BankAccount, &account);
+    if !state
+        .db
+        .record_payout_account(holder_id, &sealed, &masked, staff.id, state.now(), audit)
+        .await?
+    {
+        return Err(rejected(Problem::AccountNotActive));
+    }
+    Ok(masked)
 }
 
 async fn close_one(
     state: &AppState,
     staff: &StaffSession,
     h: &HolderRecord,
-    account: &str,
     why: &str,
 ) -> Result<ClosedAccount, AppError> {
     if has_pending_money(state, h.holder_id).await? {
@@ -828,7 +892,7 @@ async fn close_one(
     }
     let now = state.now();
     if !super::domain::accounts::payout_needs_second_person(h.balance) {
-        let reference = payout_reference(now, account);
+        let reference = payout_reference(now, "");
         let audit = staff.audit(
             "account.close",
             Some(h.holder_id),
@@ -855,7 +919,13 @@ async fn close_one(
             Closing::NotEmpty => {}
         }
     }
-    // Money goes out: a second staff member approves it in the work queue.
+    // Money goes out, to the recorded account only: a second staff member approves it in the
+    // work queue.
+    let payout = state
+        .db
+        .payout_account(h.holder_id)
+        .await?
+        .ok_or(rejected(Problem::NoPayoutAccount))?;
     let balance = holder(state, h.holder_id).await?.balance;
     let mut audit = staff.audit(
         "account.close_requested",
@@ -866,11 +936,11 @@ async fn close_one(
     audit.after = format!(
         "closing with a payout of {} to {} awaits a second staff member",
         balance.yuan_string(),
-        crate::staff_model::masked_account(account)
+        payout.account_masked
     );
     state
         .db
-        .request_closing(h.holder_id, account, why, staff.id, now, audit)
+        .request_closing(h.holder_id, &payout.bank_account, why, staff.id, now, audit)
         .await?
         .ok_or(rejected(Problem::ApprovalPending))?;
     Ok(ClosedAccount {
@@ -884,7 +954,11 @@ async fn close_one(
 
 /// The closings waiting for a second staff member.
 pub async fn closing_requests(state: &AppState) -> Result<Vec<ClosingRequestView>, AppError> {
-    Ok(state.db.closing_requests().await?)
+    let mut requests = state.db.closing_requests().await?;
+    for r in &mut requests {
+        r.bank_account = crate::staff_model::masked_account(&open_account(state, &r.bank_account)?);
+    }
+    Ok(requests)
 }
 
 /// A second staff member's decision on a closing: approved, the account is closed and its
@@ -913,7 +987,10 @@ pub async fn decide_closing(
     };
     let h = holder(state, request.holder_id).await?;
     let now = state.now();
-    let reference = payout_reference(now, &request.bank_account);
+    let reference = payout_reference(
+        now,
+        &crate::staff_model::masked_account(&open_account(state, &request.bank_account)?),
+    );
     let audit = staff.audit(
         if approve {
             "account.close"
@@ -949,23 +1026,40 @@ pub async fn decide_closing(
     }
 }
 
-/// Closes one account (withdrawal, graduation): the whole balance is paid out to the bank
-/// account given, recorded as a payout entry with its reference.
+/// Closes one account (withdrawal, graduation). An empty account closes at once; otherwise
+/// the whole balance is to be paid out to the recorded payout account, which a second staff
+/// member approves (`decide_closing`).
 pub async fn close_account(
     state: &AppState,
     staff: &StaffSession,
     holder_id: i64,
-    account: &str,
     why: &str,
 ) -> Result<ClosedAccount, AppError> {
     let why = reason(why)?;
-    let account = bank_account(account)?;
     let h = holder(state, holder_id).await?;
-    close_one(state, staff, &h, &account, why).await
+    close_one(state, staff, &h, why).await
 }
 
-/// Closes a batch (a graduating class): one "student number, bank account" per line. Every
-/// line is checked first; nothing is closed while any line has a problem.
+/// A batch line's payout problem, if any (`accounts::payout_account_problem`).
+async fn batch_payout_problem(
+    state: &AppState,
+    h: &HolderRecord,
+    given: Option<&str>,
+) -> Result<Option<Problem>, AppError> {
+    let recorded = match state.db.payout_account(h.holder_id).await? {
+        Some(p) => Some(open_account(state, &p.bank_account)?),
+        None => None,
+    };
+    Ok(super::domain::accounts::payout_account_problem(
+        h.balance,
+        recorded.as_deref(),
+        given,
+    ))
+}
+
+/// Closes a batch (a graduating class): one student number per line, optionally followed by
+/// the bank account, which must then be the recorded one. Every line is checked first;
+/// nothing is closed while any line has a problem.
 pub async fn close_batch(
     state: &AppState,
     staff: &StaffSession,
@@ -985,21 +1079,19 @@ pub async fn close_batch(
             continue;
         }
         let mut parts = line.split([',', '\t', '，']).map(str::trim);
-        let (Some(number), Some(account)) = (parts.next(), parts.next()) else {
-            report.errors.push(RowError {
-                line: line_no,
-                problem: Problem::CsvLine {
-                    line: line_no as i64,
-                },
-            });
-            continue;
-        };
-        let Ok(account) = bank_account(account) else {
-            report.errors.push(RowError {
-                line: line_no,
-                problem: Problem::BankCardInvalid,
-            });
-            continue;
+        let number = parts.next().unwrap_or_default();
+        let account = match parts.next().filter(|a| !a.is_empty()) {
+            None => None,
+            Some(a) => match bank_account(a) {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    report.errors.push(RowError {
+                        line: line_no,
+                        problem: Problem::BankCardInvalid,
+                    });
+                    continue;
+                }
+            },
         };
         match state.db.holder_by_student_no(number).await? {
             None => report.errors.push(RowError {
@@ -1020,7 +1112,13 @@ pub async fn close_batch(
                 line: line_no,
                 problem: Problem::DuplicateInFile,
             }),
-            Some(h) => todo.push((h, account)),
+            Some(h) => match batch_payout_problem(state, &h, account.as_deref()).await? {
+                Some(problem) => report.errors.push(RowError {
+                    line: line_no,
+                    problem,
+                }),
+                None => todo.push(h),
+            },
         }
     }
     if todo.is_empty() && report.errors.is_empty() {
@@ -1032,10 +1130,8 @@ pub async fn close_batch(
     if !report.errors.is_empty() {
         return Ok(report);
     }
-    for (h, account) in todo {
-        report
-            .closed
-            .push(close_one(state, staff, &h, &account, why).await?);
+    for h in todo {
+        report.closed.push(close_one(state, staff, &h, why).await?);
     }
     Ok(report)
 }

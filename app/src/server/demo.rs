@@ -130,6 +130,7 @@ pub async fn seed_if_empty(
     store: &dyn Store,
     hasher: &PasswordHasher,
     id_hash_key: &[u8],
+    sealer: &super::sealing::Sealer,
     holders: usize,
     now: DateTime<Utc>,
 ) -> Result<bool, DemoError> {
@@ -141,6 +142,13 @@ pub async fn seed_if_empty(
     let demo = tokio::task::spawn_blocking(move || build(&hasher, &key, holders, now))
         .await
         .map_err(|e| DemoError::Data(e.to_string()))??;
+    let mut demo = demo;
+    for s in &mut demo.staff {
+        s.totp_secret = s
+            .totp_secret
+            .as_deref()
+            .map(|plain| sealer.seal(super::sealing::Sealed::TotpSecret, plain));
+    }
     store.load_demo(&demo).await?;
     Ok(true)
 }

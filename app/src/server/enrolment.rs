@@ -7,6 +7,7 @@
 
 use super::auth::{Client, hash_for_nothing, new_token, reserve_address, token_hash};
 use super::domain::sessions::enrolment_open;
+use super::sealing::Sealed;
 use super::staff::{new_totp_secret, otpauth_uri, totp_step};
 use super::store::{Actor, Audit, EnrolmentRow, NewEnrolment, NewStaffUser};
 use super::{AppState, internal};
@@ -38,13 +39,18 @@ pub async fn open_link(
         .open_enrolment(
             staff_id,
             &token_hash(&token),
-            &new_totp_secret(),
+            &seal_totp(state, &new_totp_secret()),
             now + LINK_VALID,
             now,
             audit,
         )
         .await?;
     Ok(token)
+}
+
+/// A TOTP secret as it is stored (sealed; `sealing`).
+fn seal_totp(state: &AppState, secret: &str) -> String {
+    state.secrets.sealer.seal(Sealed::TotpSecret, secret)
 }
 
 /// A staff account to create with an enrolment link.
@@ -64,7 +70,7 @@ pub async fn new_account(
     audit: Audit,
 ) -> Result<Option<String>, AppError> {
     let token = new_token();
-    let secret = new_totp_secret();
+    let secret = seal_totp(state, &new_totp_secret());
     let created = state
         .db
         .create_staff(
@@ -151,7 +157,12 @@ async fn open_enrolment(
         .await?
         .ok_or(refused.clone())?;
     if enrolment_open(row.expires_at, row.used_at, now) {
-        Ok(row)
+        let totp_secret = state
+            .secrets
+            .sealer
+            .open(Sealed::TotpSecret, &row.totp_secret)
+            .map_err(internal)?;
+        Ok(EnrolmentRow { totp_secret, ..row })
     } else {
         Err(refused)
     }

@@ -111,14 +111,16 @@ pub async fn identify(
                 code: None,
             }))
         }
-        Presented::Code(digits) => match paycode::verify(&state.db, digits, purpose, now).await {
-            Ok(v) => Ok(Ok(Identified {
-                holder_id: v.holder_id,
-                card_id: None,
-                code: Some(v),
-            })),
-            Err(e) => Ok(Err(code_decline(e)?)),
-        },
+        Presented::Code(digits) => {
+            match paycode::verify(&state.db, &state.secrets.sealer, digits, purpose, now).await {
+                Ok(v) => Ok(Ok(Identified {
+                    holder_id: v.holder_id,
+                    card_id: None,
+                    code: Some(v),
+                })),
+                Err(e) => Ok(Err(code_decline(e)?)),
+            }
+        }
     }
 }
 

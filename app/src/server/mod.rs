@@ -19,6 +19,7 @@ pub mod password;
 pub mod paycode;
 pub mod pin;
 pub mod portal;
+pub mod sealing;
 pub mod staff;
 pub mod store;
 pub mod terminal;
@@ -40,6 +41,8 @@ pub struct Secrets {
     pub pepper: SecretString,
     /// Key of the HMAC that turns an ID document number into the stored keyed hash.
     pub id_hash_key: SecretString,
+    /// The data key: TOTP secrets, pay-code keys and bank accounts are stored sealed with it.
+    pub sealer: sealing::Sealer,
 }
 
 /// Shared by every request: handed to `leptos_routes` and so present in the context of every

@@ -8,6 +8,7 @@
 //! is recorded and refused after; revoking the key (logout, password change, freeze) kills
 //! every code it made.
 
+use super::sealing::{Sealed, Sealer};
 use super::store::{Db, PayKey, StoreError};
 use crate::model::AccountStatus;
 use chrono::{DateTime, Utc};
@@ -78,7 +79,15 @@ fn mac(secret: &str, purpose: Purpose, key_id: i64, step: i64) -> u64 {
     u64::from_be_bytes(first) % 100_000_000
 }
 
-/// The digits for a key at a step.
+/// A key as stored, with its secret opened (`sealing`).
+pub fn opened(sealer: &Sealer, key: PayKey) -> Result<PayKey, CodeError> {
+    let secret = sealer
+        .open(Sealed::PayCodeKey, &key.secret)
+        .map_err(|e| CodeError::Store(e.to_string()))?;
+    Ok(PayKey { secret, ..key })
+}
+
+/// The digits for a key (its secret opened) at a step.
 pub fn code_digits(key: &PayKey, purpose: Purpose, step: i64) -> String {
     format!(
         "{PREFIX}{}{:08}{:02}{:08}",
@@ -122,6 +131,7 @@ pub struct Verified {
 /// password step), so a sale retried with the password can still use its code.
 pub async fn verify(
     db: &Db,
+    sealer: &Sealer,
     digits: &str,
     wanted: Purpose,
     now: DateTime<Utc>,
@@ -131,6 +141,7 @@ pub async fn verify(
         return Err(CodeError::WrongPurpose);
     }
     let key = db.pay_key(key_id).await?.ok_or(CodeError::Forged)?;
+    let key = opened(sealer, key)?;
     let current = step_at(now);
     // The full step with this residue closest to now (within ±50 steps).
     let mut step = current - (current - residue).rem_euclid(100);
@@ -182,6 +193,7 @@ pub async fn consume(db: &Db, code: &Verified, now: DateTime<Utc>) -> Result<(),
 /// current one was just used for a payment. Creates the device's key on first use.
 pub async fn current_code(
     db: &Db,
+    sealer: &Sealer,
     holder_id: i64,
     session_hash: &str,
     now: DateTime<Utc>,
@@ -193,8 +205,9 @@ pub async fn current_code(
             for _ in 0..5 {
                 let key_id = 10_000_000 + (rand::random::<u32>() % 90_000_000) as i64;
                 let secret = hex::encode(rand::random::<[u8; 32]>());
+                let sealed = sealer.seal(Sealed::PayCodeKey, &secret);
                 if db
-                    .create_pay_key(key_id, holder_id, session_hash, &secret, now)
+                    .create_pay_key(key_id, holder_id, session_hash, &sealed, now)
                     .await?
                 {
                     created = db.pay_key(key_id).await?;
@@ -204,6 +217,7 @@ pub async fn current_code(
             created.ok_or_else(|| CodeError::Store("no free key id".into()))?
         }
     };
+    let key = opened(sealer, key)?;
     if key.account_status != AccountStatus::Active {
         return Err(CodeError::AccountNotActive);
     }
@@ -225,6 +239,10 @@ mod tests {
     use super::*;
     use crate::server::store::{NewSession, SubjectKind};
     use chrono::Duration;
+
+    fn sealer() -> Sealer {
+        Sealer::from_hex(&"5a".repeat(32)).unwrap()
+    }
 
     async fn setup() -> (tempfile::TempDir, Db, String) {
         let dir = tempfile::tempdir().unwrap();
@@ -251,39 +269,48 @@ mod tests {
     #[tokio::test]
     async fn valid_codes_verify_once_for_payment_and_expire() {
         let (_dir, db, sess) = setup().await;
+        let sealer = sealer();
         let now = crate::server::clock::test_now();
-        let (code, expires_in) = current_code(&db, 1, &sess, now).await.unwrap().unwrap();
+        let (code, expires_in) = current_code(&db, &sealer, 1, &sess, now)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(code.len(), 20);
         assert!(expires_in > 50 && expires_in <= 60, "{expires_in}");
         // Identity checks do not consume it.
         assert_eq!(
-            verify(&db, &code, Purpose::Identity, now)
+            verify(&db, &sealer, &code, Purpose::Identity, now)
                 .await
                 .unwrap()
                 .holder_id,
             1
         );
-        let paid = verify(&db, &code, Purpose::Pay, now).await.unwrap();
+        let paid = verify(&db, &sealer, &code, Purpose::Pay, now)
+            .await
+            .unwrap();
         assert_eq!(paid.holder_id, 1);
         // Verifying does not use it; consuming does, once.
-        assert!(verify(&db, &code, Purpose::Pay, now).await.is_ok());
+        assert!(verify(&db, &sealer, &code, Purpose::Pay, now).await.is_ok());
         assert_eq!(consume(&db, &paid, now).await, Ok(()));
         assert_eq!(consume(&db, &paid, now).await, Err(CodeError::Used));
         assert_eq!(
-            verify(&db, &code, Purpose::Pay, now).await,
+            verify(&db, &sealer, &code, Purpose::Pay, now).await,
             Err(CodeError::Used)
         );
         // The device shows a fresh code after use.
-        let (next, _) = current_code(&db, 1, &sess, now).await.unwrap().unwrap();
+        let (next, _) = current_code(&db, &sealer, 1, &sess, now)
+            .await
+            .unwrap()
+            .unwrap();
         assert_ne!(next, code);
-        assert!(verify(&db, &next, Purpose::Pay, now).await.is_ok());
+        assert!(verify(&db, &sealer, &next, Purpose::Pay, now).await.is_ok());
         let later = now + Duration::seconds(STEP_SECS * (VALID_STEPS + 1));
-        let (old, _) = current_code(&db, 1, &sess, now - Duration::seconds(20))
+        let (old, _) = current_code(&db, &sealer, 1, &sess, now - Duration::seconds(20))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(
-            verify(&db, &old, Purpose::Identity, later).await,
+            verify(&db, &sealer, &old, Purpose::Identity, later).await,
             Err(CodeError::Expired)
         );
     }
@@ -291,8 +318,12 @@ mod tests {
     #[tokio::test]
     async fn forged_revoked_and_wrong_purpose_codes_are_refused() {
         let (_dir, db, sess) = setup().await;
+        let sealer = sealer();
         let now = crate::server::clock::test_now();
-        let (code, _) = current_code(&db, 1, &sess, now).await.unwrap().unwrap();
+        let (code, _) = current_code(&db, &sealer, 1, &sess, now)
+            .await
+            .unwrap()
+            .unwrap();
         let mut forged: Vec<u8> = code.clone().into_bytes();
         forged[19] = if forged[19] == b'9' {
             b'0'
@@ -301,25 +332,32 @@ mod tests {
         };
         let forged = String::from_utf8(forged).unwrap();
         assert_eq!(
-            verify(&db, &forged, Purpose::Identity, now).await,
+            verify(&db, &sealer, &forged, Purpose::Identity, now).await,
             Err(CodeError::Forged)
         );
         assert_eq!(
-            verify(&db, "12345", Purpose::Pay, now).await,
+            verify(&db, &sealer, "12345", Purpose::Pay, now).await,
             Err(CodeError::Malformed)
         );
         // An identity-only code cannot pay.
         let key = db.pay_key_for_session(&sess).await.unwrap().unwrap();
+        // Stored sealed: the database alone cannot make a code.
+        assert!(Sealer::is_sealed(&key.secret), "{}", key.secret);
+        let key = opened(&sealer, key).unwrap();
         let id_code = code_digits(&key, Purpose::Identity, step_at(now));
         assert_eq!(
-            verify(&db, &id_code, Purpose::Pay, now).await,
+            verify(&db, &sealer, &id_code, Purpose::Pay, now).await,
             Err(CodeError::WrongPurpose)
         );
-        assert!(verify(&db, &id_code, Purpose::Identity, now).await.is_ok());
+        assert!(
+            verify(&db, &sealer, &id_code, Purpose::Identity, now)
+                .await
+                .is_ok()
+        );
         // Logging the device out revokes its codes.
         db.end_session(&sess, now).await.unwrap();
         assert_eq!(
-            verify(&db, &code, Purpose::Identity, now).await,
+            verify(&db, &sealer, &code, Purpose::Identity, now).await,
             Err(CodeError::Revoked)
         );
     }

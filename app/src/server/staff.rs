@@ -224,7 +224,14 @@ pub async fn login(
         .await
         .map_err(internal)?;
     let step = match (&staff.totp_secret, password_ok) {
-        (Some(secret), true) => totp_step(secret, code, now)?,
+        (Some(sealed), true) => {
+            let secret = state
+                .secrets
+                .sealer
+                .open(super::sealing::Sealed::TotpSecret, sealed)
+                .map_err(internal)?;
+            totp_step(&secret, code, now)?
+        }
         _ => None,
     };
     let (Verdict::Right, Some(step)) = (

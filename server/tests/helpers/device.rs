@@ -141,11 +141,17 @@ pub async fn code_for(app: &TestApp, holder_id: i64, session: &str) -> String {
         })
         .await
         .ok();
-    app::server::paycode::current_code(&app.state.db, holder_id, session, app.state.now())
-        .await
-        .unwrap()
-        .unwrap()
-        .0
+    app::server::paycode::current_code(
+        &app.state.db,
+        &app.state.secrets.sealer,
+        holder_id,
+        session,
+        app.state.now(),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .0
 }
 
 /// A cardholder a test makes for itself: no history, one live card, and `balance` from a

@@ -146,6 +146,7 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         trusted_proxies: Vec::new(),
         pepper: None,
         id_hash_key: None,
+        data_key: None,
         clock_start: None,
     }
 }

@@ -7,7 +7,7 @@ use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, card_status_label, kind_label, money};
 use crate::i18n::*;
 use crate::model::{AccountStatus, CardStatus, EntryKind};
-use crate::staff_model::{HolderFile, Receipt, ReversalOutcome};
+use crate::staff_model::{HolderFile, PayoutAccountView, Receipt, ReversalOutcome};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -32,6 +32,7 @@ pub fn HolderPage() -> impl IntoView {
     let reset = ServerAction::<ResetPassword>::new();
     let unlock = ServerAction::<LiftLockout>::new();
     let close = ServerAction::<CloseAccount>::new();
+    let payout = ServerAction::<RecordPayoutAccount>::new();
     let reverse = ServerAction::<ReversePayment>::new();
     let approve = ServerAction::<ApproveReversal>::new();
     let resolve = ServerAction::<ResolveTopup>::new();
@@ -46,6 +47,7 @@ pub fn HolderPage() -> impl IntoView {
         reset,
         unlock,
         close,
+        payout,
         reverse,
         approve,
         resolve,
@@ -61,6 +63,7 @@ pub fn HolderPage() -> impl IntoView {
             + reset.version().get()
             + unlock.version().get()
             + close.version().get()
+            + payout.version().get()
             + reverse.version().get()
             + approve.version().get()
             + resolve.version().get()
@@ -92,6 +95,7 @@ struct Actions {
     reset: ServerAction<ResetPassword>,
     unlock: ServerAction<LiftLockout>,
     close: ServerAction<CloseAccount>,
+    payout: ServerAction<RecordPayoutAccount>,
     reverse: ServerAction<ReversePayment>,
     approve: ServerAction<ApproveReversal>,
     resolve: ServerAction<ResolveTopup>,
@@ -189,7 +193,8 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
             let live_card = live_card.clone();
             let frozen_now = f.account_status == AccountStatus::Frozen;
             let receipt_no = f.cash_receipt_no.clone();
-            view! { <CounterForms id=id live_card=live_card.map(|c| c.status) frozen=frozen_now receipt_no=receipt_no actions=actions /> }
+            let payout = f.payout_account.clone();
+            view! { <CounterForms id=id live_card=live_card.map(|c| c.status) frozen=frozen_now receipt_no=receipt_no payout=payout actions=actions /> }
         })}
 
         {(!pending.is_empty()).then(move || view! {
@@ -317,6 +322,7 @@ fn CounterForms(
     live_card: Option<CardStatus>,
     frozen: bool,
     receipt_no: String,
+    payout: Option<PayoutAccountView>,
     actions: Actions,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -439,12 +445,32 @@ fn CounterForms(
                     </ActionForm>
                 </details>
                 <details>
+                    <summary>{t!(i18n, staff.payout_account)}</summary>
+                    <p class="muted">{t!(i18n, staff.payout_account_intro)}</p>
+                    <p data-testid="payout-account">{match payout.clone() {
+                        Some(p) => t_string!(i18n, staff.payout_account_now, account = p.account_masked, who = p.recorded_by, at = campus_time(&p.recorded_at)).to_string(),
+                        None => t_string!(i18n, staff.payout_account_none).to_string(),
+                    }}</p>
+                    <ActionForm action=actions.payout attr:class="form" attr:data-testid="payout-form">
+                        {hidden.with_value(|h| h())}
+                        <label for="payout-bank">{t!(i18n, staff.bank_account)}</label>
+                        <input id="payout-bank" name="bank_account" type="text" inputmode="numeric" autocomplete="off" required />
+                        <label for="payout-id">{t!(i18n, staff.presented_id)}</label>
+                        <input id="payout-id" name="id_number" type="text" autocomplete="off" required />
+                        <ReasonField id="payout-reason" />
+                        <ActionError result=actions.payout.value() />
+                        {move || actions.payout.value().get().and_then(|r| r.ok()).map(|masked| view! {
+                            <p class="notice ok" role="status" data-testid="payout-done">{t_string!(i18n, staff.payout_account_done, account = masked).to_string()}</p>
+                        })}
+                        <button type="submit" class="primary">{t!(i18n, staff.payout_account_submit)}</button>
+                    </ActionForm>
+                </details>
+                <details>
                     <summary>{t!(i18n, staff.close_account)}</summary>
                     <p class="muted">{t!(i18n, staff.close_intro)}</p>
+                    {payout.map(|p| view! { <p>{t_string!(i18n, staff.close_to, account = p.account_masked).to_string()}</p> })}
                     <ActionForm action=actions.close attr:class="form" attr:data-testid="close-form">
                         {hidden.with_value(|h| h())}
-                        <label for="close-bank">{t!(i18n, staff.bank_account)}</label>
-                        <input id="close-bank" name="bank_account" type="text" inputmode="numeric" required />
                         <ReasonField id="close-reason" />
                         <ActionError result=actions.close.value() />
                         {move || actions.close.value().get().and_then(|r| r.ok()).map(|c| view! {

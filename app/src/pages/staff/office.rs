@@ -174,7 +174,8 @@ pub fn QueuePage() -> impl IntoView {
     }
 }
 
-/// Closing the accounts of a graduating class: one "student number, bank account" per line.
+/// Closing the accounts of a graduating class: a student number per line (optionally with the
+/// recorded payout account).
 #[component]
 pub fn GraduationPage() -> impl IntoView {
     let i18n = use_i18n();
@@ -186,7 +187,7 @@ pub fn GraduationPage() -> impl IntoView {
             <p>{t!(i18n, staff.graduation_intro)}</p>
             <ActionForm action=batch attr:class="form" attr:data-testid="batch-form">
                 <label for="batch-lines">{t!(i18n, staff.graduation_lines)}</label>
-                <textarea id="batch-lines" name="lines" rows="8" required placeholder="2022030307,6222021234567890"></textarea>
+                <textarea id="batch-lines" name="lines" rows="8" required placeholder="2022030307"></textarea>
                 <ReasonField id="batch-reason" />
                 <ActionError result=batch.value() />
                 <button type="submit" class="danger" disabled=move || batch.pending().get()>{t!(i18n, staff.close_submit)}</button>

@@ -2,6 +2,7 @@
 //! paid out to the holder's bank account.
 
 use crate::model::{AccountStatus, Money};
+use crate::portal_model::Problem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Closing {
@@ -64,6 +65,27 @@ impl ClosePlan {
 /// Whether closing takes a second staff member: whenever money goes out (a positive balance).
 pub fn payout_needs_second_person(balance: Money) -> bool {
     balance > Money::ZERO
+}
+
+/// A payout account is recorded for an account that is not closed (frozen ones included: a
+/// frozen account is often one about to be closed).
+pub fn payout_account_recordable(status: AccountStatus) -> bool {
+    status != AccountStatus::Closed
+}
+
+/// Where a payout may go: only to the account recorded at the counter against the holder's
+/// identity document. An account with money on it cannot close without one; a bank account
+/// named when closing (a batch file's column) must be the recorded one.
+pub fn payout_account_problem(
+    balance: Money,
+    recorded: Option<&str>,
+    given: Option<&str>,
+) -> Option<Problem> {
+    match (recorded, given) {
+        (None, _) if payout_needs_second_person(balance) => Some(Problem::NoPayoutAccount),
+        (recorded, Some(given)) if recorded != Some(given) => Some(Problem::PayoutAccountDiffers),
+        _ => None,
+    }
 }
 
 /// Closing: once; the whole balance is paid out under `reference`. Run under the account's
@@ -175,6 +197,67 @@ mod tests {
         );
         assert!(decide_close(Active, Money::ZERO, "PO-5", false).is_ok());
         assert!(decide_close(Active, Money::from_fen(1), "PO-6", true).is_ok());
+    }
+
+    #[test]
+    fn a_payout_account_is_recorded_until_the_account_closes() {
+        for (status, ok) in [(Active, true), (Frozen, true), (Closed, false)] {
+            assert_eq!(payout_account_recordable(status), ok, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn payouts_go_only_to_the_recorded_account() {
+        let (some, none) = (Money::from_fen(500), Money::ZERO);
+        let (acct, other) = (Some("6222021234567890"), Some("6222029999999999"));
+        // (case, balance, recorded, given, want)
+        let cases = [
+            (
+                "money, none recorded",
+                some,
+                None,
+                None,
+                Some(Problem::NoPayoutAccount),
+            ),
+            (
+                "money, none recorded, one given",
+                some,
+                None,
+                acct,
+                Some(Problem::NoPayoutAccount),
+            ),
+            ("money, recorded", some, acct, None, None),
+            ("money, recorded and given", some, acct, acct, None),
+            (
+                "money, another given",
+                some,
+                acct,
+                other,
+                Some(Problem::PayoutAccountDiffers),
+            ),
+            ("empty, none recorded", none, None, None, None),
+            (
+                "empty, one given that is not recorded",
+                none,
+                None,
+                acct,
+                Some(Problem::PayoutAccountDiffers),
+            ),
+            (
+                "empty, another given",
+                none,
+                acct,
+                other,
+                Some(Problem::PayoutAccountDiffers),
+            ),
+        ];
+        for (case, balance, recorded, given, want) in cases {
+            assert_eq!(
+                payout_account_problem(balance, recorded, given),
+                want,
+                "{case}"
+            );
+        }
     }
 
     #[test]

@@ -213,6 +213,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "payout_accounts",
+        &[
+            ("holder_id", Int),
+            ("bank_account", Text),
+            ("account_masked", Text),
+            ("recorded_by", Int),
+            ("recorded_at", Time),
+        ],
+    ),
+    (
         "staff_enrolments",
         &[
             ("token_hash", Text),

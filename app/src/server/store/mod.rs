@@ -41,6 +41,7 @@ use crate::model::{
     CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
     MerchantCategory, Money, StaffRole, TopupStatus,
 };
+use crate::server::sealing::Sealed;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -216,6 +217,14 @@ pub trait Store:
 
     /// Compares every cached balance with the sum of its journal entries.
     async fn ledger_check(&self) -> Result<LedgerCheck, StoreError>;
+
+    /// Seals the values of `Sealed::COLUMNS` still stored in plain text (written before
+    /// sealing existed) with `seal`; returns how many. Run at every start; cheap when there
+    /// are none.
+    async fn seal_plain_values(
+        &self,
+        seal: &(dyn for<'v> Fn(Sealed, &'v str) -> String + Send + Sync),
+    ) -> Result<u64, StoreError>;
 }
 
 /// The result of comparing balances with the journal.

@@ -100,6 +100,18 @@ pub struct ClosingRequestRow {
     pub pending: bool,
 }
 
+/// The bank account recorded for a holder's payout.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PayoutAccountRow {
+    /// Sealed (`sealing`); only the closing opens it.
+    pub bank_account: String,
+    pub account_masked: String,
+    /// The display name of who recorded it.
+    pub recorded_by: String,
+    #[sqlx(try_from = "crate::server::store::Ts")]
+    pub recorded_at: String,
+}
+
 /// A staff enrolment link, as its page needs it.
 #[derive(Debug, Clone)]
 pub struct EnrolmentRow {
@@ -254,6 +266,19 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Closing, StoreError>;
+    /// The bank account recorded for the holder's payout, if any.
+    async fn payout_account(&self, holder_id: i64) -> Result<Option<PayoutAccountRow>, StoreError>;
+    /// Records (or replaces) the holder's payout account (`bank_account` sealed), with the
+    /// audit record; `false` when the account is closed.
+    async fn record_payout_account(
+        &self,
+        holder_id: i64,
+        bank_account: &str,
+        account_masked: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError>;
     /// Asks for a closing with money on it, for a second staff member to approve; `None`
     /// when one is pending for this holder already.
     async fn request_closing(

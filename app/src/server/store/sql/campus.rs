@@ -5,6 +5,7 @@
 
 use super::{Conn, ThisStore, insert_holder};
 use crate::model::{CampusProfile, Money};
+use crate::server::sealing::Sealed;
 use crate::server::store::{
     Backend, DemoCampus, Finish, LedgerCheck, NewEntry, NewHolder, Store, StoreError, Ts,
 };
@@ -60,6 +61,35 @@ impl Store for ThisStore {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cardholders")
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn seal_plain_values(
+        &self,
+        seal: &(dyn for<'v> Fn(Sealed, &'v str) -> String + Send + Sync),
+    ) -> Result<u64, StoreError> {
+        let mut sealed = 0;
+        // The names come from the fixed list `Sealed::COLUMNS`, never from input.
+        for (table, key, column, kind) in Sealed::COLUMNS {
+            let plain: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT CAST({key} AS TEXT), {column} FROM {table}
+                 WHERE {column} IS NOT NULL AND {column} <> '' AND {column} NOT LIKE 'v1:%'"
+            )))
+            .fetch_all(&self.pool)
+            .await?;
+            for (id, value) in plain {
+                // Only if unchanged meanwhile: a value written since is sealed already.
+                sealed += sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET {column} = $1 WHERE CAST({key} AS TEXT) = $2 AND {column} = $3"
+                )))
+                .bind(seal(kind, &value))
+                .bind(&id)
+                .bind(&value)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+            }
+        }
+        Ok(sealed)
     }
 
     async fn load_demo(&self, demo: &DemoCampus) -> Result<(), StoreError> {

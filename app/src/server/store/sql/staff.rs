@@ -626,6 +626,53 @@ impl StaffStore for ThisStore {
             .await
     }
 
+    async fn payout_account(&self, holder_id: i64) -> Result<Option<PayoutAccountRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT p.bank_account, p.account_masked, s.display_name AS recorded_by, p.recorded_at
+             FROM payout_accounts p JOIN staff_users s ON s.id = p.recorded_by
+             WHERE p.holder_id = $1",
+        )
+        .bind(holder_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn record_payout_account(
+        &self,
+        holder_id: i64,
+        bank_account: &str,
+        account_masked: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            // Under the account lock: a closing that starts now sees the old account or the new.
+            let account = lock_account_of_holder(&mut tx, holder_id).await?;
+            if !accounts::payout_account_recordable(account.status) {
+                return Ok(Finish::Rollback(false));
+            }
+            sqlx::query(
+                "INSERT INTO payout_accounts (holder_id, bank_account, account_masked, recorded_by, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (holder_id) DO UPDATE SET bank_account = excluded.bank_account,
+                     account_masked = excluded.account_masked, recorded_by = excluded.recorded_by,
+                     recorded_at = excluded.recorded_at",
+            )
+            .bind(holder_id)
+            .bind(bank_account)
+            .bind(account_masked)
+            .bind(staff_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(true))
+        })
+    }
+
     async fn request_closing(
         &self,
         holder_id: i64,
@@ -678,7 +725,8 @@ impl StaffStore for ThisStore {
                     student_no: r.try_get("student_no")?,
                     name: r.try_get("name")?,
                     balance: Money::from_fen(r.try_get("balance")?),
-                    bank_account: masked_account(&r.try_get::<String, _>("bank_account")?),
+                    // As stored (sealed): the service opens and masks it.
+                    bank_account: r.try_get("bank_account")?,
                     reason: r.try_get("reason")?,
                     requested_by: r.try_get("requested_by")?,
                     requested_at: ts_of(r, "requested_at")?,
