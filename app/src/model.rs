@@ -186,10 +186,17 @@ pub struct CampusProfile {
     /// A correction of an erroneous payment above this amount needs a second staff member.
     #[serde(default = "default_approval_above")]
     pub correction_approval_above: Money,
+    /// A cash top-up at the counter above this amount needs a second staff member.
+    #[serde(default = "default_cash_approval_above")]
+    pub cash_approval_above: Money,
 }
 
 fn default_approval_above() -> Money {
     Money::yuan(100)
+}
+
+fn default_cash_approval_above() -> Money {
+    Money::yuan(1000)
 }
 
 impl CampusProfile {
@@ -212,6 +219,9 @@ impl CampusProfile {
         ];
         if limits.iter().any(|m| m.fen() <= 0) {
             return Err("limits must be positive".into());
+        }
+        if self.correction_approval_above.fen() < 0 || self.cash_approval_above.fen() < 0 {
+            return Err("approval thresholds cannot be negative".into());
         }
         if self.default_single_limit > self.max_single_limit
             || self.default_daily_limit > self.max_daily_limit

@@ -186,6 +186,13 @@ pub struct Receipt {
     pub balance: Money,
     pub at: String,
     pub operator: String,
+    /// The second staff member who approved a top-up above the threshold; empty otherwise.
+    #[serde(default)]
+    pub approved_by: String,
+    /// Above the threshold and not yet approved: nothing is credited yet, and this is no
+    /// receipt (the page says it waits for a second staff member).
+    #[serde(default)]
+    pub awaiting_approval: bool,
 }
 
 /// The answer to a CSV import: every row's problem, or what was enrolled.
@@ -222,6 +229,22 @@ pub struct ClosedAccount {
     pub reference: String,
     /// The balance is not zero: a second staff member approves in the work queue first.
     pub awaiting_approval: bool,
+}
+
+/// A cash top-up above the threshold, waiting in the work queue for a second staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CashRequestView {
+    pub id: i64,
+    pub holder_id: i64,
+    pub student_no: String,
+    pub name: String,
+    pub amount: Money,
+    pub receipt_no: String,
+    pub reason: String,
+    pub requested_by: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::store::Ts"))]
+    pub requested_at: String,
 }
 
 /// A closing with money on it, waiting in the work queue for a second staff member.

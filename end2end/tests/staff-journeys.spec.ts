@@ -1,7 +1,7 @@
 import { type Browser } from "@playwright/test";
 import { test, expect } from "./fixtures/test";
 import { StudentPortal } from "./fixtures/student";
-import { StaffPortal, staffSetup, totp } from "./fixtures/staff";
+import { StaffPortal, staff, staffSetup, totp } from "./fixtures/staff";
 import { serverNow } from "./fixtures/clock";
 import { deviceCall } from "./fixtures/devices";
 
@@ -246,4 +246,64 @@ test("an administrator adds a colleague, who sets their own password and authent
   await login.getByRole("button", { name: "登录" }).click();
   await expect(colleague.page.getByTestId("staff-who")).toContainText("柜台 新同事");
   await context.close();
+});
+
+test("money out of the counter takes two people: a large cash top-up, and a closing paid only to the account recorded with the ID check", async ({ browser }, info) => {
+  const s = staffSetup(info);
+  const colleagueUser = s.operator === "operator" ? "operator2" : "operator";
+  const holderNo = `${s.prefix}02`;
+  const office = await staffPage(browser);
+  await office.signIn(s.operator);
+  await office.holder(holderNo);
+  // ¥1,500 is above the demo campus's ¥1,000: nothing is credited until a colleague approves.
+  const cash = office.page.getByTestId("cash-form");
+  await cash.getByLabel("金额（元）").fill("1500");
+  await cash.getByRole("button", { name: "收款并打印收据" }).click();
+  await expect(office.page.getByTestId("cash-awaiting")).toContainText("待复核");
+  await expect(office.page.getByTestId("receipt")).toHaveCount(0);
+
+  const colleague = await staffPage(browser);
+  await colleague.signIn(colleagueUser);
+  await colleague.open("/staff/queue");
+  const cashRow = colleague.page.getByTestId("cash-list").getByRole("listitem").filter({ hasText: holderNo });
+  await cashRow.getByRole("button", { name: "复核通过并入账" }).click();
+  const receipt = colleague.page.getByTestId("receipt");
+  await expect(receipt.getByTestId("receipt-amount")).toHaveText("¥1500.00");
+  await expect(receipt).toContainText(staff[colleagueUser].name);
+  await expect(receipt).toContainText(staff[s.operator].name);
+
+  // Closing with money on it: refused until a payout account is recorded with the ID check.
+  await office.holder(holderNo);
+  await office.page.locator("summary", { hasText: "销户" }).click();
+  const close = office.page.getByTestId("close-form");
+  await close.getByLabel("办理原因").fill("退学");
+  await close.getByRole("button", { name: "确认销户" }).click();
+  await expect(close.getByTestId("form-error")).toContainText("尚未登记退款银行账户");
+  await office.page.locator("summary", { hasText: "退款账户" }).click();
+  const payout = office.page.getByTestId("payout-form");
+  await payout.getByLabel("退款银行账号").fill("6222 0212 3456 7890");
+  await payout.getByLabel("持卡人出示的证件号码").fill("440301199901011234");
+  await payout.getByLabel("办理原因").fill("本人持身份证办理");
+  await payout.getByRole("button", { name: "核验证件并登记" }).click();
+  await expect(payout.getByTestId("form-error")).toContainText("证件号码与登记的不一致");
+  await payout.getByLabel("持卡人出示的证件号码").fill("440301200602021234");
+  await payout.getByRole("button", { name: "核验证件并登记" }).click();
+  await expect(office.page.getByTestId("payout-done")).toContainText("****7890");
+  await expect(office.page.getByTestId("payout-account")).toContainText("****7890");
+  await expect(office.page.getByTestId("payout-account")).not.toContainText("62220212");
+  // The page is redrawn with the new record; the closing is opened again if it closed.
+  if (!(await close.isVisible())) await office.page.locator("summary", { hasText: "销户" }).click();
+  await expect(office.page.getByText("退款将转入 ****7890。")).toBeVisible();
+  await close.getByLabel("办理原因").fill("退学");
+  await close.getByRole("button", { name: "确认销户" }).click();
+  await expect(office.page.getByTestId("close-done")).toContainText("待复核");
+
+  await colleague.open("/staff/queue");
+  const closingRow = colleague.page.getByTestId("closing-list").getByRole("listitem").filter({ hasText: holderNo });
+  await expect(closingRow).toContainText("****7890");
+  await closingRow.getByRole("button", { name: "复核通过并退款" }).click();
+  await expect(colleague.page.getByTestId("closing-done")).toBeVisible();
+  await colleague.expectAccessible();
+  await office.holder(holderNo);
+  await expect(office.page.getByTestId("close-form")).toHaveCount(0);
 });

@@ -319,6 +319,7 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ("staff/failed_topups", Who::Read, false, &[]),
     ("staff/reversals", Who::Read, false, &[]),
     ("staff/closings", Who::Read, false, &[]),
+    ("staff/cash_requests", Who::Read, false, &[]),
     (
         "staff/enrol",
         Who::Counter,
@@ -461,6 +462,12 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ),
     (
         "staff/decide_closing",
+        Who::Counter,
+        true,
+        &[("request_id", "999999"), ("decision", "approve")],
+    ),
+    (
+        "staff/decide_cash",
         Who::Counter,
         true,
         &[("request_id", "999999"), ("decision", "approve")],
@@ -1092,6 +1099,31 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("staff/decide_closing");
+    // A large cash top-up: asked by one (one record), approved by another (one record).
+    let asked = audited(
+        &app,
+        &op,
+        "staff/cash_topup",
+        &[
+            ("holder_id", &b_id),
+            ("amount", "1500"),
+            ("reason", ""),
+            ("receipt_no", &receipt_no(31)),
+        ],
+    )
+    .await;
+    assert_eq!(asked["awaiting_approval"], true, "{asked}");
+    let (_, queue, _) = call(&app, Some(&op), "staff/cash_requests", &[]).await;
+    let queue: Value = serde_json::from_str(&queue).unwrap();
+    let request = queue[0]["id"].as_i64().unwrap().to_string();
+    audited(
+        &app,
+        &op2,
+        "staff/decide_cash",
+        &[("request_id", &request), ("decision", "approve")],
+    )
+    .await;
+    done.insert("staff/decide_cash");
 
     // Administration.
     audited(
@@ -1493,6 +1525,118 @@ async fn cash_top_up_gives_a_receipt_and_the_student_sees_it() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(body.contains("topup_amount"), "{body}");
     }
+}
+
+#[tokio::test]
+async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let op2 = staff_login(&app, "operator2").await;
+    let b = holder(&app, STUDENT).await;
+    let b_id = b.to_string();
+    let before = balance(&app, b).await;
+    let form = |amount: &'static str, n: u64| {
+        [
+            ("holder_id", b_id.clone()),
+            ("amount", amount.to_string()),
+            ("reason", String::new()),
+            ("receipt_no", receipt_no(n)),
+        ]
+    };
+    let cash = |amount: &'static str, n: u64| {
+        let form = form(amount, n);
+        let app = &app;
+        let op = op.clone();
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call(app, Some(&op), "staff/cash_topup", &form).await
+        }
+    };
+    // At the threshold (¥1,000 in the demo profile) one operator credits it at once.
+    let (status, body, _) = cash("1000", 41).await;
+    ok(status, &body, "at the threshold");
+    let at = before.fen() + 100_000;
+    assert_eq!(balance(&app, b).await.fen(), at);
+
+    // Above it, nothing is credited until a colleague approves; the form sent twice asks once.
+    let audits = audit_count(&app).await;
+    let (status, asked, _) = cash("1500", 42).await;
+    ok(status, &asked, "above the threshold");
+    let asked: Value = serde_json::from_str(&asked).unwrap();
+    assert_eq!(asked["awaiting_approval"], true, "{asked}");
+    let (status, again, _) = cash("1500", 42).await;
+    ok(status, &again, "the same form again");
+    assert_eq!(audit_count(&app).await, audits + 1);
+    assert_eq!(balance(&app, b).await.fen(), at, "nothing credited yet");
+    let (_, queue, _) = call(&app, Some(&op), "staff/cash_requests", &[]).await;
+    let queue: Value = serde_json::from_str(&queue).unwrap();
+    assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
+    assert_eq!(queue[0]["amount"], 150_000);
+    assert_eq!(queue[0]["receipt_no"], receipt_no(42));
+    let request = queue[0]["id"].as_i64().unwrap().to_string();
+    let approve = [("request_id", request.as_str()), ("decision", "approve")];
+    // Money in flight: the account is not closed over it.
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/close_account",
+        &[("holder_id", &b_id), ("reason", "退学")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("pending_money"), "{body}");
+    // The one who took the cash cannot approve it.
+    let (status, same, _) = call(&app, Some(&op), "staff/decide_cash", &approve).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(same.contains("same_approver"), "{same}");
+    let receipt = audited(&app, &op2, "staff/decide_cash", &approve).await;
+    assert_eq!(receipt["amount"], 150_000);
+    assert_eq!(receipt["balance"], at + 150_000);
+    assert_eq!(receipt["receipt_no"], receipt_no(42));
+    assert_eq!(receipt["awaiting_approval"], false);
+    assert_ne!(receipt["approved_by"], "", "{receipt}");
+    assert_ne!(receipt["operator"], receipt["approved_by"], "{receipt}");
+    assert_eq!(balance(&app, b).await.fen(), at + 150_000);
+    // Decided once; the first operator's form sent again now says so.
+    let (status, again, _) = call(&app, Some(&op2), "staff/decide_cash", &approve).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(again.contains("approval_decided"), "{again}");
+    let (status, late, _) = cash("1500", 42).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(late.contains("approval_decided"), "{late}");
+    assert_eq!(balance(&app, b).await.fen(), at + 150_000);
+
+    // Rejected (a reason is required): nothing credited, the queue is empty.
+    let (status, _, _) = cash("1200", 43).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, queue, _) = call(&app, Some(&op), "staff/cash_requests", &[]).await;
+    let queue: Value = serde_json::from_str(&queue).unwrap();
+    let request = queue[0]["id"].as_i64().unwrap().to_string();
+    let (status, body, _) = call(
+        &app,
+        Some(&op2),
+        "staff/decide_cash",
+        &[("request_id", &request), ("decision", "reject")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("reason_required"), "{body}");
+    let rejected = audited(
+        &app,
+        &op2,
+        "staff/decide_cash",
+        &[
+            ("request_id", &request),
+            ("decision", "reject"),
+            ("reason", "金额与现金不符"),
+        ],
+    )
+    .await;
+    assert!(rejected.is_null(), "{rejected}");
+    assert_eq!(balance(&app, b).await.fen(), at + 150_000);
+    let (_, queue, _) = call(&app, Some(&op), "staff/cash_requests", &[]).await;
+    assert_eq!(queue, "[]");
+    assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
 }
 
 #[tokio::test]

@@ -198,6 +198,15 @@ pub async fn closing_requests() -> Result<Vec<ClosingRequestView>, AppError> {
     .await
 }
 
+/// Cash top-ups above the threshold waiting for a second staff member.
+#[server(prefix = "/api", endpoint = "staff/cash_requests")]
+pub async fn cash_requests() -> Result<Vec<CashRequestView>, AppError> {
+    guarded(roles::READ, |s, _| async move {
+        counter::cash_requests(&s).await
+    })
+    .await
+}
+
 // ---- The counter (operators, administrators) ----
 
 #[server(prefix = "/api", endpoint = "staff/enrol")]
@@ -425,12 +434,23 @@ pub async fn decide_closing(
     #[server(default)] reason: String,
 ) -> Result<ClosedAccount, AppError> {
     guarded(roles::COUNTER, |s, who| async move {
-        let approve = match decision.as_str() {
-            "approve" => true,
-            "reject" => false,
-            _ => return Err(AppError::Invalid("decision".into())),
-        };
+        let approve = counter::approval(&decision)?;
         counter::decide_closing(&s, &who, request_id, approve, &reason).await
+    })
+    .await
+}
+
+/// A second staff member approves a cash top-up above the threshold (the account is credited
+/// and the receipt comes back to print) or rejects it (with a reason); not the one who asked.
+#[server(prefix = "/api", endpoint = "staff/decide_cash")]
+pub async fn decide_cash(
+    request_id: i64,
+    decision: String,
+    #[server(default)] reason: String,
+) -> Result<Option<Receipt>, AppError> {
+    guarded(roles::COUNTER, |s, who| async move {
+        let approve = counter::approval(&decision)?;
+        counter::decide_cash_topup(&s, &who, request_id, approve, &reason).await
     })
     .await
 }

@@ -75,6 +75,7 @@ pub fn demo_profile() -> CampusProfile {
         max_single_limit: Money::yuan(500),
         max_daily_limit: Money::yuan(1000),
         correction_approval_above: Money::yuan(100),
+        cash_approval_above: Money::yuan(1000),
     }
 }
 

@@ -3,12 +3,13 @@
 //! corrections and failed automatic top-ups. Every change carries the reason the operator
 //! typed and is audited in the same transaction by the store.
 
+use super::domain::payments;
 use super::ids;
 use super::sealing::Sealed;
 use super::staff::StaffSession;
 use super::store::{
-    CardChange, CardIssue, Closing, Correction, Credit, CreditOutcome, EntryRecord, HolderRecord,
-    NewCard, NewHolder, PasswordKind,
+    CardChange, CardIssue, CashDecision, Closing, Correction, Credit, CreditOutcome, EntryRecord,
+    HolderRecord, NewCard, NewHolder, PasswordKind,
 };
 use super::{AppState, internal};
 use crate::error::AppError;
@@ -623,7 +624,51 @@ pub async fn cash_topup(
         return Err(rejected(Problem::AccountNotActive));
     }
     let now = state.now();
-    let memo = format!("cash receipt {receipt_no}");
+    let profile = state
+        .campus
+        .get(&state.db)
+        .await?
+        .ok_or_else(|| internal("campus profile missing"))?;
+    let target = format!(
+        "holder {} +{} receipt {receipt_no}",
+        h.student_no,
+        amount.yuan_string()
+    );
+    let receipt = Receipt {
+        receipt_no: receipt_no.to_string(),
+        office: profile.office_name.zh.clone(),
+        holder_name: h.name.clone(),
+        student_no: h.student_no.clone(),
+        amount,
+        balance: h.balance,
+        at: now.to_rfc3339(),
+        operator: staff.display_name.clone(),
+        approved_by: String::new(),
+        awaiting_approval: false,
+    };
+    if payments::cash_needs_second_person(amount, profile.cash_approval_above) {
+        // The operator keeps the cash and the holder waits while a colleague approves it in
+        // the work queue; the approval credits it and prints the receipt.
+        let mut audit = staff.audit("money.cash_requested", Some(holder_id), target, why);
+        audit.after = "awaiting a second staff member".into();
+        let (id, _) = state
+            .db
+            .request_cash_topup(holder_id, amount, receipt_no, why, staff.id, now, audit)
+            .await?
+            .ok_or_else(|| AppError::Invalid("receipt number".into()))?;
+        // The same form again after the decision: say so rather than "waiting".
+        state
+            .db
+            .cash_request(id)
+            .await?
+            .filter(|r| r.pending)
+            .ok_or(rejected(Problem::ApprovalDecided))?;
+        return Ok(Receipt {
+            awaiting_approval: true,
+            ..receipt
+        });
+    }
+    let memo = payments::cash_memo(receipt_no);
     let credit = Credit {
         holder_id,
         amount,
@@ -635,23 +680,27 @@ pub async fn cash_topup(
         memo: &memo,
         now,
     };
-    let audit = staff.audit(
-        "money.cash_topup",
-        Some(holder_id),
-        format!(
-            "holder {} +{} receipt {receipt_no}",
-            h.student_no,
-            amount.yuan_string()
-        ),
-        why,
-    );
+    let audit = staff.audit("money.cash_topup", Some(holder_id), target, why);
     let day_start = super::domain::calendar::day_start(now);
-    let cap = super::domain::payments::OPERATOR_DAILY_CASH_CAP;
-    let (amount, balance, at) = match state.db.cash_topup(&credit, day_start, cap, audit).await? {
-        CreditOutcome::Credited { balance, .. } => (amount, balance, now),
-        CreditOutcome::AccountClosed => return Err(rejected(Problem::AccountNotActive)),
+    let outcome = state
+        .db
+        .cash_topup(&credit, day_start, payments::OPERATOR_DAILY_CASH_CAP, audit)
+        .await?;
+    credited(state, holder_id, receipt, outcome).await
+}
+
+/// The receipt of a cash credit, or why there is none.
+async fn credited(
+    state: &AppState,
+    holder_id: i64,
+    receipt: Receipt,
+    outcome: CreditOutcome,
+) -> Result<Receipt, AppError> {
+    match outcome {
+        CreditOutcome::Credited { balance, .. } => Ok(Receipt { balance, ..receipt }),
+        CreditOutcome::AccountClosed => Err(rejected(Problem::AccountNotActive)),
         CreditOutcome::CashCapReached { taken, cap } => {
-            return Err(rejected(Problem::CashCapReached { taken, cap }));
+            Err(rejected(Problem::CashCapReached { taken, cap }))
         }
         // The same form again: the first top-up's receipt, nothing credited twice.
         CreditOutcome::AlreadyCredited { journal_id } => {
@@ -661,8 +710,90 @@ pub async fn cash_topup(
                 .await?
                 .filter(|e| e.holder_id == holder_id)
                 .ok_or_else(|| AppError::Invalid("receipt number".into()))?;
-            (first.amount, first.balance_after, first.created_at)
+            Ok(Receipt {
+                amount: first.amount,
+                balance: first.balance_after,
+                at: first.created_at.to_rfc3339(),
+                ..receipt
+            })
         }
+    }
+}
+
+/// A work-queue decision as a form sends it.
+pub fn approval(decision: &str) -> Result<bool, AppError> {
+    match decision {
+        "approve" => Ok(true),
+        "reject" => Ok(false),
+        _ => Err(AppError::Invalid("decision".into())),
+    }
+}
+
+/// The cash top-ups waiting for a second staff member.
+pub async fn cash_requests(state: &AppState) -> Result<Vec<CashRequestView>, AppError> {
+    Ok(state.db.cash_requests(None).await?)
+}
+
+/// A second staff member's decision on a cash top-up above the threshold: approved, the
+/// account is credited (against the daily cash cap of the operator who took the cash) and the
+/// receipt comes back to print; rejected (with a reason), nothing is credited and the operator
+/// gives the cash back. The one who asked cannot decide it, and it is decided once.
+pub async fn decide_cash_topup(
+    state: &AppState,
+    staff: &StaffSession,
+    request_id: i64,
+    approve: bool,
+    why: &str,
+) -> Result<Option<Receipt>, AppError> {
+    let request = state
+        .db
+        .cash_request(request_id)
+        .await?
+        .filter(|r| r.pending)
+        .ok_or(rejected(Problem::ApprovalDecided))?;
+    if request.requested_by == staff.id {
+        return Err(rejected(Problem::SameApprover));
+    }
+    let why = if approve {
+        request.reason.as_str()
+    } else {
+        reason(why)?
+    };
+    let h = holder(state, request.holder_id).await?;
+    let now = state.now();
+    let audit = staff.audit(
+        if approve {
+            "money.cash_topup"
+        } else {
+            "money.cash_rejected"
+        },
+        Some(h.holder_id),
+        format!(
+            "holder {} +{} receipt {} (cash request #{request_id}, taken by {})",
+            h.student_no,
+            request.amount.yuan_string(),
+            request.receipt_no,
+            request.requester
+        ),
+        why,
+    );
+    let day_start = super::domain::calendar::day_start(now);
+    let decision = state
+        .db
+        .decide_cash_request(
+            request_id,
+            approve,
+            staff.id,
+            day_start,
+            payments::OPERATOR_DAILY_CASH_CAP,
+            now,
+            audit,
+        )
+        .await?
+        .ok_or(rejected(Problem::ApprovalDecided))?;
+    let outcome = match decision {
+        CashDecision::Rejected => return Ok(None),
+        CashDecision::Approved(outcome) => outcome,
     };
     let office = state
         .campus
@@ -670,16 +801,21 @@ pub async fn cash_topup(
         .await?
         .map(|p| p.office_name.zh)
         .unwrap_or_default();
-    Ok(Receipt {
-        receipt_no: receipt_no.to_string(),
+    let receipt = Receipt {
+        receipt_no: request.receipt_no,
         office,
         holder_name: h.name,
         student_no: h.student_no,
-        amount,
-        balance,
-        at: at.to_rfc3339(),
-        operator: staff.display_name.clone(),
-    })
+        amount: request.amount,
+        balance: h.balance,
+        at: now.to_rfc3339(),
+        operator: request.requester,
+        approved_by: staff.display_name.clone(),
+        awaiting_approval: false,
+    };
+    credited(state, request.holder_id, receipt, outcome)
+        .await
+        .map(Some)
 }
 
 /// The ID number typed from the presented document, against the enrolled keyed hash.
@@ -797,8 +933,8 @@ fn bank_account(text: &str) -> Result<String, AppError> {
     Ok(digits)
 }
 
-/// Money still on its way to or from the account: a correction waiting for approval, or a
-/// top-up order the provider has not answered. An account is not closed over it.
+/// Money still on its way to or from the account: a correction or a cash top-up waiting for
+/// approval, or a top-up order the provider has not answered. An account is not closed over it.
 async fn has_pending_money(state: &AppState, holder_id: i64) -> Result<bool, AppError> {
     use crate::model::TopupStatus;
     Ok(!state
@@ -806,6 +942,7 @@ async fn has_pending_money(state: &AppState, holder_id: i64) -> Result<bool, App
         .pending_reversals(Some(holder_id))
         .await?
         .is_empty()
+        || !state.db.cash_requests(Some(holder_id)).await?.is_empty()
         || state
             .db
             .orders_of(holder_id, 50)

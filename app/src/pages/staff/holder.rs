@@ -75,7 +75,13 @@ pub fn HolderPage() -> impl IntoView {
     );
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.holder_title).to_string()) />
-        {move || topup.value().get().and_then(|r| r.ok()).map(|r| view! { <ReceiptView receipt=r /> })}
+        {move || topup.value().get().and_then(|r| r.ok()).map(|r| if r.awaiting_approval {
+            view! {
+                <p class="notice" role="status" data-testid="cash-awaiting">{t_string!(i18n, staff.cash_awaiting, amount = money(r.amount)).to_string()}</p>
+            }.into_any()
+        } else {
+            view! { <ReceiptView receipt=r /> }.into_any()
+        })}
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 file.await.map(|f| view! { <HolderView f=f actions=actions /> })
@@ -104,7 +110,7 @@ struct Actions {
 
 /// A printable receipt; the print stylesheet prints only this.
 #[component]
-fn ReceiptView(receipt: Receipt) -> impl IntoView {
+pub(super) fn ReceiptView(receipt: Receipt) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <section class="receipt panel" data-testid="receipt">
@@ -116,6 +122,9 @@ fn ReceiptView(receipt: Receipt) -> impl IntoView {
                 <dt>{t!(i18n, staff.balance_after)}</dt><dd>{money(receipt.balance)}</dd>
                 <dt>{t!(i18n, staff.time)}</dt><dd>{campus_time(&receipt.at)}</dd>
                 <dt>{t!(i18n, staff.operator)}</dt><dd>{receipt.operator.clone()}</dd>
+                {(!receipt.approved_by.is_empty()).then(|| view! {
+                    <dt>{t!(i18n, staff.approved_by)}</dt><dd>{receipt.approved_by.clone()}</dd>
+                })}
             </dl>
             <button type="button" class="primary no-print" on:click=move |_| { let _ = window().print(); }>{t!(i18n, staff.print)}</button>
         </section>

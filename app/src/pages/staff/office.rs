@@ -1,5 +1,5 @@
-//! The service centre's lists: found cards, the work queue (failed automatic top-ups and
-//! corrections waiting for a second staff member) and closing a graduating class.
+//! The service centre's lists: found cards, the work queue (what waits for a second staff
+//! member, and failed automatic top-ups) and closing a graduating class.
 
 use super::{Done, ReasonField};
 use crate::api::staff::*;
@@ -7,6 +7,7 @@ use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, error_text, money};
 use crate::error::AppError;
 use crate::i18n::*;
+use crate::staff_model::{CashRequestView, ClosingRequestView, FailedTopupView, ReversalView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -69,7 +70,62 @@ pub fn FoundPage() -> impl IntoView {
     }
 }
 
-/// Work waiting for the office: failed automatic top-ups and corrections to approve.
+/// One list of the work queue: its rows, or "nothing waiting".
+#[component]
+fn QueueList<T, F, V>(
+    rows: Resource<Result<Vec<T>, AppError>>,
+    testid: &'static str,
+    item: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(T) -> V + Copy + Send + Sync + 'static,
+    V: IntoView + Send + 'static,
+{
+    let i18n = use_i18n();
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            {move || Suspend::new(async move {
+                rows.await.map(|rows| {
+                    if rows.is_empty() {
+                        return view! { <p class="muted">{t!(i18n, staff.nothing_waiting)}</p> }.into_any();
+                    }
+                    view! {
+                        <ul class="plain" data-testid=testid>{rows.into_iter().map(item).collect_view()}</ul>
+                    }.into_any()
+                })
+            })}
+        </Suspense>
+    }
+}
+
+/// A holder's name and number, linking to their page.
+fn holder_link(holder_id: i64, name: String, student_no: String) -> impl IntoView {
+    view! { <A href=format!("/staff/holder/{holder_id}")>{name} " " {student_no}</A> }
+}
+
+/// Approve and reject buttons for one request of a two-person list (a macro: `ActionForm`
+/// is generic over the server function in ways a helper function cannot name).
+macro_rules! decide_forms {
+    ($action:expr, $id:expr, $approve:expr, $reject:expr, $key:literal) => {
+        view! {
+            <ActionForm action=$action attr:class="inline-form">
+                <input type="hidden" name="request_id" value=$id.to_string() />
+                <input type="hidden" name="decision" value="approve" />
+                <button type="submit" class="primary">{$approve}</button>
+            </ActionForm>
+            <ActionForm action=$action attr:class="inline-form">
+                <input type="hidden" name="request_id" value=$id.to_string() />
+                <input type="hidden" name="decision" value="reject" />
+                <ReasonField id=format!(concat!($key, "-{}"), $id) />
+                <button type="submit" class="danger">{$reject}</button>
+            </ActionForm>
+        }
+    };
+}
+
+/// Work waiting for the office: what needs a second staff member (large cash top-ups,
+/// closings with a payout, corrections) and failed automatic top-ups.
 #[component]
 pub fn QueuePage() -> impl IntoView {
     let i18n = use_i18n();
@@ -79,97 +135,62 @@ pub fn QueuePage() -> impl IntoView {
     let pending = Resource::new(move || approve.version().get(), |_| pending_reversals());
     let decide = ServerAction::<DecideClosing>::new();
     let closings = Resource::new(move || decide.version().get(), |_| closing_requests());
+    let cash = ServerAction::<DecideCash>::new();
+    let cash_rows = Resource::new(move || cash.version().get(), |_| cash_requests());
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_queue).to_string()) />
         <h1>{t!(i18n, staff.nav_queue)}</h1>
         <section class="panel">
+            <h2>{t!(i18n, staff.pending_cash)}</h2>
+            <Done result=cash.value() testid="cash-decided" />
+            {move || cash.value().get().and_then(|r| r.ok()).flatten().map(|r| view! { <super::holder::ReceiptView receipt=r /> })}
+            <QueueList rows=cash_rows testid="cash-list" item=move |r: CashRequestView| view! {
+                <li>
+                    {holder_link(r.holder_id, r.name, r.student_no)}
+                    {format!(" · {} · {} · {} · {} {}", money(r.amount), r.receipt_no, r.reason, r.requested_by, campus_time(&r.requested_at))}
+                    {decide_forms!(cash, r.id, t!(i18n, staff.approve_cash), t!(i18n, staff.reject), "cq")}
+                </li>
+            } />
+        </section>
+        <section class="panel">
             <h2>{t!(i18n, staff.pending_closings)}</h2>
             <Done result=decide.value() testid="closing-done" />
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
-                {move || Suspend::new(async move {
-                    closings.await.map(|rows| {
-                        if rows.is_empty() {
-                            return view! { <p class="muted">{t!(i18n, staff.nothing_waiting)}</p> }.into_any();
-                        }
-                        view! {
-                            <ul class="plain" data-testid="closing-list">
-                                {rows.into_iter().map(|r| view! {
-                                    <li>
-                                        <A href=format!("/staff/holder/{}", r.holder_id)>{r.name.clone()} " " {r.student_no.clone()}</A>
-                                        {format!(" · {} → {} · {} · {} {}", money(r.balance), r.bank_account, r.reason, r.requested_by, campus_time(&r.requested_at))}
-                                        <ActionForm action=decide attr:class="inline-form">
-                                            <input type="hidden" name="request_id" value=r.id.to_string() />
-                                            <input type="hidden" name="decision" value="approve" />
-                                            <button type="submit" class="primary">{t!(i18n, staff.approve_payout)}</button>
-                                        </ActionForm>
-                                        <ActionForm action=decide attr:class="inline-form">
-                                            <input type="hidden" name="request_id" value=r.id.to_string() />
-                                            <input type="hidden" name="decision" value="reject" />
-                                            <ReasonField id=format!("cr-{}", r.id) />
-                                            <button type="submit" class="danger">{t!(i18n, staff.reject)}</button>
-                                        </ActionForm>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    })
-                })}
-            </Suspense>
+            <QueueList rows=closings testid="closing-list" item=move |r: ClosingRequestView| view! {
+                <li>
+                    {holder_link(r.holder_id, r.name, r.student_no)}
+                    {format!(" · {} → {} · {} · {} {}", money(r.balance), r.bank_account, r.reason, r.requested_by, campus_time(&r.requested_at))}
+                    {decide_forms!(decide, r.id, t!(i18n, staff.approve_payout), t!(i18n, staff.reject), "cr")}
+                </li>
+            } />
         </section>
         <section class="panel">
             <h2>{t!(i18n, staff.pending_corrections)}</h2>
             <Done result=approve.value() testid="approve-done" />
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
-                {move || Suspend::new(async move {
-                    pending.await.map(|rows| {
-                        if rows.is_empty() {
-                            return view! { <p class="muted">{t!(i18n, staff.nothing_waiting)}</p> }.into_any();
-                        }
-                        view! {
-                            <ul class="plain" data-testid="pending-list">
-                                {rows.into_iter().map(|r| view! {
-                                    <li>
-                                        <A href=format!("/staff/holder/{}", r.holder_id)>{r.name.clone()} " " {r.student_no.clone()}</A>
-                                        {format!(" · #{} {} · {} · {} {}", r.journal_id, money(r.amount), r.reason, r.requested_by, campus_time(&r.requested_at))}
-                                        <ActionForm action=approve attr:class="inline-form">
-                                            <input type="hidden" name="request_id" value=r.id.to_string() />
-                                            <button type="submit" class="primary">{t!(i18n, staff.approve)}</button>
-                                        </ActionForm>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    })
-                })}
-            </Suspense>
+            <QueueList rows=pending testid="pending-list" item=move |r: ReversalView| view! {
+                <li>
+                    {holder_link(r.holder_id, r.name, r.student_no)}
+                    {format!(" · #{} {} · {} · {} {}", r.journal_id, money(r.amount), r.reason, r.requested_by, campus_time(&r.requested_at))}
+                    <ActionForm action=approve attr:class="inline-form">
+                        <input type="hidden" name="request_id" value=r.id.to_string() />
+                        <button type="submit" class="primary">{t!(i18n, staff.approve)}</button>
+                    </ActionForm>
+                </li>
+            } />
         </section>
         <section class="panel">
             <h2>{t!(i18n, staff.failed_topups)}</h2>
             <Done result=resolve.value() testid="resolve-done" />
-            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
-                {move || Suspend::new(async move {
-                    failed.await.map(|rows| {
-                        if rows.is_empty() {
-                            return view! { <p class="muted">{t!(i18n, staff.nothing_waiting)}</p> }.into_any();
-                        }
-                        view! {
-                            <ul class="plain" data-testid="failed-list">
-                                {rows.into_iter().map(|o| view! {
-                                    <li>
-                                        <A href=format!("/staff/holder/{}", o.holder_id)>{o.name.clone()} " " {o.student_no.clone()}</A>
-                                        {format!(" · {} · {} · {}", campus_time(&o.at), money(o.amount), o.failure)}
-                                        <ActionForm action=resolve attr:class="inline-form">
-                                            <input type="hidden" name="order_no" value=o.order_no.clone() />
-                                            <ReasonField id=format!("res-{}", o.order_no) />
-                                            <button type="submit">{t!(i18n, staff.resolve)}</button>
-                                        </ActionForm>
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    })
-                })}
-            </Suspense>
+            <QueueList rows=failed testid="failed-list" item=move |o: FailedTopupView| view! {
+                <li>
+                    {holder_link(o.holder_id, o.name, o.student_no)}
+                    {format!(" · {} · {} · {}", campus_time(&o.at), money(o.amount), o.failure)}
+                    <ActionForm action=resolve attr:class="inline-form">
+                        <input type="hidden" name="order_no" value=o.order_no.clone() />
+                        <ReasonField id=format!("res-{}", o.order_no) />
+                        <button type="submit">{t!(i18n, staff.resolve)}</button>
+                    </ActionForm>
+                </li>
+            } />
         </section>
     }
 }

@@ -221,6 +221,16 @@ pub fn decide_credit(
 /// unbacked credit on cards.
 pub const OPERATOR_DAILY_CASH_CAP: Money = Money::yuan(20_000);
 
+/// The journal memo of a cash top-up.
+pub fn cash_memo(receipt_no: &str) -> String {
+    format!("cash receipt {receipt_no}")
+}
+
+/// Whether a cash top-up needs a second staff member: above the campus's threshold.
+pub fn cash_needs_second_person(amount: Money, approval_above: Money) -> bool {
+    amount > approval_above
+}
+
 /// Whether a cash top-up of `amount` keeps an operator who took `taken` today within `cap`.
 /// A sum beyond an i64 of fen is beyond every cap.
 pub fn within_cash_cap(taken: Money, amount: Money, cap: Money) -> bool {
@@ -550,6 +560,25 @@ mod tests {
                 raises_limits(y(50), y(100), y(new_single), y(new_daily)),
                 raise,
                 "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn large_cash_top_ups_take_two_people() {
+        let y = Money::yuan;
+        // (amount, threshold, two people)
+        for (amount, above, two) in [
+            (y(999), y(1000), false),
+            (y(1000), y(1000), false),
+            (Money::from_fen(100_001), y(1000), true),
+            (y(2000), y(1000), true),
+            (y(1), Money::ZERO, true),
+        ] {
+            assert_eq!(
+                cash_needs_second_person(amount, above),
+                two,
+                "{amount:?} {above:?}"
             );
         }
     }

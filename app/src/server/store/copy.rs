@@ -213,6 +213,21 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "cash_requests",
+        &[
+            ("id", Int),
+            ("holder_id", Int),
+            ("amount", Int),
+            ("receipt_no", Text),
+            ("reason", Text),
+            ("requested_by", Int),
+            ("requested_at", Time),
+            ("status", Text),
+            ("decided_by", Int),
+            ("decided_at", Time),
+        ],
+    ),
+    (
         "payout_accounts",
         &[
             ("holder_id", Int),
@@ -380,6 +395,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "reversal_requests",
     "payouts",
     "closing_requests",
+    "cash_requests",
 ];
 
 /// Rows per INSERT.

@@ -2,7 +2,10 @@
 //! and money, found cards, corrections, administration and reports. Every change takes its
 //! audit record and writes it in the same transaction.
 
-use super::{Audit, CardChange, CardIssue, Closing, Correction, NewCard, NewHolder, StoreError};
+use super::{
+    Audit, CardChange, CardIssue, Closing, Correction, CreditOutcome, NewCard, NewHolder,
+    StoreError,
+};
 use crate::model::{
     AccountStatus, DeviceKind, EntryKind, HolderKind, IdDocKind, MerchantCategory, Money, StaffRole,
 };
@@ -98,6 +101,29 @@ pub struct ClosingRequestRow {
     pub reason: String,
     pub requested_by: i64,
     pub pending: bool,
+}
+
+/// A cash top-up waiting for a second staff member, as the approval needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CashRequestRow {
+    pub id: i64,
+    pub holder_id: i64,
+    pub amount: Money,
+    pub receipt_no: String,
+    pub reason: String,
+    pub requested_by: i64,
+    /// The display name of who asked (and took the cash).
+    pub requester: String,
+    pub pending: bool,
+}
+
+/// A second staff member's decision on a cash top-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CashDecision {
+    Rejected,
+    /// Approved: the credit's outcome. Anything but `Credited` wrote nothing, and the
+    /// request is still pending.
+    Approved(CreditOutcome),
 }
 
 /// The bank account recorded for a holder's payout.
@@ -266,6 +292,41 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Closing, StoreError>;
+    /// Asks for a cash top-up above the threshold, for a second staff member to approve.
+    /// Answers the request's id and whether it is new; the same form again (same receipt
+    /// number, holder and amount) answers the first request, and `None` means the receipt
+    /// number was used for another top-up.
+    #[allow(clippy::too_many_arguments)]
+    async fn request_cash_topup(
+        &self,
+        holder_id: i64,
+        amount: Money,
+        receipt_no: &str,
+        reason: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<(i64, bool)>, StoreError>;
+    /// The cash top-ups waiting for a second person (of one holder, or all).
+    async fn cash_requests(
+        &self,
+        holder_id: Option<i64>,
+    ) -> Result<Vec<CashRequestView>, StoreError>;
+    async fn cash_request(&self, id: i64) -> Result<Option<CashRequestRow>, StoreError>;
+    /// Approves (crediting the account under the request's receipt number, against the
+    /// requester's daily cash cap: `cash_topup`) or rejects a pending request, in one
+    /// transaction; `None` when it was no longer pending.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_cash_request(
+        &self,
+        id: i64,
+        approve: bool,
+        staff_id: i64,
+        day_start: DateTime<Utc>,
+        cap: Money,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<CashDecision>, StoreError>;
     /// The bank account recorded for the holder's payout, if any.
     async fn payout_account(&self, holder_id: i64) -> Result<Option<PayoutAccountRow>, StoreError>;
     /// Records (or replaces) the holder's payout account (`bank_account` sealed), with the

@@ -10,7 +10,7 @@ use super::{
     lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance, set_card_status,
     ts_of,
 };
-use crate::model::{CampusProfile, CardStatus, DeviceKind, Money, StaffRole};
+use crate::model::{CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, Money, StaffRole};
 use crate::server::domain::{accounts, cards, corrections, payments};
 use crate::server::store::staff::*;
 use crate::server::store::{
@@ -229,6 +229,48 @@ async fn close_in_tx(
     audit.after.clone_from(&plan.audit_after);
     insert_audit(&mut *tx, &audit, now).await?;
     Ok(Ok(plan.outcome(journal_id)))
+}
+
+/// A cash top-up inside the caller's transaction: the operator's row locked (their top-ups
+/// one after another, so two at once cannot both fit under the cap), the credit, and the cap
+/// checked against what they took since `day_start`. Anything but `Credited` rolls back.
+async fn cash_credit_in_tx(
+    tx: &mut Conn,
+    credit: &Credit<'_>,
+    day_start: DateTime<Utc>,
+    cap: Money,
+    audit: &Audit,
+) -> Result<Finish<CreditOutcome>, StoreError> {
+    sqlx::query(concat!(
+        "SELECT id FROM staff_users WHERE id = $1",
+        for_update!()
+    ))
+    .bind(credit.staff_id)
+    .execute(&mut *tx)
+    .await?;
+    let taken: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM journal_entries
+         WHERE staff_id = $1 AND kind = 'topup' AND channel = 'cash' AND created_at >= $2",
+    )
+    .bind(credit.staff_id)
+    .bind(Ts::new(day_start))
+    .fetch_one(&mut *tx)
+    .await?;
+    let outcome = credit_in_tx(&mut *tx, credit).await?;
+    let CreditOutcome::Credited { balance, .. } = &outcome else {
+        return Ok(Finish::Rollback(outcome));
+    };
+    let taken = Money::from_fen(taken);
+    if !payments::within_cash_cap(taken, credit.amount, cap) {
+        return Ok(Finish::Rollback(CreditOutcome::CashCapReached {
+            taken,
+            cap,
+        }));
+    }
+    let mut audit = audit.clone();
+    audit.after = format!("balance {}", balance.yuan_string());
+    insert_audit(&mut *tx, &audit, credit.now).await?;
+    Ok(Finish::Commit(outcome))
 }
 
 impl ThisStore {
@@ -849,38 +891,135 @@ impl StaffStore for ThisStore {
     ) -> Result<CreditOutcome, StoreError> {
         let audit = &audit;
         in_transaction!(self, |tx| {
-            // The operator's row, locked: their top-ups one after another, so two at once
-            // cannot both fit under the cap.
-            sqlx::query(concat!(
-                "SELECT id FROM staff_users WHERE id = $1",
-                for_update!()
-            ))
-            .bind(credit.staff_id)
-            .execute(&mut *tx)
-            .await?;
-            let taken: i64 = sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM journal_entries
-                 WHERE staff_id = $1 AND kind = 'topup' AND channel = 'cash' AND created_at >= $2",
+            cash_credit_in_tx(&mut tx, credit, day_start, cap, audit).await
+        })
+    }
+
+    async fn request_cash_topup(
+        &self,
+        holder_id: i64,
+        amount: Money,
+        receipt_no: &str,
+        reason: &str,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<(i64, bool)>, StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO cash_requests (holder_id, amount, receipt_no, reason, requested_by, requested_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (receipt_no) DO NOTHING RETURNING id",
             )
-            .bind(credit.staff_id)
-            .bind(Ts::new(day_start))
-            .fetch_one(&mut *tx)
+            .bind(holder_id)
+            .bind(amount.fen())
+            .bind(receipt_no)
+            .bind(reason)
+            .bind(staff_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
             .await?;
-            let outcome = credit_in_tx(&mut tx, credit).await?;
-            let CreditOutcome::Credited { balance, .. } = &outcome else {
-                return Ok(Finish::Rollback(outcome));
-            };
-            let taken = Money::from_fen(taken);
-            if !payments::within_cash_cap(taken, credit.amount, cap) {
-                return Ok(Finish::Rollback(CreditOutcome::CashCapReached {
-                    taken,
-                    cap,
-                }));
+            if let Some(id) = id {
+                insert_audit(&mut tx, audit, now).await?;
+                return Ok(Finish::Commit(Some((id, true))));
             }
-            let mut audit = audit.clone();
-            audit.after = format!("balance {}", balance.yuan_string());
-            insert_audit(&mut tx, &audit, credit.now).await?;
-            Ok(Finish::Commit(outcome))
+            // The same form again: the first request, nothing new written.
+            let earlier: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM cash_requests WHERE receipt_no = $1 AND holder_id = $2 AND amount = $3",
+            )
+            .bind(receipt_no)
+            .bind(holder_id)
+            .bind(amount.fen())
+            .fetch_optional(&mut *tx)
+            .await?;
+            Ok(Finish::Rollback(earlier.map(|id| (id, false))))
+        })
+    }
+
+    async fn cash_requests(
+        &self,
+        holder_id: Option<i64>,
+    ) -> Result<Vec<CashRequestView>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.id, r.holder_id, h.student_no, h.name, r.amount, r.receipt_no, r.reason,
+                    s.display_name AS requested_by, r.requested_at
+             FROM cash_requests r JOIN cardholders h ON h.id = r.holder_id
+             JOIN staff_users s ON s.id = r.requested_by
+             WHERE r.status = 'pending' AND ($1 IS NULL OR r.holder_id = $1)
+             ORDER BY r.requested_at, r.id",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn cash_request(&self, id: i64) -> Result<Option<CashRequestRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.id, r.holder_id, r.amount, r.receipt_no, r.reason, r.requested_by,
+                    s.display_name AS requester, r.status = 'pending' AS pending
+             FROM cash_requests r JOIN staff_users s ON s.id = r.requested_by WHERE r.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn decide_cash_request(
+        &self,
+        id: i64,
+        approve: bool,
+        staff_id: i64,
+        day_start: DateTime<Utc>,
+        cap: Money,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Option<CashDecision>, StoreError> {
+        let audit = &audit;
+        let at = Ts::new(now);
+        in_transaction!(self, |tx| {
+            // Decided once: of two decisions at once, one finds it pending.
+            let request: Option<(i64, i64, String, i64)> = sqlx::query_as(
+                "UPDATE cash_requests SET status = $1, decided_by = $2, decided_at = $3
+                 WHERE id = $4 AND status = 'pending'
+                 RETURNING holder_id, amount, receipt_no, requested_by",
+            )
+            .bind(if approve { "approved" } else { "rejected" })
+            .bind(staff_id)
+            .bind(at)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((holder_id, amount, receipt_no, requested_by)) = request else {
+                return Ok(Finish::Rollback(None));
+            };
+            if !approve {
+                insert_audit(&mut tx, audit, at).await?;
+                return Ok(Finish::Commit(Some(CashDecision::Rejected)));
+            }
+            let memo = payments::cash_memo(&receipt_no);
+            // The cash is the requester's: it counts against their cap, as if they credited it.
+            let credit = Credit {
+                holder_id,
+                amount: Money::from_fen(amount),
+                kind: EntryKind::Topup,
+                channel: Some(Channel::Cash),
+                merchant_id: None,
+                staff_id: Some(requested_by),
+                reference: &receipt_no,
+                memo: &memo,
+                now,
+            };
+            Ok(
+                match cash_credit_in_tx(&mut tx, &credit, day_start, cap, audit).await? {
+                    Finish::Commit(outcome) => {
+                        Finish::Commit(Some(CashDecision::Approved(outcome)))
+                    }
+                    Finish::Rollback(outcome) => {
+                        Finish::Rollback(Some(CashDecision::Approved(outcome)))
+                    }
+                },
+            )
         })
     }
 
