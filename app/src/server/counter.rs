@@ -29,7 +29,7 @@ fn rejected(problem: Problem) -> AppError {
     AppError::Rejected(problem)
 }
 
-use super::domain::audit::reason;
+use super::domain::audit::{reason, second_person};
 
 async fn holder(state: &AppState, holder_id: i64) -> Result<HolderRecord, AppError> {
     state
@@ -749,16 +749,15 @@ pub async fn decide_cash_topup(
         .db
         .cash_request(request_id)
         .await?
-        .filter(|r| r.pending)
         .ok_or(rejected(Problem::ApprovalDecided))?;
-    if request.requested_by == staff.id {
-        return Err(rejected(Problem::SameApprover));
-    }
-    let why = if approve {
-        request.reason.as_str()
-    } else {
-        reason(why)?
-    };
+    let why = second_person(
+        request.pending,
+        request.requested_by,
+        &request.reason,
+        staff.id,
+        approve,
+        why,
+    )?;
     let h = holder(state, request.holder_id).await?;
     let now = state.now();
     let audit = staff.audit(
@@ -1112,16 +1111,15 @@ pub async fn decide_closing(
         .db
         .closing_request(request_id)
         .await?
-        .filter(|r| r.pending)
         .ok_or(rejected(Problem::ApprovalDecided))?;
-    if request.requested_by == staff.id {
-        return Err(rejected(Problem::SameApprover));
-    }
-    let why = if approve {
-        request.reason.as_str()
-    } else {
-        reason(why)?
-    };
+    let why = second_person(
+        request.pending,
+        request.requested_by,
+        &request.reason,
+        staff.id,
+        approve,
+        why,
+    )?;
     let h = holder(state, request.holder_id).await?;
     let now = state.now();
     let reference = payout_reference(
@@ -1433,11 +1431,15 @@ pub async fn approve_reversal(
         .db
         .reversal_request(request_id)
         .await?
-        .filter(|r| r.pending)
         .ok_or(rejected(Problem::ApprovalDecided))?;
-    if request.requested_by == staff.id {
-        return Err(rejected(Problem::SameApprover));
-    }
+    second_person(
+        request.pending,
+        request.requested_by,
+        &request.reason,
+        staff.id,
+        true,
+        "",
+    )?;
     let audit = staff.audit(
         "money.correction_approved",
         Some(request.holder_id),

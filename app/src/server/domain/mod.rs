@@ -11,7 +11,7 @@
 //! - `corrections`: correcting a payment, alone or on a second person's approval;
 //! - `masking`: what of a name or number a screen may show;
 //! - `calendar`: the campus day (UTC+8), from which daily limits and the day's reports count;
-//! - `audit`: the reason every staff change must give;
+//! - `audit`: the reason every staff change must give, and who decides a two-person request;
 //! - `sessions`: when a holder's, a staff member's or a terminal's session is over.
 
 pub mod accounts;
