@@ -422,6 +422,23 @@ pub struct Reports {
     pub liability: Liability,
     pub activity: Vec<ActivityRow>,
     pub payouts: Vec<PayoutView>,
+    /// Every operator's shifts in the period: cash credited against cash counted.
+    pub shifts: Vec<ShiftView>,
+}
+
+/// One operator's shift at the counter (`domain::shifts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShiftView {
+    pub operator: String,
+    /// The previous count (RFC 3339); `None`: the start of the period.
+    pub from: Option<String>,
+    /// The count that ended it; `None`: still open.
+    pub until: Option<String>,
+    pub topups: i64,
+    pub cash_in: Money,
+    pub counted: Option<Money>,
+    /// Counted minus credited: negative is cash missing.
+    pub difference: Option<Money>,
 }
 
 /// A merchant's own sale or refund.

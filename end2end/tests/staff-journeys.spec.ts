@@ -306,4 +306,16 @@ test("money out of the counter takes two people: a large cash top-up, and a clos
   await colleague.expectAccessible();
   await office.holder(holderNo);
   await expect(office.page.getByTestId("close-form")).toHaveCount(0);
+
+  // The operator ends the shift with the cash counted; the large top-up is in it.
+  await office.open("/staff/queue");
+  await expect(office.page.getByTestId("shift-open")).toContainText("现金充值");
+  const shift = office.page.getByTestId("shift-form");
+  await shift.getByLabel("清点现金（元）").fill("abc");
+  await shift.getByRole("button", { name: "记录清点并交班" }).click();
+  await expect(shift.getByTestId("form-error")).toBeVisible();
+  await shift.getByLabel("清点现金（元）").fill("1566.60");
+  await shift.getByRole("button", { name: "记录清点并交班" }).click();
+  await expect(office.page.getByTestId("shift-done")).toContainText("已交班");
+  await expect(office.page.getByTestId("shift-open")).toContainText("0 笔现金充值");
 });

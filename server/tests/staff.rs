@@ -320,6 +320,13 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ("staff/reversals", Who::Read, false, &[]),
     ("staff/closings", Who::Read, false, &[]),
     ("staff/cash_requests", Who::Read, false, &[]),
+    ("staff/my_shift", Who::Read, false, &[]),
+    (
+        "staff/count_cash",
+        Who::Counter,
+        true,
+        &[("counted", ""), ("note", "")],
+    ),
     (
         "staff/enrol",
         Who::Counter,
@@ -1124,6 +1131,14 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("staff/decide_cash");
+    audited(
+        &app,
+        &op,
+        "staff/count_cash",
+        &[("counted", "100"), ("note", "")],
+    )
+    .await;
+    done.insert("staff/count_cash");
 
     // Administration.
     audited(
@@ -1637,6 +1652,119 @@ async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
     let (_, queue, _) = call(&app, Some(&op), "staff/cash_requests", &[]).await;
     assert_eq!(queue, "[]");
     assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
+}
+
+#[tokio::test]
+async fn an_operator_ends_a_shift_with_a_cash_count_and_auditors_read_every_shift() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let auditor = staff_login(&app, "auditor").await;
+    let b = holder(&app, STUDENT).await.to_string();
+    let cash = |amount: &'static str, n: u64| {
+        let (app, op, b) = (&app, op.clone(), b.clone());
+        async move {
+            let receipt = receipt_no(n);
+            let form = [
+                ("holder_id", b.as_str()),
+                ("amount", amount),
+                ("reason", ""),
+                ("receipt_no", receipt.as_str()),
+            ];
+            let (status, body, _) = call(app, Some(&op), "staff/cash_topup", &form).await;
+            ok(status, &body, "cash top-up");
+        }
+    };
+    let shift = |who: String| {
+        let app = &app;
+        async move {
+            let (status, body, _) = call(app, Some(&who), "staff/my_shift", &[]).await;
+            ok(status, &body, "my shift");
+            serde_json::from_str::<Value>(&body).unwrap()
+        }
+    };
+    cash("88.50", 51).await;
+    cash("11.50", 52).await;
+    let open = shift(op.clone()).await;
+    assert_eq!(
+        (open["topups"].as_i64(), open["cash_in"].as_i64()),
+        (Some(2), Some(10_000))
+    );
+    assert!(open["from"].is_null(), "since the start of the day: {open}");
+    // An auditor takes no cash: no shift, and no count.
+    assert!(shift(auditor.clone()).await.is_null());
+    let (status, _, _) = call(
+        &app,
+        Some(&auditor),
+        "staff/count_cash",
+        &[("counted", "1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for bad in ["", "abc", "-1", "1000000.01"] {
+        let (status, body, _) =
+            call(&app, Some(&op), "staff/count_cash", &[("counted", bad)]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(body.contains("topup_amount"), "{body}");
+    }
+    // Five yuan short: the count ends the shift and says so.
+    let closed = audited(
+        &app,
+        &op,
+        "staff/count_cash",
+        &[("counted", "95"), ("note", "交班")],
+    )
+    .await;
+    assert_eq!(closed["counted"], 9_500);
+    assert_eq!(closed["difference"], -500);
+    assert!(closed["until"].is_string(), "{closed}");
+    let open = shift(op.clone()).await;
+    assert_eq!(open["topups"], 0);
+    assert_eq!(open["from"], closed["until"]);
+    cash("20", 53).await;
+    // The auditor reads both shifts in the reports, and as CSV.
+    let (_, reports, _) = call(
+        &app,
+        Some(&auditor),
+        "staff/reports",
+        &[("from", ""), ("to", "")],
+    )
+    .await;
+    let reports: Value = serde_json::from_str(&reports).unwrap();
+    let shifts = reports["shifts"].as_array().unwrap();
+    let mine: Vec<_> = shifts
+        .iter()
+        .filter(|s| s["operator"] == closed["operator"])
+        .map(|s| {
+            (
+                s["topups"].as_i64(),
+                s["cash_in"].as_i64(),
+                s["difference"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mine,
+        [
+            (Some(2), Some(10_000), Some(-500)),
+            (Some(1), Some(2_000), None)
+        ],
+        "{shifts:?}"
+    );
+    let csv = app
+        .client
+        .get(app.url("/staff/reports.csv?report=shifts"))
+        .header("cookie", &auditor)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("operator,from,until,topups,cash_in,counted,difference"),
+        "{csv}"
+    );
+    assert!(csv.contains(",2,100.00,95.00,-5.00"), "{csv}");
 }
 
 #[tokio::test]

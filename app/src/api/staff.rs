@@ -207,6 +207,15 @@ pub async fn cash_requests() -> Result<Vec<CashRequestView>, AppError> {
     .await
 }
 
+/// The operator's open shift (`None` for roles that take no cash).
+#[server(prefix = "/api", endpoint = "staff/my_shift")]
+pub async fn my_shift() -> Result<Option<ShiftView>, AppError> {
+    guarded(roles::READ, |s, who| async move {
+        counter::my_shift(&s, &who).await
+    })
+    .await
+}
+
 // ---- The counter (operators, administrators) ----
 
 #[server(prefix = "/api", endpoint = "staff/enrol")]
@@ -436,6 +445,18 @@ pub async fn decide_closing(
     guarded(roles::COUNTER, |s, who| async move {
         let approve = counter::approval(&decision)?;
         counter::decide_closing(&s, &who, request_id, approve, &reason).await
+    })
+    .await
+}
+
+/// Ends the operator's shift with the cash they counted.
+#[server(prefix = "/api", endpoint = "staff/count_cash")]
+pub async fn count_cash(
+    counted: String,
+    #[server(default)] note: String,
+) -> Result<ShiftView, AppError> {
+    guarded(roles::COUNTER, |s, who| async move {
+        counter::count_cash(&s, &who, &counted, &note).await
     })
     .await
 }

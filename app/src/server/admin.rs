@@ -411,6 +411,7 @@ pub async fn reports(state: &AppState, from: &str, to: &str) -> Result<Reports, 
             mismatches: check.mismatches,
         },
         activity: db.operator_activity(start, end).await?,
+        shifts: super::counter::shift_views(state, start, end).await?,
         payouts: db
             .payouts(start, end)
             .await?
@@ -499,6 +500,22 @@ pub fn report_csv(r: &Reports, which: &str) -> Option<(String, String)> {
             out.push_str("staff,action,count\n");
             for a in &r.activity {
                 out.push_str(&format!("{},{},{}\n", f(&a.staff), f(&a.action), a.count));
+            }
+        }
+        "shifts" => {
+            out.push_str("operator,from,until,topups,cash_in,counted,difference\n");
+            let amount = |m: Option<Money>| m.map(|m| m.yuan_string()).unwrap_or_default();
+            for s in &r.shifts {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{}\n",
+                    f(&s.operator),
+                    f(s.from.as_deref().unwrap_or("")),
+                    f(s.until.as_deref().unwrap_or("")),
+                    s.topups,
+                    s.cash_in.yuan_string(),
+                    amount(s.counted),
+                    amount(s.difference)
+                ));
             }
         }
         _ => return None,

@@ -720,6 +720,132 @@ async fn credited(
     }
 }
 
+// ---- Shifts ----
+
+/// The largest cash count an operator can record (a typo guard).
+const MAX_COUNT: Money = Money::yuan(1_000_000);
+
+/// The shifts in `[from, until)` (of one operator, or all), with the operators' names.
+pub async fn shift_views(
+    state: &AppState,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<ShiftView>, AppError> {
+    let cash_in = state.db.cash_ins(from, until, None).await?;
+    let counts = state.db.cash_counts(from, until, None).await?;
+    let shifts = super::domain::shifts::shifts(&cash_in, &counts).map_err(internal)?;
+    let names: std::collections::HashMap<i64, String> = state
+        .db
+        .staff_users()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.display_name))
+        .collect();
+    Ok(shifts
+        .iter()
+        .map(|s| shift_view(s, names.get(&s.staff_id).cloned().unwrap_or_default()))
+        .collect())
+}
+
+fn shift_view(s: &super::domain::shifts::Shift, operator: String) -> ShiftView {
+    ShiftView {
+        operator,
+        from: s.from.map(super::store::ts::text),
+        until: s.until.map(super::store::ts::text),
+        topups: s.topups,
+        cash_in: s.cash_in,
+        counted: s.counted,
+        difference: s.difference,
+    }
+}
+
+/// The operator's open shift today: the cash top-ups credited since their last count.
+async fn open_shift(
+    state: &AppState,
+    staff: &StaffSession,
+) -> Result<super::domain::shifts::Shift, AppError> {
+    let now = state.now();
+    let day_start = super::domain::calendar::day_start(now);
+    // A moment past now: what was credited this very millisecond is in.
+    let until = now + chrono::Duration::seconds(1);
+    let cash_in = state.db.cash_ins(day_start, until, Some(staff.id)).await?;
+    let counts = state
+        .db
+        .cash_counts(day_start, until, Some(staff.id))
+        .await?;
+    super::domain::shifts::open_shift(staff.id, &cash_in, &counts).map_err(internal)
+}
+
+/// What the counter shows an operator about their shift (nothing for roles that take no cash).
+pub async fn my_shift(
+    state: &AppState,
+    staff: &StaffSession,
+) -> Result<Option<ShiftView>, AppError> {
+    if !super::staff::roles::COUNTER.contains(&staff.role) {
+        return Ok(None);
+    }
+    let shift = open_shift(state, staff).await?;
+    Ok(Some(shift_view(&shift, staff.display_name.clone())))
+}
+
+/// Ends the operator's shift with the cash they counted: the shift (credited against counted)
+/// comes back, and the audit record carries the same figures.
+pub async fn count_cash(
+    state: &AppState,
+    staff: &StaffSession,
+    counted: &str,
+    note: &str,
+) -> Result<ShiftView, AppError> {
+    let counted = Money::parse_yuan(counted)
+        .ok()
+        .filter(|m| *m >= Money::ZERO && *m <= MAX_COUNT)
+        .ok_or(rejected(Problem::TopupAmount {
+            min: Money::ZERO,
+            max: MAX_COUNT,
+        }))?;
+    let note = note.trim();
+    if note.chars().count() > 200 {
+        return Err(rejected(Problem::ReasonRequired));
+    }
+    let open = open_shift(state, staff).await?;
+    let difference = counted
+        .checked_sub(open.cash_in)
+        .ok_or_else(|| internal("shift difference overflow"))?;
+    let now = state.now();
+    let mut audit = staff.audit(
+        "cash.count",
+        None,
+        format!("shift of {}", staff.username),
+        if note.is_empty() {
+            "end of shift"
+        } else {
+            note
+        },
+    );
+    audit.before = format!(
+        "{} cash top-ups, {} credited",
+        open.topups,
+        open.cash_in.yuan_string()
+    );
+    audit.after = format!(
+        "counted {}; difference {}",
+        counted.yuan_string(),
+        difference.yuan_string()
+    );
+    state
+        .db
+        .record_cash_count(staff.id, counted, note, now, audit)
+        .await?;
+    let closed = super::domain::shifts::Shift {
+        // As stored (whole milliseconds): the next shift starts at exactly this moment.
+        until: Some(super::store::Ts::new(now).0),
+        counted: Some(counted),
+        difference: Some(difference),
+        ..open
+    };
+    Ok(shift_view(&closed, staff.display_name.clone()))
+}
+
 /// A work-queue decision as a form sends it.
 pub fn approval(decision: &str) -> Result<bool, AppError> {
     match decision {

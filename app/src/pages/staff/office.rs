@@ -99,6 +99,53 @@ where
     }
 }
 
+/// The operator's own shift: what they credited in cash since their last count, and the form
+/// that records the count and ends the shift. Not shown to roles that take no cash.
+#[component]
+fn ShiftPanel(approved: ServerAction<DecideCash>) -> impl IntoView {
+    let i18n = use_i18n();
+    let count = ServerAction::<CountCash>::new();
+    let shift = Resource::new(
+        move || count.version().get() + approved.version().get(),
+        |_| my_shift(),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                shift.await.ok().flatten().map(|s| view! {
+                    <section class="panel" data-testid="shift-panel">
+                        <h2>{t!(i18n, staff.shift_title)}</h2>
+                        <p data-testid="shift-open">{t_string!(
+                            i18n,
+                            staff.shift_open,
+                            from = s.from.as_deref().map(campus_time).unwrap_or_else(|| t_string!(i18n, staff.shift_since_day).to_string()),
+                            count = s.topups,
+                            amount = money(s.cash_in)
+                        ).to_string()}</p>
+                        <ActionForm action=count attr:class="form" attr:data-testid="shift-form">
+                            <label for="shift-counted">{t!(i18n, staff.shift_counted)}</label>
+                            <input id="shift-counted" name="counted" type="text" inputmode="decimal" autocomplete="off" required />
+                            <label for="shift-note">{t!(i18n, staff.shift_note)}</label>
+                            <input id="shift-note" name="note" type="text" maxlength="200" />
+                            <ActionError result=count.value() />
+                            <button type="submit" class="primary">{t!(i18n, staff.shift_submit)}</button>
+                        </ActionForm>
+                    </section>
+                })
+            })}
+        </Suspense>
+        {move || count.value().get().and_then(|r| r.ok()).map(|s| view! {
+            <p class="notice ok" role="status" data-testid="shift-done">{t_string!(
+                i18n,
+                staff.shift_done,
+                credited = money(s.cash_in),
+                counted = s.counted.map(money).unwrap_or_default(),
+                diff = s.difference.map(money).unwrap_or_default()
+            ).to_string()}</p>
+        })}
+    }
+}
+
 /// A holder's name and number, linking to their page.
 fn holder_link(holder_id: i64, name: String, student_no: String) -> impl IntoView {
     view! { <A href=format!("/staff/holder/{holder_id}")>{name} " " {student_no}</A> }
@@ -140,6 +187,7 @@ pub fn QueuePage() -> impl IntoView {
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_queue).to_string()) />
         <h1>{t!(i18n, staff.nav_queue)}</h1>
+        <ShiftPanel approved=cash />
         <section class="panel">
             <h2>{t!(i18n, staff.pending_cash)}</h2>
             <Done result=cash.value() testid="cash-decided" />

@@ -167,6 +167,29 @@ pub fn ReportsPage() -> impl IntoView {
                             <a href=csv("payouts") download="">{t!(i18n, staff.csv)}</a>
                         </section>
                         <section class="panel">
+                            <h2>{t!(i18n, staff.report_shifts)}</h2>
+                            <div class="table-wrap" tabindex="0">
+                            <table class="data" data-testid="shifts">
+                                <thead><tr><th>{t!(i18n, staff.operator)}</th><th>{t!(i18n, staff.shift_from)}</th><th>{t!(i18n, staff.shift_until)}</th><th class="num">{t!(i18n, staff.count)}</th><th class="num">{t!(i18n, staff.shift_credited)}</th><th class="num">{t!(i18n, staff.shift_count)}</th><th class="num">{t!(i18n, staff.shift_diff)}</th></tr></thead>
+                                <tbody>{r.shifts.iter().map(|s| {
+                                    let short = s.difference.is_some_and(|d| d.fen() != 0);
+                                    view! {
+                                        <tr>
+                                            <td>{s.operator.clone()}</td>
+                                            <td>{s.from.as_deref().map(campus_time).unwrap_or_else(|| t_string!(i18n, staff.shift_start).to_string())}</td>
+                                            <td>{s.until.as_deref().map(campus_time).unwrap_or_else(|| t_string!(i18n, staff.shift_open_now).to_string())}</td>
+                                            <td class="num">{s.topups}</td>
+                                            <td class="num">{money(s.cash_in)}</td>
+                                            <td class="num">{s.counted.map(money).unwrap_or_default()}</td>
+                                            <td class="num">{s.difference.map(|d| view! { <strong class=if short { "warn" } else { "ok" }>{money(d)}</strong> })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}</tbody>
+                            </table>
+                            </div>
+                            <a href=csv("shifts") download="">{t!(i18n, staff.csv)}</a>
+                        </section>
+                        <section class="panel">
                             <h2>{t!(i18n, staff.report_activity)}</h2>
                             <table class="data" data-testid="activity">
                                 <thead><tr><th>{t!(i18n, staff.audit_who)}</th><th>{t!(i18n, staff.audit_action)}</th><th class="num">{t!(i18n, staff.count)}</th></tr></thead>

@@ -12,6 +12,7 @@
 //! - `masking`: what of a name or number a screen may show;
 //! - `calendar`: the campus day (UTC+8), from which daily limits and the day's reports count;
 //! - `audit`: the reason every staff change must give, and who decides a two-person request;
+//! - `shifts`: an operator's shifts, the cash credited against the cash counted;
 //! - `sessions`: when a holder's, a staff member's or a terminal's session is over.
 
 pub mod accounts;
@@ -23,6 +24,7 @@ pub mod corrections;
 pub mod masking;
 pub mod payments;
 pub mod sessions;
+pub mod shifts;
 
 /// A write that cannot be right whatever the rules say: money arithmetic on stored amounts
 /// that does not fit in an `i64` of fen, or a request no service makes. The data or the caller

@@ -213,6 +213,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "cash_counts",
+        &[
+            ("id", Int),
+            ("staff_id", Int),
+            ("counted", Int),
+            ("note", Text),
+            ("counted_at", Time),
+        ],
+    ),
+    (
         "cash_requests",
         &[
             ("id", Int),
@@ -396,6 +406,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "payouts",
     "closing_requests",
     "cash_requests",
+    "cash_counts",
 ];
 
 /// Rows per INSERT.

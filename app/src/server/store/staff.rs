@@ -9,6 +9,7 @@ use super::{
 use crate::model::{
     AccountStatus, DeviceKind, EntryKind, HolderKind, IdDocKind, MerchantCategory, Money, StaffRole,
 };
+use crate::server::domain::shifts::{CashCount, CashIn};
 use crate::staff_model::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -327,6 +328,29 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Option<CashDecision>, StoreError>;
+    /// The cash top-ups credited in `[from, until)`, of one operator or all.
+    async fn cash_ins(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        staff_id: Option<i64>,
+    ) -> Result<Vec<CashIn>, StoreError>;
+    /// The cash counts recorded in `[from, until)`, of one operator or all.
+    async fn cash_counts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        staff_id: Option<i64>,
+    ) -> Result<Vec<CashCount>, StoreError>;
+    /// Records an operator's count of the cash they took, ending their shift.
+    async fn record_cash_count(
+        &self,
+        staff_id: i64,
+        counted: Money,
+        note: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
     /// The bank account recorded for the holder's payout, if any.
     async fn payout_account(&self, holder_id: i64) -> Result<Option<PayoutAccountRow>, StoreError>;
     /// Records (or replaces) the holder's payout account (`bank_account` sealed), with the

@@ -11,6 +11,7 @@ use super::{
     ts_of,
 };
 use crate::model::{CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, Money, StaffRole};
+use crate::server::domain::shifts::{CashCount, CashIn};
 use crate::server::domain::{accounts, cards, corrections, payments};
 use crate::server::store::staff::*;
 use crate::server::store::{
@@ -274,6 +275,25 @@ async fn cash_credit_in_tx(
 }
 
 impl ThisStore {
+    /// (staff id, time, amount) rows of `sql`, which takes the period `[$1, $2)` and an
+    /// optional staff id `$3`.
+    async fn staff_amounts(
+        &self,
+        sql: &'static str,
+        (from, until, staff_id): (DateTime<Utc>, DateTime<Utc>, Option<i64>),
+    ) -> Result<Vec<(i64, DateTime<Utc>, Money)>, StoreError> {
+        let rows: Vec<(i64, Ts, i64)> = sqlx::query_as(sql)
+            .bind(Ts::new(from))
+            .bind(Ts::new(until))
+            .bind(staff_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, at, fen)| (id, at.0, Money::from_fen(fen)))
+            .collect())
+    }
+
     /// A closing in its own transaction (`close_in_tx`).
     #[allow(clippy::too_many_arguments)]
     async fn close(
@@ -666,6 +686,80 @@ impl StaffStore for ThisStore {
     ) -> Result<Closing, StoreError> {
         self.close(holder_id, reference, "", staff_id, now, audit, false)
             .await
+    }
+
+    async fn cash_ins(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        staff_id: Option<i64>,
+    ) -> Result<Vec<CashIn>, StoreError> {
+        let rows = self
+            .staff_amounts(
+                "SELECT staff_id, created_at, amount FROM journal_entries
+                 WHERE kind = 'topup' AND channel = 'cash' AND staff_id IS NOT NULL
+                   AND created_at >= $1 AND created_at < $2 AND ($3 IS NULL OR staff_id = $3)
+                 ORDER BY created_at, id",
+                (from, until, staff_id),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(staff_id, at, amount)| CashIn {
+                staff_id,
+                at,
+                amount,
+            })
+            .collect())
+    }
+
+    async fn cash_counts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        staff_id: Option<i64>,
+    ) -> Result<Vec<CashCount>, StoreError> {
+        let rows = self
+            .staff_amounts(
+                "SELECT staff_id, counted_at, counted FROM cash_counts
+                 WHERE counted_at >= $1 AND counted_at < $2 AND ($3 IS NULL OR staff_id = $3)
+                 ORDER BY counted_at, id",
+                (from, until, staff_id),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(staff_id, at, counted)| CashCount {
+                staff_id,
+                at,
+                counted,
+            })
+            .collect())
+    }
+
+    async fn record_cash_count(
+        &self,
+        staff_id: i64,
+        counted: Money,
+        note: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO cash_counts (staff_id, counted, note, counted_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(staff_id)
+            .bind(counted.fen())
+            .bind(note)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
     }
 
     async fn payout_account(&self, holder_id: i64) -> Result<Option<PayoutAccountRow>, StoreError> {
