@@ -1178,6 +1178,7 @@ async fn close_one(
                 });
             }
             Closing::AlreadyClosed => return Err(rejected(Problem::AccountNotActive)),
+            Closing::MoneyInFlight => return Err(rejected(Problem::PendingMoney)),
             Closing::NotEmpty => {}
         }
     }
@@ -1283,6 +1284,7 @@ pub async fn decide_closing(
             reference: String::new(),
             awaiting_approval: false,
         }),
+        Some(Closing::MoneyInFlight) => Err(rejected(Problem::PendingMoney)),
         Some(Closing::NotEmpty) => Err(internal("an approved closing was refused as not empty")),
     }
 }

@@ -14,6 +14,9 @@ pub enum Closing {
     /// Money is on the account and this closing may not pay it out (one person alone): it
     /// goes to a second staff member instead.
     NotEmpty,
+    /// Money is on its way to or from the account (a correction or a cash top-up awaiting
+    /// approval, a top-up order not answered): settle it first.
+    MoneyInFlight,
 }
 
 /// What a freeze or unfreeze writes.
@@ -89,7 +92,8 @@ pub fn payout_account_problem(
 }
 
 /// Closing: once; the whole balance is paid out under `reference`. Run under the account's
-/// lock, so a payment in flight has finished (and is paid out with the rest) or sees it closed.
+/// lock, so a payment in flight has finished (and is paid out with the rest) or sees it closed,
+/// and money still on its way (`money_in_flight`, read under the same lock) keeps it open.
 /// Without `allow_payout` (one person closing alone) an account with money on it is refused
 /// (`NotEmpty`), whatever the balance was when the closing was asked for.
 pub fn decide_close(
@@ -97,9 +101,13 @@ pub fn decide_close(
     balance: Money,
     reference: &str,
     allow_payout: bool,
+    money_in_flight: bool,
 ) -> Result<ClosePlan, Closing> {
     if status == AccountStatus::Closed {
         return Err(Closing::AlreadyClosed);
+    }
+    if money_in_flight {
+        return Err(Closing::MoneyInFlight);
     }
     if !allow_payout && payout_needs_second_person(balance) {
         return Err(Closing::NotEmpty);
@@ -161,7 +169,7 @@ mod tests {
     #[test]
     fn close_decisions() {
         let y = |fen| Money::from_fen(fen);
-        let plan = decide_close(Frozen, y(12_345), "PO-1", true).unwrap();
+        let plan = decide_close(Frozen, y(12_345), "PO-1", true, false).unwrap();
         assert_eq!(plan.payout, Some(y(12_345)));
         assert_eq!(plan.audit_before, "frozen; balance 123.45");
         assert_eq!(plan.audit_after, "closed; paid out 123.45 (PO-1)");
@@ -173,7 +181,7 @@ mod tests {
             }
         );
 
-        let empty = decide_close(Active, Money::ZERO, "PO-2", false).unwrap();
+        let empty = decide_close(Active, Money::ZERO, "PO-2", false, false).unwrap();
         assert_eq!(empty.payout, None);
         assert_eq!(
             empty.outcome(None),
@@ -184,7 +192,22 @@ mod tests {
         );
 
         assert_eq!(
-            decide_close(Closed, y(100), "PO-3", true),
+            decide_close(Closed, y(100), "PO-3", true, false),
+            Err(Closing::AlreadyClosed)
+        );
+    }
+
+    #[test]
+    fn money_on_its_way_keeps_an_account_open() {
+        for allow_payout in [true, false] {
+            assert_eq!(
+                decide_close(Active, Money::ZERO, "PO-7", allow_payout, true),
+                Err(Closing::MoneyInFlight)
+            );
+        }
+        // Closed already says so first.
+        assert_eq!(
+            decide_close(Closed, Money::ZERO, "PO-8", true, true),
             Err(Closing::AlreadyClosed)
         );
     }
@@ -192,11 +215,11 @@ mod tests {
     #[test]
     fn one_person_closes_only_an_empty_account() {
         assert_eq!(
-            decide_close(Active, Money::from_fen(1), "PO-4", false),
+            decide_close(Active, Money::from_fen(1), "PO-4", false, false),
             Err(Closing::NotEmpty)
         );
-        assert!(decide_close(Active, Money::ZERO, "PO-5", false).is_ok());
-        assert!(decide_close(Active, Money::from_fen(1), "PO-6", true).is_ok());
+        assert!(decide_close(Active, Money::ZERO, "PO-5", false, false).is_ok());
+        assert!(decide_close(Active, Money::from_fen(1), "PO-6", true, false).is_ok());
     }
 
     #[test]

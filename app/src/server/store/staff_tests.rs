@@ -1559,7 +1559,7 @@ async fn counter_actions_at_once_happen_once() {
         .iter()
         .filter_map(|c| match c {
             Closing::Closed { paid_out, .. } => Some(*paid_out),
-            Closing::AlreadyClosed | Closing::NotEmpty => None,
+            Closing::AlreadyClosed | Closing::NotEmpty | Closing::MoneyInFlight => None,
         })
         .collect();
     assert_eq!(paid, vec![balance], "{closed:?}");
@@ -1610,6 +1610,70 @@ async fn one_person_closes_only_an_account_that_is_empty_under_the_lock() {
         .await
         .expect("close");
     assert_eq!(refused, Closing::NotEmpty);
+    let r = f.db.holder_record(f.holder).await.expect("r").expect("r");
+    assert_eq!(r.status, crate::model::AccountStatus::Active);
+    f.consistent().await;
+}
+
+#[tokio::test]
+async fn a_closing_waits_under_the_lock_for_money_on_its_way() {
+    let f = fixture().await;
+    f.cash(f.holder, 5_000, "R-FLIGHT-1").await;
+    let payment = f.pay("flight-1", 1_200).await;
+    let entry =
+        f.db.journal_entry(payment)
+            .await
+            .expect("entry")
+            .expect("entry");
+    // A closing asked before the correction request, approved after it: refused, still pending.
+    let closing =
+        f.db.request_closing(
+            f.holder,
+            "6222021234567890",
+            "退学",
+            f.operator,
+            test_now(),
+            f.audit("account.close_requested", Some(f.holder)),
+        )
+        .await
+        .expect("request")
+        .expect("filed");
+    f.db.request_correction(
+        &entry,
+        "wrong amount",
+        f.operator,
+        test_now(),
+        f.audit("money.correction_requested", Some(f.holder)),
+    )
+    .await
+    .expect("request")
+    .expect("filed");
+    let decided =
+        f.db.decide_closing(
+            closing,
+            true,
+            "PO-FLIGHT",
+            f.operator2,
+            test_now(),
+            f.audit_by(f.operator2, "account.close", Some(f.holder)),
+        )
+        .await
+        .expect("decide");
+    assert_eq!(decided, Some(Closing::MoneyInFlight));
+    let request = f.db.closing_request(closing).await.expect("r").expect("r");
+    assert!(request.pending, "the closing still waits");
+    let closed =
+        f.db.close_account(
+            f.holder,
+            "PO-FLIGHT-2",
+            "6222021234567890",
+            f.operator,
+            test_now(),
+            f.audit("account.close", Some(f.holder)),
+        )
+        .await
+        .expect("close");
+    assert_eq!(closed, Closing::MoneyInFlight);
     let r = f.db.holder_record(f.holder).await.expect("r").expect("r");
     assert_eq!(r.status, crate::model::AccountStatus::Active);
     f.consistent().await;

@@ -170,11 +170,25 @@ async fn close_in_tx(
     // Under the account lock: a payment in flight finishes first (and is paid out with
     // the rest), or sees the account closed.
     let account = lock_account_of_holder(&mut *tx, holder_id).await?;
-    let plan =
-        match accounts::decide_close(account.status, account.balance, reference, allow_payout) {
-            Ok(plan) => plan,
-            Err(refused) => return Ok(Err(refused)),
-        };
+    // Asked under the same lock that every request for money to or from the account takes.
+    let in_flight: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM reversal_requests WHERE holder_id = $1 AND status = 'pending')
+             OR EXISTS (SELECT 1 FROM cash_requests WHERE holder_id = $1 AND status = 'pending')
+             OR EXISTS (SELECT 1 FROM topup_orders WHERE holder_id = $1 AND status = 'pending')",
+    )
+    .bind(holder_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let plan = match accounts::decide_close(
+        account.status,
+        account.balance,
+        reference,
+        allow_payout,
+        in_flight,
+    ) {
+        Ok(plan) => plan,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let mut journal_id = None;
     if let Some(amount) = plan.payout {
         let id: i64 = sqlx::query_scalar(
@@ -924,6 +938,10 @@ impl StaffStore for ThisStore {
             .await?
             {
                 Ok(closed) => closed,
+                // Money on its way: nothing decided, the request waits until it is settled.
+                Err(Closing::MoneyInFlight) => {
+                    return Ok(Finish::Rollback(Some(Closing::MoneyInFlight)));
+                }
                 // Closed meanwhile: the request is decided, nothing paid, and the record says so.
                 Err(refused) => {
                     let mut audit = audit.clone();
@@ -1002,6 +1020,8 @@ impl StaffStore for ThisStore {
         let audit = &audit;
         let now = Ts::new(now);
         in_transaction!(self, |tx| {
+            // The account's lock, which a closing takes too: it sees this request or runs first.
+            lock_account_of_holder(&mut tx, holder_id).await?;
             let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO cash_requests (holder_id, amount, receipt_no, reason, requested_by, requested_at)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (receipt_no) DO NOTHING RETURNING id",
@@ -1307,6 +1327,8 @@ impl StaffStore for ThisStore {
         let now = Ts::new(now);
         let audit = &audit;
         in_transaction!(self, |tx| {
+            // The account's lock, which a closing takes too: it sees this request or runs first.
+            lock_account_of_holder(&mut tx, entry.holder_id).await?;
             // No conflict target: the one that can clash is the partial unique index
             // `reversal_one_pending` (one pending request per payment).
             let id: Option<i64> = sqlx::query_scalar(
