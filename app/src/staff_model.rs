@@ -247,6 +247,38 @@ pub struct CashRequestView {
     pub requested_at: String,
 }
 
+/// A change to staff accounts or to the approval thresholds, waiting for a second
+/// administrator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AdminRequestView {
+    pub id: i64,
+    /// `staff.create`, `staff.update`, `staff.reset` or `campus.thresholds`.
+    pub kind: String,
+    pub target: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "before_state"))]
+    pub before: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "after_state"))]
+    pub after: String,
+    pub reason: String,
+    pub requested_by: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::store::Ts"))]
+    pub requested_at: String,
+}
+
+/// An administrator's change that now waits for a second administrator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRequested {
+    pub request_id: i64,
+}
+
+/// The campus profile saved; a change to the approval thresholds in it waits for a second
+/// administrator (the rest is saved at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileSaved {
+    pub thresholds_request: Option<i64>,
+}
+
 /// A closing with money on it, waiting in the work queue for a second staff member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClosingRequestView {

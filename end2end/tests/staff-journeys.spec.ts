@@ -199,7 +199,7 @@ test("an administrator creates a device; its credential, shown once, sets up the
   await expect(till.testId("terminalBar")).toContainText(s.device);
 });
 
-test("an administrator adds a colleague, who sets their own password and authenticator by the one-time link", async ({ browser }, info) => {
+test("an administrator adds a colleague, a second administrator approves, and the colleague sets their own password and authenticator by the one-time link", async ({ browser }, info) => {
   const username = info.project.name === "phone" ? "e2e-new-phone" : "e2e-new-desk";
   const office = await staffPage(browser);
   await office.signIn("admin");
@@ -211,10 +211,20 @@ test("an administrator adds a colleague, who sets their own password and authent
   await form.getByLabel("角色").selectOption("operator");
   await form.getByLabel("办理原因").fill("新员工入职");
   await form.getByRole("button", { name: "保存" }).click();
-  // The administrator gets a link to hand over, and never a password or a secret.
-  const link = await office.page.getByTestId("staff-enrolment-link").getAttribute("href");
+  // A new account takes a second administrator.
+  await expect(office.page.getByTestId("change-requested")).toBeVisible();
+  await expect(office.page.getByTestId("staff-users")).not.toContainText(username);
+  const second = await staffPage(browser);
+  await second.signIn("admin2");
+  await second.open("/staff/admin");
+  const request = second.page.getByTestId("change-list").getByRole("listitem").filter({ hasText: username });
+  await expect(request).toContainText("staff.create");
+  await request.getByRole("button", { name: "复核通过" }).click();
+  // The approver gets the link to hand over, and never a password or a secret.
+  const link = await second.page.getByTestId("staff-enrolment-link").getAttribute("href");
   expect(link).toMatch(/^\/staff\/welcome\?token=[0-9a-f]{64}$/);
-  await expect(office.page.getByTestId("staff-enrolment")).not.toContainText(/[A-Z2-7]{32}/);
+  await expect(second.page.getByTestId("staff-enrolment")).not.toContainText(/[A-Z2-7]{32}/);
+  await expect(second.page.getByTestId("staff-users")).toContainText(username);
 
   // The colleague, in their own browser, without a session.
   const context = await browser.newContext({ locale: "zh-CN" });

@@ -7,7 +7,7 @@
 
 mod helpers;
 
-use app::model::{Channel, Money};
+use app::model::{Channel, Money, StaffRole};
 use app::server::store::{AuditQuery, NewOrder};
 use helpers::device::{balance, device, holder, live_serial};
 use helpers::{TestApp, call, login};
@@ -261,13 +261,15 @@ async fn failed_staff_logins_back_off_per_address_and_lock_the_account_at_twenty
         .unwrap()
         .id
         .to_string();
-    let reset = audited(
+    let asked = audited(
         &app,
         &admin,
         "admin/reset_staff",
         &[("id", &auditor_id), ("reason", "账号被锁定")],
     )
     .await;
+    let admin2 = staff_login(&app, "admin2").await;
+    let reset = approved(&app, &admin2, &asked).await;
     let secret = enrol_by_link(&app, reset["path"].as_str().unwrap(), "Auditor-reset-2026").await;
     let code = totp_at(&secret, now_unix(&app));
     let (cookie, body) = attempt(1, "auditor", "Auditor-reset-2026", &code).await;
@@ -321,6 +323,13 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ("staff/closings", Who::Read, false, &[]),
     ("staff/cash_requests", Who::Read, false, &[]),
     ("staff/my_shift", Who::Read, false, &[]),
+    ("admin/change_requests", Who::Oversight, false, &[]),
+    (
+        "admin/decide_change",
+        Who::Admin,
+        true,
+        &[("request_id", "999999"), ("decision", "approve")],
+    ),
     (
         "staff/count_cash",
         Who::Counter,
@@ -713,6 +722,22 @@ async fn audited(app: &TestApp, cookie: &str, endpoint: &str, form: &[(&str, &st
     serde_json::from_str(&body).unwrap_or(Value::Null)
 }
 
+/// A second administrator approves a change another asked for (`admin/decide_change`): one
+/// audit record, the change's own. Answers the decision (the enrolment link, if any).
+async fn approved(app: &TestApp, second_admin: &str, requested: &Value) -> Value {
+    let id = requested["request_id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("not a request: {requested}"))
+        .to_string();
+    audited(
+        app,
+        second_admin,
+        "admin/decide_change",
+        &[("request_id", &id), ("decision", "approve")],
+    )
+    .await
+}
+
 async fn holder_file(app: &TestApp, cookie: &str, holder_id: i64) -> Value {
     let (status, body, _) = call(
         app,
@@ -731,6 +756,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     let op = staff_login(&app, "operator").await;
     let op2 = staff_login(&app, "operator2").await;
     let admin = staff_login(&app, "admin").await;
+    let admin2 = staff_login(&app, "admin2").await;
     let mut done: BTreeSet<&str> = BTreeSet::new();
 
     // Refusals and reads write nothing.
@@ -950,7 +976,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     let mut profile: Value =
         serde_json::from_str(&app::server::admin::profile_json(&app.state).await.unwrap()).unwrap();
     profile["correction_approval_above"] = json!(0);
-    audited(
+    let saved = audited(
         &app,
         &admin,
         "admin/save_profile",
@@ -958,6 +984,9 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("admin/save_profile");
+    let asked = json!({ "request_id": saved["thresholds_request"] });
+    approved(&app, &admin2, &asked).await;
+    done.insert("admin/decide_change");
     let file = holder_file(&app, &op, b).await;
     let payment = file["entries"]
         .as_array()
@@ -1195,7 +1224,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("admin/revoke_credential");
-    audited(
+    let asked = audited(
         &app,
         &admin,
         "admin/create_staff",
@@ -1209,6 +1238,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("admin/create_staff");
+    approved(&app, &admin2, &asked).await;
     let counter3 = app
         .state
         .db
@@ -1218,7 +1248,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
         .unwrap()
         .id
         .to_string();
-    audited(
+    let asked = audited(
         &app,
         &admin,
         "admin/update_staff",
@@ -1232,9 +1262,10 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("admin/update_staff");
+    approved(&app, &admin2, &asked).await;
     // A lost phone: the old credentials end, and a one-time link lets the person set new ones
-    // (the administrator sees neither).
-    let reset = audited(
+    // (the administrators see neither).
+    let asked = audited(
         &app,
         &admin,
         "admin/reset_staff",
@@ -1242,6 +1273,7 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("admin/reset_staff");
+    let reset = approved(&app, &admin2, &asked).await;
     assert!(reset.get("totp_secret").is_none(), "{reset}");
     let secret = enrol_by_link(
         &app,
@@ -1652,6 +1684,165 @@ async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
     let (_, queue, _) = call(&app, Some(&op), "staff/cash_requests", &[]).await;
     assert_eq!(queue, "[]");
     assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
+}
+
+#[tokio::test]
+async fn staff_and_threshold_changes_take_two_administrators() {
+    let app = TestApp::spawn(2).await;
+    let admin = staff_login(&app, "admin").await;
+    let admin2 = staff_login(&app, "admin2").await;
+    let id_of = async |user: &str| app.state.db.staff_auth(user).await.unwrap().unwrap();
+    let operator = id_of("operator").await;
+    // A role change waits: nothing changes until a second administrator approves.
+    let asked = audited(
+        &app,
+        &admin,
+        "admin/update_staff",
+        &[
+            ("id", &operator.id.to_string()),
+            ("role", "auditor"),
+            ("merchant_id", ""),
+            ("active", "true"),
+            ("reason", "调岗"),
+        ],
+    )
+    .await;
+    assert_eq!(id_of("operator").await.role, StaffRole::Operator);
+    let (_, list, _) = call(&app, Some(&admin2), "admin/change_requests", &[]).await;
+    let list: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(list[0]["kind"], "staff.update", "{list}");
+    assert_eq!(list[0]["before"], "role operator; active");
+    assert_eq!(list[0]["after"], "role auditor; active");
+    let id = asked["request_id"].to_string();
+    let decide =
+        |decision: &'static str| [("request_id", id.clone()), ("decision", decision.into())];
+    let form =
+        |f: &[(&'static str, String)]| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let post = async |who: &str, f: Vec<(&str, String)>| {
+        let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        call(&app, Some(who), "admin/decide_change", &f).await
+    };
+    // Not by the one who asked.
+    let (status, body, _) = post(&admin, form(&decide("approve"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("same_approver"), "{body}");
+    approved(&app, &admin2, &asked).await;
+    assert_eq!(id_of("operator").await.role, StaffRole::Auditor);
+    // Decided once.
+    let (status, body, _) = post(&admin2, form(&decide("approve"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("approval_decided"), "{body}");
+
+    // Nobody approves a change to their own account.
+    let asked = audited(
+        &app,
+        &admin,
+        "admin/reset_staff",
+        &[
+            ("id", &id_of("admin2").await.id.to_string()),
+            ("reason", "手机丢失"),
+        ],
+    )
+    .await;
+    let own = asked["request_id"].to_string();
+    let (status, body, _) = post(
+        &admin2,
+        vec![("request_id", own.clone()), ("decision", "approve".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("own_account"), "{body}");
+    // A rejection needs a reason, and changes nothing.
+    let (status, body, _) = post(
+        &admin2,
+        vec![("request_id", own.clone()), ("decision", "reject".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("reason_required"), "{body}");
+    let rejected = audited(
+        &app,
+        &admin2,
+        "admin/decide_change",
+        &[
+            ("request_id", &own),
+            ("decision", "reject"),
+            ("reason", "我的手机还在"),
+        ],
+    )
+    .await;
+    assert!(rejected.is_null(), "{rejected}");
+
+    // A profile edit is saved at once, its threshold change waits; both recorded field by field.
+    let mut profile: Value =
+        serde_json::from_str(&app::server::admin::profile_json(&app.state).await.unwrap()).unwrap();
+    profile["office_phone"] = json!("0755-00000000");
+    profile["cash_approval_above"] = json!(50_000);
+    let (status, saved, _) = call(
+        &app,
+        Some(&admin),
+        "admin/save_profile",
+        &[
+            ("profile", &profile.to_string()),
+            ("reason", "电话与复核线调整"),
+        ],
+    )
+    .await;
+    ok(status, &saved, "save profile");
+    let saved: Value = serde_json::from_str(&saved).unwrap();
+    let now = app.state.db.campus_profile().await.unwrap().unwrap();
+    assert_eq!(now.office_phone, "0755-00000000");
+    assert_eq!(
+        now.cash_approval_above,
+        Money::yuan(1000),
+        "waits for approval"
+    );
+    let records = app
+        .state
+        .db
+        .audit_records(&AuditQuery {
+            action: Some("campus.".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        records.iter().any(|r| r.after.contains("0755-00000000")),
+        "{records:?}"
+    );
+    approved(
+        &app,
+        &admin2,
+        &json!({ "request_id": saved["thresholds_request"] }),
+    )
+    .await;
+    let now = app.state.db.campus_profile().await.unwrap().unwrap();
+    assert_eq!(now.cash_approval_above, Money::yuan(500));
+    assert_eq!(
+        now.office_phone, "0755-00000000",
+        "the edit saved meanwhile stays"
+    );
+    let records = app
+        .state
+        .db
+        .audit_records(&AuditQuery {
+            action: Some("campus.thresholds".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        records[0].before.contains("\"cash_approval_above\":100000"),
+        "{records:?}"
+    );
+    assert!(
+        records[0].after.contains("\"cash_approval_above\":50000"),
+        "{records:?}"
+    );
+    let (_, list, _) = call(&app, Some(&admin2), "admin/change_requests", &[]).await;
+    assert_eq!(list, "[]");
 }
 
 #[tokio::test]

@@ -595,7 +595,7 @@ pub async fn create_staff(
     role: String,
     merchant_id: String,
     reason: String,
-) -> Result<StaffLink, AppError> {
+) -> Result<ChangeRequested, AppError> {
     guarded(roles::ADMIN, |s, who| async move {
         let role = admin::parse_role(&role)?;
         admin::create_staff(
@@ -619,7 +619,7 @@ pub async fn update_staff(
     merchant_id: String,
     active: String,
     reason: String,
-) -> Result<(), AppError> {
+) -> Result<ChangeRequested, AppError> {
     guarded(roles::ADMIN, |s, who| async move {
         let role = admin::parse_role(&role)?;
         admin::update_staff(
@@ -636,9 +636,10 @@ pub async fn update_staff(
     .await
 }
 
-/// Ends a staff member's password and second factor; a one-time link lets them set new ones.
+/// Asks to end a staff member's password and second factor; once a second administrator
+/// approves, a one-time link lets them set new ones.
 #[server(prefix = "/api", endpoint = "admin/reset_staff")]
-pub async fn reset_staff(id: i64, reason: String) -> Result<StaffLink, AppError> {
+pub async fn reset_staff(id: i64, reason: String) -> Result<ChangeRequested, AppError> {
     guarded(roles::ADMIN, |s, who| async move {
         admin::reset_staff(&s, &who, id, &reason).await
     })
@@ -646,9 +647,36 @@ pub async fn reset_staff(id: i64, reason: String) -> Result<StaffLink, AppError>
 }
 
 #[server(prefix = "/api", endpoint = "admin/save_profile")]
-pub async fn save_campus_profile(profile: String, reason: String) -> Result<(), AppError> {
+pub async fn save_campus_profile(
+    profile: String,
+    reason: String,
+) -> Result<ProfileSaved, AppError> {
     guarded(roles::ADMIN, |s, who| async move {
         admin::save_profile(&s, &who, &profile, &reason).await
+    })
+    .await
+}
+
+/// Changes to staff accounts and approval thresholds waiting for a second administrator.
+#[server(prefix = "/api", endpoint = "admin/change_requests")]
+pub async fn change_requests() -> Result<Vec<AdminRequestView>, AppError> {
+    guarded(roles::OVERSIGHT, |s, _| async move {
+        admin::change_requests(&s).await
+    })
+    .await
+}
+
+/// A second administrator approves a change (it is made now; a new account or a reset answers
+/// the enrolment link to hand over) or rejects it with a reason; not the one who asked.
+#[server(prefix = "/api", endpoint = "admin/decide_change")]
+pub async fn decide_change(
+    request_id: i64,
+    decision: String,
+    #[server(default)] reason: String,
+) -> Result<Option<StaffLink>, AppError> {
+    guarded(roles::ADMIN, |s, who| async move {
+        let approve = counter::approval(&decision)?;
+        admin::decide_change(&s, &who, request_id, approve, &reason).await
     })
     .await
 }

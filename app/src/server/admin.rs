@@ -3,7 +3,7 @@
 
 use super::enrolment::NewAccount;
 use super::staff::{StaffSession, code_ok};
-use super::store::{AuditQuery, DeviceInput, MerchantInput};
+use super::store::{AuditQuery, DeviceInput, MerchantInput, NewAdminRequest};
 use super::{AppState, internal};
 use crate::error::AppError;
 use crate::model::{CampusProfile, DeviceKind, MerchantCategory, Money, StaffRole};
@@ -189,31 +189,286 @@ async fn merchant_exists(state: &AppState, id: i64) -> Result<bool, AppError> {
     Ok(state.db.merchants().await?.iter().any(|m| m.id == id))
 }
 
-/// Resets a staff member's credentials (a forgotten password, a lost phone): the account's
-/// password and second factor stop working, its sessions and locks end, and a one-time
-/// enrolment link lets the person set new ones. The administrator never sees them. Not one's
-/// own account.
+// ---- Changes that take two administrators ----
+
+/// A change to staff accounts or to the approval thresholds: one administrator asks (with the
+/// full before and after), a second approves it, and only then is it made (`decide_change`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind")]
+enum AdminChange {
+    #[serde(rename = "staff.create")]
+    CreateStaff {
+        username: String,
+        display_name: String,
+        role: StaffRole,
+        merchant_id: Option<i64>,
+    },
+    #[serde(rename = "staff.update")]
+    UpdateStaff {
+        id: i64,
+        role: StaffRole,
+        merchant_id: Option<i64>,
+        active: bool,
+    },
+    #[serde(rename = "staff.reset")]
+    ResetStaff { id: i64 },
+    #[serde(rename = "campus.thresholds")]
+    Thresholds {
+        correction_approval_above: Money,
+        cash_approval_above: Money,
+    },
+}
+
+impl AdminChange {
+    fn kind(&self) -> &'static str {
+        match self {
+            AdminChange::CreateStaff { .. } => "staff.create",
+            AdminChange::UpdateStaff { .. } => "staff.update",
+            AdminChange::ResetStaff { .. } => "staff.reset",
+            AdminChange::Thresholds { .. } => "campus.thresholds",
+        }
+    }
+
+    /// The staff account it changes, if one that exists.
+    fn staff_id(&self) -> Option<i64> {
+        match self {
+            AdminChange::UpdateStaff { id, .. } | AdminChange::ResetStaff { id } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// Files a change for a second administrator; audited (`admin.change_requested`) with the
+/// full before and after.
+async fn request_change(
+    state: &AppState,
+    staff: &StaffSession,
+    change: &AdminChange,
+    target: &str,
+    (before, after): (&str, &str),
+    why: &str,
+) -> Result<ChangeRequested, AppError> {
+    let payload = serde_json::to_string(change).map_err(internal)?;
+    let mut audit = staff.audit("admin.change_requested", None, target, why);
+    audit.before = before.to_string();
+    audit.after = format!("{after} (awaiting a second administrator)");
+    let request_id = state
+        .db
+        .request_admin_change(
+            &NewAdminRequest {
+                kind: change.kind(),
+                target,
+                payload: &payload,
+                before,
+                after,
+                reason: why,
+                requested_by: staff.id,
+            },
+            state.now(),
+            audit,
+        )
+        .await?;
+    Ok(ChangeRequested { request_id })
+}
+
+/// The changes waiting for a second administrator.
+pub async fn change_requests(state: &AppState) -> Result<Vec<AdminRequestView>, AppError> {
+    Ok(state.db.admin_requests().await?)
+}
+
+/// A second administrator's decision on a change: approved, it is made now (with its own audit
+/// record, by the approver); rejected (with a reason), nothing changes. Not the one who asked,
+/// decided once, and nobody approves a change to their own account. A new account or a reset
+/// answers the one-time enrolment link, for the approver to hand over.
+pub async fn decide_change(
+    state: &AppState,
+    staff: &StaffSession,
+    request_id: i64,
+    approve: bool,
+    why: &str,
+) -> Result<Option<StaffLink>, AppError> {
+    let request = state
+        .db
+        .admin_request(request_id)
+        .await?
+        .ok_or(rejected(Problem::ApprovalDecided))?;
+    let why = super::domain::audit::second_person(
+        request.pending,
+        request.requested_by,
+        &request.reason,
+        staff.id,
+        approve,
+        why,
+    )?;
+    let change: AdminChange = serde_json::from_str(&request.payload).map_err(internal)?;
+    let now = state.now();
+    if !approve {
+        let mut audit = staff.audit("admin.change_rejected", None, &request.target, why);
+        audit.after = format!("{} request #{request_id} rejected", request.kind);
+        return if state
+            .db
+            .decide_admin_request(request_id, false, staff.id, now, Some(audit))
+            .await?
+        {
+            Ok(None)
+        } else {
+            Err(rejected(Problem::ApprovalDecided))
+        };
+    }
+    if change.staff_id() == Some(staff.id) {
+        return Err(rejected(Problem::OwnAccount));
+    }
+    if !state
+        .db
+        .decide_admin_request(request_id, true, staff.id, now, None)
+        .await?
+    {
+        return Err(rejected(Problem::ApprovalDecided));
+    }
+    let applied = apply_change(state, staff, &change, request_id, why).await;
+    if applied.is_err() {
+        // Not made (say, the username was taken meanwhile): the request waits again.
+        state.db.reopen_admin_request(request_id).await?;
+    }
+    applied
+}
+
+/// Makes an approved change, audited as the approver's, naming the request.
+async fn apply_change(
+    state: &AppState,
+    staff: &StaffSession,
+    change: &AdminChange,
+    request_id: i64,
+    why: &str,
+) -> Result<Option<StaffLink>, AppError> {
+    let now = state.now();
+    let approved = format!("approved request #{request_id}");
+    match change {
+        AdminChange::CreateStaff {
+            username,
+            display_name,
+            role,
+            merchant_id,
+        } => {
+            let mut audit = staff.audit("staff.create", None, format!("staff {username}"), why);
+            audit.after = format!(
+                "role {}; one-time enrolment link issued; {approved}",
+                role.as_str()
+            );
+            let token = super::enrolment::new_account(
+                state,
+                &NewAccount {
+                    username,
+                    display_name,
+                    role: *role,
+                    merchant_id: *merchant_id,
+                },
+                now,
+                audit,
+            )
+            .await?
+            .ok_or(rejected(Problem::CodeTaken))?;
+            Ok(Some(link(username, &token, now)))
+        }
+        AdminChange::UpdateStaff {
+            id,
+            role,
+            merchant_id,
+            active,
+        } => {
+            let before = state.db.staff_by_id(*id).await?.ok_or(AppError::NotFound)?;
+            let mut audit = staff.audit(
+                "staff.update",
+                None,
+                format!("staff {}", before.username),
+                why,
+            );
+            audit.before = staff_state(before.role, before.active);
+            audit.after = format!("{}; {approved}", staff_state(*role, *active));
+            state
+                .db
+                .update_staff(*id, *role, *merchant_id, *active, now, audit)
+                .await?;
+            Ok(None)
+        }
+        AdminChange::ResetStaff { id } => {
+            let target = state.db.staff_by_id(*id).await?.ok_or(AppError::NotFound)?;
+            let mut audit = staff.audit(
+                "staff.reset_credentials",
+                None,
+                format!("staff {}", target.username),
+                why,
+            );
+            audit.after = format!(
+                "password and second factor ended; sessions ended; unlocked; one-time enrolment link issued; {approved}"
+            );
+            let token = super::enrolment::open_link(state, *id, now, audit).await?;
+            Ok(Some(link(&target.username, &token, now)))
+        }
+        AdminChange::Thresholds {
+            correction_approval_above,
+            cash_approval_above,
+        } => {
+            // Onto the profile as it is now: edits saved since the request stay.
+            let before = state
+                .db
+                .campus_profile()
+                .await?
+                .ok_or_else(|| internal("campus profile missing"))?;
+            let after = CampusProfile {
+                correction_approval_above: *correction_approval_above,
+                cash_approval_above: *cash_approval_above,
+                ..before.clone()
+            };
+            after
+                .validate()
+                .map_err(|message| rejected(Problem::ProfileInvalid { message }))?;
+            let mut audit = staff.audit("campus.thresholds", None, "campus profile", why);
+            let (b, a) = super::domain::audit::changed_fields(&before, &after);
+            audit.before = b;
+            audit.after = format!("{a}; {approved}");
+            state.db.save_profile_audited(&after, audit).await?;
+            state.campus.forget();
+            Ok(None)
+        }
+    }
+}
+
+fn staff_state(role: StaffRole, active: bool) -> String {
+    format!(
+        "role {}; {}",
+        role.as_str(),
+        if active { "active" } else { "disabled" }
+    )
+}
+
+/// Asks to reset a staff member's credentials (a forgotten password, a lost phone): once a
+/// second administrator approves, the account's password and second factor stop working, its
+/// sessions and locks end, and a one-time enrolment link lets the person set new ones. Nobody
+/// sees them. Not one's own account.
 pub async fn reset_staff(
     state: &AppState,
     staff: &StaffSession,
     id: i64,
     why: &str,
-) -> Result<StaffLink, AppError> {
+) -> Result<ChangeRequested, AppError> {
     let why = super::domain::audit::reason(why)?;
     if id == staff.id {
         return Err(rejected(Problem::OwnAccount));
     }
     let target = state.db.staff_by_id(id).await?.ok_or(AppError::NotFound)?;
-    let mut audit = staff.audit(
-        "staff.reset_credentials",
-        None,
-        format!("staff {}", target.username),
+    request_change(
+        state,
+        staff,
+        &AdminChange::ResetStaff { id },
+        &format!("staff {}", target.username),
+        (
+            &staff_state(target.role, target.active),
+            "password and second factor to be ended; one-time enrolment link",
+        ),
         why,
-    );
-    audit.after = "password and second factor ended; sessions ended; unlocked; one-time enrolment link issued".into();
-    let now = state.now();
-    let token = super::enrolment::open_link(state, id, now, audit).await?;
-    Ok(link(&target.username, &token, now))
+    )
+    .await
 }
 
 /// The link an administrator hands over.
@@ -225,8 +480,9 @@ fn link(username: &str, token: &str, now: DateTime<Utc>) -> StaffLink {
     }
 }
 
-/// Creates a staff member with a one-time enrolment link (no password anyone knows): the
-/// person opens it to set their own password and second factor.
+/// Asks to create a staff member. Once a second administrator approves, the account exists
+/// with a one-time enrolment link (no password anyone knows): the person opens it to set their
+/// own password and second factor.
 pub async fn create_staff(
     state: &AppState,
     staff: &StaffSession,
@@ -235,7 +491,7 @@ pub async fn create_staff(
     role: StaffRole,
     merchant_id: Option<i64>,
     why: &str,
-) -> Result<StaffLink, AppError> {
+) -> Result<ChangeRequested, AppError> {
     let why = super::domain::audit::reason(why)?;
     let username = username.trim().to_ascii_lowercase();
     if !code_ok(&username) {
@@ -246,27 +502,33 @@ pub async fn create_staff(
             field: "name".into(),
         }));
     }
+    if state.db.staff_auth(&username).await?.is_some() {
+        return Err(rejected(Problem::CodeTaken));
+    }
     let merchant_id = merchant_for(state, role, merchant_id).await?;
-    let mut audit = staff.audit("staff.create", None, format!("staff {username}"), why);
-    audit.after = format!("role {}; one-time enrolment link issued", role.as_str());
-    let now = state.now();
-    let token = super::enrolment::new_account(
+    let display_name = display_name.trim().to_string();
+    let after = format!(
+        "new account \"{display_name}\"; {}",
+        staff_state(role, true)
+    );
+    request_change(
         state,
-        &NewAccount {
-            username: &username,
-            display_name: display_name.trim(),
+        staff,
+        &AdminChange::CreateStaff {
+            username: username.clone(),
+            display_name,
             role,
             merchant_id,
         },
-        now,
-        audit,
+        &format!("staff {username}"),
+        ("no account", &after),
+        why,
     )
-    .await?
-    .ok_or(rejected(Problem::CodeTaken))?;
-    Ok(link(&username, &token, now))
+    .await
 }
 
-/// Changes a staff member's role or disables the account. Nobody changes their own.
+/// Asks to change a staff member's role or to disable the account; a second administrator
+/// approves it. Nobody changes their own.
 pub async fn update_staff(
     state: &AppState,
     staff: &StaffSession,
@@ -275,76 +537,91 @@ pub async fn update_staff(
     merchant_id: Option<i64>,
     active: bool,
     why: &str,
-) -> Result<(), AppError> {
+) -> Result<ChangeRequested, AppError> {
     let why = super::domain::audit::reason(why)?;
     if id == staff.id {
         return Err(rejected(Problem::OwnAccount));
     }
     let before = state.db.staff_by_id(id).await?.ok_or(AppError::NotFound)?;
     let merchant_id = merchant_for(state, role, merchant_id).await?;
-    let mut audit = staff.audit(
-        "staff.update",
-        None,
-        format!("staff {}", before.username),
+    request_change(
+        state,
+        staff,
+        &AdminChange::UpdateStaff {
+            id,
+            role,
+            merchant_id,
+            active,
+        },
+        &format!("staff {}", before.username),
+        (
+            &staff_state(before.role, before.active),
+            &staff_state(role, active),
+        ),
         why,
-    );
-    audit.before = format!(
-        "role {}; {}",
-        before.role.as_str(),
-        if before.active { "active" } else { "disabled" }
-    );
-    audit.after = format!(
-        "role {}; {}",
-        role.as_str(),
-        if active { "active" } else { "disabled" }
-    );
-    state
-        .db
-        .update_staff(id, role, merchant_id, active, state.now(), audit)
-        .await?;
-    Ok(())
+    )
+    .await
 }
 
 /// Saves the campus profile (as its JSON document) after checking it; public pages show the
-/// new one within a second.
+/// new one within a second. The audit record has every field that changed, before and after.
+/// A change to the approval thresholds is not saved with the rest: it waits for a second
+/// administrator.
 pub async fn save_profile(
     state: &AppState,
     staff: &StaffSession,
     json: &str,
     why: &str,
-) -> Result<(), AppError> {
+) -> Result<ProfileSaved, AppError> {
     let why = super::domain::audit::reason(why)?;
-    let profile: CampusProfile = serde_json::from_str(json).map_err(|e| {
+    let wanted: CampusProfile = serde_json::from_str(json).map_err(|e| {
         rejected(Problem::ProfileInvalid {
             message: e.to_string(),
         })
     })?;
-    profile
+    wanted
         .validate()
         .map_err(|message| rejected(Problem::ProfileInvalid { message }))?;
-    let before = state.db.campus_profile().await?;
-    let mut audit = staff.audit("campus.profile", None, "campus profile", why);
-    audit.before = before
-        .map(|p| {
-            format!(
-                "limits {}/{} max {}/{}",
-                p.default_single_limit.yuan_string(),
-                p.default_daily_limit.yuan_string(),
-                p.max_single_limit.yuan_string(),
-                p.max_daily_limit.yuan_string()
+    let before = state
+        .db
+        .campus_profile()
+        .await?
+        .ok_or_else(|| internal("campus profile missing"))?;
+    // Everything but the thresholds, at once.
+    let now_saved = CampusProfile {
+        correction_approval_above: before.correction_approval_above,
+        cash_approval_above: before.cash_approval_above,
+        ..wanted.clone()
+    };
+    let (b, a) = super::domain::audit::changed_fields(&before, &now_saved);
+    if b != a {
+        let mut audit = staff.audit("campus.profile", None, "campus profile", why);
+        audit.before = b;
+        audit.after = a;
+        state.db.save_profile_audited(&now_saved, audit).await?;
+        state.campus.forget();
+    }
+    let thresholds_request = if now_saved == wanted {
+        None
+    } else {
+        let (b, a) = super::domain::audit::changed_fields(&now_saved, &wanted);
+        Some(
+            request_change(
+                state,
+                staff,
+                &AdminChange::Thresholds {
+                    correction_approval_above: wanted.correction_approval_above,
+                    cash_approval_above: wanted.cash_approval_above,
+                },
+                "campus profile",
+                (&b, &a),
+                why,
             )
-        })
-        .unwrap_or_default();
-    audit.after = format!(
-        "limits {}/{} max {}/{}",
-        profile.default_single_limit.yuan_string(),
-        profile.default_daily_limit.yuan_string(),
-        profile.max_single_limit.yuan_string(),
-        profile.max_daily_limit.yuan_string()
-    );
-    state.db.save_profile_audited(&profile, audit).await?;
-    state.campus.forget();
-    Ok(())
+            .await?
+            .request_id,
+        )
+    };
+    Ok(ProfileSaved { thresholds_request })
 }
 
 pub async fn profile_json(state: &AppState) -> Result<String, AppError> {

@@ -72,6 +72,12 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
         note: "staff",
     },
     DemoLogin {
+        who: "second administrator",
+        login: "admin2",
+        password: "Yikatong-Admin2-2026",
+        note: "staff (approves staff and threshold changes)",
+    },
+    DemoLogin {
         who: "counter operator",
         login: "operator",
         password: "Yikatong-Counter-2026",
@@ -101,6 +107,7 @@ pub const DEMO_LOGINS: &[DemoLogin] = &[
 /// (demo only: a real campus enrols each staff member with a fresh secret shown once).
 pub const DEMO_TOTP: &[(&str, &str)] = &[
     ("admin", "YKTDEMOADMINSECRETKEYFORTOTPAAAA"),
+    ("admin2", "YKTDEMOADMINTWOSECRETKEYFORTOTPA"),
     ("operator", "YKTDEMOOPERATORSECRETKEYTOTPAAAA"),
     ("operator2", "YKTDEMOOPERATORTWOSECRETKEYTOTPA"),
     ("auditor", "YKTDEMOAUDITORSECRETKEYFORTOTPAA"),
@@ -344,6 +351,14 @@ pub fn build(
             merchant: None,
             password_hash: staff_password("admin")?,
             totp_secret: demo_totp("admin"),
+        },
+        NewStaff {
+            username: "admin2".into(),
+            display_name: "系统管理员 二".into(),
+            role: StaffRole::Admin,
+            merchant: None,
+            password_hash: staff_password("admin2")?,
+            totp_secret: demo_totp("admin2"),
         },
         NewStaff {
             username: "operator".into(),

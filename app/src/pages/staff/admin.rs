@@ -8,7 +8,7 @@ use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, category_label};
 use crate::i18n::*;
 use crate::model::{DeviceKind, MerchantCategory, StaffRole};
-use crate::staff_model::{DeviceView, MerchantView, StaffLink, StaffUserView};
+use crate::staff_model::{AdminRequestView, DeviceView, MerchantView, StaffLink, StaffUserView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -22,6 +22,7 @@ struct AdminActions {
     update_staff: ServerAction<UpdateStaff>,
     reset_staff: ServerAction<ResetStaff>,
     save_profile: ServerAction<SaveCampusProfile>,
+    decide: ServerAction<DecideChange>,
 }
 
 #[component]
@@ -36,6 +37,7 @@ pub fn AdminPage() -> impl IntoView {
         update_staff: ServerAction::new(),
         reset_staff: ServerAction::new(),
         save_profile: ServerAction::new(),
+        decide: ServerAction::new(),
     };
     let versions = move || {
         a.save_merchant.version().get()
@@ -46,8 +48,10 @@ pub fn AdminPage() -> impl IntoView {
             + a.update_staff.version().get()
             + a.reset_staff.version().get()
             + a.save_profile.version().get()
+            + a.decide.version().get()
     };
     let data = Resource::new(versions, |_| get_admin_overview());
+    let requests = Resource::new(versions, |_| change_requests());
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_admin).to_string()) />
         <h1>{t!(i18n, staff.nav_admin)}</h1>
@@ -60,16 +64,21 @@ pub fn AdminPage() -> impl IntoView {
             </div>
         })}
         <ActionError result=a.issue.value() />
-        {move || a.create_staff.value().get().and_then(|r| r.ok()).map(|e| view! { <EnrolmentNotice e=e /> })}
-        {move || a.reset_staff.value().get().and_then(|r| r.ok()).map(|e| view! { <EnrolmentNotice e=e /> })}
+        {move || a.create_staff.value().get().and_then(|r| r.ok()).map(|r| view! { <Requested id=r.request_id /> })}
+        {move || a.reset_staff.value().get().and_then(|r| r.ok()).map(|r| view! { <Requested id=r.request_id /> })}
+        {move || a.update_staff.value().get().and_then(|r| r.ok()).map(|r| view! { <Requested id=r.request_id /> })}
+        {move || a.save_profile.value().get().and_then(|r| r.ok()).and_then(|r| r.thresholds_request).map(|id| view! { <Requested id=id /> })}
+        {move || a.decide.value().get().and_then(|r| r.ok()).flatten().map(|e| view! { <EnrolmentNotice e=e /> })}
         <ActionError result=a.create_staff.value() />
         <ActionError result=a.reset_staff.value() />
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
+                let rows = requests.await;
                 data.await.map(|o| {
                     let admin = o.can_change;
                     view! {
                         {(!admin).then(|| view! { <p class="notice" data-testid="read-only">{t!(i18n, staff.read_only)}</p> })}
+                        <ChangeRequests admin=admin rows=rows.unwrap_or_default() a=a />
                         <Merchants admin=admin rows=o.merchants.clone() a=a />
                         <Devices admin=admin rows=o.devices.clone() shops=o.merchants.clone() a=a />
                         <StaffUsers admin=admin rows=o.staff.clone() shops=o.merchants.clone() a=a />
@@ -78,6 +87,44 @@ pub fn AdminPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+    }
+}
+
+/// A change now waiting for a second administrator.
+#[component]
+fn Requested(id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <p class="notice" role="status" data-testid="change-requested">{t!(i18n, staff.change_requested, id = id)}</p>
+    }
+}
+
+/// Changes to staff accounts and thresholds waiting for a second administrator (auditors see
+/// them without the buttons).
+#[component]
+fn ChangeRequests(admin: bool, rows: Vec<AdminRequestView>, a: AdminActions) -> impl IntoView {
+    let i18n = use_i18n();
+    let decide = a.decide;
+    view! {
+        <section class="panel">
+            <h2>{t!(i18n, staff.change_requests)}</h2>
+            <Done result=decide.value() testid="change-decided" />
+            {if rows.is_empty() {
+                view! { <p class="muted">{t!(i18n, staff.nothing_waiting)}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain" data-testid="change-list">
+                        {rows.into_iter().map(|r| view! {
+                            <li>
+                                <strong>{r.target.clone()}</strong>
+                                {format!(" · {} · {} → {} · {} · {} {}", r.kind, r.before, r.after, r.reason, r.requested_by, campus_time(&r.requested_at))}
+                                {admin.then(|| decide_forms!(decide, r.id, t!(i18n, staff.approve), t!(i18n, staff.reject), "ac"))}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
     }
 }
 

@@ -2,6 +2,26 @@
 //! before anything renders (no session: `/staff/login`); every server function the pages
 //! call checks the role again. The navigation shows what the role may use.
 
+/// Approve and reject buttons for one request of a two-person list (a macro: `ActionForm`
+/// is generic over the server function in ways a helper function cannot name).
+macro_rules! decide_forms {
+    ($action:expr, $id:expr, $approve:expr, $reject:expr, $key:literal) => {
+        view! {
+            <ActionForm action=$action attr:class="inline-form">
+                <input type="hidden" name="request_id" value=$id.to_string() />
+                <input type="hidden" name="decision" value="approve" />
+                <button type="submit" class="primary">{$approve}</button>
+            </ActionForm>
+            <ActionForm action=$action attr:class="inline-form">
+                <input type="hidden" name="request_id" value=$id.to_string() />
+                <input type="hidden" name="decision" value="reject" />
+                <ReasonField id=format!(concat!($key, "-{}"), $id) />
+                <button type="submit" class="danger">{$reject}</button>
+            </ActionForm>
+        }
+    };
+}
+
 pub mod admin;
 pub mod enrol;
 pub mod holder;

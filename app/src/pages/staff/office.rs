@@ -151,26 +151,6 @@ fn holder_link(holder_id: i64, name: String, student_no: String) -> impl IntoVie
     view! { <A href=format!("/staff/holder/{holder_id}")>{name} " " {student_no}</A> }
 }
 
-/// Approve and reject buttons for one request of a two-person list (a macro: `ActionForm`
-/// is generic over the server function in ways a helper function cannot name).
-macro_rules! decide_forms {
-    ($action:expr, $id:expr, $approve:expr, $reject:expr, $key:literal) => {
-        view! {
-            <ActionForm action=$action attr:class="inline-form">
-                <input type="hidden" name="request_id" value=$id.to_string() />
-                <input type="hidden" name="decision" value="approve" />
-                <button type="submit" class="primary">{$approve}</button>
-            </ActionForm>
-            <ActionForm action=$action attr:class="inline-form">
-                <input type="hidden" name="request_id" value=$id.to_string() />
-                <input type="hidden" name="decision" value="reject" />
-                <ReasonField id=format!(concat!($key, "-{}"), $id) />
-                <button type="submit" class="danger">{$reject}</button>
-            </ActionForm>
-        }
-    };
-}
-
 /// Work waiting for the office: what needs a second staff member (large cash top-ups,
 /// closings with a payout, corrections) and failed automatic top-ups.
 #[component]

@@ -39,9 +39,54 @@ pub fn second_person<'a>(
     }
 }
 
+/// What an audit record says of a change to a document (the campus profile): every top-level
+/// field that differs, as JSON objects of before and after. Equal documents give two equal
+/// (empty) objects.
+pub fn changed_fields<T: serde::Serialize>(before: &T, after: &T) -> (String, String) {
+    let (Ok(serde_json::Value::Object(b)), Ok(serde_json::Value::Object(a))) =
+        (serde_json::to_value(before), serde_json::to_value(after))
+    else {
+        return (String::new(), String::new());
+    };
+    let mut was = serde_json::Map::new();
+    let mut now = serde_json::Map::new();
+    for (key, value) in &a {
+        if b.get(key) != Some(value) {
+            was.insert(key.clone(), b.get(key).cloned().unwrap_or_default());
+            now.insert(key.clone(), value.clone());
+        }
+    }
+    for (key, value) in &b {
+        if !a.contains_key(key) {
+            was.insert(key.clone(), value.clone());
+            now.insert(key.clone(), serde_json::Value::Null);
+        }
+    }
+    (
+        serde_json::Value::Object(was).to_string(),
+        serde_json::Value::Object(now).to_string(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changed_document_is_recorded_field_by_field() {
+        use serde_json::json;
+        let before = json!({"a": 1, "b": {"x": 1}, "gone": true, "same": "s"});
+        let after = json!({"a": 2, "b": {"x": 2}, "new": [1], "same": "s"});
+        let (b, a) = changed_fields(&before, &after);
+        let (b, a): (serde_json::Value, serde_json::Value) = (
+            serde_json::from_str(&b).unwrap(),
+            serde_json::from_str(&a).unwrap(),
+        );
+        assert_eq!(b, json!({"a": 1, "b": {"x": 1}, "new": null, "gone": true}));
+        assert_eq!(a, json!({"a": 2, "b": {"x": 2}, "new": [1], "gone": null}));
+        let (b, a) = changed_fields(&before, &before);
+        assert_eq!((b.as_str(), a.as_str()), ("{}", "{}"));
+    }
 
     #[test]
     fn a_second_person_decides_a_pending_request_once() {

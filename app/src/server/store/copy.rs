@@ -213,6 +213,23 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "admin_requests",
+        &[
+            ("id", Int),
+            ("kind", Text),
+            ("target", Text),
+            ("payload", Text),
+            ("before_state", Text),
+            ("after_state", Text),
+            ("reason", Text),
+            ("requested_by", Int),
+            ("requested_at", Time),
+            ("status", Text),
+            ("decided_by", Int),
+            ("decided_at", Time),
+        ],
+    ),
+    (
         "cash_counts",
         &[
             ("id", Int),
@@ -407,6 +424,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "closing_requests",
     "cash_requests",
     "cash_counts",
+    "admin_requests",
 ];
 
 /// Rows per INSERT.

@@ -104,6 +104,30 @@ pub struct ClosingRequestRow {
     pub pending: bool,
 }
 
+/// A two-administrator change as its decision needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AdminRequestRow {
+    pub id: i64,
+    pub kind: String,
+    pub target: String,
+    pub payload: String,
+    pub reason: String,
+    pub requested_by: i64,
+    pub pending: bool,
+}
+
+/// A change for a second administrator: what it is and its full before and after.
+pub struct NewAdminRequest<'a> {
+    pub kind: &'a str,
+    pub target: &'a str,
+    /// The change as JSON.
+    pub payload: &'a str,
+    pub before: &'a str,
+    pub after: &'a str,
+    pub reason: &'a str,
+    pub requested_by: i64,
+}
+
 /// A cash top-up waiting for a second staff member, as the approval needs it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CashRequestRow {
@@ -328,6 +352,29 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Option<CashDecision>, StoreError>;
+    /// Files a change for a second administrator, with its audit record; its id.
+    async fn request_admin_change(
+        &self,
+        request: &NewAdminRequest<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<i64, StoreError>;
+    /// The changes waiting for a second administrator.
+    async fn admin_requests(&self) -> Result<Vec<AdminRequestView>, StoreError>;
+    async fn admin_request(&self, id: i64) -> Result<Option<AdminRequestRow>, StoreError>;
+    /// Marks a pending change decided (once: `false` when it was not pending any more), with
+    /// the audit record of a rejection (`audit`; an approval's record comes with the change).
+    async fn decide_admin_request(
+        &self,
+        id: i64,
+        approve: bool,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Option<Audit>,
+    ) -> Result<bool, StoreError>;
+    /// Puts an approved change back to pending: making it failed (say, the username was
+    /// taken meanwhile), and it can be rejected or approved again.
+    async fn reopen_admin_request(&self, id: i64) -> Result<(), StoreError>;
     /// The cash top-ups credited in `[from, until)`, of one operator or all.
     async fn cash_ins(
         &self,

@@ -702,6 +702,98 @@ impl StaffStore for ThisStore {
             .await
     }
 
+    async fn request_admin_change(
+        &self,
+        request: &NewAdminRequest<'_>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<i64, StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO admin_requests (kind, target, payload, before_state, after_state, reason, requested_by, requested_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(request.kind)
+            .bind(request.target)
+            .bind(request.payload)
+            .bind(request.before)
+            .bind(request.after)
+            .bind(request.reason)
+            .bind(request.requested_by)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(id))
+        })
+    }
+
+    async fn admin_requests(&self) -> Result<Vec<AdminRequestView>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.id, r.kind, r.target, r.before_state, r.after_state, r.reason,
+                    s.display_name AS requested_by, r.requested_at
+             FROM admin_requests r JOIN staff_users s ON s.id = r.requested_by
+             WHERE r.status = 'pending' ORDER BY r.requested_at, r.id",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn admin_request(&self, id: i64) -> Result<Option<AdminRequestRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, target, payload, reason, requested_by, status = 'pending' AS pending
+             FROM admin_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn decide_admin_request(
+        &self,
+        id: i64,
+        approve: bool,
+        staff_id: i64,
+        now: DateTime<Utc>,
+        audit: Option<Audit>,
+    ) -> Result<bool, StoreError> {
+        let audit = &audit;
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            let decided = sqlx::query(
+                "UPDATE admin_requests SET status = $1, decided_by = $2, decided_at = $3
+                 WHERE id = $4 AND status = 'pending'",
+            )
+            .bind(if approve { "approved" } else { "rejected" })
+            .bind(staff_id)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if decided == 0 {
+                return Ok(Finish::Rollback(false));
+            }
+            if let Some(audit) = audit {
+                insert_audit(&mut tx, audit, now).await?;
+            }
+            Ok(Finish::Commit(true))
+        })
+    }
+
+    async fn reopen_admin_request(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE admin_requests SET status = 'pending', decided_by = NULL, decided_at = NULL
+             WHERE id = $1 AND status = 'approved'",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn cash_ins(
         &self,
         from: DateTime<Utc>,
