@@ -124,6 +124,12 @@ pub enum Problem {
     NoPayoutAccount,
     /// A bank account named at closing is not the one recorded for the holder.
     PayoutAccountDiffers,
+    /// A closing of this account waits for approval already.
+    ClosingPending,
+    /// The operator's own large cash top-up still waits for approval: no count yet.
+    CashPending,
+    /// A cash count that is not an amount from 0 to the maximum, or a note too long.
+    CashCountInvalid,
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.

@@ -243,6 +243,7 @@ pub struct CashRequestView {
     pub receipt_no: String,
     pub reason: String,
     pub requested_by: String,
+    pub requested_by_id: i64,
     #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::store::Ts"))]
     pub requested_at: String,
 }
@@ -292,6 +293,8 @@ pub struct ClosingRequestView {
     pub reason: String,
     pub requested_by: String,
     pub requested_at: String,
+    /// Who recorded the payout account (with the ID check); they cannot approve the payout.
+    pub account_recorded_by: String,
 }
 
 /// The outcome of a correction request.

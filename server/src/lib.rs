@@ -132,6 +132,18 @@ pub async fn build_state_with_clock(
         db.save_campus_profile(&app::server::campus::demo_profile())
             .await?;
     }
+    // The data key must be the one the database's secrets were sealed with: another would
+    // lock every staff member and 深职通码 out, and seal what follows unreadably.
+    for (kind, sample) in db.sealed_samples().await? {
+        if secrets.sealer.open(kind, &sample).is_err() {
+            return Err(StartupError::Secrets {
+                path: settings.data_dir.join("secrets.toml").display().to_string(),
+                reason: "the data key does not open the secrets sealed in this database; restore \
+                         the secrets.toml (or YIKATONG_DATA_KEY) they were sealed with"
+                    .into(),
+            });
+        }
+    }
     // Values written before secrets were sealed at rest (`app::server::sealing`).
     let sealer = secrets.sealer.clone();
     let sealed = db
@@ -577,10 +589,11 @@ async fn reports_csv(
 ) -> Result<axum::response::Response, AppError> {
     use app::server::{admin, client_from_parts, staff};
     let client = client_from_parts(&headers, Some(peer), state.secure_cookies);
-    staff::require(&state, &client, staff::roles::OVERSIGHT).await?;
+    let who = staff::require(&state, &client, staff::roles::OVERSIGHT).await?;
     let get = |k: &str| query.get(k).map(String::as_str).unwrap_or("");
-    let reports = admin::reports(&state, get("from"), get("to")).await?;
-    let (name, body) = admin::report_csv(&reports, get("report")).ok_or(AppError::NotFound)?;
+    let (name, body) = admin::report_download(&state, &who, get("from"), get("to"), get("report"))
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok(csv_download(&name, body))
 }
 

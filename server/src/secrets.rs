@@ -27,6 +27,15 @@ pub fn load(settings: &Settings) -> Result<Secrets, StartupError> {
         path: path.display().to_string(),
         reason,
     };
+    // Secrets kept outside the data directory are all kept there: a data key made up in a
+    // data directory that a redeploy throws away would lock every sealed secret out.
+    if settings.pepper.is_some() && settings.id_hash_key.is_some() && settings.data_key.is_none() {
+        return Err(err(
+            "YIKATONG_PEPPER and YIKATONG_ID_HASH_KEY are set but YIKATONG_DATA_KEY is not: set it \
+             too (64 hex digits, e.g. `openssl rand -hex 32`), and keep it with the other two"
+                .into(),
+        ));
+    }
     let (pepper, id_hash_key, data_key) =
         match (&settings.pepper, &settings.id_hash_key, &settings.data_key) {
             (Some(p), Some(k), Some(d)) => (p.clone(), k.clone(), d.clone()),

@@ -952,10 +952,11 @@ async fn secrets_and_bank_accounts_are_sealed_at_rest_and_plain_ones_are_sealed_
         reason: "written by an older server".into(),
         ip: String::new(),
     };
-    assert!(
+    assert_eq!(
         db.record_payout_account(b, "6222021234567890", "****7890", admin.id, now, audit)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
     // ... are sealed by the next start, and open to what they were.
     let dir = app.stop().await;
@@ -989,5 +990,26 @@ async fn secrets_and_bank_accounts_are_sealed_at_rest_and_plain_ones_are_sealed_
             .open(Sealed::BankAccount, &payout.bank_account)
             .is_err()
     );
-    app.stop().await;
+
+    // Another data key does not start on this database, and seals nothing with itself.
+    let dir = app.stop().await;
+    let mut settings = helpers::settings(&dir, 3);
+    settings.data_key = Some("ab".repeat(32).into());
+    let err = server::build_state(&settings)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("does not open"), "{err}");
+    // Secrets from the environment come with the data key too, or the server says so.
+    settings.pepper = Some("a-pepper".to_string().into());
+    settings.id_hash_key = Some("an-id-key".to_string().into());
+    settings.data_key = None;
+    let err = server::build_state(&settings)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("YIKATONG_DATA_KEY"), "{err}");
+    drop(dir);
 }

@@ -1582,7 +1582,7 @@ async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
     let b = holder(&app, STUDENT).await;
     let b_id = b.to_string();
     let before = balance(&app, b).await;
-    let form = |amount: &'static str, n: u64| {
+    let form = |amount: &str, n: u64| {
         [
             ("holder_id", b_id.clone()),
             ("amount", amount.to_string()),
@@ -1590,7 +1590,7 @@ async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
             ("receipt_no", receipt_no(n)),
         ]
     };
-    let cash = |amount: &'static str, n: u64| {
+    let cash = |amount: &str, n: u64| {
         let form = form(amount, n);
         let app = &app;
         let op = op.clone();
@@ -1599,10 +1599,14 @@ async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
             call(app, Some(&op), "staff/cash_topup", &form).await
         }
     };
-    // At the threshold (¥1,000 in the demo profile) one operator credits it at once.
-    let (status, body, _) = cash("1000", 41).await;
-    ok(status, &body, "at the threshold");
-    let at = before.fen() + 100_000;
+    // Up to the threshold (¥1,000 in the demo profile, counting the cash the holder got today)
+    // one operator credits it at once.
+    let day_start = app::server::domain::calendar::day_start(app.state.now());
+    let today = app.state.db.holder_cash_since(b, day_start).await.unwrap();
+    let up_to = Money::from_fen(100_000 - today.fen());
+    let (status, body, _) = cash(&up_to.yuan_string(), 41).await;
+    ok(status, &body, "up to the threshold");
+    let at = before.fen() + 100_000 - today.fen();
     assert_eq!(balance(&app, b).await.fen(), at);
 
     // Above it, nothing is credited until a colleague approves; the form sent twice asks once.
@@ -1632,6 +1636,10 @@ async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("pending_money"), "{body}");
+    // No shift count while cash taken waits for approval.
+    let (status, body, _) = call(&app, Some(&op), "staff/count_cash", &[("counted", "2500")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("cash_pending"), "{body}");
     // The one who took the cash cannot approve it.
     let (status, same, _) = call(&app, Some(&op), "staff/decide_cash", &approve).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -1683,6 +1691,11 @@ async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
     assert_eq!(balance(&app, b).await.fen(), at + 150_000);
     let (_, queue, _) = call(&app, Some(&op), "staff/cash_requests", &[]).await;
     assert_eq!(queue, "[]");
+    // Splitting does not avoid it: ¥500 more today is over ¥1,000 for this holder.
+    let (status, split, _) = cash("500", 44).await;
+    ok(status, &split, "a small top-up after large ones");
+    let split: Value = serde_json::from_str(&split).unwrap();
+    assert_eq!(split["awaiting_approval"], true, "{split}");
     assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
 }
 
@@ -1752,9 +1765,17 @@ async fn staff_and_threshold_changes_take_two_administrators() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("own_account"), "{body}");
-    // A rejection needs a reason, and changes nothing.
+    // Nor rejects it (no veto over one's own reset); the one who asked may withdraw it, with a
+    // reason, and that changes nothing.
     let (status, body, _) = post(
         &admin2,
+        vec![("request_id", own.clone()), ("decision", "reject".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("own_account"), "{body}");
+    let (status, body, _) = post(
+        &admin,
         vec![("request_id", own.clone()), ("decision", "reject".into())],
     )
     .await;
@@ -1762,12 +1783,12 @@ async fn staff_and_threshold_changes_take_two_administrators() {
     assert!(body.contains("reason_required"), "{body}");
     let rejected = audited(
         &app,
-        &admin2,
+        &admin,
         "admin/decide_change",
         &[
             ("request_id", &own),
             ("decision", "reject"),
-            ("reason", "我的手机还在"),
+            ("reason", "手机找到了"),
         ],
     )
     .await;
@@ -1834,11 +1855,11 @@ async fn staff_and_threshold_changes_take_two_administrators() {
         .await
         .unwrap();
     assert!(
-        records[0].before.contains("\"cash_approval_above\":100000"),
+        records[0].before.contains("cash top-ups above ¥1000.00"),
         "{records:?}"
     );
     assert!(
-        records[0].after.contains("\"cash_approval_above\":50000"),
+        records[0].after.contains("cash top-ups above ¥500.00"),
         "{records:?}"
     );
     let (_, list, _) = call(&app, Some(&admin2), "admin/change_requests", &[]).await;
@@ -1895,7 +1916,7 @@ async fn an_operator_ends_a_shift_with_a_cash_count_and_auditors_read_every_shif
         let (status, body, _) =
             call(&app, Some(&op), "staff/count_cash", &[("counted", bad)]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-        assert!(body.contains("topup_amount"), "{body}");
+        assert!(body.contains("cash_count_invalid"), "{body}");
     }
     // Five yuan short: the count ends the shift and says so.
     let closed = audited(
@@ -2185,7 +2206,9 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     assert!(holder_file(&app, &op, b).await["payout_account"].is_null());
     let right_id = record("440106200211257419");
     let right_id: Vec<(&str, &str)> = right_id.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let masked = audited(&app, &op, "staff/payout_account", &right_id).await;
+    // Recorded by a colleague, who then may not approve the payout to it.
+    let op2 = staff_login(&app, "operator2").await;
+    let masked = audited(&app, &op2, "staff/payout_account", &right_id).await;
     assert_eq!(masked, "****7890");
     let file = holder_file(&app, &op, b).await;
     assert_eq!(
@@ -2206,7 +2229,7 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     // Asking twice does not queue it twice.
     let (status, body, _) = call(&app, Some(&op), "staff/close_account", &form).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("approval_pending"), "{body}");
+    assert!(body.contains("closing_pending"), "{body}");
     let (_, queue, _) = call(&app, Some(&op), "staff/closings", &[]).await;
     let queue: Value = serde_json::from_str(&queue).unwrap();
     assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
@@ -2223,12 +2246,18 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     let (status, same, _) = call(&app, Some(&op), "staff/decide_closing", &decide).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(same.contains("same_approver"), "{same}");
-    let op2 = staff_login(&app, "operator2").await;
-    let closed = audited(&app, &op2, "staff/decide_closing", &decide).await;
+    let (status, same, _) = call(&app, Some(&op2), "staff/decide_closing", &decide).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the account's recorder");
+    assert!(same.contains("same_approver"), "{same}");
+    // While the closing waits, the account it pays to cannot change.
+    let (status, body, _) = call(&app, Some(&op2), "staff/payout_account", &right_id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("closing_pending"), "{body}");
+    let closed = audited(&app, &admin, "staff/decide_closing", &decide).await;
     assert_eq!(closed["paid_out"], owed.fen());
     assert_eq!(closed["awaiting_approval"], false);
     // Decided once.
-    let (status, again, _) = call(&app, Some(&op2), "staff/decide_closing", &decide).await;
+    let (status, again, _) = call(&app, Some(&admin), "staff/decide_closing", &decide).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(again.contains("approval_decided"), "{again}");
     assert!(closed["reference"].as_str().unwrap().ends_with("****7890"));
@@ -2287,6 +2316,11 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
         &[("from", ""), ("to", "")],
     )
     .await;
-    assert!(reports.contains("\"bank_account\":\"6222021234567890\""));
+    // The page's data has it masked; only the CSV download (audited) has it whole.
+    assert!(
+        reports.contains("\"bank_account\":\"****7890\""),
+        "{reports}"
+    );
+    assert!(!reports.contains("6222021234567890"), "{reports}");
     assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
 }

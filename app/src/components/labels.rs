@@ -146,6 +146,9 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::StaffPasswordChange => t_string!(i18n, problem.staff_password_change).to_string(),
         Problem::EnrolmentLink => t_string!(i18n, problem.enrolment_link).to_string(),
         Problem::NoPayoutAccount => t_string!(i18n, problem.no_payout_account).to_string(),
+        Problem::ClosingPending => t_string!(i18n, problem.closing_pending).to_string(),
+        Problem::CashPending => t_string!(i18n, problem.cash_pending).to_string(),
+        Problem::CashCountInvalid => t_string!(i18n, problem.cash_count_invalid).to_string(),
         Problem::PayoutAccountDiffers => {
             t_string!(i18n, problem.payout_account_differs).to_string()
         }

@@ -292,6 +292,11 @@ pub async fn decide_change(
         .admin_request(request_id)
         .await?
         .ok_or(rejected(Problem::ApprovalDecided))?;
+    let change: AdminChange = serde_json::from_str(&request.payload).map_err(internal)?;
+    // A change to one's own account is for the other administrators to decide, either way.
+    if change.staff_id() == Some(staff.id) {
+        return Err(rejected(Problem::OwnAccount));
+    }
     let why = super::domain::audit::second_person(
         request.pending,
         request.requested_by,
@@ -300,7 +305,6 @@ pub async fn decide_change(
         approve,
         why,
     )?;
-    let change: AdminChange = serde_json::from_str(&request.payload).map_err(internal)?;
     let now = state.now();
     if !approve {
         let mut audit = staff.audit("admin.change_rejected", None, &request.target, why);
@@ -314,9 +318,6 @@ pub async fn decide_change(
         } else {
             Err(rejected(Problem::ApprovalDecided))
         };
-    }
-    if change.staff_id() == Some(staff.id) {
-        return Err(rejected(Problem::OwnAccount));
     }
     if !state
         .db
@@ -424,14 +425,22 @@ async fn apply_change(
                 .validate()
                 .map_err(|message| rejected(Problem::ProfileInvalid { message }))?;
             let mut audit = staff.audit("campus.thresholds", None, "campus profile", why);
-            let (b, a) = super::domain::audit::changed_fields(&before, &after);
-            audit.before = b;
-            audit.after = format!("{a}; {approved}");
+            audit.before = thresholds(&before);
+            audit.after = format!("{}; {approved}", thresholds(&after));
             state.db.save_profile_audited(&after, audit).await?;
             state.campus.forget();
             Ok(None)
         }
     }
+}
+
+/// The approval thresholds as an administrator reads them.
+fn thresholds(p: &CampusProfile) -> String {
+    format!(
+        "corrections above ¥{}; cash top-ups above ¥{}",
+        p.correction_approval_above.yuan_string(),
+        p.cash_approval_above.yuan_string()
+    )
 }
 
 fn staff_state(role: StaffRole, active: bool) -> String {
@@ -604,7 +613,7 @@ pub async fn save_profile(
     let thresholds_request = if now_saved == wanted {
         None
     } else {
-        let (b, a) = super::domain::audit::changed_fields(&now_saved, &wanted);
+        let (b, a) = (thresholds(&now_saved), thresholds(&wanted));
         Some(
             request_change(
                 state,
@@ -689,20 +698,63 @@ pub async fn reports(state: &AppState, from: &str, to: &str) -> Result<Reports, 
         },
         activity: db.operator_activity(start, end).await?,
         shifts: super::counter::shift_views(state, start, end).await?,
-        payouts: db
-            .payouts(start, end)
-            .await?
-            .into_iter()
-            .map(|p| {
-                let bank_account = state
-                    .secrets
-                    .sealer
-                    .open(super::sealing::Sealed::BankAccount, &p.bank_account)
-                    .map_err(internal)?;
-                Ok(PayoutView { bank_account, ..p })
-            })
-            .collect::<Result<_, AppError>>()?,
+        payouts: payouts(state, start, end, false).await?,
     })
+}
+
+/// The payouts of a period, their bank accounts opened: whole for finance's CSV (`whole`),
+/// masked for a page.
+pub async fn payouts(
+    state: &AppState,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    whole: bool,
+) -> Result<Vec<PayoutView>, AppError> {
+    state
+        .db
+        .payouts(start, end)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let account = state
+                .secrets
+                .sealer
+                .open(super::sealing::Sealed::BankAccount, &p.bank_account)
+                .map_err(internal)?;
+            let bank_account = if whole {
+                account
+            } else {
+                crate::staff_model::masked_account(&account)
+            };
+            Ok(PayoutView { bank_account, ..p })
+        })
+        .collect()
+}
+
+/// A report downloaded as CSV: (file name, body). The payouts report is the one place whole
+/// bank account numbers leave the server (for the finance office's transfers), and each such
+/// download is audited.
+pub async fn report_download(
+    state: &AppState,
+    staff: &StaffSession,
+    from: &str,
+    to: &str,
+    which: &str,
+) -> Result<Option<(String, String)>, AppError> {
+    let mut r = reports(state, from, to).await?;
+    if which == "payouts" {
+        let (start, end, _, _) = period(from, to, state.now())?;
+        r.payouts = payouts(state, start, end, true).await?;
+        let mut audit = staff.audit(
+            "report.payouts_download",
+            None,
+            format!("payouts {} to {}", r.from, r.to),
+            "finance download",
+        );
+        audit.after = format!("{} payouts with whole bank accounts", r.payouts.len());
+        state.db.audit(audit).await?;
+    }
+    Ok(report_csv(&r, which))
 }
 
 /// One report as CSV (UTF-8 with BOM for spreadsheet programs).

@@ -646,7 +646,13 @@ pub async fn cash_topup(
         approved_by: String::new(),
         awaiting_approval: false,
     };
-    if payments::cash_needs_second_person(amount, profile.cash_approval_above) {
+    // What this holder got in cash today counts too: two top-ups just under the threshold
+    // take a second person like one above it.
+    let today = state
+        .db
+        .holder_cash_since(holder_id, super::domain::calendar::day_start(now))
+        .await?;
+    if payments::cash_needs_second_person(amount, today, profile.cash_approval_above) {
         // The operator keeps the cash and the holder waits while a colleague approves it in
         // the work queue; the approval credits it and prints the receipt.
         let mut audit = staff.audit("money.cash_requested", Some(holder_id), target, why);
@@ -722,9 +728,6 @@ async fn credited(
 
 // ---- Shifts ----
 
-/// The largest cash count an operator can record (a typo guard).
-const MAX_COUNT: Money = Money::yuan(1_000_000);
-
 /// The shifts in `[from, until)` (of one operator, or all), with the operators' names.
 pub async fn shift_views(
     state: &AppState,
@@ -796,16 +799,20 @@ pub async fn count_cash(
     counted: &str,
     note: &str,
 ) -> Result<ShiftView, AppError> {
+    let note = note.trim();
     let counted = Money::parse_yuan(counted)
         .ok()
-        .filter(|m| *m >= Money::ZERO && *m <= MAX_COUNT)
-        .ok_or(rejected(Problem::TopupAmount {
-            min: Money::ZERO,
-            max: MAX_COUNT,
-        }))?;
-    let note = note.trim();
-    if note.chars().count() > 200 {
-        return Err(rejected(Problem::ReasonRequired));
+        .filter(|m| super::domain::shifts::count_ok(*m, note))
+        .ok_or(rejected(Problem::CashCountInvalid))?;
+    // Cash taken and not yet credited would show as a surplus now and a deficit later.
+    if state
+        .db
+        .cash_requests(None)
+        .await?
+        .iter()
+        .any(|r| r.requested_by_id == staff.id)
+    {
+        return Err(rejected(Problem::CashPending));
     }
     let open = open_shift(state, staff).await?;
     let difference = counted
@@ -918,6 +925,11 @@ pub async fn decide_cash_topup(
         .ok_or(rejected(Problem::ApprovalDecided))?;
     let outcome = match decision {
         CashDecision::Rejected => return Ok(None),
+        // The receipt number was credited by another top-up: nothing is credited here, and the
+        // request waits to be rejected.
+        CashDecision::Approved(CreditOutcome::AlreadyCredited { .. }) => {
+            return Err(AppError::Invalid("receipt number".into()));
+        }
         CashDecision::Approved(outcome) => outcome,
     };
     let office = state
@@ -1114,9 +1126,6 @@ pub async fn record_payout_account(
     let why = reason(why)?;
     let account = bank_account(account)?;
     let h = holder(state, holder_id).await?;
-    if !super::domain::accounts::payout_account_recordable(h.status) {
-        return Err(rejected(Problem::AccountNotActive));
-    }
     check_id(state, &h, id_number)?;
     let masked = crate::staff_model::masked_account(&account);
     let mut audit = staff.audit(
@@ -1133,12 +1142,12 @@ pub async fn record_payout_account(
         .unwrap_or_default();
     audit.after = format!("payout account {masked}; identity document checked");
     let sealed = state.secrets.sealer.seal(Sealed::BankAccount, &account);
-    if !state
+    if let Some(refused) = state
         .db
         .record_payout_account(holder_id, &sealed, &masked, staff.id, state.now(), audit)
         .await?
     {
-        return Err(rejected(Problem::AccountNotActive));
+        return Err(rejected(refused));
     }
     Ok(masked)
 }
@@ -1205,7 +1214,7 @@ async fn close_one(
         .db
         .request_closing(h.holder_id, &payout.bank_account, why, staff.id, now, audit)
         .await?
-        .ok_or(rejected(Problem::ApprovalPending))?;
+        .ok_or(rejected(Problem::ClosingPending))?;
     Ok(ClosedAccount {
         student_no: h.student_no.clone(),
         name: h.name.clone(),
@@ -1247,6 +1256,14 @@ pub async fn decide_closing(
         approve,
         why,
     )?;
+    if let Some(refused) = approve
+        .then(|| {
+            super::domain::accounts::payout_approver_refusal(request.account_recorded_by, staff.id)
+        })
+        .flatten()
+    {
+        return Err(rejected(refused));
+    }
     let h = holder(state, request.holder_id).await?;
     let now = state.now();
     let reference = payout_reference(

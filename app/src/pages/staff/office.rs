@@ -186,7 +186,7 @@ pub fn QueuePage() -> impl IntoView {
             <QueueList rows=closings testid="closing-list" item=move |r: ClosingRequestView| view! {
                 <li>
                     {holder_link(r.holder_id, r.name, r.student_no)}
-                    {format!(" · {} → {} · {} · {} {}", money(r.balance), r.bank_account, r.reason, r.requested_by, campus_time(&r.requested_at))}
+                    {format!(" · {} → {} ({} {}) · {} · {} {}", money(r.balance), r.bank_account, t_string!(i18n, staff.recorded_by), r.account_recorded_by, r.reason, r.requested_by, campus_time(&r.requested_at))}
                     {decide_forms!(decide, r.id, t!(i18n, staff.approve_payout), t!(i18n, staff.reject), "cr")}
                 </li>
             } />

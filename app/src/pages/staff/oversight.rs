@@ -160,7 +160,7 @@ pub fn ReportsPage() -> impl IntoView {
                                 <thead><tr><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.bank_account)}</th><th class="num">{t!(i18n, staff.amount)}</th><th>{t!(i18n, staff.receipt_no)}</th></tr></thead>
                                 <tbody>{r.payouts.iter().map(|p| view! {
                                     <tr><td>{campus_time(&p.at)}</td><td>{p.name.clone()} " " {p.student_no.clone()}</td>
-                                    <td>{crate::staff_model::masked_account(&p.bank_account)}</td><td class="num">{money(p.amount)}</td><td>{p.reference.clone()}</td></tr>
+                                    <td>{p.bank_account.clone()}</td><td class="num">{money(p.amount)}</td><td>{p.reference.clone()}</td></tr>
                                 }).collect_view()}</tbody>
                             </table>
                             </div>

@@ -70,10 +70,23 @@ pub fn payout_needs_second_person(balance: Money) -> bool {
     balance > Money::ZERO
 }
 
-/// A payout account is recorded for an account that is not closed (frozen ones included: a
-/// frozen account is often one about to be closed).
-pub fn payout_account_recordable(status: AccountStatus) -> bool {
-    status != AccountStatus::Closed
+/// Recording a payout account: for an account that is not closed (frozen ones included: a
+/// frozen account is often one about to be closed), and not while a closing waits for
+/// approval (the approver approves the payout to the account as it was asked for).
+pub fn payout_account_refusal(status: AccountStatus, closing_pending: bool) -> Option<Problem> {
+    if status == AccountStatus::Closed {
+        Some(Problem::AccountNotActive)
+    } else if closing_pending {
+        Some(Problem::ClosingPending)
+    } else {
+        None
+    }
+}
+
+/// Who may approve a payout: not whoever recorded the account it goes to (nor, by
+/// `audit::second_person`, whoever asked for the closing).
+pub fn payout_approver_refusal(account_recorded_by: Option<i64>, approver: i64) -> Option<Problem> {
+    (account_recorded_by == Some(approver)).then_some(Problem::SameApprover)
 }
 
 /// Where a payout may go: only to the account recorded at the counter against the holder's
@@ -223,10 +236,31 @@ mod tests {
     }
 
     #[test]
-    fn a_payout_account_is_recorded_until_the_account_closes() {
-        for (status, ok) in [(Active, true), (Frozen, true), (Closed, false)] {
-            assert_eq!(payout_account_recordable(status), ok, "{status:?}");
+    fn a_payout_account_is_recorded_until_the_account_closes_and_not_during_a_closing() {
+        let cases = [
+            (Active, false, None),
+            (Frozen, false, None),
+            (Active, true, Some(Problem::ClosingPending)),
+            (Closed, false, Some(Problem::AccountNotActive)),
+            (Closed, true, Some(Problem::AccountNotActive)),
+        ];
+        for (status, pending, want) in cases {
+            assert_eq!(
+                payout_account_refusal(status, pending),
+                want,
+                "{status:?} {pending}"
+            );
         }
+    }
+
+    #[test]
+    fn whoever_recorded_the_account_does_not_approve_the_payout() {
+        assert_eq!(
+            payout_approver_refusal(Some(7), 7),
+            Some(Problem::SameApprover)
+        );
+        assert_eq!(payout_approver_refusal(Some(7), 8), None);
+        assert_eq!(payout_approver_refusal(None, 8), None);
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub fn reason(text: &str) -> Result<&str, Problem> {
 }
 
 /// A second person's decision on a two-person request (a correction, a closing with a
-/// payout, a large cash top-up): only while it is `pending`, never by the one who asked. An
+/// payout, a large cash top-up, an administrator's change): only while it is `pending`, and
+/// never approved by the one who asked (who may withdraw it: a rejection changes nothing). An
 /// approval carries the reason the one who asked gave; a rejection needs its own (`typed`).
 /// Returns the reason.
 pub fn second_person<'a>(
@@ -29,7 +30,7 @@ pub fn second_person<'a>(
     if !pending {
         return Err(Problem::ApprovalDecided);
     }
-    if requested_by == decider {
+    if approve && requested_by == decider {
         return Err(Problem::SameApprover);
     }
     if approve {
@@ -117,14 +118,7 @@ mod tests {
                 "",
                 Err(Problem::SameApprover),
             ),
-            (
-                "nor rejected by them",
-                true,
-                7,
-                false,
-                "撤回",
-                Err(Problem::SameApprover),
-            ),
+            ("withdrawn by them", true, 7, false, "撤回", Ok("撤回")),
             (
                 "decided already",
                 false,

@@ -226,9 +226,13 @@ pub fn cash_memo(receipt_no: &str) -> String {
     format!("cash receipt {receipt_no}")
 }
 
-/// Whether a cash top-up needs a second staff member: above the campus's threshold.
-pub fn cash_needs_second_person(amount: Money, approval_above: Money) -> bool {
-    amount > approval_above
+/// Whether a cash top-up needs a second staff member: when it takes what the holder got in
+/// cash today (`today`) above the campus's threshold, so that splitting a large sum into
+/// smaller top-ups does not avoid the second person.
+pub fn cash_needs_second_person(amount: Money, today: Money, approval_above: Money) -> bool {
+    amount
+        .checked_add(today)
+        .is_none_or(|total| total > approval_above)
 }
 
 /// Whether a cash top-up of `amount` keeps an operator who took `taken` today within `cap`.
@@ -567,18 +571,22 @@ mod tests {
     #[test]
     fn large_cash_top_ups_take_two_people() {
         let y = Money::yuan;
-        // (amount, threshold, two people)
-        for (amount, above, two) in [
-            (y(999), y(1000), false),
-            (y(1000), y(1000), false),
-            (Money::from_fen(100_001), y(1000), true),
-            (y(2000), y(1000), true),
-            (y(1), Money::ZERO, true),
+        // (amount, already today, threshold, two people)
+        for (amount, today, above, two) in [
+            (y(999), y(0), y(1000), false),
+            (y(1000), y(0), y(1000), false),
+            (Money::from_fen(100_001), y(0), y(1000), true),
+            (y(2000), y(0), y(1000), true),
+            (y(1), y(0), Money::ZERO, true),
+            // Split: the second half takes the day over the threshold.
+            (y(600), y(500), y(1000), true),
+            (y(500), y(500), y(1000), false),
+            (y(1), Money::from_fen(i64::MAX), y(1000), true),
         ] {
             assert_eq!(
-                cash_needs_second_person(amount, above),
+                cash_needs_second_person(amount, today, above),
                 two,
-                "{amount:?} {above:?}"
+                "{amount:?} {today:?} {above:?}"
             );
         }
     }

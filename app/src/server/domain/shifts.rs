@@ -8,6 +8,15 @@ use super::{Broken, add, sub};
 use crate::model::Money;
 use chrono::{DateTime, Utc};
 
+/// The largest cash count an operator can record (a typo guard).
+pub const MAX_COUNT: Money = Money::yuan(1_000_000);
+
+/// A count an operator may record: an amount from zero to `MAX_COUNT`, and a note of at most
+/// 200 characters.
+pub fn count_ok(counted: Money, note: &str) -> bool {
+    counted >= Money::ZERO && counted <= MAX_COUNT && note.trim().chars().count() <= 200
+}
+
 /// A cash top-up an operator credited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CashIn {
@@ -197,6 +206,21 @@ mod tests {
             ]
         );
         assert!(shifts(&[], &[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_count_is_an_amount_up_to_the_maximum_with_a_short_note() {
+        let long = "注".repeat(201);
+        let cases = [
+            (Money::ZERO, "", true),
+            (MAX_COUNT, "交班", true),
+            (Money::from_fen(MAX_COUNT.fen() + 1), "", false),
+            (Money::from_fen(-1), "", false),
+            (Money::yuan(10), long.as_str(), false),
+        ];
+        for (counted, note, ok) in cases {
+            assert_eq!(count_ok(counted, note), ok, "{counted:?}");
+        }
     }
 
     #[test]

@@ -218,6 +218,10 @@ pub trait Store:
     /// Compares every cached balance with the sum of its journal entries.
     async fn ledger_check(&self) -> Result<LedgerCheck, StoreError>;
 
+    /// One sealed value of each column of `Sealed::COLUMNS` that has any: the start checks
+    /// that the data key opens them before it seals anything.
+    async fn sealed_samples(&self) -> Result<Vec<(Sealed, String)>, StoreError>;
+
     /// Seals the values of `Sealed::COLUMNS` still stored in plain text (written before
     /// sealing existed) with `seal`; returns how many. Run at every start; cheap when there
     /// are none.

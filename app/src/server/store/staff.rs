@@ -101,6 +101,8 @@ pub struct ClosingRequestRow {
     pub bank_account: String,
     pub reason: String,
     pub requested_by: i64,
+    /// Who recorded the payout account it pays to.
+    pub account_recorded_by: Option<i64>,
     pub pending: bool,
 }
 
@@ -332,6 +334,12 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Option<(i64, bool)>, StoreError>;
+    /// The cash a holder got at the counter since `since` (the campus day's start).
+    async fn holder_cash_since(
+        &self,
+        holder_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Money, StoreError>;
     /// The cash top-ups waiting for a second person (of one holder, or all).
     async fn cash_requests(
         &self,
@@ -401,7 +409,7 @@ pub trait StaffStore: Send + Sync {
     /// The bank account recorded for the holder's payout, if any.
     async fn payout_account(&self, holder_id: i64) -> Result<Option<PayoutAccountRow>, StoreError>;
     /// Records (or replaces) the holder's payout account (`bank_account` sealed), with the
-    /// audit record; `false` when the account is closed.
+    /// audit record; the refusal when it may not (`accounts::payout_account_refusal`).
     async fn record_payout_account(
         &self,
         holder_id: i64,
@@ -410,7 +418,7 @@ pub trait StaffStore: Send + Sync {
         staff_id: i64,
         now: DateTime<Utc>,
         audit: Audit,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<crate::portal_model::Problem>, StoreError>;
     /// Asks for a closing with money on it, for a second staff member to approve; `None`
     /// when one is pending for this holder already.
     async fn request_closing(

@@ -63,6 +63,19 @@ impl Store for ThisStore {
             .await?)
     }
 
+    async fn sealed_samples(&self) -> Result<Vec<(Sealed, String)>, StoreError> {
+        let mut samples = Vec::new();
+        for (table, _, column, kind) in Sealed::COLUMNS {
+            let sample: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT {column} FROM {table} WHERE {column} LIKE 'v1:%' LIMIT 1"
+            )))
+            .fetch_optional(&self.pool)
+            .await?;
+            samples.extend(sample.map(|s| (kind, s)));
+        }
+        Ok(samples)
+    }
+
     async fn seal_plain_values(
         &self,
         seal: &(dyn for<'v> Fn(Sealed, &'v str) -> String + Send + Sync),

@@ -887,14 +887,21 @@ impl StaffStore for ThisStore {
         staff_id: i64,
         now: DateTime<Utc>,
         audit: Audit,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<crate::portal_model::Problem>, StoreError> {
         let audit = &audit;
         let now = Ts::new(now);
         in_transaction!(self, |tx| {
             // Under the account lock: a closing that starts now sees the old account or the new.
             let account = lock_account_of_holder(&mut tx, holder_id).await?;
-            if !accounts::payout_account_recordable(account.status) {
-                return Ok(Finish::Rollback(false));
+            let closing_pending: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM closing_requests WHERE holder_id = $1 AND status = 'pending')",
+            )
+            .bind(holder_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(refused) = accounts::payout_account_refusal(account.status, closing_pending)
+            {
+                return Ok(Finish::Rollback(Some(refused)));
             }
             sqlx::query(
                 "INSERT INTO payout_accounts (holder_id, bank_account, account_masked, recorded_by, recorded_at)
@@ -911,7 +918,7 @@ impl StaffStore for ThisStore {
             .execute(&mut *tx)
             .await?;
             insert_audit(&mut tx, audit, now).await?;
-            Ok(Finish::Commit(true))
+            Ok(Finish::Commit(None))
         })
     }
 
@@ -950,11 +957,14 @@ impl StaffStore for ThisStore {
     async fn closing_requests(&self) -> Result<Vec<ClosingRequestView>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.id, r.holder_id, h.student_no, h.name, a.balance, r.bank_account, r.reason,
-                    s.display_name AS requested_by, r.requested_at
+                    s.display_name AS requested_by, r.requested_at,
+                    COALESCE(rs.display_name, '') AS account_recorded_by
              FROM closing_requests r
              JOIN cardholders h ON h.id = r.holder_id
              JOIN accounts a ON a.holder_id = r.holder_id
              JOIN staff_users s ON s.id = r.requested_by
+             LEFT JOIN payout_accounts p ON p.holder_id = r.holder_id
+             LEFT JOIN staff_users rs ON rs.id = p.recorded_by
              WHERE r.status = 'pending' ORDER BY r.requested_at, r.id",
         )
         .fetch_all(&self.pool)
@@ -972,6 +982,7 @@ impl StaffStore for ThisStore {
                     reason: r.try_get("reason")?,
                     requested_by: r.try_get("requested_by")?,
                     requested_at: ts_of(r, "requested_at")?,
+                    account_recorded_by: r.try_get("account_recorded_by")?,
                 })
             })
             .collect()
@@ -979,8 +990,10 @@ impl StaffStore for ThisStore {
 
     async fn closing_request(&self, id: i64) -> Result<Option<ClosingRequestRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, holder_id, bank_account, reason, requested_by, status = 'pending' AS pending
-             FROM closing_requests WHERE id = $1",
+            "SELECT r.id, r.holder_id, r.bank_account, r.reason, r.requested_by,
+                    p.recorded_by AS account_recorded_by, r.status = 'pending' AS pending
+             FROM closing_requests r LEFT JOIN payout_accounts p ON p.holder_id = r.holder_id
+             WHERE r.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -1143,13 +1156,30 @@ impl StaffStore for ThisStore {
         })
     }
 
+    async fn holder_cash_since(
+        &self,
+        holder_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Money, StoreError> {
+        let fen: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(j.amount), 0) AS BIGINT)
+             FROM journal_entries j JOIN accounts a ON a.id = j.account_id
+             WHERE a.holder_id = $1 AND j.kind = 'topup' AND j.channel = 'cash' AND j.created_at >= $2",
+        )
+        .bind(holder_id)
+        .bind(Ts::new(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Money::from_fen(fen))
+    }
+
     async fn cash_requests(
         &self,
         holder_id: Option<i64>,
     ) -> Result<Vec<CashRequestView>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT r.id, r.holder_id, h.student_no, h.name, r.amount, r.receipt_no, r.reason,
-                    s.display_name AS requested_by, r.requested_at
+                    s.display_name AS requested_by, r.requested_by AS requested_by_id, r.requested_at
              FROM cash_requests r JOIN cardholders h ON h.id = r.holder_id
              JOIN staff_users s ON s.id = r.requested_by
              WHERE r.status = 'pending' AND ($1 IS NULL OR r.holder_id = $1)
