@@ -141,7 +141,7 @@ async fn copy_to_postgres(from: &str, to: &str) -> Result<(), server::StartupErr
 }
 
 fn print_demo_logins() {
-    println!("Demo logins (demo data only — change or remove before real use):");
+    println!("Demo logins (demo data only; staff choose a new password at their first login):");
     for login in app::server::demo::DEMO_LOGINS {
         println!(
             "  {:<28} {:<12} {:<22} {}",

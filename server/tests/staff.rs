@@ -77,18 +77,31 @@ fn now_unix(app: &TestApp) -> u64 {
     app.state.now().timestamp() as u64
 }
 
-/// Logs a demo staff member in with the current authenticator code.
+/// The password a demo staff member chooses at their first login (the published one must go).
+fn own_password_of(user: &str) -> String {
+    format!("{user}-own-password-7")
+}
+
+/// Logs a demo staff member in with the current authenticator code. At the first login the
+/// published password works only for changing it, so the helper changes it then, as the
+/// person would, to `own_password_of(user)`.
 async fn staff_login(app: &TestApp, user: &str) -> String {
+    let first = app
+        .state
+        .db
+        .staff_auth(user)
+        .await
+        .unwrap()
+        .unwrap()
+        .must_change_password;
+    let own = own_password_of(user);
+    let password = if first { password_of(user) } else { &own };
     let code = totp_at(demo_secret(user), now_unix(app));
     let (status, body, cookie) = call(
         app,
         None,
         "staff/login",
-        &[
-            ("username", user),
-            ("password", password_of(user)),
-            ("code", &code),
-        ],
+        &[("username", user), ("password", password), ("code", &code)],
     )
     .await;
     assert!(
@@ -97,6 +110,20 @@ async fn staff_login(app: &TestApp, user: &str) -> String {
     );
     let cookie = cookie.expect("staff cookie");
     assert!(cookie.starts_with("ykt_staff="), "{cookie}");
+    if first {
+        let (status, body, _) = call(
+            app,
+            Some(&cookie),
+            "staff/change_password",
+            &[
+                ("current", password),
+                ("new_password", &own),
+                ("confirm", &own),
+            ],
+        )
+        .await;
+        ok(status, &body, "first-login password change");
+    }
     cookie
 }
 
@@ -173,11 +200,16 @@ async fn staff_login_needs_password_and_a_fresh_code() {
     ok(status, &me, "me");
     assert!(me.contains("\"role\":\"operator\""), "{me}");
     // The same code again (a shoulder-surfed code) is refused, even with the right password.
+    let own = own_password_of("operator");
     let (status, replay, _) = call(
         &app,
         None,
         "staff/login",
-        &[("username", "operator"), ("password", pw), ("code", &code)],
+        &[
+            ("username", "operator"),
+            ("password", &own),
+            ("code", &code),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -190,6 +222,97 @@ async fn staff_login_needs_password_and_a_fresh_code() {
     assert!(status.is_success() || status.is_redirection());
     let (_, me, _) = call(&app, Some(&cookie), "staff/me", &[]).await;
     assert_eq!(me, "null");
+}
+
+#[tokio::test]
+async fn demo_staff_change_the_published_password_at_first_login() {
+    let app = TestApp::spawn(2).await;
+    let demo = password_of("canteen1");
+    let login = async |password: &str| {
+        let code = totp_at(demo_secret("canteen1"), now_unix(&app));
+        let (status, body, cookie) = call(
+            &app,
+            None,
+            "staff/login",
+            &[
+                ("username", "canteen1"),
+                ("password", password),
+                ("code", &code),
+            ],
+        )
+        .await;
+        // A code is good once: the next login is in the next time step.
+        app.state.clock.advance(chrono::Duration::seconds(30));
+        (status, body, cookie)
+    };
+    let (status, body, cookie) = login(demo).await;
+    assert!(status.is_success() || status.is_redirection(), "{body}");
+    let cookie = cookie.unwrap();
+    let (_, me, _) = call(&app, Some(&cookie), "staff/me", &[]).await;
+    assert!(me.contains("\"must_change_password\":true"), "{me}");
+    // Nothing but the change: the published password opens nothing else.
+    let (status, body, _) = call(&app, Some(&cookie), "merchant/day", &[("day", "")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("staff_password_change"), "{body}");
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/staff/merchant"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.headers()["location"],
+        "/staff/password",
+        "the pages send the person to the password page first"
+    );
+    // Neither the same password nor another published one will do.
+    let change = async |new: &str| {
+        call(
+            &app,
+            Some(&cookie),
+            "staff/change_password",
+            &[("current", demo), ("new_password", new), ("confirm", new)],
+        )
+        .await
+    };
+    for published in [demo, password_of("admin")] {
+        let (status, body, _) = change(published).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("staff_password_weak"), "{body}");
+    }
+    let before = audit_count(&app).await;
+    let (status, body, _) = change("Canteen-own-password-9").await;
+    ok(status, &body, "change");
+    let audits = app
+        .state
+        .db
+        .audit_records(&AuditQuery {
+            action: Some("staff.password".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit_count(&app).await, before + 1);
+    assert_eq!(audits.len(), 1, "{audits:?}");
+    assert_eq!(audits[0].before, "initial password");
+    // The session goes on, now with everything the role may do.
+    let (status, body, _) = call(&app, Some(&cookie), "merchant/day", &[("day", "")]).await;
+    ok(status, &body, "the merchant's day after the change");
+    // The published password is dead; the person's own works, and asks for nothing more.
+    let (status, body, cookie) = login(demo).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("staff_bad_credentials") && cookie.is_none(),
+        "{body}"
+    );
+    let (status, body, cookie) = login("Canteen-own-password-9").await;
+    assert!(status.is_success() || status.is_redirection(), "{body}");
+    let (_, me, _) = call(&app, Some(&cookie.unwrap()), "staff/me", &[]).await;
+    assert!(me.contains("\"must_change_password\":false"), "{me}");
 }
 
 #[tokio::test]
@@ -2044,6 +2167,65 @@ async fn password_reset_checks_the_presented_id_and_lost_cards_show_up_found() {
         dash.contains("\"found_card_at\":\"东区服务中心\""),
         "{dash}"
     );
+}
+
+#[tokio::test]
+async fn wrong_identity_numbers_are_audited_and_stop_after_five_per_holder() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let op2 = staff_login(&app, "operator2").await;
+    let b = holder(&app, STUDENT).await;
+    let id = b.to_string();
+    let reset = async |cookie: &str, id_number: &str| {
+        call(
+            &app,
+            Some(cookie),
+            "staff/reset_password",
+            &[
+                ("holder_id", &id),
+                ("which", "query"),
+                ("id_number", id_number),
+                ("reason", "忘记密码"),
+            ],
+        )
+        .await
+    };
+    let mismatches = async || {
+        app.state
+            .db
+            .audit_records(&AuditQuery {
+                action: Some("holder.id_mismatch".into()),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    };
+    // Two operators guessing in turn share one count: the holder's.
+    for n in 0..5 {
+        let cookie = if n % 2 == 0 { &op } else { &op2 };
+        let (status, body, _) = reset(cookie, &format!("44030119990101123{n}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("id_mismatch"), "{body}");
+    }
+    let audits = mismatches().await;
+    assert_eq!(audits.len(), 5, "every wrong number is audited: {audits:?}");
+    assert!(
+        audits
+            .iter()
+            .all(|a| a.holder.as_deref().is_some_and(|h| h.contains(STUDENT))),
+        "{audits:?}"
+    );
+    // The sixth try is refused before any check, even with the right number.
+    let (status, body, _) = reset(&op, "440106200211257419").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body.contains("throttled"), "{body}");
+    assert_eq!(mismatches().await.len(), 5);
+    // An hour later the holder, present with the document, is served.
+    app.state.clock.advance(chrono::Duration::minutes(61));
+    let op = staff_login(&app, "operator").await;
+    let (status, body, _) = reset(&op, "440106200211257419").await;
+    ok(status, &body, "the right number after the wait");
 }
 
 #[tokio::test]

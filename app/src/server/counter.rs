@@ -558,7 +558,7 @@ pub async fn set_lost(
     let why = reason(why)?;
     let h = holder(state, holder_id).await?;
     if !lost {
-        check_id(state, &h, id_number)?;
+        check_id(state, staff, &h, id_number).await?;
     }
     let action = if lost {
         "card.report_lost"
@@ -956,13 +956,48 @@ pub async fn decide_cash_topup(
 }
 
 /// The ID number typed from the presented document, against the enrolled keyed hash.
-fn check_id(state: &AppState, h: &HolderRecord, id_number: &str) -> Result<(), AppError> {
+/// Wrong identity document numbers accepted per holder in `ID_CHECK_WINDOW`, from any
+/// operator: enough for typing slips, too few to work through the few thousand numbers a
+/// known birth date and district leave.
+const ID_CHECKS: i64 = 5;
+const ID_CHECK_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+
+/// Checks the number the operator typed from the presented identity document against the
+/// enrolled keyed hash. The attempt is counted before the check (`ID_CHECKS` wrong ones per
+/// holder and hour), a right number gives it back, and every wrong one is audited: guessing
+/// a holder's number to change their password or payout account leaves a trail and stops.
+async fn check_id(
+    state: &AppState,
+    staff: &StaffSession,
+    h: &HolderRecord,
+    id_number: &str,
+) -> Result<(), AppError> {
     use secrecy::ExposeSecret;
-    let key = state.secrets.id_hash_key.expose_secret().as_bytes();
-    if ids::normalize(id_number).is_empty() || ids::keyed_hash(key, id_number) != h.id_doc_hash {
-        return Err(rejected(Problem::IdMismatch));
+    let now = state.now();
+    let throttle = format!("id-check:{}", h.holder_id);
+    if !state
+        .db
+        .throttle_reserve(&throttle, ID_CHECKS, now, now - ID_CHECK_WINDOW)
+        .await?
+    {
+        return Err(rejected(Problem::Throttled {
+            retry_after_secs: ID_CHECK_WINDOW.num_seconds(),
+        }));
     }
-    Ok(())
+    let key = state.secrets.id_hash_key.expose_secret().as_bytes();
+    if !ids::normalize(id_number).is_empty() && ids::keyed_hash(key, id_number) == h.id_doc_hash {
+        state.db.throttle_release(&throttle).await?;
+        return Ok(());
+    }
+    let mut audit = staff.audit(
+        "holder.id_mismatch",
+        Some(h.holder_id),
+        format!("holder {}", h.student_no),
+        "",
+    );
+    audit.after = "identity document number did not match".into();
+    state.db.audit(audit).await?;
+    Err(rejected(Problem::IdMismatch))
 }
 
 fn password_kind(which: &str) -> Result<PasswordKind, AppError> {
@@ -986,7 +1021,7 @@ pub async fn reset_password(
     let why = reason(why)?;
     let kind = password_kind(which)?;
     let h = holder(state, holder_id).await?;
-    check_id(state, &h, id_number)?;
+    check_id(state, staff, &h, id_number).await?;
     let initial = ids::initial_password(id_number).map_err(|_| rejected(Problem::IdDocDigits))?;
     let hash = state.hasher.hash(initial).await.map_err(internal)?;
     let action = match kind {
@@ -1126,7 +1161,7 @@ pub async fn record_payout_account(
     let why = reason(why)?;
     let account = bank_account(account)?;
     let h = holder(state, holder_id).await?;
-    check_id(state, &h, id_number)?;
+    check_id(state, staff, &h, id_number).await?;
     let masked = crate::staff_model::masked_account(&account);
     let mut audit = staff.audit(
         "account.payout_account",

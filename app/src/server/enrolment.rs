@@ -204,7 +204,7 @@ pub async fn complete(
     if password != confirm {
         return Err(AppError::Rejected(Problem::PasswordsDiffer));
     }
-    if !super::password::staff_password_ok(password) {
+    if !super::staff::new_password_ok(password) {
         return Err(AppError::Rejected(Problem::StaffPasswordWeak));
     }
     let Some(step) = totp_step(&row.totp_secret, code, now)? else {

@@ -366,6 +366,16 @@ pub async fn require(
     Ok(staff)
 }
 
+/// Whether a staff member may choose `password`: long enough with letters and digits, and
+/// not one of the demo campus's published passwords (those are the first thing an attacker
+/// tries).
+pub fn new_password_ok(password: &str) -> bool {
+    super::password::staff_password_ok(password)
+        && !super::demo::DEMO_LOGINS
+            .iter()
+            .any(|l| l.password == password)
+}
+
 /// Changes the logged-in staff member's own password (the only thing a staff member with the
 /// initial password may do). A wrong current password counts towards the lockout.
 pub async fn change_password(
@@ -412,7 +422,7 @@ pub async fn change_password(
     if new != confirm {
         return Err(AppError::Rejected(Problem::PasswordsDiffer));
     }
-    if !super::password::staff_password_ok(new) || new == current {
+    if !new_password_ok(new) || new == current {
         return Err(AppError::Rejected(Problem::StaffPasswordWeak));
     }
     let hash = state.hasher.hash(new.to_string()).await.map_err(internal)?;
@@ -433,6 +443,21 @@ pub async fn change_password(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn published_demo_passwords_are_never_a_new_password() {
+        for (password, ok) in [
+            ("Yikatong-Counter-2026", false),
+            ("Yikatong-Admin2-2026", false),
+            ("Yikatong-Canteen-2026", false),
+            ("Yikatong-Counter-2027", true),
+            ("short1", false),
+            ("no-digits-at-all", false),
+            ("Counter-own-2026", true),
+        ] {
+            assert_eq!(new_password_ok(password), ok, "{password}");
+        }
+    }
 
     #[test]
     fn totp_codes_match_their_step_and_nothing_else() {

@@ -110,6 +110,9 @@ pub fn StaffLayout() -> impl IntoView {
                                 </ActionForm>
                             </div>
                             {(!must_change).then(|| view! { <StaffNav role=s.role /> })}
+                            {must_change.then(|| view! {
+                                <p class="notice" role="status" data-testid="staff-must-change">{t!(i18n, staff.password_must_change)}</p>
+                            })}
                         }
                             .into_any()
                     }

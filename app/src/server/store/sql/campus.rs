@@ -202,10 +202,12 @@ async fn insert_directory(
         .await?;
         device_ids.push(id);
     }
+    // No `password_changed_at`: the demo staff's passwords are published, so each is changed
+    // at its first login before anything else can be done with it.
     for s in &demo.staff {
         sqlx::query(
-            "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at, totp_secret, password_changed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
+            "INSERT INTO staff_users (username, display_name, role, merchant_id, password_hash, created_at, totp_secret)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&s.username)
         .bind(&s.display_name)
