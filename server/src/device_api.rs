@@ -647,6 +647,26 @@ async fn access(
 )]
 pub struct ApiDoc;
 
+/// The OpenAPI document, with the one rule the derive cannot state: a body names exactly one
+/// of `card_serial` and `code`, each counting when it is a non-empty string
+/// (`Presented::from_parts`). As a `oneOf`, a client generated from the document, or a
+/// schema-driven fuzzer, sends what the server accepts and nothing else.
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let named = |field: &str| {
+        serde_json::json!({
+            "required": [field],
+            "properties": { field: { "type": "string", "minLength": 1 } }
+        })
+    };
+    for body in ["PayBody", "PresentBody"] {
+        if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{body}")) {
+            schema["oneOf"] = serde_json::json!([named("card_serial"), named("code")]);
+        }
+    }
+    doc
+}
+
 async fn openapi() -> impl IntoResponse {
-    axum::Json(ApiDoc::openapi())
+    axum::Json(document())
 }

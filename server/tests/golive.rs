@@ -448,6 +448,28 @@ async fn the_device_api_refuses_hostile_fields_cleanly() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A field counts when it is a non-empty string, as the document's `oneOf` says: `null` and
+    // `""` are no field at all.
+    for (id, card, code, counts) in [
+        ("empty-code", json!(serial), json!(""), true),
+        ("null-code", json!(serial), json!(null), true),
+        ("empty-card", json!(""), json!(null), false),
+        ("both-empty", json!(""), json!(""), false),
+    ] {
+        let (status, body) = pos
+            .post(
+                &app,
+                pay,
+                json!({"request_id": id, "amount_fen": 1, "card_serial": card, "code": code}),
+            )
+            .await;
+        let expected = if counts {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(status, expected, "{id}: {body}");
+    }
 
     // The largest amount on a card that has paid today: a decline, not an overflow.
     let first = pos.pay(&app, "small", 100, Some(&serial), None, None).await;
@@ -515,6 +537,18 @@ async fn the_device_api_refuses_hostile_fields_cleanly() {
     let id = &doc["components"]["schemas"]["PayBody"]["properties"]["request_id"];
     assert_eq!(id["maxLength"], 64, "{id}");
     assert_eq!(id["pattern"], "^[!-~]{1,64}$", "{id}");
+    // Exactly one of card and code, each a non-empty string, for every body that presents one.
+    for body in ["PayBody", "PresentBody"] {
+        let one_of = &doc["components"]["schemas"][body]["oneOf"];
+        assert_eq!(
+            one_of,
+            &json!([
+                {"required": ["card_serial"], "properties": {"card_serial": {"type": "string", "minLength": 1}}},
+                {"required": ["code"], "properties": {"code": {"type": "string", "minLength": 1}}}
+            ]),
+            "{body}"
+        );
+    }
     app.stop().await;
 }
 

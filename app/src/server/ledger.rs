@@ -46,13 +46,17 @@ pub enum Presented {
 }
 
 impl Presented {
+    /// Exactly one of the two, where a field counts when it is a non-empty string: absent,
+    /// `null` and `""` are the same. The device API's OpenAPI document states this very rule
+    /// (`minLength: 1` in a `oneOf`), so a schema-driven client and the server agree on it.
+    /// A serial or code of spaces counts, and is then an unknown card or code.
     pub fn from_parts(card_serial: Option<&str>, code: Option<&str>) -> Option<Presented> {
         match (
-            card_serial.map(str::trim).filter(|s| !s.is_empty()),
-            code.map(str::trim).filter(|s| !s.is_empty()),
+            card_serial.filter(|s| !s.is_empty()),
+            code.filter(|s| !s.is_empty()),
         ) {
-            (Some(serial), None) => Some(Presented::Card(serial.to_uppercase())),
-            (None, Some(code)) => Some(Presented::Code(code.to_string())),
+            (Some(serial), None) => Some(Presented::Card(serial.trim().to_uppercase())),
+            (None, Some(code)) => Some(Presented::Code(code.trim().to_string())),
             _ => None,
         }
     }
@@ -595,5 +599,37 @@ mod nonce_tests {
         assert!(!cache.first_use(1, "abc", 2_000, 120_000));
         assert!(cache.first_use(2, "abc", 2_000, 120_000), "per device");
         assert!(cache.first_use(1, "abd", 2_000, 120_000));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Presented;
+
+    #[test]
+    fn a_device_presents_exactly_one_non_empty_card_or_code() {
+        let card = |s: &str| Some(Presented::Card(s.into()));
+        let code = |s: &str| Some(Presented::Code(s.into()));
+        for (serial, digits, expected) in [
+            (Some("dec00001"), None, card("DEC00001")),
+            (Some(" dec00001 "), Some(""), card("DEC00001")),
+            (
+                None,
+                Some("12345678901234567890"),
+                code("12345678901234567890"),
+            ),
+            (Some(""), Some("123"), code("123")),
+            (Some("A"), Some("1"), None),
+            (None, None, None),
+            (Some(""), Some(""), None),
+            // Spaces are a field (the document's `minLength: 1`), and then no known card.
+            (Some("  "), None, card("")),
+        ] {
+            assert_eq!(
+                Presented::from_parts(serial, digits),
+                expected,
+                "{serial:?} {digits:?}"
+            );
+        }
     }
 }
