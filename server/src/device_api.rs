@@ -227,7 +227,9 @@ pub struct PayBody {
     #[schema(min_length = 1, max_length = 64, pattern = "^[!-~]{1,64}$")]
     pub request_id: String,
     /// The amount in fen (1 yuan = 100 fen). Not positive: declined `invalid_amount`; over
-    /// the campus ceiling (or beyond any total): declined `limit_exceeded`.
+    /// the campus ceiling (or beyond any total): declined `limit_exceeded`. Beyond ±(2⁵³ − 1),
+    /// what a JSON client can hold exactly: 400.
+    #[schema(minimum = -9007199254740991_i64, maximum = 9007199254740991_i64)]
     pub amount_fen: i64,
     /// The chip serial read from a card, or
     pub card_serial: Option<String>,
@@ -279,6 +281,7 @@ async fn pay(
     SignedJson { device, body: req }: SignedJson<PayBody>,
 ) -> Result<axum::Json<PayResponse>, Failure> {
     check_request_id(&req.request_id)?;
+    check_integer("amount_fen", req.amount_fen)?;
     let presented = exactly_one(req.card_serial.as_deref(), req.code.as_deref())?;
     let payload_hash = ledger::pay_payload_hash(
         &req.request_id,
@@ -341,6 +344,21 @@ fn conflict_or_internal(e: LedgerError) -> Failure {
 
 /// A request id is 1–64 printable ASCII characters (`!` to `~`): no control characters,
 /// spaces or Unicode that would be stored and shown as sent.
+/// The largest integer a JSON client (JavaScript's numbers) holds exactly: the document's
+/// bound for every integer a device sends.
+const JSON_SAFE: i64 = (1 << 53) - 1;
+
+fn check_integer(name: &str, value: i64) -> Result<(), Failure> {
+    if value.unsigned_abs() > JSON_SAFE.unsigned_abs() {
+        return Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("{name} must lie within ±9007199254740991"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_request_id(request_id: &str) -> Result<(), Failure> {
     if request_id.is_empty()
         || request_id.len() > 64
@@ -362,7 +380,9 @@ pub struct RefundBody {
     #[schema(min_length = 1, max_length = 64, pattern = "^[!-~]{1,64}$")]
     pub request_id: String,
     /// The `journal_id` the payment was approved with. It must be this merchant's, at most
-    /// 7 days old, and not refunded before; the whole amount is refunded.
+    /// 7 days old, and not refunded before; the whole amount is refunded. Beyond ±(2⁵³ − 1):
+    /// 400.
+    #[schema(minimum = -9007199254740991_i64, maximum = 9007199254740991_i64)]
     pub journal_id: i64,
 }
 
@@ -376,6 +396,7 @@ async fn refund(
     SignedJson { device, body: req }: SignedJson<RefundBody>,
 ) -> Result<axum::Json<PayResponse>, Failure> {
     check_request_id(&req.request_id)?;
+    check_integer("journal_id", req.journal_id)?;
     let hash = ledger::refund_payload_hash(&req.request_id, req.journal_id);
     let outcome = ledger::refund(
         &state,

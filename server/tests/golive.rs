@@ -471,14 +471,29 @@ async fn the_device_api_refuses_hostile_fields_cleanly() {
         assert_eq!(status, expected, "{id}: {body}");
     }
 
-    // The largest amount on a card that has paid today: a decline, not an overflow.
+    // The largest amount the document allows, on a card that has paid today: a decline, not
+    // an overflow (the sums are checked; `domain::payments` tests them up to i64::MAX). Past
+    // it, as the document says: 400.
     let first = pos.pay(&app, "small", 100, Some(&serial), None, None).await;
     assert_eq!(first["approved"], true, "{first}");
     let huge = pos
-        .pay(&app, "huge", i64::MAX, Some(&serial), None, None)
+        .pay(&app, "huge", (1 << 53) - 1, Some(&serial), None, None)
         .await;
     assert_eq!(huge["approved"], false, "{huge}");
     assert_eq!(huge["reason"], "limit_exceeded", "{huge}");
+    for amount in [1 << 53, i64::MAX, -(1 << 53), i64::MIN] {
+        let (status, body) = pos
+            .post(
+                &app,
+                pay,
+                json!({"request_id": format!("past-{amount}"), "amount_fen": amount, "card_serial": serial}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{amount}: {body}");
+    }
+    let amount = &doc_schema(&app, "PayBody").await["properties"]["amount_fen"];
+    assert_eq!(amount["maximum"], (1_i64 << 53) - 1, "{amount}");
+    assert_eq!(amount["minimum"], 1 - (1_i64 << 53), "{amount}");
 
     // A hostile timestamp cannot overflow the window check.
     for ts in [i64::MIN, i64::MAX] {
@@ -1046,4 +1061,15 @@ async fn secrets_and_bank_accounts_are_sealed_at_rest_and_plain_ones_are_sealed_
         .to_string();
     assert!(err.contains("YIKATONG_DATA_KEY"), "{err}");
     drop(dir);
+}
+
+/// One request body's schema from the served OpenAPI document.
+async fn doc_schema(app: &TestApp, name: &str) -> serde_json::Value {
+    let doc: serde_json::Value = app
+        .get("/api/device/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    doc["components"]["schemas"][name].clone()
 }
