@@ -34,7 +34,7 @@ run() {
     SCHEMATHESIS_HOOKS=hooks PYTHONPATH=scripts/api-fuzz \
     "$venv/bin/st" run "http://127.0.0.1:$port/api/device/v1/openapi.json" \
       --checks all --hypothesis-max-examples "$examples" --hypothesis-suppress-health-check=all \
-      --hypothesis-derandomize --experimental=openapi-3.1 "$@" || rc=1
+      --hypothesis-derandomize --experimental=openapi-3.1 --data-generation-method all "$@" || rc=1
 }
 run "${devices[0]}" "${keys[0]}" --include-path-regex '^/api/device/v1/(pay|refund|balance)$'
 run "${devices[1]}" "${keys[1]}" --include-path-regex '^/api/device/v1/kiosk/'

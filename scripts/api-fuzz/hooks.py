@@ -57,11 +57,15 @@ def before_call(context, case):
 # Status codes per operation, printed when the run ends: a run whose answers are nearly all
 # 401 tested nothing but the signature check, and the script fails it.
 TALLY = collections.defaultdict(collections.Counter)
+# With YKT_FUZZ_SHOW_400 set: the refusals' messages, to see which rule a valid-looking case met.
+MESSAGES = collections.defaultdict(collections.Counter)
 
 
 @schemathesis.hook
 def after_call(context, case, response):
     TALLY[case.formatted_path][response.status_code] += 1
+    if response.status_code == 400 and os.environ.get("YKT_FUZZ_SHOW_400"):
+        MESSAGES[case.formatted_path][response.text[:160]] += 1
 
 
 @atexit.register
@@ -71,3 +75,6 @@ def _report():
             total = sum(codes.values())
             shown = ", ".join(f"{code}: {n}" for code, n in sorted(codes.items()))
             out.write(f"{path} {total} answers ({shown}) unauthorized={codes[401] / total:.2f}\n")
+        for path, messages in sorted(MESSAGES.items()):
+            for message, n in messages.most_common(8):
+                out.write(f"  400 {path} x{n}: {message}\n")
