@@ -47,7 +47,7 @@ test("an operator imports new students; one with an ID ending in X logs in with 
   await form.getByRole("button", { name: "检查并导入" }).click();
   await expect(office.page.getByTestId("import-done")).toContainText("新登记 2 人");
   await form.getByRole("button", { name: "检查并导入" }).click();
-  await expect(office.page.getByTestId("import-done")).toContainText("新登记 0 人，已登记且一致 2 人");
+  await expect(office.page.getByTestId("import-done")).toContainText("新登记 0 人，已登记（学号和姓名相同，未改动）2 人");
 
   // The student: the 6 digits before the X, then the forced change.
   const student = new StudentPortal(page);

@@ -342,8 +342,6 @@ fn conflict_or_internal(e: LedgerError) -> Failure {
     }
 }
 
-/// A request id is 1–64 printable ASCII characters (`!` to `~`): no control characters,
-/// spaces or Unicode that would be stored and shown as sent.
 /// The largest integer a JSON client (JavaScript's numbers) holds exactly: the document's
 /// bound for every integer a device sends.
 const JSON_SAFE: i64 = (1 << 53) - 1;
@@ -353,12 +351,14 @@ fn check_integer(name: &str, value: i64) -> Result<(), Failure> {
         return Err(api_error(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            format!("{name} must lie within ±9007199254740991"),
+            format!("{name} must lie within ±{JSON_SAFE}"),
         ));
     }
     Ok(())
 }
 
+/// A request id is 1–64 printable ASCII characters (`!` to `~`): no control characters,
+/// spaces or Unicode that would be stored and shown as sent.
 fn check_request_id(request_id: &str) -> Result<(), Failure> {
     if request_id.is_empty()
         || request_id.len() > 64

@@ -505,7 +505,7 @@ async fn portal_guard(
     if is_staff_page {
         // The role of each page is checked again by every server function it calls.
         return match app::server::staff::session(&state, &client, state.now()).await {
-            // The initial password an administrator set is changed before anything else.
+            // A published demo password is changed before anything else.
             Ok(Some(s)) if s.must_change_password && path != "/staff/password" => {
                 axum::response::Redirect::to("/staff/password").into_response()
             }

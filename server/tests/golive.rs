@@ -491,9 +491,19 @@ async fn the_device_api_refuses_hostile_fields_cleanly() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{amount}: {body}");
     }
+    let (status, body) = pos
+        .post(
+            &app,
+            "/api/device/v1/refund",
+            json!({"request_id": "refund-past", "journal_id": 1_i64 << 53}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let amount = &doc_schema(&app, "PayBody").await["properties"]["amount_fen"];
     assert_eq!(amount["maximum"], (1_i64 << 53) - 1, "{amount}");
     assert_eq!(amount["minimum"], 1 - (1_i64 << 53), "{amount}");
+    let journal = &doc_schema(&app, "RefundBody").await["properties"]["journal_id"];
+    assert_eq!(journal["maximum"], (1_i64 << 53) - 1, "{journal}");
 
     // A hostile timestamp cannot overflow the window check.
     for ts in [i64::MIN, i64::MAX] {

@@ -298,7 +298,7 @@ async fn demo_staff_change_the_published_password_at_first_login() {
         .unwrap();
     assert_eq!(audit_count(&app).await, before + 1);
     assert_eq!(audits.len(), 1, "{audits:?}");
-    assert_eq!(audits[0].before, "initial password");
+    assert_eq!(audits[0].before, "published demo password");
     // The session goes on, now with everything the role may do.
     let (status, body, _) = call(&app, Some(&cookie), "merchant/day", &[("day", "")]).await;
     ok(status, &body, "the merchant's day after the change");
@@ -1534,6 +1534,18 @@ async fn import_is_validated_per_row_all_or_nothing_and_idempotent() {
         before,
         "the repeat changed nothing, so there is nothing to audit"
     );
+    // A row of an enrolled student under the same name is "unchanged" whatever its ID number:
+    // an import answers nothing about whether a guessed number is right.
+    let guess = "student_no,name,id_number\n2026880002,乙,440301200602029999\n";
+    let (_, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/import",
+        &[("csv", guess), ("file_name", "guess.csv")],
+    )
+    .await;
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["unchanged"].as_i64(), Some(1), "{body}");
     assert_eq!(app.state.db.holder_count().await.unwrap(), 4);
 
     // The new student logs in with the ID rule (the 6 digits before the X) and must change it.
@@ -2201,6 +2213,13 @@ async fn wrong_identity_numbers_are_audited_and_stop_after_five_per_holder() {
             .await
             .unwrap()
     };
+    // A right number gives its attempt back: the holder served six times in a row is never
+    // throttled, and four slips before the right number leave the count where it was.
+    for _ in 0..6 {
+        let (status, body, _) = reset(&op, "440106200211257419").await;
+        ok(status, &body, "a right number");
+    }
+    assert!(mismatches().await.is_empty());
     // Two operators guessing in turn share one count: the holder's.
     for n in 0..5 {
         let cookie = if n % 2 == 0 { &op } else { &op2 };
@@ -2210,6 +2229,12 @@ async fn wrong_identity_numbers_are_audited_and_stop_after_five_per_holder() {
     }
     let audits = mismatches().await;
     assert_eq!(audits.len(), 5, "every wrong number is audited: {audits:?}");
+    assert!(
+        audits
+            .iter()
+            .all(|a| a.reason == "忘记密码" && a.after.contains("password.reset")),
+        "{audits:?}"
+    );
     assert!(
         audits
             .iter()

@@ -120,7 +120,7 @@ pub async fn staff_me() -> Result<Option<StaffBrief>, AppError> {
 }
 
 /// Changes the logged-in staff member's own password: any role, and the one thing a staff
-/// member with the initial password may do.
+/// member with a published demo password may do.
 #[server(prefix = "/api", endpoint = "staff/change_password")]
 pub async fn change_staff_password(
     current: String,

@@ -373,11 +373,11 @@ pub fn new_password_ok(password: &str) -> bool {
     super::password::staff_password_ok(password)
         && !super::demo::DEMO_LOGINS
             .iter()
-            .any(|l| l.password == password)
+            .any(|l| l.password.eq_ignore_ascii_case(password.trim()))
 }
 
-/// Changes the logged-in staff member's own password (the only thing a staff member with the
-/// initial password may do). A wrong current password counts towards the lockout.
+/// Changes the logged-in staff member's own password (the only thing a staff member with a
+/// published demo password may do). A wrong current password counts towards the lockout.
 pub async fn change_password(
     state: &AppState,
     client: &Client,
@@ -428,7 +428,7 @@ pub async fn change_password(
     let hash = state.hasher.hash(new.to_string()).await.map_err(internal)?;
     let mut audit = me.audit("staff.password", None, format!("staff {}", me.username), "");
     audit.before = if me.must_change_password {
-        "initial password".into()
+        "published demo password".into()
     } else {
         "password".into()
     };
@@ -450,6 +450,7 @@ mod tests {
             ("Yikatong-Counter-2026", false),
             ("Yikatong-Admin2-2026", false),
             ("Yikatong-Canteen-2026", false),
+            ("yikatong-canteen-2026 ", false),
             ("Yikatong-Counter-2027", true),
             ("short1", false),
             ("no-digits-at-all", false),

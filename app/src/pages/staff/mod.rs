@@ -199,8 +199,8 @@ pub fn SearchPage() -> impl IntoView {
     }
 }
 
-/// A staff member's own password: at the first login (the administrator's initial password
-/// must go) and whenever they choose.
+/// A staff member's own password: at a demo staff member's first login (the published
+/// password must go) and whenever they choose.
 #[component]
 pub fn StaffPasswordPage() -> impl IntoView {
     let i18n = use_i18n();
