@@ -766,7 +766,7 @@ impl StaffStore for ThisStore {
                 "UPDATE admin_requests SET status = $1, decided_by = $2, decided_at = $3
                  WHERE id = $4 AND status = 'pending'",
             )
-            .bind(if approve { "approved" } else { "rejected" })
+            .bind(decided(approve))
             .bind(staff_id)
             .bind(now)
             .bind(id)
@@ -1017,7 +1017,7 @@ impl StaffStore for ThisStore {
                 "UPDATE closing_requests SET status = $1, decided_by = $2, decided_at = $3
                  WHERE id = $4 AND status = 'pending' RETURNING holder_id, bank_account",
             )
-            .bind(if approve { "approved" } else { "rejected" })
+            .bind(decided(approve))
             .bind(staff_id)
             .bind(now)
             .bind(id)
@@ -1220,7 +1220,7 @@ impl StaffStore for ThisStore {
                  WHERE id = $4 AND status = 'pending'
                  RETURNING holder_id, amount, receipt_no, requested_by",
             )
-            .bind(if approve { "approved" } else { "rejected" })
+            .bind(decided(approve))
             .bind(staff_id)
             .bind(at)
             .bind(id)
@@ -2095,4 +2095,10 @@ impl StaffStore for ThisStore {
             })
             .collect()
     }
+}
+
+/// The status a second person's decision leaves a pending request in (closings, large cash
+/// top-ups, administrator changes).
+fn decided(approve: bool) -> &'static str {
+    if approve { "approved" } else { "rejected" }
 }
