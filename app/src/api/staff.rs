@@ -60,9 +60,16 @@ fn optional_id(text: &str) -> Result<Option<i64>, AppError> {
 #[server(prefix = "/api", endpoint = "staff/login")]
 pub async fn staff_login(username: String, password: String, code: String) -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
-        let token = staff::login(&state, &username, &password, &code, &client, state.now()).await?;
+        let (token, must_change) =
+            staff::login(&state, &username, &password, &code, &client, state.now()).await?;
         set_staff_cookie(&state, Some(&token))?;
-        leptos_axum::redirect("/staff");
+        // Straight to the password page when the password must change first: a page behind
+        // it would only be refused.
+        leptos_axum::redirect(if must_change {
+            "/staff/password"
+        } else {
+            "/staff"
+        });
         Ok(())
     })
     .await

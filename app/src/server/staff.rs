@@ -169,7 +169,8 @@ pub fn otpauth_uri(issuer: &str, username: &str, secret: &str) -> String {
     )
 }
 
-/// Checks username, password and TOTP code; opens a staff session and returns its token.
+/// Checks username, password and TOTP code; opens a staff session and returns its token and
+/// whether the password must be changed first.
 /// One answer for every wrong part, so the form does not reveal which was wrong, and the same
 /// answer (after the same work) for an unknown, disabled or locked username.
 ///
@@ -186,7 +187,7 @@ pub async fn login(
     code: &str,
     client: &Client,
     now: DateTime<Utc>,
-) -> Result<String, AppError> {
+) -> Result<(String, bool), AppError> {
     let db = &state.db;
     let address_key = reserve_address(state, "staff-ip", client, now).await?;
     let refuse = || Err(AppError::Rejected(Problem::StaffBadCredentials));
@@ -269,7 +270,7 @@ pub async fn login(
         user_agent: client.user_agent.chars().take(200).collect(),
     })
     .await?;
-    Ok(token)
+    Ok((token, staff.must_change_password))
 }
 
 /// Codes of merchants and devices, and staff usernames: letters, digits and dashes, 2 to 40 of them.
