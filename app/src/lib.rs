@@ -30,6 +30,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                // The installable app: its manifest (start page: the 深职通码), the icon iOS puts
+                // on the home screen, and the service worker that keeps the app shell offline.
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <link rel="apple-touch-icon" href="/icons/icon-180.png" />
+                <script src="/sw-register.js" defer></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -81,6 +86,7 @@ fn AppBody() -> impl IntoView {
                     <Route path=path!("/faq") view=pages::faq::FaqPage />
                     <Route path=path!("/service") view=pages::service::ServicePage />
                     <Route path=path!("/care") view=pages::care::CarePage />
+                    <Route path=path!("/app") view=pages::install::InstallPage />
                     <Route path=path!("/login") view=pages::login::LoginPage />
                     // The portal waits for its data before sending headers, so the session
                     // guard can answer with a real redirect.

@@ -298,6 +298,26 @@ pub struct PayCode {
     pub expires_in: i64,
 }
 
+/// What became of a payment with the holder's 深职通码: pushed to the code page the moment a
+/// till or POS decides it, so the student sees it in the queue without asking.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeResult {
+    /// The amount the till asked for.
+    pub amount: Money,
+    /// Where: the terminal's place (e.g. 东校区第一食堂 3号窗口).
+    pub place: String,
+    /// Approved: the balance after it. Declined: `None`.
+    pub balance: Option<Money>,
+    /// Declined: why (`Decline::text` has the sentence). Approved: `None`.
+    pub decline: Option<crate::model::Decline>,
+}
+
+impl CodeResult {
+    pub fn approved(&self) -> bool {
+        self.decline.is_none()
+    }
+}
+
 impl HistoryFilter {
     /// Reads the filter from query-string pairs; empty or unknown values mean "any".
     pub fn from_pairs<'a>(get: impl Fn(&str) -> Option<&'a str>) -> HistoryFilter {

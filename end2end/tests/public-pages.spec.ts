@@ -7,6 +7,7 @@ const pages = [
   { path: "/faq", heading: "常见问题" },
   { path: "/service", heading: "校园一卡通服务中心" },
   { path: "/care", heading: "爱护校园卡" },
+  { path: "/app", heading: "把一卡通放到手机主屏幕" },
 ];
 
 for (const { path, heading } of pages) {

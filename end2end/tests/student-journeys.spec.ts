@@ -105,11 +105,25 @@ test("the 深职通码 shows a QR code, its digits and a countdown, and changes 
   const digits = portal.testId("payCodeDigits");
   await expect(digits).toHaveAttribute("data-digits", /^8\d{19}$/);
   const first = await digits.getAttribute("data-digits");
-  await expect(portal.testId("payCodeCountdown")).toContainText(/\d+ 秒后更新/);
+  await expect(portal.testId("payCodeCountdown")).toContainText(/\d+ 秒内有效/);
   await portal.expectNoHorizontalScroll();
   await portal.expectAccessible();
+  // The countdown runs down; it does not jump back while the code stays the same.
+  const seconds = async () => Number((await portal.testId("payCodeCountdown").innerText()).match(/\d+/)![0]);
+  const before = await seconds();
+  await page.waitForTimeout(3_500);
+  expect(await seconds()).toBeLessThan(before);
+  expect(await digits.getAttribute("data-digits")).toBe(first);
   // A code lives about a minute; the page must have moved on to a new one by then.
   await expect(digits).not.toHaveAttribute("data-digits", first!, { timeout: 75_000 });
+  const second = await digits.getAttribute("data-digits");
+  // Without a network the code on screen stays (it still pays until it expires), with a note.
+  await page.context().setOffline(true);
+  await page.getByRole("button", { name: "换一个码" }).click();
+  await expect(portal.testId("payCodeOffline")).toBeVisible();
+  await expect(digits).toHaveAttribute("data-digits", second!);
+  await page.context().setOffline(false);
+  await expect(portal.testId("payCodeOffline")).toBeHidden({ timeout: 15_000 });
 });
 
 test("profile shows masked ID and sessions; logging out ends the session", async ({ page }, info) => {

@@ -60,6 +60,13 @@ test("a cashier charges the student's 深职通码; the same digits again are re
   await expect(till.testId("terminalToday")).toContainText(
     `消费 ${takings.count + 1} 笔，¥${(takings.total + 8.5).toFixed(2)}`,
   );
+  // The student's phone, still on the code page, shows the result at once, then a new code.
+  await expect(student.testId("payResult")).toHaveAttribute("data-approved", "true", { timeout: 2_000 });
+  await expect(student.testId("payResult")).toContainText("已付款 ¥8.50");
+  await expect(student.testId("payResult")).toContainText(setup.place);
+  await expect(student.testId("payResultBalance")).toHaveText(`余额 ¥${(before - 8.5).toFixed(2)}`);
+  await expect(student.testId("payCodeDigits")).not.toHaveAttribute("data-digits", digits!);
+  await student.expectAccessible();
   await till.expectNoHorizontalScroll();
   await till.expectAccessible();
 

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod device_api;
 pub mod device_client;
+pub mod events;
 pub mod secrets;
 pub mod telemetry;
 pub mod topup_http;
@@ -204,6 +205,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/portal/history.csv", get(history_csv))
+        .route("/events/pay-code", get(events::pay_code))
         .route("/staff/reports.csv", get(reports_csv))
         .merge(device_api::router())
         .merge(if state.sandbox.is_some() {

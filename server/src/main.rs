@@ -60,7 +60,13 @@ async fn run() -> Result<(), server::StartupError> {
             source,
         })?;
     tracing::info!("listening on http://{addr}");
-    server::serve(listener, server::router(state), server::shutdown_signal())
+    // Open event streams never end by themselves: end them, so the shutdown need not wait.
+    let events = state.code_events.clone();
+    let shutdown = async move {
+        server::shutdown_signal().await;
+        events.close();
+    };
+    server::serve(listener, server::router(state), shutdown)
         .await
         .map_err(|source| server::StartupError::Bind { addr, source })
 }

@@ -449,3 +449,147 @@ async fn the_openapi_document_describes_the_api() {
     assert!(doc["components"]["schemas"]["PayBody"]["properties"]["amount_fen"].is_object());
     app.stop().await;
 }
+
+/// The next server-sent event of a stream (`None`: the stream ended), its comments (keep-alive)
+/// skipped. Waits at most 10 s.
+async fn next_event(
+    stream: &mut reqwest::Response,
+    buffer: &mut String,
+) -> Option<(String, Value)> {
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim_start().to_string())
+                };
+                if let (Some(event), Some(data)) = (field("event:"), field("data:")) {
+                    return Some((event, serde_json::from_str(&data).unwrap()));
+                }
+                continue;
+            }
+            match stream.chunk().await.unwrap() {
+                Some(bytes) => buffer.push_str(std::str::from_utf8(&bytes).unwrap()),
+                None => return None,
+            }
+        }
+    })
+    .await
+    .expect("no event within 10 s")
+}
+
+#[tokio::test]
+async fn the_code_page_hears_each_result_at_once_and_stops_with_the_session() {
+    use helpers::device::FRESH_QUERY_PASSWORD;
+    use helpers::{call, login};
+    let app = TestApp::spawn(2).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let fresh = fresh_holder(&app, 11, Money::yuan(100)).await;
+    let cookie = login(&app, &fresh.login, FRESH_QUERY_PASSWORD).await;
+    let open = |cookie: Option<&str>, site: &str| {
+        let mut req = app
+            .client
+            .get(app.url("/events/pay-code"))
+            .header("sec-fetch-site", site.to_string());
+        if let Some(c) = cookie {
+            req = req.header("cookie", c.to_string());
+        }
+        req.send()
+    };
+    // Only the holder's own same-origin page may listen.
+    assert_eq!(
+        open(None, "same-origin").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        open(Some(&cookie), "cross-site").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let mut stream = open(Some(&cookie), "same-origin").await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let mut buffer = String::new();
+
+    let code_now = async || {
+        let (_, body, _) = call(&app, Some(&cookie), "pay_code", &[]).await;
+        let code: Value = serde_json::from_str(&body).unwrap();
+        code["digits"].as_str().unwrap().to_string()
+    };
+    // Approved: amount, place and the balance after it, the same the till was told.
+    let paid = pos
+        .pay(&app, "sse-1", 1250, None, Some(&code_now().await), None)
+        .await;
+    assert_eq!(paid["approved"], true, "{paid}");
+    let (event, result) = next_event(&mut stream, &mut buffer).await.unwrap();
+    assert_eq!(event, "result");
+    assert_eq!(result["amount"], 1250);
+    assert_eq!(result["balance"], paid["balance_fen"]);
+    assert_eq!(result["balance"], 8750);
+    assert_eq!(result["decline"], Value::Null);
+    let place = app
+        .state
+        .db
+        .device_by_code("POS-E-CANTEEN-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .place;
+    assert_eq!(result["place"], place.as_str());
+
+    // Declined with the holder known (over the ¥50 single limit, no password): told too.
+    let asked = pos
+        .pay(&app, "sse-2", 6000, None, Some(&code_now().await), None)
+        .await;
+    assert_eq!(asked["reason"], "password_required", "{asked}");
+    let (_, result) = next_event(&mut stream, &mut buffer).await.unwrap();
+    assert_eq!(result["decline"], "password_required");
+    assert_eq!(result["amount"], 6000);
+    assert_eq!(result["balance"], Value::Null);
+
+    // A card payment is not the code page's business; another holder's payment neither.
+    let card = pos
+        .pay(&app, "sse-3", 100, Some(&fresh.serial), None, None)
+        .await;
+    assert_eq!(card["approved"], true, "{card}");
+    let b = holder(&app, B_LOGIN).await;
+    make_room(&app, b, Money::yuan(20)).await;
+    let other = code_for(&app, b, "sess-other").await;
+    let theirs = pos.pay(&app, "sse-4", 100, None, Some(&other), None).await;
+    assert_eq!(theirs["approved"], true, "{theirs}");
+    // The next thing this stream hears is its own holder's next payment.
+    pos.pay(&app, "sse-5", 300, None, Some(&code_now().await), None)
+        .await;
+    let (_, result) = next_event(&mut stream, &mut buffer).await.unwrap();
+    assert_eq!(result["amount"], 300);
+    assert_eq!(result["balance"], 8750 - 100 - 300);
+
+    // At most four pages per holder listen.
+    let mut extra = Vec::new();
+    for _ in 0..3 {
+        extra.push(open(Some(&cookie), "same-origin").await.unwrap());
+    }
+    assert!(extra.iter().all(|r| r.status() == StatusCode::OK));
+    assert_eq!(
+        open(Some(&cookie), "same-origin").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    drop(extra);
+
+    // Logged out: the stream says nothing more and ends.
+    let (status, _, _) = call(&app, Some(&cookie), "logout", &[]).await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+    app.state.code_events.publish(
+        fresh.id,
+        app::portal_model::CodeResult {
+            amount: Money::from_fen(1),
+            place: "x".into(),
+            balance: None,
+            decline: None,
+        },
+    );
+    assert_eq!(next_event(&mut stream, &mut buffer).await, None);
+    app.stop().await;
+}

@@ -5,6 +5,7 @@ pub mod care;
 pub mod faq;
 pub mod found;
 pub mod home;
+pub mod install;
 pub mod login;
 pub mod portal;
 pub mod service;

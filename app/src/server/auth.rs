@@ -254,7 +254,6 @@ pub async fn check_query_password(
 }
 
 /// Whether a session row is still good at `now`.
-#[cfg(test)]
 fn session_alive(row: &SessionRow, now: DateTime<Utc>) -> bool {
     matches!(holder_session_state(row, now), SessionState::Alive { .. })
 }
@@ -267,6 +266,20 @@ fn holder_session_state(row: &SessionRow, now: DateTime<Utc>) -> SessionState {
         row.last_seen_at,
         now,
     )
+}
+
+/// Whether a holder's session (by its token hash) is still alive, without counting this as
+/// activity: a page that only listens (the code page's event stream) keeps nobody logged in.
+pub async fn holder_session_open(
+    state: &AppState,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    Ok(state
+        .db
+        .session(token_hash)
+        .await?
+        .is_some_and(|row| row.subject == SubjectKind::Holder && session_alive(&row, now)))
 }
 
 /// The cardholder behind the request's session cookie, if it is alive.

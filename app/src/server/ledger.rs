@@ -12,6 +12,7 @@ use super::store::{
     AccessEvent, Attempts, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError,
 };
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
+use crate::portal_model::CodeResult;
 use chrono::{DateTime, Duration, Utc};
 
 pub const MAX_CONSUMPTION_PW_FAILURES: i64 = 3;
@@ -266,25 +267,66 @@ pub async fn pay(
     if let Some(outcome) = replay(state, device, req.request_id, payload_hash).await? {
         return Ok(outcome);
     }
+    let (outcome, code_holder) = charge(state, device, req, payload_hash, now).await?;
+    // The student who paid with the 深职通码 sees the result on the phone at once.
+    if let Some(holder_id) = code_holder {
+        state
+            .code_events
+            .publish(holder_id, code_result(&outcome, req.amount, &device.place));
+    }
+    Ok(outcome)
+}
+
+/// What the code page of the payer is told about a sale.
+pub fn code_result(outcome: &PaymentOutcome, asked: Money, place: &str) -> CodeResult {
+    match outcome {
+        PaymentOutcome::Approved {
+            amount, balance, ..
+        } => CodeResult {
+            amount: *amount,
+            place: place.to_string(),
+            balance: Some(*balance),
+            decline: None,
+        },
+        PaymentOutcome::Declined { reason } => CodeResult {
+            amount: asked,
+            place: place.to_string(),
+            balance: None,
+            decline: Some(*reason),
+        },
+    }
+}
+
+/// Decides and charges a sale not seen before. With the outcome comes the holder whose
+/// 深职通码 paid, once the code is known to be theirs (`None` for a card, or a code refused
+/// before it was known).
+async fn charge(
+    state: &AppState,
+    device: &DeviceRow,
+    req: &PayRequest<'_>,
+    payload_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(PaymentOutcome, Option<i64>), LedgerError> {
     let decline = |reason: Decline| {
         remember_decline(state, device, req.request_id, payload_hash, reason, now)
     };
     if !matches!(device.kind, DeviceKind::Pos | DeviceKind::MealTable) {
-        return decline(Decline::NotAllowedHere).await;
+        return Ok((decline(Decline::NotAllowedHere).await?, None));
     }
     if req.amount.fen() <= 0 {
-        return decline(Decline::InvalidAmount).await;
+        return Ok((decline(Decline::InvalidAmount).await?, None));
     }
     let Some(presented) = &req.presented else {
-        return decline(Decline::UnknownCard).await;
+        return Ok((decline(Decline::UnknownCard).await?, None));
     };
     let day_start = day_start(now);
     let (who, payer) = match identify_payer(state, presented, Purpose::Pay, day_start, now).await? {
         Ok(found) => found,
-        Err(reason) => return decline(reason).await,
+        Err(reason) => return Ok((decline(reason).await?, None)),
     };
+    let told = who.code.as_ref().map(|_| who.holder_id);
     if let Some(reason) = account_decline(&payer) {
-        return decline(reason).await;
+        return Ok((decline(reason).await?, told));
     }
     let profile = state
         .campus
@@ -301,7 +343,7 @@ pub async fn pay(
     )
     .map_err(|e| LedgerError::Internal(e.to_string()))?;
     if limits == LimitCheck::OverCeiling {
-        return decline(Decline::LimitExceeded).await;
+        return Ok((decline(Decline::LimitExceeded).await?, told));
     }
     let needs_password = limits == LimitCheck::NeedsPassword;
     let mut password_ok = false;
@@ -310,19 +352,22 @@ pub async fn pay(
             .consumption_pw_locked_until
             .is_some_and(|until| until > now)
         {
-            return decline(Decline::PasswordLocked).await;
+            return Ok((decline(Decline::PasswordLocked).await?, told));
         }
         // Not remembered under the request id: the cashier asks for the password and sends
         // the same sale again with it.
         let Some(password) = req.password.filter(|p| !p.is_empty()) else {
-            return Ok(PaymentOutcome::Declined {
-                reason: Decline::PasswordRequired,
-            });
+            return Ok((
+                PaymentOutcome::Declined {
+                    reason: Decline::PasswordRequired,
+                },
+                told,
+            ));
         };
         // A wrong password is not remembered under the request id: the cashier retries the
         // same sale with the right one.
         if let Err(reason) = check_consumption_password(state, &payer, password, now).await? {
-            return Ok(PaymentOutcome::Declined { reason });
+            return Ok((PaymentOutcome::Declined { reason }, told));
         }
         password_ok = true;
     }
@@ -330,7 +375,7 @@ pub async fn pay(
     if let Some(code) = &who.code {
         match paycode::consume(&state.db, code, now).await {
             Ok(()) => {}
-            Err(e) => return decline(code_decline(e)?).await,
+            Err(e) => return Ok((decline(code_decline(e)?).await?, told)),
         }
     }
     let outcome = state
@@ -358,7 +403,7 @@ pub async fn pay(
     {
         super::topup::start_auto_topup(state.clone(), payer.holder_id);
     }
-    Ok(outcome)
+    Ok((outcome, told))
 }
 
 /// The consumption password's lockout: 3 wrong in a row lock password payments for 30 minutes.

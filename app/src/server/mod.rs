@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod campus;
 pub mod clock;
+pub mod code_events;
 pub mod counter;
 pub mod csv;
 pub mod demo;
@@ -70,6 +71,8 @@ pub struct AppState {
     /// The reverse proxies whose `X-Forwarded-For` is believed (the `server` crate sets the
     /// client address from it before any handler runs). Empty: the TCP peer is the client.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// The open 深职通码 pages, told of each payment made with their code.
+    pub code_events: Arc<code_events::CodeEvents>,
 }
 
 impl AppState {
@@ -104,6 +107,7 @@ impl AppState {
             campus: Arc::default(),
             clock,
             trusted_proxies: Arc::default(),
+            code_events: Arc::default(),
         }
     }
 

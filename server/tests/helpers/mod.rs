@@ -206,6 +206,8 @@ impl TestApp {
     /// Stops the server gracefully and waits for it. The data directory (and database) it
     /// returns lives on until dropped, for a test that starts again on the same data.
     pub async fn stop(mut self) -> TestDir {
+        // As `main` does: open event streams end, so the graceful shutdown need not wait.
+        self.state.code_events.close();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -1,32 +1,82 @@
 use crate::api::portal::get_pay_code;
+use crate::components::labels::{decline_text, error_text, money};
 use crate::components::{PageTitle, WithCampus, localized};
+use crate::error::AppError;
 use crate::i18n::*;
 use crate::model::CampusProfile;
+use crate::portal_model::{CodeResult, PayCode};
 use leptos::prelude::*;
+use leptos_router::components::A;
 use std::time::Duration;
 
+/// When the page asks the server again, in seconds from the last answer.
+mod refetch {
+    /// A code: a few seconds before it expires, so the next is ready in time.
+    pub fn after_code(expires_in: i64) -> i64 {
+        (expires_in - 5).max(1)
+    }
+    /// The code was just used and the next one is a moment away.
+    pub const AFTER_USE: i64 = 2;
+    /// No answer (offline, server busy): try again, keeping the code shown while it is valid.
+    pub const AFTER_FAILURE: i64 = 5;
+}
+
 /// The 深职通码 full width, black on white, with its digits underneath (for scanners that read
-/// typed digits, and for cashiers), a countdown, and automatic renewal: shortly before expiry,
-/// and within seconds after the code is used at a terminal.
+/// typed digits, and for cashiers), a countdown to the end of the code's validity, and the
+/// result of a payment as soon as a till decides it (`/events/pay-code`, server-sent events).
+///
+/// The page asks for a code once, then only shortly before that code expires and after it was
+/// used: a student standing in a queue with the page open costs one request a minute. Without
+/// a network the code on screen stays until it expires, with a note; it is never replaced by
+/// an error while it still pays.
 #[component]
 pub fn CodePage() -> impl IntoView {
     let i18n = use_i18n();
     let generation = RwSignal::new(0u32);
-    let remaining = RwSignal::new(60i64);
     let code = Resource::new(move || generation.get(), |_| get_pay_code());
-    Effect::new(move |_| {
-        if let Some(Ok(Some(c))) = code.get() {
+    // The code on screen, kept while later requests fail.
+    let shown = RwSignal::new(None::<PayCode>);
+    let remaining = RwSignal::new(60i64);
+    let next_fetch = RwSignal::new(refetch::after_code(60));
+    let offline = RwSignal::new(false);
+    let result = RwSignal::new(None::<CodeResult>);
+    // A refusal (session over, account frozen): the code must not stay on screen.
+    let refused = RwSignal::new(None::<AppError>);
+    Effect::new(move |_| match code.get() {
+        Some(Ok(Some(c))) => {
             remaining.set(c.expires_in);
+            next_fetch.set(refetch::after_code(c.expires_in));
+            shown.set(Some(c));
+            offline.set(false);
+            refused.set(None);
         }
+        Some(Ok(None)) => {
+            shown.set(None);
+            next_fetch.set(refetch::AFTER_USE);
+            offline.set(false);
+            refused.set(None);
+        }
+        Some(Err(AppError::Transport(_) | AppError::Internal(_))) => {
+            next_fetch.set(refetch::AFTER_FAILURE);
+            offline.set(true);
+        }
+        Some(Err(e)) => {
+            shown.set(None);
+            offline.set(false);
+            next_fetch.set(i64::MAX);
+            refused.set(Some(e));
+        }
+        None => {}
     });
-    // Browser only (effects do not run on the server): tick every second; ask the server again
-    // every 3 s (it answers with a fresh code once this one was used) and before expiry.
+    // Browser only (effects do not run on the server): count down every second and ask again
+    // when due.
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {
                 remaining.update(|r| *r = (*r - 1).max(0));
-                let r = remaining.get_untracked();
-                if r <= 5 || r % 3 == 0 {
+                next_fetch.update(|n| *n -= 1);
+                if next_fetch.get_untracked() <= 0 {
+                    next_fetch.set(refetch::AFTER_FAILURE);
                     generation.update(|g| *g = g.wrapping_add(1));
                 }
             },
@@ -35,6 +85,14 @@ pub fn CodePage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
+    Effect::new(move |_| {
+        listen_for_results(move |r| {
+            result.set(Some(r));
+            // The code was used (or the till gave up on it): show the next one.
+            generation.update(|g| *g = g.wrapping_add(1));
+        })
+    });
+    let refresh = move |_| generation.update(|g| *g = g.wrapping_add(1));
     view! {
         <WithCampus view=move |c: CampusProfile| {
             let name = localized(&c.qr_code_name);
@@ -44,29 +102,118 @@ pub fn CodePage() -> impl IntoView {
             }
         } />
         <p class="muted">{t!(i18n, code.intro)}</p>
+        <div role="status" aria-live="polite">
+            {move || result.get().map(|r| view! { <ResultCard result=r /> })}
+        </div>
         <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
-                code.await.map(|c| match c {
-                    None => view! { <p class="loading">{t!(i18n, code.refreshing)}</p> }.into_any(),
-                    Some(c) => {
-                        let grouped = c
-                            .digits
-                            .as_bytes()
-                            .chunks(4)
-                            .map(|g| String::from_utf8_lossy(g).into_owned())
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        view! {
-                            <section class="pay-code" data-testid="pay-code">
-                                <div class="qr" role="img" aria-label=move || t_string!(i18n, code.digits_label) inner_html=c.svg.clone()></div>
-                                <p class="digits" data-testid="pay-code-digits" data-digits=c.digits.clone()>{grouped}</p>
-                                <p class="countdown" data-testid="pay-code-countdown">{move || t!(i18n, code.expires, secs = remaining.get())}</p>
-                            </section>
-                        }
-                            .into_any()
+                // The first answer, for the server's render; later ones arrive through `shown`.
+                let first = code.await;
+                move || {
+                    let refusal = refused.get().or_else(|| first.clone().err());
+                    if let Some(e) = refusal.filter(|e| !matches!(e, AppError::Transport(_) | AppError::Internal(_))) {
+                        return view! { <p class="error" role="alert">{error_text(i18n, &e)}</p> }.into_any();
                     }
-                })
+                    let current = shown.get().or_else(|| first.clone().ok().flatten());
+                    let expired = offline.get() && remaining.get() == 0;
+                    match current {
+                        Some(c) if !expired => view! { <CodeView code=c remaining=remaining /> }.into_any(),
+                        Some(_) => view! {
+                            <p class="notice" data-testid="pay-code-expired">{t!(i18n, code.expired_offline)}</p>
+                        }
+                            .into_any(),
+                        None => view! { <p class="loading">{t!(i18n, code.refreshing)}</p> }.into_any(),
+                    }
+                }
             })}
         </Transition>
+        <Show when=move || offline.get()>
+            <p class="notice" data-testid="pay-code-offline">{t!(i18n, code.offline)}</p>
+        </Show>
+        <p>
+            <button type="button" class="secondary" on:click=refresh>{t!(i18n, code.refresh)}</button>
+        </p>
+        <p class="muted"><A href="/app">{t!(i18n, install.link)}</A></p>
     }
 }
+
+#[component]
+fn CodeView(code: PayCode, remaining: RwSignal<i64>) -> impl IntoView {
+    let i18n = use_i18n();
+    let grouped = code
+        .digits
+        .as_bytes()
+        .chunks(4)
+        .map(|g| String::from_utf8_lossy(g).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    view! {
+        <section class="pay-code" data-testid="pay-code">
+            <div class="qr" role="img" aria-label=move || t_string!(i18n, code.digits_label) inner_html=code.svg.clone()></div>
+            <p class="digits" data-testid="pay-code-digits" data-digits=code.digits.clone()>{grouped}</p>
+            <p class="countdown" data-testid="pay-code-countdown">{move || t!(i18n, code.expires, secs = remaining.get())}</p>
+        </section>
+    }
+}
+
+/// A payment's result: the amount and place, with the new balance or the reason it failed.
+#[component]
+fn ResultCard(result: CodeResult) -> impl IntoView {
+    let i18n = use_i18n();
+    let amount = money(result.amount);
+    let place = result.place.clone();
+    match (result.decline, result.balance) {
+        (None, balance) => view! {
+            <section class="pay-result approved" data-testid="pay-result" data-approved="true">
+                <p class="headline">{t!(i18n, code.paid, amount = amount.clone())}</p>
+                <p>{t!(i18n, code.at, place = place.clone())}</p>
+                {balance.map(|b| view! { <p data-testid="pay-result-balance">{t!(i18n, code.balance_after, balance = money(b))}</p> })}
+            </section>
+        }
+            .into_any(),
+        (Some(reason), _) => {
+            let why = decline_text(i18n, reason);
+            view! {
+                <section class="pay-result declined" data-testid="pay-result" data-approved="false">
+                    <p class="headline">{t!(i18n, code.declined, amount = amount.clone())}</p>
+                    <p>{why}</p>
+                    <p>{t!(i18n, code.at, place = place.clone())}</p>
+                </section>
+            }
+                .into_any()
+        }
+    }
+}
+
+/// Listens to `/events/pay-code` while the page is open (the browser reconnects by itself
+/// after a dropped connection; it stops for good when the session is over).
+#[cfg(feature = "hydrate")]
+fn listen_for_results(on_result: impl Fn(CodeResult) + 'static) {
+    use leptos::wasm_bindgen::{JsCast, closure::Closure};
+    let Ok(source) = web_sys::EventSource::new("/events/pay-code") else {
+        return;
+    };
+    let handler =
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            if let Some(text) = ev.data().as_string()
+                && let Ok(r) = serde_json::from_str::<CodeResult>(&text)
+            {
+                on_result(r);
+            }
+        });
+    if source
+        .add_event_listener_with_callback("result", handler.as_ref().unchecked_ref())
+        .is_err()
+    {
+        source.close();
+        return;
+    }
+    // Kept until the page goes away, then closed (the handler is dropped with it).
+    let kept = StoredValue::new_local((source, handler));
+    on_cleanup(move || {
+        kept.try_with_value(|(source, _)| source.close());
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn listen_for_results(_on_result: impl Fn(CodeResult) + 'static) {}
