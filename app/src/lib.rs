@@ -34,7 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // on the home screen, and the service worker that keeps the app shell offline.
                 <link rel="manifest" href="/manifest.webmanifest" />
                 <link rel="apple-touch-icon" href="/icons/icon-180.png" />
-                <script src="/sw-register.js" defer></script>
+                <script src="/sw-register.js" defer nonce=leptos::nonce::use_nonce()></script>
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
