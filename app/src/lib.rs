@@ -14,6 +14,7 @@ pub mod portal_model;
 pub mod server;
 pub mod staff_model;
 pub mod terminal_model;
+pub mod user_agent;
 
 use crate::components::{ErrorPage, Footer, Header, provide_campus};
 use crate::i18n::*;

@@ -239,8 +239,11 @@ pub struct HistoryPage {
     pub entries: Vec<EntryView>,
     /// Pass back as `before` for the next (older) page; `None` on the last page.
     pub next_cursor: Option<String>,
-    /// Sum of the filtered rows (all pages), signed.
-    pub total: Money,
+    /// Over the filtered rows (all pages): the money that went out (payments, fees), as a
+    /// positive amount, and the money that came in (top-ups, refunds), each on its own, so
+    /// neither hides the other.
+    pub spent: Money,
+    pub received: Money,
     pub count: i64,
 }
 
@@ -296,6 +299,10 @@ pub struct PayCode {
     pub svg: String,
     /// Seconds until the code stops being accepted.
     pub expires_in: i64,
+    /// The holder's name and the last four characters of the student number, under the code,
+    /// so a cashier can check the person by hand.
+    pub name: String,
+    pub student_no_tail: String,
 }
 
 /// What became of a payment with the holder's 深职通码: pushed to the code page the moment a

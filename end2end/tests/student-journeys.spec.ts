@@ -16,6 +16,25 @@ test("dashboard: balance first, card, today's spending, last five transactions",
   await expect(portal.testId("entries").locator("li")).toHaveCount(5);
   await portal.expectNoHorizontalScroll();
   await portal.expectAccessible();
+  // The pay code and top-up sit next to the balance, visible without scrolling.
+  await expect(portal.testId("quickCode")).toBeInViewport();
+  await expect(portal.testId("quickTopup")).toBeInViewport();
+  // The portal's navigation takes one row, on the phone too.
+  const rows = await page
+    .getByRole("navigation", { name: "校园卡功能" })
+    .getByRole("link")
+    .evaluateAll((links) => new Set(links.map((a) => Math.round(a.getBoundingClientRect().top))).size);
+  expect(rows).toBe(1);
+  // Dark mode follows the system setting, and the page stays readable.
+  await page.emulateMedia({ colorScheme: "dark" });
+  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(background).toBe("rgb(18, 22, 28)");
+  await portal.expectAccessible();
+  await portal.testId("quickCode").click();
+  await expect(page).toHaveURL(/\/portal\/code$/);
+  await expect(portal.testId("payCode").locator("svg")).toBeVisible();
+  await portal.expectAccessible();
+  await page.emulateMedia({ colorScheme: "light" });
 });
 
 test("history: filter by type and place, total, CSV of the same rows, older pages", async ({ page }, info) => {
@@ -35,7 +54,8 @@ test("history: filter by type and place, total, CSV of the same rows, older page
   await expect(entries.first()).toContainText("消费");
   await expect(entries.first()).toContainText("食堂");
   const totalText = await portal.testId("historyTotal").innerText();
-  const match = totalText.match(/共 (\d+) 笔，合计 -¥([\d.]+)/);
+  // Spending and top-ups are totalled apart: with only payments shown, nothing came in.
+  const match = totalText.match(/共 (\d+) 笔 · 支出 ¥([\d.]+) · 收入 ¥0\.00/);
   expect(match, totalText).not.toBeNull();
   const [count, total] = [Number(match![1]), Number(match![2])];
 
@@ -106,6 +126,20 @@ test("the 深职通码 shows a QR code, its digits and a countdown, and changes 
   await expect(digits).toHaveAttribute("data-digits", /^8\d{19}$/);
   const first = await digits.getAttribute("data-digits");
   await expect(portal.testId("payCodeCountdown")).toContainText(/\d+ 秒内有效/);
+  // The cashier can check the person: the name and the last four of the student number.
+  await expect(portal.testId("payCodeHolder")).toHaveText(`${regular.name} · 学号尾号 ${regular.login.slice(-4)}`);
+  // Full screen: the code as large as the screen allows, over everything; closed with a tap.
+  await portal.testId("payCodeFull").click();
+  const box = (await portal.testId("payCode").boundingBox())!;
+  const viewport = page.viewportSize()!;
+  expect(box.width).toBe(viewport.width);
+  expect(box.height).toBe(viewport.height);
+  const qr = (await portal.testId("payCode").locator(".qr").boundingBox())!;
+  expect(qr.width).toBeGreaterThan(Math.min(viewport.width, viewport.height) * 0.55);
+  await expect(portal.testId("payCodeCountdown")).toBeInViewport();
+  await portal.expectAccessible();
+  await portal.testId("payCodeClose").click();
+  await expect(portal.testId("payCodeClose")).toBeHidden();
   await portal.expectNoHorizontalScroll();
   await portal.expectAccessible();
   // The countdown runs down; it does not jump back while the code stays the same.
@@ -134,6 +168,10 @@ test("profile shows masked ID and sessions; logging out ends the session", async
   await expect(portal.testId("profileDetails")).toContainText(regular.login);
   await expect(portal.testId("idMasked")).toHaveText(/^\d{3}\*+\w{2}$/);
   await expect(portal.testId("sessions")).toContainText("本设备");
+  // Sessions are named by browser and system, not by a raw user-agent string.
+  await expect(portal.testId("sessions").getByTestId("session-device").first()).toHaveText(
+    info.project.name === "phone" ? "Chrome · Android" : "Chrome · Windows",
+  );
   await portal.expectAccessible();
   await portal.logout();
   await page.goto("/portal");
@@ -167,6 +205,6 @@ test("the portal speaks English after the switch", async ({ page }, info) => {
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Balance");
   await expect(portal.testId("today")).toContainText("daily limit ¥150.00");
   await page.getByRole("navigation", { name: "Card functions" }).getByRole("link", { name: "History" }).click();
-  await expect(portal.testId("historyTotal")).toContainText(/\d+ transactions, total/);
+  await expect(portal.testId("historyTotal")).toContainText(/\d+ transactions · out ¥[\d.]+ · in ¥[\d.]+/);
   await portal.expectAccessible();
 });

@@ -149,6 +149,13 @@ test("top up with WeChat Pay through the sandbox: the money is usable at once", 
   const before = yuan(await student.testId("topupBalance").innerText());
   await student.expectAccessible();
   const form = student.testId("topupForm");
+  // A tap on a common amount fills it in.
+  await student.testId("topupPresets").getByRole("button", { name: "¥50.00" }).click();
+  await expect(form.getByLabel(/金额/)).toHaveValue("50");
+  // The payment channels are radio buttons on one line each, not stretched.
+  for (const name of ["微信支付", "银行卡"]) {
+    expect((await form.getByText(name, { exact: true }).boundingBox())!.height).toBeLessThan(50);
+  }
   await form.getByLabel(/金额/).fill("2000");
   await form.getByRole("button", { name: "去支付" }).click();
   await expect(student.testId("formError")).toContainText("¥1.00 至 ¥1000.00");

@@ -566,6 +566,20 @@ async fn the_code_page_hears_each_result_at_once_and_stops_with_the_session() {
     assert_eq!(result["amount"], 300);
     assert_eq!(result["balance"], 8750 - 100 - 300);
 
+    // The history totals money out and money in apart: ¥12.50 + ¥1.00 + ¥3.00 paid, ¥100 topped up.
+    let (_, body, _) = call(&app, Some(&cookie), "history", &[]).await;
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["count"], 4, "{body}");
+    assert_eq!(page["spent"], 1250 + 100 + 300);
+    assert_eq!(page["received"], 10_000);
+    let (_, body, _) = call(&app, Some(&cookie), "history", &[("kind", "payment")]).await;
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (page["count"].clone(), page["received"].clone()),
+        (json!(3), json!(0)),
+        "{body}"
+    );
+
     // At most four pages per holder listen.
     let mut extra = Vec::new();
     for _ in 0..3 {

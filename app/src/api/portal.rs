@@ -256,10 +256,13 @@ pub async fn get_pay_code() -> Result<Option<PayCode>, AppError> {
             .dark_color(qrcode::render::svg::Color("#000000"))
             .light_color(qrcode::render::svg::Color("#ffffff"))
             .build();
+        let tail_from = s.student_no.chars().count().saturating_sub(4);
         Ok(Some(PayCode {
             digits,
             svg,
             expires_in,
+            name: s.name.clone(),
+            student_no_tail: s.student_no.chars().skip(tail_from).collect(),
         }))
     })
     .await

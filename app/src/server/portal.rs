@@ -153,11 +153,12 @@ pub async fn history(
         None
     };
     query.before = None;
-    let (count, total) = state.db.entries_total(s.holder_id, &query).await?;
+    let (count, spent, received) = state.db.entries_total(s.holder_id, &query).await?;
     Ok(HistoryPage {
         entries,
         next_cursor,
-        total,
+        spent,
+        received,
         count,
     })
 }

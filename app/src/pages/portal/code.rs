@@ -93,6 +93,7 @@ pub fn CodePage() -> impl IntoView {
         })
     });
     let refresh = move |_| generation.update(|g| *g = g.wrapping_add(1));
+    let full = RwSignal::new(false);
     view! {
         <WithCampus view=move |c: CampusProfile| {
             let name = localized(&c.qr_code_name);
@@ -117,7 +118,7 @@ pub fn CodePage() -> impl IntoView {
                     let current = shown.get().or_else(|| first.clone().ok().flatten());
                     let expired = offline.get() && remaining.get() == 0;
                     match current {
-                        Some(c) if !expired => view! { <CodeView code=c remaining=remaining /> }.into_any(),
+                        Some(c) if !expired => view! { <CodeView code=c remaining=remaining full=full /> }.into_any(),
                         Some(_) => view! {
                             <p class="notice" data-testid="pay-code-expired">{t!(i18n, code.expired_offline)}</p>
                         }
@@ -130,16 +131,21 @@ pub fn CodePage() -> impl IntoView {
         <Show when=move || offline.get()>
             <p class="notice" data-testid="pay-code-offline">{t!(i18n, code.offline)}</p>
         </Show>
-        <p>
+        <p class="button-row">
+            <button type="button" class="secondary" data-testid="pay-code-full" on:click=move |_| full.set(true)>{t!(i18n, code.full)}</button>
             <button type="button" class="secondary" on:click=refresh>{t!(i18n, code.refresh)}</button>
         </p>
         <p class="muted"><A href="/app">{t!(i18n, install.link)}</A></p>
     }
 }
 
+/// The code with its digits, the holder (name and the last four of the student number), and
+/// the countdown. `full`: over the whole screen, as large as the screen allows, for the till's
+/// scanner; a tap on "close" returns.
 #[component]
-fn CodeView(code: PayCode, remaining: RwSignal<i64>) -> impl IntoView {
+fn CodeView(code: PayCode, remaining: RwSignal<i64>, full: RwSignal<bool>) -> impl IntoView {
     let i18n = use_i18n();
+    let (name, tail) = (code.name.clone(), code.student_no_tail.clone());
     let grouped = code
         .digits
         .as_bytes()
@@ -148,10 +154,14 @@ fn CodeView(code: PayCode, remaining: RwSignal<i64>) -> impl IntoView {
         .collect::<Vec<_>>()
         .join(" ");
     view! {
-        <section class="pay-code" data-testid="pay-code">
+        <section class="pay-code" class:full=move || full.get() data-testid="pay-code">
             <div class="qr" role="img" aria-label=move || t_string!(i18n, code.digits_label) inner_html=code.svg.clone()></div>
             <p class="digits" data-testid="pay-code-digits" data-digits=code.digits.clone()>{grouped}</p>
+            <p class="code-holder" data-testid="pay-code-holder">{t!(i18n, code.holder, name = name.clone(), tail = tail.clone())}</p>
             <p class="countdown" data-testid="pay-code-countdown">{move || t!(i18n, code.expires, secs = remaining.get())}</p>
+            <Show when=move || full.get()>
+                <button type="button" class="secondary" data-testid="pay-code-close" on:click=move |_| full.set(false)>{t!(i18n, code.close)}</button>
+            </Show>
         </section>
     }
 }

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-/// Balance first and large, then the card, today's spending and the last five transactions.
+/// Balance first and large, with the pay code and top-up a tap away; then the card, today's
+/// spending and the last five transactions.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let i18n = use_i18n();
@@ -32,6 +33,10 @@ pub fn DashboardPage() -> impl IntoView {
                             <h1 class="label">{t!(i18n, portal.balance)}</h1>
                             <p class="amount" data-testid="balance-amount">{money(d.balance)}</p>
                             <p class="holder">{d.name.clone()} " · " {d.student_no.clone()}</p>
+                            <p class="actions quick-actions">
+                                <a class="button primary" href="/portal/code" data-testid="quick-code">{t!(i18n, portal.pay_code_button)}</a>
+                                <a class="button" href="/portal/topup" data-testid="quick-topup">{t!(i18n, portal.topup)}</a>
+                            </p>
                         </section>
                         {match d.account_status {
                             AccountStatus::Frozen => Some(view! { <p class="notice">{t!(i18n, portal.account_frozen)}</p> }.into_any()),

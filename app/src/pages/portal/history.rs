@@ -107,7 +107,7 @@ pub fn HistoryPage() -> impl IntoView {
                     });
                     view! {
                         <p class="history-total" data-testid="history-total">
-                            {t!(i18n, history.total, count = p.count, total = p.total.to_string())}
+                            {t!(i18n, history.total, count = p.count, spent = p.spent.to_string(), received = p.received.to_string())}
                             " · "
                             <a href=csv rel="external" download="yikatong-history.csv" data-testid="csv-link">{t!(i18n, history.csv)}</a>
                         </p>

@@ -3,6 +3,7 @@ use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time};
 use crate::i18n::*;
 use crate::model::HolderKind;
+use crate::user_agent::DeviceName;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -36,7 +37,7 @@ pub fn ProfilePage() -> impl IntoView {
                         <ul class="plain sessions" data-testid="sessions">
                             {p.sessions.iter().map(|s| view! {
                                 <li>
-                                    <span>{s.user_agent.chars().take(60).collect::<String>()}</span>
+                                    <span data-testid="session-device">{DeviceName::of(&s.user_agent).label().unwrap_or_else(|| t_string!(i18n, profile.unknown_device).to_string())}</span>
                                     " · "
                                     <span class="muted">{t!(i18n, profile.since, at = campus_time(&s.created_at))}</span>
                                     {s.current.then(|| view! { " · " <strong>{t!(i18n, profile.this_device)}</strong> })}

@@ -7,7 +7,11 @@ use crate::components::labels::{
     ActionError, campus_time, channel_label, money, topup_status_label,
 };
 use crate::i18n::*;
-use crate::model::TopupStatus;
+use crate::model::{Money, TopupStatus};
+
+/// The amounts a tap puts into the top-up field (those within the campus's minimum and
+/// maximum are offered).
+const PRESETS_YUAN: [i64; 4] = [20, 50, 100, 200];
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -35,6 +39,7 @@ pub fn TopupPage() -> impl IntoView {
         |(order, ..)| get_topups(order),
     );
     let order_status = RwSignal::new(None::<TopupStatus>);
+    let amount_input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         if let Some(Ok(p)) = page.get() {
             order_status.set(p.order.map(|o| o.status));
@@ -99,7 +104,23 @@ pub fn TopupPage() -> impl IntoView {
                             <section class="panel">
                                 <ActionForm action=start attr:class="form" attr:data-testid="topup-form">
                                     <label for="topup-amount">{t!(i18n, topup.amount, min = money(p.min), max = money(p.max))}</label>
-                                    <input id="topup-amount" name="amount" type="text" inputmode="decimal" required autocomplete="off" />
+                                    <input id="topup-amount" node_ref=amount_input name="amount" type="text" inputmode="decimal" required autocomplete="off" />
+                                    <div class="presets" role="group" aria-label=move || t_string!(i18n, topup.presets) data-testid="topup-presets">
+                                        {PRESETS_YUAN
+                                            .iter()
+                                            .filter(|y| (p.min..=p.max).contains(&Money::yuan(**y)))
+                                            .map(|y| {
+                                                let y = *y;
+                                                view! {
+                                                    <button type="button" class="preset" on:click=move |_| {
+                                                        if let Some(input) = amount_input.get() {
+                                                            input.set_value(&y.to_string());
+                                                        }
+                                                    }>{money(Money::yuan(y))}</button>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </div>
                                     <fieldset class="choices">
                                         <legend>{t!(i18n, topup.channel)}</legend>
                                         <label><input type="radio" name="channel" value="wechat" checked /> {t!(i18n, topup.wechat)}</label>

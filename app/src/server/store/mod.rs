@@ -531,12 +531,13 @@ pub trait PortalStore: Send + Sync {
         holder_id: i64,
         query: &EntryQuery,
     ) -> Result<Vec<crate::portal_model::EntryView>, StoreError>;
-    /// Count and signed sum of all rows matching the filters (cursor and limit ignored).
+    /// Count of all rows matching the filters (cursor and limit ignored), with the money that
+    /// went out and the money that came in, each summed on its own.
     async fn entries_total(
         &self,
         holder_id: i64,
         query: &EntryQuery,
-    ) -> Result<(i64, Money), StoreError>;
+    ) -> Result<(i64, Money, Money), StoreError>;
     async fn monthly_spend(
         &self,
         holder_id: i64,

@@ -317,9 +317,11 @@ impl PortalStore for ThisStore {
         &self,
         holder_id: i64,
         q: &EntryQuery,
-    ) -> Result<(i64, Money), StoreError> {
+    ) -> Result<(i64, Money, Money), StoreError> {
         let sql = format!(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(j.amount), 0) AS BIGINT) AS total
+            "SELECT COUNT(*) AS n,
+                    CAST(COALESCE(SUM(CASE WHEN j.amount < 0 THEN -j.amount ELSE 0 END), 0) AS BIGINT) AS out_fen,
+                    CAST(COALESCE(SUM(CASE WHEN j.amount > 0 THEN j.amount ELSE 0 END), 0) AS BIGINT) AS in_fen
              FROM journal_entries j LEFT JOIN merchants m ON m.id = j.merchant_id {ENTRY_FILTER}"
         );
         let (from, until) = bounds(q.from.as_deref(), q.until.as_deref())?;
@@ -332,8 +334,9 @@ impl PortalStore for ThisStore {
             .fetch_one(&self.pool)
             .await?;
         let n: i64 = row.try_get("n")?;
-        let total: i64 = row.try_get("total")?;
-        Ok((n, Money::from_fen(total)))
+        let out_fen: i64 = row.try_get("out_fen")?;
+        let in_fen: i64 = row.try_get("in_fen")?;
+        Ok((n, Money::from_fen(out_fen), Money::from_fen(in_fen)))
     }
 
     async fn monthly_spend(
