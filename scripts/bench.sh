@@ -7,14 +7,8 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-60}
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build --release -p server --bin server --bin loadgen
-dir=$(mktemp -d)
-port=3200
-export YIKATONG_ADDR="127.0.0.1:$port" YIKATONG_DATA_DIR="$dir" DATABASE_URL="sqlite://$dir/bench.db" \
-  YIKATONG_DEMO_HOLDERS=200 YIKATONG_PRODUCTION=false RUST_LOG=warn LEPTOS_SITE_ROOT="$PWD/target/site"
-"$TARGET_DIR/release/server" >"$dir/server.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 240); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+source scripts/bench-server.sh
+start_bench_server 3200 200
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for rate in 500 0; do
   echo "== loadgen --rate $rate --duration $DURATION"

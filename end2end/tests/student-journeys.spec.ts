@@ -191,9 +191,17 @@ test("the loss form works without JavaScript", async ({ browser }, info) => {
   await page.getByLabel("查询密码").fill(regular.password);
   await page.getByRole("button", { name: "确认挂失" }).click();
   await expect(page.getByTestId("card-status")).toHaveText("已挂失");
+  // Without the wasm the page still confirms what happened.
+  await expect(page.getByTestId("lost-done")).toContainText("现在的状态：已挂失");
+  // A wrong password is refused with its reason, and no stale confirmation.
+  await page.getByLabel("查询密码").fill("000003");
+  await page.getByRole("button", { name: "解除挂失" }).click();
+  await expect(page.getByTestId("form-error")).toContainText("查询密码不正确");
+  await expect(page.getByTestId("lost-done")).toHaveCount(0);
   await page.getByLabel("查询密码").fill(regular.password);
   await page.getByRole("button", { name: "解除挂失" }).click();
   await expect(page.getByTestId("card-status")).toHaveText("正常");
+  await expect(page.getByTestId("lost-done")).toContainText("现在的状态：正常");
   await context.close();
 });
 

@@ -39,6 +39,22 @@ pub(crate) fn set_cookie(value: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Sends a plain HTML form's browser (one without the wasm: it asked for `text/html`) to
+/// `path` after the function, instead of back to the page it came from. The page reads its
+/// confirmation from that address, as the hydrated page reads it from the action's value.
+#[cfg(feature = "ssr")]
+pub(crate) fn after_plain_form(path: &str) {
+    let plain = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|p| {
+        p.headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if plain {
+        leptos_axum::redirect(path);
+    }
+}
+
 /// A holder's server function: the holder comes from the session cookie, never from the
 /// browser's arguments. `allow_initial`: may run while the initial password is unchanged.
 #[cfg(feature = "ssr")]

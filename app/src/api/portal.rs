@@ -112,7 +112,9 @@ pub async fn get_monthly_spend() -> Result<Vec<MonthSpend>, AppError> {
 #[server(prefix = "/api", endpoint = "card_loss")]
 pub async fn set_card_loss(password: String, lost: bool) -> Result<CardState, AppError> {
     crate::api::as_holder(false, |state, client, s| async move {
-        portal::set_lost(&state, &s, &client, &password, lost).await
+        let card = portal::set_lost(&state, &s, &client, &password, lost).await?;
+        crate::api::after_plain_form("/portal/lost?done=1");
+        Ok(card)
     })
     .await
 }

@@ -5,12 +5,21 @@ use crate::i18n::*;
 use crate::model::{CampusProfile, CardStatus};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-/// Report the card lost, or lift the report: one form, confirmed by the query password.
+/// Report the card lost, or lift the report: one form, confirmed by the query password. The
+/// confirmation shows with the wasm (the action's value) and without it (the server sends a
+/// plain form to `?done=1`, and the page names the card's new state).
 #[component]
 pub fn LostPage() -> impl IntoView {
     let i18n = use_i18n();
     let action = ServerAction::<SetCardLoss>::new();
+    let query = use_query_map();
+    // Not after a refused second try, whose error comes back to this address.
+    let done_by_form = move || {
+        let q = query.read();
+        q.get("done").is_some() && q.get("__err").is_none() && action.value().get().is_none()
+    };
     // Reload the card state after each change.
     let state = Resource::new(move || action.version().get(), |_| get_dashboard());
     view! {
@@ -31,7 +40,13 @@ pub fn LostPage() -> impl IntoView {
                     None => view! { <p>{t!(i18n, lost.no_card)}</p> }.into_any(),
                     Some(status) => {
                         let lost = status == CardStatus::Lost;
+                        let card = d.card_no_masked.clone();
                         view! {
+                            {move || done_by_form().then(|| view! {
+                                <p class="notice ok" role="status" data-testid="lost-done">
+                                    {t!(i18n, lost.done, card = card.clone(), status = card_status_label(i18n, status))}
+                                </p>
+                            })}
                             <section class="panel narrow" data-testid="lost-panel">
                                 <p>
                                     <span class="card-no">{d.card_no_masked.clone()}</span>
