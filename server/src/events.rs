@@ -3,7 +3,8 @@
 //!
 //! The stream needs the holder's session cookie and a same-origin request. It never prolongs
 //! the session, and it ends when the session does (checked at each result and every minute),
-//! when the server shuts down, or when the page goes away. Each result is one event named
+//! when the server shuts down, when the page goes away, or when a fifth page of the same
+//! holder takes its place. Each result is one event named
 //! `result` whose data is a `CodeResult` in JSON.
 
 use app::server::code_events::Listener;
@@ -29,16 +30,13 @@ pub async fn pay_code(
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
     let client = client_from_parts(&headers, Some(peer), state.secure_cookies);
-    let session = match auth::require_holder(&state, &client, false).await {
+    let session = match auth::require_listening_holder(&state, &client).await {
         Ok(session) => session,
         Err(e) => return e.into_response(),
     };
+    // `None` only while the server shuts down.
     let Some(listener) = state.code_events.listen(session.holder_id) else {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many code pages are open for this holder",
-        )
-            .into_response();
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     };
     let stream = futures::stream::unfold(
         Open {
@@ -94,7 +92,7 @@ impl Open {
                         return None;
                     }
                 }
-                _ = self.listener.closing.changed() => return None,
+                _ = self.listener.ended.changed() => return None,
             }
         }
     }

@@ -580,16 +580,21 @@ async fn the_code_page_hears_each_result_at_once_and_stops_with_the_session() {
         "{body}"
     );
 
-    // At most four pages per holder listen.
+    // At most four pages per holder listen: a fifth (a page reloaded again and again) takes
+    // the place of the oldest, whose stream ends.
     let mut extra = Vec::new();
-    for _ in 0..3 {
-        extra.push(open(Some(&cookie), "same-origin").await.unwrap());
+    for _ in 0..4 {
+        let page = open(Some(&cookie), "same-origin").await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        extra.push(page);
     }
-    assert!(extra.iter().all(|r| r.status() == StatusCode::OK));
     assert_eq!(
-        open(Some(&cookie), "same-origin").await.unwrap().status(),
-        StatusCode::TOO_MANY_REQUESTS
+        next_event(&mut stream, &mut buffer).await,
+        None,
+        "the oldest page still listens"
     );
+    let mut stream = extra.pop().unwrap();
+    let mut buffer = String::new();
     drop(extra);
 
     // Logged out: the stream says nothing more and ends.
@@ -605,5 +610,35 @@ async fn the_code_page_hears_each_result_at_once_and_stops_with_the_session() {
         },
     );
     assert_eq!(next_event(&mut stream, &mut buffer).await, None);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn listening_for_results_keeps_nobody_logged_in() {
+    use app::server::auth::HOLDER_IDLE;
+    use helpers::device::FRESH_QUERY_PASSWORD;
+    use helpers::{call, login};
+    let app = TestApp::spawn(2).await;
+    let fresh = fresh_holder(&app, 12, Money::yuan(10)).await;
+    let cookie = login(&app, &fresh.login, FRESH_QUERY_PASSWORD).await;
+    // Two thirds of the idle time on, the code page opens its stream (or reopens it after a
+    // dropped connection). That is not activity.
+    app.state.clock.advance(HOLDER_IDLE * 2 / 3);
+    let stream = app
+        .client
+        .get(app.url("/events/pay-code"))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    drop(stream);
+    // Past the idle time since the login, the session is over.
+    app.state
+        .clock
+        .advance(HOLDER_IDLE / 3 + chrono::Duration::seconds(1));
+    let (status, body, _) = call(&app, Some(&cookie), "dashboard", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     app.stop().await;
 }

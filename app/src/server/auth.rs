@@ -288,6 +288,16 @@ pub async fn holder_session(
     client: &Client,
     now: DateTime<Utc>,
 ) -> Result<Option<HolderSession>, AppError> {
+    holder_session_with(state, client, now, true).await
+}
+
+/// `touch`: the request counts as activity (it keeps an idle session alive).
+async fn holder_session_with(
+    state: &AppState,
+    client: &Client,
+    now: DateTime<Utc>,
+    touch: bool,
+) -> Result<Option<HolderSession>, AppError> {
     let Some(token) = client.token.as_deref() else {
         return Ok(None);
     };
@@ -305,8 +315,8 @@ pub async fn holder_session(
             }
             return Ok(None);
         }
-        SessionState::Alive { touch: true } => state.db.touch_session(&hash, now).await?,
-        SessionState::Alive { touch: false } => {}
+        SessionState::Alive { touch: true } if touch => state.db.touch_session(&hash, now).await?,
+        SessionState::Alive { .. } => {}
     }
     let Some(holder) = state.db.holder_auth(row.subject_id).await? else {
         return Ok(None);
@@ -333,9 +343,25 @@ pub async fn require_holder(
     client: &Client,
     allow_initial: bool,
 ) -> Result<HolderSession, AppError> {
-    let session = holder_session(state, client, state.now())
-        .await?
-        .ok_or(AppError::Unauthorized)?;
+    let session = holder_session(state, client, state.now()).await?;
+    admitted(session, allow_initial)
+}
+
+/// `require_holder` for a page that only listens (the code page's event stream): opening it,
+/// or opening it again after a dropped connection, is not activity and keeps nobody logged in.
+pub async fn require_listening_holder(
+    state: &AppState,
+    client: &Client,
+) -> Result<HolderSession, AppError> {
+    let session = holder_session_with(state, client, state.now(), false).await?;
+    admitted(session, false)
+}
+
+fn admitted(
+    session: Option<HolderSession>,
+    allow_initial: bool,
+) -> Result<HolderSession, AppError> {
+    let session = session.ok_or(AppError::Unauthorized)?;
     if session.must_change_password && !allow_initial {
         return Err(AppError::Rejected(Problem::PasswordChangeRequired));
     }

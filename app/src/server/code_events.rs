@@ -6,30 +6,40 @@
 //! payment in its history on the next contact; nothing depends on an event arriving.
 
 use crate::portal_model::CodeResult;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 
-/// Open code pages one holder may keep listening at once (phone, tablet, a reloaded tab).
+/// Open code pages one holder may keep listening at once (phone, tablet, a reloaded tab). A
+/// further page takes the place of the oldest, whose stream ends: a page reloaded many times
+/// (the browser closes the old stream, but the server notices only at its next write) always
+/// hears its results.
 pub const MAX_LISTENERS_PER_HOLDER: usize = 4;
 
 /// Results not yet read by a slow listener before it skips ahead (it then misses the oldest).
 const BACKLOG: usize = 8;
 
-/// The listeners of every holder with a code page open on this server.
+/// The listeners of one holder: the channel their results go out on, and each listener's
+/// switch to end its stream, oldest first.
 #[derive(Debug)]
-pub struct CodeEvents {
-    holders: Mutex<HashMap<i64, broadcast::Sender<CodeResult>>>,
-    closing: watch::Sender<bool>,
+struct Holder {
+    results: broadcast::Sender<CodeResult>,
+    listeners: VecDeque<(u64, watch::Sender<bool>)>,
 }
 
-impl Default for CodeEvents {
-    fn default() -> Self {
-        CodeEvents {
-            holders: Mutex::default(),
-            closing: watch::Sender::new(false),
-        }
-    }
+/// The listeners of every holder with a code page open on this server.
+#[derive(Debug, Default)]
+pub struct CodeEvents {
+    inner: Mutex<Inner>,
+}
+
+/// Under one lock, so a page that starts listening while the server closes is either refused
+/// or ended, never left open.
+#[derive(Debug, Default)]
+struct Inner {
+    holders: HashMap<i64, Holder>,
+    next_id: u64,
+    closed: bool,
 }
 
 /// One open code page's subscription. Dropping it (the page went away) forgets the holder once
@@ -38,71 +48,87 @@ impl Default for CodeEvents {
 pub struct Listener {
     events: Arc<CodeEvents>,
     holder_id: i64,
+    id: u64,
     pub results: broadcast::Receiver<CodeResult>,
-    /// Turns `true` when the server shuts down: the stream ends so the shutdown need not wait.
-    pub closing: watch::Receiver<bool>,
+    /// Turns `true` when the stream must end: the server shuts down, or a newer page of the
+    /// same holder took this one's place.
+    pub ended: watch::Receiver<bool>,
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        let mut holders = self.events.lock();
-        // This listener's receiver is still alive here: it is the last one when the count is 1.
-        if holders
-            .get(&self.holder_id)
-            .is_some_and(|tx| tx.receiver_count() <= 1)
-        {
-            holders.remove(&self.holder_id);
+        let mut inner = self.events.lock();
+        if let Some(holder) = inner.holders.get_mut(&self.holder_id) {
+            holder.listeners.retain(|(id, _)| *id != self.id);
+            if holder.listeners.is_empty() {
+                inner.holders.remove(&self.holder_id);
+            }
         }
     }
 }
 
 impl CodeEvents {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, broadcast::Sender<CodeResult>>> {
-        // A panic while holding the lock leaves the map consistent (every step is one call).
-        self.holders
+    /// A panic while the lock was held leaves the value consistent: every change under it is
+    /// one call.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Listens for a holder's results; `None` when they already have
-    /// `MAX_LISTENERS_PER_HOLDER` pages listening, or the server is shutting down.
+    /// Listens for a holder's results; `None` once the server is shutting down. The holder's
+    /// oldest listener ends when this one is one too many.
     pub fn listen(self: &Arc<Self>, holder_id: i64) -> Option<Listener> {
-        if *self.closing.borrow() {
+        let mut inner = self.lock();
+        if inner.closed {
             return None;
         }
-        let mut holders = self.lock();
-        let tx = holders
-            .entry(holder_id)
-            .or_insert_with(|| broadcast::channel(BACKLOG).0);
-        if tx.receiver_count() >= MAX_LISTENERS_PER_HOLDER {
-            return None;
+        inner.next_id += 1;
+        let id = inner.next_id;
+        let (end, ended) = watch::channel(false);
+        let holder = inner.holders.entry(holder_id).or_insert_with(|| Holder {
+            results: broadcast::channel(BACKLOG).0,
+            listeners: VecDeque::new(),
+        });
+        while holder.listeners.len() >= MAX_LISTENERS_PER_HOLDER {
+            if let Some((_, oldest)) = holder.listeners.pop_front() {
+                oldest.send_replace(true);
+            }
         }
-        let results = tx.subscribe();
-        drop(holders);
+        holder.listeners.push_back((id, end));
+        let results = holder.results.subscribe();
+        drop(inner);
         Some(Listener {
             events: Arc::clone(self),
             holder_id,
+            id,
             results,
-            closing: self.closing.subscribe(),
+            ended,
         })
     }
 
     /// Tells every open code page of the holder (none: nothing happens).
     pub fn publish(&self, holder_id: i64, result: CodeResult) {
-        if let Some(tx) = self.lock().get(&holder_id) {
+        if let Some(holder) = self.lock().holders.get(&holder_id) {
             // No receiver left: the entry goes with the last listener's drop.
-            let _ = tx.send(result);
+            let _ = holder.results.send(result);
         }
     }
 
     /// Ends every stream (the server is shutting down) and refuses new ones.
     pub fn close(&self) {
-        self.closing.send_replace(true);
+        let mut inner = self.lock();
+        inner.closed = true;
+        for holder in inner.holders.values() {
+            for (_, end) in &holder.listeners {
+                end.send_replace(true);
+            }
+        }
     }
 
     /// Holders with at least one page listening (for tests and metrics).
     pub fn holders_listening(&self) -> usize {
-        self.lock().len()
+        self.lock().holders.len()
     }
 }
 
@@ -136,19 +162,29 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn listeners_are_capped_per_holder_and_forgotten_when_gone() {
+    async fn a_page_too_many_takes_the_oldest_ones_place() {
         let events = Arc::new(CodeEvents::default());
-        let pages: Vec<_> = (0..MAX_LISTENERS_PER_HOLDER)
+        let mut pages: Vec<_> = (0..MAX_LISTENERS_PER_HOLDER)
             .map(|_| events.listen(7).unwrap())
             .collect();
-        assert!(events.listen(7).is_none(), "one page too many");
-        assert!(events.listen(8).is_some(), "the cap is per holder");
-        drop(pages);
-        assert_eq!(
-            events.holders_listening(),
-            0,
-            "the map keeps no dead holders"
-        );
+        assert!(pages.iter().all(|p| !*p.ended.borrow()));
+        let mut newest = events.listen(7).unwrap();
+        // The oldest page's stream ends; the others and the newest still hear results.
+        assert!(*pages[0].ended.borrow(), "the oldest page was not ended");
+        assert!(pages[1..].iter().all(|p| !*p.ended.borrow()));
+        assert!(!*newest.ended.borrow());
+        events.publish(7, result(42));
+        assert_eq!(newest.results.recv().await.unwrap(), result(42));
+        assert_eq!(pages[3].results.recv().await.unwrap(), result(42));
+        // Another holder's pages are not touched.
+        let other = events.listen(8).unwrap();
+        assert!(!*other.ended.borrow());
+        drop(other);
+        assert_eq!(events.holders_listening(), 1);
+        // The map keeps no dead holders, whichever page goes first.
+        drop(newest);
+        pages.clear();
+        assert_eq!(events.holders_listening(), 0);
         assert!(events.listen(7).is_some());
     }
 
@@ -156,10 +192,10 @@ mod tests {
     async fn closing_ends_streams_and_refuses_new_ones() {
         let events = Arc::new(CodeEvents::default());
         let mut page = events.listen(1).unwrap();
-        assert!(!*page.closing.borrow());
+        assert!(!*page.ended.borrow());
         events.close();
-        page.closing.changed().await.unwrap();
-        assert!(*page.closing.borrow());
+        page.ended.changed().await.unwrap();
+        assert!(*page.ended.borrow());
         assert!(events.listen(2).is_none());
         // A decline is a result too.
         let declined = CodeResult {
