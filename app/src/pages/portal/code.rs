@@ -21,6 +21,19 @@ mod refetch {
     pub const AFTER_FAILURE: i64 = 5;
 }
 
+/// The browser's clock in seconds. Deadlines are kept in it rather than counted in ticks: a
+/// phone whose screen was off (its timers paused) wakes up knowing its code has expired.
+#[cfg(feature = "hydrate")]
+fn now_secs() -> f64 {
+    web_sys::js_sys::Date::now() / 1000.0
+}
+
+/// On the server no timer runs; the first render shows the code's own `expires_in`.
+#[cfg(not(feature = "hydrate"))]
+fn now_secs() -> f64 {
+    0.0
+}
+
 /// The 深职通码 full width, black on white, with its digits underneath (for scanners that read
 /// typed digits, and for cashiers), a countdown to the end of the code's validity, and the
 /// result of a payment as soon as a till decides it (`/events/pay-code`, server-sent events).
@@ -37,7 +50,10 @@ pub fn CodePage() -> impl IntoView {
     // The code on screen, kept while later requests fail.
     let shown = RwSignal::new(None::<PayCode>);
     let remaining = RwSignal::new(60i64);
-    let next_fetch = RwSignal::new(refetch::after_code(60));
+    // When the code on screen expires, and when to ask again (`now_secs`).
+    let deadline = RwSignal::new(f64::MAX);
+    let fetch_at = RwSignal::new(f64::MAX);
+    let ask_in = move |secs: i64| fetch_at.set(now_secs() + secs as f64);
     let offline = RwSignal::new(false);
     let result = RwSignal::new(None::<CodeResult>);
     // A refusal (session over, account frozen): the code must not stay on screen.
@@ -45,25 +61,26 @@ pub fn CodePage() -> impl IntoView {
     Effect::new(move |_| match code.get() {
         Some(Ok(Some(c))) => {
             remaining.set(c.expires_in);
-            next_fetch.set(refetch::after_code(c.expires_in));
+            deadline.set(now_secs() + c.expires_in as f64);
+            ask_in(refetch::after_code(c.expires_in));
             shown.set(Some(c));
             offline.set(false);
             refused.set(None);
         }
         Some(Ok(None)) => {
             shown.set(None);
-            next_fetch.set(refetch::AFTER_USE);
+            ask_in(refetch::AFTER_USE);
             offline.set(false);
             refused.set(None);
         }
         Some(Err(AppError::Transport(_) | AppError::Internal(_))) => {
-            next_fetch.set(refetch::AFTER_FAILURE);
+            ask_in(refetch::AFTER_FAILURE);
             offline.set(true);
         }
         Some(Err(e)) => {
             shown.set(None);
             offline.set(false);
-            next_fetch.set(i64::MAX);
+            fetch_at.set(f64::MAX);
             refused.set(Some(e));
         }
         None => {}
@@ -73,10 +90,16 @@ pub fn CodePage() -> impl IntoView {
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {
-                remaining.update(|r| *r = (*r - 1).max(0));
-                next_fetch.update(|n| *n -= 1);
-                if next_fetch.get_untracked() <= 0 {
-                    next_fetch.set(refetch::AFTER_FAILURE);
+                let now = now_secs();
+                let until = deadline.get_untracked();
+                if until < f64::MAX {
+                    let left = (until - now).ceil().max(0.0) as i64;
+                    if left != remaining.get_untracked() {
+                        remaining.set(left);
+                    }
+                }
+                if now >= fetch_at.get_untracked() {
+                    ask_in(refetch::AFTER_FAILURE);
                     generation.update(|g| *g = g.wrapping_add(1));
                 }
             },
@@ -116,14 +139,16 @@ pub fn CodePage() -> impl IntoView {
                         return view! { <p class="error" role="alert">{error_text(i18n, &e)}</p> }.into_any();
                     }
                     let current = shown.get().or_else(|| first.clone().ok().flatten());
-                    let expired = offline.get() && remaining.get() == 0;
+                    // An expired code is never shown (a phone that slept may wake up to one):
+                    // offline the page says so, online the next code is on its way.
+                    let expired = remaining.get() == 0;
                     match current {
                         Some(c) if !expired => view! { <CodeView code=c remaining=remaining full=full /> }.into_any(),
-                        Some(_) => view! {
+                        Some(_) if offline.get() => view! {
                             <p class="notice" data-testid="pay-code-expired">{t!(i18n, code.expired_offline)}</p>
                         }
                             .into_any(),
-                        None => view! { <p class="loading">{t!(i18n, code.refreshing)}</p> }.into_any(),
+                        _ => view! { <p class="loading">{t!(i18n, code.refreshing)}</p> }.into_any(),
                     }
                 }
             })}
