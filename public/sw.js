@@ -1,15 +1,22 @@
 // Yikatong's service worker: the app opens without a network.
 //
-// What it keeps: the offline page and what it shows (the style sheet, icons, the manifest),
-// in one cache named after its version. What it never keeps: a page, a server answer, or
-// anything else personal. Pages and server functions always go to the network; when there is
-// none, a page request gets the offline page instead of the browser's error.
+// What it keeps, in one cache named after its version:
+// - the offline page and what it shows (the style sheet, icons, the manifest);
+// - the app's code (/pkg/yikatong.js and .wasm) and the 深职通码 page as rendered for nobody
+//   (fetched without cookies, `x-ykt-shell`): with these a remembered phone opens its code page
+//   without a network and makes its code from its own key in the browser's storage.
+// What it never keeps: a page as a logged-in student sees it, a server answer, or anything
+// else personal. Pages and server functions always go to the network; when there is none, the
+// code page gets its cached shell and any other page the offline page.
 //
 // Shell files go to the network first too, so a new release is picked up at once; the cache
 // answers only when the network does not.
-const CACHE = "ykt-shell-v1";
+const CACHE = "ykt-shell-v2";
+const CODE_PAGE = "/portal/code";
 const SHELL = [
   "/offline.html",
+  "/pkg/yikatong.js",
+  "/pkg/yikatong.wasm",
   "/pkg/yikatong.css",
   "/favicon.svg",
   "/manifest.webmanifest",
@@ -17,11 +24,19 @@ const SHELL = [
   "/icons/icon-512.png",
 ];
 
+// The code page for nobody: no cookie goes with it, so nothing personal comes back.
+function keepCodeShell(cache) {
+  const request = new Request(CODE_PAGE, { credentials: "omit", headers: { "x-ykt-shell": "1" } });
+  return fetch(request).then((response) => {
+    if (response.ok && !response.redirected) return cache.put(CODE_PAGE, response);
+  });
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(SHELL))
+      .then((cache) => cache.addAll(SHELL).then(() => keepCodeShell(cache)))
       .then(() => self.skipWaiting()),
   );
 });
@@ -54,6 +69,23 @@ self.addEventListener("fetch", (event) => {
           return response;
         })
         .catch(() => caches.match(url.pathname).then((hit) => hit || Response.error())),
+    );
+    return;
+  }
+  if (request.mode === "navigate" && url.origin === self.location.origin && url.pathname === CODE_PAGE) {
+    event.respondWith(
+      fetch(request)
+        .then((response) => {
+          // Online: the real page, and the shell renewed with the release it belongs to.
+          event.waitUntil(caches.open(CACHE).then(keepCodeShell).catch(() => {}));
+          return response;
+        })
+        .catch(() =>
+          caches
+            .match(CODE_PAGE)
+            .then((hit) => hit || caches.match("/offline.html"))
+            .then((hit) => hit || Response.error()),
+        ),
     );
     return;
   }

@@ -5,6 +5,7 @@
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod api;
+pub mod code_format;
 pub mod components;
 pub mod error;
 pub mod model;

@@ -189,6 +189,24 @@ pub struct CampusProfile {
     /// A cash top-up at the counter above this amount needs a second staff member.
     #[serde(default = "default_cash_approval_above")]
     pub cash_approval_above: Money,
+    /// How many days a student's phone stays remembered for the code (1 to 180).
+    #[serde(default = "default_phone_binding_days")]
+    pub phone_binding_days: i64,
+    /// A code that a remembered phone made offline pays at most this without the consumption
+    /// password; above it, the password is asked for.
+    #[serde(default = "default_offline_code_max")]
+    pub offline_code_max: Money,
+}
+
+/// The days a campus may remember a phone for.
+pub const PHONE_BINDING_DAYS: std::ops::RangeInclusive<i64> = 1..=180;
+
+fn default_phone_binding_days() -> i64 {
+    30
+}
+
+fn default_offline_code_max() -> Money {
+    Money::yuan(50)
 }
 
 fn default_approval_above() -> Money {
@@ -230,6 +248,14 @@ impl CampusProfile {
         }
         if self.default_single_limit > self.default_daily_limit {
             return Err("the single limit cannot exceed the daily limit".into());
+        }
+        if !PHONE_BINDING_DAYS.contains(&self.phone_binding_days) {
+            return Err("a phone is remembered for 1 to 180 days".into());
+        }
+        if self.offline_code_max.fen() < 0 || self.offline_code_max > self.max_single_limit {
+            return Err(
+                "the offline code amount must be between 0 and the single-payment maximum".into(),
+            );
         }
         Ok(())
     }

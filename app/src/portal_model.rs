@@ -141,6 +141,8 @@ pub struct HolderBrief {
     /// The campus name of the QR code ("深职通码"), for the portal's navigation: carried here
     /// so the layout needs no second loading boundary (which would shift hydration ids).
     pub code_name: crate::model::Localized,
+    /// Opened by a remembered phone alone (no logged-in session): only the code page works.
+    pub phone_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,6 +291,39 @@ pub struct Profile {
     pub id_doc_masked: String,
     pub phone_masked: String,
     pub sessions: Vec<SessionInfo>,
+    /// Phones remembered for the code.
+    pub phones: Vec<PhoneView>,
+}
+
+/// A remembered phone on the profile page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneView {
+    pub key_id: i64,
+    /// Browser and system ("Chrome · Android").
+    pub name: String,
+    /// RFC 3339: remembered since, until, and last opened its code.
+    pub since: String,
+    pub until: String,
+    pub last_used: String,
+    /// The browser looking at the list.
+    pub this_phone: bool,
+}
+
+/// What a remembered phone keeps in its browser storage to make codes without the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneCodeKey {
+    pub key_id: i64,
+    pub secret: String,
+    /// Shown under the code, as the server shows it.
+    pub name: String,
+    pub student_no_tail: String,
+    /// The server's clock when it answered (ms since 1970): the phone keeps its own clock's
+    /// difference to it, so a phone whose clock is off still makes codes of the right time.
+    pub server_time_ms: i64,
+    /// What an offline code pays without the consumption password.
+    pub offline_max: crate::model::Money,
+    /// RFC 3339: when the binding ends by itself.
+    pub expires_at: String,
 }
 
 /// A 深职通码 for the holder's screen.
@@ -303,6 +338,15 @@ pub struct PayCode {
     /// so a cashier can check the person by hand.
     pub name: String,
     pub student_no_tail: String,
+    /// The balance now (the code page shows it; a remembered phone sees nothing else).
+    pub balance: Option<crate::model::Money>,
+    /// The server's clock (ms since 1970), for the phone's clock difference.
+    pub server_time_ms: i64,
+    /// This phone's binding key, when the phone is remembered: the page fetches its secret
+    /// once if its storage does not hold this key's.
+    pub phone_key_id: Option<i64>,
+    /// Made on this phone without the network (not by the server).
+    pub offline: bool,
 }
 
 /// What became of a payment with the holder's 深职通码: pushed to the code page the moment a

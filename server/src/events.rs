@@ -1,14 +1,15 @@
 //! `GET /events/pay-code`: the 深职通码 page's stream of payment results (server-sent events;
 //! `app::server::code_events` holds the listeners).
 //!
-//! The stream needs the holder's session cookie and a same-origin request. It never prolongs
-//! the session, and it ends when the session does (checked at each result and every minute),
+//! The stream needs the holder's session cookie (or a remembered phone's) and a same-origin
+//! request. It never prolongs the session, and it ends when the session (or the binding) does (checked at each result and every minute),
 //! when the server shuts down, when the page goes away, or when a fifth page of the same
 //! holder takes its place. Each result is one event named
 //! `result` whose data is a `CodeResult` in JSON.
 
 use app::server::code_events::Listener;
-use app::server::{AppState, auth, client_from_parts};
+use app::server::phone::{self, Credential};
+use app::server::{AppState, client_from_parts};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -30,19 +31,19 @@ pub async fn pay_code(
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
     let client = client_from_parts(&headers, Some(peer), state.secure_cookies);
-    let session = match auth::require_listening_holder(&state, &client).await {
-        Ok(session) => session,
+    let viewer = match phone::code_viewer(&state, &client, false).await {
+        Ok(viewer) => viewer,
         Err(e) => return e.into_response(),
     };
     // `None` only while the server shuts down.
-    let Some(listener) = state.code_events.listen(session.holder_id) else {
+    let Some(listener) = state.code_events.listen(viewer.holder_id) else {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     };
     let stream = futures::stream::unfold(
         Open {
             listener,
             state,
-            token_hash: session.token_hash,
+            credential: viewer.credential(),
             check: tokio::time::interval_at(
                 tokio::time::Instant::now() + SESSION_CHECK,
                 SESSION_CHECK,
@@ -67,7 +68,7 @@ pub async fn pay_code(
 struct Open {
     listener: Listener,
     state: AppState,
-    token_hash: String,
+    credential: Credential,
     check: tokio::time::Interval,
 }
 
@@ -98,7 +99,7 @@ impl Open {
     }
 
     async fn alive(&self) -> bool {
-        auth::holder_session_open(&self.state, &self.token_hash, self.state.now())
+        phone::still_open(&self.state, &self.credential)
             .await
             .unwrap_or(false)
     }

@@ -516,6 +516,28 @@ async fn portal_guard(
             Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
         };
     }
+    if path == app::pages::portal::CODE_PAGE {
+        // The code page: also for a remembered phone alone, and, rendered for nobody, for the
+        // service worker that keeps it for offline use (`x-ykt-shell`; the page holds nothing
+        // personal then and makes its code from the phone's own storage).
+        let shell = req.headers().contains_key("x-ykt-shell");
+        let open = match app::server::phone::code_viewer(&state, &client, false).await {
+            Ok(_) => true,
+            Err(AppError::Unauthorized) => shell,
+            Err(AppError::Rejected(app::portal_model::Problem::PasswordChangeRequired)) => {
+                return axum::response::Redirect::to("/portal/password").into_response();
+            }
+            Err(AppError::Rejected(_)) => true,
+            Err(_) => {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+            }
+        };
+        return if open {
+            next.run(req).await
+        } else {
+            axum::response::Redirect::to("/login").into_response()
+        };
+    }
     let target = match app::server::auth::holder_session(&state, &client, state.now()).await {
         Ok(None) => Some("/login"),
         Ok(Some(s)) if s.must_change_password && path != "/portal/password" => {

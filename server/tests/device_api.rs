@@ -642,3 +642,292 @@ async fn listening_for_results_keeps_nobody_logged_in() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     app.stop().await;
 }
+
+/// Logs in with "remember this phone" ticked; returns the session cookie and the phone's.
+async fn login_remembering(app: &TestApp, login: &str, password: &str) -> (String, String) {
+    let res = app
+        .client
+        .post(app.url("/api/login"))
+        .header("accept", "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("login", login), ("password", password), ("remember", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let find = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {cookies:?}"))
+            .clone()
+    };
+    let phone = find("ykt_phone=");
+    // Kept by the browser for the campus's 30 days, and out of scripts' reach.
+    assert!(
+        phone.contains(&format!("Max-Age={}", 30 * 86_400)),
+        "{phone}"
+    );
+    assert!(phone.contains("HttpOnly"), "{phone}");
+    let first = |c: String| c.split(';').next().unwrap().to_string();
+    (first(find("ykt_session=")), first(phone))
+}
+
+/// The code a remembered phone makes itself, at the server's time (as the phone does after
+/// correcting its clock by the server's).
+fn phone_code(key: &Value, app: &TestApp, steps_ago: i64) -> String {
+    use app::code_format::{Purpose, digits, step_of};
+    digits(
+        key["secret"].as_str().unwrap(),
+        Purpose::Offline,
+        key["key_id"].as_i64().unwrap(),
+        step_of(app.state.now().timestamp()) - steps_ago,
+    )
+}
+
+#[tokio::test]
+async fn a_remembered_phone_opens_only_its_code_and_pays_offline_within_the_campus_amount() {
+    use app::server::auth::HOLDER_IDLE;
+    use helpers::call;
+    use helpers::device::{FRESH_CONSUMPTION_PASSWORD, FRESH_QUERY_PASSWORD};
+    let app = TestApp::spawn(2).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let fresh = fresh_holder(&app, 12, Money::yuan(200)).await;
+    // This campus lets an offline code pay ¥20 without the password (the holder's own single
+    // limit is ¥50).
+    let mut campus = app.state.db.campus_profile().await.unwrap().unwrap();
+    campus.offline_code_max = Money::yuan(20);
+    app.state.db.save_campus_profile(&campus).await.unwrap();
+    app.state.campus.forget();
+    let (session, phone) = login_remembering(&app, &fresh.login, FRESH_QUERY_PASSWORD).await;
+    let both = format!("{session}; {phone}");
+
+    // The phone's own key, for its storage: only with the session, only this browser's.
+    let (status, body, _) = call(&app, Some(&both), "phone_secret", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let key: Value = serde_json::from_str(&body).unwrap();
+    assert!(key["key_id"].as_i64().unwrap() < 10_000_000, "{key}");
+    assert_eq!(key["secret"].as_str().unwrap().len(), 64);
+    assert_eq!(key["offline_max"], 2000);
+    let told = key["server_time_ms"].as_i64().unwrap();
+    assert!(
+        (app.state.now().timestamp_millis() - told).abs() < 5_000,
+        "{key}"
+    );
+    let (status, body, _) = call(&app, Some(&phone), "phone_secret", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the phone alone: {body}");
+    let (_, body, _) = call(&app, Some(&session), "phone_secret", &[]).await;
+    assert_eq!(body, "null", "the session without the phone's cookie");
+
+    // A code made on the phone pays once, within the offline amount without the password.
+    let code = phone_code(&key, &app, 0);
+    let paid = pos.pay(&app, "ph-1", 1250, None, Some(&code), None).await;
+    assert_eq!(paid["approved"], true, "{paid}");
+    let again = pos.pay(&app, "ph-2", 100, None, Some(&code), None).await;
+    assert_eq!(again["reason"], "code_used", "{again}");
+    // Above the offline amount, the consumption password is asked for; with it, it pays.
+    let over = phone_code(&key, &app, 1);
+    let asked = pos.pay(&app, "ph-3", 2001, None, Some(&over), None).await;
+    assert_eq!(asked["reason"], "password_required", "{asked}");
+    let with_pw = pos
+        .pay(
+            &app,
+            "ph-3",
+            2001,
+            None,
+            Some(&over),
+            Some(FRESH_CONSUMPTION_PASSWORD),
+        )
+        .await;
+    assert_eq!(with_pw["approved"], true, "{with_pw}");
+    // A code the server made for the same phone (online, with the phone's cookie) is not
+    // capped: the holder's own ¥50 limit applies.
+    let (_, body, _) = call(&app, Some(&phone), "pay_code", &[]).await;
+    let online: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        online["digits"].as_str().unwrap().starts_with("81"),
+        "{online}"
+    );
+    assert_eq!(online["phone_key_id"], key["key_id"]);
+    assert_eq!(online["balance"], 20_000 - 1250 - 2001);
+    let digits = online["digits"].as_str().unwrap();
+    let online_paid = pos.pay(&app, "ph-3b", 2500, None, Some(digits), None).await;
+    assert_eq!(online_paid["approved"], true, "{online_paid}");
+
+    // After the idle time the session is over; the phone still opens its code (and balance),
+    // and nothing else.
+    app.state
+        .clock
+        .advance(HOLDER_IDLE + chrono::Duration::seconds(1));
+    let (status, body, _) = call(&app, Some(&both), "pay_code", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, body, _) = call(&app, Some(&both), "me", &[]).await;
+    let me: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["phone_only"], true, "{me}");
+    for endpoint in ["history", "dashboard", "profile", "phone_secret", "limits"] {
+        let (status, body, _) = call(&app, Some(&both), endpoint, &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{endpoint}: {body}");
+    }
+    let page = app
+        .client
+        .get(app.url("/portal/code"))
+        .header("cookie", &both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "the code page opens");
+    let page = app
+        .client
+        .get(app.url("/portal/history"))
+        .header("cookie", &both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        StatusCode::SEE_OTHER,
+        "history asks to log in"
+    );
+    assert_eq!(page.headers()["location"], "/login");
+    // Offline codes go on paying.
+    let later = pos
+        .pay(
+            &app,
+            "ph-4",
+            300,
+            None,
+            Some(&phone_code(&key, &app, 0)),
+            None,
+        )
+        .await;
+    assert_eq!(later["approved"], true, "{later}");
+
+    // The profile lists the phone; removing it stops its codes at once.
+    let desk = helpers::login(&app, &fresh.login, FRESH_QUERY_PASSWORD).await;
+    let (_, body, _) = call(&app, Some(&desk), "profile", &[]).await;
+    let profile: Value = serde_json::from_str(&body).unwrap();
+    let phones = profile["phones"].as_array().unwrap();
+    assert_eq!(phones.len(), 1, "{profile}");
+    assert_eq!(phones[0]["key_id"], key["key_id"]);
+    assert_eq!(phones[0]["this_phone"], false);
+    let made_before = phone_code(&key, &app, 0);
+    let key_id = key["key_id"].to_string();
+    let (status, body, _) = call(&app, Some(&desk), "remove_phone", &[("key_id", &key_id)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let refused = pos
+        .pay(&app, "ph-5", 300, None, Some(&made_before), None)
+        .await;
+    assert_eq!(refused["reason"], "code_invalid", "{refused}");
+    let (status, _, _) = call(&app, Some(&phone), "pay_code", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Another holder cannot remove a phone, nor one twice.
+    let (status, _, _) = call(&app, Some(&desk), "remove_phone", &[("key_id", &key_id)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let holder_id = holder(&app, &fresh.login).await;
+    let audit = app.state.db.audit_of_holder(holder_id, 50).await.unwrap();
+    for action in ["holder.phone_bound", "holder.phone_removed"] {
+        assert!(audit.iter().any(|a| a.action == action), "{action}");
+    }
+}
+
+#[tokio::test]
+async fn a_password_change_or_a_loss_report_forgets_every_phone() {
+    use helpers::call;
+    use helpers::device::FRESH_QUERY_PASSWORD;
+    let app = TestApp::spawn(2).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let fresh = fresh_holder(&app, 13, Money::yuan(100)).await;
+    let key_of = async |cookies: &str| {
+        let (_, body, _) = call(&app, Some(cookies), "phone_secret", &[]).await;
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+
+    // A loss report.
+    let (session, phone) = login_remembering(&app, &fresh.login, FRESH_QUERY_PASSWORD).await;
+    let key = key_of(&format!("{session}; {phone}")).await;
+    let (status, body, _) = call(
+        &app,
+        Some(&session),
+        "card_loss",
+        &[("password", FRESH_QUERY_PASSWORD), ("lost", "true")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let refused = pos
+        .pay(
+            &app,
+            "fg-1",
+            100,
+            None,
+            Some(&phone_code(&key, &app, 0)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        refused["reason"], "code_invalid",
+        "after the loss report: {refused}"
+    );
+    let (status, _, _) = call(&app, Some(&phone), "pay_code", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Lifting the report brings no phone back.
+    call(
+        &app,
+        Some(&session),
+        "card_loss",
+        &[("password", FRESH_QUERY_PASSWORD), ("lost", "false")],
+    )
+    .await;
+    let (_, body, _) = call(&app, Some(&session), "profile", &[]).await;
+    assert!(body.contains("\"phones\":[]"), "{body}");
+
+    // A password change.
+    let (session, phone) = login_remembering(&app, &fresh.login, FRESH_QUERY_PASSWORD).await;
+    let key = key_of(&format!("{session}; {phone}")).await;
+    assert!(
+        pos.pay(
+            &app,
+            "fg-2",
+            100,
+            None,
+            Some(&phone_code(&key, &app, 0)),
+            None
+        )
+        .await["approved"]
+            == true
+    );
+    let (status, body, _) = call(
+        &app,
+        Some(&session),
+        "change_password",
+        &[
+            ("old", FRESH_QUERY_PASSWORD),
+            ("new", "604829"),
+            ("repeat", "604829"),
+        ],
+    )
+    .await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status} {body}"
+    );
+    let refused = pos
+        .pay(
+            &app,
+            "fg-3",
+            100,
+            None,
+            Some(&phone_code(&key, &app, 1)),
+            None,
+        )
+        .await;
+    assert_eq!(
+        refused["reason"], "code_invalid",
+        "after the change: {refused}"
+    );
+}

@@ -10,13 +10,30 @@ use crate::server::{auth, portal};
 
 /// Logs in with a student or card number and the query password. On success the session
 /// cookie is set and the browser is sent to the portal (or to the password page first).
+/// `remember` ("on", the login form's checkbox): keep this phone for the 深职通码
+/// (`server::phone`); not while the initial password must still be changed, since the change
+/// would end the binding at once.
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(login: String, password: String) -> Result<(), AppError> {
+pub async fn login(
+    login: String,
+    password: String,
+    #[server(default)] remember: Option<String>,
+) -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
         use crate::server::session_cookie;
-        let (token, must_change) =
-            auth::login(&state, &login, &password, &client, state.now()).await?;
+        let now = state.now();
+        let (token, must_change, holder_id) =
+            auth::login(&state, &login, &password, &client, now).await?;
         crate::api::set_cookie(&session_cookie(Some(&token), state.secure_cookies))?;
+        if remember.is_some_and(|r| !r.is_empty()) && !must_change {
+            let (phone_token, days) =
+                crate::server::phone::bind(&state, holder_id, &client, now).await?;
+            crate::api::set_cookie(&crate::server::phone::cookie(
+                Some(&phone_token),
+                state.secure_cookies,
+                days,
+            ))?;
+        }
         leptos_axum::redirect(if must_change {
             "/portal/password"
         } else {
@@ -50,21 +67,40 @@ pub async fn logout() -> Result<(), AppError> {
 pub async fn me() -> Result<Option<HolderBrief>, AppError> {
     crate::api::served(|state, client| async move {
         let session = auth::holder_session(&state, &client, state.now()).await?;
-        let code_name = match &session {
-            Some(_) => state
-                .db
-                .campus_profile()
-                .await?
-                .map(|c| c.qr_code_name)
-                .unwrap_or_default(),
-            None => Default::default(),
+        let brief = match session {
+            Some(s) => Some(HolderBrief {
+                code_name: Default::default(),
+                name: s.name,
+                student_no: s.student_no,
+                must_change_password: s.must_change_password,
+                phone_only: false,
+            }),
+            // A remembered phone alone: the code page only.
+            None => match crate::server::phone::binding(&state, &client, state.now()).await? {
+                Some(phone) => state
+                    .db
+                    .holder_auth(phone.holder_id)
+                    .await?
+                    .map(|h| HolderBrief {
+                        code_name: Default::default(),
+                        name: h.name,
+                        student_no: h.student_no,
+                        must_change_password: false,
+                        phone_only: true,
+                    }),
+                None => None,
+            },
         };
-        Ok(session.map(|s| HolderBrief {
-            code_name,
-            name: s.name,
-            student_no: s.student_no,
-            must_change_password: s.must_change_password,
-        }))
+        let Some(mut brief) = brief else {
+            return Ok(None);
+        };
+        brief.code_name = state
+            .db
+            .campus_profile()
+            .await?
+            .map(|c| c.qr_code_name)
+            .unwrap_or_default();
+        Ok(Some(brief))
     })
     .await
 }
@@ -165,7 +201,7 @@ pub async fn set_limits(
 
 #[server(prefix = "/api", endpoint = "profile")]
 pub async fn get_profile() -> Result<Profile, AppError> {
-    crate::api::as_holder(false, |state, _client, s| async move {
+    crate::api::as_holder(false, |state, client, s| async move {
         let p = state
             .db
             .profile(s.holder_id)
@@ -194,6 +230,7 @@ pub async fn get_profile() -> Result<Profile, AppError> {
             id_doc_masked: p.id_doc_masked,
             phone_masked: p.phone_masked,
             sessions,
+            phones: crate::server::phone::list(&state, s.holder_id, &client).await?,
         })
     })
     .await
@@ -230,42 +267,75 @@ pub async fn end_other_sessions() -> Result<u64, AppError> {
     .await
 }
 
-/// The 深职通码 to show now (`None` for a second after a use, until the next step).
+/// The 深职通码 to show now (`None` for a second after a use, until the next step). A
+/// logged-in session or a remembered phone opens it; a remembered phone's codes come from its
+/// own key, the same key it makes codes from without the network.
 #[server(prefix = "/api", endpoint = "pay_code")]
 pub async fn get_pay_code() -> Result<Option<PayCode>, AppError> {
-    crate::api::as_holder(false, |state, _client, s| async move {
-        use crate::server::paycode::{CodeError, current_code};
-        let code = current_code(
-            &state.db,
-            &state.secrets.sealer,
-            s.holder_id,
-            &s.token_hash,
-            state.now(),
-        )
-        .await
-        .map_err(|e| match e {
-            CodeError::AccountNotActive => AppError::Rejected(Problem::AccountNotActive),
-            other => crate::server::internal(other),
-        })?;
+    crate::api::served(|state, client| async move {
+        use crate::server::paycode::{CodeError, KeyOf, current_code};
+        use crate::server::phone;
+        let viewer = phone::code_viewer(&state, &client, true).await?;
+        let now = state.now();
+        let key = match (&viewer.phone, &viewer.session) {
+            (Some(p), _) => KeyOf::Phone(p.key_id),
+            (None, Some(hash)) => KeyOf::Session(hash),
+            (None, None) => return Err(AppError::Unauthorized),
+        };
+        let code = current_code(&state.db, &state.secrets.sealer, viewer.holder_id, key, now)
+            .await
+            .map_err(|e| match e {
+                CodeError::AccountNotActive => AppError::Rejected(Problem::AccountNotActive),
+                CodeError::Revoked => AppError::Unauthorized,
+                other => crate::server::internal(other),
+            })?;
         let Some((digits, expires_in)) = code else {
             return Ok(None);
         };
-        let svg = qrcode::QrCode::new(digits.as_bytes())
-            .map_err(crate::server::internal)?
-            .render::<qrcode::render::svg::Color>()
-            .min_dimensions(240, 240)
-            .quiet_zone(true)
-            .dark_color(qrcode::render::svg::Color("#000000"))
-            .light_color(qrcode::render::svg::Color("#ffffff"))
-            .build();
-        let tail_from = s.student_no.chars().count().saturating_sub(4);
+        let svg = crate::code_format::qr_svg(&digits)
+            .ok_or_else(|| crate::server::internal("QR code"))?;
+        let day_start = crate::server::domain::calendar::day_start(now);
+        let balance = state
+            .db
+            .payer(viewer.holder_id, day_start)
+            .await?
+            .map(|p| p.balance);
         Ok(Some(PayCode {
             digits,
             svg,
             expires_in,
-            name: s.name.clone(),
-            student_no_tail: s.student_no.chars().skip(tail_from).collect(),
+            name: viewer.name.clone(),
+            student_no_tail: phone::student_no_tail(&viewer.student_no),
+            balance,
+            server_time_ms: now.timestamp_millis(),
+            phone_key_id: viewer.phone.as_ref().map(|p| p.key_id),
+            offline: false,
         }))
+    })
+    .await
+}
+
+/// This remembered phone's code secret, for its browser storage (`None` when this browser is
+/// not remembered). Needs the logged-in session: the password was typed on this phone.
+#[server(prefix = "/api", endpoint = "phone_secret")]
+pub async fn phone_secret() -> Result<Option<PhoneCodeKey>, AppError> {
+    crate::api::as_holder(false, |state, client, s| async move {
+        crate::server::phone::secret(&state, &s, &client).await
+    })
+    .await
+}
+
+/// Forgets one of the holder's remembered phones: its codes are refused from now on. The
+/// browser that removes its own also loses its cookie.
+#[server(prefix = "/api", endpoint = "remove_phone")]
+pub async fn remove_phone(key_id: i64) -> Result<(), AppError> {
+    crate::api::as_holder(false, |state, client, s| async move {
+        let own = crate::server::phone::remove(&state, &s, key_id, &client).await?;
+        if own {
+            crate::api::set_cookie(&crate::server::phone::cookie(None, state.secure_cookies, 0))?;
+        }
+        crate::api::after_plain_form("/portal/profile");
+        Ok(())
     })
     .await
 }

@@ -29,6 +29,11 @@ pub fn LoginPage() -> impl IntoView {
                     maxlength="6"
                     required
                 />
+                <label class="check">
+                    <input type="checkbox" name="remember" value="on" data-testid="remember-phone" />
+                    {t!(i18n, login.remember)}
+                </label>
+                <p class="muted small">{t!(i18n, login.remember_note)}</p>
                 <ActionError result=login.value() />
                 <button type="submit" class="primary" disabled=move || login.pending().get()>
                     {t!(i18n, login.submit)}

@@ -41,6 +41,8 @@ pub struct Client {
     pub terminal_token: Option<String>,
     /// The staff cookie's token (the card office's pages).
     pub staff_token: Option<String>,
+    /// The remembered-phone cookie's token (`phone`).
+    pub phone_token: Option<String>,
 }
 
 /// A logged-in cardholder.
@@ -153,7 +155,8 @@ pub async fn reserve_address(
     }
 }
 
-/// Checks a login and, when it is right, opens a session. Returns the cookie token.
+/// Checks a login and, when it is right, opens a session. Returns the cookie token, whether
+/// the initial password must be changed first, and the holder.
 ///
 /// Every refusal is the same `BadCredentials`, with the same work behind it: an unknown
 /// login, a wrong password and a locked account cannot be told apart, so the answers do not
@@ -164,7 +167,7 @@ pub async fn login(
     password: &str,
     client: &Client,
     now: DateTime<Utc>,
-) -> Result<(String, bool), AppError> {
+) -> Result<(String, bool, i64), AppError> {
     let db = &state.db;
     let address_key = reserve_address(state, "ip", client, now).await?;
     let refused = || Err(AppError::Rejected(Problem::BadCredentials));
@@ -218,7 +221,7 @@ pub async fn login(
         user_agent: client.user_agent.chars().take(200).collect(),
     })
     .await?;
-    Ok((token, holder.must_change_password))
+    Ok((token, holder.must_change_password, holder.holder_id))
 }
 
 /// Checks a holder's query password outside a login (a confirmation in the portal, a kiosk),
@@ -347,14 +350,14 @@ pub async fn require_holder(
     admitted(session, allow_initial)
 }
 
-/// `require_holder` for a page that only listens (the code page's event stream): opening it,
+/// `holder_session` for a page that only listens (the code page's event stream): opening it,
 /// or opening it again after a dropped connection, is not activity and keeps nobody logged in.
-pub async fn require_listening_holder(
+pub async fn listening_session(
     state: &AppState,
     client: &Client,
-) -> Result<HolderSession, AppError> {
-    let session = holder_session_with(state, client, state.now(), false).await?;
-    admitted(session, false)
+    now: DateTime<Utc>,
+) -> Result<Option<HolderSession>, AppError> {
+    holder_session_with(state, client, now, false).await
 }
 
 fn admitted(

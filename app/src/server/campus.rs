@@ -76,6 +76,8 @@ pub fn demo_profile() -> CampusProfile {
         max_daily_limit: Money::yuan(1000),
         correction_approval_above: Money::yuan(100),
         cash_approval_above: Money::yuan(1000),
+        phone_binding_days: 30,
+        offline_code_max: Money::yuan(50),
     }
 }
 

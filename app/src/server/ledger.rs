@@ -6,7 +6,7 @@ use super::AppState;
 use super::domain::attempts::Lockout;
 use super::domain::calendar::day_start;
 pub use super::domain::masking::masked_name;
-use super::domain::payments::{LimitCheck, check_limits};
+use super::domain::payments::{LimitCheck, check_limits, single_without_password};
 use super::paycode::{self, CodeError, Purpose};
 use super::store::{
     AccessEvent, Attempts, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError,
@@ -333,10 +333,16 @@ async fn charge(
         .get(&state.db)
         .await?
         .ok_or_else(|| LedgerError::Internal("no campus profile".into()))?;
+    // A code a phone made offline pays only the campus's offline amount without the password.
+    let offline_max = who
+        .code
+        .as_ref()
+        .is_some_and(|c| c.offline)
+        .then_some(profile.offline_code_max);
     let limits = check_limits(
         req.amount,
         payer.spent_today,
-        payer.single_limit,
+        single_without_password(payer.single_limit, offline_max),
         payer.daily_limit,
         profile.max_single_limit,
         profile.max_daily_limit,
@@ -392,6 +398,7 @@ async fn charge(
             day_start,
             campus_max_single: profile.max_single_limit,
             campus_max_daily: profile.max_daily_limit,
+            offline_max,
             now,
         })
         .await?;

@@ -152,6 +152,7 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         day_start: start_of(on),
                         campus_max_single: profile.max_single_limit,
                         campus_max_daily: profile.max_daily_limit,
+                        offline_max: None,
                         now: at(on),
                     })
                     .await

@@ -18,6 +18,7 @@ pub mod ledger;
 mod ledger_props;
 pub mod password;
 pub mod paycode;
+pub mod phone;
 pub mod pin;
 pub mod portal;
 pub mod sealing;
@@ -176,6 +177,7 @@ pub fn client_from_parts(
     let token = cookie([SESSION_COOKIE, SECURE_SESSION_COOKIE]);
     let terminal_token = cookie([terminal::COOKIE, terminal::SECURE_COOKIE]);
     let staff_token = cookie([staff::COOKIE, staff::SECURE_COOKIE]);
+    let phone_token = cookie([phone::COOKIE, phone::SECURE_COOKIE]);
     auth::Client {
         ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
         user_agent: headers
@@ -186,6 +188,7 @@ pub fn client_from_parts(
         token,
         terminal_token,
         staff_token,
+        phone_token,
     }
 }
 

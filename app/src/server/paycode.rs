@@ -1,38 +1,19 @@
-//! The 深职通码: a rotating code the holder's phone shows and a scanner reads as digits.
+//! The 深职通码 on the server: checking scanned codes, and making the codes a logged-in browser
+//! shows. The digits themselves are `crate::code_format`, shared with the remembered phone's
+//! wasm, which makes its own codes from its binding's secret.
 //!
-//! Layout (20 digits): `8` · purpose (1 = pay, also good as identity; 2 = identity only) ·
-//! key id (8 digits, random per logged-in device) · time step mod 100 (2 digits) · MAC (8
-//! digits). The MAC is HMAC-SHA256 over purpose, key id and the full time step, keyed with the
-//! device's random secret, truncated to 8 decimal digits. A step is 10 s; a code is accepted
-//! for 6 steps (about a minute), and one step early for clock skew. A code used for a payment
-//! is recorded and refused after; revoking the key (logout, password change, freeze) kills
-//! every code it made.
+//! A code is accepted for `VALID_STEPS` steps (about a minute), and one step early for clock
+//! skew. A code used for a payment is recorded and refused after; revoking the key (logout,
+//! password change, freeze; for a phone: removing the binding or its expiry) kills every code
+//! it made.
 
+use super::domain::bindings;
 use super::sealing::{Sealed, Sealer};
 use super::store::{Db, PayKey, StoreError};
+use crate::code_format::{self as format, is_phone_key};
+pub use crate::code_format::{Purpose, STEP_SECS, VALID_STEPS};
 use crate::model::AccountStatus;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-pub const STEP_SECS: i64 = 10;
-pub const VALID_STEPS: i64 = 6;
-const PREFIX: char = '8';
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Pay,
-    Identity,
-}
-
-impl Purpose {
-    fn digit(self) -> char {
-        match self {
-            Purpose::Pay => '1',
-            Purpose::Identity => '2',
-        }
-    }
-}
 
 /// Why a scanned code was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,21 +43,7 @@ impl From<StoreError> for CodeError {
 }
 
 pub fn step_at(now: DateTime<Utc>) -> i64 {
-    now.timestamp().div_euclid(STEP_SECS)
-}
-
-fn mac(secret: &str, purpose: Purpose, key_id: i64, step: i64) -> u64 {
-    let mut m = match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC takes keys of any length"),
-    };
-    m.update(&[purpose.digit() as u8]);
-    m.update(&key_id.to_be_bytes());
-    m.update(&step.to_be_bytes());
-    let out = m.finalize().into_bytes();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&out[..8]);
-    u64::from_be_bytes(first) % 100_000_000
+    format::step_of(now.timestamp())
 }
 
 /// A key as stored, with its secret opened (`sealing`).
@@ -89,33 +56,7 @@ pub fn opened(sealer: &Sealer, key: PayKey) -> Result<PayKey, CodeError> {
 
 /// The digits for a key (its secret opened) at a step.
 pub fn code_digits(key: &PayKey, purpose: Purpose, step: i64) -> String {
-    format!(
-        "{PREFIX}{}{:08}{:02}{:08}",
-        purpose.digit(),
-        key.key_id,
-        step.rem_euclid(100),
-        mac(&key.secret, purpose, key.key_id, step)
-    )
-}
-
-/// Parsed digits: purpose, key id, step residue, MAC.
-fn parse(digits: &str) -> Result<(Purpose, i64, i64, u64), CodeError> {
-    let d = digits.trim();
-    if d.len() != 20 || !d.bytes().all(|b| b.is_ascii_digit()) || !d.starts_with(PREFIX) {
-        return Err(CodeError::Malformed);
-    }
-    let purpose = match &d[1..2] {
-        "1" => Purpose::Pay,
-        "2" => Purpose::Identity,
-        _ => return Err(CodeError::Malformed),
-    };
-    let num = |r: std::ops::Range<usize>| d[r].parse::<u64>().map_err(|_| CodeError::Malformed);
-    Ok((
-        purpose,
-        num(2..10)? as i64,
-        num(10..12)? as i64,
-        num(12..20)?,
-    ))
+    format::digits(&key.secret, purpose, key.key_id, step)
 }
 
 /// A code that passed every check.
@@ -124,11 +65,15 @@ pub struct Verified {
     pub holder_id: i64,
     pub key_id: i64,
     pub step: i64,
+    /// Made on a remembered phone without the network: pays without the consumption password
+    /// only up to the campus's offline amount.
+    pub offline: bool,
 }
 
-/// Checks scanned digits for `wanted`. Nothing is consumed: a payment code already used
-/// answers `Used`, and a payment uses it with `consume` once the sale is decided (after the
-/// password step), so a sale retried with the password can still use its code.
+/// Checks scanned digits for `wanted` (`Pay` or `Identity`). Nothing is consumed: a payment
+/// code already used answers `Used`, and a payment uses it with `consume` once the sale is
+/// decided (after the password step), so a sale retried with the password can still use its
+/// code.
 pub async fn verify(
     db: &Db,
     sealer: &Sealer,
@@ -136,46 +81,45 @@ pub async fn verify(
     wanted: Purpose,
     now: DateTime<Utc>,
 ) -> Result<Verified, CodeError> {
-    let (purpose, key_id, residue, presented) = parse(digits)?;
-    if wanted == Purpose::Pay && purpose != Purpose::Pay {
+    let code = format::parse(digits).ok_or(CodeError::Malformed)?;
+    let phone = is_phone_key(code.key_id);
+    // Only a phone makes offline codes; an identity code does not pay.
+    if (code.purpose == Purpose::Offline && !phone) || (wanted.pays() && !code.purpose.pays()) {
         return Err(CodeError::WrongPurpose);
     }
-    let key = db.pay_key(key_id).await?.ok_or(CodeError::Forged)?;
-    let key = opened(sealer, key)?;
-    let current = step_at(now);
-    // The full step with this residue closest to now (within ±50 steps).
-    let mut step = current - (current - residue).rem_euclid(100);
-    if current - step > 50 {
-        step += 100;
-    }
-    // Constant-time comparison of the MAC.
-    let expected = mac(&key.secret, purpose, key_id, step);
-    let same: bool = {
-        let (a, b) = (expected.to_be_bytes(), presented.to_be_bytes());
-        a.iter()
-            .zip(b.iter())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    let key = if phone {
+        db.phone_key(code.key_id).await?
+    } else {
+        db.pay_key(code.key_id).await?
     };
-    if !same {
+    let key = opened(sealer, key.ok_or(CodeError::Forged)?)?;
+    let current = step_at(now);
+    let step = format::full_step(current, code.residue);
+    let expected = format::mac(&key.secret, code.purpose, code.key_id, step);
+    if !format::same_mac(expected, code.mac) {
         return Err(CodeError::Forged);
     }
-    if key.revoked {
+    if key.revoked
+        || key
+            .expires_at
+            .is_some_and(|at| !bindings::alive(false, at, now))
+    {
         return Err(CodeError::Revoked);
     }
-    if step > current + 1 || current - step >= VALID_STEPS {
+    if !format::in_window(step, current) {
         return Err(CodeError::Expired);
     }
     if key.account_status != AccountStatus::Active {
         return Err(CodeError::AccountNotActive);
     }
-    if wanted == Purpose::Pay && db.pay_code_used(key_id, step).await? {
+    if wanted.pays() && db.pay_code_used(code.key_id, step).await? {
         return Err(CodeError::Used);
     }
     Ok(Verified {
         holder_id: key.holder_id,
-        key_id,
+        key_id: code.key_id,
         step,
+        offline: code.purpose == Purpose::Offline,
     })
 }
 
@@ -189,32 +133,26 @@ pub async fn consume(db: &Db, code: &Verified, now: DateTime<Utc>) -> Result<(),
     }
 }
 
+/// Which key a code page shows codes of: its remembered phone's, or its session's.
+pub enum KeyOf<'a> {
+    Phone(i64),
+    Session(&'a str),
+}
+
 /// The code a holder's device shows now: the current step's, or the next step's if the
-/// current one was just used for a payment. Creates the device's key on first use.
+/// current one was just used for a payment. Creates a session's key on first use (a phone's
+/// key was made with its binding).
 pub async fn current_code(
     db: &Db,
     sealer: &Sealer,
     holder_id: i64,
-    session_hash: &str,
+    of: KeyOf<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<(String, i64)>, CodeError> {
-    let key = match db.pay_key_for_session(session_hash).await? {
-        Some(key) => key,
-        None => {
-            let mut created = None;
-            for _ in 0..5 {
-                let key_id = 10_000_000 + (rand::random::<u32>() % 90_000_000) as i64;
-                let secret = hex::encode(rand::random::<[u8; 32]>());
-                let sealed = sealer.seal(Sealed::PayCodeKey, &secret);
-                if db
-                    .create_pay_key(key_id, holder_id, session_hash, &sealed, now)
-                    .await?
-                {
-                    created = db.pay_key(key_id).await?;
-                    break;
-                }
-            }
-            created.ok_or_else(|| CodeError::Store("no free key id".into()))?
+    let key = match of {
+        KeyOf::Phone(key_id) => db.phone_key(key_id).await?.ok_or(CodeError::Revoked)?,
+        KeyOf::Session(session_hash) => {
+            session_key(db, sealer, holder_id, session_hash, now).await?
         }
     };
     let key = opened(sealer, key)?;
@@ -224,14 +162,44 @@ pub async fn current_code(
     let current = step_at(now);
     for step in [current, current + 1] {
         if !db.pay_code_used(key.key_id, step).await? {
-            let expires_at = (step + VALID_STEPS) * STEP_SECS;
             return Ok(Some((
                 code_digits(&key, Purpose::Pay, step),
-                expires_at - now.timestamp(),
+                format::expires_in(step, now.timestamp()),
             )));
         }
     }
     Ok(None)
+}
+
+async fn session_key(
+    db: &Db,
+    sealer: &Sealer,
+    holder_id: i64,
+    session_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<PayKey, CodeError> {
+    if let Some(key) = db.pay_key_for_session(session_hash).await? {
+        return Ok(key);
+    }
+    for _ in 0..5 {
+        let key_id = format::SESSION_KEYS.start
+            + (rand::random::<u64>()
+                % (format::SESSION_KEYS.end - format::SESSION_KEYS.start) as u64)
+                as i64;
+        let secret = hex::encode(rand::random::<[u8; 32]>());
+        let sealed = sealer.seal(Sealed::PayCodeKey, &secret);
+        let created = db
+            .create_pay_key(key_id, holder_id, session_hash, &sealed, now)
+            .await?;
+        // Made now, or by a concurrent request of the same page.
+        if let Some(key) = db.pay_key_for_session(session_hash).await? {
+            return Ok(key);
+        }
+        if created {
+            break;
+        }
+    }
+    Err(CodeError::Store("no free key id".into()))
 }
 
 #[cfg(test)]
@@ -271,7 +239,7 @@ mod tests {
         let (_dir, db, sess) = setup().await;
         let sealer = sealer();
         let now = crate::server::clock::test_now();
-        let (code, expires_in) = current_code(&db, &sealer, 1, &sess, now)
+        let (code, expires_in) = current_code(&db, &sealer, 1, KeyOf::Session(&sess), now)
             .await
             .unwrap()
             .unwrap();
@@ -298,17 +266,23 @@ mod tests {
             Err(CodeError::Used)
         );
         // The device shows a fresh code after use.
-        let (next, _) = current_code(&db, &sealer, 1, &sess, now)
+        let (next, _) = current_code(&db, &sealer, 1, KeyOf::Session(&sess), now)
             .await
             .unwrap()
             .unwrap();
         assert_ne!(next, code);
         assert!(verify(&db, &sealer, &next, Purpose::Pay, now).await.is_ok());
         let later = now + Duration::seconds(STEP_SECS * (VALID_STEPS + 1));
-        let (old, _) = current_code(&db, &sealer, 1, &sess, now - Duration::seconds(20))
-            .await
-            .unwrap()
-            .unwrap();
+        let (old, _) = current_code(
+            &db,
+            &sealer,
+            1,
+            KeyOf::Session(&sess),
+            now - Duration::seconds(20),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         assert_eq!(
             verify(&db, &sealer, &old, Purpose::Identity, later).await,
             Err(CodeError::Expired)
@@ -320,7 +294,7 @@ mod tests {
         let (_dir, db, sess) = setup().await;
         let sealer = sealer();
         let now = crate::server::clock::test_now();
-        let (code, _) = current_code(&db, &sealer, 1, &sess, now)
+        let (code, _) = current_code(&db, &sealer, 1, KeyOf::Session(&sess), now)
             .await
             .unwrap()
             .unwrap();
@@ -360,5 +334,132 @@ mod tests {
             verify(&db, &sealer, &code, Purpose::Identity, now).await,
             Err(CodeError::Revoked)
         );
+    }
+
+    /// A remembered phone's binding with a known secret, as `phone::bind` stores one.
+    async fn bind_phone(db: &Db, sealer: &Sealer, key_id: i64, now: DateTime<Utc>) -> String {
+        let secret = "ab".repeat(32);
+        let sealed = sealer.seal(Sealed::PayCodeKey, &secret);
+        assert!(
+            db.create_binding(&crate::server::store::NewBinding {
+                key_id,
+                holder_id: 1,
+                token_hash: "phone",
+                secret: &sealed,
+                device_name: "Chrome · Android",
+                now,
+                expires_at: now + Duration::days(30),
+            })
+            .await
+            .unwrap()
+        );
+        secret
+    }
+
+    #[tokio::test]
+    async fn codes_a_remembered_phone_makes_offline() {
+        let (_dir, db, _sess) = setup().await;
+        let sealer = sealer();
+        let now = crate::server::clock::test_now();
+        let key_id = 4_242;
+        let secret = bind_phone(&db, &sealer, key_id, now).await;
+        let current = step_at(now);
+        let made = |step: i64| format::digits(&secret, Purpose::Offline, key_id, step);
+        let pay = |digits: String, at: DateTime<Utc>| {
+            let (db, sealer) = (&db, &sealer);
+            async move { verify(db, sealer, &digits, Purpose::Pay, at).await }
+        };
+
+        // Valid: the holder, marked as made offline.
+        let v = pay(made(current), now).await.unwrap();
+        assert_eq!(
+            (v.holder_id, v.key_id, v.step, v.offline),
+            (1, key_id, current, true)
+        );
+
+        // Clock skew, at both edges of the window: one step ahead is accepted, two are not;
+        // five steps behind is accepted, six are not (expired).
+        assert!(pay(made(current + 1), now).await.is_ok(), "phone 10 s fast");
+        assert_eq!(
+            pay(made(current + 2), now).await,
+            Err(CodeError::Expired),
+            "20 s fast"
+        );
+        assert!(pay(made(current - 5), now).await.is_ok(), "made 50 s ago");
+        assert_eq!(
+            pay(made(current - 6), now).await,
+            Err(CodeError::Expired),
+            "60 s ago"
+        );
+
+        // Replayed: used once, then refused.
+        assert_eq!(consume(&db, &v, now).await, Ok(()));
+        assert_eq!(pay(made(current), now).await, Err(CodeError::Used));
+        // A server-made code of the same key and step is the same code, used too.
+        assert_eq!(
+            pay(format::digits(&secret, Purpose::Pay, key_id, current), now).await,
+            Err(CodeError::Used)
+        );
+        // An identity check does not use it, and still works.
+        assert!(
+            verify(&db, &sealer, &made(current), Purpose::Identity, now)
+                .await
+                .is_ok()
+        );
+
+        // Forged: another secret, a changed digit, a session's key claiming to be a phone's.
+        let other = format::digits(&"cd".repeat(32), Purpose::Offline, key_id, current - 1);
+        assert_eq!(pay(other, now).await, Err(CodeError::Forged));
+        let mut changed = made(current - 1).into_bytes();
+        changed[15] = if changed[15] == b'9' {
+            b'0'
+        } else {
+            changed[15] + 1
+        };
+        assert_eq!(
+            pay(String::from_utf8(changed).unwrap(), now).await,
+            Err(CodeError::Forged)
+        );
+        let relabelled = format!("81{}", &made(current - 1)[2..]);
+        assert_eq!(pay(relabelled, now).await, Err(CodeError::Forged));
+        let session_offline = format::digits(&secret, Purpose::Offline, 12_345_678, current);
+        assert_eq!(
+            pay(session_offline, now).await,
+            Err(CodeError::WrongPurpose)
+        );
+        assert_eq!(
+            pay(
+                format::digits(&secret, Purpose::Offline, 4_243, current),
+                now
+            )
+            .await,
+            Err(CodeError::Forged),
+            "no such binding"
+        );
+
+        // After the binding's days, its codes are refused.
+        let later = now + Duration::days(30);
+        assert_eq!(
+            pay(made(step_at(later)), later).await,
+            Err(CodeError::Revoked)
+        );
+
+        // Removed: refused at once, even a code made a moment before.
+        let audit = crate::server::store::Audit {
+            actor: crate::server::store::Actor::Holder(1),
+            action: "holder.phone_removed",
+            holder_id: Some(1),
+            target: String::new(),
+            before: String::new(),
+            after: String::new(),
+            reason: String::new(),
+            ip: String::new(),
+        };
+        assert!(
+            db.end_binding(1, key_id, "removed", now, audit)
+                .await
+                .unwrap()
+        );
+        assert_eq!(pay(made(current - 1), now).await, Err(CodeError::Revoked));
     }
 }

@@ -3,7 +3,7 @@
 //! out. So the values that would allow it are stored sealed with XChaCha20-Poly1305 under the
 //! data key from `secrets.toml`, which never enters the database:
 //! - staff TOTP secrets (`staff_users`, `staff_enrolments`);
-//! - pay-code keys (`pay_code_keys.secret`);
+//! - pay-code keys (`pay_code_keys.secret`, `phone_bindings.secret`);
 //! - payout bank accounts (`payouts`, `closing_requests`, the holder's recorded account).
 //!
 //! A sealed value is `v1:` and the hex of a random 24-byte nonce followed by the ciphertext.
@@ -35,7 +35,7 @@ impl Sealed {
     }
 
     /// Every sealed column: (table, its key column, the sealed column, the kind).
-    pub const COLUMNS: [(&'static str, &'static str, &'static str, Sealed); 6] = [
+    pub const COLUMNS: [(&'static str, &'static str, &'static str, Sealed); 7] = [
         ("staff_users", "id", "totp_secret", Sealed::TotpSecret),
         (
             "staff_enrolments",
@@ -44,6 +44,7 @@ impl Sealed {
             Sealed::TotpSecret,
         ),
         ("pay_code_keys", "key_id", "secret", Sealed::PayCodeKey),
+        ("phone_bindings", "key_id", "secret", Sealed::PayCodeKey),
         ("payouts", "id", "bank_account", Sealed::BankAccount),
         (
             "closing_requests",

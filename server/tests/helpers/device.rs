@@ -145,7 +145,7 @@ pub async fn code_for(app: &TestApp, holder_id: i64, session: &str) -> String {
         &app.state.db,
         &app.state.secrets.sealer,
         holder_id,
-        session,
+        app::server::paycode::KeyOf::Session(session),
         app.state.now(),
     )
     .await

@@ -1,4 +1,4 @@
-use crate::api::portal::get_pay_code;
+use crate::api::portal::{get_pay_code, phone_secret};
 use crate::components::labels::{decline_text, error_text, money};
 use crate::components::{PageTitle, WithCampus, localized};
 use crate::error::AppError;
@@ -34,6 +34,110 @@ fn now_secs() -> f64 {
     0.0
 }
 
+/// What a remembered phone keeps in the browser's storage (`localStorage`, this origin only,
+/// never a cookie): its code key and its clock's difference to the server's.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+mod local {
+    use crate::code_format::{self as format, Purpose};
+    use crate::portal_model::{PayCode, PhoneCodeKey};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    pub struct Stored {
+        pub key: PhoneCodeKey,
+        /// The server's clock less this browser's, in ms.
+        pub offset_ms: i64,
+    }
+
+    /// The code this phone makes itself at `now_ms` (its own clock): the current step's,
+    /// marked as made offline.
+    pub fn code(stored: &Stored, now_ms: f64) -> Option<PayCode> {
+        let unix = ((now_ms as i64) + stored.offset_ms).div_euclid(1000);
+        let step = format::step_of(unix);
+        let digits = format::digits(
+            &stored.key.secret,
+            Purpose::Offline,
+            stored.key.key_id,
+            step,
+        );
+        Some(PayCode {
+            svg: format::qr_svg(&digits)?,
+            digits,
+            expires_in: format::expires_in(step, unix),
+            name: stored.key.name.clone(),
+            student_no_tail: stored.key.student_no_tail.clone(),
+            balance: None,
+            server_time_ms: unix * 1000,
+            phone_key_id: Some(stored.key.key_id),
+            offline: true,
+        })
+    }
+
+    #[cfg(feature = "hydrate")]
+    mod storage {
+        use super::Stored;
+        const KEY: &str = "ykt.phone";
+
+        fn storage() -> Option<web_sys::Storage> {
+            web_sys::window()?.local_storage().ok()?
+        }
+
+        pub fn load() -> Option<Stored> {
+            let text = storage()?.get_item(KEY).ok()??;
+            serde_json::from_str(&text).ok()
+        }
+
+        pub fn save(stored: &Stored) {
+            if let (Some(s), Ok(text)) = (storage(), serde_json::to_string(stored)) {
+                // A full or refused storage leaves the phone making no codes offline.
+                let _ = s.set_item(KEY, &text);
+            }
+        }
+
+        pub fn forget() {
+            if let Some(s) = storage() {
+                let _ = s.remove_item(KEY);
+            }
+        }
+    }
+
+    #[cfg(not(feature = "hydrate"))]
+    mod storage {
+        use super::Stored;
+        pub fn load() -> Option<Stored> {
+            None
+        }
+        pub fn save(_: &Stored) {}
+        pub fn forget() {}
+    }
+
+    pub use storage::{forget, load, save};
+}
+
+/// Keeps this browser's stored phone key in step with what the server said of it: the clock
+/// difference from each code; the key fetched once when the phone is remembered and its
+/// storage lacks it; forgotten when the server no longer knows this phone as remembered.
+fn keep_phone_key(c: &PayCode) {
+    let now_ms = now_secs() * 1000.0;
+    let stored = local::load();
+    match (c.phone_key_id, stored) {
+        (Some(id), Some(mut s)) if s.key.key_id == id => {
+            s.offset_ms = c.server_time_ms - now_ms as i64;
+            local::save(&s);
+        }
+        (Some(_), _) => {
+            leptos::task::spawn_local(async move {
+                if let Ok(Some(key)) = phone_secret().await {
+                    let offset_ms = key.server_time_ms - (now_secs() * 1000.0) as i64;
+                    local::save(&local::Stored { key, offset_ms });
+                }
+            });
+        }
+        (None, Some(_)) => local::forget(),
+        (None, None) => {}
+    }
+}
+
 /// The 深职通码 full width, black on white, with its digits underneath (for scanners that read
 /// typed digits, and for cashiers), a countdown to the end of the code's validity, and the
 /// result of a payment as soon as a till decides it (`/events/pay-code`, server-sent events).
@@ -58,14 +162,19 @@ pub fn CodePage() -> impl IntoView {
     let result = RwSignal::new(None::<CodeResult>);
     // A refusal (session over, account frozen): the code must not stay on screen.
     let refused = RwSignal::new(None::<AppError>);
+    // Shows a code (the server's or this phone's own) and plans the next request.
+    let show = move |c: PayCode| {
+        remaining.set(c.expires_in);
+        deadline.set(now_secs() + c.expires_in as f64);
+        ask_in(refetch::after_code(c.expires_in));
+        shown.set(Some(c));
+        refused.set(None);
+    };
     Effect::new(move |_| match code.get() {
         Some(Ok(Some(c))) => {
-            remaining.set(c.expires_in);
-            deadline.set(now_secs() + c.expires_in as f64);
-            ask_in(refetch::after_code(c.expires_in));
-            shown.set(Some(c));
+            keep_phone_key(&c);
+            show(c);
             offline.set(false);
-            refused.set(None);
         }
         Some(Ok(None)) => {
             shown.set(None);
@@ -74,10 +183,23 @@ pub fn CodePage() -> impl IntoView {
             refused.set(None);
         }
         Some(Err(AppError::Transport(_) | AppError::Internal(_))) => {
-            ask_in(refetch::AFTER_FAILURE);
             offline.set(true);
+            // A remembered phone makes its own code; others keep the last one while it pays.
+            match local::load().and_then(|s| local::code(&s, now_secs() * 1000.0)) {
+                Some(c) => show(c),
+                None => ask_in(refetch::AFTER_FAILURE),
+            }
+        }
+        // The page from the service worker's cache (rendered for nobody) on a remembered phone:
+        // ask the network at once; without one, the phone makes its code.
+        Some(Err(AppError::Unauthorized))
+            if generation.get_untracked() == 0 && local::load().is_some() =>
+        {
+            generation.update(|g| *g = g.wrapping_add(1));
         }
         Some(Err(e)) => {
+            // Neither a session nor this phone is let in any more: its key is worth nothing.
+            local::forget();
             shown.set(None);
             offline.set(false);
             fetch_at.set(f64::MAX);
@@ -134,9 +256,17 @@ pub fn CodePage() -> impl IntoView {
                 // The first answer, for the server's render; later ones arrive through `shown`.
                 let first = code.await;
                 move || {
-                    let refusal = refused.get().or_else(|| first.clone().err());
+                    // A later code replaces the first answer's refusal (the cached page of a
+                    // remembered phone, rendered for nobody, then showing the phone's own code).
+                    let refusal = refused
+                        .get()
+                        .or_else(|| shown.with(Option::is_none).then(|| first.clone().err()).flatten());
                     if let Some(e) = refusal.filter(|e| !matches!(e, AppError::Transport(_) | AppError::Internal(_))) {
-                        return view! { <p class="error" role="alert">{error_text(i18n, &e)}</p> }.into_any();
+                        return view! {
+                            <p class="error" role="alert">{error_text(i18n, &e)}</p>
+                            <p><A href="/login">{t!(i18n, code.login)}</A></p>
+                        }
+                            .into_any();
                     }
                     let current = shown.get().or_else(|| first.clone().ok().flatten());
                     // An expired code is never shown (a phone that slept may wake up to one):
@@ -154,7 +284,15 @@ pub fn CodePage() -> impl IntoView {
             })}
         </Transition>
         <Show when=move || offline.get()>
-            <p class="notice" data-testid="pay-code-offline">{t!(i18n, code.offline)}</p>
+            {move || match shown.get().filter(|c| c.offline) {
+                Some(_) => view! {
+                    <p class="notice" data-testid="pay-code-offline" data-made-here="true">
+                        {t!(i18n, code.offline_made, max = local::load().map(|s| money(s.key.offline_max)).unwrap_or_default())}
+                    </p>
+                }
+                    .into_any(),
+                None => view! { <p class="notice" data-testid="pay-code-offline">{t!(i18n, code.offline)}</p> }.into_any(),
+            }}
         </Show>
         <p class="button-row">
             <button type="button" class="secondary" data-testid="pay-code-full" on:click=move |_| full.set(true)>{t!(i18n, code.full)}</button>
@@ -183,6 +321,7 @@ fn CodeView(code: PayCode, remaining: RwSignal<i64>, full: RwSignal<bool>) -> im
             <div class="qr" role="img" aria-label=move || t_string!(i18n, code.digits_label) inner_html=code.svg.clone()></div>
             <p class="digits" data-testid="pay-code-digits" data-digits=code.digits.clone()>{grouped}</p>
             <p class="code-holder" data-testid="pay-code-holder">{t!(i18n, code.holder, name = name.clone(), tail = tail.clone())}</p>
+            {code.balance.map(|b| view! { <p class="code-balance" data-testid="pay-code-balance">{t!(i18n, code.balance_after, balance = money(b))}</p> })}
             <p class="countdown" data-testid="pay-code-countdown">{move || t!(i18n, code.expires, secs = remaining.get())}</p>
             <Show when=move || full.get()>
                 <button type="button" class="secondary" data-testid="pay-code-close" on:click=move |_| full.set(false)>{t!(i18n, code.close)}</button>

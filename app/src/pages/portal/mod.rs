@@ -21,6 +21,9 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
+/// The 深职通码 page: the one a remembered phone opens without a password.
+pub const CODE_PAGE: &str = "/portal/code";
+
 #[component]
 pub fn PortalLayout() -> impl IntoView {
     let i18n = use_i18n();
@@ -37,6 +40,19 @@ pub fn PortalLayout() -> impl IntoView {
                     Ok(Some(h)) if h.must_change_password && path != "/portal/password" => {
                         view! { <Redirect path="/portal/password" /> }.into_any()
                     }
+                    // A remembered phone alone opens the code (with the balance), nothing else.
+                    Ok(Some(h)) if h.phone_only => {
+                        if path != CODE_PAGE {
+                            return view! { <Redirect path="/login" /> }.into_any();
+                        }
+                        view! {
+                            <div class="welcome">
+                                <p data-testid="welcome">{t!(i18n, portal.welcome, name = h.name.clone())}</p>
+                                <A href="/login" attr:data-testid="phone-only-login">{t!(i18n, portal.login_for_more)}</A>
+                            </div>
+                        }
+                            .into_any()
+                    }
                     Ok(Some(h)) => {
                         view! {
                             <div class="welcome">
@@ -49,6 +65,9 @@ pub fn PortalLayout() -> impl IntoView {
                         }
                             .into_any()
                     }
+                    // The code page stays: a remembered phone's page from the service worker's
+                    // cache (without the network) makes its own code.
+                    Ok(None) if path == CODE_PAGE => ().into_any(),
                     Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
                     Err(e) => view! { <crate::components::ErrorPage error=e /> }.into_any(),
                 }

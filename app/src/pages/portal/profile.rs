@@ -1,4 +1,4 @@
-use crate::api::portal::{EndOtherSessions, get_profile};
+use crate::api::portal::{EndOtherSessions, RemovePhone, get_profile};
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time};
 use crate::i18n::*;
@@ -12,7 +12,11 @@ use leptos::prelude::*;
 pub fn ProfilePage() -> impl IntoView {
     let i18n = use_i18n();
     let end_others = ServerAction::<EndOtherSessions>::new();
-    let profile = Resource::new(move || end_others.version().get(), |_| get_profile());
+    let remove_phone = ServerAction::<RemovePhone>::new();
+    let profile = Resource::new(
+        move || (end_others.version().get(), remove_phone.version().get()),
+        |_| get_profile(),
+    );
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, profile.title).to_string()) />
         <h1>{t!(i18n, profile.title)}</h1>
@@ -31,6 +35,39 @@ pub fn ProfilePage() -> impl IntoView {
                             <dt>{t!(i18n, profile.phone)}</dt><dd>{p.phone_masked.clone()}</dd>
                         </dl>
                         <p class="muted">{t!(i18n, profile.note)}</p>
+                    </section>
+                    <section class="panel">
+                        <h2>{t!(i18n, profile.phones)}</h2>
+                        <p class="muted">{t!(i18n, profile.phones_note)}</p>
+                        {move || remove_phone.value().get().and_then(|r| r.ok()).map(|()| view! {
+                            <p class="notice ok" role="status" data-testid="phone-removed">{t!(i18n, profile.phone_removed)}</p>
+                        })}
+                        <ActionError result=remove_phone.value() />
+                        {if p.phones.is_empty() {
+                            view! { <p data-testid="no-phones">{t!(i18n, profile.no_phones)}</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="plain sessions" data-testid="phones">
+                                    {p.phones.clone().into_iter().map(|ph| view! {
+                                        <li data-testid="phone">
+                                            <span data-testid="phone-name">{ph.name.clone()}</span>
+                                            {ph.this_phone.then(|| view! { " · " <strong>{t!(i18n, profile.this_phone)}</strong> })}
+                                            <br />
+                                            <span class="muted">{t!(i18n, profile.since, at = campus_time(&ph.since))}</span>
+                                            " · "
+                                            <span class="muted">{t!(i18n, profile.phone_until, at = campus_time(&ph.until))}</span>
+                                            " · "
+                                            <span class="muted">{t!(i18n, profile.phone_used, at = campus_time(&ph.last_used))}</span>
+                                            <ActionForm action=remove_phone attr:class="inline-form">
+                                                <input type="hidden" name="key_id" value=ph.key_id.to_string() />
+                                                <button type="submit" class="secondary" data-testid="remove-phone">{t!(i18n, profile.remove_phone)}</button>
+                                            </ActionForm>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }
+                                .into_any()
+                        }}
                     </section>
                     <section class="panel">
                         <h2>{t!(i18n, profile.sessions)}</h2>

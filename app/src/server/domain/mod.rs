@@ -13,11 +13,13 @@
 //! - `calendar`: the campus day (UTC+8), from which daily limits and the day's reports count;
 //! - `audit`: the reason every staff change must give, and who decides a two-person request;
 //! - `shifts`: an operator's shifts, the cash credited against the cash counted;
-//! - `sessions`: when a holder's, a staff member's or a terminal's session is over.
+//! - `sessions`: when a holder's, a staff member's or a terminal's session is over;
+//! - `bindings`: how long a remembered phone stays remembered, and what ends it.
 
 pub mod accounts;
 pub mod attempts;
 pub mod audit;
+pub mod bindings;
 pub mod calendar;
 pub mod cards;
 pub mod corrections;

@@ -22,6 +22,19 @@ pub struct DebitAsk {
     /// The campus's own ceilings, above every holder's limits.
     pub campus_max_single: Money,
     pub campus_max_daily: Money,
+    /// Paid with a code a remembered phone made offline: without the consumption password it
+    /// pays at most this much (the campus's offline amount).
+    pub offline_max: Option<Money>,
+}
+
+/// The most a single sale may take without the consumption password: the holder's own single
+/// limit, and no more than the campus's offline amount for a code a phone made offline (a
+/// copied phone secret is worth little without the password).
+pub fn single_without_password(single_limit: Money, offline_max: Option<Money>) -> Money {
+    match offline_max {
+        Some(cap) => single_limit.min(cap),
+        None => single_limit,
+    }
 }
 
 /// The account as it is under the write lock.
@@ -93,7 +106,7 @@ pub fn decide_debit(ask: &DebitAsk, account: &AccountNow) -> Result<DebitVerdict
     let limits = check_limits(
         ask.amount,
         account.spent_today,
-        account.single_limit,
+        single_without_password(account.single_limit, ask.offline_max),
         account.daily_limit,
         ask.campus_max_single,
         ask.campus_max_daily,
@@ -268,6 +281,14 @@ mod tests {
             password_ok,
             campus_max_single: y(500),
             campus_max_daily: y(1000),
+            offline_max: None,
+        }
+    }
+
+    fn offline(amount: i64, password_ok: bool, cap: i64) -> DebitAsk {
+        DebitAsk {
+            offline_max: Some(y(cap)),
+            ..ask(amount, password_ok)
         }
     }
 
@@ -328,6 +349,36 @@ mod tests {
                 ask(51, true),
                 account(Active, 900, 0),
                 None,
+            ),
+            (
+                "offline code within the offline amount",
+                offline(30, false, 30),
+                account(Active, 900, 0),
+                None,
+            ),
+            (
+                "offline code above the offline amount",
+                offline(31, false, 30),
+                account(Active, 900, 0),
+                Some(PasswordRequired),
+            ),
+            (
+                "offline code above the offline amount, with the password",
+                offline(31, true, 30),
+                account(Active, 900, 0),
+                None,
+            ),
+            (
+                "offline amount above the holder's own limit: the own limit holds",
+                offline(51, false, 80),
+                account(Active, 900, 0),
+                Some(PasswordRequired),
+            ),
+            (
+                "offline code still counts towards the daily limit",
+                offline(20, false, 30),
+                account(Active, 900, 90),
+                Some(PasswordRequired),
             ),
             (
                 "balance short",

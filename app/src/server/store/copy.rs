@@ -299,6 +299,25 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         &[("key_id", Int), ("step", Int), ("used_at", Time)],
     ),
     (
+        "phone_bindings",
+        &[
+            ("key_id", Int),
+            ("holder_id", Int),
+            ("token_hash", Text),
+            ("secret", Text),
+            ("device_name", Text),
+            ("created_at", Time),
+            ("expires_at", Time),
+            ("last_used_at", Time),
+            ("ended_at", Time),
+            ("end_reason", Text),
+        ],
+    ),
+    (
+        "phone_code_uses",
+        &[("key_id", Int), ("step", Int), ("used_at", Time)],
+    ),
+    (
         "device_requests",
         &[
             ("device_id", Int),

@@ -450,6 +450,34 @@ pub struct PayKey {
     pub secret: String,
     pub revoked: bool,
     pub account_status: crate::model::AccountStatus,
+    /// A remembered phone's key ends by itself then (a session's dies with the session).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A remembered phone, as the store has it.
+#[derive(Debug, Clone)]
+pub struct PhoneBinding {
+    /// Its code key's id (below 10,000,000).
+    pub key_id: i64,
+    pub holder_id: i64,
+    /// The code key's secret, sealed.
+    pub secret: String,
+    pub device_name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub ended: bool,
+}
+
+/// A binding to store.
+pub struct NewBinding<'a> {
+    pub key_id: i64,
+    pub holder_id: i64,
+    pub token_hash: &'a str,
+    pub secret: &'a str,
+    pub device_name: &'a str,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Whose password attempts: the row that counts them and holds the lock.
@@ -593,6 +621,26 @@ pub trait PortalStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     async fn pay_code_used(&self, key_id: i64, step: i64) -> Result<bool, StoreError>;
 
+    /// Stores a remembered phone; false if its key id is taken (the caller picks another).
+    async fn create_binding(&self, binding: &NewBinding<'_>) -> Result<bool, StoreError>;
+    async fn binding_by_token(&self, token_hash: &str) -> Result<Option<PhoneBinding>, StoreError>;
+    /// The holder's bindings that have not been ended (some may have expired), newest first.
+    async fn bindings_of(&self, holder_id: i64) -> Result<Vec<PhoneBinding>, StoreError>;
+    /// Records that the phone opened its code now (at most once a minute is enough).
+    async fn touch_binding(&self, key_id: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Ends one of the holder's bindings, with its audit record; false if it was not theirs
+    /// or had already ended.
+    async fn end_binding(
+        &self,
+        holder_id: i64,
+        key_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError>;
+    /// A remembered phone's code key (`pay_key` for a session's).
+    async fn phone_key(&self, key_id: i64) -> Result<Option<PayKey>, StoreError>;
+
     async fn audit(&self, audit: Audit) -> Result<(), StoreError>;
 }
 
@@ -658,6 +706,8 @@ pub struct Debit {
     pub day_start: DateTime<Utc>,
     pub campus_max_single: Money,
     pub campus_max_daily: Money,
+    /// Paid with a code a phone made offline: the campus's offline amount.
+    pub offline_max: Option<Money>,
     pub now: DateTime<Utc>,
 }
 
@@ -669,6 +719,7 @@ impl Debit {
             password_ok: self.password_ok,
             campus_max_single: self.campus_max_single,
             campus_max_daily: self.campus_max_daily,
+            offline_max: self.offline_max,
         }
     }
 }

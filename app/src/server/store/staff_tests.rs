@@ -166,6 +166,7 @@ impl Fixture {
                 day_start: now - Duration::hours(1),
                 campus_max_single: Money::yuan(100_000),
                 campus_max_daily: Money::yuan(100_000),
+                offline_max: None,
                 now,
             })
             .await

@@ -65,6 +65,7 @@ impl Fixture {
             day_start: self.day_start,
             campus_max_single: Money::yuan(100_000),
             campus_max_daily: Money::yuan(100_000),
+            offline_max: None,
             now,
         }
     }

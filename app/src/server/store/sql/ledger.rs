@@ -4,9 +4,12 @@
 //! PostgreSQL. Debits are each backend's own (`debit_in_tx` on PostgreSQL, the ledger writer on
 //! SQLite), deciding with the same `domain::payments` rule.
 
-use super::{ThisStore, insert_audit, lock_account, lock_account_of_holder, set_balance};
+use super::{
+    ThisStore, end_bindings_tx, insert_audit, lock_account, lock_account_of_holder, set_balance,
+};
 use crate::model::{AccountStatus, Decline, DeviceKind, EntryKind, Money};
 use crate::portal_model::AccessView;
+use crate::server::domain::bindings::HolderEvent;
 use crate::server::domain::payments::{self, CreditRefused, PaymentSeen, RefundAsk};
 use crate::server::store::{
     AccessEvent, Audit, CardLookup, CardRow, CardStore, Credit, CreditOutcome, CreditStore, Debit,
@@ -502,12 +505,22 @@ impl CardStore for ThisStore {
                 .bind(holder_id)
                 .execute(&mut *tx)
                 .await?;
+            end_bindings_tx(&mut tx, holder_id, status_event(status), now).await?;
             let mut audit = audit.clone();
             audit.before = before.as_str().into();
             audit.after = status.as_str().into();
             insert_audit(&mut tx, &audit, now).await?;
             Ok(Finish::Commit(()))
         })
+    }
+}
+
+/// What a new account status means for the holder's remembered phones.
+fn status_event(status: AccountStatus) -> HolderEvent {
+    match status {
+        AccountStatus::Frozen => HolderEvent::AccountFrozen,
+        AccountStatus::Closed => HolderEvent::AccountClosed,
+        AccountStatus::Active => HolderEvent::AccountUnfrozen,
     }
 }
 

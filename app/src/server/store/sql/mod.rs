@@ -31,6 +31,7 @@ mod terminal;
 
 use super::{Conn, DbRow, ThisStore};
 use crate::model::{AccountStatus, CardStatus, Money};
+use crate::server::domain::bindings::{self, HolderEvent};
 use crate::server::domain::cards::{CardChange, CardPlan, LiveCard};
 use crate::server::store::{
     Actor, Attempt, Attempts, Audit, Finish, NewHolder, StoreError, SubjectKind, Ts,
@@ -119,6 +120,29 @@ async fn end_sessions_tx(
         .await?;
     }
     Ok(ended)
+}
+
+/// Ends a holder's live phone bindings if `event` is one that ends them
+/// (`domain::bindings::ends_bindings`), inside the caller's transaction.
+async fn end_bindings_tx(
+    conn: &mut Conn,
+    holder_id: i64,
+    event: HolderEvent,
+    now: impl Into<Ts>,
+) -> Result<u64, StoreError> {
+    if !bindings::ends_bindings(event) {
+        return Ok(0);
+    }
+    Ok(sqlx::query(
+        "UPDATE phone_bindings SET ended_at = $1, end_reason = $2
+         WHERE holder_id = $3 AND ended_at IS NULL",
+    )
+    .bind(now.into())
+    .bind(event.as_str())
+    .bind(holder_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 /// The counter and lock columns of whose attempts (names from this module, never input).
@@ -310,6 +334,7 @@ async fn set_card_status(
 /// cancellation) with its audit record; a refusal rolls back.
 async fn apply_card_change(
     conn: &mut Conn,
+    holder_id: i64,
     decided: Result<CardPlan, CardChange>,
     audit: &Audit,
     now: DateTime<Utc>,
@@ -319,6 +344,9 @@ async fn apply_card_change(
         Err(refused) => return Ok(Finish::Rollback(refused)),
     };
     set_card_status(conn, plan.card_id, plan.to, now).await?;
+    if plan.to == CardStatus::Lost {
+        end_bindings_tx(conn, holder_id, HolderEvent::CardLost, now).await?;
+    }
     let audit = Audit {
         target: plan.audit_target,
         before: plan.audit_before,

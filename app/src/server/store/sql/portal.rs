@@ -2,15 +2,18 @@
 //! 深职通码 keys.
 
 use super::{
-    ThisStore, apply_card_change, bounds, clear_attempts, end_sessions_tx, insert_audit,
-    lock_live_card, reserve_attempt,
+    ThisStore, apply_card_change, audited_if, bounds, clear_attempts, end_bindings_tx,
+    end_sessions_tx, insert_audit, lock_live_card, reserve_attempt,
 };
+use crate::code_format::is_phone_key;
 use crate::model::{CardStatus, EntryKind, MerchantCategory, Money};
 use crate::portal_model::{EntryView, MonthSpend};
+use crate::server::domain::bindings::HolderEvent;
 use crate::server::domain::cards;
 use crate::server::store::{
-    Attempt, Attempts, Audit, CardChange, DashboardRow, EntryQuery, Finish, HolderAuth, NewSession,
-    PayKey, PortalStore, ProfileRow, SessionRow, StoreError, SubjectKind, Ts, corrupt,
+    Attempt, Attempts, Audit, CardChange, DashboardRow, EntryQuery, Finish, HolderAuth, NewBinding,
+    NewSession, PayKey, PhoneBinding, PortalStore, ProfileRow, SessionRow, StoreError, SubjectKind,
+    Ts, corrupt,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -390,7 +393,14 @@ impl PortalStore for ThisStore {
         in_transaction!(self, |tx| {
             // The live card, locked: a concurrent report and lift resolve one after the other.
             let live = lock_live_card(&mut tx, holder_id).await?;
-            apply_card_change(&mut tx, cards::decide_lost(live, lost), audit, now).await
+            apply_card_change(
+                &mut tx,
+                holder_id,
+                cards::decide_lost(live, lost),
+                audit,
+                now,
+            )
+            .await
         })
     }
 
@@ -430,6 +440,7 @@ impl PortalStore for ThisStore {
             .bind(holder_id)
             .execute(&mut *tx)
             .await?;
+            end_bindings_tx(&mut tx, holder_id, HolderEvent::PasswordChanged, now).await?;
             insert_audit(&mut tx, audit, now).await?;
             Ok(Finish::Commit(()))
         })
@@ -520,9 +531,11 @@ impl PortalStore for ThisStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         // The primary key decides between two concurrent uses of one code: one row, one winner.
-        let done = sqlx::query(
-            "INSERT INTO pay_code_uses (key_id, step, used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
+        let done = sqlx::query(if is_phone_key(key_id) {
+            "INSERT INTO phone_code_uses (key_id, step, used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        } else {
+            "INSERT INTO pay_code_uses (key_id, step, used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        })
         .bind(key_id)
         .bind(step)
         .bind(Ts::new(now))
@@ -532,13 +545,98 @@ impl PortalStore for ThisStore {
     }
 
     async fn pay_code_used(&self, key_id: i64, step: i64) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pay_code_uses WHERE key_id = $1 AND step = $2)",
-        )
+        Ok(sqlx::query_scalar(if is_phone_key(key_id) {
+            "SELECT EXISTS (SELECT 1 FROM phone_code_uses WHERE key_id = $1 AND step = $2)"
+        } else {
+            "SELECT EXISTS (SELECT 1 FROM pay_code_uses WHERE key_id = $1 AND step = $2)"
+        })
         .bind(key_id)
         .bind(step)
         .fetch_one(&self.pool)
         .await?)
+    }
+
+    async fn create_binding(&self, b: &NewBinding<'_>) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO phone_bindings (key_id, holder_id, token_hash, secret, device_name, created_at, expires_at, last_used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(b.key_id)
+        .bind(b.holder_id)
+        .bind(b.token_hash)
+        .bind(b.secret)
+        .bind(b.device_name)
+        .bind(Ts::new(b.now))
+        .bind(Ts::new(b.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn binding_by_token(&self, token_hash: &str) -> Result<Option<PhoneBinding>, StoreError> {
+        let row = sqlx::query("SELECT * FROM phone_bindings WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(binding_row).transpose()
+    }
+
+    async fn bindings_of(&self, holder_id: i64) -> Result<Vec<PhoneBinding>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM phone_bindings WHERE holder_id = $1 AND ended_at IS NULL
+             ORDER BY created_at DESC, key_id",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(binding_row).collect()
+    }
+
+    async fn touch_binding(&self, key_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE phone_bindings SET last_used_at = $1 WHERE key_id = $2")
+            .bind(Ts::new(now))
+            .bind(key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn end_binding(
+        &self,
+        holder_id: i64,
+        key_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<bool, StoreError> {
+        let now = Ts::new(now);
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            let changed = sqlx::query(
+                "UPDATE phone_bindings SET ended_at = $1, end_reason = $2
+                 WHERE key_id = $3 AND holder_id = $4 AND ended_at IS NULL",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(key_id)
+            .bind(holder_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            audited_if(&mut tx, changed, audit, now).await
+        })
+    }
+
+    async fn phone_key(&self, key_id: i64) -> Result<Option<PayKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT b.key_id, b.holder_id, b.secret, b.ended_at AS revoked_at, b.expires_at, a.status
+             FROM phone_bindings b JOIN accounts a ON a.holder_id = b.holder_id WHERE b.key_id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(pay_key_row).transpose()?)
     }
 
     async fn audit(&self, audit: Audit) -> Result<(), StoreError> {
@@ -548,12 +646,29 @@ impl PortalStore for ThisStore {
 }
 
 fn pay_key_row(row: &DbRow) -> Result<PayKey, StoreError> {
-    let revoked: Option<DateTime<Utc>> = row.try_get("revoked_at")?;
+    let revoked: Option<Ts> = row.try_get("revoked_at")?;
+    // Only a phone's key has an expiry column.
+    let expires_at: Option<Ts> = row.try_get("expires_at").ok();
     Ok(PayKey {
         key_id: row.try_get("key_id")?,
         holder_id: row.try_get("holder_id")?,
         secret: row.try_get("secret")?,
         revoked: revoked.is_some(),
         account_status: row.try_get("status")?,
+        expires_at: expires_at.map(Into::into),
+    })
+}
+
+fn binding_row(row: &DbRow) -> Result<PhoneBinding, StoreError> {
+    let ended: Option<Ts> = row.try_get("ended_at")?;
+    Ok(PhoneBinding {
+        key_id: row.try_get("key_id")?,
+        holder_id: row.try_get("holder_id")?,
+        secret: row.try_get("secret")?,
+        device_name: row.try_get("device_name")?,
+        created_at: row.try_get::<Ts, _>("created_at")?.into(),
+        expires_at: row.try_get::<Ts, _>("expires_at")?.into(),
+        last_used_at: row.try_get::<Ts, _>("last_used_at")?.into(),
+        ended: ended.is_some(),
     })
 }

@@ -6,11 +6,12 @@
 
 use super::ledger::credit_in_tx;
 use super::{
-    Conn, ThisStore, apply_card_change, audited_if, end_sessions_tx, insert_audit, insert_holder,
-    lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance, set_card_status,
-    ts_of,
+    Conn, ThisStore, apply_card_change, audited_if, end_bindings_tx, end_sessions_tx, insert_audit,
+    insert_holder, lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance,
+    set_card_status, ts_of,
 };
 use crate::model::{CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, Money, StaffRole};
+use crate::server::domain::bindings::HolderEvent;
 use crate::server::domain::shifts::{CashCount, CashIn};
 use crate::server::domain::{accounts, cards, corrections, payments};
 use crate::server::store::staff::*;
@@ -239,6 +240,7 @@ async fn close_in_tx(
         .execute(&mut *tx)
         .await?;
     end_sessions_tx(&mut *tx, SubjectKind::Holder, holder_id, None, now).await?;
+    end_bindings_tx(&mut *tx, holder_id, HolderEvent::AccountClosed, now).await?;
     let mut audit = audit.clone();
     audit.before.clone_from(&plan.audit_before);
     audit.after.clone_from(&plan.audit_after);
@@ -575,7 +577,7 @@ impl StaffStore for ThisStore {
         let audit = &audit;
         in_transaction!(self, |tx| {
             let live = lock_live_card(&mut tx, holder_id).await?;
-            apply_card_change(&mut tx, cards::decide_cancel(live), audit, now).await
+            apply_card_change(&mut tx, holder_id, cards::decide_cancel(live), audit, now).await
         })
     }
 
@@ -602,6 +604,7 @@ impl StaffStore for ThisStore {
                     .execute(&mut *tx)
                     .await?;
                     end_sessions_tx(&mut tx, SubjectKind::Holder, holder_id, None, now).await?;
+                    end_bindings_tx(&mut tx, holder_id, HolderEvent::PasswordReset, now).await?;
                 }
                 PasswordKind::Consumption => {
                     sqlx::query(
@@ -661,6 +664,12 @@ impl StaffStore for ThisStore {
                 .bind(holder_id)
                 .execute(&mut *tx)
                 .await?;
+            let event = if frozen {
+                HolderEvent::AccountFrozen
+            } else {
+                HolderEvent::AccountUnfrozen
+            };
+            end_bindings_tx(&mut tx, holder_id, event, self.clock.now()).await?;
             let mut audit = audit.clone();
             audit.before = plan.audit_before;
             audit.after = plan.audit_after;
