@@ -16,6 +16,9 @@ const chromium = {
   ],
 };
 
+// The journeys that move the server's clock (the "late" project).
+const LATE = /late-.*\.spec\.ts/;
+
 export default defineConfig({
   testDir: "./tests",
   timeout: 30_000,
@@ -45,11 +48,25 @@ export default defineConfig({
     {
       name: "desktop",
       dependencies: ["staff-first-login"],
+      testIgnore: LATE,
       use: { ...devices["Desktop Chrome"], viewport: { width: 1280, height: 800 }, launchOptions: chromium },
     },
     {
       name: "phone",
       dependencies: ["staff-first-login"],
+      testIgnore: LATE,
+      use: {
+        ...devices["Pixel 5"],
+        viewport: { width: 360, height: 740 },
+        launchOptions: chromium,
+      },
+    },
+    {
+      // Journeys that move the server's clock on (`POST /test/clock`): after every other one,
+      // so no other journey's session or signed request sees the jump.
+      name: "late",
+      dependencies: ["desktop", "phone"],
+      testMatch: LATE,
       use: {
         ...devices["Pixel 5"],
         viewport: { width: 360, height: 740 },

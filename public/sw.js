@@ -28,7 +28,10 @@ const SHELL = [
 function keepCodeShell(cache) {
   const request = new Request(CODE_PAGE, { credentials: "omit", headers: { "x-ykt-shell": "1" } });
   return fetch(request).then((response) => {
-    if (response.ok && !response.redirected) return cache.put(CODE_PAGE, response);
+    // Rendered for nobody, the page answers 401 ("log in") around the app; kept as a page.
+    if (response.redirected || !(response.ok || response.status === 401)) return undefined;
+    const page = new Response(response.body, { status: 200, statusText: "OK", headers: response.headers });
+    return cache.put(CODE_PAGE, page);
   });
 }
 

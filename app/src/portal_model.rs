@@ -295,6 +295,14 @@ pub struct Profile {
     pub phones: Vec<PhoneView>,
 }
 
+/// A login refused in a browser without the wasm: the number typed and why, for the login page
+/// it is sent back to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedLogin {
+    pub login: String,
+    pub problem: Problem,
+}
+
 /// A remembered phone on the profile page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhoneView {

@@ -49,9 +49,10 @@ test("the service worker registers, and without a network a page shows the offli
   await portal.open("/");
   const script = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL);
   expect(script).toMatch(/\/sw\.js$/);
-  // It caches no page: the offline page is what a page request gets without a network.
+  // It keeps no page as anyone saw it: without a network a page request gets the offline page
+  // (the code page gets its shell, rendered for nobody; see the till journeys).
   await context.setOffline(true);
-  await page.goto("/portal/code");
+  await page.goto("/portal/history");
   await expect(page.getByTestId("offline-page")).toBeVisible();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("没有网络连接");
   await context.setOffline(false);

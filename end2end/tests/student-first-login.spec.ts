@@ -59,6 +59,12 @@ test("the login form works without JavaScript", async ({ browser }, info) => {
   await page.getByLabel("查询密码").fill("000002");
   await page.getByRole("button", { name: "登录" }).click();
   await expect(page.getByTestId("form-error")).toContainText("学号/卡号或密码不正确");
+  // Back on a clean address, with the number still typed in.
+  expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe("/login");
+  await expect(page.getByLabel("学号或校园卡号")).toHaveValue(regular.login);
+  // Said once: a reload shows a fresh form.
+  await page.reload();
+  await expect(page.getByTestId("form-error")).toHaveCount(0);
   await page.getByLabel("学号或校园卡号").fill(regular.login);
   await page.getByLabel("查询密码").fill(regular.password);
   await page.getByRole("button", { name: "登录" }).click();

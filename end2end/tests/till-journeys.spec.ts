@@ -244,3 +244,70 @@ test("the kiosk shows the balance with the card and the query password, and take
   await student.testId("lostForm").getByRole("button", { name: "解除挂失" }).click();
   await expect(student.testId("cardStatus")).toHaveText("正常");
 });
+
+test("a remembered phone shows a code offline that a till accepts; removing the phone declines its next code", async ({ page, request }, info) => {
+  const setup = tillSetup(info);
+  const student = new StudentPortal(page);
+  await student.open("/login");
+  const form = student.testId("loginForm");
+  await form.getByLabel("学号或校园卡号").fill(setup.student.login);
+  await form.getByLabel("查询密码").fill(setup.student.password);
+  await student.testId("rememberPhone").check();
+  await form.getByRole("button", { name: "登录" }).click();
+  await student.loggedInAs(setup.student.name);
+
+  // Online, the code page fetches the phone's own key into the browser's storage, and the
+  // service worker keeps the code page's shell.
+  await student.go("深职通码");
+  await expect(student.testId("payCodeBalance")).toContainText(/余额 ¥\d+\.\d{2}/);
+  await page.waitForFunction(() => window.localStorage.getItem("ykt.phone") !== null);
+  await expect
+    .poll(() => page.evaluate(async () => !!(await navigator.serviceWorker.ready) && !!(await caches.match("/portal/code"))), { timeout: 20_000 })
+    .toBe(true);
+  const stored = JSON.parse((await page.evaluate(() => window.localStorage.getItem("ykt.phone")))!);
+  expect(stored.key.key_id).toBeLessThan(10_000_000);
+  // Only the key, the name and the student-number tail are kept; the shell holds nothing personal.
+  const shell = await page.evaluate(async () => (await (await caches.match("/portal/code"))!.text()));
+  expect(shell).not.toContain(setup.student.name);
+  expect(shell).not.toContain(setup.student.login);
+
+  const payWith = async (id: string, digits: string) =>
+    (await deviceCall(request, setup.pos, "/api/device/v1/pay", { request_id: `${id}-${info.project.name}-${Date.now()}`, amount_fen: 650, code: digits })).body;
+
+  // Offline: the code page opens from the cache, and the phone makes its code itself.
+  await page.context().setOffline(true);
+  await page.goto("/portal/code");
+  await expect(student.testId("payCodeOffline")).toHaveAttribute("data-made-here", "true");
+  await expect(student.testId("payCodeHolder")).toContainText(setup.student.login.slice(-4));
+  const digits = await student.testId("payCodeDigits").getAttribute("data-digits");
+  expect(digits).toMatch(/^83\d{18}$/);
+  const paid = await payWith("offline", digits!);
+  expect(paid.approved, JSON.stringify(paid)).toBe(true);
+  expect(await payWith("offline-again", digits!)).toMatchObject({ approved: false, reason: "code_used" });
+
+  // Online again: the profile lists this phone; removing it stops the codes it makes.
+  await page.context().setOffline(false);
+  await student.open("/portal/profile");
+  await student.hydrated();
+  const phone = student.testId("phone").filter({ hasText: "本机" });
+  await expect(phone).toHaveCount(1);
+  await phone.getByTestId("remove-phone").click();
+  await expect(student.testId("phoneRemoved")).toBeVisible();
+  await expect(student.testId("phone").filter({ hasText: "本机" })).toHaveCount(0);
+
+  // The phone, offline, still makes a code from what its storage kept: the till declines it.
+  await page.context().setOffline(true);
+  await page.goto("/portal/code");
+  await expect(student.testId("payCodeOffline")).toHaveAttribute("data-made-here", "true");
+  const stale = await student.testId("payCodeDigits").getAttribute("data-digits");
+  // Refused as no longer valid (even were it the code used above, not "used": the removal is
+  // checked first).
+  expect(await payWith("removed", stale!)).toMatchObject({ approved: false, reason: "code_invalid" });
+
+  // Back online, the page hears the phone is no longer remembered and forgets its key.
+  await page.context().setOffline(false);
+  await page.goto("/portal/code");
+  await student.hydrated();
+  await expect(student.testId("payCodeDigits")).toHaveAttribute("data-digits", /^81\d{18}$/);
+  await page.waitForFunction(() => window.localStorage.getItem("ykt.phone") === null);
+});

@@ -207,6 +207,13 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/history.csv", get(history_csv))
         .route("/events/pay-code", get(events::pay_code))
         .route("/staff/reports.csv", get(reports_csv))
+        .merge(if state.clock.is_system() {
+            Router::new()
+        } else {
+            // A server on a chosen clock (tests and demonstrations only; production refuses
+            // one) lets the machine it runs on move that clock on.
+            Router::new().route("/test/clock", axum::routing::post(move_clock))
+        })
         .merge(device_api::router())
         .merge(if state.sandbox.is_some() {
             topup_http::router()
@@ -265,6 +272,34 @@ pub fn router(state: AppState) -> Router {
 /// Liveness and readiness in one: 200 when the database answers, 503 when it does not. It
 /// also says the server's time (as any HTTP `Date` header does), so a device or a test can
 /// check that its clock agrees.
+#[derive(serde::Deserialize)]
+struct MoveClock {
+    /// Seconds to move the clock on (at most a year).
+    advance_secs: i64,
+}
+
+/// `POST /test/clock`: moves a chosen clock on, for the end-to-end journeys that need time to
+/// pass (a session's idle limit). Only from the same machine; absent on the system clock.
+async fn move_clock(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    axum::Json(body): axum::Json<MoveClock>,
+) -> axum::response::Response {
+    if !peer.ip().is_loopback() {
+        return (StatusCode::FORBIDDEN, "only from this machine").into_response();
+    }
+    if !(0..=366 * 86_400).contains(&body.advance_secs) {
+        return (StatusCode::BAD_REQUEST, "advance_secs: 0 to a year").into_response();
+    }
+    if !state
+        .clock
+        .advance(chrono::Duration::seconds(body.advance_secs))
+    {
+        return (StatusCode::CONFLICT, "the system clock cannot be moved").into_response();
+    }
+    axum::Json(serde_json::json!({ "time": state.now().to_rfc3339() })).into_response()
+}
+
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let backend = state.db.backend().as_str();
     let time = state

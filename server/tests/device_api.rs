@@ -931,3 +931,26 @@ async fn a_password_change_or_a_loss_report_forgets_every_phone() {
         "after the change: {refused}"
     );
 }
+
+#[tokio::test]
+async fn a_server_on_a_chosen_clock_lets_this_machine_move_it_on() {
+    let app = TestApp::spawn(1).await;
+    let before = app.state.now();
+    let moved = app
+        .client
+        .post(app.url("/test/clock"))
+        .json(&json!({ "advance_secs": 3600 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), StatusCode::OK);
+    assert!(app.state.now() - before >= chrono::Duration::hours(1));
+    let refused = app
+        .client
+        .post(app.url("/test/clock"))
+        .json(&json!({ "advance_secs": -1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}

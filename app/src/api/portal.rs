@@ -23,7 +23,18 @@ pub async fn login(
         use crate::server::session_cookie;
         let now = state.now();
         let (token, must_change, holder_id) =
-            auth::login(&state, &login, &password, &client, now).await?;
+            match auth::login(&state, &login, &password, &client, now).await {
+                Ok(done) => done,
+                // A browser without the wasm: back to a clean `/login` that keeps the number
+                // typed and says what went wrong (a cookie for the next page only).
+                Err(AppError::Rejected(problem)) if crate::server::wants_html() => {
+                    let flash = RefusedLogin { login, problem };
+                    crate::api::set_cookie(&crate::server::login_flash_cookie(Some(&flash)))?;
+                    leptos_axum::redirect("/login");
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
         crate::api::set_cookie(&session_cookie(Some(&token), state.secure_cookies))?;
         if remember.is_some_and(|r| !r.is_empty()) && !must_change {
             let (phone_token, days) =
@@ -40,6 +51,19 @@ pub async fn login(
             "/portal"
         });
         Ok(())
+    })
+    .await
+}
+
+/// What a failed plain-form login left for the login page (read once, then cleared).
+#[server(prefix = "/api", endpoint = "login_flash")]
+pub async fn login_flash() -> Result<Option<RefusedLogin>, AppError> {
+    crate::api::served(|_state, _client| async move {
+        let flash = crate::server::login_flash();
+        if flash.is_some() {
+            crate::api::set_cookie(&crate::server::login_flash_cookie(None))?;
+        }
+        Ok(flash)
     })
     .await
 }

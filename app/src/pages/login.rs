@@ -1,6 +1,6 @@
-use crate::api::portal::Login;
+use crate::api::portal::{Login, login_flash};
 use crate::components::PageTitle;
-use crate::components::labels::ActionError;
+use crate::components::labels::{ActionError, error_text};
 use crate::i18n::*;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -11,6 +11,8 @@ use leptos::prelude::*;
 pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
     let login = ServerAction::<Login>::new();
+    // A login refused before the wasm ran: the number typed and the reason, once.
+    let flash = Resource::new(|| (), |_| login_flash());
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, login.title).to_string()) />
         <section class="narrow">
@@ -18,7 +20,16 @@ pub fn LoginPage() -> impl IntoView {
             <p>{t!(i18n, login.intro)}</p>
             <ActionForm action=login attr:class="form" attr:data-testid="login-form">
                 <label for="login">{t!(i18n, login.login_label)}</label>
-                <input id="login" name="login" type="text" inputmode="numeric" autocomplete="username" required />
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        let flash = flash.await.ok().flatten();
+                        let typed = flash.as_ref().map(|f| f.login.clone()).unwrap_or_default();
+                        view! {
+                            <input id="login" name="login" type="text" inputmode="numeric" autocomplete="username" required value=typed />
+                            {flash.map(|f| view! { <p class="form-error" role="alert" data-testid="form-error">{error_text(i18n, &crate::error::AppError::Rejected(f.problem))}</p> })}
+                        }
+                    })}
+                </Suspense>
                 <label for="password">{t!(i18n, login.password_label)}</label>
                 <input
                     id="password"

@@ -214,6 +214,43 @@ pub fn cookie_header(name: &str, token: Option<&str>, secure: bool) -> String {
     }
 }
 
+/// The cookie that carries a refused plain-form login to the login page.
+const LOGIN_FLASH_COOKIE: &str = "ykt_login_flash";
+
+/// `Set-Cookie` for a refused login's flash (hex of its JSON; `None` clears it). Lives a
+/// minute, on the login page only.
+pub fn login_flash_cookie(flash: Option<&crate::portal_model::RefusedLogin>) -> String {
+    match flash.and_then(|f| serde_json::to_string(f).ok()) {
+        Some(json) => format!(
+            "{LOGIN_FLASH_COOKIE}={}; Path=/login; HttpOnly; SameSite=Lax; Max-Age=60",
+            hex::encode(json)
+        ),
+        None => format!("{LOGIN_FLASH_COOKIE}=; Path=/login; HttpOnly; SameSite=Lax; Max-Age=0"),
+    }
+}
+
+/// The refused login's flash the request carries, if any. The login typed is kept only if it
+/// looks like one (digits and letters, at most 32).
+pub fn login_flash() -> Option<crate::portal_model::RefusedLogin> {
+    let parts = use_context::<axum::http::request::Parts>()?;
+    let value = parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LOGIN_FLASH_COOKIE)?
+        .1
+        .to_string();
+    let json = String::from_utf8(hex::decode(value).ok()?).ok()?;
+    let mut flash: crate::portal_model::RefusedLogin = serde_json::from_str(&json).ok()?;
+    if flash.login.len() > 32 || !flash.login.chars().all(|c| c.is_ascii_alphanumeric()) {
+        flash.login.clear();
+    }
+    Some(flash)
+}
+
 /// Whether the request wants an HTML page back: a plain form post from a browser without
 /// wasm (or a server render), not a call from the hydrated app.
 pub fn wants_html() -> bool {
