@@ -70,7 +70,7 @@ end_to_end() {
   # so the demo campus and every journey see the same day whatever the calendar says.
   export YIKATONG_ADDR="127.0.0.1:$port" YIKATONG_DATA_DIR="$dir" DATABASE_URL="sqlite://$dir/e2e.db" \
     YIKATONG_DEMO_HOLDERS=12 LEPTOS_SITE_ROOT="$PWD/target/site" RUST_LOG=warn \
-    YIKATONG_CLOCK_START="${E2E_CLOCK_START:-2026-10-14T10:30:00+08:00}"
+    YIKATONG_CLOCK_START="${E2E_CLOCK_START:-2026-10-14T10:30:00+08:00}" YIKATONG_CLOCK_CONTROL=true
   # Credentials for the devices the till journeys use (the tills are set up with them in the
   # browser; the gates sign their requests in the test).
   local devices=(POS-E-CANTEEN-1 POS-E-CANTEEN-2 GATE-E-DORM GATE-LIBRARY KIOSK-E-ADMIN KIOSK-W-T2) keys

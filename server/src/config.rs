@@ -127,6 +127,11 @@ pub struct Settings {
     /// time from there. For tests and demonstrations only: refused in production.
     #[serde(default)]
     pub clock_start: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// With `clock_start`: `POST /test/clock` from this machine moves the clock on (the
+    /// end-to-end journeys that need time to pass). Off unless asked for; refused without
+    /// `clock_start`, so never in production.
+    #[serde(default)]
+    pub clock_control: bool,
 }
 
 /// The defaults, as a serializable shape figment can merge under the other sources.

@@ -64,6 +64,11 @@ pub enum StartupError {
 /// server the one `clock_start` (`YIKATONG_CLOCK_START`) sets going.
 pub async fn build_state(settings: &Settings) -> Result<AppState, StartupError> {
     settings.check_production().map_err(StartupError::Usage)?;
+    if settings.clock_control && settings.clock_start.is_none() {
+        return Err(StartupError::Usage(
+            "YIKATONG_CLOCK_CONTROL moves a chosen clock: it needs YIKATONG_CLOCK_START".into(),
+        ));
+    }
     let clock = match settings.clock_start {
         None => Clock::system(),
         Some(_) if settings.production => {
@@ -198,8 +203,15 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application; on a chosen clock (the tests' own), with `POST /test/clock`.
 pub fn router(state: AppState) -> Router {
+    let clock_control = !state.clock.is_system();
+    router_with(state, clock_control)
+}
+
+/// The whole HTTP application. `clock_control`: `POST /test/clock` moves the server's chosen
+/// clock on (`Settings::clock_control`; never on the system clock).
+pub fn router_with(state: AppState, clock_control: bool) -> Router {
     let routes = generate_route_list(App);
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
@@ -207,7 +219,7 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/history.csv", get(history_csv))
         .route("/events/pay-code", get(events::pay_code))
         .route("/staff/reports.csv", get(reports_csv))
-        .merge(if state.clock.is_system() {
+        .merge(if state.clock.is_system() || !clock_control {
             Router::new()
         } else {
             // A server on a chosen clock (tests and demonstrations only; production refuses

@@ -66,9 +66,13 @@ async fn run() -> Result<(), server::StartupError> {
         server::shutdown_signal().await;
         events.close();
     };
-    server::serve(listener, server::router(state), shutdown)
-        .await
-        .map_err(|source| server::StartupError::Bind { addr, source })
+    server::serve(
+        listener,
+        server::router_with(state, settings.clock_control),
+        shutdown,
+    )
+    .await
+    .map_err(|source| server::StartupError::Bind { addr, source })
 }
 
 /// Who ran a command, for its audit records.

@@ -1083,3 +1083,35 @@ async fn doc_schema(app: &TestApp, name: &str) -> serde_json::Value {
         .unwrap();
     doc["components"]["schemas"][name].clone()
 }
+
+#[tokio::test]
+async fn the_clock_control_needs_a_chosen_clock_and_is_absent_on_the_system_clock() {
+    let dir = helpers::test_dir().await;
+    let mut settings = helpers::settings(&dir, 1);
+    settings.clock_control = true;
+    let err = server::build_state(&settings)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("YIKATONG_CLOCK_START"), "{err}");
+    // A server on the system clock has no such route, whatever it was asked for.
+    settings.clock_control = false;
+    let state = server::build_state(&settings).await.unwrap();
+    let app = server::router_with(state, true);
+    let response = tower::ServiceExt::oneshot(
+        app,
+        axum::http::Request::post("/test/clock")
+            .header("content-type", "application/json")
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                40_000,
+            ))))
+            .body(axum::body::Body::from(r#"{"advance_secs":60}"#))
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    // Not the route's own refusal (409 on the system clock): no route at all.
+    assert_eq!(response.status(), axum::http::StatusCode::NOT_FOUND);
+}

@@ -148,6 +148,7 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         id_hash_key: None,
         data_key: None,
         clock_start: None,
+        clock_control: false,
     }
 }
 
