@@ -17,7 +17,8 @@ STREAMS=${1:-10000}
 DURATION=${2:-20}
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-ulimit -n 65536
+# Each stream is a descriptor on both sides: as many as this machine allows.
+ulimit -n "$(ulimit -Hn)"
 cargo build --release -p server --bin server
 source scripts/bench-server.sh
 holders=$(( (STREAMS + 3) / 4 ))
@@ -84,7 +85,7 @@ async def main():
         print(f"first failure: {ended[0][:120]!r}", flush=True)
     # Held until wrk is done (the parent kills this process); the counts are kept up to date.
     while True:
-        open(out + ".status", "w").write(f"{len(opened)} {len(ended)} {len(closed)}")
+        open(out + ".status", "w").write(f"{len(opened)} {len(ended)} {len(closed)}\n")
         await asyncio.sleep(1)
 
 asyncio.run(main())

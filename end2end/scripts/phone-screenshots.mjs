@@ -46,13 +46,20 @@ for (const [size, percent] of [["normal", 100], ["large", 150]]) {
   for (const [name, path, mustSee] of pages) {
     await page.goto(path);
     await page.locator('body[data-hydrated="true"]').waitFor({ timeout: 20_000 });
-    await page.addStyleTag({ content: `html { font-size: ${percent}% !important; }` });
+    // Through the CSSOM (the page's Content-Security-Policy allows no inline style sheet).
+    await page.evaluate((p) => document.documentElement.style.setProperty("font-size", `${p}%`, "important"), percent);
     await page.waitForTimeout(300);
     const file = `${out}/${name}-${size}.png`;
     await page.screenshot({ path: file, fullPage: true });
     const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     const problems = [];
     if (wide > 0) problems.push(`${wide}px wider than the screen`);
+    // The balance is one line, never broken inside the number.
+    const amount = page.locator('[data-testid="balance-amount"]');
+    if (await amount.count()) {
+      const lines = await amount.first().evaluate((e) => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).lineHeight));
+      if (lines > 1.5) problems.push(`the balance takes ${lines.toFixed(1)} lines`);
+    }
     if (mustSee) {
       const box = await page.locator(mustSee).first().boundingBox();
       if (!box || box.y + Math.min(box.height, 80) > 740) problems.push(`${mustSee} not in view (y=${box?.y})`);

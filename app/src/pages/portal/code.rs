@@ -247,7 +247,6 @@ pub fn CodePage() -> impl IntoView {
                 <h1>{t!(i18n, code.title, code = name.clone())}</h1>
             }
         } />
-        <p class="muted">{t!(i18n, code.intro)}</p>
         <div role="status" aria-live="polite">
             {move || result.get().map(|r| view! { <ResultCard result=r /> })}
         </div>
@@ -294,6 +293,8 @@ pub fn CodePage() -> impl IntoView {
                 None => view! { <p class="notice" data-testid="pay-code-offline">{t!(i18n, code.offline)}</p> }.into_any(),
             }}
         </Show>
+        // Under the code, not above it: on a phone the code comes first.
+        <p class="muted">{t!(i18n, code.intro)}</p>
         <p class="button-row">
             <button type="button" class="secondary" data-testid="pay-code-full" on:click=move |_| full.set(true)>{t!(i18n, code.full)}</button>
             <button type="button" class="secondary" on:click=refresh>{t!(i18n, code.refresh)}</button>
