@@ -209,6 +209,12 @@ pub fn router(state: AppState) -> Router {
     router_with(state, clock_control)
 }
 
+/// Whether the server has `POST /test/clock`: only when asked for, and never on the system
+/// clock (production's).
+pub fn clock_route(clock: &Clock, asked: bool) -> bool {
+    asked && !clock.is_system()
+}
+
 /// The whole HTTP application. `clock_control`: `POST /test/clock` moves the server's chosen
 /// clock on (`Settings::clock_control`; never on the system clock).
 pub fn router_with(state: AppState, clock_control: bool) -> Router {
@@ -219,7 +225,7 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
         .route("/portal/history.csv", get(history_csv))
         .route("/events/pay-code", get(events::pay_code))
         .route("/staff/reports.csv", get(reports_csv))
-        .merge(if state.clock.is_system() || !clock_control {
+        .merge(if !clock_route(&state.clock, clock_control) {
             Router::new()
         } else {
             // A server on a chosen clock (tests and demonstrations only; production refuses

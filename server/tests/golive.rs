@@ -1095,23 +1095,15 @@ async fn the_clock_control_needs_a_chosen_clock_and_is_absent_on_the_system_cloc
         .unwrap()
         .to_string();
     assert!(err.contains("YIKATONG_CLOCK_START"), "{err}");
-    // A server on the system clock has no such route, whatever it was asked for.
-    settings.clock_control = false;
-    let state = server::build_state(&settings).await.unwrap();
-    let app = server::router_with(state, true);
-    let response = tower::ServiceExt::oneshot(
-        app,
-        axum::http::Request::post("/test/clock")
-            .header("content-type", "application/json")
-            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-                [127, 0, 0, 1],
-                40_000,
-            ))))
-            .body(axum::body::Body::from(r#"{"advance_secs":60}"#))
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    // Not the route's own refusal (409 on the system clock): no route at all.
-    assert_eq!(response.status(), axum::http::StatusCode::NOT_FOUND);
+    // Only a chosen clock, and only when asked for: never the system clock.
+    use app::server::clock::Clock;
+    let chosen = Clock::frozen(app::server::clock::test_now());
+    for (case, clock, asked, route) in [
+        ("system clock, asked", Clock::system(), true, false),
+        ("system clock", Clock::system(), false, false),
+        ("chosen clock, asked", chosen.clone(), true, true),
+        ("chosen clock, not asked", chosen, false, false),
+    ] {
+        assert_eq!(server::clock_route(&clock, asked), route, "{case}");
+    }
 }
