@@ -165,14 +165,9 @@ pub fn client_from_parts(
     secure: bool,
 ) -> auth::Client {
     let cookie = |[plain, host_only]: [&str; 2]| {
-        headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == host_only || (!secure && *name == plain))
-            .map(|(_, value)| value.to_string())
+        find_cookie(headers, |name| {
+            name == host_only || (!secure && name == plain)
+        })
     };
     let token = cookie([SESSION_COOKIE, SECURE_SESSION_COOKIE]);
     let terminal_token = cookie([terminal::COOKIE, terminal::SECURE_COOKIE]);
@@ -192,6 +187,21 @@ pub fn client_from_parts(
     }
 }
 
+/// The value of the first cookie in the request whose name is `wanted`.
+pub fn find_cookie(
+    headers: &axum::http::HeaderMap,
+    wanted: impl Fn(&str) -> bool,
+) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| wanted(name))
+        .map(|(_, value)| value.to_string())
+}
+
 pub const SESSION_COOKIE: &str = "ykt_session";
 pub const SECURE_SESSION_COOKIE: &str = "__Host-ykt_session";
 
@@ -205,11 +215,27 @@ pub fn session_cookie(token: Option<&str>, secure: bool) -> String {
     cookie_header(name, token, secure)
 }
 
-/// `Set-Cookie` for an HttpOnly, same-site cookie on the whole site (`None` clears it).
+/// `Set-Cookie` for an HttpOnly, same-site cookie on the whole site, kept until the browser
+/// closes (`None` clears it).
 pub fn cookie_header(name: &str, token: Option<&str>, secure: bool) -> String {
+    lasting_cookie_header(name, token, secure, None)
+}
+
+/// `cookie_header`, kept `max_age_secs` when given (across browser restarts).
+pub fn lasting_cookie_header(
+    name: &str,
+    token: Option<&str>,
+    secure: bool,
+    max_age_secs: Option<i64>,
+) -> String {
     let secure_attr = if secure { "; Secure" } else { "" };
     match token {
-        Some(t) => format!("{name}={t}; Path=/; HttpOnly; SameSite=Lax{secure_attr}"),
+        Some(t) => {
+            let max_age = max_age_secs
+                .map(|s| format!("; Max-Age={s}"))
+                .unwrap_or_default();
+            format!("{name}={t}; Path=/; HttpOnly; SameSite=Lax{max_age}{secure_attr}")
+        }
         None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure_attr}"),
     }
 }
@@ -233,16 +259,7 @@ pub fn login_flash_cookie(flash: Option<&crate::portal_model::RefusedLogin>) -> 
 /// looks like one (digits and letters, at most 32).
 pub fn login_flash() -> Option<crate::portal_model::RefusedLogin> {
     let parts = use_context::<axum::http::request::Parts>()?;
-    let value = parts
-        .headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LOGIN_FLASH_COOKIE)?
-        .1
-        .to_string();
+    let value = find_cookie(&parts.headers, |name| name == LOGIN_FLASH_COOKIE)?;
     let json = String::from_utf8(hex::decode(value).ok()?).ok()?;
     let mut flash: crate::portal_model::RefusedLogin = serde_json::from_str(&json).ok()?;
     if flash.login.len() > 32 || !flash.login.chars().all(|c| c.is_ascii_alphanumeric()) {

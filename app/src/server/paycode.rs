@@ -171,6 +171,12 @@ pub async fn current_code(
     Ok(None)
 }
 
+/// A random key id from `range` (session keys and phone keys each have their own).
+pub fn random_key_id(range: std::ops::Range<i64>) -> i64 {
+    let span = (range.end - range.start) as u64;
+    range.start + (rand::random::<u64>() % span) as i64
+}
+
 async fn session_key(
     db: &Db,
     sealer: &Sealer,
@@ -182,10 +188,7 @@ async fn session_key(
         return Ok(key);
     }
     for _ in 0..5 {
-        let key_id = format::SESSION_KEYS.start
-            + (rand::random::<u64>()
-                % (format::SESSION_KEYS.end - format::SESSION_KEYS.start) as u64)
-                as i64;
+        let key_id = random_key_id(format::SESSION_KEYS);
         let secret = hex::encode(rand::random::<[u8; 32]>());
         let sealed = sealer.seal(Sealed::PayCodeKey, &secret);
         let created = db

@@ -10,6 +10,7 @@
 
 use super::auth::{self, Client, HolderSession};
 use super::domain::bindings;
+use super::paycode::random_key_id;
 use super::sealing::{Sealed, Sealer};
 use super::store::{Actor, Audit, NewBinding, PhoneBinding};
 use super::{AppState, internal};
@@ -28,14 +29,7 @@ const TOUCH_EVERY: Duration = Duration::seconds(60);
 /// `Set-Cookie` for a binding's token, kept by the browser for `days` (`None` clears it).
 pub fn cookie(token: Option<&str>, secure: bool, days: i64) -> String {
     let name = if secure { SECURE_COOKIE } else { COOKIE };
-    let secure_attr = if secure { "; Secure" } else { "" };
-    match token {
-        Some(t) => format!(
-            "{name}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure_attr}",
-            days * 86_400
-        ),
-        None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure_attr}"),
-    }
+    super::lasting_cookie_header(name, token, secure, Some(days * 86_400))
 }
 
 fn holder_audit(holder_id: i64, action: &'static str, after: String, ip: &str) -> Audit {
@@ -81,8 +75,7 @@ pub async fn bind(
         .unwrap_or_default();
     let expires_at = bindings::expires_at(now, profile.phone_binding_days);
     for _ in 0..5 {
-        let span = (PHONE_KEYS.end - PHONE_KEYS.start) as u64;
-        let key_id = PHONE_KEYS.start + (rand::random::<u64>() % span) as i64;
+        let key_id = random_key_id(PHONE_KEYS);
         let secret = hex::encode(rand::random::<[u8; 32]>());
         let sealed = state.secrets.sealer.seal(Sealed::PayCodeKey, &secret);
         let token = auth::new_token();
