@@ -23,6 +23,7 @@ use leptos::prelude::*;
 use leptos_meta::{Link, Meta, MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
+use staff_model::StaffPage;
 
 /// The HTML document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -80,7 +81,7 @@ fn AppBody() -> impl IntoView {
         <Router>
             <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>
             <Header />
-            <main id="main" tabindex="-1">
+            <AreaMain>
                 <ErrorBoundary fallback=|errors| view! { <ErrorPage error=first_error(&errors.get_untracked()) /> }>
                 <Routes fallback=|| view! { <ErrorPage error=error::AppError::NotFound /> }>
                     <Route path=path!("") view=pages::home::HomePage />
@@ -107,27 +108,42 @@ fn AppBody() -> impl IntoView {
                     <Route path=path!("/staff/login") view=pages::staff::StaffLoginPage />
                     <Route path=path!("/staff/welcome") view=pages::staff::welcome::WelcomePage ssr=SsrMode::Async />
                     <ParentRoute path=path!("/staff") view=pages::staff::StaffLayout ssr=SsrMode::Async>
-                        <Route path=path!("") view=pages::staff::SearchPage ssr=SsrMode::Async />
-                        <Route path=path!("holder/:id") view=pages::staff::holder::HolderPage ssr=SsrMode::Async />
-                        <Route path=path!("enrol") view=pages::staff::enrol::EnrolPage ssr=SsrMode::Async />
-                        <Route path=path!("found") view=pages::staff::office::FoundPage ssr=SsrMode::Async />
-                        <Route path=path!("queue") view=pages::staff::office::QueuePage ssr=SsrMode::Async />
-                        <Route path=path!("graduation") view=pages::staff::office::GraduationPage ssr=SsrMode::Async />
-                        <Route path=path!("audit") view=pages::staff::oversight::AuditPage ssr=SsrMode::Async />
-                        <Route path=path!("reports") view=pages::staff::oversight::ReportsPage ssr=SsrMode::Async />
-                        <Route path=path!("admin") view=pages::staff::admin::AdminPage ssr=SsrMode::Async />
-                        <Route path=path!("merchant") view=pages::staff::merchant::MerchantPage ssr=SsrMode::Async />
-                        <Route path=path!("password") view=pages::staff::StaffPasswordPage ssr=SsrMode::Async />
+                        <Route path=path!("") view=|| staff_page(StaffPage::Search, pages::staff::SearchPage) ssr=SsrMode::Async />
+                        <Route path=path!("holder/:id") view=|| staff_page(StaffPage::Holder, pages::staff::holder::HolderPage) ssr=SsrMode::Async />
+                        <Route path=path!("enrol") view=|| staff_page(StaffPage::Enrol, pages::staff::enrol::EnrolPage) ssr=SsrMode::Async />
+                        <Route path=path!("found") view=|| staff_page(StaffPage::Found, pages::staff::office::FoundPage) ssr=SsrMode::Async />
+                        <Route path=path!("queue") view=|| staff_page(StaffPage::Queue, pages::staff::office::QueuePage) ssr=SsrMode::Async />
+                        <Route path=path!("graduation") view=|| staff_page(StaffPage::Graduation, pages::staff::office::GraduationPage) ssr=SsrMode::Async />
+                        <Route path=path!("audit") view=|| staff_page(StaffPage::Audit, pages::staff::oversight::AuditPage) ssr=SsrMode::Async />
+                        <Route path=path!("reports") view=|| staff_page(StaffPage::Reports, pages::staff::oversight::ReportsPage) ssr=SsrMode::Async />
+                        <Route path=path!("admin") view=|| staff_page(StaffPage::Admin, pages::staff::admin::AdminPage) ssr=SsrMode::Async />
+                        <Route path=path!("merchant") view=|| staff_page(StaffPage::Merchant, pages::staff::merchant::MerchantPage) ssr=SsrMode::Async />
+                        <Route path=path!("password") view=|| staff_page(StaffPage::Password, pages::staff::StaffPasswordPage) ssr=SsrMode::Async />
                     </ParentRoute>
                     <Route path=path!("/terminal") view=pages::terminal::SetupPage />
                     <Route path=path!("/terminal/pos") view=pages::terminal::pos::PosPage ssr=SsrMode::Async />
                     <Route path=path!("/terminal/kiosk") view=pages::terminal::kiosk::KioskPage ssr=SsrMode::Async />
                 </Routes>
                 </ErrorBoundary>
-            </main>
+            </AreaMain>
             <Footer />
         </Router>
     }
+}
+
+/// `<main>`, classed by the site's area (a terminal's is full screen).
+#[component]
+fn AreaMain(children: Children) -> impl IntoView {
+    let area = components::use_site_area();
+    view! { <main id="main" tabindex="-1" class=move || area.get().class()>{children()}</main> }
+}
+
+/// A staff page behind its role check (`StaffGate`).
+fn staff_page<V: IntoView + 'static>(
+    page: staff_model::StaffPage,
+    view: fn() -> V,
+) -> impl IntoView {
+    view! { <pages::staff::StaffGate page view /> }
 }
 
 /// The first error an error boundary caught, as an `AppError` (anything else is internal).

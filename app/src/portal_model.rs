@@ -55,6 +55,8 @@ pub enum Problem {
     TerminalRequired,
     /// The terminal is not the kind of device this needs (a kiosk function on a POS).
     TerminalKind,
+    /// This staff member may not end this terminal (an auditor, or another merchant's cashier).
+    TerminalLeaveRole,
     ScanEmpty,
     // ---- The card office ----
     /// Wrong username, password or authenticator code: one message for all three.

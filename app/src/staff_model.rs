@@ -19,17 +19,147 @@ pub struct StaffBrief {
     pub must_change_password: bool,
 }
 
-impl StaffBrief {
-    /// May change holders, cards and money at the counter.
-    pub fn is_counter(&self) -> bool {
-        matches!(self.role, StaffRole::Operator | StaffRole::Admin)
+/// Who may call what, and open which page. The server functions (`guarded`), the staff pages'
+/// guard (`StaffPage::open_to`) and the navigation all read this one table.
+pub mod roles {
+    use crate::model::StaffRole::{self, *};
+    /// Read cardholders, found cards, failed top-ups.
+    pub const READ: &[StaffRole] = &[Operator, Admin, Auditor];
+    /// Change holders, cards, passwords and money at the counter.
+    pub const COUNTER: &[StaffRole] = &[Operator, Admin];
+    /// Merchants, devices, staff, the campus profile.
+    pub const ADMIN: &[StaffRole] = &[Admin];
+    /// The audit log and the reports.
+    pub const OVERSIGHT: &[StaffRole] = &[Admin, Auditor];
+    /// A merchant's own sales.
+    pub const MERCHANT: &[StaffRole] = &[Merchant];
+    /// Every staff member: their own password.
+    pub const ANY: &[StaffRole] = &[Operator, Admin, Auditor, Merchant];
+}
+
+/// The pages under `/staff` that need a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StaffPage {
+    Search,
+    Holder,
+    Enrol,
+    Found,
+    Queue,
+    Graduation,
+    Audit,
+    Reports,
+    Admin,
+    Merchant,
+    Password,
+}
+
+impl StaffPage {
+    /// The navigation, in its order (the holder page is reached from a search).
+    pub const NAV: [StaffPage; 10] = [
+        StaffPage::Search,
+        StaffPage::Enrol,
+        StaffPage::Found,
+        StaffPage::Queue,
+        StaffPage::Graduation,
+        StaffPage::Audit,
+        StaffPage::Reports,
+        StaffPage::Admin,
+        StaffPage::Merchant,
+        StaffPage::Password,
+    ];
+
+    /// The roles that may open the page. The administration page is open to auditors, who
+    /// see it without its forms.
+    pub fn roles(self) -> &'static [StaffRole] {
+        use StaffPage::*;
+        match self {
+            Search | Holder | Found | Queue => roles::READ,
+            Enrol | Graduation => roles::COUNTER,
+            Audit | Reports | Admin => roles::OVERSIGHT,
+            Merchant => roles::MERCHANT,
+            Password => roles::ANY,
+        }
     }
-    /// May read cardholders, the audit log and reports.
-    pub fn can_read(&self) -> bool {
-        matches!(
-            self.role,
-            StaffRole::Operator | StaffRole::Admin | StaffRole::Auditor
-        )
+
+    pub fn open_to(self, role: StaffRole) -> bool {
+        self.roles().contains(&role)
+    }
+
+    pub fn href(self) -> &'static str {
+        use StaffPage::*;
+        match self {
+            Search | Holder => "/staff",
+            Enrol => "/staff/enrol",
+            Found => "/staff/found",
+            Queue => "/staff/queue",
+            Graduation => "/staff/graduation",
+            Audit => "/staff/audit",
+            Reports => "/staff/reports",
+            Admin => "/staff/admin",
+            Merchant => "/staff/merchant",
+            Password => "/staff/password",
+        }
+    }
+
+    /// Where a role starts after logging in, and where a refused page sends it back to.
+    pub fn home(role: StaffRole) -> StaffPage {
+        match role {
+            StaffRole::Merchant => StaffPage::Merchant,
+            _ => StaffPage::Search,
+        }
+    }
+}
+
+/// May take the counter's actions (every changing form on the holder, found-card and queue
+/// pages). Auditors read the same pages without these forms.
+pub fn may_act(role: StaffRole) -> bool {
+    roles::COUNTER.contains(&role)
+}
+
+#[cfg(test)]
+mod page_tests {
+    use super::*;
+    use StaffRole::*;
+
+    #[test]
+    fn each_role_opens_its_pages_and_no_other() {
+        // (page, operator, admin, auditor, merchant)
+        let table = [
+            (StaffPage::Search, true, true, true, false),
+            (StaffPage::Holder, true, true, true, false),
+            (StaffPage::Enrol, true, true, false, false),
+            (StaffPage::Found, true, true, true, false),
+            (StaffPage::Queue, true, true, true, false),
+            (StaffPage::Graduation, true, true, false, false),
+            (StaffPage::Audit, false, true, true, false),
+            (StaffPage::Reports, false, true, true, false),
+            (StaffPage::Admin, false, true, true, false),
+            (StaffPage::Merchant, false, false, false, true),
+            (StaffPage::Password, true, true, true, true),
+        ];
+        for (page, op, ad, au, me) in table {
+            let got = [Operator, Admin, Auditor, Merchant].map(|r| page.open_to(r));
+            assert_eq!(got, [op, ad, au, me], "{page:?}");
+        }
+    }
+
+    #[test]
+    fn every_role_starts_on_a_page_it_may_open() {
+        for &role in StaffRole::ALL {
+            assert!(StaffPage::home(role).open_to(role), "{role:?}");
+        }
+        assert_eq!(StaffPage::home(Merchant).href(), "/staff/merchant");
+        assert_eq!(StaffPage::home(Auditor).href(), "/staff");
+    }
+
+    #[test]
+    fn only_the_counter_roles_act() {
+        let acting: Vec<StaffRole> = StaffRole::ALL
+            .iter()
+            .copied()
+            .filter(|&r| may_act(r))
+            .collect();
+        assert_eq!(acting, [Operator, Admin]);
     }
 }
 

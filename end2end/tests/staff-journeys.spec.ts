@@ -69,9 +69,17 @@ test("an operator replaces a card: the old card is refused at the POS, the new o
   await office.signIn(s.operator);
   await office.holder(`${s.prefix}02`);
   const before = yuan(await office.page.getByTestId("holder-balance").innerText());
+  // Voiding a card for good is behind its own step, which names the consequence.
   const replace = office.page.getByTestId("replace-form");
+  await expect(replace).toBeHidden();
+  await office.page.locator("summary", { hasText: "补卡/换卡" }).click();
+  await expect(replace).toContainText("永久作废");
   await replace.getByLabel("新卡芯片号").fill(`${s.serial}0012`);
   await replace.getByLabel("办理原因").fill("卡片折断");
+  await replace.getByRole("button", { name: /补卡/ }).click();
+  // Not without the box ticked: the browser holds the form back.
+  await expect(replace.getByTestId("replace-done")).toHaveCount(0);
+  await replace.getByLabel("我已向持卡人说明后果，确认办理。").check();
   await replace.getByRole("button", { name: /补卡/ }).click();
   await expect(replace.getByTestId("replace-done")).toBeVisible();
   await expect(office.page.getByTestId("holder-cards")).toContainText("作废");
@@ -164,7 +172,45 @@ test("an auditor sees holders, the audit log and administration, but can change 
   await office.holder(`${s.prefix}02`);
   await office.expectNoHorizontalScroll();
   await office.expectAccessible();
+  // No page offers the auditor an action: not the holder, the found cards or the work queue.
+  const actions = office.page.locator("main button:not([data-testid=staff-logout])");
+  await expect(actions).toHaveCount(0);
+  for (const path of ["/staff/found", "/staff/queue"]) {
+    await office.open(path);
+    await expect(office.page.getByRole("heading", { level: 1 })).toBeVisible();
+    await expect(actions).toHaveCount(0);
+  }
+  await expect(office.page.getByTestId("found-form")).toHaveCount(0);
   expect(errors).toEqual([]);
+});
+
+test("a staff page a role may not open says so, with status 403 and the way back", async ({ browser }, info) => {
+  const s = staffSetup(info);
+  const office = await staffPage(browser);
+  await office.signIn(s.operator);
+  // The staff area wears its own frame: no student navigation.
+  await expect(office.page.getByRole("navigation", { name: "主导航" })).toHaveCount(0);
+  await expect(office.page.getByTestId("staff-area")).toBeVisible();
+  // The start page is the search, with nothing "not found" before a search.
+  await office.open("/staff");
+  await expect(office.page.getByTestId("search-hint")).toBeVisible();
+  await expect(office.page.getByTestId("search-empty")).toHaveCount(0);
+  const nav = office.page.getByRole("navigation", { name: "服务中心导航" });
+  await expect(nav.getByRole("link", { name: "系统管理" })).toHaveCount(0);
+  for (const [path, page] of [["/staff/admin", "系统管理"], ["/staff/audit", "审计日志"], ["/staff/merchant", "本商户流水"]]) {
+    const response = await office.open(path);
+    expect(response?.status(), path).toBe(403);
+    const refused = office.page.getByTestId("staff-refused");
+    await expect(office.page.getByRole("heading", { level: 1 })).toHaveText("此页不对你的角色开放");
+    await expect(refused).toContainText(`「${page}」`);
+    await expect(refused).toContainText("柜台操作员");
+    await office.expectAccessible();
+    // No form of the refused page, and the way back works in the hydrated page.
+    await expect(office.page.locator("main form button:not([data-testid=staff-logout])")).toHaveCount(0);
+    await refused.getByRole("link", { name: "回到查找持卡人" }).click();
+    await expect(office.page.getByTestId("search-form")).toBeVisible();
+  }
+  await office.expectNoHorizontalScroll();
 });
 
 test("an administrator creates a device; its credential, shown once, sets up the POS page", async ({ browser }, info) => {
@@ -287,6 +333,7 @@ test("money out of the counter takes two people: a large cash top-up, and a clos
   await office.page.locator("summary", { hasText: "销户" }).click();
   const close = office.page.getByTestId("close-form");
   await close.getByLabel("办理原因").fill("退学");
+  await close.getByLabel("我已向持卡人说明后果，确认办理。").check();
   await close.getByRole("button", { name: "确认销户" }).click();
   await expect(close.getByTestId("form-error")).toContainText("尚未登记退款银行账户");
   await office.page.locator("summary", { hasText: "退款账户" }).click();
@@ -305,6 +352,7 @@ test("money out of the counter takes two people: a large cash top-up, and a clos
   if (!(await close.isVisible())) await office.page.locator("summary", { hasText: "销户" }).click();
   await expect(office.page.getByText("退款将转入 ****7890。")).toBeVisible();
   await close.getByLabel("办理原因").fill("退学");
+  await close.getByLabel("我已向持卡人说明后果，确认办理。").check();
   await close.getByRole("button", { name: "确认销户" }).click();
   await expect(office.page.getByTestId("close-done")).toContainText("待复核");
 

@@ -3,6 +3,7 @@ import { test, expect } from "./fixtures/test";
 import { Portal } from "./fixtures/portal";
 import { StudentPortal } from "./fixtures/student";
 import { deviceCall, deviceKey, tillSetup } from "./fixtures/devices";
+import { staff, staffSetup, withFreshCode } from "./fixtures/staff";
 
 // One till, gate and student per viewport; these journeys change the student's money and card.
 test.describe.configure({ mode: "serial", timeout: 60_000 });
@@ -310,4 +311,54 @@ test("a remembered phone shows a code offline that a till accepts; removing the 
   await student.hydrated();
   await expect(student.testId("payCodeDigits")).toHaveAttribute("data-digits", /^81\d{18}$/);
   await page.waitForFunction(() => window.localStorage.getItem("ykt.phone") === null);
+});
+
+test("a kiosk cannot be left without a staff login, and clears itself after a minute idle", async ({ browser }, info) => {
+  const setup = tillSetup(info);
+  const { till: kiosk, page } = await openTill(browser, setup.kiosk, "/terminal/kiosk");
+  // Full screen: no site header, footer or link to the student login.
+  await expect(page.locator("header, footer")).toHaveCount(0);
+  await expect(page.locator('a[href="/login"], a[href="/portal"], a[href="/staff"]')).toHaveCount(0);
+  await kiosk.expectAccessible();
+  await kiosk.expectNoHorizontalScroll();
+
+  // A passer-by cannot leave: no staff login, no way out.
+  await page.getByTestId("terminal-leave-open").click();
+  const leave = page.getByTestId("terminal-leave");
+  await leave.getByLabel("用户名").fill("kiosk-passer-by");
+  await leave.getByLabel("密码").fill("not-a-password");
+  await leave.getByLabel("动态验证码").fill("123456");
+  await leave.getByRole("button", { name: "退出终端模式" }).click();
+  await expect(leave.getByTestId("form-error")).toContainText("不正确");
+  await kiosk.open("/terminal/kiosk");
+  await expect(kiosk.testId("terminalBar")).toContainText(setup.kiosk);
+
+  // Typed but left: after a minute without a touch, the forms and answers are gone.
+  await page.clock.install();
+  await page.reload();
+  await kiosk.hydrated();
+  const balance = kiosk.testId("kioskBalance");
+  await balance.getByLabel("校园卡（请放在读卡器上）").fill("NO-SUCH-CARD");
+  await balance.getByLabel("查询密码").fill("123456");
+  await balance.getByRole("button", { name: "查询" }).click();
+  await expect(page.getByTestId("kiosk-balance-result")).toBeVisible();
+  await kiosk.testId("kioskLoss").getByLabel("学号或卡号").fill(setup.student.login);
+  await page.clock.fastForward(30_000);
+  // Still there half a minute later.
+  await expect(kiosk.testId("kioskLoss").getByLabel("学号或卡号")).toHaveValue(setup.student.login);
+  await page.clock.fastForward(31_000);
+  await expect(page.getByTestId("kiosk-balance-result")).toHaveCount(0);
+  await expect(balance.getByLabel("校园卡（请放在读卡器上）")).toHaveValue("");
+  await expect(balance.getByLabel("查询密码")).toHaveValue("");
+  await expect(kiosk.testId("kioskLoss").getByLabel("学号或卡号")).toHaveValue("");
+
+  // The card office's operator leaves terminal mode with their login; the browser is a browser again.
+  const operator = staffSetup(info).operator;
+  await page.getByTestId("terminal-leave-open").click();
+  await leave.getByLabel("用户名").fill(operator);
+  await leave.getByLabel("密码").fill(staff[operator].own);
+  await withFreshCode(page, operator, leave, "退出终端模式", kiosk.testId("terminalSetup"));
+  await expect(page).toHaveURL(/\/terminal$/);
+  await kiosk.open("/terminal/kiosk");
+  await expect(page.getByTestId("terminal-problem")).toBeVisible();
 });

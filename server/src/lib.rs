@@ -538,10 +538,11 @@ pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
 /// repeats the check for navigation inside the hydrated page.)
 async fn portal_guard(
     State(state): State<AppState>,
-    req: axum::extract::Request,
+    mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let path = req.uri().path();
+    let path = req.uri().path().to_owned();
+    let path = path.as_str();
     let get = req.method() == axum::http::Method::GET && !path.ends_with(".csv");
     let is_page = get && (path == "/portal" || path.starts_with("/portal/"));
     let is_staff_page = get && (path == "/staff" || path.starts_with("/staff/"))
@@ -564,7 +565,12 @@ async fn portal_guard(
             Ok(Some(s)) if s.must_change_password && path != "/staff/password" => {
                 axum::response::Redirect::to("/staff/password").into_response()
             }
-            Ok(Some(_)) => next.run(req).await,
+            Ok(Some(s)) => {
+                // The page's guard reads the role from here (`StaffGate`).
+                req.extensions_mut()
+                    .insert(app::pages::staff::StaffRoleHere(s.role));
+                next.run(req).await
+            }
             Ok(None) => axum::response::Redirect::to("/staff/login").into_response(),
             Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
         };

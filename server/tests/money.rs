@@ -8,7 +8,9 @@ use app::model::{Channel, EntryKind, Money, TopupStatus};
 use app::server::store::{Actor, Audit, AutoTopup, EntryQuery};
 use app::server::topup::{self, Notification};
 use chrono::Duration;
-use helpers::device::{balance, code_for, device, holder, live_serial, make_room};
+use helpers::device::{
+    balance, code_for, device, holder, issue_key, live_serial, make_room, set_up_terminal,
+};
 use helpers::{TestApp, call, login};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -481,21 +483,7 @@ async fn automatic_top_up_runs_below_the_threshold_and_a_failure_is_shown_once()
 #[tokio::test]
 async fn the_web_till_sells_by_code_asks_for_the_password_and_refunds() {
     let app = TestApp::spawn(6).await;
-    let row = app
-        .state
-        .db
-        .device_by_code("POS-E-CANTEEN-1")
-        .await
-        .unwrap()
-        .unwrap();
-    let key = app::server::ledger::issue_device_key(
-        &app.state,
-        &row,
-        app.state.now(),
-        "the integration tests",
-    )
-    .await
-    .unwrap();
+    let (row, key) = issue_key(&app, "POS-E-CANTEEN-1").await;
     // Wrong credential: refused, nothing set.
     let (status, body, cookie) = call(
         &app,
@@ -531,19 +519,7 @@ async fn the_web_till_sells_by_code_asks_for_the_password_and_refunds() {
     let (_, body, _) = call(&app, Some(&student), "terminal/info", &[("kiosk", "false")]).await;
     assert!(body.contains("terminal_required"), "{body}");
 
-    let (status, body, cookie) = call(
-        &app,
-        None,
-        "terminal/set_up",
-        &[("device", "POS-E-CANTEEN-1"), ("credential", &key)],
-    )
-    .await;
-    assert!(
-        status.is_success() || status.is_redirection(),
-        "{status} {body}"
-    );
-    let till = cookie.expect("terminal cookie");
-    assert!(till.starts_with("ykt_terminal="), "{till}");
+    let till = set_up_terminal(&app, "POS-E-CANTEEN-1", &key).await;
     let (_, body, _) = call(&app, Some(&till), "terminal/info", &[("kiosk", "false")]).await;
     let info: Value = serde_json::from_str(&body).unwrap();
     let request_id = info["request_id"].as_str().unwrap().to_string();

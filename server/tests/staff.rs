@@ -9,7 +9,7 @@ mod helpers;
 
 use app::model::{Channel, Money, StaffRole};
 use app::server::store::{AuditQuery, NewOrder};
-use helpers::device::{balance, device, holder, live_serial};
+use helpers::device::{balance, device, holder, issue_key, live_serial, set_up_terminal};
 use helpers::{TestApp, call, login};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -2530,4 +2530,80 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     );
     assert!(!reports.contains("6222021234567890"), "{reports}");
     assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
+}
+
+/// A till or kiosk stands where anyone passes: leaving terminal mode needs the login of a staff
+/// member who may end that terminal, and leaves an audit record naming them.
+#[tokio::test]
+async fn a_web_terminal_is_left_only_with_a_staff_login_that_may() {
+    let app = TestApp::spawn(4).await;
+    let (_, key) = issue_key(&app, "POS-E-CANTEEN-1").await;
+    let till = set_up_terminal(&app, "POS-E-CANTEEN-1", &key).await;
+    let alive = |till: String| {
+        let app = &app;
+        async move {
+            let (_, body, _) = call(app, Some(&till), "terminal/info", &[("kiosk", "false")]).await;
+            !body.contains("terminal_required")
+        }
+    };
+    let leave = |user: &'static str, password: String, code: String| {
+        let (app, till) = (&app, till.clone());
+        async move {
+            call(
+                app,
+                Some(&till),
+                "terminal/leave",
+                &[("username", user), ("password", &password), ("code", &code)],
+            )
+            .await
+        }
+    };
+    // A passer-by: nothing typed, or a guess.
+    let (status, body, cookie) = leave("", String::new(), String::new()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("staff_bad_credentials") && cookie.is_none(),
+        "{body}"
+    );
+    let (_, body, _) = leave("operator", "guess-guess-guess".into(), "123456".into()).await;
+    assert!(body.contains("staff_bad_credentials"), "{body}");
+    assert!(alive(till.clone()).await);
+
+    // An auditor logs in right, but changes nothing: refused, the terminal stays.
+    staff_login(&app, "auditor").await;
+    app.state.clock.advance(chrono::Duration::seconds(30));
+    let code = totp_at(demo_secret("auditor"), now_unix(&app));
+    let (status, body, _) = leave("auditor", own_password_of("auditor"), code).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("terminal_leave_role"), "{body}");
+    assert!(alive(till.clone()).await);
+
+    // An operator ends it: the cookie goes, the till functions refuse, the audit names them.
+    staff_login(&app, "operator").await;
+    app.state.clock.advance(chrono::Duration::seconds(30));
+    let code = totp_at(demo_secret("operator"), now_unix(&app));
+    let (status, body, cookie) = leave("operator", own_password_of("operator"), code).await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status} {body}"
+    );
+    assert_eq!(
+        cookie.as_deref(),
+        Some("ykt_terminal="),
+        "the cookie is cleared"
+    );
+    assert!(!alive(till.clone()).await, "the terminal session ended");
+    let records = app
+        .state
+        .db
+        .audit_records(&AuditQuery {
+            action: Some("terminal.left".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(records[0].target.contains("POS-E-CANTEEN-1"), "{records:?}");
+    app.stop().await;
 }

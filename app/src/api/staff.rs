@@ -60,16 +60,12 @@ fn optional_id(text: &str) -> Result<Option<i64>, AppError> {
 #[server(prefix = "/api", endpoint = "staff/login")]
 pub async fn staff_login(username: String, password: String, code: String) -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
-        let (token, must_change) =
+        let (token, next) =
             staff::login(&state, &username, &password, &code, &client, state.now()).await?;
         set_staff_cookie(&state, Some(&token))?;
-        // Straight to the password page when the password must change first: a page behind
-        // it would only be refused.
-        leptos_axum::redirect(if must_change {
-            "/staff/password"
-        } else {
-            "/staff"
-        });
+        // Straight to the password page when the password must change first (a page behind
+        // it would only be refused), otherwise to the role's start page.
+        leptos_axum::redirect(next);
         Ok(())
     })
     .await

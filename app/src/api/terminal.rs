@@ -25,15 +25,19 @@ pub async fn set_up_terminal(device: String, credential: String) -> Result<(), A
     .await
 }
 
-/// Ends this browser's terminal session.
+/// Takes this browser out of terminal mode. A passer-by cannot: it needs the login (password and
+/// authenticator code) of a staff member who may end this terminal (`domain::terminals`).
 #[server(prefix = "/api", endpoint = "terminal/leave")]
-pub async fn leave_terminal() -> Result<(), AppError> {
+pub async fn leave_terminal(
+    username: String,
+    password: String,
+    code: String,
+) -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
-        if let Some(token) = client.terminal_token.as_deref() {
-            state
-                .db
-                .end_terminal_session(&crate::server::auth::token_hash(token), state.now())
-                .await?;
+        let now = state.now();
+        // A terminal that is no longer alive has nothing left to protect: its cookie goes.
+        if let Some(row) = terminal::terminal(&state, &client, now).await? {
+            terminal::leave(&state, &client, &row, &username, &password, &code, now).await?;
         }
         crate::api::set_cookie(&terminal::cookie(None, state.secure_cookies))?;
         leptos_axum::redirect("/terminal");

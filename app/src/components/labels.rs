@@ -101,6 +101,7 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::TerminalCredential => t_string!(i18n, problem.terminal_credential).to_string(),
         Problem::TerminalRequired => t_string!(i18n, problem.terminal_required).to_string(),
         Problem::TerminalKind => t_string!(i18n, problem.terminal_kind).to_string(),
+        Problem::TerminalLeaveRole => t_string!(i18n, problem.terminal_leave_role).to_string(),
         Problem::ScanEmpty => t_string!(i18n, problem.scan_empty).to_string(),
         Problem::StaffBadCredentials => t_string!(i18n, problem.staff_bad_credentials).to_string(),
         Problem::TotpReused => t_string!(i18n, problem.totp_reused).to_string(),

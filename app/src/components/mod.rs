@@ -74,13 +74,84 @@ pub fn PageTitle(#[prop(into)] text: Signal<String>) -> impl IntoView {
     view! { <Title text=move || format!("{} · Yikatong", text.get()) /> }
 }
 
+/// Which part of the site a path belongs to: each wears its own frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteArea {
+    /// The public pages and the student portal: the site's navigation and footer.
+    Public,
+    /// The card office's pages: the brand and the staff navigation, no student links.
+    Staff,
+    /// A till, a kiosk, or setting one up: full screen, no way to the rest of the site.
+    Terminal,
+}
+
+impl SiteArea {
+    pub fn of(path: &str) -> SiteArea {
+        let under = |prefix: &str| {
+            path == prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        if under("/terminal") {
+            SiteArea::Terminal
+        } else if under("/staff") {
+            SiteArea::Staff
+        } else {
+            SiteArea::Public
+        }
+    }
+
+    pub fn class(self) -> &'static str {
+        match self {
+            SiteArea::Public => "area-public",
+            SiteArea::Staff => "area-staff",
+            SiteArea::Terminal => "area-terminal",
+        }
+    }
+}
+
+/// The area of the page shown now, changing only when the area does.
+pub fn use_site_area() -> Memo<SiteArea> {
+    let location = leptos_router::hooks::use_location();
+    Memo::new(move |_| SiteArea::of(&location.pathname.get()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SiteArea::{self, *};
+
+    #[test]
+    fn each_path_has_its_area() {
+        let table = [
+            ("/", Public),
+            ("/portal/code", Public),
+            ("/staffing", Public),
+            ("/terminals-faq", Public),
+            ("/staff", Staff),
+            ("/staff/login", Staff),
+            ("/staff/holder/3", Staff),
+            ("/terminal", Terminal),
+            ("/terminal/pos", Terminal),
+            ("/terminal/kiosk", Terminal),
+        ];
+        for (path, area) in table {
+            assert_eq!(SiteArea::of(path), area, "{path}");
+        }
+    }
+}
+
+/// The site's header. A terminal has none: a passer-by at a till or kiosk finds no link out.
+/// The staff area keeps the brand and the language, without the student site's navigation.
 #[component]
 pub fn Header() -> impl IntoView {
     let i18n = use_i18n();
+    let area = use_site_area();
     view! {
+        <Show when=move || area.get() != SiteArea::Terminal>
         <header class="site-header">
             <div class="header-inner">
-                <A href="/" attr:class="brand">
+                <A href=move || String::from(if area.get() == SiteArea::Staff { "/staff" } else { "/" }) attr:class="brand">
                     <img src="/favicon.svg" alt="" width="32" height="32" />
                     <span class="brand-text">
                         <span class="brand-name">{t!(i18n, brand)}</span>
@@ -91,15 +162,21 @@ pub fn Header() -> impl IntoView {
                 </A>
                 <LanguageSwitch />
             </div>
-            <nav class="main-nav" aria-label=move || t_string!(i18n, nav.label)>
-                <A href="/" exact=true>{t!(i18n, nav.home)}</A>
-                <A href="/card">{t!(i18n, nav.card)}</A>
-                <A href="/faq">{t!(i18n, nav.faq)}</A>
-                <A href="/service">{t!(i18n, nav.service)}</A>
-                <A href="/care">{t!(i18n, nav.care)}</A>
-                <A href="/portal" attr:class="nav-portal">{t!(i18n, nav.portal)}</A>
-            </nav>
+            <Show
+                when=move || area.get() == SiteArea::Public
+                fallback=move || view! { <p class="staff-area-name" data-testid="staff-area">{t!(i18n, nav.staff_area)}</p> }
+            >
+                <nav class="main-nav" aria-label=move || t_string!(i18n, nav.label)>
+                    <A href="/" exact=true>{t!(i18n, nav.home)}</A>
+                    <A href="/card">{t!(i18n, nav.card)}</A>
+                    <A href="/faq">{t!(i18n, nav.faq)}</A>
+                    <A href="/service">{t!(i18n, nav.service)}</A>
+                    <A href="/care">{t!(i18n, nav.care)}</A>
+                    <A href="/portal" attr:class="nav-portal">{t!(i18n, nav.portal)}</A>
+                </nav>
+            </Show>
         </header>
+        </Show>
     }
 }
 
@@ -128,10 +205,13 @@ pub fn LanguageSwitch() -> impl IntoView {
     }
 }
 
+/// The site's footer: hotlines, hours and the links. Not on a terminal.
 #[component]
 pub fn Footer() -> impl IntoView {
     let i18n = use_i18n();
+    let area = use_site_area();
     view! {
+        <Show when=move || area.get() != SiteArea::Terminal>
         <footer class="site-footer">
             <WithCampus view=move |c: CampusProfile| {
                 view! {
@@ -171,6 +251,7 @@ pub fn Footer() -> impl IntoView {
             </p>
             <p class="footer-note">{t!(i18n, footer.open_source)}</p>
         </footer>
+        </Show>
     }
 }
 
@@ -197,16 +278,23 @@ pub fn HoursList(profile: CampusProfile) -> impl IntoView {
     }
 }
 
-/// The page shown for an error. During server rendering it also sets the HTTP status.
-#[component]
-pub fn ErrorPage(error: AppError) -> impl IntoView {
+/// Sets the HTTP status of the page being rendered on the server; nothing in the browser.
+pub fn set_status(code: u16) {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(
-            axum::http::StatusCode::from_u16(error.status_code())
+            axum::http::StatusCode::from_u16(code)
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
         );
     }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
+}
+
+/// The page shown for an error. During server rendering it also sets the HTTP status.
+#[component]
+pub fn ErrorPage(error: AppError) -> impl IntoView {
+    set_status(error.status_code());
     let i18n = use_i18n();
     let reference = match &error {
         AppError::Internal(r) => Some(r.clone()),

@@ -14,7 +14,7 @@ use super::{AppState, internal};
 use crate::error::AppError;
 use crate::model::StaffRole;
 use crate::portal_model::Problem;
-use crate::staff_model::StaffBrief;
+use crate::staff_model::{StaffBrief, StaffPage};
 use chrono::{DateTime, Duration, Utc};
 
 pub const COOKIE: &str = "ykt_staff";
@@ -41,20 +41,8 @@ const STAFF_SESSION: SessionLimits = SessionLimits {
 pub const TOTP_STEP: u64 = 30;
 const TOTP_DIGITS: usize = 6;
 
-/// Who may call what. Each staff server function names one of these.
-pub mod roles {
-    use crate::model::StaffRole::{self, *};
-    /// Read cardholders, found cards, failed top-ups.
-    pub const READ: &[StaffRole] = &[Operator, Admin, Auditor];
-    /// Change holders, cards, passwords and money at the counter.
-    pub const COUNTER: &[StaffRole] = &[Operator, Admin];
-    /// Merchants, devices, staff, the campus profile.
-    pub const ADMIN: &[StaffRole] = &[Admin];
-    /// The audit log and the reports.
-    pub const OVERSIGHT: &[StaffRole] = &[Admin, Auditor];
-    /// A merchant's own sales.
-    pub const MERCHANT: &[StaffRole] = &[Merchant];
-}
+/// Who may call what: one table, shared with the pages (`crate::staff_model::roles`).
+pub use crate::staff_model::roles;
 
 /// A logged-in staff member.
 #[derive(Debug, Clone)]
@@ -169,8 +157,8 @@ pub fn otpauth_uri(issuer: &str, username: &str, secret: &str) -> String {
     )
 }
 
-/// Checks username, password and TOTP code; opens a staff session and returns its token and
-/// whether the password must be changed first.
+/// Checks username, password and TOTP code, and returns the staff member they belong to.
+/// A code is good once: the step it belongs to is recorded.
 /// One answer for every wrong part, so the form does not reveal which was wrong, and the same
 /// answer (after the same work) for an unknown, disabled or locked username.
 ///
@@ -180,14 +168,14 @@ pub fn otpauth_uri(issuer: &str, username: &str, secret: &str) -> String {
 /// wherever the guesses come from (`ACCOUNT_LOCKOUT`, higher, so that a stranger at one
 /// address cannot keep a colleague locked out, while guesses spread over many addresses still
 /// stop).
-pub async fn login(
+pub async fn verify(
     state: &AppState,
     username: &str,
     password: &str,
     code: &str,
     client: &Client,
     now: DateTime<Utc>,
-) -> Result<(String, bool), AppError> {
+) -> Result<StaffAuth, AppError> {
     let db = &state.db;
     let address_key = reserve_address(state, "staff-ip", client, now).await?;
     let refuse = || Err(AppError::Rejected(Problem::StaffBadCredentials));
@@ -260,17 +248,39 @@ pub async fn login(
     if !db.staff_login_succeeded(staff.id, step).await? {
         return Err(AppError::Rejected(Problem::TotpReused));
     }
+    Ok(staff)
+}
+
+/// Checks the credentials (`verify`) and opens a staff session. Returns its token and the
+/// page to go to: the password page while the password must change, otherwise the role's
+/// start page.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    code: &str,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<(String, &'static str), AppError> {
+    let staff = verify(state, username, password, code, client, now).await?;
     let token = new_token();
-    db.create_session(&NewSession {
-        token_hash: token_hash(&token),
-        subject: SubjectKind::Staff,
-        subject_id: staff.id,
-        now,
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.chars().take(200).collect(),
-    })
-    .await?;
-    Ok((token, staff.must_change_password))
+    state
+        .db
+        .create_session(&NewSession {
+            token_hash: token_hash(&token),
+            subject: SubjectKind::Staff,
+            subject_id: staff.id,
+            now,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.chars().take(200).collect(),
+        })
+        .await?;
+    let next = if staff.must_change_password {
+        StaffPage::Password
+    } else {
+        StaffPage::home(staff.role)
+    };
+    Ok((token, next.href()))
 }
 
 /// Codes of merchants and devices, and staff usernames: letters, digits and dashes, 2 to 40 of them.

@@ -6,6 +6,7 @@
 use super::auth::{ADDRESS_WINDOW, Client, new_token, token_hash};
 use super::domain::calendar::day_start;
 use super::domain::sessions::{SessionLimits, SessionState, session_state};
+use super::domain::terminals::may_leave;
 use super::ledger::{self, PayRequest, Presented, masked_name};
 use super::store::{Actor, Audit, PaymentOutcome, TerminalRow};
 use super::{AppState, internal};
@@ -101,6 +102,47 @@ pub async fn set_up(
         })
         .await?;
     Ok((token, device.kind))
+}
+
+/// Ends this browser's terminal on the login of a staff member who may (`may_leave`). The
+/// credentials are checked as at the staff login, with the same attempt counting.
+pub async fn leave(
+    state: &AppState,
+    client: &Client,
+    row: &TerminalRow,
+    username: &str,
+    password: &str,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let staff = super::staff::verify(state, username, password, code, client, now).await?;
+    // The password an administrator set opens nothing but the password page.
+    if staff.must_change_password {
+        return Err(AppError::Rejected(Problem::StaffPasswordChange));
+    }
+    if !may_leave(staff.role, staff.merchant_id, row.device.merchant_id) {
+        return Err(AppError::Rejected(Problem::TerminalLeaveRole));
+    }
+    if let Some(token) = client.terminal_token.as_deref() {
+        state
+            .db
+            .end_terminal_session(&token_hash(token), now)
+            .await?;
+    }
+    state
+        .db
+        .audit(Audit {
+            actor: Actor::Staff(staff.id),
+            action: "terminal.left",
+            holder_id: None,
+            target: format!("device {}", row.device.code),
+            before: String::new(),
+            after: String::new(),
+            reason: "web terminal ended at the terminal with a staff login".into(),
+            ip: client.ip.clone(),
+        })
+        .await?;
+    Ok(())
 }
 
 /// The terminal behind the request's terminal cookie, if it is alive.

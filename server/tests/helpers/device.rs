@@ -13,7 +13,9 @@ pub struct Device {
     pub key: SigningKey,
 }
 
-pub async fn device(app: &TestApp, code: &str) -> Device {
+/// A new credential for the device, as an administrator issues one: (the device, its private
+/// key in hex).
+pub async fn issue_key(app: &TestApp, code: &str) -> (app::server::store::DeviceRow, String) {
     let row = app.state.db.device_by_code(code).await.unwrap().unwrap();
     let secret = app::server::ledger::issue_device_key(
         &app.state,
@@ -23,6 +25,11 @@ pub async fn device(app: &TestApp, code: &str) -> Device {
     )
     .await
     .unwrap();
+    (row, secret)
+}
+
+pub async fn device(app: &TestApp, code: &str) -> Device {
+    let (_, secret) = issue_key(app, code).await;
     let bytes: [u8; 32] = hex::decode(secret).unwrap().try_into().unwrap();
     Device {
         code: code.into(),
@@ -285,4 +292,23 @@ pub fn test_audit(action: &'static str, holder_id: Option<i64>) -> app::server::
         reason: "test".into(),
         ip: String::new(),
     }
+}
+
+/// Sets a browser up as the device's web terminal with its credential (`key`, as issued);
+/// returns the terminal cookie.
+pub async fn set_up_terminal(app: &TestApp, code: &str, key: &str) -> String {
+    let (status, body, cookie) = super::call(
+        app,
+        None,
+        "terminal/set_up",
+        &[("device", code), ("credential", key)],
+    )
+    .await;
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status} {body}"
+    );
+    let cookie = cookie.expect("terminal cookie");
+    assert!(cookie.starts_with("ykt_terminal="), "{cookie}");
+    cookie
 }

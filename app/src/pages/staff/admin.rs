@@ -218,7 +218,7 @@ fn Devices(
                     {view! {
                         <div class="table-wrap" tabindex="0">
                         <table class="data" data-testid="devices">
-                            <thead><tr><th>{t!(i18n, staff.code_label)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th>{t!(i18n, staff.place)}</th><th>{t!(i18n, staff.credential)}</th><th></th></tr></thead>
+                            <thead><tr><th>{t!(i18n, staff.code_label)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th>{t!(i18n, staff.place)}</th><th>{t!(i18n, staff.credential)}</th><th>{t!(i18n, staff.actions_col)}</th></tr></thead>
                             <tbody>{rows.into_iter().map(|d| {
                                 let state = if d.has_credential {
                                     t_string!(i18n, staff.credential_live).to_string() + " " + &d.credential_issued_at.as_deref().map(campus_time).unwrap_or_default()
@@ -308,7 +308,7 @@ fn StaffUsers(
                     {view! {
                         <div class="table-wrap" tabindex="0">
                         <table class="data" data-testid="staff-users">
-                            <thead><tr><th>{t!(i18n, staff.username)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.role)}</th><th>{t!(i18n, staff.status)}</th><th></th></tr></thead>
+                            <thead><tr><th>{t!(i18n, staff.username)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.role)}</th><th>{t!(i18n, staff.status)}</th><th>{t!(i18n, staff.actions_col)}</th></tr></thead>
                             <tbody>{rows.into_iter().map(|u| {
                                 let role = u.role;
                                 view! {

@@ -179,7 +179,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
         <section class="panel">
             <h2>{t!(i18n, staff.cards)}</h2>
             <div class="table-wrap" tabindex="0">
-            <table class="data" data-testid="holder-cards">
+            <table class="data nowrap" data-testid="holder-cards">
                 <thead><tr><th>{t!(i18n, staff.card_no)}</th><th>{t!(i18n, staff.chip_serial)}</th><th>{t!(i18n, staff.status)}</th><th>{t!(i18n, staff.issued_at)}</th></tr></thead>
                 <tbody>
                     {f.cards.iter().map(|c| {
@@ -283,7 +283,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
             })}
             <div class="table-wrap" tabindex="0">
             <table class="data" data-testid="holder-entries">
-                <thead><tr><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th class="num">{t!(i18n, staff.amount)}</th><th class="num">{t!(i18n, staff.balance_after)}</th><th></th></tr></thead>
+                <thead><tr><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th class="num">{t!(i18n, staff.amount)}</th><th class="num">{t!(i18n, staff.balance_after)}</th><th>{t!(i18n, staff.actions_col)}</th></tr></thead>
                 <tbody>
                     {f.entries.iter().map(|e| {
                         let kind = e.kind;
@@ -321,6 +321,24 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
             <h2>{t!(i18n, staff.audit_trail)}</h2>
             <super::oversight::AuditTable rows=f.audit.clone() />
         </section>
+    }
+}
+
+/// The step before an action that cannot be undone: what it does, in words, and a box to tick
+/// that says the holder was told. The box is required by the browser, with or without the
+/// page's script.
+#[component]
+fn Consequence(
+    #[prop(into)] id: String,
+    text: impl Fn() -> String + Send + Sync + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <p class="consequence">{text}</p>
+        <p class="check">
+            <input type="checkbox" id=id.clone() required />
+            <label for=id>{t!(i18n, staff.consequence_ok)}</label>
+        </p>
     }
 }
 
@@ -370,7 +388,7 @@ fn CounterForms(
                         </ActionForm>
                     }.into_any(),
                     Some(status) => view! {
-                        <details open=true>
+                        <details>
                             <summary>{t!(i18n, staff.replace_card)}</summary>
                             <ActionForm action=actions.replace attr:class="form" attr:data-testid="replace-form">
                                 {hidden.with_value(|h| h())}
@@ -379,8 +397,9 @@ fn CounterForms(
                                 <label for="replace-fee">{t!(i18n, staff.fee)}</label>
                                 <input id="replace-fee" name="fee" type="text" inputmode="decimal" value="" />
                                 <ReasonField id="replace-reason" />
+                                <Consequence id="replace-ok" text=move || t_string!(i18n, staff.replace_consequence).to_string() />
                                 <Done result=actions.replace.value() testid="replace-done" />
-                                <button type="submit" class="primary">{t!(i18n, staff.replace_submit)}</button>
+                                <button type="submit" class="danger">{t!(i18n, staff.replace_submit)}</button>
                             </ActionForm>
                         </details>
                         <details>
@@ -403,6 +422,7 @@ fn CounterForms(
                             <ActionForm action=actions.cancel attr:class="form">
                                 {hidden.with_value(|h| h())}
                                 <ReasonField id="cancel-reason" />
+                                <Consequence id="cancel-ok" text=move || t_string!(i18n, staff.cancel_consequence).to_string() />
                                 <Done result=actions.cancel.value() testid="cancel-done" />
                                 <button type="submit" class="danger">{t!(i18n, staff.cancel_card)}</button>
                             </ActionForm>
@@ -449,8 +469,9 @@ fn CounterForms(
                         {hidden.with_value(|h| h())}
                         <input type="hidden" name="frozen" value=if frozen { "false" } else { "true" } />
                         <ReasonField id="freeze-reason" />
+                        {(!frozen).then(|| view! { <Consequence id="freeze-ok" text=move || t_string!(i18n, staff.freeze_consequence).to_string() /> })}
                         <Done result=actions.frozen.value() testid="freeze-done" />
-                        <button type="submit" class="primary">{t!(i18n, staff.confirm)}</button>
+                        <button type="submit" class=if frozen { "primary" } else { "danger" }>{t!(i18n, staff.confirm)}</button>
                     </ActionForm>
                 </details>
                 <details>
@@ -476,11 +497,11 @@ fn CounterForms(
                 </details>
                 <details>
                     <summary>{t!(i18n, staff.close_account)}</summary>
-                    <p class="muted">{t!(i18n, staff.close_intro)}</p>
                     {payout.map(|p| view! { <p>{t_string!(i18n, staff.close_to, account = p.account_masked).to_string()}</p> })}
                     <ActionForm action=actions.close attr:class="form" attr:data-testid="close-form">
                         {hidden.with_value(|h| h())}
                         <ReasonField id="close-reason" />
+                        <Consequence id="close-ok" text=move || t_string!(i18n, staff.close_intro).to_string() />
                         <ActionError result=actions.close.value() />
                         {move || actions.close.value().get().and_then(|r| r.ok()).map(|c| view! {
                             <p class="notice ok" role="status" data-testid="close-done">{if c.awaiting_approval {

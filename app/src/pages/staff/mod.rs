@@ -35,6 +35,7 @@ use crate::components::PageTitle;
 use crate::components::labels::{ActionError, money};
 use crate::i18n::*;
 use crate::model::{AccountStatus, StaffRole};
+use crate::staff_model::{StaffBrief, StaffPage, may_act};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
@@ -69,12 +70,7 @@ pub fn StaffLoginPage() -> impl IntoView {
             <h1>{t!(i18n, staff.login_title)}</h1>
             <p>{t!(i18n, staff.login_intro)}</p>
             <ActionForm action=login attr:class="form" attr:data-testid="staff-login-form">
-                <label for="username">{t!(i18n, staff.username)}</label>
-                <input id="username" name="username" type="text" autocomplete="username" required />
-                <label for="password">{t!(i18n, staff.password)}</label>
-                <input id="password" name="password" type="password" autocomplete="current-password" required />
-                <label for="code">{t!(i18n, staff.code)}</label>
-                <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="6" pattern="[0-9]{6}" required />
+                <CredentialFields />
                 <ActionError result=login.value() />
                 <button type="submit" class="primary" disabled=move || login.pending().get()>{t!(i18n, staff.login_submit)}</button>
             </ActionForm>
@@ -83,11 +79,32 @@ pub fn StaffLoginPage() -> impl IntoView {
     }
 }
 
+/// Username, password and authenticator code: the staff login, and leaving a web terminal.
+/// On a shared machine (a till, a kiosk) the browser is told not to remember them.
+#[component]
+pub fn CredentialFields(
+    #[prop(default = "")] prefix: &'static str,
+    #[prop(optional)] shared_machine: bool,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = move |name: &str| format!("{prefix}{name}");
+    let remember = move |hint: &'static str| if shared_machine { "off" } else { hint };
+    view! {
+        <label for=id("username")>{t!(i18n, staff.username)}</label>
+        <input id=id("username") name="username" type="text" autocomplete=remember("username") autocapitalize="none" required />
+        <label for=id("password")>{t!(i18n, staff.password)}</label>
+        <input id=id("password") name="password" type="password" autocomplete=remember("current-password") required />
+        <label for=id("code")>{t!(i18n, staff.code)}</label>
+        <input id=id("code") name="code" type="text" inputmode="numeric" autocomplete=remember("one-time-code") maxlength="6" pattern="[0-9]{6}" required />
+    }
+}
+
 #[component]
 pub fn StaffLayout() -> impl IntoView {
     let i18n = use_i18n();
     let location = use_location();
     let me = Resource::new(move || location.pathname.get(), |_| staff_me());
+    provide_context(StaffMe(me));
     let logout = ServerAction::<StaffLogout>::new();
     view! {
         <Transition>
@@ -125,26 +142,127 @@ pub fn StaffLayout() -> impl IntoView {
     }
 }
 
-/// What each role may open. The server checks again on every call.
+/// The staff member the layout loaded, for the pages' guard.
+#[derive(Clone, Copy)]
+pub struct StaffMe(pub Resource<Result<Option<StaffBrief>, crate::error::AppError>>);
+
+/// The signed-in staff member's role, provided by `StaffGate` to the page it lets through.
+#[derive(Clone, Copy)]
+pub struct StaffRoleHere(pub StaffRole);
+
+/// May the staff member on this page take the counter's actions? Auditors see no forms.
+pub fn may_act_here() -> bool {
+    use_context::<StaffRoleHere>().is_some_and(|r| may_act(r.0))
+}
+
+pub fn page_label(i18n: leptos_i18n::I18nContext<Locale>, page: StaffPage) -> String {
+    match page {
+        StaffPage::Search => t_string!(i18n, staff.nav_search),
+        StaffPage::Holder => t_string!(i18n, staff.holder_title),
+        StaffPage::Enrol => t_string!(i18n, staff.nav_enrol),
+        StaffPage::Found => t_string!(i18n, staff.nav_found),
+        StaffPage::Queue => t_string!(i18n, staff.nav_queue),
+        StaffPage::Graduation => t_string!(i18n, staff.nav_graduation),
+        StaffPage::Audit => t_string!(i18n, staff.nav_audit),
+        StaffPage::Reports => t_string!(i18n, staff.nav_reports),
+        StaffPage::Admin => t_string!(i18n, staff.nav_admin),
+        StaffPage::Merchant => t_string!(i18n, staff.nav_merchant),
+        StaffPage::Password => t_string!(i18n, staff.nav_password),
+    }
+    .to_string()
+}
+
+/// What each role may open (`StaffPage::open_to`). The server checks again on every call.
 #[component]
 fn StaffNav(role: StaffRole) -> impl IntoView {
     let i18n = use_i18n();
-    let counter = matches!(role, StaffRole::Operator | StaffRole::Admin);
-    let read = counter || role == StaffRole::Auditor;
-    let oversight = matches!(role, StaffRole::Admin | StaffRole::Auditor);
     view! {
         <nav class="portal-nav staff-nav" aria-label=move || t_string!(i18n, staff.nav_label)>
-            {read.then(|| view! { <A href="/staff" exact=true>{t!(i18n, staff.nav_search)}</A> })}
-            {counter.then(|| view! { <A href="/staff/enrol">{t!(i18n, staff.nav_enrol)}</A> })}
-            {read.then(|| view! { <A href="/staff/found">{t!(i18n, staff.nav_found)}</A> })}
-            {read.then(|| view! { <A href="/staff/queue">{t!(i18n, staff.nav_queue)}</A> })}
-            {counter.then(|| view! { <A href="/staff/graduation">{t!(i18n, staff.nav_graduation)}</A> })}
-            {oversight.then(|| view! { <A href="/staff/audit">{t!(i18n, staff.nav_audit)}</A> })}
-            {oversight.then(|| view! { <A href="/staff/reports">{t!(i18n, staff.nav_reports)}</A> })}
-            {oversight.then(|| view! { <A href="/staff/admin">{t!(i18n, staff.nav_admin)}</A> })}
-            {(role == StaffRole::Merchant).then(|| view! { <A href="/staff/merchant">{t!(i18n, staff.nav_merchant)}</A> })}
-            <A href="/staff/password">{t!(i18n, staff.nav_password)}</A>
+            {StaffPage::NAV
+                .into_iter()
+                .filter(|p| p.open_to(role))
+                .map(|p| view! { <A href=p.href() exact=p == StaffPage::Search>{move || page_label(i18n, p)}</A> })
+                .collect_view()}
         </nav>
+    }
+}
+
+/// The role the server's staff guard found for this request (it puts it on the request).
+#[cfg(feature = "ssr")]
+fn role_of_request() -> Option<StaffRole> {
+    use_context::<axum::http::request::Parts>()?
+        .extensions
+        .get::<StaffRoleHere>()
+        .map(|r| r.0)
+}
+
+/// A staff page behind its role check: the page for a role that may open it, otherwise a
+/// refusal with HTTP 403 and the way back. The page (and every server call it makes) is only
+/// built for a role that may open it.
+///
+/// The role is known without waiting, so the page is not built inside a loading boundary (a
+/// page with its own boundaries inside another's does not hydrate): on the server from the
+/// request, in the browser from the server's render while hydrating, and after a navigation
+/// in the browser from the layout's `staff_me`.
+#[component]
+pub fn StaffGate<F, V>(page: StaffPage, view: F) -> impl IntoView
+where
+    F: Fn() -> V + Send + Sync + Clone + 'static,
+    V: IntoView + 'static,
+{
+    let me = expect_context::<StaffMe>().0;
+    let served = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        let role = role_of_request();
+        #[cfg(not(feature = "ssr"))]
+        let role = None::<StaffRole>;
+        role
+    })
+    .into_inner();
+    let role = Memo::new(move |_| {
+        served.or_else(|| {
+            me.get()
+                .and_then(|r| r.ok().flatten())
+                .filter(|s| !s.must_change_password)
+                .map(|s| s.role)
+        })
+    });
+    move || match role.get() {
+        Some(r) if page.open_to(r) => {
+            provide_context(StaffRoleHere(r));
+            view().into_any()
+        }
+        Some(r) => view! { <Refused role=r page=page /> }.into_any(),
+        // No staff member yet: the layout sends the browser to the login.
+        None => ().into_any(),
+    }
+}
+
+/// A staff page the role may not open: which page, who may, and the way back. HTTP 403.
+#[component]
+fn Refused(role: StaffRole, page: StaffPage) -> impl IntoView {
+    crate::components::set_status(403);
+    let i18n = use_i18n();
+    let home = StaffPage::home(role);
+    let allowed = move || {
+        let comma = if i18n.get_locale() == Locale::zh {
+            "、"
+        } else {
+            ", "
+        };
+        page.roles()
+            .iter()
+            .map(|&r| role_label(i18n, r))
+            .collect::<Vec<_>>()
+            .join(comma)
+    };
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.refused_title).to_string()) />
+        <section class="error-page" data-testid="staff-refused">
+            <h1>{t!(i18n, staff.refused_title)}</h1>
+            <p>{move || t_string!(i18n, staff.refused_text, page = page_label(i18n, page), role = role_label(i18n, role), allowed = allowed()).to_string()}</p>
+            <p><A href=home.href() attr:class="button-link">{move || t_string!(i18n, staff.refused_back, page = page_label(i18n, home)).to_string()}</A></p>
+        </section>
     }
 }
 
@@ -155,18 +273,28 @@ pub fn SearchPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let hits = Resource::new(q, search_holders);
+    // Nothing is searched (and nothing is "not found") before a query is typed.
+    let hits = Resource::new(q, |q| async move {
+        if q.trim().is_empty() {
+            Ok(None)
+        } else {
+            search_holders(q).await.map(Some)
+        }
+    });
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.search_title).to_string()) />
         <h1>{t!(i18n, staff.search_title)}</h1>
         <form method="get" action="/staff" class="form inline-form" data-testid="search-form">
             <label for="q">{t!(i18n, staff.search_label)}</label>
-            <input id="q" name="q" type="search" value=q required />
+            <input id="q" name="q" type="search" value=q required autofocus />
             <button type="submit" class="primary">{t!(i18n, staff.search_submit)}</button>
         </form>
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 hits.await.map(|hits| {
+                    let Some(hits) = hits else {
+                        return view! { <p class="muted" data-testid="search-hint">{t!(i18n, staff.search_hint)}</p> }.into_any();
+                    };
                     if hits.is_empty() {
                         return view! { <p class="muted" data-testid="search-empty">{t!(i18n, staff.search_none)}</p> }.into_any();
                     }

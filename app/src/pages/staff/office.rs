@@ -1,7 +1,7 @@
 //! The service centre's lists: found cards, the work queue (what waits for a second staff
 //! member, and failed automatic top-ups) and closing a graduating class.
 
-use super::{Done, ReasonField};
+use super::{Done, ReasonField, may_act_here};
 use crate::api::staff::*;
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, error_text, money};
@@ -15,6 +15,7 @@ use leptos_router::components::A;
 #[component]
 pub fn FoundPage() -> impl IntoView {
     let i18n = use_i18n();
+    let act = may_act_here();
     let record = ServerAction::<RecordFound>::new();
     let returned = ServerAction::<FoundReturned>::new();
     let list = Resource::new(
@@ -24,6 +25,7 @@ pub fn FoundPage() -> impl IntoView {
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.found_title).to_string()) />
         <h1>{t!(i18n, staff.found_title)}</h1>
+        {act.then(|| view! {
         <section class="panel narrow">
             <h2>{t!(i18n, staff.found_record)}</h2>
             <ActionForm action=record attr:class="form" attr:data-testid="found-form">
@@ -35,13 +37,14 @@ pub fn FoundPage() -> impl IntoView {
                 <button type="submit" class="primary">{t!(i18n, staff.found_submit)}</button>
             </ActionForm>
         </section>
+        })}
         <Done result=returned.value() testid="returned-done" />
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 list.await.map(|cards| view! {
                     <div class="table-wrap" tabindex="0">
                     <table class="data" data-testid="found-list">
-                        <thead><tr><th>{t!(i18n, staff.card_no)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.found_place)}</th><th>{t!(i18n, staff.time)}</th><th></th></tr></thead>
+                        <thead><tr><th>{t!(i18n, staff.card_no)}</th><th>{t!(i18n, staff.name)}</th><th>{t!(i18n, staff.found_place)}</th><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.actions_col)}</th></tr></thead>
                         <tbody>
                             {cards.into_iter().map(|c| view! {
                                 <tr>
@@ -51,13 +54,13 @@ pub fn FoundPage() -> impl IntoView {
                                     <td>{campus_time(&c.found_at)}</td>
                                     <td>{match c.returned_at.clone() {
                                         Some(at) => view! { {t!(i18n, staff.returned_at, at = campus_time(&at))} }.into_any(),
-                                        None => view! {
+                                        None => act.then(|| view! {
                                             <ActionForm action=returned attr:class="inline-form">
                                                 <input type="hidden" name="id" value=c.id.to_string() />
                                                 <ReasonField id=format!("ret-{}", c.id) />
                                                 <button type="submit">{t!(i18n, staff.mark_returned)}</button>
                                             </ActionForm>
-                                        }.into_any(),
+                                        }).into_any(),
                                     }}</td>
                                 </tr>
                             }).collect_view()}
@@ -156,6 +159,7 @@ fn holder_link(holder_id: i64, name: String, student_no: String) -> impl IntoVie
 #[component]
 pub fn QueuePage() -> impl IntoView {
     let i18n = use_i18n();
+    let act = may_act_here();
     let approve = ServerAction::<ApproveReversal>::new();
     let resolve = ServerAction::<ResolveTopup>::new();
     let failed = Resource::new(move || resolve.version().get(), |_| failed_topups());
@@ -167,7 +171,7 @@ pub fn QueuePage() -> impl IntoView {
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_queue).to_string()) />
         <h1>{t!(i18n, staff.nav_queue)}</h1>
-        <ShiftPanel approved=cash />
+        {act.then(|| view! { <ShiftPanel approved=cash /> })}
         <section class="panel">
             <h2>{t!(i18n, staff.pending_cash)}</h2>
             <Done result=cash.value() testid="cash-decided" />
@@ -176,7 +180,7 @@ pub fn QueuePage() -> impl IntoView {
                 <li>
                     {holder_link(r.holder_id, r.name, r.student_no)}
                     {format!(" · {} · {} · {} · {} {}", money(r.amount), r.receipt_no, r.reason, r.requested_by, campus_time(&r.requested_at))}
-                    {decide_forms!(cash, r.id, t!(i18n, staff.approve_cash), t!(i18n, staff.reject), "cq")}
+                    {act.then(|| decide_forms!(cash, r.id, t!(i18n, staff.approve_cash), t!(i18n, staff.reject), "cq"))}
                 </li>
             } />
         </section>
@@ -187,7 +191,7 @@ pub fn QueuePage() -> impl IntoView {
                 <li>
                     {holder_link(r.holder_id, r.name, r.student_no)}
                     {format!(" · {} → {} ({} {}) · {} · {} {}", money(r.balance), r.bank_account, t_string!(i18n, staff.recorded_by), r.account_recorded_by, r.reason, r.requested_by, campus_time(&r.requested_at))}
-                    {decide_forms!(decide, r.id, t!(i18n, staff.approve_payout), t!(i18n, staff.reject), "cr")}
+                    {act.then(|| decide_forms!(decide, r.id, t!(i18n, staff.approve_payout), t!(i18n, staff.reject), "cr"))}
                 </li>
             } />
         </section>
@@ -198,10 +202,12 @@ pub fn QueuePage() -> impl IntoView {
                 <li>
                     {holder_link(r.holder_id, r.name, r.student_no)}
                     {format!(" · #{} {} · {} · {} {}", r.journal_id, money(r.amount), r.reason, r.requested_by, campus_time(&r.requested_at))}
-                    <ActionForm action=approve attr:class="inline-form">
-                        <input type="hidden" name="request_id" value=r.id.to_string() />
-                        <button type="submit" class="primary">{t!(i18n, staff.approve)}</button>
-                    </ActionForm>
+                    {act.then(|| view! {
+                        <ActionForm action=approve attr:class="inline-form">
+                            <input type="hidden" name="request_id" value=r.id.to_string() />
+                            <button type="submit" class="primary">{t!(i18n, staff.approve)}</button>
+                        </ActionForm>
+                    })}
                 </li>
             } />
         </section>
@@ -212,11 +218,13 @@ pub fn QueuePage() -> impl IntoView {
                 <li>
                     {holder_link(o.holder_id, o.name, o.student_no)}
                     {format!(" · {} · {} · {}", campus_time(&o.at), money(o.amount), o.failure)}
-                    <ActionForm action=resolve attr:class="inline-form">
-                        <input type="hidden" name="order_no" value=o.order_no.clone() />
-                        <ReasonField id=format!("res-{}", o.order_no) />
-                        <button type="submit">{t!(i18n, staff.resolve)}</button>
-                    </ActionForm>
+                    {act.then(|| view! {
+                        <ActionForm action=resolve attr:class="inline-form">
+                            <input type="hidden" name="order_no" value=o.order_no.clone() />
+                            <ReasonField id=format!("res-{}", o.order_no) />
+                            <button type="submit">{t!(i18n, staff.resolve)}</button>
+                        </ActionForm>
+                    })}
                 </li>
             } />
         </section>

@@ -3,7 +3,7 @@
 
 use crate::api::staff::{audit_log, get_reports};
 use crate::components::PageTitle;
-use crate::components::labels::{campus_time, money};
+use crate::components::labels::{campus_time, channel_label, money};
 use crate::i18n::*;
 use crate::staff_model::AuditView;
 use leptos::prelude::*;
@@ -41,6 +41,24 @@ pub fn AuditTable(rows: Vec<AuditView>) -> impl IntoView {
     .into_any()
 }
 
+/// One field of a filter form (a GET form: the filter is in the address), its label above it.
+#[component]
+fn Filter(
+    id: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] placeholder: Option<&'static str>,
+    value: impl Fn() -> String + Send + Sync + 'static,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{children()}</label>
+            <input id=id name=name type=kind value=value placeholder=placeholder />
+        </div>
+    }
+}
+
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let i18n = use_i18n();
@@ -64,16 +82,11 @@ pub fn AuditPage() -> impl IntoView {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_audit).to_string()) />
         <h1>{t!(i18n, staff.nav_audit)}</h1>
         <form method="get" action="/staff/audit" class="form filters" data-testid="audit-filters">
-            <label for="a-person">{t!(i18n, staff.audit_person)}</label>
-            <input id="a-person" name="person" type="text" value=field("person") />
-            <label for="a-holder">{t!(i18n, staff.audit_holder)}</label>
-            <input id="a-holder" name="holder" type="text" value=field("holder") />
-            <label for="a-action">{t!(i18n, staff.audit_action)}</label>
-            <input id="a-action" name="action" type="text" value=field("action") placeholder="card." />
-            <label for="a-from">{t!(i18n, staff.from)}</label>
-            <input id="a-from" name="from" type="date" value=field("from") />
-            <label for="a-to">{t!(i18n, staff.to)}</label>
-            <input id="a-to" name="to" type="date" value=field("to") />
+            <Filter id="a-person" name="person" value=field("person")>{t!(i18n, staff.audit_person)}</Filter>
+            <Filter id="a-holder" name="holder" value=field("holder")>{t!(i18n, staff.audit_holder)}</Filter>
+            <Filter id="a-action" name="action" placeholder="card." value=field("action")>{t!(i18n, staff.audit_action)}</Filter>
+            <Filter id="a-from" name="from" kind="date" value=field("from")>{t!(i18n, staff.from)}</Filter>
+            <Filter id="a-to" name="to" kind="date" value=field("to")>{t!(i18n, staff.to)}</Filter>
             <button type="submit" class="primary">{t!(i18n, staff.filter)}</button>
         </form>
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
@@ -101,10 +114,8 @@ pub fn ReportsPage() -> impl IntoView {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.nav_reports).to_string()) />
         <h1>{t!(i18n, staff.nav_reports)}</h1>
         <form method="get" action="/staff/reports" class="form filters" data-testid="report-filters">
-            <label for="r-from">{t!(i18n, staff.from)}</label>
-            <input id="r-from" name="from" type="date" value=field("from") />
-            <label for="r-to">{t!(i18n, staff.to)}</label>
-            <input id="r-to" name="to" type="date" value=field("to") />
+            <Filter id="r-from" name="from" kind="date" value=field("from")>{t!(i18n, staff.from)}</Filter>
+            <Filter id="r-to" name="to" kind="date" value=field("to")>{t!(i18n, staff.to)}</Filter>
             <button type="submit" class="primary">{t!(i18n, staff.filter)}</button>
         </form>
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
@@ -148,7 +159,7 @@ pub fn ReportsPage() -> impl IntoView {
                             <table class="data" data-testid="topups">
                                 <thead><tr><th>{t!(i18n, staff.channel)}</th><th class="num">{t!(i18n, staff.count)}</th><th class="num">{t!(i18n, staff.amount)}</th></tr></thead>
                                 <tbody>{r.topups.iter().map(|c| view! {
-                                    <tr><td>{c.channel.as_str()}</td><td class="num">{c.count}</td><td class="num">{money(c.total)}</td></tr>
+                                    <tr><td>{let ch = c.channel; move || channel_label(i18n, ch)}</td><td class="num">{c.count}</td><td class="num">{money(c.total)}</td></tr>
                                 }).collect_view()}</tbody>
                             </table>
                             <a href=csv("topups") download="">{t!(i18n, staff.csv)}</a>

@@ -13,6 +13,7 @@ use crate::i18n::*;
 use crate::terminal_model::TillResult;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
 
 /// The answer under a kiosk form: the success sentence, or the refusal.
 fn answer(
@@ -32,6 +33,50 @@ fn answer(
     })
 }
 
+/// How long the kiosk waits without a touch or a key before it clears itself.
+pub const KIOSK_IDLE_MS: u64 = 60_000;
+
+/// Calls `clear` once the page has gone `after_ms` without a key, a touch or a click, and again
+/// after each later quiet spell. Browser only: on the server it does nothing.
+fn idle_reset(after_ms: u64, clear: impl Fn() + Clone + Send + Sync + 'static) {
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    let arm = move || {
+        if let Some(old) = timer.get_value() {
+            old.clear();
+        }
+        let clear = clear.clone();
+        let handle =
+            set_timeout_with_handle(clear, std::time::Duration::from_millis(after_ms)).ok();
+        timer.set_value(handle);
+    };
+    Effect::new(move |_| {
+        arm();
+        let arm_on = arm.clone();
+        let listeners = [
+            window_event_listener(leptos::ev::keydown, {
+                let arm = arm_on.clone();
+                move |_| arm()
+            }),
+            window_event_listener(leptos::ev::pointerdown, {
+                let arm = arm_on.clone();
+                move |_| arm()
+            }),
+            window_event_listener(leptos::ev::input, {
+                let arm = arm_on.clone();
+                move |_| arm()
+            }),
+        ];
+        on_cleanup(move || {
+            for l in listeners {
+                l.remove();
+            }
+            if let Some(t) = timer.get_value() {
+                t.clear();
+            }
+        });
+    });
+}
+
 #[component]
 pub fn KioskPage() -> impl IntoView {
     let i18n = use_i18n();
@@ -39,6 +84,27 @@ pub fn KioskPage() -> impl IntoView {
     let balance = ServerAction::<KioskBalance>::new();
     let password = ServerAction::<KioskConsumptionPassword>::new();
     let loss = ServerAction::<KioskReportLoss>::new();
+    // Three references (`[NodeRef::new(); 3]` would be one reference, copied).
+    let forms: [NodeRef<leptos::html::Form>; 3] = std::array::from_fn(|_| NodeRef::new());
+    // The start screen again after a minute without use: the forms empty, the answers gone,
+    // so the next person at the kiosk sees nothing of the last one's.
+    let clear = move || {
+        balance.value().set(None);
+        password.value().set(None);
+        loss.value().set(None);
+        for form in forms {
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+        }
+        if let Some(active) = document().active_element() {
+            let _ = active
+                .unchecked_into::<leptos::web_sys::HtmlElement>()
+                .blur();
+        }
+        window().scroll_to_with_x_and_y(0.0, 0.0);
+    };
+    idle_reset(KIOSK_IDLE_MS, clear);
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, kiosk.title).to_string()) />
         <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
@@ -48,10 +114,11 @@ pub fn KioskPage() -> impl IntoView {
                     Ok(i) => view! {
                         <TerminalBar info=i />
                         <h1>{t!(i18n, kiosk.title)}</h1>
+                        <p class="muted">{t!(i18n, terminal.idle_note)}</p>
                         <div class="kiosk-grid">
                             <section class="panel">
                                 <h2>{t!(i18n, kiosk.balance_title)}</h2>
-                                <ActionForm action=balance attr:class="form" attr:data-testid="kiosk-balance">
+                                <ActionForm action=balance node_ref=forms[0] attr:class="form" attr:data-testid="kiosk-balance">
                                     <label for="kb-card">{t!(i18n, kiosk.card)}</label>
                                     <input id="kb-card" name="card" type="text" autocomplete="off" required />
                                     <label for="kb-password">{t!(i18n, kiosk.query_password)}</label>
@@ -65,7 +132,7 @@ pub fn KioskPage() -> impl IntoView {
                             </section>
                             <section class="panel">
                                 <h2>{t!(i18n, kiosk.pw_title)}</h2>
-                                <ActionForm action=password attr:class="form" attr:data-testid="kiosk-password">
+                                <ActionForm action=password node_ref=forms[1] attr:class="form" attr:data-testid="kiosk-password">
                                     <label for="kp-card">{t!(i18n, kiosk.card)}</label>
                                     <input id="kp-card" name="card" type="text" autocomplete="off" required />
                                     <label for="kp-old">{t!(i18n, kiosk.old_pw)}</label>
@@ -81,7 +148,7 @@ pub fn KioskPage() -> impl IntoView {
                             </section>
                             <section class="panel">
                                 <h2>{t!(i18n, kiosk.loss_title)}</h2>
-                                <ActionForm action=loss attr:class="form" attr:data-testid="kiosk-loss">
+                                <ActionForm action=loss node_ref=forms[2] attr:class="form" attr:data-testid="kiosk-loss">
                                     <label for="kl-login">{t!(i18n, kiosk.login)}</label>
                                     <input id="kl-login" name="login" type="text" inputmode="numeric" autocomplete="off" required />
                                     <label for="kl-password">{t!(i18n, kiosk.query_password)}</label>

@@ -55,9 +55,15 @@ pub fn TerminalBar(info: TerminalInfo) -> impl IntoView {
             <p data-testid="terminal-today">
                 {t!(i18n, terminal.today, sales = info.sales, total = money(info.sales_total), refunds = info.refunds, refunds_total = money(info.refunds_total))}
             </p>
-            <ActionForm action=leave>
-                <button type="submit" class="link-button">{t!(i18n, terminal.leave)}</button>
-            </ActionForm>
+            <details class="terminal-leave">
+                <summary data-testid="terminal-leave-open">{t!(i18n, terminal.leave)}</summary>
+                <ActionForm action=leave attr:class="form" attr:data-testid="terminal-leave">
+                    <p class="muted">{t!(i18n, terminal.leave_intro)}</p>
+                    <crate::pages::staff::CredentialFields prefix="tl-" shared_machine=true />
+                    <ActionError result=leave.value() />
+                    <button type="submit" class="danger" disabled=move || leave.pending().get()>{t!(i18n, terminal.leave_submit)}</button>
+                </ActionForm>
+            </details>
         </div>
     }
 }

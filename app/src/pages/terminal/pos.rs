@@ -160,6 +160,7 @@ pub fn PosPage() -> impl IntoView {
 
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, pos.title).to_string()) />
+        <h1 class="terminal-title">{t!(i18n, pos.title)}</h1>
         <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 match info.await {

@@ -14,7 +14,8 @@
 //! - `audit`: the reason every staff change must give, and who decides a two-person request;
 //! - `shifts`: an operator's shifts, the cash credited against the cash counted;
 //! - `sessions`: when a holder's, a staff member's or a terminal's session is over;
-//! - `bindings`: how long a remembered phone stays remembered, and what ends it.
+//! - `bindings`: how long a remembered phone stays remembered, and what ends it;
+//! - `terminals`: who may take a browser out of terminal mode.
 
 pub mod accounts;
 pub mod attempts;
@@ -27,6 +28,7 @@ pub mod masking;
 pub mod payments;
 pub mod sessions;
 pub mod shifts;
+pub mod terminals;
 
 /// A write that cannot be right whatever the rules say: money arithmetic on stored amounts
 /// that does not fit in an `i64` of fen, or a request no service makes. The data or the caller
