@@ -12,6 +12,8 @@ for (const user of Object.keys(staff) as StaffUser[]) {
     await expect(page).toHaveURL(/\/staff\/password$/);
     await expect(page.getByTestId("staff-must-change")).toBeVisible();
     await expect(page.locator("nav.staff-nav")).toHaveCount(0);
+    // Reached by the login's redirect inside the page (no page load), the form is there.
+    await expect(page.getByTestId("staff-password-form")).toBeVisible();
     // Another page is no way round it.
     await office.open("/staff/audit");
     await expect(page).toHaveURL(/\/staff\/password$/);
@@ -30,6 +32,7 @@ for (const user of Object.keys(staff) as StaffUser[]) {
     await expect(page.getByTestId("staff-password-done")).toBeVisible();
     await page.getByRole("link", { name: "查找持卡人" }).click();
     await expect(page).toHaveURL(/\/staff$/);
+    await expect(page.getByTestId("search-form")).toBeVisible();
     await expect(page.getByTestId("staff-must-change")).toHaveCount(0);
     await expect(page.locator("nav.staff-nav")).toBeVisible();
   });

@@ -378,7 +378,8 @@ fn CampusProfileForm(admin: bool, json: String, a: AdminActions) -> impl IntoVie
             <p class="muted">{t!(i18n, staff.campus_profile_intro)}</p>
                     {view! {
                         <ActionForm action=save attr:class="form" attr:data-testid="profile-form">
-                            <textarea name="profile" rows="24" class="code" readonly=!admin data-testid="profile-json">{json}</textarea>
+                            <label for="profile-json">{t!(i18n, staff.campus_profile_json)}</label>
+                            <textarea id="profile-json" name="profile" rows="24" class="code" readonly=!admin data-testid="profile-json">{json}</textarea>
                             {admin.then(|| view! {
                                 <ReasonField id="profile-reason" />
                                 <Done result=save.value() testid="profile-done" />

@@ -282,7 +282,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
                 ReversalOutcome::Reversed { .. } => ().into_any(),
             })}
             <div class="table-wrap" tabindex="0">
-            <table class="data" data-testid="holder-entries">
+            <table class="data nowrap" data-testid="holder-entries">
                 <thead><tr><th>{t!(i18n, staff.time)}</th><th>{t!(i18n, staff.kind)}</th><th>{t!(i18n, staff.merchant)}</th><th class="num">{t!(i18n, staff.amount)}</th><th class="num">{t!(i18n, staff.balance_after)}</th><th>{t!(i18n, staff.actions_col)}</th></tr></thead>
                 <tbody>
                     {f.entries.iter().map(|e| {
@@ -293,7 +293,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
                             <tr>
                                 <td>{campus_time(&e.at)}</td>
                                 <td>{move || kind_label(i18n, kind)}</td>
-                                <td>{e.merchant.clone().unwrap_or_else(|| e.memo.clone())}</td>
+                                <td class="wrap">{e.merchant.clone().unwrap_or_else(|| e.memo.clone())}</td>
                                 <td class="num">{money(e.amount)}</td>
                                 <td class="num">{money(e.balance_after)}</td>
                                 <td>

@@ -219,11 +219,13 @@ where
         role
     })
     .into_inner();
+    // While the password must change, only the password page (the layout sends the browser
+    // there; the server's guard already did for a page loaded from the server).
     let role = Memo::new(move |_| {
         served.or_else(|| {
             me.get()
                 .and_then(|r| r.ok().flatten())
-                .filter(|s| !s.must_change_password)
+                .filter(|s| !s.must_change_password || page == StaffPage::Password)
                 .map(|s| s.role)
         })
     });
@@ -284,7 +286,7 @@ pub fn SearchPage() -> impl IntoView {
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.search_title).to_string()) />
         <h1>{t!(i18n, staff.search_title)}</h1>
-        <form method="get" action="/staff" class="form inline-form" data-testid="search-form">
+        <form method="get" action="/staff" class="form search-form" data-testid="search-form">
             <label for="q">{t!(i18n, staff.search_label)}</label>
             <input id="q" name="q" type="search" value=q required autofocus />
             <button type="submit" class="primary">{t!(i18n, staff.search_submit)}</button>

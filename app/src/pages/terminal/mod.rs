@@ -48,8 +48,9 @@ pub fn TerminalBar(info: TerminalInfo) -> impl IntoView {
     view! {
         <div class="terminal-bar" data-testid="terminal-bar">
             <p>
-                <strong>{merchant}</strong>
-                " · " {info.place.clone()} " · "
+                // A kiosk belongs to no merchant: then only its place.
+                {move || merchant().filter(|n| !n.is_empty()).map(|name| view! { <strong>{name}</strong> " · " })}
+                {info.place.clone()} " · "
                 <code data-testid="terminal-device">{info.device_code.clone()}</code>
             </p>
             <p data-testid="terminal-today">

@@ -217,7 +217,7 @@ pub fn PosPage() -> impl IntoView {
                                                 {if s.refunded {
                                                     view! { <p class="muted">{t!(i18n, pos.was_refunded)}</p> }.into_any()
                                                 } else {
-                                                    view! { <button type="button" class="danger" data-testid="pos-refund" disabled=busy on:click=move |_| refund_last(id)>{t!(i18n, pos.refund)}</button> }.into_any()
+                                                    view! { <button type="button" class="danger till-action" data-testid="pos-refund" disabled=busy on:click=move |_| refund_last(id)>{t!(i18n, pos.refund)}</button> }.into_any()
                                                 }}
                                             }.into_any()
                                         }
