@@ -343,6 +343,9 @@ test("a kiosk cannot be left without a staff login, and clears itself after a mi
   await balance.getByRole("button", { name: "查询" }).click();
   await expect(page.getByTestId("kiosk-balance-result")).toBeVisible();
   await kiosk.testId("kioskLoss").getByLabel("学号或卡号").fill(setup.student.login);
+  // A staff member began to leave terminal mode and walked away.
+  await page.getByTestId("terminal-leave-open").click();
+  await page.getByTestId("terminal-leave").getByLabel("用户名").fill("operator");
   await page.clock.fastForward(30_000);
   // Still there half a minute later.
   await expect(kiosk.testId("kioskLoss").getByLabel("学号或卡号")).toHaveValue(setup.student.login);
@@ -351,6 +354,10 @@ test("a kiosk cannot be left without a staff login, and clears itself after a mi
   await expect(balance.getByLabel("校园卡（请放在读卡器上）")).toHaveValue("");
   await expect(balance.getByLabel("查询密码")).toHaveValue("");
   await expect(kiosk.testId("kioskLoss").getByLabel("学号或卡号")).toHaveValue("");
+  await expect(page.getByTestId("terminal-leave")).toBeHidden();
+  await page.getByTestId("terminal-leave-open").click();
+  await expect(page.getByTestId("terminal-leave").getByLabel("用户名")).toHaveValue("");
+  await page.getByTestId("terminal-leave-open").click();
 
   // The card office's operator leaves terminal mode with their login; the browser is a browser again.
   const operator = staffSetup(info).operator;

@@ -85,7 +85,9 @@ pub fn KioskPage() -> impl IntoView {
     let password = ServerAction::<KioskConsumptionPassword>::new();
     let loss = ServerAction::<KioskReportLoss>::new();
     // Three references (`[NodeRef::new(); 3]` would be one reference, copied).
-    let forms: [NodeRef<leptos::html::Form>; 3] = std::array::from_fn(|_| NodeRef::new());
+    // The three services, and the bar's "leave terminal mode" (a staff member may have begun
+    // typing there and walked away).
+    let forms: [NodeRef<leptos::html::Form>; 4] = std::array::from_fn(|_| NodeRef::new());
     // The start screen again after a minute without use: the forms empty, the answers gone,
     // so the next person at the kiosk sees nothing of the last one's.
     let clear = move || {
@@ -95,6 +97,10 @@ pub fn KioskPage() -> impl IntoView {
         for form in forms {
             if let Some(form) = form.get_untracked() {
                 form.reset();
+                // A section opened to type in (leaving terminal mode) closes again.
+                if let Some(details) = form.closest("details").ok().flatten() {
+                    let _ = details.remove_attribute("open");
+                }
             }
         }
         if let Some(active) = document().active_element() {
@@ -112,7 +118,7 @@ pub fn KioskPage() -> impl IntoView {
                 match info.await {
                     Err(e) => view! { <TerminalProblem error=e /> }.into_any(),
                     Ok(i) => view! {
-                        <TerminalBar info=i />
+                        <TerminalBar info=i leave_form=forms[3] />
                         <h1>{t!(i18n, kiosk.title)}</h1>
                         <p class="muted">{t!(i18n, terminal.idle_note)}</p>
                         <div class="kiosk-grid">

@@ -37,10 +37,15 @@ pub fn SetupPage() -> impl IntoView {
 }
 
 /// The bar above a till or kiosk: which device this is, today's takings, a way out.
+/// `leave_form`: the "leave terminal mode" form, for a page that clears itself (the kiosk).
 #[component]
-pub fn TerminalBar(info: TerminalInfo) -> impl IntoView {
+pub fn TerminalBar(
+    info: TerminalInfo,
+    #[prop(optional)] leave_form: Option<NodeRef<leptos::html::Form>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let leave = ServerAction::<LeaveTerminal>::new();
+    let leave_form = leave_form.unwrap_or_default();
     let merchant = move || match i18n.get_locale() {
         Locale::zh => info.merchant_zh.clone(),
         Locale::en => info.merchant_en.clone(),
@@ -58,7 +63,7 @@ pub fn TerminalBar(info: TerminalInfo) -> impl IntoView {
             </p>
             <details class="terminal-leave">
                 <summary data-testid="terminal-leave-open">{t!(i18n, terminal.leave)}</summary>
-                <ActionForm action=leave attr:class="form" attr:data-testid="terminal-leave">
+                <ActionForm action=leave node_ref=leave_form attr:class="form" attr:data-testid="terminal-leave">
                     <p class="muted">{t!(i18n, terminal.leave_intro)}</p>
                     <crate::pages::staff::CredentialFields prefix="tl-" shared_machine=true />
                     <ActionError result=leave.value() />
