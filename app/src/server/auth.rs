@@ -210,18 +210,33 @@ pub async fn login(
     }
     // Only failures count against the address.
     db.throttle_release(&address_key).await?;
-    // A fresh token at every login: a session id planted before login is worth nothing.
-    let token = new_token();
-    db.create_session(&NewSession {
-        token_hash: token_hash(&token),
-        subject: SubjectKind::Holder,
-        subject_id: holder.holder_id,
-        now,
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.chars().take(200).collect(),
-    })
-    .await?;
+    let token = open_session(state, SubjectKind::Holder, holder.holder_id, client, now).await?;
     Ok((token, holder.must_change_password, holder.holder_id))
+}
+
+/// Opens a session for a holder or a staff member who just logged in, and returns its token.
+/// A fresh token at every login: a session id planted before login is worth nothing. Only
+/// the token's hash is stored.
+pub async fn open_session(
+    state: &AppState,
+    subject: SubjectKind,
+    subject_id: i64,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    let token = new_token();
+    state
+        .db
+        .create_session(&NewSession {
+            token_hash: token_hash(&token),
+            subject,
+            subject_id,
+            now,
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.chars().take(200).collect(),
+        })
+        .await?;
+    Ok(token)
 }
 
 /// Checks a holder's query password outside a login (a confirmation in the portal, a kiosk),

@@ -2,14 +2,10 @@
 //! their own session cookie with a short idle timeout, and the role check every staff server
 //! function starts with.
 
-use super::auth::{
-    Checked, Client, check_password, hash_for_nothing, new_token, reserve_address, token_hash,
-};
+use super::auth::{Checked, Client, check_password, hash_for_nothing, reserve_address, token_hash};
 use super::domain::attempts::{Lockout, Verdict, staff_key, verdict};
 use super::domain::sessions::{SessionLimits, SessionState, session_state};
-use super::store::{
-    Actor, Attempt, Attempts, Audit, NewSession, SessionRow, StaffAuth, SubjectKind,
-};
+use super::store::{Actor, Attempt, Attempts, Audit, SessionRow, StaffAuth, SubjectKind};
 use super::{AppState, internal};
 use crate::error::AppError;
 use crate::model::StaffRole;
@@ -263,18 +259,7 @@ pub async fn login(
     now: DateTime<Utc>,
 ) -> Result<(String, &'static str), AppError> {
     let staff = verify(state, username, password, code, client, now).await?;
-    let token = new_token();
-    state
-        .db
-        .create_session(&NewSession {
-            token_hash: token_hash(&token),
-            subject: SubjectKind::Staff,
-            subject_id: staff.id,
-            now,
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.chars().take(200).collect(),
-        })
-        .await?;
+    let token = super::auth::open_session(state, SubjectKind::Staff, staff.id, client, now).await?;
     let next = if staff.must_change_password {
         StaffPage::Password
     } else {
