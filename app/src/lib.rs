@@ -5,6 +5,7 @@
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod api;
+pub mod campus_form;
 pub mod code_format;
 pub mod components;
 pub mod error;
@@ -110,6 +111,7 @@ fn AppBody() -> impl IntoView {
                     <ParentRoute path=path!("/staff") view=pages::staff::StaffLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=|| staff_page(StaffPage::Search, pages::staff::SearchPage) ssr=SsrMode::Async />
                         <Route path=path!("holder/:id") view=|| staff_page(StaffPage::Holder, pages::staff::holder::HolderPage) ssr=SsrMode::Async />
+                        <Route path=path!("receipt/:id") view=|| staff_page(StaffPage::Receipt, pages::staff::holder::ReceiptPage) ssr=SsrMode::Async />
                         <Route path=path!("enrol") view=|| staff_page(StaffPage::Enrol, pages::staff::enrol::EnrolPage) ssr=SsrMode::Async />
                         <Route path=path!("found") view=|| staff_page(StaffPage::Found, pages::staff::office::FoundPage) ssr=SsrMode::Async />
                         <Route path=path!("queue") view=|| staff_page(StaffPage::Queue, pages::staff::office::QueuePage) ssr=SsrMode::Async />

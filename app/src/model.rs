@@ -152,6 +152,16 @@ pub struct OpeningHours {
     pub periods: Vec<String>,
 }
 
+/// Opening on days out of the ordinary (a public holiday, the winter break): from the first
+/// to the last day (campus dates, "YYYY-MM-DD"), with its periods; none means closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolidayHours {
+    pub name: Localized,
+    pub from: String,
+    pub until: String,
+    pub periods: Vec<String>,
+}
+
 /// A way to open the virtual card (an app, a mini program).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardApp {
@@ -175,6 +185,9 @@ pub struct CampusProfile {
     pub hours: Vec<OpeningHours>,
     /// Said under the hours ("holiday hours are announced separately").
     pub hours_note: Localized,
+    /// Holiday openings, instead of `hours` on those days.
+    #[serde(default)]
+    pub holidays: Vec<HolidayHours>,
     pub hotlines: Vec<Hotline>,
     /// The card office's own line, for failed automatic top-ups and account problems.
     pub office_phone: String,
@@ -215,50 +228,6 @@ fn default_approval_above() -> Money {
 
 fn default_cash_approval_above() -> Money {
     Money::yuan(1000)
-}
-
-impl CampusProfile {
-    /// Checks what an administrator could get wrong.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.campus_name.zh.trim().is_empty() || self.campus_name.en.trim().is_empty() {
-            return Err("campus name is required in both languages".into());
-        }
-        if self.qr_code_name.zh.trim().is_empty() || self.qr_code_name.en.trim().is_empty() {
-            return Err("QR code name is required in both languages".into());
-        }
-        if self.hotlines.is_empty() {
-            return Err("at least one hotline is required".into());
-        }
-        let limits = [
-            self.default_single_limit,
-            self.default_daily_limit,
-            self.max_single_limit,
-            self.max_daily_limit,
-        ];
-        if limits.iter().any(|m| m.fen() <= 0) {
-            return Err("limits must be positive".into());
-        }
-        if self.correction_approval_above.fen() < 0 || self.cash_approval_above.fen() < 0 {
-            return Err("approval thresholds cannot be negative".into());
-        }
-        if self.default_single_limit > self.max_single_limit
-            || self.default_daily_limit > self.max_daily_limit
-        {
-            return Err("default limits cannot exceed the maxima".into());
-        }
-        if self.default_single_limit > self.default_daily_limit {
-            return Err("the single limit cannot exceed the daily limit".into());
-        }
-        if !PHONE_BINDING_DAYS.contains(&self.phone_binding_days) {
-            return Err("a phone is remembered for 1 to 180 days".into());
-        }
-        if self.offline_code_max.fen() < 0 || self.offline_code_max > self.max_single_limit {
-            return Err(
-                "the offline code amount must be between 0 and the single-payment maximum".into(),
-            );
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -404,6 +373,27 @@ mod enum_tests {
     use super::*;
 
     #[test]
+    fn audit_actions_are_area_dot_verb_and_each_code_is_one_action() {
+        let mut seen = std::collections::HashSet::new();
+        for action in AuditAction::ALL {
+            let code = action.as_str();
+            assert_eq!(AuditAction::parse(code), Some(*action));
+            assert!(seen.insert(code), "{code} twice");
+            let (area, verb) = code.split_once('.').expect(code);
+            assert!(
+                [area, verb].iter().all(
+                    |p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                ),
+                "{code}"
+            );
+        }
+        assert_eq!(AuditAction::parse("card.unknown"), None);
+        for kind in ActorKind::ALL {
+            assert_eq!(ActorKind::parse(kind.as_str()), Some(*kind));
+        }
+    }
+
+    #[test]
     fn text_enums_round_trip() {
         for kind in EntryKind::ALL {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(*kind));
@@ -489,3 +479,73 @@ impl Decline {
         }
     }
 }
+
+text_enum!(
+    /// What an audit record records: one code per kind of action, stored as its text
+    /// ("card.replace") and shown in the page's language (`audit_action_label`).
+    AuditAction {
+        AccountClose => "account.close",
+        AccountCloseRejected => "account.close_rejected",
+        AccountCloseRequested => "account.close_requested",
+        AccountFreeze => "account.freeze",
+        AccountPayoutAccount => "account.payout_account",
+        AccountSetLimits => "account.set_limits",
+        AccountUnfreeze => "account.unfreeze",
+        AdminChangeRejected => "admin.change_rejected",
+        AdminChangeRequested => "admin.change_requested",
+        CampusProfile => "campus.profile",
+        CampusThresholds => "campus.thresholds",
+        CardCancel => "card.cancel",
+        CardFound => "card.found",
+        CardFoundReturned => "card.found_returned",
+        CardIssue => "card.issue",
+        CardLiftLost => "card.lift_lost",
+        CardReplace => "card.replace",
+        CardReportLost => "card.report_lost",
+        CashCount => "cash.count",
+        DeviceCreate => "device.create",
+        DeviceIssueCredential => "device.issue_credential",
+        DeviceRevokeCredential => "device.revoke_credential",
+        DeviceRotateCredential => "device.rotate_credential",
+        HolderChangeConsumptionPassword => "holder.change_consumption_password",
+        HolderChangeQueryPassword => "holder.change_query_password",
+        HolderEndOtherSessions => "holder.end_other_sessions",
+        HolderEnrol => "holder.enrol",
+        HolderIdMismatch => "holder.id_mismatch",
+        HolderLocked => "holder.locked",
+        HolderPhoneBound => "holder.phone_bound",
+        HolderPhoneRemoved => "holder.phone_removed",
+        LockoutLiftConsumption => "lockout.lift_consumption",
+        LockoutLiftQuery => "lockout.lift_query",
+        MerchantCreate => "merchant.create",
+        MerchantUpdate => "merchant.update",
+        MoneyCashRejected => "money.cash_rejected",
+        MoneyCashRequested => "money.cash_requested",
+        MoneyCashTopup => "money.cash_topup",
+        MoneyCorrection => "money.correction",
+        MoneyCorrectionApproved => "money.correction_approved",
+        MoneyCorrectionRequested => "money.correction_requested",
+        PasswordResetConsumption => "password.reset_consumption",
+        PasswordResetQuery => "password.reset_query",
+        StaffCreate => "staff.create",
+        StaffEnrolled => "staff.enrolled",
+        StaffEnrolmentLink => "staff.enrolment_link",
+        StaffLocked => "staff.locked",
+        StaffPassword => "staff.password",
+        StaffResetCredentials => "staff.reset_credentials",
+        StaffUpdate => "staff.update",
+        TerminalLeft => "terminal.left",
+        TerminalSetUp => "terminal.set_up",
+        TopupAutoFailed => "topup.auto_failed",
+        TopupAutoRemoved => "topup.auto_removed",
+        TopupAutoSettings => "topup.auto_settings",
+        TopupResolveFailed => "topup.resolve_failed",
+        ReportPayoutsDownload => "report.payouts_download"
+    }
+);
+
+text_enum!(
+    /// Who an audit record names as acting: a staff member, a device, a cardholder, or the
+    /// system itself (a scheduled job, a provider's notification).
+    ActorKind { Staff => "staff", Device => "device", Holder => "holder", System => "system" }
+);

@@ -107,9 +107,10 @@ pub enum Problem {
     StaffPasswordWeak,
     /// Staff cannot change their own role or disable themselves.
     OwnAccount,
-    ProfileInvalid {
-        message: String,
-    },
+    /// A campus profile refused: the field, its row in a list (from 1) and why.
+    ProfileInvalid(crate::campus_form::FieldProblem),
+    /// The campus profile changed since the form was opened.
+    ProfileChanged,
     DateFormat,
     /// A correction awaiting approval or a top-up in flight: settle it before closing.
     PendingMoney,

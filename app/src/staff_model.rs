@@ -42,6 +42,7 @@ pub mod roles {
 pub enum StaffPage {
     Search,
     Holder,
+    Receipt,
     Enrol,
     Found,
     Queue,
@@ -54,7 +55,8 @@ pub enum StaffPage {
 }
 
 impl StaffPage {
-    /// The navigation, in its order (the holder page is reached from a search).
+    /// The navigation, in its order (the holder page is reached from a search, a receipt from
+    /// the holder page).
     pub const NAV: [StaffPage; 10] = [
         StaffPage::Search,
         StaffPage::Enrol,
@@ -73,7 +75,7 @@ impl StaffPage {
     pub fn roles(self) -> &'static [StaffRole] {
         use StaffPage::*;
         match self {
-            Search | Holder | Found | Queue => roles::READ,
+            Search | Holder | Receipt | Found | Queue => roles::READ,
             Enrol | Graduation => roles::COUNTER,
             Audit | Reports | Admin => roles::OVERSIGHT,
             Merchant => roles::MERCHANT,
@@ -88,7 +90,7 @@ impl StaffPage {
     pub fn href(self) -> &'static str {
         use StaffPage::*;
         match self {
-            Search | Holder => "/staff",
+            Search | Holder | Receipt => "/staff",
             Enrol => "/staff/enrol",
             Found => "/staff/found",
             Queue => "/staff/queue",
@@ -127,6 +129,7 @@ mod page_tests {
         let table = [
             (StaffPage::Search, true, true, true, false),
             (StaffPage::Holder, true, true, true, false),
+            (StaffPage::Receipt, true, true, true, false),
             (StaffPage::Enrol, true, true, false, false),
             (StaffPage::Found, true, true, true, false),
             (StaffPage::Queue, true, true, true, false),
@@ -207,8 +210,13 @@ pub struct StaffEntryView {
 pub struct AuditView {
     pub id: i64,
     pub at: String,
-    /// "staff operator (柜台 周敏)", "holder 2024010101", "device POS-E-CANTEEN-1", "system".
+    /// "staff operator (柜台 周敏)", "holder 2024010101", "device POS-E-CANTEEN-1", "system"
+    /// (as the CSV export writes it).
     pub actor: String,
+    /// The same, for the page to put in its language: the kind, and who ("operator (柜台 周敏)",
+    /// "2024010101", "POS-E-CANTEEN-1"; empty for the system).
+    pub actor_kind: crate::model::ActorKind,
+    pub actor_name: String,
     pub action: String,
     pub holder: Option<String>,
     pub target: String,
@@ -305,7 +313,7 @@ pub struct HolderFile {
     pub payout_account: Option<PayoutAccountView>,
 }
 
-/// A printable receipt of a cash top-up.
+/// A printable receipt: cash taken at the counter, a card replacement's fee, a payout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     pub receipt_no: String,
@@ -323,6 +331,131 @@ pub struct Receipt {
     /// receipt (the page says it waits for a second staff member).
     #[serde(default)]
     pub awaiting_approval: bool,
+    #[serde(default)]
+    pub kind: ReceiptKind,
+    /// The journal entry it is the receipt of (0 while awaiting approval); its printable page is
+    /// `receipt_href(entry_id)`.
+    #[serde(default)]
+    pub entry_id: i64,
+    /// The new card's number (a replacement fee) or the masked bank account (a payout).
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub holder_id: i64,
+}
+
+/// What the counter gives a receipt for: money taken or paid out over the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ReceiptKind {
+    #[default]
+    CashTopup,
+    CardFee,
+    Payout,
+}
+
+impl ReceiptKind {
+    /// Which journal entries have a receipt: cash taken at the counter, a card replacement's
+    /// fee, a payout at closing. Nothing else (a payment's slip is the till's).
+    pub fn of(kind: EntryKind, channel: Option<Channel>) -> Option<ReceiptKind> {
+        match (kind, channel) {
+            (EntryKind::Topup, Some(Channel::Cash)) => Some(ReceiptKind::CashTopup),
+            (EntryKind::Fee, _) => Some(ReceiptKind::CardFee),
+            (EntryKind::Payout, _) => Some(ReceiptKind::Payout),
+            _ => None,
+        }
+    }
+
+    /// The receipt's number: the cash form's receipt number or the payout's reference (its
+    /// first word; the rest is the masked account), else one made from the entry's id.
+    pub fn number(entry_id: i64, reference: &str) -> String {
+        match reference.split_whitespace().next() {
+            Some(no) => no.to_string(),
+            None => format!("R{entry_id:010}"),
+        }
+    }
+}
+
+/// The printable page of the receipt of a journal entry.
+pub fn receipt_href(entry_id: i64) -> String {
+    format!("/staff/receipt/{entry_id}")
+}
+
+/// The paper a receipt page is laid out for: A4, or an 80 mm receipt printer's roll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paper {
+    A4,
+    Roll80,
+}
+
+impl Paper {
+    /// From the page's `?paper=` (A4 unless it says `80mm`).
+    pub fn from_query(value: Option<&str>) -> Paper {
+        match value {
+            Some("80mm") => Paper::Roll80,
+            _ => Paper::A4,
+        }
+    }
+
+    pub fn query(self) -> &'static str {
+        match self {
+            Paper::A4 => "a4",
+            Paper::Roll80 => "80mm",
+        }
+    }
+}
+
+#[cfg(test)]
+mod receipt_tests {
+    use super::*;
+
+    #[test]
+    fn counter_money_has_a_receipt_and_nothing_else() {
+        use Channel::*;
+        use EntryKind::*;
+        let table = [
+            (Topup, Some(Cash), Some(ReceiptKind::CashTopup)),
+            (Topup, Some(Bank), None),
+            (Topup, None, None),
+            (Fee, None, Some(ReceiptKind::CardFee)),
+            (Payout, None, Some(ReceiptKind::Payout)),
+            (Payment, None, None),
+            (Refund, None, None),
+            (Correction, None, None),
+        ];
+        for (kind, channel, want) in table {
+            assert_eq!(ReceiptKind::of(kind, channel), want, "{kind:?} {channel:?}");
+        }
+    }
+
+    #[test]
+    fn a_receipt_number_is_the_reference_or_the_entry() {
+        let table = [
+            (7, "C20261206101010123456", "C20261206101010123456"),
+            (
+                8,
+                "PO2026120610101000ABCDEF ****1234",
+                "PO2026120610101000ABCDEF",
+            ),
+            (9, "", "R0000000009"),
+            (10, "   ", "R0000000010"),
+        ];
+        for (id, reference, want) in table {
+            assert_eq!(ReceiptKind::number(id, reference), want);
+        }
+        assert_eq!(receipt_href(42), "/staff/receipt/42");
+    }
+
+    #[test]
+    fn paper_is_a4_unless_asked_for_the_roll() {
+        assert_eq!(Paper::from_query(Some("80mm")), Paper::Roll80);
+        for other in [None, Some("a4"), Some(""), Some("80")] {
+            assert_eq!(Paper::from_query(other), Paper::A4, "{other:?}");
+        }
+        assert_eq!(
+            Paper::from_query(Some(Paper::Roll80.query())),
+            Paper::Roll80
+        );
+    }
 }
 
 /// The answer to a CSV import: every row's problem, or what was enrolled.
@@ -637,6 +770,6 @@ pub struct AdminOverview {
     pub merchants: Vec<MerchantView>,
     pub devices: Vec<DeviceView>,
     pub staff: Vec<StaffUserView>,
-    /// The campus profile as its JSON document.
-    pub profile: String,
+    /// The campus profile's form, filled in.
+    pub profile: crate::campus_form::ProfileForm,
 }

@@ -123,6 +123,8 @@ for (const [name, options] of viewports) {
     ["search", "/staff"],
     ["search-results", `/staff?q=${student}`],
     ["holder", null],
+    ["receipt", "receipt"],
+    ["receipt-80mm", "receipt?paper=80mm"],
     ["enrol", "/staff/enrol"],
     ["found", "/staff/found"],
     ["queue", "/staff/queue"],
@@ -132,13 +134,23 @@ for (const [name, options] of viewports) {
     ["admin", "/staff/admin"],
     ["password", "/staff/password"],
   ];
+  let receipt = null;
   for (const [label, path] of pages) {
-    if (path) {
+    if (path?.startsWith("receipt")) {
+      // The first receipt the holder page links to (a cash top-up, a fee, a payout), if any.
+      if (!receipt) {
+        console.log(`${name} ${label}: no receipt on the holder page (skipped)`);
+        continue;
+      }
+      await page.goto(path.replace("receipt", receipt));
+    } else if (path) {
       await page.goto(path);
     } else {
       await page.goto(`/staff?q=${student}`);
       await page.getByTestId("search-results").getByRole("link").first().click();
       await page.getByTestId("holder-name").waitFor();
+      const link = page.getByTestId("holder-entries").getByRole("link", { name: "收据" }).first();
+      receipt = (await link.count()) ? await link.getAttribute("href") : null;
     }
     await page.locator('body[data-hydrated="true"]').waitFor({ timeout: 20_000 });
     await page.waitForTimeout(300);

@@ -124,6 +124,96 @@ test("a cash top-up at the counter prints a receipt and shows on the student's d
   await expect(student.testId("entries")).toContainText("66.60");
 });
 
+test("a cash top-up with JavaScript disabled shows its receipt, for A4 or an 80 mm receipt printer", async ({ browser }, info) => {
+  const s = staffSetup(info);
+  const office = await staffPage(browser);
+  const who = `${s.prefix}01`;
+  await office.signIn(s.operator);
+  await office.holder(who);
+  const holderUrl = office.page.url();
+  // The same staff session in a browser that runs no script: the forms are plain HTML forms.
+  const plain = await browser.newContext({ locale: "zh-CN", javaScriptEnabled: false });
+  await plain.addCookies(await office.page.context().cookies());
+  const page = await plain.newPage();
+  await page.goto(holderUrl);
+  const cash = page.getByTestId("cash-form");
+  await cash.getByLabel("金额（元）").fill("12.30");
+  await cash.getByRole("button", { name: "收款并打印收据" }).click();
+  await expect(page).toHaveURL(/\/staff\/receipt\/\d+$/);
+  const receipt = page.getByTestId("receipt");
+  await expect(receipt.getByTestId("receipt-amount")).toHaveText("¥12.30");
+  await expect(receipt.getByTestId("receipt-no")).toHaveText(/^C\d{20}$/);
+  await expect(receipt).toContainText(who);
+  await expect(receipt).toContainText(staff[s.operator].name);
+  await expect(receipt).toHaveClass(/paper-a4/);
+  // The 80 mm layout: one column no wider than the roll on screen, and an 80 mm page in print.
+  await page.getByRole("link", { name: "80 mm 小票" }).click();
+  await expect(page).toHaveURL(/paper=80mm/);
+  await expect(page.getByTestId("receipt")).toHaveClass(/paper-80mm/);
+  const width = await page.getByTestId("receipt").evaluate((e) => e.getBoundingClientRect().width);
+  expect(width).toBeLessThanOrEqual((80 / 25.4) * 96);
+  const pdf = (await page.pdf({ preferCSSPageSize: true })).toString("latin1");
+  const box = /\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/.exec(pdf);
+  expect(box, "the printed page's size").not.toBeNull();
+  expect(Math.abs(Number(box![1]) - (80 / 25.4) * 72)).toBeLessThan(1);
+  // With the script: the same page hydrates, is accessible, and the holder's entries link to it.
+  const receiptUrl = page.url();
+  await plain.close();
+  await office.open(receiptUrl);
+  await expect(office.page.getByTestId("receipt-amount")).toHaveText("¥12.30");
+  await office.expectNoHorizontalScroll();
+  await office.expectAccessible();
+  await office.holder(who);
+  const entries = office.page.getByTestId("holder-entries");
+  await entries.getByRole("link", { name: "收据" }).first().click();
+  await expect(office.page).toHaveURL(/\/staff\/receipt\/\d+/);
+  await expect(office.page.getByTestId("receipt")).toBeVisible();
+});
+
+test("the campus profile is edited through its form; a wrong value is refused with the field named", async ({ browser, page }, info) => {
+  const office = await staffPage(browser);
+  await office.signIn("admin");
+  const name = info.project.name === "phone" ? "校庆日（手机）" : "校庆日";
+  // Both viewports edit the one profile at once: a save over the other's is refused, and the
+  // administrator opens the page again, as the refusal says.
+  for (let attempt = 0; ; attempt++) {
+    await office.open("/staff/admin");
+    const form = office.page.getByTestId("profile-form");
+    await expect(form.getByRole("group", { name: "名称", exact: true })).toBeVisible();
+    const hotline = form.locator('[name="form[hotlines][1][value]"]');
+    const number = await hotline.inputValue();
+    await hotline.fill("call us");
+    await form.getByLabel("办理原因").fill("节假日安排");
+    await form.getByRole("button", { name: "保存" }).click();
+    await expect(form.getByTestId("form-error")).toContainText("热线号码（第 2 条）：须为电话号码");
+    await expect(hotline).toBeFocused();
+    await expect(hotline).toHaveAttribute("aria-invalid", "true");
+    await office.expectAccessible();
+    // Put it right and add a holiday in the empty entry at the end of the holidays.
+    await hotline.fill(number);
+    const holidays = form.getByRole("group", { name: "节假日安排", exact: true });
+    const entry = holidays.getByRole("group", { name: "新增一条（不填则忽略）" });
+    await entry.getByRole("group", { name: "节假日名称" }).getByLabel("中文").fill(name);
+    await entry.getByRole("group", { name: "节假日名称" }).getByLabel("英文").fill(`Founding day ${info.project.name}`);
+    await entry.getByLabel("起始日期").fill("2027-05-20");
+    await entry.getByLabel("结束日期").fill("2027-05-19");
+    await form.getByRole("button", { name: "保存" }).click();
+    await expect(form.getByTestId("form-error")).toContainText(/结束日期（第 \d 条）：结束日期不能早于起始日期/);
+    await entry.getByLabel("结束日期").fill("2027-05-20");
+    await form.getByRole("button", { name: "保存" }).click();
+    const outcome = await Promise.race([
+      form.getByTestId("profile-done").waitFor().then(() => "saved"),
+      form.getByTestId("form-error").filter({ hasText: "已被他人修改" }).waitFor().then(() => "changed"),
+    ]);
+    if (outcome === "saved") break;
+    expect(attempt, "refused as changed by someone else more than twice").toBeLessThan(2);
+  }
+  await office.expectNoHorizontalScroll();
+  // The public page shows it, closed that day.
+  await page.goto("/service");
+  await expect(page.getByTestId("holiday-hours")).toContainText(`${name} 2027-05-20 – 2027-05-20 不开放`);
+});
+
 test("an auditor sees holders, the audit log and administration, but can change nothing", async ({ browser }, info) => {
   const s = staffSetup(info);
   const office = await staffPage(browser);

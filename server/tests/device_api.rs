@@ -4,6 +4,7 @@
 
 mod helpers;
 
+use app::model::AuditAction;
 use app::model::Money;
 use app::server::store::Audit;
 use ed25519_dalek::SigningKey;
@@ -17,8 +18,8 @@ use serde_json::{Value, json};
 
 const B_LOGIN: &str = "2023020215";
 
-fn audit(holder_id: i64) -> Audit {
-    helpers::device::test_audit("test", Some(holder_id))
+fn audit(holder_id: i64, action: AuditAction) -> Audit {
+    helpers::device::test_audit(action, Some(holder_id))
 }
 
 #[tokio::test]
@@ -194,7 +195,12 @@ async fn every_decline_reason_has_its_case() {
     // Lost card: refused at the POS and the gate; the code still pays.
     app.state
         .db
-        .set_card_lost(b, true, app.state.now(), audit(b))
+        .set_card_lost(
+            b,
+            true,
+            app.state.now(),
+            audit(b, AuditAction::CardReportLost),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -220,12 +226,21 @@ async fn every_decline_reason_has_its_case() {
     // Frozen and closed accounts.
     app.state
         .db
-        .set_card_lost(b, false, app.state.now(), audit(b))
+        .set_card_lost(
+            b,
+            false,
+            app.state.now(),
+            audit(b, AuditAction::CardLiftLost),
+        )
         .await
         .unwrap();
     app.state
         .db
-        .set_account_status(b, app::model::AccountStatus::Frozen, audit(b))
+        .set_account_status(
+            b,
+            app::model::AccountStatus::Frozen,
+            audit(b, AuditAction::AccountFreeze),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -234,7 +249,11 @@ async fn every_decline_reason_has_its_case() {
     );
     app.state
         .db
-        .set_account_status(b, app::model::AccountStatus::Closed, audit(b))
+        .set_account_status(
+            b,
+            app::model::AccountStatus::Closed,
+            audit(b, AuditAction::AccountClose),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -346,7 +365,12 @@ async fn hundreds_of_simultaneous_payments_on_one_account() {
     let (b, serial) = (fresh.id, fresh.serial.clone());
     app.state
         .db
-        .set_limits(b, Money::yuan(500), Money::yuan(1000), audit(b))
+        .set_limits(
+            b,
+            Money::yuan(500),
+            Money::yuan(1000),
+            audit(b, AuditAction::AccountSetLimits),
+        )
         .await
         .unwrap();
     let start = balance(&app, b).await.fen();

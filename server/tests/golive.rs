@@ -1003,7 +1003,7 @@ async fn secrets_and_bank_accounts_are_sealed_at_rest_and_plain_ones_are_sealed_
     );
     let audit = Audit {
         actor: Actor::System,
-        action: "account.payout_account",
+        action: app::model::AuditAction::AccountPayoutAccount,
         holder_id: Some(b),
         target: String::new(),
         before: String::new(),

@@ -398,7 +398,7 @@ async fn set_auto(app: &TestApp, holder_id: i64, card: &str, threshold: i64, amo
             app.state.now(),
             Audit {
                 actor: Actor::Holder(holder_id),
-                action: "topup.auto_settings",
+                action: app::model::AuditAction::TopupAutoSettings,
                 holder_id: Some(holder_id),
                 target: String::new(),
                 before: String::new(),

@@ -440,6 +440,7 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ),
     ("staff/search", Who::Read, false, &[("q", "2023")]),
     ("staff/holder", Who::Read, false, &[("holder_id", "1")]),
+    ("staff/receipt", Who::Read, false, &[("entry_id", "1")]),
     ("staff/found", Who::Read, false, &[("open_only", "true")]),
     ("staff/failed_topups", Who::Read, false, &[]),
     ("staff/reversals", Who::Read, false, &[]),
@@ -702,7 +703,7 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
         "admin/save_profile",
         Who::Admin,
         true,
-        &[("profile", "{}"), ("reason", "")],
+        &[("form[office_phone]", ""), ("reason", "")],
     ),
     (
         "admin/reset_staff",
@@ -1096,16 +1097,15 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     assert!(again.contains("already_reversed"), "{again}");
 
     // The approval amount is the campus's: lower it to zero so the next one waits.
-    let mut profile: Value =
-        serde_json::from_str(&app::server::admin::profile_json(&app.state).await.unwrap()).unwrap();
-    profile["correction_approval_above"] = json!(0);
-    let saved = audited(
-        &app,
-        &admin,
-        "admin/save_profile",
-        &[("profile", &profile.to_string()), ("reason", "复核线调整")],
-    )
-    .await;
+    let mut profile = app::server::admin::profile_form(&app.state).await.unwrap();
+    profile.correction_approval_above = "0".into();
+    let mut fields = helpers::form_fields("form", &serde_json::to_value(&profile).unwrap());
+    fields.push(("reason".into(), "复核线调整".into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let saved = audited(&app, &admin, "admin/save_profile", &pairs).await;
     done.insert("admin/save_profile");
     let asked = json!({ "request_id": saved["thresholds_request"] });
     approved(&app, &admin2, &asked).await;
@@ -1709,6 +1709,136 @@ async fn cash_top_up_gives_a_receipt_and_the_student_sees_it() {
     }
 }
 
+/// A receipt is a page of its own, drawn from what is stored: a cash top-up sent by a browser
+/// without the page's script lands on it, a replacement's fee has one naming the new card, and
+/// nothing else (a payment) has one.
+#[tokio::test]
+async fn receipts_are_pages_of_their_own_even_without_the_script() {
+    let app = TestApp::spawn(6).await;
+    let op = staff_login(&app, "operator").await;
+    let b = holder(&app, STUDENT).await;
+    // A plain form post, as from a browser whose wasm has not loaded: it asks for HTML.
+    let res = app
+        .client
+        .post(app.url("/api/staff/cash_topup"))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &op)
+        .header("referer", app.url(&format!("/staff/holder/{b}")))
+        .form(&[
+            ("holder_id", b.to_string().as_str()),
+            ("amount", "66.60"),
+            ("reason", ""),
+            ("receipt_no", &receipt_no(11)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let to = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/staff/receipt/"), "{to}");
+    let entry: i64 = to.trim_start_matches("/staff/receipt/").parse().unwrap();
+    // The page itself, rendered on the server with the receipt in it.
+    let page = app
+        .client
+        .get(app.url(&to))
+        .header("cookie", &op)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&receipt_no(11)), "the receipt number");
+    assert!(html.contains("¥66.60"), "the amount");
+    assert!(html.contains("paper-a4"), "A4 unless asked");
+    let roll = app
+        .client
+        .get(app.url(&format!("{to}?paper=80mm")))
+        .header("cookie", &op)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(roll.contains("paper-80mm"), "the 80 mm layout");
+    // The same receipt from the server function, and none for what the counter did not take.
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/receipt",
+        &[("entry_id", &entry.to_string())],
+    )
+    .await;
+    ok(status, &body, "receipt");
+    let receipt: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(receipt["receipt_no"], receipt_no(11));
+    assert_eq!(receipt["kind"], "CashTopup");
+    assert_eq!(receipt["holder_id"], b);
+    let till = device(&app, "POS-E-CANTEEN-1").await;
+    let card = live_serial(&app, b).await;
+    let paid = till.pay(&app, "rc-1", 100, Some(&card), None, None).await;
+    assert_eq!(paid["approved"], true, "{paid}");
+    let payment = app.state.db.staff_entries(b, 1).await.unwrap().remove(0);
+    let (status, _, _) = call(
+        &app,
+        Some(&op),
+        "staff/receipt",
+        &[("entry_id", &payment.id.to_string())],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a payment has no counter receipt"
+    );
+    // A replacement's fee: its receipt names the new card.
+    call(
+        &app,
+        Some(&op),
+        "staff/replace_card",
+        &[
+            ("holder_id", &b.to_string()),
+            ("chip_serial", "ABCDEF03"),
+            ("fee", "20"),
+            ("reason", "补卡"),
+        ],
+    )
+    .await;
+    let fee = app.state.db.staff_entries(b, 1).await.unwrap().remove(0);
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/receipt",
+        &[("entry_id", &fee.id.to_string())],
+    )
+    .await;
+    ok(status, &body, "fee receipt");
+    let receipt: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(receipt["kind"], "CardFee");
+    assert_eq!(receipt["amount"], 2000);
+    let file = holder_file(&app, &op, b).await;
+    let card = file["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chip_serial"] == "ABCDEF03")
+        .unwrap()
+        .clone();
+    assert_eq!(receipt["detail"], card["card_no"]);
+    assert_eq!(receipt["receipt_no"], format!("R{:010}", fee.id));
+    // Not for a student's session.
+    let student = login(&app, STUDENT, STUDENT_PW).await;
+    let (status, _, _) = call(
+        &app,
+        Some(&student),
+        "staff/receipt",
+        &[("entry_id", &entry.to_string())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn a_large_cash_top_up_waits_for_a_second_staff_member() {
     let app = TestApp::spawn(6).await;
@@ -1930,20 +2060,22 @@ async fn staff_and_threshold_changes_take_two_administrators() {
     assert!(rejected.is_null(), "{rejected}");
 
     // A profile edit is saved at once, its threshold change waits; both recorded field by field.
-    let mut profile: Value =
-        serde_json::from_str(&app::server::admin::profile_json(&app.state).await.unwrap()).unwrap();
-    profile["office_phone"] = json!("0755-00000000");
-    profile["cash_approval_above"] = json!(50_000);
-    let (status, saved, _) = call(
-        &app,
-        Some(&admin),
-        "admin/save_profile",
-        &[
-            ("profile", &profile.to_string()),
-            ("reason", "电话与复核线调整"),
-        ],
-    )
-    .await;
+    let mut profile = app::server::admin::profile_form(&app.state).await.unwrap();
+    profile.office_phone = "0755-00000000".into();
+    profile.cash_approval_above = "500".into();
+    // A wrong value first: refused with its field and entry named, nothing saved or audited.
+    let audits = audit_count(&app).await;
+    let mut wrong = profile.clone();
+    wrong.hotlines[1].value = "call us".into();
+    let (status, body) = helpers::save_profile_form(&app, &admin, &wrong, "改错").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains(r#""field":"hotline_phone""#) && body.contains(r#""row":2"#),
+        "{body}"
+    );
+    assert_eq!(audit_count(&app).await, audits);
+    let (status, saved) =
+        helpers::save_profile_form(&app, &admin, &profile, "电话与复核线调整").await;
     ok(status, &saved, "save profile");
     let saved: Value = serde_json::from_str(&saved).unwrap();
     let now = app.state.db.campus_profile().await.unwrap().unwrap();
@@ -2364,7 +2496,7 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
             app.state.now(),
             app::server::store::Audit {
                 actor: app::server::store::Actor::System,
-                action: "money.correction_requested",
+                action: app::model::AuditAction::MoneyCorrectionRequested,
                 holder_id: Some(b),
                 target: String::new(),
                 before: String::new(),

@@ -2,6 +2,8 @@
 //! itself; none takes a holder id from the browser.
 
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::AuditAction;
 use crate::portal_model::*;
 use leptos::prelude::*;
 
@@ -277,7 +279,7 @@ pub async fn end_other_sessions() -> Result<u64, AppError> {
             .db
             .audit(crate::server::store::Audit {
                 actor: crate::server::store::Actor::Holder(s.holder_id),
-                action: "holder.end_other_sessions",
+                action: AuditAction::HolderEndOtherSessions,
                 holder_id: Some(s.holder_id),
                 target: format!("holder {}", s.student_no),
                 before: String::new(),

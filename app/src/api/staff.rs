@@ -320,7 +320,25 @@ pub async fn cash_topup(
     receipt_no: String,
 ) -> Result<Receipt, AppError> {
     guarded(roles::COUNTER, |s, who| async move {
-        counter::cash_topup(&s, &who, holder_id, &amount, &reason, &receipt_no).await
+        let receipt =
+            counter::cash_topup(&s, &who, holder_id, &amount, &reason, &receipt_no).await?;
+        // Without the page's script the browser gets the receipt's own page (or the holder
+        // page saying the top-up waits for a second staff member).
+        crate::api::after_plain_form(&if receipt.awaiting_approval {
+            format!("/staff/holder/{holder_id}?cash=awaiting")
+        } else {
+            receipt_href(receipt.entry_id)
+        });
+        Ok(receipt)
+    })
+    .await
+}
+
+/// The receipt of a cash top-up, a card replacement's fee or a payout, to print again.
+#[server(prefix = "/api", endpoint = "staff/receipt")]
+pub async fn get_receipt(entry_id: i64) -> Result<Receipt, AppError> {
+    guarded(roles::READ, |s, _| async move {
+        counter::receipt(&s, entry_id).await
     })
     .await
 }
@@ -474,7 +492,11 @@ pub async fn decide_cash(
 ) -> Result<Option<Receipt>, AppError> {
     guarded(roles::COUNTER, |s, who| async move {
         let approve = counter::approval(&decision)?;
-        counter::decide_cash_topup(&s, &who, request_id, approve, &reason).await
+        let receipt = counter::decide_cash_topup(&s, &who, request_id, approve, &reason).await?;
+        if let Some(r) = &receipt {
+            crate::api::after_plain_form(&receipt_href(r.entry_id));
+        }
+        Ok(receipt)
     })
     .await
 }
@@ -520,7 +542,7 @@ pub async fn get_admin_overview() -> Result<AdminOverview, AppError> {
             merchants: s.db.merchants().await?,
             devices: s.db.devices().await?,
             staff: s.db.staff_users().await?,
-            profile: admin::profile_json(&s).await?,
+            profile: admin::profile_form(&s).await?,
         })
     })
     .await
@@ -651,11 +673,11 @@ pub async fn reset_staff(id: i64, reason: String) -> Result<ChangeRequested, App
 
 #[server(prefix = "/api", endpoint = "admin/save_profile")]
 pub async fn save_campus_profile(
-    profile: String,
+    #[server(default)] form: crate::campus_form::ProfileForm,
     reason: String,
 ) -> Result<ProfileSaved, AppError> {
     guarded(roles::ADMIN, |s, who| async move {
-        admin::save_profile(&s, &who, &profile, &reason).await
+        admin::save_profile(&s, &who, &form, &reason).await
     })
     .await
 }

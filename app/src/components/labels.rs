@@ -1,9 +1,11 @@
 //! Translated labels for enumerations, refusal reasons and times.
 
+use crate::campus_form::{FieldIssue, ProfileField};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::model::{
-    CardStatus, Channel, Decline, DeviceKind, EntryKind, MerchantCategory, Money, TopupStatus,
+    ActorKind, AuditAction, CardStatus, Channel, Decline, DeviceKind, EntryKind, MerchantCategory,
+    Money, TopupStatus,
 };
 use crate::portal_model::Problem;
 use leptos::prelude::*;
@@ -139,9 +141,21 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::DeviceMerchant => t_string!(i18n, problem.device_merchant).to_string(),
         Problem::StaffPasswordWeak => t_string!(i18n, problem.staff_password_weak).to_string(),
         Problem::OwnAccount => t_string!(i18n, problem.own_account).to_string(),
-        Problem::ProfileInvalid { message } => {
-            t_string!(i18n, problem.profile_invalid, message = message.clone()).to_string()
+        Problem::ProfileInvalid(p) => {
+            let row = p
+                .row
+                .map(|n| t_string!(i18n, problem.profile_row, n = n).to_string())
+                .unwrap_or_default();
+            t_string!(
+                i18n,
+                problem.profile_invalid,
+                field = profile_field_label(i18n, p.field),
+                row = row,
+                issue = field_issue_text(i18n, p.issue)
+            )
+            .to_string()
         }
+        Problem::ProfileChanged => t_string!(i18n, problem.profile_changed).to_string(),
         Problem::DateFormat => t_string!(i18n, problem.date_format).to_string(),
         Problem::PendingMoney => t_string!(i18n, problem.pending_money).to_string(),
         Problem::StaffPasswordChange => t_string!(i18n, problem.staff_password_change).to_string(),
@@ -216,6 +230,139 @@ pub fn device_kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: DeviceKind) 
         DeviceKind::Gate => t_string!(i18n, access.gate),
         DeviceKind::Attendance => t_string!(i18n, access.attendance),
         DeviceKind::Kiosk => t_string!(i18n, access.kiosk),
+    }
+    .to_string()
+}
+
+/// A campus profile field's label, in the form and in a refusal that names it.
+pub fn profile_field_label(i18n: leptos_i18n::I18nContext<Locale>, f: ProfileField) -> String {
+    use ProfileField::*;
+    match f {
+        CampusName => t_string!(i18n, campus_form.field_campus_name),
+        CardName => t_string!(i18n, campus_form.field_card_name),
+        QrCodeName => t_string!(i18n, campus_form.field_qr_code_name),
+        OfficeName => t_string!(i18n, campus_form.field_office_name),
+        OfficePhone => t_string!(i18n, campus_form.field_office_phone),
+        HoursNote => t_string!(i18n, campus_form.field_hours_note),
+        PointName => t_string!(i18n, campus_form.field_point_name),
+        PointLocation => t_string!(i18n, campus_form.field_point_location),
+        HoursDays => t_string!(i18n, campus_form.field_hours_days),
+        HoursPeriods => t_string!(i18n, campus_form.field_hours_periods),
+        HolidayName => t_string!(i18n, campus_form.field_holiday_name),
+        HolidayFrom => t_string!(i18n, campus_form.field_holiday_from),
+        HolidayUntil => t_string!(i18n, campus_form.field_holiday_until),
+        HolidayPeriods => t_string!(i18n, campus_form.field_holiday_periods),
+        Hotlines => t_string!(i18n, campus_form.field_hotlines),
+        HotlineLabel => t_string!(i18n, campus_form.field_hotline_label),
+        HotlinePhone => t_string!(i18n, campus_form.field_hotline_phone),
+        AppName => t_string!(i18n, campus_form.field_app_name),
+        AppHow => t_string!(i18n, campus_form.field_app_how),
+        DefaultSingleLimit => t_string!(i18n, campus_form.field_default_single_limit),
+        DefaultDailyLimit => t_string!(i18n, campus_form.field_default_daily_limit),
+        MaxSingleLimit => t_string!(i18n, campus_form.field_max_single_limit),
+        MaxDailyLimit => t_string!(i18n, campus_form.field_max_daily_limit),
+        CorrectionApprovalAbove => t_string!(i18n, campus_form.field_correction_approval_above),
+        CashApprovalAbove => t_string!(i18n, campus_form.field_cash_approval_above),
+        OfflineCodeMax => t_string!(i18n, campus_form.field_offline_code_max),
+        PhoneBindingDays => t_string!(i18n, campus_form.field_phone_binding_days),
+    }
+    .to_string()
+}
+
+pub fn field_issue_text(i18n: leptos_i18n::I18nContext<Locale>, issue: FieldIssue) -> String {
+    use FieldIssue::*;
+    match issue {
+        BothLanguages => t_string!(i18n, campus_form.issue_both_languages),
+        TooLong => t_string!(i18n, campus_form.issue_too_long),
+        NotAmount => t_string!(i18n, campus_form.issue_not_amount),
+        NotPositive => t_string!(i18n, campus_form.issue_not_positive),
+        AboveMaximum => t_string!(i18n, campus_form.issue_above_maximum),
+        AboveDaily => t_string!(i18n, campus_form.issue_above_daily),
+        AboveSingleMaximum => t_string!(i18n, campus_form.issue_above_single_maximum),
+        Periods => t_string!(i18n, campus_form.issue_periods),
+        Date => t_string!(i18n, campus_form.issue_date),
+        DateOrder => t_string!(i18n, campus_form.issue_date_order),
+        Phone => t_string!(i18n, campus_form.issue_phone),
+        Days => t_string!(i18n, campus_form.issue_days),
+        AtLeastOne => t_string!(i18n, campus_form.issue_at_least_one),
+    }
+    .to_string()
+}
+
+/// An audit record's action in the reader's language.
+pub fn audit_action_label(i18n: leptos_i18n::I18nContext<Locale>, a: AuditAction) -> String {
+    use AuditAction::*;
+    match a {
+        AccountClose => t_string!(i18n, audit_action.account_close),
+        AccountCloseRejected => t_string!(i18n, audit_action.account_close_rejected),
+        AccountCloseRequested => t_string!(i18n, audit_action.account_close_requested),
+        AccountFreeze => t_string!(i18n, audit_action.account_freeze),
+        AccountPayoutAccount => t_string!(i18n, audit_action.account_payout_account),
+        AccountSetLimits => t_string!(i18n, audit_action.account_set_limits),
+        AccountUnfreeze => t_string!(i18n, audit_action.account_unfreeze),
+        AdminChangeRejected => t_string!(i18n, audit_action.admin_change_rejected),
+        AdminChangeRequested => t_string!(i18n, audit_action.admin_change_requested),
+        CampusProfile => t_string!(i18n, audit_action.campus_profile),
+        CampusThresholds => t_string!(i18n, audit_action.campus_thresholds),
+        CardCancel => t_string!(i18n, audit_action.card_cancel),
+        CardFound => t_string!(i18n, audit_action.card_found),
+        CardFoundReturned => t_string!(i18n, audit_action.card_found_returned),
+        CardIssue => t_string!(i18n, audit_action.card_issue),
+        CardLiftLost => t_string!(i18n, audit_action.card_lift_lost),
+        CardReplace => t_string!(i18n, audit_action.card_replace),
+        CardReportLost => t_string!(i18n, audit_action.card_report_lost),
+        CashCount => t_string!(i18n, audit_action.cash_count),
+        DeviceCreate => t_string!(i18n, audit_action.device_create),
+        DeviceIssueCredential => t_string!(i18n, audit_action.device_issue_credential),
+        DeviceRevokeCredential => t_string!(i18n, audit_action.device_revoke_credential),
+        DeviceRotateCredential => t_string!(i18n, audit_action.device_rotate_credential),
+        HolderChangeConsumptionPassword => {
+            t_string!(i18n, audit_action.holder_change_consumption_password)
+        }
+        HolderChangeQueryPassword => t_string!(i18n, audit_action.holder_change_query_password),
+        HolderEndOtherSessions => t_string!(i18n, audit_action.holder_end_other_sessions),
+        HolderEnrol => t_string!(i18n, audit_action.holder_enrol),
+        HolderIdMismatch => t_string!(i18n, audit_action.holder_id_mismatch),
+        HolderLocked => t_string!(i18n, audit_action.holder_locked),
+        HolderPhoneBound => t_string!(i18n, audit_action.holder_phone_bound),
+        HolderPhoneRemoved => t_string!(i18n, audit_action.holder_phone_removed),
+        LockoutLiftConsumption => t_string!(i18n, audit_action.lockout_lift_consumption),
+        LockoutLiftQuery => t_string!(i18n, audit_action.lockout_lift_query),
+        MerchantCreate => t_string!(i18n, audit_action.merchant_create),
+        MerchantUpdate => t_string!(i18n, audit_action.merchant_update),
+        MoneyCashRejected => t_string!(i18n, audit_action.money_cash_rejected),
+        MoneyCashRequested => t_string!(i18n, audit_action.money_cash_requested),
+        MoneyCashTopup => t_string!(i18n, audit_action.money_cash_topup),
+        MoneyCorrection => t_string!(i18n, audit_action.money_correction),
+        MoneyCorrectionApproved => t_string!(i18n, audit_action.money_correction_approved),
+        MoneyCorrectionRequested => t_string!(i18n, audit_action.money_correction_requested),
+        PasswordResetConsumption => t_string!(i18n, audit_action.password_reset_consumption),
+        PasswordResetQuery => t_string!(i18n, audit_action.password_reset_query),
+        StaffCreate => t_string!(i18n, audit_action.staff_create),
+        StaffEnrolled => t_string!(i18n, audit_action.staff_enrolled),
+        StaffEnrolmentLink => t_string!(i18n, audit_action.staff_enrolment_link),
+        StaffLocked => t_string!(i18n, audit_action.staff_locked),
+        StaffPassword => t_string!(i18n, audit_action.staff_password),
+        StaffResetCredentials => t_string!(i18n, audit_action.staff_reset_credentials),
+        StaffUpdate => t_string!(i18n, audit_action.staff_update),
+        TerminalLeft => t_string!(i18n, audit_action.terminal_left),
+        TerminalSetUp => t_string!(i18n, audit_action.terminal_set_up),
+        TopupAutoFailed => t_string!(i18n, audit_action.topup_auto_failed),
+        TopupAutoRemoved => t_string!(i18n, audit_action.topup_auto_removed),
+        TopupAutoSettings => t_string!(i18n, audit_action.topup_auto_settings),
+        TopupResolveFailed => t_string!(i18n, audit_action.topup_resolve_failed),
+        ReportPayoutsDownload => t_string!(i18n, audit_action.report_payouts_download),
+    }
+    .to_string()
+}
+
+/// Who acted in an audit record, in the reader's language.
+pub fn actor_kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: ActorKind) -> String {
+    match k {
+        ActorKind::Staff => t_string!(i18n, staff.actor_staff),
+        ActorKind::Device => t_string!(i18n, staff.actor_device),
+        ActorKind::Holder => t_string!(i18n, staff.actor_holder),
+        ActorKind::System => t_string!(i18n, staff.actor_system),
     }
     .to_string()
 }

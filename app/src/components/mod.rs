@@ -255,9 +255,11 @@ pub fn Footer() -> impl IntoView {
     }
 }
 
-/// The opening hours and the note under them.
+/// The opening hours and the note under them; with `holidays`, the holiday hours too (the
+/// service and home pages; the footer keeps to the usual week).
 #[component]
-pub fn HoursList(profile: CampusProfile) -> impl IntoView {
+pub fn HoursList(profile: CampusProfile, #[prop(optional)] holidays: bool) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <ul class="plain hours">
             {profile
@@ -275,6 +277,21 @@ pub fn HoursList(profile: CampusProfile) -> impl IntoView {
                 .collect_view()}
         </ul>
         <p class="muted">{localized(&profile.hours_note)}</p>
+        {(holidays && !profile.holidays.is_empty()).then(|| view! {
+            <h3>{t!(i18n, common.holiday_hours)}</h3>
+            <ul class="plain hours" data-testid="holiday-hours">
+                {profile.holidays.iter().map(|h| {
+                    let periods = h.periods.join(", ");
+                    view! {
+                        <li>
+                            <strong>{localized(&h.name)}</strong>
+                            " " {h.from.clone()} " – " {h.until.clone()} " "
+                            {if periods.is_empty() { t_string!(i18n, common.holiday_closed).to_string() } else { periods }}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        })}
     }
 }
 

@@ -51,7 +51,7 @@ pub fn HomePage() -> impl IntoView {
                 </section>
                 <section class="panel">
                     <h2>{t!(i18n, home.hours_title)}</h2>
-                    <HoursList profile=c.clone() />
+                    <HoursList profile=c.clone() holidays=true />
                 </section>
             }
         } />

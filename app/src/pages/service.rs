@@ -35,7 +35,7 @@ pub fn ServicePage() -> impl IntoView {
                     </section>
                     <section class="panel">
                         <h2>{t!(i18n, service.hours_title)}</h2>
-                        <HoursList profile=c.clone() />
+                        <HoursList profile=c.clone() holidays=true />
                     </section>
                     <section class="panel" data-testid="hotlines">
                         <h2>{t!(i18n, service.hotlines_title)}</h2>

@@ -5,7 +5,9 @@ use super::enrolment::NewAccount;
 use super::staff::{StaffSession, code_ok};
 use super::store::{AuditQuery, DeviceInput, MerchantInput, NewAdminRequest};
 use super::{AppState, internal};
+use crate::campus_form::ProfileForm;
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::model::{CampusProfile, DeviceKind, MerchantCategory, Money, StaffRole};
 use crate::portal_model::Problem;
 use crate::staff_model::*;
@@ -40,9 +42,9 @@ pub async fn save_merchant(
         return Err(AppError::NotFound);
     }
     let action = if id.is_some() {
-        "merchant.update"
+        AuditAction::MerchantUpdate
     } else {
-        "merchant.create"
+        AuditAction::MerchantCreate
     };
     let mut audit = staff.audit(action, None, format!("merchant {}", input.code), "");
     audit.after = format!(
@@ -86,7 +88,12 @@ pub async fn create_device(
     {
         return Err(rejected(Problem::DeviceMerchant));
     }
-    let mut audit = staff.audit("device.create", None, format!("device {code}"), "");
+    let mut audit = staff.audit(
+        AuditAction::DeviceCreate,
+        None,
+        format!("device {code}"),
+        "",
+    );
     audit.after = format!("{} at {}", kind.as_str(), place.trim());
     state
         .db
@@ -122,9 +129,9 @@ pub async fn issue_credential(
         .ok_or(AppError::NotFound)?;
     let (secret, public) = super::ledger::new_device_key();
     let action = if device.has_credential {
-        "device.rotate_credential"
+        AuditAction::DeviceRotateCredential
     } else {
-        "device.issue_credential"
+        AuditAction::DeviceIssueCredential
     };
     let mut audit = staff.audit(action, None, format!("device {}", device.code), why);
     audit.before = if device.has_credential {
@@ -158,7 +165,7 @@ pub async fn revoke_credential(
         .find(|d| d.id == device_id)
         .ok_or(AppError::NotFound)?;
     let mut audit = staff.audit(
-        "device.revoke_credential",
+        AuditAction::DeviceRevokeCredential,
         None,
         format!("device {}", device.code),
         why,
@@ -249,7 +256,7 @@ async fn request_change(
     why: &str,
 ) -> Result<ChangeRequested, AppError> {
     let payload = serde_json::to_string(change).map_err(internal)?;
-    let mut audit = staff.audit("admin.change_requested", None, target, why);
+    let mut audit = staff.audit(AuditAction::AdminChangeRequested, None, target, why);
     audit.before = before.to_string();
     audit.after = format!("{after} (awaiting a second administrator)");
     let request_id = state
@@ -307,7 +314,7 @@ pub async fn decide_change(
     )?;
     let now = state.now();
     if !approve {
-        let mut audit = staff.audit("admin.change_rejected", None, &request.target, why);
+        let mut audit = staff.audit(AuditAction::AdminChangeRejected, None, &request.target, why);
         audit.after = format!("{} request #{request_id} rejected", request.kind);
         return if state
             .db
@@ -351,7 +358,12 @@ async fn apply_change(
             role,
             merchant_id,
         } => {
-            let mut audit = staff.audit("staff.create", None, format!("staff {username}"), why);
+            let mut audit = staff.audit(
+                AuditAction::StaffCreate,
+                None,
+                format!("staff {username}"),
+                why,
+            );
             audit.after = format!(
                 "role {}; one-time enrolment link issued; {approved}",
                 role.as_str()
@@ -379,7 +391,7 @@ async fn apply_change(
         } => {
             let before = state.db.staff_by_id(*id).await?.ok_or(AppError::NotFound)?;
             let mut audit = staff.audit(
-                "staff.update",
+                AuditAction::StaffUpdate,
                 None,
                 format!("staff {}", before.username),
                 why,
@@ -395,7 +407,7 @@ async fn apply_change(
         AdminChange::ResetStaff { id } => {
             let target = state.db.staff_by_id(*id).await?.ok_or(AppError::NotFound)?;
             let mut audit = staff.audit(
-                "staff.reset_credentials",
+                AuditAction::StaffResetCredentials,
                 None,
                 format!("staff {}", target.username),
                 why,
@@ -423,8 +435,8 @@ async fn apply_change(
             };
             after
                 .validate()
-                .map_err(|message| rejected(Problem::ProfileInvalid { message }))?;
-            let mut audit = staff.audit("campus.thresholds", None, "campus profile", why);
+                .map_err(|p| rejected(Problem::ProfileInvalid(p)))?;
+            let mut audit = staff.audit(AuditAction::CampusThresholds, None, "campus profile", why);
             audit.before = thresholds(&before);
             audit.after = format!("{}; {approved}", thresholds(&after));
             state.db.save_profile_audited(&after, audit).await?;
@@ -579,23 +591,22 @@ pub async fn update_staff(
 pub async fn save_profile(
     state: &AppState,
     staff: &StaffSession,
-    json: &str,
+    form: &ProfileForm,
     why: &str,
 ) -> Result<ProfileSaved, AppError> {
     let why = super::domain::audit::reason(why)?;
-    let wanted: CampusProfile = serde_json::from_str(json).map_err(|e| {
-        rejected(Problem::ProfileInvalid {
-            message: e.to_string(),
-        })
-    })?;
-    wanted
-        .validate()
-        .map_err(|message| rejected(Problem::ProfileInvalid { message }))?;
+    let wanted = form
+        .profile()
+        .map_err(|p| rejected(Problem::ProfileInvalid(p)))?;
     let before = state
         .db
         .campus_profile()
         .await?
         .ok_or_else(|| internal("campus profile missing"))?;
+    // Filled in before someone else's save: saving it would undo theirs.
+    if form.version != crate::campus_form::version_of(&before) {
+        return Err(rejected(Problem::ProfileChanged));
+    }
     // Everything but the thresholds, at once.
     let now_saved = CampusProfile {
         correction_approval_above: before.correction_approval_above,
@@ -604,7 +615,7 @@ pub async fn save_profile(
     };
     let (b, a) = super::domain::audit::changed_fields(&before, &now_saved);
     if b != a {
-        let mut audit = staff.audit("campus.profile", None, "campus profile", why);
+        let mut audit = staff.audit(AuditAction::CampusProfile, None, "campus profile", why);
         audit.before = b;
         audit.after = a;
         state.db.save_profile_audited(&now_saved, audit).await?;
@@ -633,13 +644,14 @@ pub async fn save_profile(
     Ok(ProfileSaved { thresholds_request })
 }
 
-pub async fn profile_json(state: &AppState) -> Result<String, AppError> {
+/// The campus profile's form, filled in with the profile as it is.
+pub async fn profile_form(state: &AppState) -> Result<ProfileForm, AppError> {
     let profile = state
         .db
         .campus_profile()
         .await?
         .ok_or_else(|| internal("campus profile missing"))?;
-    serde_json::to_string_pretty(&profile).map_err(internal)
+    Ok(ProfileForm::of(&profile))
 }
 
 /// A campus-time date ("2026-11-25") as the UTC instant its day starts.
@@ -746,7 +758,7 @@ pub async fn report_download(
         let (start, end, _, _) = period(from, to, state.now())?;
         r.payouts = payouts(state, start, end, true).await?;
         let mut audit = staff.audit(
-            "report.payouts_download",
+            AuditAction::ReportPayoutsDownload,
             None,
             format!("payouts {} to {}", r.from, r.to),
             "finance download",

@@ -11,6 +11,7 @@ use super::store::{
 };
 use super::{AppState, internal};
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::portal_model::Problem;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -195,7 +196,7 @@ pub async fn login(
             if let Some(until) = locked_until {
                 db.audit(Audit {
                     actor: Actor::System,
-                    action: "holder.locked",
+                    action: AuditAction::HolderLocked,
                     holder_id: Some(holder.holder_id),
                     target: format!("holder {}", holder.student_no),
                     before: String::new(),

@@ -1,7 +1,9 @@
 //! The demo campus's profile, from the facts on its card office page (`shared/seed/`). A real
 //! deployment edits these in the administrator pages; nothing here is read by a view directly.
 
-use crate::model::{CampusProfile, CardApp, Hotline, Localized, Money, OpeningHours, ServicePoint};
+use crate::model::{
+    CampusProfile, CardApp, HolidayHours, Hotline, Localized, Money, OpeningHours, ServicePoint,
+};
 
 pub fn demo_profile() -> CampusProfile {
     CampusProfile {
@@ -33,6 +35,20 @@ pub fn demo_profile() -> CampusProfile {
             "节假日开放时间另行通知。",
             "Opening hours on public holidays are announced separately.",
         ),
+        holidays: vec![
+            HolidayHours {
+                name: Localized::new("元旦", "New Year's Day"),
+                from: "2027-01-01".into(),
+                until: "2027-01-03".into(),
+                periods: vec![],
+            },
+            HolidayHours {
+                name: Localized::new("寒假", "Winter break"),
+                from: "2027-01-18".into(),
+                until: "2027-02-21".into(),
+                periods: vec!["10:00–12:00".into()],
+            },
+        ],
         hotlines: vec![
             Hotline {
                 label: Localized::new("东校区人工热线", "East Campus helpline"),

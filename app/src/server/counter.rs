@@ -13,6 +13,7 @@ use super::store::{
 };
 use super::{AppState, internal};
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::model::{AccountStatus, CardStatus, Channel, EntryKind, HolderKind, IdDocKind, Money};
 use crate::portal_model::Problem;
 use crate::staff_model::*;
@@ -355,7 +356,7 @@ pub async fn enrol_rows(
     }
     let numbers: Vec<&str> = holders.iter().map(|h| h.student_no.as_str()).collect();
     let mut audit = staff.audit(
-        "holder.enrol",
+        AuditAction::HolderEnrol,
         None,
         format!("{} holder(s): {}", holders.len(), numbers.join(", ")),
         source,
@@ -502,9 +503,9 @@ pub async fn issue_card(
             issued_at: state.now(),
         };
         let action = if replace {
-            "card.replace"
+            AuditAction::CardReplace
         } else {
-            "card.issue"
+            AuditAction::CardIssue
         };
         let audit = staff.audit(
             action,
@@ -532,7 +533,7 @@ pub async fn cancel_card(
 ) -> Result<(), AppError> {
     let why = reason(why)?;
     holder(state, holder_id).await?;
-    let audit = staff.audit("card.cancel", Some(holder_id), "", why);
+    let audit = staff.audit(AuditAction::CardCancel, Some(holder_id), "", why);
     match state.db.cancel_card(holder_id, state.now(), audit).await? {
         CardChange::Changed { .. } => Ok(()),
         _ => Err(rejected(Problem::NoCard)),
@@ -555,9 +556,9 @@ pub async fn set_lost(
         check_id(state, staff, &h, id_number, "card.lift_lost", why).await?;
     }
     let action = if lost {
-        "card.report_lost"
+        AuditAction::CardReportLost
     } else {
-        "card.lift_lost"
+        AuditAction::CardLiftLost
     };
     let audit = staff.audit(action, Some(holder_id), "", why);
     match state
@@ -639,6 +640,10 @@ pub async fn cash_topup(
         operator: staff.display_name.clone(),
         approved_by: String::new(),
         awaiting_approval: false,
+        kind: ReceiptKind::CashTopup,
+        entry_id: 0,
+        detail: String::new(),
+        holder_id,
     };
     // What this holder got in cash today counts too: two top-ups just under the threshold
     // take a second person like one above it.
@@ -649,7 +654,12 @@ pub async fn cash_topup(
     if payments::cash_needs_second_person(amount, today, profile.cash_approval_above) {
         // The operator keeps the cash and the holder waits while a colleague approves it in
         // the work queue; the approval credits it and prints the receipt.
-        let mut audit = staff.audit("money.cash_requested", Some(holder_id), target, why);
+        let mut audit = staff.audit(
+            AuditAction::MoneyCashRequested,
+            Some(holder_id),
+            target,
+            why,
+        );
         audit.after = "awaiting a second staff member".into();
         let (id, _) = state
             .db
@@ -680,13 +690,59 @@ pub async fn cash_topup(
         memo: &memo,
         now,
     };
-    let audit = staff.audit("money.cash_topup", Some(holder_id), target, why);
+    let audit = staff.audit(AuditAction::MoneyCashTopup, Some(holder_id), target, why);
     let day_start = super::domain::calendar::day_start(now);
     let outcome = state
         .db
         .cash_topup(&credit, day_start, payments::OPERATOR_DAILY_CASH_CAP, audit)
         .await?;
     credited(state, holder_id, receipt, outcome).await
+}
+
+/// The receipt of a journal entry the counter gives one for (`ReceiptKind::of`), from what
+/// is stored: the same page whether it is printed at once, later, or without the page's script.
+pub async fn receipt(state: &AppState, entry_id: i64) -> Result<Receipt, AppError> {
+    let row = state
+        .db
+        .receipt_entry(entry_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let kind = ReceiptKind::of(row.kind, row.channel).ok_or(AppError::NotFound)?;
+    let office = state
+        .campus
+        .get(&state.db)
+        .await?
+        .ok_or_else(|| internal("campus profile missing"))?
+        .office_name
+        .zh;
+    let detail = match kind {
+        ReceiptKind::CashTopup => String::new(),
+        ReceiptKind::CardFee => super::domain::cards::replaced_by(&row.memo)
+            .unwrap_or_default()
+            .to_string(),
+        // The payout's reference is its number, then the masked account.
+        ReceiptKind::Payout => row
+            .reference
+            .split_once(' ')
+            .map(|(_, account)| account.trim().to_string())
+            .unwrap_or_default(),
+    };
+    Ok(Receipt {
+        receipt_no: ReceiptKind::number(row.id, &row.reference),
+        office,
+        holder_name: row.holder_name,
+        student_no: row.student_no,
+        amount: Money::from_fen(row.amount.fen().abs()),
+        balance: row.balance_after,
+        at: row.created_at,
+        operator: row.operator,
+        approved_by: row.approved_by,
+        awaiting_approval: false,
+        kind,
+        entry_id: row.id,
+        detail,
+        holder_id: row.holder_id,
+    })
 }
 
 /// The receipt of a cash credit, or why there is none.
@@ -697,7 +753,14 @@ async fn credited(
     outcome: CreditOutcome,
 ) -> Result<Receipt, AppError> {
     match outcome {
-        CreditOutcome::Credited { balance, .. } => Ok(Receipt { balance, ..receipt }),
+        CreditOutcome::Credited {
+            balance,
+            journal_id,
+        } => Ok(Receipt {
+            balance,
+            entry_id: journal_id,
+            ..receipt
+        }),
         CreditOutcome::AccountClosed => Err(rejected(Problem::AccountNotActive)),
         CreditOutcome::CashCapReached { taken, cap } => {
             Err(rejected(Problem::CashCapReached { taken, cap }))
@@ -714,6 +777,7 @@ async fn credited(
                 amount: first.amount,
                 balance: first.balance_after,
                 at: first.created_at.to_rfc3339(),
+                entry_id: journal_id,
                 ..receipt
             })
         }
@@ -814,7 +878,7 @@ pub async fn count_cash(
         .ok_or_else(|| internal("shift difference overflow"))?;
     let now = state.now();
     let mut audit = staff.audit(
-        "cash.count",
+        AuditAction::CashCount,
         None,
         format!("shift of {}", staff.username),
         if note.is_empty() {
@@ -889,9 +953,9 @@ pub async fn decide_cash_topup(
     let now = state.now();
     let audit = staff.audit(
         if approve {
-            "money.cash_topup"
+            AuditAction::MoneyCashTopup
         } else {
-            "money.cash_rejected"
+            AuditAction::MoneyCashRejected
         },
         Some(h.holder_id),
         format!(
@@ -943,6 +1007,10 @@ pub async fn decide_cash_topup(
         operator: request.requester,
         approved_by: staff.display_name.clone(),
         awaiting_approval: false,
+        kind: ReceiptKind::CashTopup,
+        entry_id: 0,
+        detail: String::new(),
+        holder_id: request.holder_id,
     };
     credited(state, request.holder_id, receipt, outcome)
         .await
@@ -988,7 +1056,7 @@ async fn check_id(
         return Ok(());
     }
     let mut audit = staff.audit(
-        "holder.id_mismatch",
+        AuditAction::HolderIdMismatch,
         Some(h.holder_id),
         format!("holder {}", h.student_no),
         why,
@@ -1023,8 +1091,8 @@ pub async fn reset_password(
     let initial = ids::initial_password(id_number).map_err(|_| rejected(Problem::IdDocDigits))?;
     let hash = state.hasher.hash(initial).await.map_err(internal)?;
     let action = match kind {
-        PasswordKind::Query => "password.reset_query",
-        PasswordKind::Consumption => "password.reset_consumption",
+        PasswordKind::Query => AuditAction::PasswordResetQuery,
+        PasswordKind::Consumption => AuditAction::PasswordResetConsumption,
     };
     let mut audit = staff.audit(
         action,
@@ -1051,8 +1119,11 @@ pub async fn lift_lockout(
     let kind = password_kind(which)?;
     let h = holder(state, holder_id).await?;
     let (action, before) = match kind {
-        PasswordKind::Query => ("lockout.lift_query", h.locked_until),
-        PasswordKind::Consumption => ("lockout.lift_consumption", h.consumption_pw_locked_until),
+        PasswordKind::Query => (AuditAction::LockoutLiftQuery, h.locked_until),
+        PasswordKind::Consumption => (
+            AuditAction::LockoutLiftConsumption,
+            h.consumption_pw_locked_until,
+        ),
     };
     let mut audit = staff.audit(
         action,
@@ -1078,9 +1149,9 @@ pub async fn set_frozen(
     let why = reason(why)?;
     let h = holder(state, holder_id).await?;
     let action = if frozen {
-        "account.freeze"
+        AuditAction::AccountFreeze
     } else {
-        "account.unfreeze"
+        AuditAction::AccountUnfreeze
     };
     let audit = staff.audit(
         action,
@@ -1162,7 +1233,7 @@ pub async fn record_payout_account(
     check_id(state, staff, &h, id_number, "account.payout_account", why).await?;
     let masked = crate::staff_model::masked_account(&account);
     let mut audit = staff.audit(
-        "account.payout_account",
+        AuditAction::AccountPayoutAccount,
         Some(holder_id),
         format!("holder {}", h.student_no),
         why,
@@ -1198,7 +1269,7 @@ async fn close_one(
     if !super::domain::accounts::payout_needs_second_person(h.balance) {
         let reference = payout_reference(now, "");
         let audit = staff.audit(
-            "account.close",
+            AuditAction::AccountClose,
             Some(h.holder_id),
             format!("holder {}", h.student_no),
             why,
@@ -1233,7 +1304,7 @@ async fn close_one(
         .ok_or(rejected(Problem::NoPayoutAccount))?;
     let balance = holder(state, h.holder_id).await?.balance;
     let mut audit = staff.audit(
-        "account.close_requested",
+        AuditAction::AccountCloseRequested,
         Some(h.holder_id),
         format!("holder {}", h.student_no),
         why,
@@ -1305,9 +1376,9 @@ pub async fn decide_closing(
     );
     let audit = staff.audit(
         if approve {
-            "account.close"
+            AuditAction::AccountClose
         } else {
-            "account.close_rejected"
+            AuditAction::AccountCloseRejected
         },
         Some(h.holder_id),
         format!("holder {} (closing request #{request_id})", h.student_no),
@@ -1470,7 +1541,7 @@ pub async fn record_found(
         .await?
         .ok_or(rejected(Problem::UnknownCard))?;
     let audit = staff.audit(
-        "card.found",
+        AuditAction::CardFound,
         Some(holder_id),
         format!("card {card_no}"),
         &format!("handed in at {place}"),
@@ -1499,7 +1570,7 @@ pub async fn found_returned(
         .filter(|f| f.returned_at.is_none())
         .ok_or(AppError::NotFound)?;
     let audit = staff.audit(
-        "card.found_returned",
+        AuditAction::CardFoundReturned,
         Some(found.holder_id),
         format!("card {}", found.card_no),
         why,
@@ -1576,7 +1647,7 @@ pub async fn reverse_payment(
     let now = state.now();
     if amount > profile.correction_approval_above {
         let mut audit = staff.audit(
-            "money.correction_requested",
+            AuditAction::MoneyCorrectionRequested,
             Some(entry.holder_id),
             target,
             why,
@@ -1589,7 +1660,12 @@ pub async fn reverse_payment(
             .ok_or(rejected(Problem::ApprovalPending))?;
         return Ok(ReversalOutcome::AwaitingApproval { request_id: id });
     }
-    let audit = staff.audit("money.correction", Some(entry.holder_id), target, why);
+    let audit = staff.audit(
+        AuditAction::MoneyCorrection,
+        Some(entry.holder_id),
+        target,
+        why,
+    );
     let balance = correction_result(
         state
             .db
@@ -1619,7 +1695,7 @@ pub async fn approve_reversal(
         "",
     )?;
     let audit = staff.audit(
-        "money.correction_approved",
+        AuditAction::MoneyCorrectionApproved,
         Some(request.holder_id),
         format!(
             "payment #{} {} (request #{})",
@@ -1657,7 +1733,7 @@ pub async fn resolve_failed_topup(
         .await?
         .ok_or(AppError::NotFound)?;
     let audit = staff.audit(
-        "topup.resolve_failed",
+        AuditAction::TopupResolveFailed,
         Some(order.holder_id),
         format!("order {}", order.order_no),
         why,

@@ -12,6 +12,7 @@ use super::staff::{new_totp_secret, otpauth_uri, totp_step};
 use super::store::{Actor, Audit, EnrolmentRow, NewEnrolment, NewStaffUser};
 use super::{AppState, internal};
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::model::StaffRole;
 use crate::portal_model::Problem;
 use crate::staff_model::StaffEnrolment;
@@ -104,7 +105,7 @@ pub async fn create_admin(state: &AppState, username: &str, by: &str) -> Result<
         return Err(AppError::Rejected(Problem::CodeFormat));
     }
     let now = state.now();
-    let audit = |action: &'static str, after: &str| Audit {
+    let audit = |action: crate::model::AuditAction, after: &str| Audit {
         actor: Actor::System,
         action,
         holder_id: None,
@@ -125,7 +126,13 @@ pub async fn create_admin(state: &AppState, username: &str, by: &str) -> Result<
     };
     match state.db.staff_auth(&username).await? {
         Some(existing) if existing.role == StaffRole::Admin => {
-            open_link(state, existing.id, now, link_audit("staff.enrolment_link")).await
+            open_link(
+                state,
+                existing.id,
+                now,
+                link_audit(AuditAction::StaffEnrolmentLink),
+            )
+            .await
         }
         Some(_) => Err(AppError::Rejected(Problem::CodeTaken)),
         None => new_account(
@@ -137,7 +144,7 @@ pub async fn create_admin(state: &AppState, username: &str, by: &str) -> Result<
                 merchant_id: None,
             },
             now,
-            link_audit("staff.create"),
+            link_audit(AuditAction::StaffCreate),
         )
         .await?
         .ok_or(AppError::Rejected(Problem::CodeTaken)),
@@ -217,7 +224,7 @@ pub async fn complete(
         .map_err(internal)?;
     let audit = Audit {
         actor: Actor::Staff(row.staff_id),
-        action: "staff.enrolled",
+        action: AuditAction::StaffEnrolled,
         holder_id: None,
         target: format!("staff {}", row.username),
         before: "enrolment link open".into(),

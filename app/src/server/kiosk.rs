@@ -9,6 +9,7 @@ use super::domain::calendar::day_start;
 use super::ledger::LedgerError;
 use super::store::{Actor, Audit, CardChange, DeviceRow, Payer};
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::model::{CardStatus, Decline, DeviceKind};
 use crate::portal_model::Problem;
 use chrono::{DateTime, Utc};
@@ -181,7 +182,7 @@ pub async fn change_consumption_password(
             &hash,
             Audit {
                 actor: Actor::Device(device.id),
-                action: "holder.change_consumption_password",
+                action: AuditAction::HolderChangeConsumptionPassword,
                 holder_id: Some(holder_id),
                 target: format!("holder {}", auth.student_no),
                 before: String::new(),
@@ -221,7 +222,7 @@ pub async fn report_loss(
     }
     let audit = Audit {
         actor: Actor::Device(device.id),
-        action: "card.report_lost",
+        action: AuditAction::CardReportLost,
         holder_id: Some(auth.holder_id),
         target: String::new(),
         before: String::new(),

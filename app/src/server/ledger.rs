@@ -11,6 +11,7 @@ use super::paycode::{self, CodeError, Purpose};
 use super::store::{
     AccessEvent, Attempts, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError,
 };
+use crate::model::AuditAction;
 use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
 use crate::portal_model::CodeResult;
 use chrono::{DateTime, Duration, Utc};
@@ -579,9 +580,9 @@ pub async fn install_device_key(
     let audit = super::store::Audit {
         actor: super::store::Actor::System,
         action: if rotating {
-            "device.rotate_credential"
+            AuditAction::DeviceRotateCredential
         } else {
-            "device.issue_credential"
+            AuditAction::DeviceIssueCredential
         },
         holder_id: None,
         target: format!("device {}", device.code),

@@ -208,6 +208,7 @@ async fn session_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AuditAction;
     use crate::server::store::{NewSession, SubjectKind};
     use chrono::Duration;
 
@@ -450,7 +451,7 @@ mod tests {
         // Removed: refused at once, even a code made a moment before.
         let audit = crate::server::store::Audit {
             actor: crate::server::store::Actor::Holder(1),
-            action: "holder.phone_removed",
+            action: AuditAction::HolderPhoneRemoved,
             holder_id: Some(1),
             target: String::new(),
             before: String::new(),

@@ -16,6 +16,7 @@ use super::store::{Actor, Audit, NewBinding, PhoneBinding};
 use super::{AppState, internal};
 use crate::code_format::PHONE_KEYS;
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::portal_model::{PhoneCodeKey, PhoneView, Problem};
 use crate::user_agent::DeviceName;
 use chrono::{DateTime, Duration, Utc};
@@ -32,7 +33,7 @@ pub fn cookie(token: Option<&str>, secure: bool, days: i64) -> String {
     super::lasting_cookie_header(name, token, secure, Some(days * 86_400))
 }
 
-fn holder_audit(holder_id: i64, action: &'static str, after: String, ip: &str) -> Audit {
+fn holder_audit(holder_id: i64, action: AuditAction, after: String, ip: &str) -> Audit {
     Audit {
         actor: Actor::Holder(holder_id),
         action,
@@ -61,7 +62,7 @@ pub async fn bind(
     if let Some(old) = binding(state, client, now).await? {
         let audit = holder_audit(
             old.holder_id,
-            "holder.phone_removed",
+            AuditAction::HolderPhoneRemoved,
             format!("phone {} replaced at a new login", old.key_id),
             &client.ip,
         );
@@ -96,7 +97,7 @@ pub async fn bind(
                 .db
                 .audit(holder_audit(
                     holder_id,
-                    "holder.phone_bound",
+                    AuditAction::HolderPhoneBound,
                     format!(
                         "phone {key_id} ({device_name}) remembered until {}",
                         expires_at.to_rfc3339()
@@ -301,7 +302,7 @@ pub async fn remove(
     let this = binding(state, client, now).await?.map(|b| b.key_id);
     let audit = holder_audit(
         session.holder_id,
-        "holder.phone_removed",
+        AuditAction::HolderPhoneRemoved,
         format!("phone {key_id} removed on the profile page"),
         &client.ip,
     );

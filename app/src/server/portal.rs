@@ -7,6 +7,7 @@ use super::domain::calendar::{campus_date, local_midnight};
 use super::store::{Actor, Audit, CardChange, EntryQuery};
 use super::{AppState, internal, pin};
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::model::{CardStatus, Money};
 use crate::portal_model::*;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -192,9 +193,9 @@ pub async fn set_lost(
     let audit = Audit {
         actor: Actor::Holder(s.holder_id),
         action: if lost {
-            "card.report_lost"
+            AuditAction::CardReportLost
         } else {
-            "card.lift_lost"
+            AuditAction::CardLiftLost
         },
         holder_id: Some(s.holder_id),
         target: String::new(),
@@ -256,7 +257,7 @@ pub async fn change_password(
     let hash = state.hasher.hash(new.to_string()).await.map_err(internal)?;
     let audit = Audit {
         actor: Actor::Holder(s.holder_id),
-        action: "holder.change_query_password",
+        action: AuditAction::HolderChangeQueryPassword,
         holder_id: Some(s.holder_id),
         target: format!("holder {}", s.student_no),
         before: String::new(),
@@ -319,7 +320,7 @@ pub async fn set_limits(
     }
     let audit = Audit {
         actor: Actor::Holder(s.holder_id),
-        action: "account.set_limits",
+        action: AuditAction::AccountSetLimits,
         holder_id: Some(s.holder_id),
         target: format!("holder {}", s.student_no),
         before: format!("single {old_single}, daily {old_daily}"),

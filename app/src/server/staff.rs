@@ -8,6 +8,7 @@ use super::domain::sessions::{SessionLimits, SessionState, session_state};
 use super::store::{Actor, Attempt, Attempts, Audit, SessionRow, StaffAuth, SubjectKind};
 use super::{AppState, internal};
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::model::StaffRole;
 use crate::portal_model::Problem;
 use crate::staff_model::{StaffBrief, StaffPage};
@@ -68,7 +69,7 @@ impl StaffSession {
     /// An audit record by this staff member; the store fills before/after where it knows them.
     pub fn audit(
         &self,
-        action: &'static str,
+        action: crate::model::AuditAction,
         holder_id: Option<i64>,
         target: impl Into<String>,
         reason: &str,
@@ -226,7 +227,7 @@ pub async fn verify(
         if nth >= ACCOUNT_LOCKOUT.max {
             db.audit(Audit {
                 actor: Actor::System,
-                action: "staff.locked",
+                action: AuditAction::StaffLocked,
                 holder_id: None,
                 target: format!("staff {}", staff.username),
                 before: String::new(),
@@ -422,7 +423,12 @@ pub async fn change_password(
         return Err(AppError::Rejected(Problem::StaffPasswordWeak));
     }
     let hash = state.hasher.hash(new.to_string()).await.map_err(internal)?;
-    let mut audit = me.audit("staff.password", None, format!("staff {}", me.username), "");
+    let mut audit = me.audit(
+        AuditAction::StaffPassword,
+        None,
+        format!("staff {}", me.username),
+        "",
+    );
     audit.before = if me.must_change_password {
         "published demo password".into()
     } else {

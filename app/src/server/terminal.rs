@@ -11,6 +11,7 @@ use super::ledger::{self, PayRequest, Presented, masked_name};
 use super::store::{Actor, Audit, PaymentOutcome, TerminalRow};
 use super::{AppState, internal};
 use crate::error::AppError;
+use crate::model::AuditAction;
 use crate::model::{Decline, DeviceKind, Money};
 use crate::portal_model::Problem;
 use crate::terminal_model::{SaleView, TerminalInfo, TillResult, scan_is_code};
@@ -92,7 +93,7 @@ pub async fn set_up(
         .db
         .audit(Audit {
             actor: Actor::Device(device.id),
-            action: "terminal.set_up",
+            action: AuditAction::TerminalSetUp,
             holder_id: None,
             target: format!("device {}", device.code),
             before: String::new(),
@@ -133,7 +134,7 @@ pub async fn leave(
         .db
         .audit(Audit {
             actor: Actor::Staff(staff.id),
-            action: "terminal.left",
+            action: AuditAction::TerminalLeft,
             holder_id: None,
             target: format!("device {}", row.device.code),
             before: String::new(),

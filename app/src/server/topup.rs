@@ -13,6 +13,7 @@
 
 use super::AppState;
 use super::store::{Actor, Audit, AutoTopup, NewOrder, OrderPaid, OrderRow};
+use crate::model::AuditAction;
 use crate::model::{Channel, Money, TopupStatus};
 use crate::portal_model::Problem;
 use async_trait::async_trait;
@@ -395,7 +396,7 @@ pub async fn auto_topup(
                 .db
                 .audit(Audit {
                     actor: Actor::System,
-                    action: "topup.auto_failed",
+                    action: AuditAction::TopupAutoFailed,
                     holder_id: Some(holder_id),
                     target: format!("order {order_no}"),
                     before: String::new(),
@@ -534,7 +535,7 @@ pub async fn save_auto(
             state.now(),
             Audit {
                 actor: Actor::Holder(holder_id),
-                action: "topup.auto_settings",
+                action: AuditAction::TopupAutoSettings,
                 holder_id: Some(holder_id),
                 target: settings.card_masked.clone(),
                 before: existing
@@ -571,7 +572,7 @@ pub async fn remove_auto(
             state.now(),
             Audit {
                 actor: Actor::Holder(holder_id),
-                action: "topup.auto_removed",
+                action: AuditAction::TopupAutoRemoved,
                 holder_id: Some(holder_id),
                 target: String::new(),
                 before: String::new(),

@@ -188,7 +188,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         serials.push(card.chip_serial.clone());
         let audit = Audit {
             actor: Actor::System,
-            action: "bench.prepare",
+            action: app::model::AuditAction::AccountSetLimits,
             holder_id: Some(holder),
             target: String::new(),
             before: String::new(),

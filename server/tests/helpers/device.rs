@@ -211,7 +211,10 @@ pub async fn fresh_holder(app: &TestApp, n: u32, balance: Money) -> Fresh {
     };
     app.state
         .db
-        .enrol(&[holder], test_audit("test.enrol", None))
+        .enrol(
+            &[holder],
+            test_audit(app::model::AuditAction::HolderEnrol, None),
+        )
         .await
         .unwrap();
     let id = self::holder(app, &login).await;
@@ -248,7 +251,7 @@ pub async fn make_room(app: &TestApp, holder_id: i64, amount: Money) -> Money {
             holder_id,
             single,
             Money::yuan(1000),
-            test_audit("test.limits", Some(holder_id)),
+            test_audit(app::model::AuditAction::AccountSetLimits, Some(holder_id)),
         )
         .await
         .unwrap();
@@ -281,7 +284,10 @@ async fn cash_topup(
 }
 
 /// The audit record of a change a test makes directly in the store.
-pub fn test_audit(action: &'static str, holder_id: Option<i64>) -> app::server::store::Audit {
+pub fn test_audit(
+    action: app::model::AuditAction,
+    holder_id: Option<i64>,
+) -> app::server::store::Audit {
     app::server::store::Audit {
         actor: app::server::store::Actor::System,
         action,

@@ -251,6 +251,48 @@ pub async fn call(
     (status, res.text().await.expect("request"), set_cookie)
 }
 
+/// A value as an HTML form sends it: nested fields as `prefix[key]`, list entries as
+/// `prefix[0]` (how the campus profile's form names its inputs).
+pub fn form_fields(prefix: &str, value: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(prefix.to_string(), value)];
+    while let Some((name, v)) = stack.pop() {
+        match v {
+            serde_json::Value::Object(map) => {
+                stack.extend(map.iter().map(|(k, v)| (format!("{name}[{k}]"), v)));
+            }
+            serde_json::Value::Array(list) => {
+                stack.extend(
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, v)| (format!("{name}[{i}]"), v)),
+                );
+            }
+            serde_json::Value::String(text) => out.push((name, text.clone())),
+            serde_json::Value::Null => {}
+            other => out.push((name, other.to_string())),
+        }
+    }
+    out
+}
+
+/// Sends the campus profile's form as the administration page does.
+pub async fn save_profile_form(
+    app: &TestApp,
+    cookie: &str,
+    form: &app::campus_form::ProfileForm,
+    reason: &str,
+) -> (StatusCode, String) {
+    let mut fields = form_fields("form", &serde_json::to_value(form).expect("form"));
+    fields.push(("reason".into(), reason.into()));
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, body, _) = call(app, Some(cookie), "admin/save_profile", &pairs).await;
+    (status, body)
+}
+
 pub async fn login(app: &TestApp, login: &str, password: &str) -> String {
     let (status, body, cookie) = call(
         app,

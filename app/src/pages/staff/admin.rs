@@ -2,8 +2,9 @@
 //! campus profile. Auditors see the same lists without the forms (and the server refuses
 //! their changes anyway).
 
-use super::{Done, ReasonField, role_label};
+use super::{Done, ReasonField, changes, role_label};
 use crate::api::staff::*;
+use crate::campus_form::ProfileForm;
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, category_label};
 use crate::i18n::*;
@@ -39,17 +40,19 @@ pub fn AdminPage() -> impl IntoView {
         save_profile: ServerAction::new(),
         decide: ServerAction::new(),
     };
-    let versions = move || {
-        a.save_merchant.version().get()
-            + a.create_device.version().get()
-            + a.issue.version().get()
-            + a.revoke.version().get()
-            + a.create_staff.version().get()
-            + a.update_staff.version().get()
-            + a.reset_staff.version().get()
-            + a.save_profile.version().get()
-            + a.decide.version().get()
-    };
+    // Reloaded after a change, not after a refusal (which keeps what was typed).
+    let counts = [
+        changes(a.save_merchant.version(), a.save_merchant.value()),
+        changes(a.create_device.version(), a.create_device.value()),
+        changes(a.issue.version(), a.issue.value()),
+        changes(a.revoke.version(), a.revoke.value()),
+        changes(a.create_staff.version(), a.create_staff.value()),
+        changes(a.update_staff.version(), a.update_staff.value()),
+        changes(a.reset_staff.version(), a.reset_staff.value()),
+        changes(a.save_profile.version(), a.save_profile.value()),
+        changes(a.decide.version(), a.decide.value()),
+    ];
+    let versions = move || counts.iter().map(|c| c.get()).sum::<usize>();
     let data = Resource::new(versions, |_| get_admin_overview());
     let requests = Resource::new(versions, |_| change_requests());
     view! {
@@ -82,7 +85,7 @@ pub fn AdminPage() -> impl IntoView {
                         <Merchants admin=admin rows=o.merchants.clone() a=a />
                         <Devices admin=admin rows=o.devices.clone() shops=o.merchants.clone() a=a />
                         <StaffUsers admin=admin rows=o.staff.clone() shops=o.merchants.clone() a=a />
-                        <CampusProfileForm admin=admin json=o.profile.clone() a=a />
+                        <CampusProfilePanel admin=admin form=o.profile.clone() a=a />
                     }
                 })
             })}
@@ -369,24 +372,13 @@ fn StaffUsers(
 }
 
 #[component]
-fn CampusProfileForm(admin: bool, json: String, a: AdminActions) -> impl IntoView {
+fn CampusProfilePanel(admin: bool, form: ProfileForm, a: AdminActions) -> impl IntoView {
     let i18n = use_i18n();
-    let save = a.save_profile;
     view! {
         <section class="panel">
             <h2>{t!(i18n, staff.campus_profile)}</h2>
             <p class="muted">{t!(i18n, staff.campus_profile_intro)}</p>
-                    {view! {
-                        <ActionForm action=save attr:class="form" attr:data-testid="profile-form">
-                            <label for="profile-json">{t!(i18n, staff.campus_profile_json)}</label>
-                            <textarea id="profile-json" name="profile" rows="24" class="code" readonly=!admin data-testid="profile-json">{json}</textarea>
-                            {admin.then(|| view! {
-                                <ReasonField id="profile-reason" />
-                                <Done result=save.value() testid="profile-done" />
-                                <button type="submit" class="primary">{t!(i18n, staff.save)}</button>
-                            })}
-                        </ActionForm>
-                    }}
+            <super::profile::CampusProfileForm admin=admin form=form save=a.save_profile />
         </section>
     }
 }

@@ -7,7 +7,9 @@ use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, card_status_label, kind_label, money};
 use crate::i18n::*;
 use crate::model::{AccountStatus, CardStatus, EntryKind};
-use crate::staff_model::{HolderFile, PayoutAccountView, Receipt, ReversalOutcome};
+use crate::staff_model::{
+    HolderFile, Paper, PayoutAccountView, Receipt, ReceiptKind, ReversalOutcome, receipt_href,
+};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -73,8 +75,17 @@ pub fn HolderPage() -> impl IntoView {
         move || (holder_id(), versions()),
         |(id, _)| get_holder_file(id),
     );
+    // A cash top-up sent without the page's script that waits for a second staff member comes
+    // back here with `?cash=awaiting`.
+    let query = leptos_router::hooks::use_query_map();
+    let awaiting_here = move || {
+        query.read().get("cash").as_deref() == Some("awaiting") && topup.value().get().is_none()
+    };
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.holder_title).to_string()) />
+        {move || awaiting_here().then(|| view! {
+            <p class="notice" role="status" data-testid="cash-awaiting">{t!(i18n, staff.cash_awaiting_sent)}</p>
+        })}
         {move || topup.value().get().and_then(|r| r.ok()).map(|r| if r.awaiting_approval {
             view! {
                 <p class="notice" role="status" data-testid="cash-awaiting">{t_string!(i18n, staff.cash_awaiting, amount = money(r.amount)).to_string()}</p>
@@ -108,17 +119,25 @@ struct Actions {
     returned: ServerAction<FoundReturned>,
 }
 
-/// A printable receipt; the print stylesheet prints only this.
+/// A printable receipt; the print stylesheet prints only this. On the holder page right after
+/// the top-up (A4), and on its own page (`ReceiptPage`) laid out for A4 or an 80 mm roll.
 #[component]
-pub(super) fn ReceiptView(receipt: Receipt) -> impl IntoView {
+pub(super) fn ReceiptView(receipt: Receipt, #[prop(optional)] roll: bool) -> impl IntoView {
     let i18n = use_i18n();
+    let kind = receipt.kind;
+    let detail = receipt.detail.clone();
+    let href = (receipt.entry_id > 0).then(|| receipt_href(receipt.entry_id));
     view! {
-        <section class="receipt panel" data-testid="receipt">
-            <h2>{receipt.office.clone()} " · " {t!(i18n, staff.receipt_title)}</h2>
+        <section class=if roll { "receipt panel paper-80mm" } else { "receipt panel paper-a4" } data-testid="receipt">
+            <h2>{receipt.office.clone()} <span class="receipt-kind">{move || receipt_title(i18n, kind)}</span></h2>
             <dl class="facts">
                 <dt>{t!(i18n, staff.receipt_no)}</dt><dd data-testid="receipt-no">{receipt.receipt_no.clone()}</dd>
                 <dt>{t!(i18n, staff.name)}</dt><dd>{receipt.holder_name.clone()} " (" {receipt.student_no.clone()} ")"</dd>
-                <dt>{t!(i18n, staff.amount)}</dt><dd data-testid="receipt-amount">{money(receipt.amount)}</dd>
+                <dt>{move || receipt_amount_label(i18n, kind)}</dt><dd data-testid="receipt-amount">{money(receipt.amount)}</dd>
+                {(!detail.is_empty()).then(|| view! {
+                    <dt>{move || if kind == ReceiptKind::Payout { t_string!(i18n, staff.receipt_to_account) } else { t_string!(i18n, staff.receipt_new_card) }}</dt>
+                    <dd data-testid="receipt-detail">{detail.clone()}</dd>
+                })}
                 <dt>{t!(i18n, staff.balance_after)}</dt><dd>{money(receipt.balance)}</dd>
                 <dt>{t!(i18n, staff.time)}</dt><dd>{campus_time(&receipt.at)}</dd>
                 <dt>{t!(i18n, staff.operator)}</dt><dd>{receipt.operator.clone()}</dd>
@@ -126,8 +145,75 @@ pub(super) fn ReceiptView(receipt: Receipt) -> impl IntoView {
                     <dt>{t!(i18n, staff.approved_by)}</dt><dd>{receipt.approved_by.clone()}</dd>
                 })}
             </dl>
-            <button type="button" class="primary no-print" on:click=move |_| { let _ = window().print(); }>{t!(i18n, staff.print)}</button>
+            <p class="receipt-sign">{t!(i18n, staff.receipt_sign)}</p>
+            <div class="actions no-print">
+                <button type="button" class="primary" on:click=move |_| { let _ = window().print(); }>{t!(i18n, staff.print)}</button>
+                {href.map(|h| view! { <a class="link-button" href=h data-testid="receipt-page">{t!(i18n, staff.receipt_open)}</a> })}
+            </div>
         </section>
+    }
+}
+
+fn receipt_title(i18n: leptos_i18n::I18nContext<crate::i18n::Locale>, kind: ReceiptKind) -> String {
+    match kind {
+        ReceiptKind::CashTopup => t_string!(i18n, staff.receipt_title),
+        ReceiptKind::CardFee => t_string!(i18n, staff.receipt_title_fee),
+        ReceiptKind::Payout => t_string!(i18n, staff.receipt_title_payout),
+    }
+    .to_string()
+}
+
+fn receipt_amount_label(
+    i18n: leptos_i18n::I18nContext<crate::i18n::Locale>,
+    kind: ReceiptKind,
+) -> String {
+    match kind {
+        ReceiptKind::CashTopup => t_string!(i18n, staff.receipt_amount_in),
+        ReceiptKind::CardFee => t_string!(i18n, staff.receipt_amount_fee),
+        ReceiptKind::Payout => t_string!(i18n, staff.receipt_amount_out),
+    }
+    .to_string()
+}
+
+/// `/staff/receipt/:id`: one receipt from what is stored, to print on A4 or on an 80 mm roll
+/// (`?paper=80mm`). A cash top-up without the page's script lands here; so does "print
+/// again" from the holder's recent entries.
+#[component]
+pub fn ReceiptPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let query = leptos_router::hooks::use_query_map();
+    let entry_id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let paper = move || Paper::from_query(query.read().get("paper").as_deref());
+    let receipt = Resource::new(entry_id, get_receipt);
+    view! {
+        <PageTitle text=Signal::derive(move || t_string!(i18n, staff.receipt_page_title).to_string()) />
+        <h1 class="no-print">{t!(i18n, staff.receipt_page_title)}</h1>
+        <nav class="paper-switch no-print" aria-label=move || t_string!(i18n, staff.paper_label)>
+            {[Paper::A4, Paper::Roll80].map(|p| view! {
+                <a class="link-button" href=move || format!("{}?paper={}", receipt_href(entry_id()), p.query())
+                    aria-current=move || (paper() == p).then_some("page")>
+                    {move || if p == Paper::A4 { t_string!(i18n, staff.paper_a4) } else { t_string!(i18n, staff.paper_80mm) }}
+                </a>
+            })}
+        </nav>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+            {move || Suspend::new(async move {
+                receipt.await.map(|r| {
+                    let holder = format!("/staff/holder/{}", r.holder_id);
+                    view! {
+                        <ReceiptView receipt=r roll=paper() == Paper::Roll80 />
+                        <p class="no-print"><a href=holder>{t!(i18n, staff.back_to_holder)}</a></p>
+                    }
+                })
+            })}
+        </Suspense>
     }
 }
 
@@ -297,6 +383,9 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
                                 <td class="num">{money(e.amount)}</td>
                                 <td class="num">{money(e.balance_after)}</td>
                                 <td>
+                                    {ReceiptKind::of(kind, e.channel).map(|_| view! {
+                                        <a href=receipt_href(eid) data-testid=format!("receipt-{eid}")>{t!(i18n, staff.receipt_link)}</a>
+                                    })}
                                     {e.reversed.then(|| view! { <span class="muted">{t!(i18n, staff.reversed)}</span> })}
                                     {correctable.then(|| view! {
                                         <details class="inline-details">

@@ -28,6 +28,7 @@ pub mod holder;
 pub mod merchant;
 pub mod office;
 pub mod oversight;
+pub mod profile;
 pub mod welcome;
 
 use crate::api::staff::{ChangeStaffPassword, StaffLogin, StaffLogout, search_holders, staff_me};
@@ -159,6 +160,7 @@ pub fn page_label(i18n: leptos_i18n::I18nContext<Locale>, page: StaffPage) -> St
     match page {
         StaffPage::Search => t_string!(i18n, staff.nav_search),
         StaffPage::Holder => t_string!(i18n, staff.holder_title),
+        StaffPage::Receipt => t_string!(i18n, staff.receipt_title),
         StaffPage::Enrol => t_string!(i18n, staff.nav_enrol),
         StaffPage::Found => t_string!(i18n, staff.nav_found),
         StaffPage::Queue => t_string!(i18n, staff.nav_queue),
@@ -366,6 +368,28 @@ pub fn ReasonField(#[prop(into)] id: String) -> impl IntoView {
         <label for=id.clone()>{t!(i18n, staff.reason)}</label>
         <input id=id name="reason" type="text" required minlength="2" maxlength="200" />
     }
+}
+
+/// How many times an action changed something: its version, held while its last answer is a
+/// refusal. A page reloads its lists on this, so a refused form keeps what was typed in it
+/// (and the input the refusal marks) instead of being drawn again from the server.
+pub fn changes<T, E>(
+    version: RwSignal<usize>,
+    value: impl Into<Signal<Option<Result<T, E>>>>,
+) -> Memo<usize>
+where
+    T: Send + Sync + 'static,
+    E: Send + Sync + 'static,
+{
+    let value = value.into();
+    Memo::new(move |last: Option<&usize>| {
+        let now = version.get();
+        if value.with(|v| matches!(v, Some(Err(_)))) {
+            last.copied().unwrap_or(now)
+        } else {
+            now
+        }
+    })
 }
 
 /// The reply of a staff action: the error, or a short confirmation.

@@ -3,8 +3,11 @@
 
 use crate::api::staff::{audit_log, get_reports};
 use crate::components::PageTitle;
-use crate::components::labels::{campus_time, channel_label, money};
+use crate::components::labels::{
+    actor_kind_label, audit_action_label, campus_time, channel_label, money,
+};
 use crate::i18n::*;
+use crate::model::AuditAction;
 use crate::staff_model::AuditView;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -26,8 +29,8 @@ pub fn AuditTable(rows: Vec<AuditView>) -> impl IntoView {
                 {rows.into_iter().map(|a| view! {
                     <tr>
                         <td>{campus_time(&a.at)}</td>
-                        <td>{a.actor.clone()}</td>
-                        <td><code>{a.action.clone()}</code></td>
+                        <td>{move || actor_kind_label(i18n, a.actor_kind)} " " {a.actor_name.clone()}</td>
+                        <td><ActionName code=a.action.clone() /></td>
                         <td>{a.holder.clone().unwrap_or_default()}</td>
                         <td>{a.target.clone()}</td>
                         <td>{if a.before.is_empty() { a.after.clone() } else { format!("{} → {}", a.before, a.after) }}</td>
@@ -39,6 +42,21 @@ pub fn AuditTable(rows: Vec<AuditView>) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// An audit action in the reader's language, with its stored code beside it (what the filter
+/// and the CSV export use). A code this version does not know is shown as it is.
+#[component]
+fn ActionName(code: String) -> impl IntoView {
+    let i18n = use_i18n();
+    match AuditAction::parse(&code) {
+        Some(action) => view! {
+            <span class="action-name">{move || audit_action_label(i18n, action)}</span>
+            " " <code class="action-code">{code}</code>
+        }
+        .into_any(),
+        None => view! { <code class="action-code">{code}</code> }.into_any(),
+    }
 }
 
 /// One field of a filter form (a GET form: the filter is in the address), its label above it.
@@ -205,7 +223,7 @@ pub fn ReportsPage() -> impl IntoView {
                             <table class="data" data-testid="activity">
                                 <thead><tr><th>{t!(i18n, staff.audit_who)}</th><th>{t!(i18n, staff.audit_action)}</th><th class="num">{t!(i18n, staff.count)}</th></tr></thead>
                                 <tbody>{r.activity.iter().map(|a| view! {
-                                    <tr><td>{a.staff.clone()}</td><td><code>{a.action.clone()}</code></td><td class="num">{a.count}</td></tr>
+                                    <tr><td>{a.staff.clone()}</td><td><ActionName code=a.action.clone() /></td><td class="num">{a.count}</td></tr>
                                 }).collect_view()}</tbody>
                             </table>
                             <a href=csv("activity") download="">{t!(i18n, staff.csv)}</a>

@@ -113,10 +113,23 @@ pub fn decide_issue(
             .map(|c| format!("card {} {}", c.card_no, c.status.as_str())),
         void: live,
         fee_entry,
-        fee_memo: format!("card replacement {}", ask.card_no),
+        fee_memo: replacement_memo(ask.card_no),
         balance_after,
         audit_after,
     }))
+}
+
+/// The memo of a replacement's fee entry, which names the new card.
+pub fn replacement_memo(card_no: &str) -> String {
+    format!("{REPLACEMENT_MEMO}{card_no}")
+}
+
+const REPLACEMENT_MEMO: &str = "card replacement ";
+
+/// The new card a fee entry's memo names (for its receipt); `None` for any other memo.
+pub fn replaced_by(memo: &str) -> Option<&str> {
+    memo.strip_prefix(REPLACEMENT_MEMO)
+        .filter(|no| !no.is_empty())
 }
 
 /// A state change of the live card and its audit texts.
@@ -166,6 +179,25 @@ pub fn decide_cancel(live: Option<LiveCard>) -> Result<CardPlan, CardChange> {
         live.ok_or(CardChange::NoCard)?,
         CardStatus::Cancelled,
     ))
+}
+
+#[cfg(test)]
+mod memo_tests {
+    use super::*;
+
+    #[test]
+    fn a_fee_memo_names_the_new_card_and_gives_it_back() {
+        assert_eq!(replacement_memo("31000010"), "card replacement 31000010");
+        let table = [
+            ("card replacement 31000010", Some("31000010")),
+            ("card replacement ", None),
+            ("cash receipt C1", None),
+            ("", None),
+        ];
+        for (memo, want) in table {
+            assert_eq!(replaced_by(memo), want, "{memo}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -811,6 +811,7 @@ pub async fn copy_sqlite_to_postgres(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AuditAction;
     use crate::server::PasswordHasher;
     use crate::server::store::testing::{ScratchDb, admin_url};
 
@@ -874,7 +875,11 @@ mod tests {
         assert!(target_is_empty(&target.url).await);
     }
 
-    fn staff_audit(staff: i64, action: &'static str, holder: Option<i64>) -> super::super::Audit {
+    fn staff_audit(
+        staff: i64,
+        action: crate::model::AuditAction,
+        holder: Option<i64>,
+    ) -> super::super::Audit {
         super::super::Audit {
             actor: super::super::Actor::Staff(staff),
             action,
@@ -921,7 +926,7 @@ mod tests {
                 op,
                 None,
                 now,
-                staff_audit(op, "money.correct", Some(1)),
+                staff_audit(op, AuditAction::MoneyCorrection, Some(1)),
             )
             .await
             .expect("correct");
@@ -940,7 +945,7 @@ mod tests {
                 "copy",
                 op,
                 now,
-                staff_audit(op, "money.request", Some(1)),
+                staff_audit(op, AuditAction::MoneyCorrectionRequested, Some(1)),
             )
             .await
             .expect("request")
@@ -957,7 +962,7 @@ mod tests {
                 "食堂",
                 op,
                 at,
-                staff_audit(op, "card.found", Some(holder)),
+                staff_audit(op, AuditAction::CardFound, Some(holder)),
             )
         };
         assert!(found(now).await.expect("found"));
@@ -967,7 +972,7 @@ mod tests {
                 first,
                 op,
                 now,
-                staff_audit(op, "card.returned", Some(holder))
+                staff_audit(op, AuditAction::CardFoundReturned, Some(holder))
             )
             .await
             .expect("returned")
@@ -990,7 +995,7 @@ mod tests {
                     enrolment: None,
                 },
                 now,
-                staff_audit(op, "admin.staff", None),
+                staff_audit(op, AuditAction::StaffCreate, None),
             )
             .await
             .expect("staff")
@@ -1001,7 +1006,7 @@ mod tests {
             "own-pw",
             "no-session",
             now,
-            staff_audit(op, "staff.password", None),
+            staff_audit(op, AuditAction::StaffPassword, None),
         )
         .await
         .expect("password");
@@ -1014,7 +1019,7 @@ mod tests {
                 "6222021234567890",
                 op,
                 now,
-                staff_audit(op, "account.close", Some(2)),
+                staff_audit(op, AuditAction::AccountClose, Some(2)),
             )
             .await
             .expect("close");
@@ -1098,7 +1103,7 @@ mod tests {
                 op,
                 Some(request),
                 crate::server::clock::test_now(),
-                staff_audit(op, "money.correct", Some(1)),
+                staff_audit(op, AuditAction::MoneyCorrection, Some(1)),
             )
             .await
             .expect("approve");
@@ -1113,7 +1118,7 @@ mod tests {
                 open,
                 op,
                 crate::server::clock::test_now(),
-                staff_audit(op, "card.returned", Some(holder))
+                staff_audit(op, AuditAction::CardFoundReturned, Some(holder))
             )
             .await
             .expect("returned")
@@ -1125,7 +1130,7 @@ mod tests {
                 "图书馆",
                 op,
                 crate::server::clock::test_now(),
-                staff_audit(op, "card.found", Some(holder))
+                staff_audit(op, AuditAction::CardFound, Some(holder))
             )
             .await
             .expect("found")
@@ -1145,7 +1150,7 @@ mod tests {
                 "again",
                 op,
                 crate::server::clock::test_now(),
-                staff_audit(op, "money.request", Some(1)),
+                staff_audit(op, AuditAction::MoneyCorrectionRequested, Some(1)),
             )
             .await
             .expect("request")

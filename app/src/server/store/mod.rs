@@ -400,7 +400,7 @@ pub enum Actor {
 #[derive(Debug, Clone)]
 pub struct Audit {
     pub actor: Actor,
-    pub action: &'static str,
+    pub action: crate::model::AuditAction,
     pub holder_id: Option<i64>,
     pub target: String,
     pub before: String,

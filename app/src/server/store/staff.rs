@@ -165,6 +165,27 @@ pub struct PayoutAccountRow {
     pub recorded_at: String,
 }
 
+/// A journal entry as its receipt needs it, with the holder and the staff members named.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReceiptRow {
+    pub id: i64,
+    pub kind: EntryKind,
+    pub channel: Option<crate::model::Channel>,
+    pub amount: Money,
+    pub balance_after: Money,
+    #[sqlx(try_from = "crate::server::store::Ts")]
+    pub created_at: String,
+    pub reference: String,
+    pub memo: String,
+    pub holder_id: i64,
+    pub holder_name: String,
+    pub student_no: String,
+    /// Who took the cash or made the change ('' when no staff member did).
+    pub operator: String,
+    /// Who approved a cash top-up above the threshold ('' when none was needed).
+    pub approved_by: String,
+}
+
 /// A staff enrolment link, as its page needs it.
 #[derive(Debug, Clone)]
 pub struct EnrolmentRow {
@@ -482,6 +503,8 @@ pub trait StaffStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     async fn journal_entry(&self, id: i64) -> Result<Option<EntryRecord>, StoreError>;
+    /// One journal entry with what its receipt prints; `None` when there is no such entry.
+    async fn receipt_entry(&self, id: i64) -> Result<Option<ReceiptRow>, StoreError>;
     /// Writes the correction (a credit of the payment's amount pointing at it), at most once
     /// per payment; with `request`, also marks that approval request approved by `staff_id`.
     async fn correct_payment(

@@ -7,6 +7,7 @@ use super::{
     Credit, CreditOutcome, Db, Debit, DeviceInput, MerchantInput, NewCard, NewHolder, NewOrder,
     NewSession, NewStaffUser, PasswordKind, PaymentOutcome, SubjectKind,
 };
+use crate::model::AuditAction;
 use crate::model::{
     AccountStatus, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
     MerchantCategory, Money, StaffRole,
@@ -68,11 +69,16 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
-    fn audit(&self, action: &'static str, holder: Option<i64>) -> Audit {
+    fn audit(&self, action: crate::model::AuditAction, holder: Option<i64>) -> Audit {
         self.audit_by(self.operator, action, holder)
     }
 
-    fn audit_by(&self, staff: i64, action: &'static str, holder: Option<i64>) -> Audit {
+    fn audit_by(
+        &self,
+        staff: i64,
+        action: crate::model::AuditAction,
+        holder: Option<i64>,
+    ) -> Audit {
         Audit {
             actor: Actor::Staff(staff),
             action,
@@ -143,7 +149,7 @@ impl Fixture {
                 },
                 crate::server::domain::calendar::day_start(test_now()),
                 cap,
-                self.audit("money.cash_topup", Some(holder)),
+                self.audit(AuditAction::MoneyCashTopup, Some(holder)),
             )
             .await
             .expect("cash top-up")
@@ -237,7 +243,7 @@ async fn enrolment_is_all_or_nothing_with_one_audit_record() {
             new_holder("2026990001", "88000001", "ENR00001"),
             new_holder("2026990002", "88000002", "ENR00002"),
         ],
-        f.audit("holder.enrol", None),
+        f.audit(AuditAction::HolderEnrol, None),
     )
     .await
     .expect("enrol");
@@ -292,7 +298,7 @@ async fn enrolment_is_all_or_nothing_with_one_audit_record() {
                 new_holder("2026990003", "88000003", "ENR00003"),
                 new_holder("2026990001", "88000004", "ENR00004"),
             ],
-            f.audit("holder.enrol", None),
+            f.audit(AuditAction::HolderEnrol, None),
         )
         .await;
     assert!(err.is_err());
@@ -318,7 +324,7 @@ async fn cards_are_issued_replaced_with_a_fee_and_cancelled() {
     let issue = |c: NewCard, replace: bool, fee: Money| {
         let (db, audit, op, holder) = (
             f.db.clone(),
-            f.audit("card.issue", Some(f.holder)),
+            f.audit(AuditAction::CardIssue, Some(f.holder)),
             f.operator,
             f.holder,
         );
@@ -388,9 +394,13 @@ async fn cards_are_issued_replaced_with_a_fee_and_cancelled() {
     // Cancelled: no live card, so a new one is issued (not replaced), without a fee.
     let audits = f.audits().await;
     let cancelled =
-        f.db.cancel_card(f.holder, test_now(), f.audit("card.cancel", Some(f.holder)))
-            .await
-            .expect("cancel");
+        f.db.cancel_card(
+            f.holder,
+            test_now(),
+            f.audit(AuditAction::CardCancel, Some(f.holder)),
+        )
+        .await
+        .expect("cancel");
     assert_eq!(
         cancelled,
         CardChange::Changed {
@@ -400,9 +410,13 @@ async fn cards_are_issued_replaced_with_a_fee_and_cancelled() {
         }
     );
     let again =
-        f.db.cancel_card(f.holder, test_now(), f.audit("card.cancel", Some(f.holder)))
-            .await
-            .expect("cancel");
+        f.db.cancel_card(
+            f.holder,
+            test_now(),
+            f.audit(AuditAction::CardCancel, Some(f.holder)),
+        )
+        .await
+        .expect("cancel");
     assert_eq!(again, CardChange::NoCard);
     assert_eq!(f.audits().await, audits + 1);
     let log = f.db.audit_of_holder(f.holder, 1).await.expect("audit");
@@ -475,7 +489,7 @@ async fn passwords_are_reset_and_lockouts_lifted() {
     f.db.lift_lockout(
         f.holder,
         PasswordKind::Query,
-        f.audit("holder.unlock", Some(f.holder)),
+        f.audit(AuditAction::LockoutLiftQuery, Some(f.holder)),
     )
     .await
     .expect("lift");
@@ -488,7 +502,7 @@ async fn passwords_are_reset_and_lockouts_lifted() {
     f.db.lift_lockout(
         f.holder,
         PasswordKind::Consumption,
-        f.audit("holder.unlock", Some(f.holder)),
+        f.audit(AuditAction::LockoutLiftQuery, Some(f.holder)),
     )
     .await
     .expect("lift");
@@ -509,15 +523,19 @@ async fn passwords_are_reset_and_lockouts_lifted() {
     })
     .await
     .expect("session");
-    f.db.set_consumption_password(f.account, "changed", f.audit("x.change", Some(f.holder)))
-        .await
-        .expect("change");
+    f.db.set_consumption_password(
+        f.account,
+        "changed",
+        f.audit(AuditAction::HolderChangeConsumptionPassword, Some(f.holder)),
+    )
+    .await
+    .expect("change");
     f.db.reset_password(
         f.holder,
         PasswordKind::Query,
         "new-query-hash",
         test_now(),
-        f.audit("holder.reset_password", Some(f.holder)),
+        f.audit(AuditAction::PasswordResetQuery, Some(f.holder)),
     )
     .await
     .expect("reset");
@@ -538,7 +556,7 @@ async fn passwords_are_reset_and_lockouts_lifted() {
         PasswordKind::Consumption,
         "new-pay-hash",
         test_now(),
-        f.audit("holder.reset_password", Some(f.holder)),
+        f.audit(AuditAction::PasswordResetQuery, Some(f.holder)),
     )
     .await
     .expect("reset");
@@ -558,9 +576,13 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
     let f = fixture().await;
     let audits = f.audits().await;
     assert!(
-        f.db.set_frozen(f.holder, true, f.audit("account.freeze", Some(f.holder)))
-            .await
-            .expect("freeze")
+        f.db.set_frozen(
+            f.holder,
+            true,
+            f.audit(AuditAction::AccountFreeze, Some(f.holder))
+        )
+        .await
+        .expect("freeze")
     );
     let r = f.db.holder_record(f.holder).await.expect("r").expect("r");
     assert_eq!(
@@ -573,9 +595,13 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
         ("active", "frozen")
     );
     assert!(
-        f.db.set_frozen(f.holder, false, f.audit("account.unfreeze", Some(f.holder)))
-            .await
-            .expect("unfreeze")
+        f.db.set_frozen(
+            f.holder,
+            false,
+            f.audit(AuditAction::AccountUnfreeze, Some(f.holder))
+        )
+        .await
+        .expect("unfreeze")
     );
     let r = f.db.holder_record(f.holder).await.expect("r").expect("r");
     assert_eq!(
@@ -607,7 +633,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
             "6222021234567890",
             f.operator,
             test_now(),
-            f.audit("account.close", Some(f.holder)),
+            f.audit(AuditAction::AccountClose, Some(f.holder)),
         )
         .await
         .expect("close");
@@ -658,7 +684,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
             "6222021234567890",
             f.operator,
             test_now(),
-            f.audit("account.close", Some(f.holder)),
+            f.audit(AuditAction::AccountClose, Some(f.holder)),
         )
         .await
         .expect("close"),
@@ -666,7 +692,11 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
     );
     assert!(
         !f.db
-            .set_frozen(f.holder, true, f.audit("account.freeze", Some(f.holder)))
+            .set_frozen(
+                f.holder,
+                true,
+                f.audit(AuditAction::AccountFreeze, Some(f.holder))
+            )
             .await
             .expect("freeze")
     );
@@ -677,7 +707,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
             false,
             Money::ZERO,
             f.operator,
-            f.audit("card.issue", Some(f.holder)),
+            f.audit(AuditAction::CardIssue, Some(f.holder)),
         )
         .await
         .expect("issue"),
@@ -702,7 +732,7 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
             "6222021234567890",
             f.operator,
             test_now(),
-            f.audit("account.close", Some(b.holder_id)),
+            f.audit(AuditAction::AccountClose, Some(b.holder_id)),
         )
         .await
         .expect("close");
@@ -732,7 +762,7 @@ async fn a_found_card_is_recorded_once_until_returned() {
     let record = || {
         let (db, audit, op) = (
             f.db.clone(),
-            f.audit("card.found", Some(holder)),
+            f.audit(AuditAction::CardFound, Some(holder)),
             f.operator,
         );
         async move {
@@ -764,7 +794,7 @@ async fn a_found_card_is_recorded_once_until_returned() {
     let back = |id: i64| {
         let (db, audit, op) = (
             f.db.clone(),
-            f.audit("card.returned", Some(holder)),
+            f.audit(AuditAction::CardFoundReturned, Some(holder)),
             f.operator,
         );
         async move {
@@ -803,7 +833,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
             f.operator,
             None,
             test_now(),
-            f.audit("money.correct", Some(f.holder)),
+            f.audit(AuditAction::MoneyCorrection, Some(f.holder)),
         )
         .await
         .expect("correct");
@@ -826,7 +856,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
             f.operator,
             None,
             test_now(),
-            f.audit("money.correct", Some(f.holder)),
+            f.audit(AuditAction::MoneyCorrection, Some(f.holder)),
         )
         .await
         .expect("correct");
@@ -865,7 +895,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
         let (db, entry, audit) = (
             f.db.clone(),
             entry.clone(),
-            f.audit_by(staff, "money.correction_requested", Some(f.holder)),
+            f.audit_by(staff, AuditAction::MoneyCorrectionRequested, Some(f.holder)),
         );
         async move {
             db.request_correction(&entry, "wrong amount", staff, test_now(), audit)
@@ -925,7 +955,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
     let approve = || {
         let (db, audit, op2) = (
             f.db.clone(),
-            f.audit_by(f.operator2, "money.correct", Some(f.holder)),
+            f.audit_by(f.operator2, AuditAction::MoneyCorrection, Some(f.holder)),
             f.operator2,
         );
         async move {
@@ -972,7 +1002,7 @@ async fn a_payment_is_corrected_once_and_a_request_is_decided_once() {
             f.operator2,
             Some(late),
             test_now(),
-            f.audit_by(f.operator2, "money.correct", Some(f.holder)),
+            f.audit_by(f.operator2, AuditAction::MoneyCorrection, Some(f.holder)),
         )
         .await
         .expect("correct");
@@ -1062,7 +1092,7 @@ async fn administration_refuses_taken_codes_and_names() {
     let now = test_now();
 
     let device = |code: &'static str| {
-        let (db, audit) = (f.db.clone(), f.audit("admin.device", None));
+        let (db, audit) = (f.db.clone(), f.audit(AuditAction::DeviceCreate, None));
         let merchant = f.merchant;
         async move {
             db.create_device(
@@ -1081,22 +1111,32 @@ async fn administration_refuses_taken_codes_and_names() {
     };
     assert_eq!(device("POS-E-CANTEEN-1").await, None);
     let id = device("POS-TEST-9").await.expect("created");
-    f.db.set_device_credential(id, Some("pk"), now, f.audit("admin.key", None))
-        .await
-        .expect("key");
+    f.db.set_device_credential(
+        id,
+        Some("pk"),
+        now,
+        f.audit(AuditAction::DeviceIssueCredential, None),
+    )
+    .await
+    .expect("key");
     let view = f.db.devices().await.expect("devices");
     let d = view.iter().find(|d| d.id == id).expect("listed");
     assert!(d.has_credential && !d.revoked);
     assert_ts(d.credential_issued_at.as_deref().expect("issued"));
-    f.db.set_device_credential(id, None, now, f.audit("admin.key", None))
-        .await
-        .expect("revoke");
+    f.db.set_device_credential(
+        id,
+        None,
+        now,
+        f.audit(AuditAction::DeviceIssueCredential, None),
+    )
+    .await
+    .expect("revoke");
     let view = f.db.devices().await.expect("devices");
     let d = view.iter().find(|d| d.id == id).expect("listed");
     assert!(!d.has_credential && d.revoked);
 
     let staff = |username: &'static str| {
-        let (db, audit) = (f.db.clone(), f.audit("admin.staff", None));
+        let (db, audit) = (f.db.clone(), f.audit(AuditAction::StaffCreate, None));
         async move {
             db.create_staff(
                 &NewStaffUser {
@@ -1136,7 +1176,7 @@ async fn administration_refuses_taken_codes_and_names() {
         None,
         false,
         now,
-        f.audit("admin.staff", None),
+        f.audit(AuditAction::StaffCreate, None),
     )
     .await
     .expect("update");
@@ -1150,7 +1190,7 @@ async fn administration_refuses_taken_codes_and_names() {
     );
 
     let merchant = |id: Option<i64>, code: &'static str| {
-        let (db, audit) = (f.db.clone(), f.audit("admin.merchant", None));
+        let (db, audit) = (f.db.clone(), f.audit(AuditAction::MerchantCreate, None));
         async move {
             db.save_merchant(
                 id,
@@ -1179,7 +1219,7 @@ async fn administration_refuses_taken_codes_and_names() {
 
     let mut profile = f.db.campus_profile().await.expect("p").expect("p");
     profile.hours_note = crate::model::Localized::new("改过", "changed");
-    f.db.save_profile_audited(&profile, f.audit("admin.profile", None))
+    f.db.save_profile_audited(&profile, f.audit(AuditAction::CampusProfile, None))
         .await
         .expect("profile");
     assert_eq!(f.db.campus_profile().await.expect("p"), Some(profile));
@@ -1229,7 +1269,7 @@ async fn reports_and_the_audit_log_count_what_happened() {
         f.operator,
         None,
         test_now(),
-        f.audit("money.correct", Some(f.holder)),
+        f.audit(AuditAction::MoneyCorrection, Some(f.holder)),
     )
     .await
     .expect("correct");
@@ -1255,8 +1295,8 @@ async fn reports_and_the_audit_log_count_what_happened() {
         count_of(&activity, "money.cash_topup") + 1
     );
     assert_eq!(
-        count_of(&activity1, "money.correct"),
-        count_of(&activity, "money.correct") + 1
+        count_of(&activity1, "money.correction"),
+        count_of(&activity, "money.correction") + 1
     );
     let sales =
         f.db.merchant_entries(f.merchant.expect("merchant"), from, until)
@@ -1287,7 +1327,7 @@ async fn reports_and_the_audit_log_count_what_happened() {
             .expect("audit");
     assert_eq!(mine.len(), 2, "{mine:?}");
     assert!(mine.iter().all(|a| a.action.starts_with("money.")));
-    assert_eq!(mine[0].action, "money.correct", "newest first");
+    assert_eq!(mine[0].action, "money.correction", "newest first");
     let exact =
         f.db.audit_records(&query(None, None, Some("money.cash_topup")))
             .await
@@ -1359,7 +1399,7 @@ async fn a_failed_automatic_topup_is_resolved_once() {
     let resolve = || {
         let (db, audit, op) = (
             f.db.clone(),
-            f.audit("topup.resolve", Some(f.holder)),
+            f.audit(AuditAction::TopupResolveFailed, Some(f.holder)),
             f.operator,
         );
         async move {
@@ -1416,7 +1456,7 @@ async fn two_approvers_at_once_correct_once() {
         let (db, entry, audit, op) = (
             f.db.clone(),
             entry.clone(),
-            f.audit("money.correction_requested", Some(f.holder)),
+            f.audit(AuditAction::MoneyCorrectionRequested, Some(f.holder)),
             f.operator,
         );
         async move {
@@ -1433,7 +1473,7 @@ async fn two_approvers_at_once_correct_once() {
     let outcomes = together(8, |_| {
         let (db, audit, op2, request) = (
             f.db.clone(),
-            f.audit_by(f.operator2, "money.correct", Some(f.holder)),
+            f.audit_by(f.operator2, AuditAction::MoneyCorrection, Some(f.holder)),
             f.operator2,
             filed[0],
         );
@@ -1474,7 +1514,7 @@ async fn counter_actions_at_once_happen_once() {
     let found = together(8, |_| {
         let (db, audit, op) = (
             f.db.clone(),
-            f.audit("card.found", Some(holder)),
+            f.audit(AuditAction::CardFound, Some(holder)),
             f.operator,
         );
         async move {
@@ -1495,13 +1535,17 @@ async fn counter_actions_at_once_happen_once() {
     assert_eq!(logins.iter().filter(|x| **x).count(), 1, "{logins:?}");
 
     // After a cancellation, eight counters issue eight different cards: one is issued.
-    f.db.cancel_card(f.holder, test_now(), f.audit("card.cancel", Some(f.holder)))
-        .await
-        .expect("cancel");
+    f.db.cancel_card(
+        f.holder,
+        test_now(),
+        f.audit(AuditAction::CardCancel, Some(f.holder)),
+    )
+    .await
+    .expect("cancel");
     let issued = together(8, |i| {
         let (db, audit, op, holder) = (
             f.db.clone(),
-            f.audit("card.issue", Some(f.holder)),
+            f.audit(AuditAction::CardIssue, Some(f.holder)),
             f.operator,
             f.holder,
         );
@@ -1538,7 +1582,7 @@ async fn counter_actions_at_once_happen_once() {
     let closed = together(6, |i| {
         let (db, audit, op, holder) = (
             f.db.clone(),
-            f.audit("account.close", Some(f.holder)),
+            f.audit(AuditAction::AccountClose, Some(f.holder)),
             f.operator,
             f.holder,
         );
@@ -1606,7 +1650,7 @@ async fn one_person_closes_only_an_account_that_is_empty_under_the_lock() {
             "PO-EMPTY",
             f.operator,
             test_now(),
-            f.audit("account.close", Some(f.holder)),
+            f.audit(AuditAction::AccountClose, Some(f.holder)),
         )
         .await
         .expect("close");
@@ -1634,7 +1678,7 @@ async fn a_closing_waits_under_the_lock_for_money_on_its_way() {
             "退学",
             f.operator,
             test_now(),
-            f.audit("account.close_requested", Some(f.holder)),
+            f.audit(AuditAction::AccountCloseRequested, Some(f.holder)),
         )
         .await
         .expect("request")
@@ -1644,7 +1688,7 @@ async fn a_closing_waits_under_the_lock_for_money_on_its_way() {
         "wrong amount",
         f.operator,
         test_now(),
-        f.audit("money.correction_requested", Some(f.holder)),
+        f.audit(AuditAction::MoneyCorrectionRequested, Some(f.holder)),
     )
     .await
     .expect("request")
@@ -1656,7 +1700,7 @@ async fn a_closing_waits_under_the_lock_for_money_on_its_way() {
             "PO-FLIGHT",
             f.operator2,
             test_now(),
-            f.audit_by(f.operator2, "account.close", Some(f.holder)),
+            f.audit_by(f.operator2, AuditAction::AccountClose, Some(f.holder)),
         )
         .await
         .expect("decide");
@@ -1670,7 +1714,7 @@ async fn a_closing_waits_under_the_lock_for_money_on_its_way() {
             "6222021234567890",
             f.operator,
             test_now(),
-            f.audit("account.close", Some(f.holder)),
+            f.audit(AuditAction::AccountClose, Some(f.holder)),
         )
         .await
         .expect("close");

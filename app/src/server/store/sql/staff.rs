@@ -10,7 +10,9 @@ use super::{
     insert_holder, lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance,
     set_card_status, ts_of,
 };
-use crate::model::{CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, Money, StaffRole};
+use crate::model::{
+    ActorKind, CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, Money, StaffRole,
+};
 use crate::server::domain::bindings::HolderEvent;
 use crate::server::domain::shifts::{CashCount, CashIn};
 use crate::server::domain::{accounts, cards, corrections, payments};
@@ -48,20 +50,33 @@ const AUDIT_JOINS: &str = "FROM audit_log l
 fn audit_row(row: &DbRow) -> Result<AuditView, StoreError> {
     let kind: String = row.try_get("actor_kind")?;
     let get = |c: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(c)?) };
-    let actor = match kind.as_str() {
-        "staff" => format!(
-            "staff {} ({})",
-            get("staff_username")?.unwrap_or_default(),
-            get("staff_name")?.unwrap_or_default()
+    let (actor_kind, actor_name) = match kind.as_str() {
+        "staff" => (
+            ActorKind::Staff,
+            format!(
+                "{} ({})",
+                get("staff_username")?.unwrap_or_default(),
+                get("staff_name")?.unwrap_or_default()
+            ),
         ),
-        "device" => format!("device {}", get("device_code")?.unwrap_or_default()),
-        "holder" => format!("holder {}", get("actor_student_no")?.unwrap_or_default()),
-        _ => "system".to_string(),
+        "device" => (ActorKind::Device, get("device_code")?.unwrap_or_default()),
+        "holder" => (
+            ActorKind::Holder,
+            get("actor_student_no")?.unwrap_or_default(),
+        ),
+        _ => (ActorKind::System, String::new()),
+    };
+    let actor = if actor_name.is_empty() {
+        actor_kind.as_str().to_string()
+    } else {
+        format!("{actor_kind} {actor_name}")
     };
     Ok(AuditView {
         id: row.try_get("id")?,
         at: ts_of(row, "at")?,
         actor,
+        actor_kind,
+        actor_name,
         action: row.try_get("action")?,
         holder: get("holder_no")?,
         target: row.try_get("target")?,
@@ -1325,6 +1340,24 @@ impl StaffStore for ThisStore {
             .rows_affected();
             audited_if(&mut tx, updated > 0, audit, now).await
         })
+    }
+
+    async fn receipt_entry(&self, id: i64) -> Result<Option<ReceiptRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT j.id, j.kind, j.channel, j.amount, j.balance_after, j.created_at, j.reference, j.memo,
+                    h.id AS holder_id, h.name AS holder_name, h.student_no,
+                    COALESCE(s.display_name, '') AS operator,
+                    COALESCE((SELECT d.display_name FROM cash_requests r
+                              JOIN staff_users d ON d.id = r.decided_by
+                              WHERE r.receipt_no = j.reference AND r.status = 'approved'), '') AS approved_by
+             FROM journal_entries j JOIN accounts a ON a.id = j.account_id
+             JOIN cardholders h ON h.id = a.holder_id
+             LEFT JOIN staff_users s ON s.id = j.staff_id
+             WHERE j.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn journal_entry(&self, id: i64) -> Result<Option<EntryRecord>, StoreError> {
