@@ -122,11 +122,23 @@ struct Actions {
 /// A printable receipt; the print stylesheet prints only this. On the holder page right after
 /// the top-up (A4), and on its own page (`ReceiptPage`) laid out for A4 or an 80 mm roll.
 #[component]
-pub(super) fn ReceiptView(receipt: Receipt, #[prop(optional)] roll: bool) -> impl IntoView {
+pub(super) fn ReceiptView(
+    receipt: Receipt,
+    #[prop(optional)] roll: bool,
+    /// On the receipt's own page (no link to itself).
+    #[prop(optional)]
+    own_page: bool,
+) -> impl IntoView {
     let i18n = use_i18n();
     let kind = receipt.kind;
     let detail = receipt.detail.clone();
-    let href = (receipt.entry_id > 0).then(|| receipt_href(receipt.entry_id));
+    let href = (receipt.entry_id > 0 && !own_page).then(|| receipt_href(receipt.entry_id));
+    // An entry no staff member made (a demo campus's history) names nobody.
+    let operator = if receipt.operator.is_empty() {
+        "—".to_string()
+    } else {
+        receipt.operator.clone()
+    };
     view! {
         <section class=if roll { "receipt panel paper-80mm" } else { "receipt panel paper-a4" } data-testid="receipt">
             <h2>{receipt.office.clone()} <span class="receipt-kind">{move || receipt_title(i18n, kind)}</span></h2>
@@ -140,7 +152,7 @@ pub(super) fn ReceiptView(receipt: Receipt, #[prop(optional)] roll: bool) -> imp
                 })}
                 <dt>{t!(i18n, staff.balance_after)}</dt><dd>{money(receipt.balance)}</dd>
                 <dt>{t!(i18n, staff.time)}</dt><dd>{campus_time(&receipt.at)}</dd>
-                <dt>{t!(i18n, staff.operator)}</dt><dd>{receipt.operator.clone()}</dd>
+                <dt>{t!(i18n, staff.operator)}</dt><dd>{operator}</dd>
                 {(!receipt.approved_by.is_empty()).then(|| view! {
                     <dt>{t!(i18n, staff.approved_by)}</dt><dd>{receipt.approved_by.clone()}</dd>
                 })}
@@ -208,7 +220,7 @@ pub fn ReceiptPage() -> impl IntoView {
                 receipt.await.map(|r| {
                     let holder = format!("/staff/holder/{}", r.holder_id);
                     view! {
-                        <ReceiptView receipt=r roll=paper() == Paper::Roll80 />
+                        <ReceiptView receipt=r roll=paper() == Paper::Roll80 own_page=true />
                         <p class="no-print"><a href=holder>{t!(i18n, staff.back_to_holder)}</a></p>
                     }
                 })
