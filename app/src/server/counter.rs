@@ -13,8 +13,9 @@ use super::store::{
 };
 use super::{AppState, internal};
 use crate::error::AppError;
-use crate::model::AuditAction;
-use crate::model::{AccountStatus, CardStatus, Channel, EntryKind, HolderKind, IdDocKind, Money};
+use crate::model::{
+    AccountStatus, AuditAction, CardStatus, Channel, EntryKind, HolderKind, IdDocKind, Money,
+};
 use crate::portal_model::Problem;
 use crate::staff_model::*;
 use chrono::{DateTime, Utc};

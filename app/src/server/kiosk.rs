@@ -9,8 +9,7 @@ use super::domain::calendar::day_start;
 use super::ledger::LedgerError;
 use super::store::{Actor, Audit, CardChange, DeviceRow, Payer};
 use crate::error::AppError;
-use crate::model::AuditAction;
-use crate::model::{CardStatus, Decline, DeviceKind};
+use crate::model::{AuditAction, CardStatus, Decline, DeviceKind};
 use crate::portal_model::Problem;
 use chrono::{DateTime, Utc};
 

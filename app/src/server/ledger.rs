@@ -11,8 +11,7 @@ use super::paycode::{self, CodeError, Purpose};
 use super::store::{
     AccessEvent, Attempts, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError,
 };
-use crate::model::AuditAction;
-use crate::model::{AccountStatus, CardStatus, Decline, DeviceKind, Money};
+use crate::model::{AccountStatus, AuditAction, CardStatus, Decline, DeviceKind, Money};
 use crate::portal_model::CodeResult;
 use chrono::{DateTime, Duration, Utc};
 

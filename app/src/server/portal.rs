@@ -7,8 +7,7 @@ use super::domain::calendar::{campus_date, local_midnight};
 use super::store::{Actor, Audit, CardChange, EntryQuery};
 use super::{AppState, internal, pin};
 use crate::error::AppError;
-use crate::model::AuditAction;
-use crate::model::{CardStatus, Money};
+use crate::model::{AuditAction, CardStatus, Money};
 use crate::portal_model::*;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 

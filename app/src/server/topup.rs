@@ -13,8 +13,7 @@
 
 use super::AppState;
 use super::store::{Actor, Audit, AutoTopup, NewOrder, OrderPaid, OrderRow};
-use crate::model::AuditAction;
-use crate::model::{Channel, Money, TopupStatus};
+use crate::model::{AuditAction, Channel, Money, TopupStatus};
 use crate::portal_model::Problem;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};

@@ -7,9 +7,8 @@ use super::{
     Credit, CreditOutcome, Db, Debit, DeviceInput, MerchantInput, NewCard, NewHolder, NewOrder,
     NewSession, NewStaffUser, PasswordKind, PaymentOutcome, SubjectKind,
 };
-use crate::model::AuditAction;
 use crate::model::{
-    AccountStatus, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
+    AccountStatus, AuditAction, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
     MerchantCategory, Money, StaffRole,
 };
 use crate::server::PasswordHasher;
