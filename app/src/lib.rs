@@ -5,6 +5,7 @@
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod api;
+pub mod audit_text;
 pub mod campus_form;
 pub mod code_format;
 pub mod components;

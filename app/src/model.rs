@@ -263,6 +263,15 @@ mod tests {
     }
 }
 
+/// "2026-11-25 12:30" in campus time (UTC+8) from an RFC 3339 timestamp.
+pub fn campus_time(rfc3339: &str) -> String {
+    let tz = chrono::FixedOffset::east_opt(8 * 3600);
+    match (chrono::DateTime::parse_from_rfc3339(rfc3339), tz) {
+        (Ok(t), Some(tz)) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+        _ => rfc3339.to_string(),
+    }
+}
+
 /// A closed set of values stored and sent as lower-case text.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {

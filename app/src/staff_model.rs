@@ -517,7 +517,8 @@ pub struct CashRequestView {
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AdminRequestView {
     pub id: i64,
-    /// `staff.create`, `staff.update`, `staff.reset` or `campus.thresholds`.
+    /// The audit action asked for: `staff.create`, `staff.update`, `staff.reset_credentials`
+    /// or `campus.thresholds`.
     pub kind: String,
     pub target: String,
     #[cfg_attr(feature = "ssr", sqlx(rename = "before_state"))]

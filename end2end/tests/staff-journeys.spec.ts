@@ -107,6 +107,13 @@ test("a cash top-up at the counter prints a receipt and shows on the student's d
   await office.signIn(s.operator);
   await office.holder(who.login);
   const cash = office.page.getByTestId("cash-form");
+  // A refused amount is named, and what was typed stays in the form to be put right.
+  await cash.getByLabel("金额（元）").fill("66.6.0");
+  await cash.getByLabel("备注（可不填）").fill("学生交来现金");
+  await cash.getByRole("button", { name: "收款并打印收据" }).click();
+  await expect(office.page.getByTestId("form-error")).toContainText("金额");
+  await expect(cash.getByLabel("备注（可不填）")).toHaveValue("学生交来现金");
+  await expect(cash.getByLabel("金额（元）")).toHaveValue("66.6.0");
   await cash.getByLabel("金额（元）").fill("66.60");
   await cash.getByRole("button", { name: "收款并打印收据" }).click();
   const receipt = office.page.getByTestId("receipt");
@@ -234,6 +241,10 @@ test("an auditor sees holders, the audit log and administration, but can change 
   await office.open(`/staff/audit?holder=${s.prefix}02`);
   await expect(office.page.getByTestId("audit-table")).toContainText("card.replace");
   await expect(office.page.getByTestId("audit-table")).toContainText("卡片折断");
+  // What changed is in words of the page's language, not stored codes or English.
+  const replaced = office.page.getByTestId("audit-table").locator("tr", { hasText: "card.replace" }).first();
+  await expect(replaced).toContainText(/→ 卡 \d+；正常/);
+  await expect(replaced).not.toContainText(/active|fee|holder/);
   await office.open("/staff/admin");
   await expect(office.page.getByTestId("read-only")).toBeVisible();
   await expect(office.page.getByTestId("device-form")).toHaveCount(0);

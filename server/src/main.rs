@@ -75,14 +75,16 @@ async fn run() -> Result<(), server::StartupError> {
     .map_err(|source| server::StartupError::Bind { addr, source })
 }
 
-/// Who ran a command, for its audit records.
+/// Who ran a command, for its audit records (the reason column, as a fact shown in the
+/// reader's language).
 fn command_line_user(command: &str) -> String {
-    format!(
-        "command line: server {command}, run by {}",
+    app::audit_text::Fact::Command(
+        format!("server {command}"),
         std::env::var("SUDO_USER")
             .or_else(|_| std::env::var("USER"))
-            .unwrap_or_else(|_| "an unknown user".into())
+            .ok(),
     )
+    .stored()
 }
 
 /// Creates the first administrator (or ends an administrator's credentials) and prints the

@@ -1005,9 +1005,9 @@ async fn secrets_and_bank_accounts_are_sealed_at_rest_and_plain_ones_are_sealed_
         actor: Actor::System,
         action: app::model::AuditAction::AccountPayoutAccount,
         holder_id: Some(b),
-        target: String::new(),
-        before: String::new(),
-        after: String::new(),
+        target: Default::default(),
+        before: Default::default(),
+        after: Default::default(),
         reason: "written by an older server".into(),
         ip: String::new(),
     };

@@ -10,7 +10,7 @@ mod helpers;
 use app::model::{Channel, Money, StaffRole};
 use app::server::store::{AuditQuery, NewOrder};
 use helpers::device::{balance, device, holder, issue_key, live_serial, set_up_terminal};
-use helpers::{TestApp, call, login};
+use helpers::{TestApp, call, chinese, english, login};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -298,7 +298,8 @@ async fn demo_staff_change_the_published_password_at_first_login() {
         .unwrap();
     assert_eq!(audit_count(&app).await, before + 1);
     assert_eq!(audits.len(), 1, "{audits:?}");
-    assert_eq!(audits[0].before, "published demo password");
+    assert_eq!(english(&audits[0].before), "published demo password");
+    assert_eq!(chinese(&audits[0].after), "本人已修改");
     // The session goes on, now with everything the role may do.
     let (status, body, _) = call(&app, Some(&cookie), "merchant/day", &[("day", "")]).await;
     ok(status, &body, "the merchant's day after the change");
@@ -1989,8 +1990,13 @@ async fn staff_and_threshold_changes_take_two_administrators() {
     let (_, list, _) = call(&app, Some(&admin2), "admin/change_requests", &[]).await;
     let list: Value = serde_json::from_str(&list).unwrap();
     assert_eq!(list[0]["kind"], "staff.update", "{list}");
-    assert_eq!(list[0]["before"], "role operator; active");
-    assert_eq!(list[0]["after"], "role auditor; active");
+    let said = |v: &Value| english(v.as_str().unwrap_or_default());
+    assert_eq!(said(&list[0]["before"]), "role operator; active");
+    assert_eq!(said(&list[0]["after"]), "role auditor; active");
+    assert_eq!(
+        chinese(list[0]["after"].as_str().unwrap()),
+        "角色：审计员；启用"
+    );
     let id = asked["request_id"].to_string();
     let decide =
         |decision: &'static str| [("request_id", id.clone()), ("decision", decision.into())];
@@ -2122,11 +2128,12 @@ async fn staff_and_threshold_changes_take_two_administrators() {
         .await
         .unwrap();
     assert!(
-        records[0].before.contains("cash top-ups above ¥1000.00"),
+        english(&records[0].before).contains("cash top-ups above ¥1000.00"),
         "{records:?}"
     );
     assert!(
-        records[0].after.contains("cash top-ups above ¥500.00"),
+        english(&records[0].after).contains("cash top-ups above ¥500.00")
+            && chinese(&records[0].after).contains("现金充值超过 ¥500.00 须两人办理"),
         "{records:?}"
     );
     let (_, list, _) = call(&app, Some(&admin2), "admin/change_requests", &[]).await;
@@ -2362,9 +2369,8 @@ async fn wrong_identity_numbers_are_audited_and_stop_after_five_per_holder() {
     let audits = mismatches().await;
     assert_eq!(audits.len(), 5, "every wrong number is audited: {audits:?}");
     assert!(
-        audits
-            .iter()
-            .all(|a| a.reason == "忘记密码" && a.after.contains("password.reset")),
+        audits.iter().all(|a| a.reason == "忘记密码"
+            && english(&a.after).contains("did not match; for password.reset")),
         "{audits:?}"
     );
     assert!(
@@ -2498,9 +2504,9 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
                 actor: app::server::store::Actor::System,
                 action: app::model::AuditAction::MoneyCorrectionRequested,
                 holder_id: Some(b),
-                target: String::new(),
-                before: String::new(),
-                after: String::new(),
+                target: Default::default(),
+                before: Default::default(),
+                after: Default::default(),
                 reason: "test".into(),
                 ip: String::new(),
             },

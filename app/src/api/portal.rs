@@ -266,6 +266,7 @@ pub async fn get_profile() -> Result<Profile, AppError> {
 #[server(prefix = "/api", endpoint = "end_other_sessions")]
 pub async fn end_other_sessions() -> Result<u64, AppError> {
     crate::api::as_holder(false, |state, client, s| async move {
+        use crate::audit_text::{Counted, Fact, Phrase};
         let n = state
             .db
             .end_sessions_of(
@@ -281,10 +282,10 @@ pub async fn end_other_sessions() -> Result<u64, AppError> {
                 actor: crate::server::store::Actor::Holder(s.holder_id),
                 action: AuditAction::HolderEndOtherSessions,
                 holder_id: Some(s.holder_id),
-                target: format!("holder {}", s.student_no),
-                before: String::new(),
-                after: format!("{n} sessions ended"),
-                reason: "self-service in the portal".into(),
+                target: Fact::Holder(s.student_no.clone()).into(),
+                before: Default::default(),
+                after: Fact::Count(Counted::SessionsEnded, n as i64).into(),
+                reason: Phrase::SelfService.stored(),
                 ip: client.ip,
             })
             .await?;

@@ -46,14 +46,7 @@ pub fn card_status_label(i18n: leptos_i18n::I18nContext<Locale>, s: CardStatus) 
     .to_string()
 }
 
-/// "2026-11-25 12:30" in campus time (UTC+8) from an RFC 3339 timestamp.
-pub fn campus_time(rfc3339: &str) -> String {
-    let tz = chrono::FixedOffset::east_opt(8 * 3600);
-    match (chrono::DateTime::parse_from_rfc3339(rfc3339), tz) {
-        (Ok(t), Some(tz)) => t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
-        _ => rfc3339.to_string(),
-    }
-}
+pub use crate::model::campus_time;
 
 /// A refusal or failure as a sentence in the reader's language.
 pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> String {
@@ -287,6 +280,12 @@ pub fn field_issue_text(i18n: leptos_i18n::I18nContext<Locale>, issue: FieldIssu
         AtLeastOne => t_string!(i18n, campus_form.issue_at_least_one),
     }
     .to_string()
+}
+
+/// An audit record's target, before, after or reason in the reader's language (the facts
+/// it was stored as; an older sentence or a typed reason as it is).
+pub fn audit_text(i18n: leptos_i18n::I18nContext<Locale>, stored: &str) -> String {
+    crate::audit_text::AuditText::show(stored, i18n.get_locale() == Locale::en)
 }
 
 /// An audit record's action in the reader's language.

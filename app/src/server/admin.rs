@@ -5,6 +5,7 @@ use super::enrolment::NewAccount;
 use super::staff::{StaffSession, code_ok};
 use super::store::{AuditQuery, DeviceInput, MerchantInput, NewAdminRequest};
 use super::{AppState, internal};
+use crate::audit_text::{AuditText, Counted, Fact, Phrase};
 use crate::campus_form::ProfileForm;
 use crate::error::AppError;
 use crate::model::{AuditAction, CampusProfile, DeviceKind, MerchantCategory, Money, StaffRole};
@@ -45,15 +46,14 @@ pub async fn save_merchant(
     } else {
         AuditAction::MerchantCreate
     };
-    let mut audit = staff.audit(action, None, format!("merchant {}", input.code), "");
-    audit.after = format!(
-        "{} / {} ({}) at {}; {}",
-        input.name_zh,
-        input.name_en,
-        input.category.as_str(),
-        input.place,
-        if input.active { "active" } else { "inactive" }
-    );
+    let mut audit = staff.audit(action, None, Fact::Merchant(input.code.to_string()), "");
+    audit.after = AuditText::from(Fact::MerchantDetails {
+        name_zh: input.name_zh.to_string(),
+        name_en: input.name_en.to_string(),
+        category: input.category,
+        place: input.place.to_string(),
+    })
+    .and(Fact::InUse(input.active));
     state
         .db
         .save_merchant(id, input, state.now(), audit)
@@ -90,10 +90,10 @@ pub async fn create_device(
     let mut audit = staff.audit(
         AuditAction::DeviceCreate,
         None,
-        format!("device {code}"),
+        Fact::Device(code.clone()),
         "",
     );
-    audit.after = format!("{} at {}", kind.as_str(), place.trim());
+    audit.after = Fact::DeviceAt(kind, place.trim().to_string()).into();
     state
         .db
         .create_device(
@@ -132,13 +132,14 @@ pub async fn issue_credential(
     } else {
         AuditAction::DeviceIssueCredential
     };
-    let mut audit = staff.audit(action, None, format!("device {}", device.code), why);
-    audit.before = if device.has_credential {
-        "credential live".into()
+    let mut audit = staff.audit(action, None, Fact::Device(device.code.clone()), why);
+    audit.before = Fact::Said(if device.has_credential {
+        Phrase::CredentialLive
     } else {
-        "no credential".into()
-    };
-    audit.after = format!("new public key {}…", &public[..16]);
+        Phrase::NoCredential
+    })
+    .into();
+    audit.after = Fact::PublicKey(public.get(..16).unwrap_or(&public).into()).into();
     state
         .db
         .set_device_credential(device_id, Some(&public), state.now(), audit)
@@ -166,10 +167,10 @@ pub async fn revoke_credential(
     let mut audit = staff.audit(
         AuditAction::DeviceRevokeCredential,
         None,
-        format!("device {}", device.code),
+        Fact::Device(device.code.clone()),
         why,
     );
-    audit.after = "revoked".into();
+    audit.after = Fact::Said(Phrase::CredentialRevoked).into();
     state
         .db
         .set_device_credential(device_id, None, state.now(), audit)
@@ -250,23 +251,23 @@ async fn request_change(
     state: &AppState,
     staff: &StaffSession,
     change: &AdminChange,
-    target: &str,
-    (before, after): (&str, &str),
+    target: AuditText,
+    (before, after): (AuditText, AuditText),
     why: &str,
 ) -> Result<ChangeRequested, AppError> {
     let payload = serde_json::to_string(change).map_err(internal)?;
-    let mut audit = staff.audit(AuditAction::AdminChangeRequested, None, target, why);
-    audit.before = before.to_string();
-    audit.after = format!("{after} (awaiting a second administrator)");
+    let mut audit = staff.audit(AuditAction::AdminChangeRequested, None, target.clone(), why);
+    audit.before = before.clone();
+    audit.after = after.clone().and(Fact::Said(Phrase::AwaitingSecondAdmin));
     let request_id = state
         .db
         .request_admin_change(
             &NewAdminRequest {
                 kind: change.kind(),
-                target,
+                target: &target.stored(),
                 payload: &payload,
-                before,
-                after,
+                before: &before.stored(),
+                after: &after.stored(),
                 reason: why,
                 requested_by: staff.id,
             },
@@ -278,8 +279,15 @@ async fn request_change(
 }
 
 /// The changes waiting for a second administrator.
+/// Each one's kind is the code of the audit action it asks for, so the page can name it.
 pub async fn change_requests(state: &AppState) -> Result<Vec<AdminRequestView>, AppError> {
-    Ok(state.db.admin_requests().await?)
+    let mut rows = state.db.admin_requests().await?;
+    for row in &mut rows {
+        if row.kind == "staff.reset" {
+            row.kind = AuditAction::StaffResetCredentials.as_str().into();
+        }
+    }
+    Ok(rows)
 }
 
 /// A second administrator's decision on a change: approved, it is made now (with its own audit
@@ -313,8 +321,13 @@ pub async fn decide_change(
     )?;
     let now = state.now();
     if !approve {
-        let mut audit = staff.audit(AuditAction::AdminChangeRejected, None, &request.target, why);
-        audit.after = format!("{} request #{request_id} rejected", request.kind);
+        let mut audit = staff.audit(
+            AuditAction::AdminChangeRejected,
+            None,
+            AuditText::read(&request.target),
+            why,
+        );
+        audit.after = Fact::Rejected(request_id).into();
         return if state
             .db
             .decide_admin_request(request_id, false, staff.id, now, Some(audit))
@@ -349,7 +362,7 @@ async fn apply_change(
     why: &str,
 ) -> Result<Option<StaffLink>, AppError> {
     let now = state.now();
-    let approved = format!("approved request #{request_id}");
+    let approved = Fact::Approved(request_id);
     match change {
         AdminChange::CreateStaff {
             username,
@@ -360,13 +373,12 @@ async fn apply_change(
             let mut audit = staff.audit(
                 AuditAction::StaffCreate,
                 None,
-                format!("staff {username}"),
+                Fact::Staff(username.clone()),
                 why,
             );
-            audit.after = format!(
-                "role {}; one-time enrolment link issued; {approved}",
-                role.as_str()
-            );
+            audit.after = AuditText::from(Fact::Role(*role))
+                .and(Fact::Said(Phrase::EnrolmentLinkIssued))
+                .and(approved);
             let token = super::enrolment::new_account(
                 state,
                 &NewAccount {
@@ -392,11 +404,11 @@ async fn apply_change(
             let mut audit = staff.audit(
                 AuditAction::StaffUpdate,
                 None,
-                format!("staff {}", before.username),
+                Fact::Staff(before.username.clone()),
                 why,
             );
             audit.before = staff_state(before.role, before.active);
-            audit.after = format!("{}; {approved}", staff_state(*role, *active));
+            audit.after = staff_state(*role, *active).and(approved);
             state
                 .db
                 .update_staff(*id, *role, *merchant_id, *active, now, audit)
@@ -408,12 +420,12 @@ async fn apply_change(
             let mut audit = staff.audit(
                 AuditAction::StaffResetCredentials,
                 None,
-                format!("staff {}", target.username),
+                Fact::Staff(target.username.clone()),
                 why,
             );
-            audit.after = format!(
-                "password and second factor ended; sessions ended; unlocked; one-time enrolment link issued; {approved}"
-            );
+            audit.after = AuditText::from(Fact::Said(Phrase::CredentialsEnded))
+                .and(Fact::Said(Phrase::EnrolmentLinkIssued))
+                .and(approved);
             let token = super::enrolment::open_link(state, *id, now, audit).await?;
             Ok(Some(link(&target.username, &token, now)))
         }
@@ -435,9 +447,14 @@ async fn apply_change(
             after
                 .validate()
                 .map_err(|p| rejected(Problem::ProfileInvalid(p)))?;
-            let mut audit = staff.audit(AuditAction::CampusThresholds, None, "campus profile", why);
-            audit.before = thresholds(&before);
-            audit.after = format!("{}; {approved}", thresholds(&after));
+            let mut audit = staff.audit(
+                AuditAction::CampusThresholds,
+                None,
+                Fact::CampusProfile,
+                why,
+            );
+            audit.before = thresholds(&before).into();
+            audit.after = AuditText::from(thresholds(&after)).and(approved);
             state.db.save_profile_audited(&after, audit).await?;
             state.campus.forget();
             Ok(None)
@@ -445,21 +462,17 @@ async fn apply_change(
     }
 }
 
-/// The approval thresholds as an administrator reads them.
-fn thresholds(p: &CampusProfile) -> String {
-    format!(
-        "corrections above ¥{}; cash top-ups above ¥{}",
-        p.correction_approval_above.yuan_string(),
-        p.cash_approval_above.yuan_string()
-    )
+/// The approval thresholds, for an audit record.
+fn thresholds(p: &CampusProfile) -> Fact {
+    Fact::Thresholds {
+        correction: p.correction_approval_above,
+        cash: p.cash_approval_above,
+    }
 }
 
-fn staff_state(role: StaffRole, active: bool) -> String {
-    format!(
-        "role {}; {}",
-        role.as_str(),
-        if active { "active" } else { "disabled" }
-    )
+/// A staff account's role and whether it is in use, for an audit record.
+fn staff_state(role: StaffRole, active: bool) -> AuditText {
+    AuditText::from(Fact::Role(role)).and(Fact::InUse(active))
 }
 
 /// Asks to reset a staff member's credentials (a forgotten password, a lost phone): once a
@@ -481,10 +494,10 @@ pub async fn reset_staff(
         state,
         staff,
         &AdminChange::ResetStaff { id },
-        &format!("staff {}", target.username),
+        Fact::Staff(target.username.clone()).into(),
         (
-            &staff_state(target.role, target.active),
-            "password and second factor to be ended; one-time enrolment link",
+            staff_state(target.role, target.active),
+            Fact::Said(Phrase::CredentialsToEnd).into(),
         ),
         why,
     )
@@ -527,10 +540,7 @@ pub async fn create_staff(
     }
     let merchant_id = merchant_for(state, role, merchant_id).await?;
     let display_name = display_name.trim().to_string();
-    let after = format!(
-        "new account \"{display_name}\"; {}",
-        staff_state(role, true)
-    );
+    let after = AuditText::from(Fact::NewAccount(display_name.clone())).and(Fact::Role(role));
     request_change(
         state,
         staff,
@@ -540,8 +550,8 @@ pub async fn create_staff(
             role,
             merchant_id,
         },
-        &format!("staff {username}"),
-        ("no account", &after),
+        Fact::Staff(username.clone()).into(),
+        (Fact::Said(Phrase::NoAccount).into(), after),
         why,
     )
     .await
@@ -573,10 +583,10 @@ pub async fn update_staff(
             merchant_id,
             active,
         },
-        &format!("staff {}", before.username),
+        Fact::Staff(before.username.clone()).into(),
         (
-            &staff_state(before.role, before.active),
-            &staff_state(role, active),
+            staff_state(before.role, before.active),
+            staff_state(role, active),
         ),
         why,
     )
@@ -614,7 +624,7 @@ pub async fn save_profile(
     };
     let (b, a) = super::domain::audit::changed_fields(&before, &now_saved);
     if b != a {
-        let mut audit = staff.audit(AuditAction::CampusProfile, None, "campus profile", why);
+        let mut audit = staff.audit(AuditAction::CampusProfile, None, Fact::CampusProfile, why);
         audit.before = b;
         audit.after = a;
         state.db.save_profile_audited(&now_saved, audit).await?;
@@ -623,7 +633,7 @@ pub async fn save_profile(
     let thresholds_request = if now_saved == wanted {
         None
     } else {
-        let (b, a) = (thresholds(&now_saved), thresholds(&wanted));
+        let (b, a) = (thresholds(&now_saved).into(), thresholds(&wanted).into());
         Some(
             request_change(
                 state,
@@ -632,8 +642,8 @@ pub async fn save_profile(
                     correction_approval_above: wanted.correction_approval_above,
                     cash_approval_above: wanted.cash_approval_above,
                 },
-                "campus profile",
-                (&b, &a),
+                Fact::CampusProfile.into(),
+                (b, a),
                 why,
             )
             .await?
@@ -759,10 +769,10 @@ pub async fn report_download(
         let mut audit = staff.audit(
             AuditAction::ReportPayoutsDownload,
             None,
-            format!("payouts {} to {}", r.from, r.to),
-            "finance download",
+            Fact::Period(r.from.clone(), r.to.clone()),
+            &Phrase::FinanceDownload.stored(),
         );
-        audit.after = format!("{} payouts with whole bank accounts", r.payouts.len());
+        audit.after = Fact::Count(Counted::PayoutsWithAccounts, r.payouts.len() as i64).into();
         state.db.audit(audit).await?;
     }
     Ok(report_csv(&r, which))

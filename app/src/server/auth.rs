@@ -10,6 +10,7 @@ use super::store::{
     Actor, Attempt, Attempts, Audit, HolderAuth, NewSession, SessionRow, SubjectKind,
 };
 use super::{AppState, internal};
+use crate::audit_text::{AuditText, Counted, Fact};
 use crate::error::AppError;
 use crate::model::AuditAction;
 use crate::portal_model::Problem;
@@ -198,10 +199,10 @@ pub async fn login(
                     actor: Actor::System,
                     action: AuditAction::HolderLocked,
                     holder_id: Some(holder.holder_id),
-                    target: format!("holder {}", holder.student_no),
-                    before: String::new(),
-                    after: format!("locked until {}", until.to_rfc3339()),
-                    reason: format!("{MAX_FAILED_LOGINS} wrong query passwords"),
+                    target: Fact::Holder(holder.student_no.clone()).into(),
+                    before: AuditText::none(),
+                    after: Fact::LockedUntil(until.to_rfc3339()).into(),
+                    reason: Fact::Count(Counted::WrongQueryPasswords, MAX_FAILED_LOGINS).stored(),
                     ip: client.ip.clone(),
                 })
                 .await?;

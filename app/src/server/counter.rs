@@ -12,6 +12,7 @@ use super::store::{
     HolderRecord, NewCard, NewHolder, PasswordKind,
 };
 use super::{AppState, internal};
+use crate::audit_text::{AuditText, Counted, Fact, Phrase};
 use crate::error::AppError;
 use crate::model::{
     AccountStatus, AuditAction, CardStatus, Channel, EntryKind, HolderKind, IdDocKind, Money,
@@ -355,14 +356,14 @@ pub async fn enrol_rows(
         }
         holders.push(holder);
     }
-    let numbers: Vec<&str> = holders.iter().map(|h| h.student_no.as_str()).collect();
+    let numbers: Vec<String> = holders.iter().map(|h| h.student_no.clone()).collect();
     let mut audit = staff.audit(
         AuditAction::HolderEnrol,
         None,
-        format!("{} holder(s): {}", holders.len(), numbers.join(", ")),
+        Fact::Holders(numbers),
         source,
     );
-    audit.after = format!("{} enrolled", holders.len());
+    audit.after = Fact::Count(Counted::Enrolled, holders.len() as i64).into();
     state.db.enrol(&holders, audit).await?;
     report.created = holders.len();
     Ok(report)
@@ -511,7 +512,8 @@ pub async fn issue_card(
         let audit = staff.audit(
             action,
             Some(holder_id),
-            format!("holder {} card {}", h.student_no, card.card_no),
+            AuditText::from(Fact::Holder(h.student_no.clone()))
+                .and(Fact::Card(card.card_no.clone())),
             why,
         );
         let outcome = state
@@ -534,7 +536,12 @@ pub async fn cancel_card(
 ) -> Result<(), AppError> {
     let why = reason(why)?;
     holder(state, holder_id).await?;
-    let audit = staff.audit(AuditAction::CardCancel, Some(holder_id), "", why);
+    let audit = staff.audit(
+        AuditAction::CardCancel,
+        Some(holder_id),
+        AuditText::none(),
+        why,
+    );
     match state.db.cancel_card(holder_id, state.now(), audit).await? {
         CardChange::Changed { .. } => Ok(()),
         _ => Err(rejected(Problem::NoCard)),
@@ -554,14 +561,14 @@ pub async fn set_lost(
     let why = reason(why)?;
     let h = holder(state, holder_id).await?;
     if !lost {
-        check_id(state, staff, &h, id_number, "card.lift_lost", why).await?;
+        check_id(state, staff, &h, id_number, AuditAction::CardLiftLost, why).await?;
     }
     let action = if lost {
         AuditAction::CardReportLost
     } else {
         AuditAction::CardLiftLost
     };
-    let audit = staff.audit(action, Some(holder_id), "", why);
+    let audit = staff.audit(action, Some(holder_id), AuditText::none(), why);
     match state
         .db
         .set_card_lost(holder_id, lost, state.now(), audit)
@@ -600,10 +607,11 @@ pub async fn cash_topup(
     receipt_no: &str,
 ) -> Result<Receipt, AppError> {
     let why = if why.trim().is_empty() {
-        "cash at the counter"
+        Phrase::CashAtCounter.stored()
     } else {
-        reason(why)?
+        reason(why)?.to_string()
     };
+    let why = why.as_str();
     let amount = Money::parse_yuan(amount)
         .ok()
         .filter(|a| *a >= MIN_CASH && *a <= MAX_CASH)
@@ -625,11 +633,9 @@ pub async fn cash_topup(
         .get(&state.db)
         .await?
         .ok_or_else(|| internal("campus profile missing"))?;
-    let target = format!(
-        "holder {} +{} receipt {receipt_no}",
-        h.student_no,
-        amount.yuan_string()
-    );
+    let target = AuditText::from(Fact::Holder(h.student_no.clone()))
+        .and(Fact::Credit(amount))
+        .and(Fact::Receipt(receipt_no.to_string()));
     let receipt = Receipt {
         receipt_no: receipt_no.to_string(),
         office: profile.office_name.zh.clone(),
@@ -661,7 +667,7 @@ pub async fn cash_topup(
             target,
             why,
         );
-        audit.after = "awaiting a second staff member".into();
+        audit.after = Fact::Said(Phrase::AwaitingSecondStaff).into();
         let (id, _) = state
             .db
             .request_cash_topup(holder_id, amount, receipt_no, why, staff.id, now, audit)
@@ -881,23 +887,16 @@ pub async fn count_cash(
     let mut audit = staff.audit(
         AuditAction::CashCount,
         None,
-        format!("shift of {}", staff.username),
-        if note.is_empty() {
-            "end of shift"
+        Fact::Shift(staff.username.clone()),
+        &if note.is_empty() {
+            Phrase::EndOfShift.stored()
         } else {
-            note
+            note.to_string()
         },
     );
-    audit.before = format!(
-        "{} cash top-ups, {} credited",
-        open.topups,
-        open.cash_in.yuan_string()
-    );
-    audit.after = format!(
-        "counted {}; difference {}",
-        counted.yuan_string(),
-        difference.yuan_string()
-    );
+    audit.before = AuditText::from(Fact::Count(Counted::CashTopups, open.topups))
+        .and(Fact::Credit(open.cash_in));
+    audit.after = AuditText::from(Fact::CashCounted(counted)).and(Fact::Difference(difference));
     state
         .db
         .record_cash_count(staff.id, counted, note, now, audit)
@@ -959,13 +958,11 @@ pub async fn decide_cash_topup(
             AuditAction::MoneyCashRejected
         },
         Some(h.holder_id),
-        format!(
-            "holder {} +{} receipt {} (cash request #{request_id}, taken by {})",
-            h.student_no,
-            request.amount.yuan_string(),
-            request.receipt_no,
-            request.requester
-        ),
+        AuditText::from(Fact::Holder(h.student_no.clone()))
+            .and(Fact::Credit(request.amount))
+            .and(Fact::Receipt(request.receipt_no.clone()))
+            .and(Fact::Request(request_id))
+            .and(Fact::TakenBy(request.requester.clone())),
         why,
     );
     let day_start = super::domain::calendar::day_start(now);
@@ -1036,7 +1033,7 @@ async fn check_id(
     staff: &StaffSession,
     h: &HolderRecord,
     id_number: &str,
-    action: &str,
+    action: AuditAction,
     why: &str,
 ) -> Result<(), AppError> {
     use secrecy::ExposeSecret;
@@ -1059,10 +1056,10 @@ async fn check_id(
     let mut audit = staff.audit(
         AuditAction::HolderIdMismatch,
         Some(h.holder_id),
-        format!("holder {}", h.student_no),
+        Fact::Holder(h.student_no.clone()),
         why,
     );
-    audit.after = format!("identity document number did not match, for {action}");
+    audit.after = AuditText::from(Fact::Said(Phrase::IdMismatch)).and(Fact::For(action));
     state.db.audit(audit).await?;
     Err(rejected(Problem::IdMismatch))
 }
@@ -1088,20 +1085,20 @@ pub async fn reset_password(
     let why = reason(why)?;
     let kind = password_kind(which)?;
     let h = holder(state, holder_id).await?;
-    check_id(state, staff, &h, id_number, "password.reset", why).await?;
-    let initial = ids::initial_password(id_number).map_err(|_| rejected(Problem::IdDocDigits))?;
-    let hash = state.hasher.hash(initial).await.map_err(internal)?;
     let action = match kind {
         PasswordKind::Query => AuditAction::PasswordResetQuery,
         PasswordKind::Consumption => AuditAction::PasswordResetConsumption,
     };
+    check_id(state, staff, &h, id_number, action, why).await?;
+    let initial = ids::initial_password(id_number).map_err(|_| rejected(Problem::IdDocDigits))?;
+    let hash = state.hasher.hash(initial).await.map_err(internal)?;
     let mut audit = staff.audit(
         action,
         Some(holder_id),
-        format!("holder {}", h.student_no),
+        Fact::Holder(h.student_no.clone()),
         why,
     );
-    audit.after = "initial value (ID rule); must be changed".into();
+    audit.after = Fact::Said(Phrase::InitialPassword).into();
     state
         .db
         .reset_password(holder_id, kind, &hash, state.now(), audit)
@@ -1129,13 +1126,14 @@ pub async fn lift_lockout(
     let mut audit = staff.audit(
         action,
         Some(holder_id),
-        format!("holder {}", h.student_no),
+        Fact::Holder(h.student_no.clone()),
         why,
     );
     audit.before = before
-        .map(|t| format!("locked until {}", t.to_rfc3339()))
-        .unwrap_or_else(|| "not locked".into());
-    audit.after = "unlocked".into();
+        .map(|t| Fact::LockedUntil(t.to_rfc3339()))
+        .unwrap_or(Fact::Said(Phrase::NotLocked))
+        .into();
+    audit.after = Fact::Said(Phrase::Unlocked).into();
     state.db.lift_lockout(holder_id, kind, audit).await?;
     Ok(())
 }
@@ -1157,7 +1155,7 @@ pub async fn set_frozen(
     let audit = staff.audit(
         action,
         Some(holder_id),
-        format!("holder {}", h.student_no),
+        Fact::Holder(h.student_no.clone()),
         why,
     );
     if !state.db.set_frozen(holder_id, frozen, audit).await? {
@@ -1231,21 +1229,30 @@ pub async fn record_payout_account(
     let why = reason(why)?;
     let account = bank_account(account)?;
     let h = holder(state, holder_id).await?;
-    check_id(state, staff, &h, id_number, "account.payout_account", why).await?;
+    check_id(
+        state,
+        staff,
+        &h,
+        id_number,
+        AuditAction::AccountPayoutAccount,
+        why,
+    )
+    .await?;
     let masked = crate::staff_model::masked_account(&account);
     let mut audit = staff.audit(
         AuditAction::AccountPayoutAccount,
         Some(holder_id),
-        format!("holder {}", h.student_no),
+        Fact::Holder(h.student_no.clone()),
         why,
     );
     audit.before = state
         .db
         .payout_account(holder_id)
         .await?
-        .map(|p| format!("payout account {}", p.account_masked))
+        .map(|p| Fact::PayoutAccount(p.account_masked).into())
         .unwrap_or_default();
-    audit.after = format!("payout account {masked}; identity document checked");
+    audit.after =
+        AuditText::from(Fact::PayoutAccount(masked.clone())).and(Fact::Said(Phrase::IdChecked));
     let sealed = state.secrets.sealer.seal(Sealed::BankAccount, &account);
     if let Some(refused) = state
         .db
@@ -1272,7 +1279,7 @@ async fn close_one(
         let audit = staff.audit(
             AuditAction::AccountClose,
             Some(h.holder_id),
-            format!("holder {}", h.student_no),
+            Fact::Holder(h.student_no.clone()),
             why,
         );
         // Refused under the lock if money arrived since the balance was read: then it takes
@@ -1307,14 +1314,12 @@ async fn close_one(
     let mut audit = staff.audit(
         AuditAction::AccountCloseRequested,
         Some(h.holder_id),
-        format!("holder {}", h.student_no),
+        Fact::Holder(h.student_no.clone()),
         why,
     );
-    audit.after = format!(
-        "closing with a payout of {} to {} awaits a second staff member",
-        balance.yuan_string(),
-        payout.account_masked
-    );
+    audit.after = AuditText::from(Fact::PaidOut(balance))
+        .and(Fact::PayoutAccount(payout.account_masked.clone()))
+        .and(Fact::Said(Phrase::AwaitingSecondStaff));
     state
         .db
         .request_closing(h.holder_id, &payout.bank_account, why, staff.id, now, audit)
@@ -1382,7 +1387,7 @@ pub async fn decide_closing(
             AuditAction::AccountCloseRejected
         },
         Some(h.holder_id),
-        format!("holder {} (closing request #{request_id})", h.student_no),
+        AuditText::from(Fact::Holder(h.student_no.clone())).and(Fact::Request(request_id)),
         why,
     );
     match state
@@ -1544,8 +1549,8 @@ pub async fn record_found(
     let audit = staff.audit(
         AuditAction::CardFound,
         Some(holder_id),
-        format!("card {card_no}"),
-        &format!("handed in at {place}"),
+        Fact::Card(card_no.to_string()),
+        place,
     );
     if !state
         .db
@@ -1573,7 +1578,7 @@ pub async fn found_returned(
     let audit = staff.audit(
         AuditAction::CardFoundReturned,
         Some(found.holder_id),
-        format!("card {}", found.card_no),
+        Fact::Card(found.card_no.clone()),
         why,
     );
     if !state
@@ -1644,7 +1649,7 @@ pub async fn reverse_payment(
         .await?
         .ok_or_else(|| internal("campus profile missing"))?;
     let amount = Money::from_fen(-entry.amount.fen());
-    let target = format!("payment #{journal_id} {}", amount.yuan_string());
+    let target = AuditText::from(Fact::Entry(journal_id)).and(Fact::Amount(amount));
     let now = state.now();
     if amount > profile.correction_approval_above {
         let mut audit = staff.audit(
@@ -1653,7 +1658,7 @@ pub async fn reverse_payment(
             target,
             why,
         );
-        audit.after = "awaiting a second staff member".into();
+        audit.after = Fact::Said(Phrase::AwaitingSecondStaff).into();
         let id = state
             .db
             .request_correction(&entry, why, staff.id, now, audit)
@@ -1698,12 +1703,9 @@ pub async fn approve_reversal(
     let audit = staff.audit(
         AuditAction::MoneyCorrectionApproved,
         Some(request.holder_id),
-        format!(
-            "payment #{} {} (request #{})",
-            request.journal_id,
-            request.amount.yuan_string(),
-            request.id
-        ),
+        AuditText::from(Fact::Entry(request.journal_id))
+            .and(Fact::Amount(request.amount))
+            .and(Fact::Request(request.id)),
         &request.reason,
     );
     correction_result(
@@ -1736,7 +1738,7 @@ pub async fn resolve_failed_topup(
     let audit = staff.audit(
         AuditAction::TopupResolveFailed,
         Some(order.holder_id),
-        format!("order {}", order.order_no),
+        Fact::Order(order.order_no.clone()),
         why,
     );
     if !state

@@ -11,6 +11,7 @@ use super::sealing::Sealed;
 use super::staff::{new_totp_secret, otpauth_uri, totp_step};
 use super::store::{Actor, Audit, EnrolmentRow, NewEnrolment, NewStaffUser};
 use super::{AppState, internal};
+use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::error::AppError;
 use crate::model::{AuditAction, StaffRole};
 use crate::portal_model::Problem;
@@ -104,23 +105,21 @@ pub async fn create_admin(state: &AppState, username: &str, by: &str) -> Result<
         return Err(AppError::Rejected(Problem::CodeFormat));
     }
     let now = state.now();
-    let audit = |action: crate::model::AuditAction, after: &str| Audit {
+    let audit = |action: crate::model::AuditAction, after: AuditText| Audit {
         actor: Actor::System,
         action,
         holder_id: None,
-        target: format!("staff {username}"),
-        before: String::new(),
-        after: after.to_string(),
+        target: Fact::Staff(username.clone()).into(),
+        before: AuditText::none(),
+        after,
         reason: by.to_string(),
         ip: String::new(),
     };
     let link_audit = |action| {
         audit(
             action,
-            &format!(
-                "role admin; one-time enrolment link, valid {} hours",
-                LINK_VALID.num_hours()
-            ),
+            AuditText::from(Fact::Role(StaffRole::Admin))
+                .and(Fact::LinkValidHours(LINK_VALID.num_hours())),
         )
     };
     match state.db.staff_auth(&username).await? {
@@ -225,10 +224,10 @@ pub async fn complete(
         actor: Actor::Staff(row.staff_id),
         action: AuditAction::StaffEnrolled,
         holder_id: None,
-        target: format!("staff {}", row.username),
-        before: "enrolment link open".into(),
-        after: "own password and second factor set; link used".into(),
-        reason: "enrolment by one-time link".into(),
+        target: Fact::Staff(row.username.clone()).into(),
+        before: Fact::Said(Phrase::EnrolmentLinkOpen).into(),
+        after: Fact::Said(Phrase::EnrolmentDone).into(),
+        reason: Phrase::EnrolmentByLink.stored(),
         ip: client.ip.clone(),
     };
     if !state

@@ -8,6 +8,7 @@ use super::auth::{ADDRESS_WINDOW, MAX_FAILURES_PER_ADDRESS, check_query_password
 use super::domain::calendar::day_start;
 use super::ledger::LedgerError;
 use super::store::{Actor, Audit, CardChange, DeviceRow, Payer};
+use crate::audit_text::{AuditText, Fact};
 use crate::error::AppError;
 use crate::model::{AuditAction, CardStatus, Decline, DeviceKind};
 use crate::portal_model::Problem;
@@ -183,10 +184,10 @@ pub async fn change_consumption_password(
                 actor: Actor::Device(device.id),
                 action: AuditAction::HolderChangeConsumptionPassword,
                 holder_id: Some(holder_id),
-                target: format!("holder {}", auth.student_no),
-                before: String::new(),
-                after: String::new(),
-                reason: format!("self-service at kiosk {}", device.code),
+                target: Fact::Holder(auth.student_no.clone()).into(),
+                before: AuditText::none(),
+                after: AuditText::none(),
+                reason: Fact::AtKiosk(device.code.clone()).stored(),
                 ip: String::new(),
             },
         )
@@ -223,10 +224,10 @@ pub async fn report_loss(
         actor: Actor::Device(device.id),
         action: AuditAction::CardReportLost,
         holder_id: Some(auth.holder_id),
-        target: String::new(),
-        before: String::new(),
-        after: String::new(),
-        reason: format!("self-service at kiosk {}", device.code),
+        target: AuditText::none(),
+        before: AuditText::none(),
+        after: AuditText::none(),
+        reason: Fact::AtKiosk(device.code.clone()).stored(),
         ip: String::new(),
     };
     Ok(

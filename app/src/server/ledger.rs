@@ -11,6 +11,7 @@ use super::paycode::{self, CodeError, Purpose};
 use super::store::{
     AccessEvent, Attempts, Debit, DeviceRow, Payer, PaymentOutcome, Refund, StoreError,
 };
+use crate::audit_text::{Fact, Phrase};
 use crate::model::{AccountStatus, AuditAction, CardStatus, Decline, DeviceKind, Money};
 use crate::portal_model::CodeResult;
 use chrono::{DateTime, Duration, Utc};
@@ -584,13 +585,14 @@ pub async fn install_device_key(
             AuditAction::DeviceIssueCredential
         },
         holder_id: None,
-        target: format!("device {}", device.code),
-        before: if rotating {
-            "credential live".into()
+        target: Fact::Device(device.code.clone()).into(),
+        before: Fact::Said(if rotating {
+            Phrase::CredentialLive
         } else {
-            "no credential".into()
-        },
-        after: format!("new public key {}…", public.get(..16).unwrap_or(public)),
+            Phrase::NoCredential
+        })
+        .into(),
+        after: Fact::PublicKey(public.get(..16).unwrap_or(public).into()).into(),
         reason: by.to_string(),
         ip: String::new(),
     };

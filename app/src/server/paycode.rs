@@ -453,9 +453,9 @@ mod tests {
             actor: crate::server::store::Actor::Holder(1),
             action: AuditAction::HolderPhoneRemoved,
             holder_id: Some(1),
-            target: String::new(),
-            before: String::new(),
-            after: String::new(),
+            target: Default::default(),
+            before: Default::default(),
+            after: Default::default(),
             reason: String::new(),
             ip: String::new(),
         };

@@ -14,6 +14,7 @@ use super::paycode::random_key_id;
 use super::sealing::{Sealed, Sealer};
 use super::store::{Actor, Audit, NewBinding, PhoneBinding};
 use super::{AppState, internal};
+use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::code_format::PHONE_KEYS;
 use crate::error::AppError;
 use crate::model::AuditAction;
@@ -33,14 +34,15 @@ pub fn cookie(token: Option<&str>, secure: bool, days: i64) -> String {
     super::lasting_cookie_header(name, token, secure, Some(days * 86_400))
 }
 
-fn holder_audit(holder_id: i64, action: AuditAction, after: String, ip: &str) -> Audit {
+/// The holder's own record of a phone of theirs (`phone`) remembered or forgotten.
+fn holder_audit(holder_id: i64, action: AuditAction, phone: Fact, after: Fact, ip: &str) -> Audit {
     Audit {
         actor: Actor::Holder(holder_id),
         action,
         holder_id: Some(holder_id),
-        target: format!("holder {holder_id}"),
-        before: String::new(),
-        after,
+        target: phone.into(),
+        before: AuditText::none(),
+        after: after.into(),
         reason: String::new(),
         ip: ip.to_string(),
     }
@@ -63,7 +65,8 @@ pub async fn bind(
         let audit = holder_audit(
             old.holder_id,
             AuditAction::HolderPhoneRemoved,
-            format!("phone {} replaced at a new login", old.key_id),
+            Fact::Phone(old.key_id, None),
+            Fact::Said(Phrase::ReplacedAtLogin),
             &client.ip,
         );
         state
@@ -98,10 +101,8 @@ pub async fn bind(
                 .audit(holder_audit(
                     holder_id,
                     AuditAction::HolderPhoneBound,
-                    format!(
-                        "phone {key_id} ({device_name}) remembered until {}",
-                        expires_at.to_rfc3339()
-                    ),
+                    Fact::Phone(key_id, Some(device_name.to_string())),
+                    Fact::Until(expires_at.to_rfc3339()),
                     &client.ip,
                 ))
                 .await?;
@@ -303,7 +304,8 @@ pub async fn remove(
     let audit = holder_audit(
         session.holder_id,
         AuditAction::HolderPhoneRemoved,
-        format!("phone {key_id} removed on the profile page"),
+        Fact::Phone(key_id, None),
+        Fact::Said(Phrase::RemovedOnProfile),
         &client.ip,
     );
     if !state

@@ -6,6 +6,7 @@ use super::auth::{Client, HolderSession};
 use super::domain::calendar::{campus_date, local_midnight};
 use super::store::{Actor, Audit, CardChange, EntryQuery};
 use super::{AppState, internal, pin};
+use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::error::AppError;
 use crate::model::{AuditAction, CardStatus, Money};
 use crate::portal_model::*;
@@ -197,10 +198,10 @@ pub async fn set_lost(
             AuditAction::CardLiftLost
         },
         holder_id: Some(s.holder_id),
-        target: String::new(),
-        before: String::new(),
-        after: String::new(),
-        reason: "self-service in the portal".into(),
+        target: AuditText::none(),
+        before: AuditText::none(),
+        after: AuditText::none(),
+        reason: Phrase::SelfService.stored(),
         ip: client.ip.clone(),
     };
     match state
@@ -258,10 +259,10 @@ pub async fn change_password(
         actor: Actor::Holder(s.holder_id),
         action: AuditAction::HolderChangeQueryPassword,
         holder_id: Some(s.holder_id),
-        target: format!("holder {}", s.student_no),
-        before: String::new(),
-        after: String::new(),
-        reason: "self-service in the portal".into(),
+        target: Fact::Holder(s.student_no.clone()).into(),
+        before: AuditText::none(),
+        after: AuditText::none(),
+        reason: Phrase::SelfService.stored(),
         ip: client.ip.clone(),
     };
     state
@@ -321,13 +322,17 @@ pub async fn set_limits(
         actor: Actor::Holder(s.holder_id),
         action: AuditAction::AccountSetLimits,
         holder_id: Some(s.holder_id),
-        target: format!("holder {}", s.student_no),
-        before: format!("single {old_single}, daily {old_daily}"),
-        after: format!("single {single}, daily {daily}"),
+        target: Fact::Holder(s.student_no.clone()).into(),
+        before: Fact::Limits {
+            single: old_single,
+            daily: old_daily,
+        }
+        .into(),
+        after: Fact::Limits { single, daily }.into(),
         reason: if raising {
-            "self-service in the portal, raised with the query password".into()
+            Phrase::SelfServiceRaised.stored()
         } else {
-            "self-service in the portal".into()
+            Phrase::SelfService.stored()
         },
         ip: client.ip.clone(),
     };

@@ -7,6 +7,7 @@ use super::domain::attempts::{Lockout, Verdict, staff_key, verdict};
 use super::domain::sessions::{SessionLimits, SessionState, session_state};
 use super::store::{Actor, Attempt, Attempts, Audit, SessionRow, StaffAuth, SubjectKind};
 use super::{AppState, internal};
+use crate::audit_text::{AuditText, Counted, Fact, Phrase};
 use crate::error::AppError;
 use crate::model::{AuditAction, StaffRole};
 use crate::portal_model::Problem;
@@ -70,7 +71,7 @@ impl StaffSession {
         &self,
         action: crate::model::AuditAction,
         holder_id: Option<i64>,
-        target: impl Into<String>,
+        target: impl Into<AuditText>,
         reason: &str,
     ) -> Audit {
         Audit {
@@ -78,8 +79,8 @@ impl StaffSession {
             action,
             holder_id,
             target: target.into(),
-            before: String::new(),
-            after: String::new(),
+            before: AuditText::none(),
+            after: AuditText::none(),
             reason: reason.trim().to_string(),
             ip: self.ip.clone(),
         }
@@ -228,10 +229,10 @@ pub async fn verify(
                 actor: Actor::System,
                 action: AuditAction::StaffLocked,
                 holder_id: None,
-                target: format!("staff {}", staff.username),
-                before: String::new(),
-                after: format!("locked until {}", lock_until.to_rfc3339()),
-                reason: format!("{} failed logins", ACCOUNT_LOCKOUT.max),
+                target: Fact::Staff(staff.username.clone()).into(),
+                before: AuditText::none(),
+                after: Fact::LockedUntil(lock_until.to_rfc3339()).into(),
+                reason: Fact::Count(Counted::FailedStaffLogins, ACCOUNT_LOCKOUT.max).stored(),
                 ip: client.ip.clone(),
             })
             .await?;
@@ -425,15 +426,15 @@ pub async fn change_password(
     let mut audit = me.audit(
         AuditAction::StaffPassword,
         None,
-        format!("staff {}", me.username),
+        Fact::Staff(me.username.clone()),
         "",
     );
     audit.before = if me.must_change_password {
-        "published demo password".into()
+        Fact::Said(Phrase::DemoPassword).into()
     } else {
-        "password".into()
+        Fact::Said(Phrase::Password).into()
     };
-    audit.after = "changed by its owner".into();
+    audit.after = Fact::Said(Phrase::ChangedByOwner).into();
     state
         .db
         .set_staff_password(me.id, &hash, &me.token_hash, now, audit)

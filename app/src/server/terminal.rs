@@ -10,6 +10,7 @@ use super::domain::terminals::may_leave;
 use super::ledger::{self, PayRequest, Presented, masked_name};
 use super::store::{Actor, Audit, PaymentOutcome, TerminalRow};
 use super::{AppState, internal};
+use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::error::AppError;
 use crate::model::{AuditAction, Decline, DeviceKind, Money};
 use crate::portal_model::Problem;
@@ -94,10 +95,10 @@ pub async fn set_up(
             actor: Actor::Device(device.id),
             action: AuditAction::TerminalSetUp,
             holder_id: None,
-            target: format!("device {}", device.code),
-            before: String::new(),
-            after: String::new(),
-            reason: "web terminal set up with the device credential".into(),
+            target: Fact::Device(device.code.clone()).into(),
+            before: AuditText::none(),
+            after: AuditText::none(),
+            reason: Phrase::TerminalSetUp.stored(),
             ip: client.ip.clone(),
         })
         .await?;
@@ -135,10 +136,10 @@ pub async fn leave(
             actor: Actor::Staff(staff.id),
             action: AuditAction::TerminalLeft,
             holder_id: None,
-            target: format!("device {}", row.device.code),
-            before: String::new(),
-            after: String::new(),
-            reason: "web terminal ended at the terminal with a staff login".into(),
+            target: Fact::Device(row.device.code.clone()).into(),
+            before: AuditText::none(),
+            after: AuditText::none(),
+            reason: Phrase::TerminalLeft.stored(),
             ip: client.ip.clone(),
         })
         .await?;

@@ -13,6 +13,7 @@
 
 use super::AppState;
 use super::store::{Actor, Audit, AutoTopup, NewOrder, OrderPaid, OrderRow};
+use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::model::{AuditAction, Channel, Money, TopupStatus};
 use crate::portal_model::Problem;
 use async_trait::async_trait;
@@ -397,9 +398,10 @@ pub async fn auto_topup(
                     actor: Actor::System,
                     action: AuditAction::TopupAutoFailed,
                     holder_id: Some(holder_id),
-                    target: format!("order {order_no}"),
-                    before: String::new(),
-                    after: format!("{} failed", settings.amount),
+                    target: Fact::Order(order_no.clone()).into(),
+                    before: AuditText::none(),
+                    after: AuditText::from(Fact::Amount(settings.amount))
+                        .and(Fact::Said(Phrase::Failed)),
                     reason,
                     ip: String::new(),
                 })
@@ -536,25 +538,28 @@ pub async fn save_auto(
                 actor: Actor::Holder(holder_id),
                 action: AuditAction::TopupAutoSettings,
                 holder_id: Some(holder_id),
-                target: settings.card_masked.clone(),
+                target: AuditText::none(),
                 before: existing
-                    .map(|e| {
-                        format!(
-                            "below {} add {} from {}",
-                            e.threshold, e.amount, e.card_masked
-                        )
-                    })
+                    .as_ref()
+                    .map(auto_fact)
+                    .map(AuditText::from)
                     .unwrap_or_default(),
-                after: format!(
-                    "below {} add {} from {}",
-                    settings.threshold, settings.amount, settings.card_masked
-                ),
-                reason: "self-service in the portal".into(),
+                after: auto_fact(&settings).into(),
+                reason: Phrase::SelfService.stored(),
                 ip: ip.to_string(),
             },
         )
         .await?;
     Ok(auto_view(&settings))
+}
+
+/// Automatic top-up as its audit record says it (the bank card masked).
+fn auto_fact(a: &AutoTopup) -> Fact {
+    Fact::AutoTopup {
+        threshold: a.threshold,
+        amount: a.amount,
+        card: a.card_masked.clone(),
+    }
 }
 
 /// Switches automatic top-up off and forgets the bound card.
@@ -573,10 +578,10 @@ pub async fn remove_auto(
                 actor: Actor::Holder(holder_id),
                 action: AuditAction::TopupAutoRemoved,
                 holder_id: Some(holder_id),
-                target: String::new(),
-                before: String::new(),
-                after: "off".into(),
-                reason: "self-service in the portal".into(),
+                target: AuditText::none(),
+                before: AuditText::none(),
+                after: Fact::Said(Phrase::Off).into(),
+                reason: Phrase::SelfService.stored(),
                 ip: ip.to_string(),
             },
         )

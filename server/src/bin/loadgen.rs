@@ -13,7 +13,7 @@
 //! `--rate 0` means full speed. `--hot F`: that fraction of payments goes to 3 hot accounts.
 
 use app::model::{EntryKind, Money};
-use app::server::store::{self, Actor, Audit, Credit};
+use app::server::store::{self, Actor, Audit, AuditText, Credit};
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use server::device_client::DeviceClient;
@@ -190,9 +190,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             actor: Actor::System,
             action: app::model::AuditAction::AccountSetLimits,
             holder_id: Some(holder),
-            target: String::new(),
-            before: String::new(),
-            after: String::new(),
+            target: AuditText::none(),
+            before: AuditText::none(),
+            after: AuditText::none(),
             reason: "load generator".into(),
             ip: String::new(),
         };

@@ -292,9 +292,9 @@ pub fn test_audit(
         actor: app::server::store::Actor::System,
         action,
         holder_id,
-        target: String::new(),
-        before: String::new(),
-        after: String::new(),
+        target: Default::default(),
+        before: Default::default(),
+        after: Default::default(),
         reason: "test".into(),
         ip: String::new(),
     }

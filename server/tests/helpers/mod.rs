@@ -309,3 +309,13 @@ pub async fn login(app: &TestApp, login: &str, password: &str) -> String {
     assert!(cookie.starts_with("ykt_session="), "{cookie}");
     cookie
 }
+
+/// A stored audit text (target, before, after or reason) as the English page shows it.
+pub fn english(stored: &str) -> String {
+    app::audit_text::AuditText::show(stored, true)
+}
+
+/// A stored audit text as the Chinese page shows it.
+pub fn chinese(stored: &str) -> String {
+    app::audit_text::AuditText::show(stored, false)
+}

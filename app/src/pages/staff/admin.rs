@@ -2,11 +2,12 @@
 //! campus profile. Auditors see the same lists without the forms (and the server refuses
 //! their changes anyway).
 
+use super::oversight::{ActionName, change_text};
 use super::{Done, ReasonField, changes, role_label};
 use crate::api::staff::*;
 use crate::campus_form::ProfileForm;
 use crate::components::PageTitle;
-use crate::components::labels::{ActionError, campus_time, category_label};
+use crate::components::labels::{ActionError, audit_text, campus_time, category_label};
 use crate::i18n::*;
 use crate::model::{DeviceKind, MerchantCategory, StaffRole};
 use crate::staff_model::{AdminRequestView, DeviceView, MerchantView, StaffLink, StaffUserView};
@@ -119,8 +120,15 @@ fn ChangeRequests(admin: bool, rows: Vec<AdminRequestView>, a: AdminActions) -> 
                     <ul class="plain" data-testid="change-list">
                         {rows.into_iter().map(|r| view! {
                             <li>
-                                <strong>{r.target.clone()}</strong>
-                                {format!(" · {} · {} → {} · {} · {} {}", r.kind, r.before, r.after, r.reason, r.requested_by, campus_time(&r.requested_at))}
+                                <strong>{move || audit_text(i18n, &r.target)}</strong>
+                                " · " <ActionName code=r.kind.clone() />
+                                {move || format!(
+                                    " · {} · {} · {} {}",
+                                    change_text(i18n, &r.before, &r.after),
+                                    r.reason,
+                                    r.requested_by,
+                                    campus_time(&r.requested_at),
+                                )}
                                 {admin.then(|| decide_forms!(decide, r.id, t!(i18n, staff.approve), t!(i18n, staff.reject), "ac"))}
                             </li>
                         }).collect_view()}

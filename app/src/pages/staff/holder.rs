@@ -1,7 +1,7 @@
 //! One cardholder at the counter: who they are, balance, cards, lockouts, recent activity and
 //! the audit trail, with every counter action as a form that asks for the reason.
 
-use super::{Done, ReasonField, account_label};
+use super::{Done, ReasonField, account_label, changes};
 use crate::api::staff::*;
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, card_status_label, kind_label, money};
@@ -55,22 +55,24 @@ pub fn HolderPage() -> impl IntoView {
         resolve,
         returned,
     };
-    let versions = move || {
-        topup.version().get()
-            + issue.version().get()
-            + replace.version().get()
-            + cancel.version().get()
-            + lost.version().get()
-            + frozen.version().get()
-            + reset.version().get()
-            + unlock.version().get()
-            + close.version().get()
-            + payout.version().get()
-            + reverse.version().get()
-            + approve.version().get()
-            + resolve.version().get()
-            + returned.version().get()
-    };
+    // Reloaded after a change, not after a refusal: a refused form keeps what was typed in it.
+    let counts = [
+        changes(topup.version(), topup.value()),
+        changes(issue.version(), issue.value()),
+        changes(replace.version(), replace.value()),
+        changes(cancel.version(), cancel.value()),
+        changes(lost.version(), lost.value()),
+        changes(frozen.version(), frozen.value()),
+        changes(reset.version(), reset.value()),
+        changes(unlock.version(), unlock.value()),
+        changes(close.version(), close.value()),
+        changes(payout.version(), payout.value()),
+        changes(reverse.version(), reverse.value()),
+        changes(approve.version(), approve.value()),
+        changes(resolve.version(), resolve.value()),
+        changes(returned.version(), returned.value()),
+    ];
+    let versions = move || counts.iter().map(|c| c.get()).sum::<usize>();
     let file = Resource::new(
         move || (holder_id(), versions()),
         |(id, _)| get_holder_file(id),

@@ -4,7 +4,7 @@
 use crate::api::staff::{audit_log, get_reports};
 use crate::components::PageTitle;
 use crate::components::labels::{
-    actor_kind_label, audit_action_label, campus_time, channel_label, money,
+    actor_kind_label, audit_action_label, audit_text, campus_time, channel_label, money,
 };
 use crate::i18n::*;
 use crate::model::AuditAction;
@@ -32,9 +32,9 @@ pub fn AuditTable(rows: Vec<AuditView>) -> impl IntoView {
                         <td>{move || actor_kind_label(i18n, a.actor_kind)} " " {a.actor_name.clone()}</td>
                         <td><ActionName code=a.action.clone() /></td>
                         <td>{a.holder.clone().unwrap_or_default()}</td>
-                        <td>{a.target.clone()}</td>
-                        <td>{if a.before.is_empty() { a.after.clone() } else { format!("{} → {}", a.before, a.after) }}</td>
-                        <td>{a.reason.clone()}</td>
+                        <td>{move || audit_text(i18n, &a.target)}</td>
+                        <td>{move || change_text(i18n, &a.before, &a.after)}</td>
+                        <td>{move || audit_text(i18n, &a.reason)}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -44,10 +44,19 @@ pub fn AuditTable(rows: Vec<AuditView>) -> impl IntoView {
     .into_any()
 }
 
+/// What changed: "before → after", or only the after when there was nothing before.
+pub fn change_text(i18n: leptos_i18n::I18nContext<Locale>, before: &str, after: &str) -> String {
+    if before.is_empty() {
+        audit_text(i18n, after)
+    } else {
+        format!("{} → {}", audit_text(i18n, before), audit_text(i18n, after))
+    }
+}
+
 /// An audit action in the reader's language, with its stored code beside it (what the filter
 /// and the CSV export use). A code this version does not know is shown as it is.
 #[component]
-fn ActionName(code: String) -> impl IntoView {
+pub fn ActionName(code: String) -> impl IntoView {
     let i18n = use_i18n();
     match AuditAction::parse(&code) {
         Some(action) => view! {

@@ -1,6 +1,7 @@
 //! A holder's account: frozen and unfrozen by the office, and closed for good with its balance
 //! paid out to the holder's bank account.
 
+use crate::audit_text::{AuditText, Fact};
 use crate::model::{AccountStatus, Money};
 use crate::portal_model::Problem;
 
@@ -25,8 +26,8 @@ pub struct FreezePlan {
     pub status: AccountStatus,
     /// Kept on the account while frozen (the office's reason), cleared when unfrozen.
     pub status_reason: String,
-    pub audit_before: String,
-    pub audit_after: String,
+    pub audit_before: AuditText,
+    pub audit_after: AuditText,
 }
 
 /// Freezing (`frozen`) or unfreezing: any open account, never a closed one (`None`).
@@ -42,8 +43,8 @@ pub fn decide_freeze(before: AccountStatus, frozen: bool, reason: &str) -> Optio
     Some(FreezePlan {
         status,
         status_reason: if frozen { reason.into() } else { String::new() },
-        audit_before: before.as_str().into(),
-        audit_after: status.as_str().into(),
+        audit_before: Fact::AccountStatus(before).into(),
+        audit_after: Fact::AccountStatus(status).into(),
     })
 }
 
@@ -52,8 +53,8 @@ pub fn decide_freeze(before: AccountStatus, frozen: bool, reason: &str) -> Optio
 pub struct ClosePlan {
     /// The balance paid out (a payout entry and its bank transfer), when there is any.
     pub payout: Option<Money>,
-    pub audit_before: String,
-    pub audit_after: String,
+    pub audit_before: AuditText,
+    pub audit_after: AuditText,
 }
 
 impl ClosePlan {
@@ -127,8 +128,10 @@ pub fn decide_close(
     }
     Ok(ClosePlan {
         payout: (balance > Money::ZERO).then_some(balance),
-        audit_before: format!("{}; balance {}", status.as_str(), balance.yuan_string()),
-        audit_after: format!("closed; paid out {} ({reference})", balance.yuan_string()),
+        audit_before: AuditText::from(Fact::AccountStatus(status)).and(Fact::Balance(balance)),
+        audit_after: AuditText::from(Fact::AccountStatus(AccountStatus::Closed))
+            .and(Fact::PaidOut(balance))
+            .and(Fact::Reference(reference.into())),
     })
 }
 
@@ -172,8 +175,11 @@ mod tests {
             );
             if let Some(p) = got {
                 assert_eq!(
-                    (p.audit_before.as_str(), p.audit_after.as_str()),
-                    (before.as_str(), p.status.as_str())
+                    (p.audit_before, p.audit_after),
+                    (
+                        Fact::AccountStatus(before).into(),
+                        Fact::AccountStatus(p.status).into()
+                    )
                 );
             }
         }
@@ -184,8 +190,18 @@ mod tests {
         let y = |fen| Money::from_fen(fen);
         let plan = decide_close(Frozen, y(12_345), "PO-1", true, false).unwrap();
         assert_eq!(plan.payout, Some(y(12_345)));
-        assert_eq!(plan.audit_before, "frozen; balance 123.45");
-        assert_eq!(plan.audit_after, "closed; paid out 123.45 (PO-1)");
+        assert_eq!(
+            plan.audit_before.text(true),
+            "account frozen; balance ¥123.45"
+        );
+        assert_eq!(
+            plan.audit_after.text(true),
+            "account closed; paid out ¥123.45; reference PO-1"
+        );
+        assert_eq!(
+            plan.audit_after.text(false),
+            "账户已销户；退还 ¥123.45；转账参考号 PO-1"
+        );
         assert_eq!(
             plan.outcome(Some(7)),
             Closing::Closed {

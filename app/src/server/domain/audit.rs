@@ -2,6 +2,7 @@
 //! what (the action and its before and after, written by the store from each decision's plan),
 //! and why: the reason the staff member types, which this module checks.
 
+use crate::audit_text::{AuditText, Fact};
 use crate::portal_model::Problem;
 
 /// The reason typed for a change, trimmed: 2 to 200 characters.
@@ -41,32 +42,30 @@ pub fn second_person<'a>(
 }
 
 /// What an audit record says of a change to a document (the campus profile): every top-level
-/// field that differs, as JSON objects of before and after. Equal documents give two equal
-/// (empty) objects.
-pub fn changed_fields<T: serde::Serialize>(before: &T, after: &T) -> (String, String) {
+/// field that differs, with its value (as JSON) before and after. Equal documents give nothing.
+pub fn changed_fields<T: serde::Serialize>(before: &T, after: &T) -> (AuditText, AuditText) {
     let (Ok(serde_json::Value::Object(b)), Ok(serde_json::Value::Object(a))) =
         (serde_json::to_value(before), serde_json::to_value(after))
     else {
-        return (String::new(), String::new());
+        return (AuditText::none(), AuditText::none());
     };
-    let mut was = serde_json::Map::new();
-    let mut now = serde_json::Map::new();
+    let field = |key: &String, value: Option<&serde_json::Value>| {
+        Fact::Field(key.clone(), value.cloned().unwrap_or_default().to_string())
+    };
+    let (mut was, mut now) = (AuditText::none(), AuditText::none());
     for (key, value) in &a {
         if b.get(key) != Some(value) {
-            was.insert(key.clone(), b.get(key).cloned().unwrap_or_default());
-            now.insert(key.clone(), value.clone());
+            was = was.and(field(key, b.get(key)));
+            now = now.and(field(key, Some(value)));
         }
     }
     for (key, value) in &b {
         if !a.contains_key(key) {
-            was.insert(key.clone(), value.clone());
-            now.insert(key.clone(), serde_json::Value::Null);
+            was = was.and(field(key, Some(value)));
+            now = now.and(field(key, None));
         }
     }
-    (
-        serde_json::Value::Object(was).to_string(),
-        serde_json::Value::Object(now).to_string(),
-    )
+    (was, now)
 }
 
 #[cfg(test)]
@@ -79,14 +78,28 @@ mod tests {
         let before = json!({"a": 1, "b": {"x": 1}, "gone": true, "same": "s"});
         let after = json!({"a": 2, "b": {"x": 2}, "new": [1], "same": "s"});
         let (b, a) = changed_fields(&before, &after);
-        let (b, a): (serde_json::Value, serde_json::Value) = (
-            serde_json::from_str(&b).unwrap(),
-            serde_json::from_str(&a).unwrap(),
+        let f = |k: &str, v: &str| Fact::Field(k.into(), v.into());
+        assert_eq!(
+            b.0,
+            [
+                f("a", "1"),
+                f("b", r#"{"x":1}"#),
+                f("new", "null"),
+                f("gone", "true")
+            ]
         );
-        assert_eq!(b, json!({"a": 1, "b": {"x": 1}, "new": null, "gone": true}));
-        assert_eq!(a, json!({"a": 2, "b": {"x": 2}, "new": [1], "gone": null}));
+        assert_eq!(
+            a.0,
+            [
+                f("a", "2"),
+                f("b", r#"{"x":2}"#),
+                f("new", "[1]"),
+                f("gone", "null")
+            ]
+        );
+        assert_eq!(a.text(true), r#"a: 2; b: {"x":2}; new: [1]; gone: null"#);
         let (b, a) = changed_fields(&before, &before);
-        assert_eq!((b.as_str(), a.as_str()), ("{}", "{}"));
+        assert!(b.is_empty() && a.is_empty());
     }
 
     #[test]

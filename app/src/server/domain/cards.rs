@@ -2,6 +2,7 @@
 //! the lost report the holder makes and lifts. One live (active or lost) card per holder.
 
 use super::{Broken, neg, sub};
+use crate::audit_text::{AuditText, Fact};
 use crate::model::{AccountStatus, CardStatus, Money};
 
 /// The outcome of issuing or replacing a card.
@@ -61,8 +62,8 @@ pub struct IssuePlan {
     pub fee_memo: String,
     pub balance_after: Money,
     /// The audit record's before and after.
-    pub audit_before: Option<String>,
-    pub audit_after: String,
+    pub audit_before: Option<AuditText>,
+    pub audit_after: AuditText,
 }
 
 impl IssuePlan {
@@ -102,21 +103,26 @@ pub fn decide_issue(
         (
             Some((neg(ask.fee, "fee overflow")?, after)),
             after,
-            format!("card {} active; fee {}", ask.card_no, ask.fee.yuan_string()),
+            new_card(ask.card_no).and(Fact::Fee(ask.fee)),
         )
     } else {
-        (None, balance, format!("card {} active", ask.card_no))
+        (None, balance, new_card(ask.card_no))
     };
     Ok(Ok(IssuePlan {
-        audit_before: live
-            .as_ref()
-            .map(|c| format!("card {} {}", c.card_no, c.status.as_str())),
+        audit_before: live.as_ref().map(|c| {
+            AuditText::from(Fact::Card(c.card_no.clone())).and(Fact::CardStatus(c.status))
+        }),
         void: live,
         fee_entry,
         fee_memo: replacement_memo(ask.card_no),
         balance_after,
         audit_after,
     }))
+}
+
+/// A card just issued, as its audit record says it.
+fn new_card(card_no: &str) -> AuditText {
+    AuditText::from(Fact::Card(card_no.into())).and(Fact::CardStatus(CardStatus::Active))
 }
 
 /// The memo of a replacement's fee entry, which names the new card.
@@ -138,18 +144,18 @@ pub struct CardPlan {
     pub card_id: i64,
     pub to: CardStatus,
     pub outcome: CardChange,
-    pub audit_target: String,
-    pub audit_before: String,
-    pub audit_after: String,
+    pub audit_target: AuditText,
+    pub audit_before: AuditText,
+    pub audit_after: AuditText,
 }
 
 fn change(card: LiveCard, to: CardStatus) -> CardPlan {
     CardPlan {
         card_id: card.id,
         to,
-        audit_target: format!("card {}", card.card_no),
-        audit_before: card.status.as_str().into(),
-        audit_after: to.as_str().into(),
+        audit_target: Fact::Card(card.card_no.clone()).into(),
+        audit_before: Fact::CardStatus(card.status).into(),
+        audit_after: Fact::CardStatus(to).into(),
         outcome: CardChange::Changed {
             card_no: card.card_no,
             from: card.status,
@@ -326,8 +332,14 @@ mod tests {
         assert_eq!(plan.fee_entry, Some((y(-20), y(0))));
         assert_eq!(plan.balance_after, y(0));
         assert_eq!(plan.fee_memo, "card replacement 31000010");
-        assert_eq!(plan.audit_before.as_deref(), Some("card 31000003 lost"));
-        assert_eq!(plan.audit_after, "card 31000010 active; fee 20.00");
+        assert_eq!(
+            plan.audit_before.as_ref().map(|t| t.text(true)).as_deref(),
+            Some("card 31000003; lost")
+        );
+        assert_eq!(
+            plan.audit_after.text(true),
+            "card 31000010; active; fee ¥20.00"
+        );
         assert_eq!(
             plan.outcome(),
             CardIssue::Issued {
@@ -350,7 +362,7 @@ mod tests {
         assert_eq!(plan.void, None);
         assert_eq!(plan.fee_entry, None);
         assert_eq!(plan.audit_before, None);
-        assert_eq!(plan.audit_after, "card 31000010 active");
+        assert_eq!(plan.audit_after.text(true), "card 31000010; active");
         assert_eq!(
             plan.outcome(),
             CardIssue::Issued {
@@ -397,11 +409,11 @@ mod tests {
         assert_eq!(
             (
                 plan.card_id,
-                plan.audit_target.as_str(),
-                plan.audit_before.as_str(),
-                plan.audit_after.as_str()
+                plan.audit_target.text(true),
+                plan.audit_before.text(false),
+                plan.audit_after.text(false)
             ),
-            (9, "card 31000003", "active", "lost")
+            (9, "card 31000003".into(), "正常".into(), "已挂失".into())
         );
     }
 
@@ -410,8 +422,8 @@ mod tests {
         for status in [CardStatus::Active, CardStatus::Lost] {
             let plan = decide_cancel(card(status)).unwrap();
             assert_eq!(plan.to, CardStatus::Cancelled);
-            assert_eq!(plan.audit_before, status.as_str());
-            assert_eq!(plan.audit_after, "cancelled");
+            assert_eq!(plan.audit_before, Fact::CardStatus(status).into());
+            assert_eq!(plan.audit_after.text(true), "cancelled");
         }
         assert_eq!(decide_cancel(None), Err(CardChange::NoCard));
     }

@@ -3,6 +3,7 @@
 //! the approval is what runs the correction.
 
 use super::{Broken, add, neg};
+use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::model::{AccountStatus, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +27,11 @@ pub struct CorrectionPlan {
 }
 
 impl CorrectionPlan {
-    pub fn audit_after(&self, journal_id: i64) -> String {
-        format!(
-            "correction #{journal_id} +{}; balance {}",
-            self.entry.yuan_string(),
-            self.balance_after.yuan_string()
-        )
+    /// The correction's entry, what it credited and the balance after.
+    pub fn audit_after(&self, journal_id: i64) -> AuditText {
+        AuditText::from(Fact::Entry(journal_id))
+            .and(Fact::Credit(self.entry))
+            .and(Fact::Balance(self.balance_after))
     }
 
     pub fn outcome(&self, journal_id: i64) -> Correction {
@@ -48,13 +48,15 @@ pub enum CorrectionVerdict {
     /// The payment was refunded or corrected meanwhile: the approval request is closed as
     /// rejected (with this audit text), not left pending for ever.
     RejectRequest {
-        audit_after: &'static str,
+        audit_after: AuditText,
     },
     Refuse(Correction),
 }
 
 /// The text of a request closed because its payment was reversed meanwhile.
-pub const REVERSED_MEANWHILE: &str = "rejected: the payment was refunded or corrected already";
+pub fn reversed_meanwhile() -> AuditText {
+    Fact::Said(Phrase::ReversedMeanwhile).into()
+}
 
 /// A correction of one payment (`payment_amount` as stored, negative), read under the account
 /// lock: once per payment, never into a closed account.
@@ -68,7 +70,7 @@ pub fn decide_correction(
     if already_reversed {
         return Ok(if on_request {
             CorrectionVerdict::RejectRequest {
-                audit_after: REVERSED_MEANWHILE,
+                audit_after: reversed_meanwhile(),
             }
         } else {
             CorrectionVerdict::Refuse(Correction::AlreadyReversed)
@@ -113,7 +115,7 @@ mod tests {
                 true,
                 Active,
                 CorrectionVerdict::RejectRequest {
-                    audit_after: REVERSED_MEANWHILE,
+                    audit_after: reversed_meanwhile(),
                 },
             ),
             (
@@ -142,7 +144,10 @@ mod tests {
             entry: y(12),
             balance_after: y(20),
         };
-        assert_eq!(p.audit_after(41), "correction #41 +12.00; balance 20.00");
+        assert_eq!(
+            p.audit_after(41).text(true),
+            "entry #41; +¥12.00; balance ¥20.00"
+        );
         assert_eq!(
             p.outcome(41),
             Correction::Corrected {

@@ -884,9 +884,9 @@ mod tests {
             actor: super::super::Actor::Staff(staff),
             action,
             holder_id: holder,
-            target: String::new(),
-            before: String::new(),
-            after: String::new(),
+            target: Default::default(),
+            before: Default::default(),
+            after: Default::default(),
             reason: "copy test".into(),
             ip: String::new(),
         }

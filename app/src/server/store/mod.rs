@@ -396,15 +396,20 @@ pub enum Actor {
     System,
 }
 
+pub use crate::audit_text::{AuditText, Counted, Fact, Phrase};
+
 /// One audit record: who, what, to whom, before and after, why.
 #[derive(Debug, Clone)]
 pub struct Audit {
     pub actor: Actor,
     pub action: crate::model::AuditAction,
     pub holder_id: Option<i64>,
-    pub target: String,
-    pub before: String,
-    pub after: String,
+    /// What the record is about, and the thing before and after: facts, shown in the
+    /// reader's language (`crate::audit_text`).
+    pub target: AuditText,
+    pub before: AuditText,
+    pub after: AuditText,
+    /// The reason as the staff member typed it; one the system writes is a stored `AuditText`.
     pub reason: String,
     pub ip: String,
 }

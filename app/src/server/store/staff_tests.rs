@@ -7,6 +7,7 @@ use super::{
     Credit, CreditOutcome, Db, Debit, DeviceInput, MerchantInput, NewCard, NewHolder, NewOrder,
     NewSession, NewStaffUser, PasswordKind, PaymentOutcome, SubjectKind,
 };
+use crate::audit_text::AuditText;
 use crate::model::{
     AccountStatus, AuditAction, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
     MerchantCategory, Money, StaffRole,
@@ -82,9 +83,9 @@ impl Fixture {
             actor: Actor::Staff(staff),
             action,
             holder_id: holder,
-            target: String::new(),
-            before: String::new(),
-            after: String::new(),
+            target: AuditText::none(),
+            before: AuditText::none(),
+            after: AuditText::none(),
             reason: "test".into(),
             ip: "127.0.0.1".into(),
         }
@@ -364,8 +365,14 @@ async fn cards_are_issued_replaced_with_a_fee_and_cancelled() {
     assert_eq!(f.audits().await, audits + 1);
     let log = f.db.audit_of_holder(f.holder, 1).await.expect("audit");
     assert_eq!(log[0].action, "card.issue");
-    assert_eq!(log[0].before, format!("card {A_CARD} active"));
-    assert_eq!(log[0].after, "card 88000104 active; fee 20.00");
+    assert_eq!(
+        AuditText::show(&log[0].before, true),
+        format!("card {A_CARD}; active")
+    );
+    assert_eq!(
+        AuditText::show(&log[0].after, false),
+        "卡 88000104；正常；工本费 ¥20.00"
+    );
     assert!(
         log[0].actor.starts_with("staff operator ("),
         "{}",
@@ -421,11 +428,11 @@ async fn cards_are_issued_replaced_with_a_fee_and_cancelled() {
     let log = f.db.audit_of_holder(f.holder, 1).await.expect("audit");
     assert_eq!(
         (
-            log[0].target.as_str(),
-            log[0].before.as_str(),
-            log[0].after.as_str()
+            AuditText::show(&log[0].target, true),
+            AuditText::show(&log[0].before, true),
+            AuditText::show(&log[0].after, true)
         ),
-        ("card 88000104", "active", "cancelled")
+        ("card 88000104".into(), "active".into(), "cancelled".into())
     );
     assert_eq!(
         issue(card("88000105", "NEW00105"), true, Money::ZERO).await,
@@ -590,8 +597,11 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
     );
     let log = f.db.audit_of_holder(f.holder, 1).await.expect("audit");
     assert_eq!(
-        (log[0].before.as_str(), log[0].after.as_str()),
-        ("active", "frozen")
+        (
+            AuditText::show(&log[0].before, false),
+            AuditText::show(&log[0].after, false)
+        ),
+        ("账户正常".into(), "账户冻结".into())
     );
     assert!(
         f.db.set_frozen(
@@ -670,8 +680,8 @@ async fn accounts_are_frozen_and_closed_with_the_whole_balance_paid_out() {
     assert_eq!(check.entries, entries_before + 1);
     let log = f.db.audit_of_holder(f.holder, 1).await.expect("audit");
     assert_eq!(
-        log[0].after,
-        format!("closed; paid out {} (BANK-PAYOUT-1)", balance.yuan_string())
+        AuditText::show(&log[0].after, true),
+        format!("account closed; paid out {balance}; reference BANK-PAYOUT-1")
     );
 
     let audits_closed = f.audits().await;

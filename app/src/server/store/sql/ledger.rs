@@ -7,6 +7,7 @@
 use super::{
     ThisStore, end_bindings_tx, insert_audit, lock_account, lock_account_of_holder, set_balance,
 };
+use crate::audit_text::Fact;
 use crate::model::{AccountStatus, Decline, DeviceKind, EntryKind, Money};
 use crate::portal_model::AccessView;
 use crate::server::domain::bindings::HolderEvent;
@@ -507,8 +508,8 @@ impl CardStore for ThisStore {
                 .await?;
             end_bindings_tx(&mut tx, holder_id, status_event(status), now).await?;
             let mut audit = audit.clone();
-            audit.before = before.as_str().into();
-            audit.after = status.as_str().into();
+            audit.before = Fact::AccountStatus(before).into();
+            audit.after = Fact::AccountStatus(status).into();
             insert_audit(&mut tx, &audit, now).await?;
             Ok(Finish::Commit(()))
         })

@@ -10,6 +10,7 @@ use super::{
     insert_holder, lock_account, lock_account_of_holder, lock_live_card, opt_ts_of, set_balance,
     set_card_status, ts_of,
 };
+use crate::audit_text::{Fact, Phrase};
 use crate::model::{
     ActorKind, CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, Money, StaffRole,
 };
@@ -300,7 +301,7 @@ async fn cash_credit_in_tx(
         }));
     }
     let mut audit = audit.clone();
-    audit.after = format!("balance {}", balance.yuan_string());
+    audit.after = Fact::Balance(*balance).into();
     insert_audit(&mut *tx, &audit, credit.now).await?;
     Ok(Finish::Commit(outcome))
 }
@@ -1074,7 +1075,7 @@ impl StaffStore for ThisStore {
                 // Closed meanwhile: the request is decided, nothing paid, and the record says so.
                 Err(refused) => {
                     let mut audit = audit.clone();
-                    audit.after = "account already closed: nothing paid out".into();
+                    audit.after = Fact::Said(Phrase::AlreadyClosed).into();
                     insert_audit(&mut tx, &audit, now).await?;
                     refused
                 }
@@ -1446,7 +1447,7 @@ impl StaffStore for ThisStore {
                         .execute(&mut *tx)
                         .await?;
                     let mut audit = audit.clone();
-                    audit.after = audit_after.into();
+                    audit.after = audit_after;
                     insert_audit(&mut tx, &audit, now).await?;
                     return Ok(Finish::Commit(Correction::AlreadyReversed));
                 }
