@@ -423,6 +423,9 @@ test("money out of the counter takes two people: a large cash top-up, and a clos
   await colleague.signIn(colleagueUser);
   await colleague.open("/staff/queue");
   const cashRow = colleague.page.getByTestId("cash-list").getByRole("listitem").filter({ hasText: holderNo });
+  // No note was typed: the request says so in words, not as stored data.
+  await expect(cashRow).toContainText("在服务中心交现金");
+  await expect(cashRow).not.toContainText("said");
   await cashRow.getByRole("button", { name: "复核通过并入账" }).click();
   const receipt = colleague.page.getByTestId("receipt");
   await expect(receipt.getByTestId("receipt-amount")).toHaveText("¥1500.00");

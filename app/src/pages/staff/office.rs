@@ -4,7 +4,7 @@
 use super::{Done, ReasonField, may_act_here};
 use crate::api::staff::*;
 use crate::components::PageTitle;
-use crate::components::labels::{ActionError, campus_time, error_text, money};
+use crate::components::labels::{ActionError, audit_text, campus_time, error_text, money};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::staff_model::{CashRequestView, ClosingRequestView, FailedTopupView, ReversalView};
@@ -179,7 +179,8 @@ pub fn QueuePage() -> impl IntoView {
             <QueueList rows=cash_rows testid="cash-list" item=move |r: CashRequestView| view! {
                 <li>
                     {holder_link(r.holder_id, r.name, r.student_no)}
-                    {format!(" · {} · {} · {} · {} {}", money(r.amount), r.receipt_no, r.reason, r.requested_by, campus_time(&r.requested_at))}
+                    // The reason as typed, or the system's own ("在服务中心交现金") in the page's language.
+                    {format!(" · {} · {} · {} · {} {}", money(r.amount), r.receipt_no, audit_text(i18n, &r.reason), r.requested_by, campus_time(&r.requested_at))}
                     {act.then(|| decide_forms!(cash, r.id, t!(i18n, staff.approve_cash), t!(i18n, staff.reject), "cq"))}
                 </li>
             } />
