@@ -22,7 +22,7 @@ pub mod user_agent;
 use crate::components::{ErrorPage, Footer, Header, provide_campus};
 use crate::i18n::*;
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, MetaTags, Stylesheet, provide_meta_context};
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use staff_model::StaffPage;
@@ -80,6 +80,10 @@ fn AppBody() -> impl IntoView {
     provide_campus();
     let i18n = use_i18n();
     view! {
+        // Every page has a title and a description from its first byte; a page's own
+        // `PageTitle` replaces this one.
+        <Title text=move || t_string!(i18n, site_title).to_string() />
+        <Meta name="description" content=move || t_string!(i18n, meta_description).to_string() />
         <Router>
             <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>
             <Header />

@@ -179,6 +179,8 @@ pub async fn build_state_with_clock(
         settings.payment_provider == config::PaymentProvider::Sandbox,
     );
     state.trusted_proxies = std::sync::Arc::new(settings.trusted_proxies.clone());
+    // Read the campus profile before the first page: no page waits for it afterwards.
+    state.campus.get(&state.db).await?;
     Ok(state)
 }
 
@@ -215,10 +217,20 @@ pub fn clock_route(clock: &Clock, asked: bool) -> bool {
     asked && !clock.is_system()
 }
 
+/// The app's routes, listed once per process. Listing renders the app with every resource
+/// held back by a flag that is global to the process (leptos's `SuppressResourceLoad`): a page
+/// rendered meanwhile by another server in the same process (the integration tests run
+/// several) would wait forever for its data, streaming half a page.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole HTTP application. `clock_control`: `POST /test/clock` moves the server's chosen
 /// clock on (`Settings::clock_control`; never on the system clock).
 pub fn router_with(state: AppState, clock_control: bool) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(healthz))

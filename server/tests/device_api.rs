@@ -728,7 +728,7 @@ async fn a_remembered_phone_opens_only_its_code_and_pays_offline_within_the_camp
     let mut campus = app.state.db.campus_profile().await.unwrap().unwrap();
     campus.offline_code_max = Money::yuan(20);
     app.state.db.save_campus_profile(&campus).await.unwrap();
-    app.state.campus.forget();
+    app.state.campus.put(campus.clone());
     let (session, phone) = login_remembering(&app, &fresh.login, FRESH_QUERY_PASSWORD).await;
     let both = format!("{session}; {phone}");
 

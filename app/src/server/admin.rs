@@ -456,7 +456,7 @@ async fn apply_change(
             audit.before = thresholds(&before).into();
             audit.after = AuditText::from(thresholds(&after)).and(approved);
             state.db.save_profile_audited(&after, audit).await?;
-            state.campus.forget();
+            state.campus.put(after);
             Ok(None)
         }
     }
@@ -628,7 +628,7 @@ pub async fn save_profile(
         audit.before = b;
         audit.after = a;
         state.db.save_profile_audited(&now_saved, audit).await?;
-        state.campus.forget();
+        state.campus.put(now_saved.clone());
     }
     let thresholds_request = if now_saved == wanted {
         None

@@ -105,35 +105,74 @@ mod tests {
     }
 }
 
-/// The campus profile kept in memory for a few seconds: every payment and every page needs it,
-/// and it changes only when an administrator saves it (who then calls `forget`).
+/// The campus profile kept in memory: every page shows it, and no page may wait for it (a
+/// `<title>` that waits for the database misses the `<head>` the server streams first). It is
+/// read once at start (`get`); after `CAMPUS_CACHE_TTL` the kept copy is still served while
+/// one read in the background refreshes it, so another server's save shows a request later. A
+/// save on this server replaces it at once (`put`).
 #[derive(Default)]
 pub struct CampusCache {
     cached: std::sync::RwLock<Option<(std::time::Instant, CampusProfile)>>,
+    /// Whether a background read is under way (at most one at a time).
+    refreshing: std::sync::atomic::AtomicBool,
+    /// Counts `put`s: a read that began before a save does not overwrite what was saved.
+    generation: std::sync::atomic::AtomicU64,
 }
 
-/// How long a cached profile is used before it is read again.
+/// How long a cached profile is served before it is read again (in the background).
 pub const CAMPUS_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl CampusCache {
-    pub async fn get(&self, db: &super::Db) -> Result<Option<CampusProfile>, super::StoreError> {
-        if let Ok(guard) = self.cached.read()
-            && let Some((at, profile)) = guard.as_ref()
-            && at.elapsed() < CAMPUS_CACHE_TTL
-        {
-            return Ok(Some(profile.clone()));
+    /// The profile: the kept copy whenever there is one, else read from the database.
+    pub async fn get(
+        self: &std::sync::Arc<Self>,
+        db: &super::Db,
+    ) -> Result<Option<CampusProfile>, super::StoreError> {
+        use std::sync::atomic::Ordering;
+        let cached = self.cached.read().ok().and_then(|guard| guard.clone());
+        let Some((at, profile)) = cached else {
+            return self.load(db).await;
+        };
+        if at.elapsed() >= CAMPUS_CACHE_TTL && !self.refreshing.swap(true, Ordering::AcqRel) {
+            let (cache, db) = (std::sync::Arc::clone(self), std::sync::Arc::clone(db));
+            tokio::spawn(async move {
+                if let Err(error) = cache.load(&db).await {
+                    tracing::warn!(%error, "could not read the campus profile again; keeping the last one");
+                }
+                cache.refreshing.store(false, Ordering::Release);
+            });
         }
+        Ok(Some(profile))
+    }
+
+    async fn load(&self, db: &super::Db) -> Result<Option<CampusProfile>, super::StoreError> {
+        use std::sync::atomic::Ordering;
+        let generation = self.generation.load(Ordering::Acquire);
         let profile = db.campus_profile().await?;
-        if let (Some(p), Ok(mut guard)) = (&profile, self.cached.write()) {
+        if let (Some(p), Ok(mut guard)) = (&profile, self.cached.write())
+            && self.generation.load(Ordering::Acquire) == generation
+        {
             *guard = Some((std::time::Instant::now(), p.clone()));
         }
         Ok(profile)
     }
 
-    /// Drops the cached profile (after an administrator saved a new one).
-    pub fn forget(&self) {
+    /// Makes the kept copy look `CAMPUS_CACHE_TTL` old (for tests).
+    #[cfg(test)]
+    pub(crate) fn age(&self) {
+        if let Ok(mut guard) = self.cached.write()
+            && let Some((at, _)) = guard.as_mut()
+        {
+            *at -= CAMPUS_CACHE_TTL;
+        }
+    }
+
+    /// Keeps the profile an administrator has just saved.
+    pub fn put(&self, profile: CampusProfile) {
         if let Ok(mut guard) = self.cached.write() {
-            *guard = None;
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            *guard = Some((std::time::Instant::now(), profile));
         }
     }
 }

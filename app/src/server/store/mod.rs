@@ -25,6 +25,8 @@ macro_rules! spent_today {
     };
 }
 
+#[cfg(test)]
+mod campus_cache_tests;
 mod copy;
 pub mod postgres;
 pub mod sqlite;
