@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 setup_build_tools
 log "building the portal (release)"
-cargo leptos build --release
+build_release
 log "starting the portal on http://${YIKATONG_ADDR:-127.0.0.1:3000} (Ctrl-C stops it)"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 exec "${CARGO_TARGET_DIR:-target}/release/server"

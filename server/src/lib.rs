@@ -16,6 +16,7 @@ use app::server::{AppState, PasswordHasher};
 use app::{App, shell};
 use axum::Router;
 use axum::extract::State;
+use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -27,6 +28,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -254,10 +256,21 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(response_nonce, shell))
+        // The site's files, with their validators honoured (a revisit costs a `304`), as
+        // stored compressed at build time when the browser takes that; anything else is the
+        // app's error page. (leptos_axum's own file handler drops `If-Modified-Since`.)
+        .fallback_service(
+            ServeDir::new(&*state.leptos_options.site_root)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(
+                    leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+                        response_nonce,
+                        shell,
+                    )
+                    .with_state(state.clone()),
+                ),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             portal_guard,
@@ -268,6 +281,7 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
             content_security_policy,
         ))
         .layer(axum::middleware::from_fn(body_limit))
+        .layer(axum::middleware::from_fn(cache_policy))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             real_client,
@@ -392,6 +406,50 @@ fn response_nonce() {
     {
         provide_context(nonce);
     }
+}
+
+/// Whether a path names one of the site's files (`public/` and the built `pkg/`) rather than a
+/// page, a server function or the device API.
+pub fn is_static_file(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path.starts_with("/icons/")
+        || matches!(
+            path,
+            "/favicon.svg"
+                | "/manifest.webmanifest"
+                | "/offline.html"
+                | "/sw.js"
+                | "/sw-register.js"
+        )
+}
+
+/// How long a browser may keep what it gets, when the handler did not say. The site's files
+/// keep their names from one release to the next, so a browser asks again every time
+/// (`no-cache`: an unchanged file costs a `304`, and a new release is never mixed with an old
+/// bundle). Everything else (pages with a balance on them, server answers) is never stored
+/// (`no-store`): after logging out on a shared computer, Back shows nothing.
+async fn cache_policy(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let static_file = is_static_file(req.uri().path());
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    headers
+        .entry(axum::http::header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(if static_file {
+            "no-cache"
+        } else {
+            "no-store"
+        }));
+    if static_file {
+        // The same address answers brotli, gzip or plain bytes: a shared cache must keep
+        // them apart.
+        headers
+            .entry(axum::http::header::VARY)
+            .or_insert(HeaderValue::from_static("accept-encoding"));
+    }
+    res
 }
 
 /// The largest request body: small everywhere (a form, a device's sale), larger only for the

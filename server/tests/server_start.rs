@@ -96,6 +96,58 @@ async fn every_page_has_a_title_and_a_description_in_its_first_bytes() {
 }
 
 #[tokio::test]
+async fn the_bundle_is_sent_as_compressed_at_build_time_and_asked_for_again_each_visit() {
+    // `cargo leptos build --release --precompress` leaves `yikatong.wasm.br` (brotli 11) and
+    // `.gz` beside each file; the server sends those as they are instead of compressing the
+    // file again on the fly at a lower level.
+    let app = TestApp::spawn(0).await;
+    let pkg = app.dir.path().join("site/pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("yikatong.wasm"), vec![b'w'; 4096]).unwrap();
+    std::fs::write(pkg.join("yikatong.wasm.br"), b"brotli made at build time").unwrap();
+    let fetch = |encoding: &'static str| {
+        app.client
+            .get(app.url("/pkg/yikatong.wasm"))
+            .header("accept-encoding", encoding)
+            .send()
+    };
+
+    let res = fetch("gzip, deflate, br").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(res.headers()["content-type"], "application/wasm");
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert_eq!(res.headers()["vary"], "accept-encoding");
+    let modified = res.headers()["last-modified"].clone();
+    assert_eq!(
+        &res.bytes().await.unwrap()[..],
+        b"brotli made at build time"
+    );
+    // The next visit asks whether it changed, and downloads nothing when it did not.
+    let again = app
+        .client
+        .get(app.url("/pkg/yikatong.wasm"))
+        .header("accept-encoding", "br")
+        .header("if-modified-since", modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    let res = fetch("identity").await.unwrap();
+    assert!(!res.headers().contains_key("content-encoding"));
+    assert_eq!(res.bytes().await.unwrap().len(), 4096);
+
+    // Pages are never stored: a shared computer's Back button shows no one's balance.
+    for path in ["/", "/login", "/portal", "/staff/login", "/no-such-page"] {
+        let res = app.get(path).await;
+        assert_eq!(res.headers()["cache-control"], "no-store", "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn english_is_chosen_by_cookie_or_accept_language() {
     let app = TestApp::spawn(0).await;
     let by_cookie = app
