@@ -11,6 +11,8 @@
 //!         --rate 500 --duration 60 --concurrency 64 --hot 0.2
 //! ```
 //! `--rate 0` means full speed. `--hot F`: that fraction of payments goes to 3 hot accounts.
+//! A payment that gets no answer is sent again with the same request id, as a till does, so
+//! the run survives a server dying behind a load balancer (`scripts/two-servers.sh`).
 
 use app::model::{EntryKind, Money};
 use app::server::store::{self, Actor, Audit, AuditText, Credit};
@@ -92,6 +94,8 @@ struct Shared {
     approved_fen: AtomicU64,
     declined: AtomicU64,
     errors: AtomicU64,
+    /// Requests sent again after no answer.
+    retries: AtomicU64,
     latencies: std::sync::Mutex<Vec<u32>>,
 }
 
@@ -111,17 +115,32 @@ impl Shared {
             "card_serial": serial,
         }))
         .unwrap_or_default();
-        let nonce = format!("{}-{n:012}", self.run);
         let started = Instant::now();
-        let res = self
-            .device
-            .signed("/api/device/v1/pay", &nonce, body)
-            .send()
-            .await;
-        let outcome = match res {
-            Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
-            _ => None,
-        };
+        // Like a till: a request that got no answer (the connection broke, or a load balancer
+        // answered 502/503 for a server that died) is sent again with the same request id, to
+        // any server, until one answers. The request id makes the retry safe: a payment the
+        // first server made is reported, not made again.
+        let mut outcome = None;
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let nonce = format!("{}-{n:012}-{attempt}", self.run);
+            let res = self
+                .device
+                .signed("/api/device/v1/pay", &nonce, body.clone())
+                .send()
+                .await;
+            match res {
+                Ok(r) if r.status().is_success() => {
+                    outcome = r.json::<serde_json::Value>().await.ok();
+                    break;
+                }
+                Ok(r) if r.status().is_client_error() => break,
+                _ => continue,
+            }
+        }
         let micros = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
         match outcome {
             Some(v) if v["approved"] == true => {
@@ -140,6 +159,9 @@ impl Shared {
         }
     }
 }
+
+/// How often a payment is sent before it counts as an error.
+const MAX_ATTEMPTS: u32 = 20;
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -233,6 +255,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         approved_fen: AtomicU64::new(0),
         declined: AtomicU64::new(0),
         errors: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
         latencies: std::sync::Mutex::new(Vec::new()),
     });
     let deadline = Instant::now() + Duration::from_secs(args.duration);
@@ -290,11 +313,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let approved = shared.approved.load(Ordering::Relaxed);
     let approved_fen = shared.approved_fen.load(Ordering::Relaxed) as i64;
     println!(
-        "requests {}  approved {}  declined {}  errors {}",
+        "requests {}  approved {}  declined {}  errors {}  sent again {}",
         lat.len(),
         approved,
         shared.declined.load(Ordering::Relaxed),
-        shared.errors.load(Ordering::Relaxed)
+        shared.errors.load(Ordering::Relaxed),
+        shared.retries.load(Ordering::Relaxed)
     );
     println!(
         "sustained {:.0} approved payments/s over {:.1} s",
