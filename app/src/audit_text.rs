@@ -254,14 +254,7 @@ impl AuditText {
     /// A stored column in the reader's language: facts in their sentences, anything else (a
     /// record from before, a reason as typed) as it is.
     pub fn show(stored: &str, en: bool) -> String {
-        match stored
-            .starts_with("[{")
-            .then(|| serde_json::from_str::<Vec<Fact>>(stored).ok())
-            .flatten()
-        {
-            Some(facts) => AuditText(facts).text(en),
-            None => stored.to_string(),
-        }
+        Self::read(stored).text(en)
     }
 
     /// The facts in English (`en`) or Chinese, one after another.

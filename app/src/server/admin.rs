@@ -227,13 +227,38 @@ enum AdminChange {
 }
 
 impl AdminChange {
-    fn kind(&self) -> &'static str {
+    /// Each kind as stored with its request (the serde tag above), and the audit action the
+    /// change is. A reset was stored as `staff.reset` before the actions had these names.
+    const KINDS: [(&'static str, AuditAction); 4] = [
+        ("staff.create", AuditAction::StaffCreate),
+        ("staff.update", AuditAction::StaffUpdate),
+        ("staff.reset", AuditAction::StaffResetCredentials),
+        ("campus.thresholds", AuditAction::CampusThresholds),
+    ];
+
+    fn action(&self) -> AuditAction {
         match self {
-            AdminChange::CreateStaff { .. } => "staff.create",
-            AdminChange::UpdateStaff { .. } => "staff.update",
-            AdminChange::ResetStaff { .. } => "staff.reset",
-            AdminChange::Thresholds { .. } => "campus.thresholds",
+            AdminChange::CreateStaff { .. } => AuditAction::StaffCreate,
+            AdminChange::UpdateStaff { .. } => AuditAction::StaffUpdate,
+            AdminChange::ResetStaff { .. } => AuditAction::StaffResetCredentials,
+            AdminChange::Thresholds { .. } => AuditAction::CampusThresholds,
         }
+    }
+
+    fn kind(&self) -> &'static str {
+        let action = self.action();
+        Self::KINDS
+            .iter()
+            .find(|(_, a)| *a == action)
+            .map_or("", |(kind, _)| kind)
+    }
+
+    /// The audit action a stored kind asks for.
+    fn action_of(kind: &str) -> Option<AuditAction> {
+        Self::KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, a)| *a)
     }
 
     /// The staff account it changes, if one that exists.
@@ -283,8 +308,8 @@ async fn request_change(
 pub async fn change_requests(state: &AppState) -> Result<Vec<AdminRequestView>, AppError> {
     let mut rows = state.db.admin_requests().await?;
     for row in &mut rows {
-        if row.kind == "staff.reset" {
-            row.kind = AuditAction::StaffResetCredentials.as_str().into();
+        if let Some(action) = AdminChange::action_of(&row.kind) {
+            row.kind = action.as_str().into();
         }
     }
     Ok(rows)
@@ -961,6 +986,35 @@ pub fn parse_role(text: &str) -> Result<StaffRole, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request is stored under its serde tag and listed under the audit action it asks for.
+    #[test]
+    fn each_change_is_stored_by_its_kind_and_named_by_its_action() {
+        for change in [
+            AdminChange::CreateStaff {
+                username: "u".into(),
+                display_name: "U".into(),
+                role: StaffRole::Operator,
+                merchant_id: None,
+            },
+            AdminChange::UpdateStaff {
+                id: 1,
+                role: StaffRole::Auditor,
+                merchant_id: None,
+                active: true,
+            },
+            AdminChange::ResetStaff { id: 1 },
+            AdminChange::Thresholds {
+                correction_approval_above: Money::yuan(1),
+                cash_approval_above: Money::yuan(2),
+            },
+        ] {
+            let stored: serde_json::Value = serde_json::to_value(&change).expect("json");
+            assert_eq!(stored["kind"], change.kind(), "{change:?}");
+            assert_eq!(AdminChange::action_of(change.kind()), Some(change.action()));
+        }
+        assert_eq!(AdminChange::action_of("staff.unknown"), None);
+    }
 
     #[test]
     fn staff_passwords_and_codes() {
