@@ -183,6 +183,8 @@ pub async fn build_state_with_clock(
     state.trusted_proxies = std::sync::Arc::new(settings.trusted_proxies.clone());
     // Read the campus profile before the first page: no page waits for it afterwards.
     state.campus.get(&state.db).await?;
+    // Code pages here hear of payments the other servers of the database make.
+    app::server::code_events::relay(state.code_events.clone(), &state.db).await;
     Ok(state)
 }
 

@@ -506,6 +506,61 @@ async fn next_event(
 }
 
 #[tokio::test]
+async fn a_code_page_on_another_server_of_the_database_hears_the_payment() {
+    use helpers::device::FRESH_QUERY_PASSWORD;
+    use helpers::{call, login};
+    let a = TestApp::spawn(2).await;
+    if helpers::postgres_admin_url().is_none() {
+        // An SQLite database has one server: nothing to announce, nobody to listen.
+        assert!(
+            a.state
+                .db
+                .code_result_announcements()
+                .await
+                .unwrap()
+                .is_none()
+        );
+        return;
+    }
+    // A second server on the same database (and the same secrets), as behind a balancer.
+    let b = TestApp::spawn_with(tempfile::tempdir().unwrap(), helpers::settings(&a.dir, 0)).await;
+    let pos = device(&a, "POS-E-CANTEEN-1").await;
+    let fresh = fresh_holder(&a, 13, Money::yuan(100)).await;
+    // The student's phone is on server b; the till pays through server a.
+    let cookie = login(&b, &fresh.login, FRESH_QUERY_PASSWORD).await;
+    let mut stream = b
+        .client
+        .get(b.url("/events/pay-code"))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let (_, body, _) = call(&b, Some(&cookie), "pay_code", &[]).await;
+    let code: Value = serde_json::from_str(&body).unwrap();
+    let paid = pos
+        .pay(
+            &a,
+            "relay-1",
+            1250,
+            None,
+            Some(code["digits"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(paid["approved"], true, "{paid}");
+    let mut buffer = String::new();
+    let (event, result) = next_event(&mut stream, &mut buffer).await.unwrap();
+    assert_eq!(event, "result");
+    assert_eq!(result["amount"], 1250);
+    assert_eq!(result["balance"], paid["balance_fen"]);
+    drop(stream);
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
 async fn the_code_page_hears_each_result_at_once_and_stops_with_the_session() {
     use helpers::device::FRESH_QUERY_PASSWORD;
     use helpers::{call, login};

@@ -1,9 +1,11 @@
 //! Payment results pushed to the 深职通码 page (server-sent events, served by the `server`
 //! crate at `/events/pay-code`).
 //!
-//! One process: a payment decided by this server reaches the phones connected to this server.
-//! A phone that was not connected (or connected to another server) sees its fresh code and the
-//! payment in its history on the next contact; nothing depends on an event arriving.
+//! A payment decided by this server reaches the phones connected to it at once (`publish`).
+//! On PostgreSQL, where several servers may share the database, it is also announced to the
+//! others (`tell`, `relay`: `NOTIFY`/`LISTEN`), whose phones hear it a moment later. A phone
+//! that was not connected sees its fresh code and the payment in its history on the next
+//! contact; nothing depends on an event arriving.
 
 use crate::portal_model::CodeResult;
 use std::collections::{HashMap, VecDeque};
@@ -28,9 +30,76 @@ struct Holder {
 }
 
 /// The listeners of every holder with a code page open on this server.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CodeEvents {
     inner: Mutex<Inner>,
+    /// This process among the servers of one database: its own announcements come back to
+    /// it, and are not published twice.
+    origin: u64,
+}
+
+impl Default for CodeEvents {
+    fn default() -> Self {
+        CodeEvents {
+            inner: Mutex::default(),
+            origin: rand::random(),
+        }
+    }
+}
+
+/// A result as told to the other servers.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Announcement {
+    origin: u64,
+    holder_id: i64,
+    result: CodeResult,
+}
+
+/// Tells every open code page of the holder: on this server at once, on the others of the
+/// database through it, in the background (the till does not wait for it). A failed
+/// announcement costs those pages the live result only.
+pub fn tell(events: &CodeEvents, db: &crate::server::Db, holder_id: i64, result: CodeResult) {
+    let announcement = Announcement {
+        origin: events.origin,
+        holder_id,
+        result,
+    };
+    events.publish(holder_id, announcement.result.clone());
+    let db = Arc::clone(db);
+    tokio::spawn(async move {
+        let sent = match serde_json::to_string(&announcement) {
+            Ok(text) => db
+                .announce_code_result(&text)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = sent {
+            tracing::warn!(%error, "could not tell the other servers of a code payment");
+        }
+    });
+}
+
+/// Publishes here what the other servers of the database announce, for as long as the process
+/// runs. Subscribed when this returns (nothing to do on SQLite).
+pub async fn relay(events: Arc<CodeEvents>, db: &crate::server::Db) {
+    let mut told = match db.code_result_announcements().await {
+        Ok(Some(told)) => told,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%error, "not listening for other servers' code payments");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while let Some(text) = told.recv().await {
+            match serde_json::from_str::<Announcement>(&text) {
+                Ok(a) if a.origin != events.origin => events.publish(a.holder_id, a.result),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "an unreadable code payment announcement"),
+            }
+        }
+    });
 }
 
 /// Under one lock, so a page that starts listening while the server closes is either refused

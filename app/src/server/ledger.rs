@@ -271,9 +271,8 @@ pub async fn pay(
     let (outcome, code_holder) = charge(state, device, req, payload_hash, now).await?;
     // The student who paid with the 深职通码 sees the result on the phone at once.
     if let Some(holder_id) = code_holder {
-        state
-            .code_events
-            .publish(holder_id, code_result(&outcome, req.amount, &device.place));
+        let result = code_result(&outcome, req.amount, &device.place);
+        super::code_events::tell(&state.code_events, &state.db, holder_id, result);
     }
     Ok(outcome)
 }

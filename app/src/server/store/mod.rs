@@ -207,6 +207,16 @@ pub trait Store:
     /// A cheap round trip, for `/healthz`.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Tells the other servers on this database of a 深职通码 payment (`code_events`), as one
+    /// JSON text: PostgreSQL's `NOTIFY`. Nothing on SQLite, where one process is the server.
+    async fn announce_code_result(&self, text: &str) -> Result<(), StoreError>;
+
+    /// What `announce_code_result` told, from every server on this database (this one too),
+    /// from now on; `None` on SQLite. The subscription is in place when this returns.
+    async fn code_result_announcements(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError>;
+
     async fn campus_profile(&self) -> Result<Option<CampusProfile>, StoreError>;
 
     async fn save_campus_profile(&self, profile: &CampusProfile) -> Result<(), StoreError>;

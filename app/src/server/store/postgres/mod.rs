@@ -261,6 +261,49 @@ async fn malformed_timestamps(_pool: &PgPool) -> Result<Vec<String>, StoreError>
     Ok(Vec::new())
 }
 
+/// The channel the servers on one database tell each other of 深职通码 payments on.
+const CODE_RESULTS: &str = "ykt_code_results";
+
+/// `NOTIFY`: delivered to every server listening on this database, this one included.
+pub(super) async fn announce(store: &PostgresStore, text: &str) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CODE_RESULTS)
+        .bind(text)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+/// `LISTEN` on a connection of its own, forwarded until the receiver is dropped. A lost
+/// connection is made again (what was told meanwhile is missed: a code page also learns of a
+/// payment at its next refresh).
+pub(super) async fn announcements(
+    store: &PostgresStore,
+) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(&store.pool).await?;
+    listener.listen(CODE_RESULTS).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tx.closed() => break,
+                received = listener.recv() => match received {
+                    Ok(notification) => {
+                        if tx.send(notification.payload().to_string()).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "listening for other servers' code payments; connecting again");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                },
+            }
+        }
+    });
+    Ok(Some(rx))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

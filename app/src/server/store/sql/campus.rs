@@ -37,6 +37,16 @@ impl Store for ThisStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
+    async fn announce_code_result(&self, text: &str) -> Result<(), StoreError> {
+        super::super::announce(self, text).await
+    }
+
+    async fn code_result_announcements(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, StoreError> {
+        super::super::announcements(self).await
+    }
+
     async fn campus_profile(&self) -> Result<Option<CampusProfile>, StoreError> {
         let text: Option<String> = sqlx::query_scalar(concat!(
             "SELECT ",
