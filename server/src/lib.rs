@@ -265,6 +265,8 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
             ServeDir::new(&*state.leptos_options.site_root)
                 .precompressed_br()
                 .precompressed_gzip()
+                // A POST to no route is the app's 404 too, not "method not allowed".
+                .call_fallback_on_method_not_allowed(true)
                 .fallback(
                     leptos_axum::file_and_error_handler_with_context::<AppState, _>(
                         response_nonce,
