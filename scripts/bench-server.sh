@@ -13,3 +13,12 @@ start_bench_server() {
   trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
   for _ in $(seq 1 240); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
 }
+
+# Logs a demo student with a changed password (README: demo logins) into the server that
+# start_bench_server started, and sets `cookie` to the session cookie (`ykt_session=…`).
+login_demo_student() {
+  cookie=$(curl -fsS -o /dev/null -D - -H 'sec-fetch-site: same-origin' -H 'accept: application/json' \
+    --data 'login=2023020215&password=260817' "$base/api/login" | tr -d '\r' |
+    sed -n 's/^set-cookie: \(ykt_session=[^;]*\).*/\1/Ip' | head -1)
+  [ -n "$cookie" ] || { echo "login failed"; cat "$dir/server.log"; exit 1; }
+}

@@ -26,11 +26,8 @@ printf '%-24s %12d %12d\n' total "$total_raw" "$total_br"
 
 source scripts/bench-server.sh
 start_bench_server 3203 48
-# A demo student with a changed password (README: demo logins), for the two portal pages.
-cookie=$(curl -fsS -o /dev/null -D - -H 'sec-fetch-site: same-origin' -H 'accept: application/json' \
-  --data 'login=2023020215&password=260817' "$base/api/login" | tr -d '\r' |
-  sed -n 's/^set-cookie: \(ykt_session=[^;]*\).*/\1/Ip' | head -1)
-[ -n "$cookie" ] || { echo "login failed"; cat "$dir/server.log"; exit 1; }
+# A demo student's session, for the portal pages.
+login_demo_student
 wire() { # PATH: bytes sent for it with brotli accepted
   curl -fsS -o /dev/null -w '%{size_download}' -H 'accept-encoding: br' -H "cookie: $cookie" "$base$1"
 }

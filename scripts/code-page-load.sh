@@ -17,11 +17,8 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 
 cargo build --release -p server --bin server
 source scripts/bench-server.sh
 start_bench_server 3201 48
-# A demo student with a changed password (README: demo logins).
-cookie=$(curl -fsS -o /dev/null -D - -H 'sec-fetch-site: same-origin' -H 'accept: application/json' \
-  --data 'login=2023020215&password=260817' "$base/api/login" | tr -d '\r' |
-  sed -n 's/^set-cookie: \(ykt_session=[^;]*\).*/\1/Ip' | head -1)
-[ -n "$cookie" ] || { echo "login failed"; cat "$dir/server.log"; exit 1; }
+# A demo student's session, for the portal pages.
+login_demo_student
 curl -fsS -H "cookie: $cookie" -H 'sec-fetch-site: same-origin' -H 'accept: application/json' \
   -X POST "$base/api/pay_code" | grep -q '"digits"' || { echo "no pay code"; exit 1; }
 cat >"$dir/pay_code.lua" <<LUA
