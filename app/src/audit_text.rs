@@ -34,6 +34,8 @@ pub enum Fact {
     Entry(i64),
     /// A request waiting for a second person, by number.
     Request(i64),
+    /// A bill (待缴费), by number.
+    Bill(i64),
     Receipt(String),
     /// A bank transfer's reference (a payout).
     Reference(String),
@@ -122,6 +124,7 @@ pub enum Counted {
     PayoutsWithAccounts,
     WrongQueryPasswords,
     FailedStaffLogins,
+    BillsIssued,
 }
 
 /// Fixed statements, each with its sentence in both languages.
@@ -183,6 +186,7 @@ phrases! {
     ReplacedAtLogin => ("新登录时替换", "replaced at a new login"),
     RemovedOnProfile => ("在个人资料页移除", "removed on the profile page"),
     SelfService => ("本人在网站办理", "self-service in the portal"),
+    DemoData => ("演示数据", "demo data"),
     SelfServiceRaised => (
         "本人在网站办理，已验证查询密码",
         "self-service in the portal, raised with the query password",
@@ -291,6 +295,7 @@ impl Fact {
             Order(no) => pick(en, format!("充值订单 {no}"), format!("top-up order {no}")),
             Entry(id) => pick(en, format!("流水 #{id}"), format!("entry #{id}")),
             Request(id) => pick(en, format!("申请 #{id}"), format!("request #{id}")),
+            Bill(id) => pick(en, format!("账单 #{id}"), format!("bill #{id}")),
             Receipt(no) => pick(en, format!("收据 {no}"), format!("receipt {no}")),
             Reference(r) => pick(en, format!("转账参考号 {r}"), format!("reference {r}")),
             Shift(name) => pick(en, format!("{name} 的班次"), format!("shift of {name}")),
@@ -446,6 +451,7 @@ fn count(what: Counted, n: i64, en: bool) -> String {
             format!("连续 {n} 次登录失败"),
             format!("{n} failed logins"),
         ),
+        Counted::BillsIssued => pick(en, format!("开出账单 {n} 张"), format!("{n} bills issued")),
     }
 }
 

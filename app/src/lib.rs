@@ -6,6 +6,7 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod api;
 pub mod audit_text;
+pub mod bill_model;
 pub mod campus_form;
 pub mod code_format;
 pub mod components;
@@ -109,6 +110,7 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("profile") view=pages::portal::profile::ProfilePage ssr=SsrMode::Async />
                         <Route path=path!("topup") view=pages::portal::topup::TopupPage ssr=SsrMode::Async />
                         <Route path=path!("access") view=pages::portal::access::AccessPage ssr=SsrMode::Async />
+                        <Route path=path!("bills") view=pages::portal::bills::BillsPage ssr=SsrMode::Async />
                     </ParentRoute>
                     <Route path=path!("/found") view=pages::found::FoundCardsPage />
                     <Route path=path!("/staff/login") view=pages::staff::StaffLoginPage />
@@ -119,6 +121,7 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("receipt/:id") view=|| staff_page(StaffPage::Receipt, pages::staff::holder::ReceiptPage) ssr=SsrMode::Async />
                         <Route path=path!("enrol") view=|| staff_page(StaffPage::Enrol, pages::staff::enrol::EnrolPage) ssr=SsrMode::Async />
                         <Route path=path!("found") view=|| staff_page(StaffPage::Found, pages::staff::office::FoundPage) ssr=SsrMode::Async />
+                        <Route path=path!("bills") view=|| staff_page(StaffPage::Bills, pages::staff::bills::BillsOfficePage) ssr=SsrMode::Async />
                         <Route path=path!("queue") view=|| staff_page(StaffPage::Queue, pages::staff::office::QueuePage) ssr=SsrMode::Async />
                         <Route path=path!("graduation") view=|| staff_page(StaffPage::Graduation, pages::staff::office::GraduationPage) ssr=SsrMode::Async />
                         <Route path=path!("audit") view=|| staff_page(StaffPage::Audit, pages::staff::oversight::AuditPage) ssr=SsrMode::Async />

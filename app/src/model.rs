@@ -374,6 +374,10 @@ text_enum!(
     TopupStatus { Pending => "pending", Paid => "paid", Failed => "failed" }
 );
 text_enum!(
+    /// Where a bill (待缴费) stands.
+    BillStatus { Unpaid => "unpaid", Paid => "paid", Cancelled => "cancelled" }
+);
+text_enum!(
     StaffRole { Operator => "operator", Admin => "admin", Auditor => "auditor", Merchant => "merchant" }
 );
 
@@ -502,6 +506,9 @@ text_enum!(
         AccountUnfreeze => "account.unfreeze",
         AdminChangeRejected => "admin.change_rejected",
         AdminChangeRequested => "admin.change_requested",
+        BillCancel => "bill.cancel",
+        BillIssue => "bill.issue",
+        BillPay => "bill.pay",
         CampusProfile => "campus.profile",
         CampusThresholds => "campus.thresholds",
         CardCancel => "card.cancel",

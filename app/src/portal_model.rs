@@ -133,6 +133,15 @@ pub enum Problem {
     CashPending,
     /// A cash count that is not an amount from 0 to the maximum, or a note too long.
     CashCountInvalid,
+    // ---- Bills (待缴费) ----
+    /// The same bill (title, amount, due date) waits unpaid already.
+    BillIssuedAlready,
+    /// No such bill for this holder.
+    NoSuchBill,
+    BillPaid,
+    BillCancelled,
+    /// The balance is less than the bill.
+    BillAboveBalance,
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.
@@ -227,6 +236,9 @@ pub struct Dashboard {
     pub code_name: crate::model::Localized,
     /// Where the holder's card waits when someone handed it in at the service centre.
     pub found_card_at: Option<String>,
+    /// Bills (待缴费) waiting to be paid: how many, and their total.
+    pub bills_due: i64,
+    pub bills_due_amount: Money,
 }
 
 /// History filters, as the query string carries them.

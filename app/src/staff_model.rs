@@ -45,6 +45,7 @@ pub enum StaffPage {
     Receipt,
     Enrol,
     Found,
+    Bills,
     Queue,
     Graduation,
     Audit,
@@ -57,10 +58,11 @@ pub enum StaffPage {
 impl StaffPage {
     /// The navigation, in its order (the holder page is reached from a search, a receipt from
     /// the holder page).
-    pub const NAV: [StaffPage; 10] = [
+    pub const NAV: [StaffPage; 11] = [
         StaffPage::Search,
         StaffPage::Enrol,
         StaffPage::Found,
+        StaffPage::Bills,
         StaffPage::Queue,
         StaffPage::Graduation,
         StaffPage::Audit,
@@ -75,7 +77,7 @@ impl StaffPage {
     pub fn roles(self) -> &'static [StaffRole] {
         use StaffPage::*;
         match self {
-            Search | Holder | Receipt | Found | Queue => roles::READ,
+            Search | Holder | Receipt | Found | Bills | Queue => roles::READ,
             Enrol | Graduation => roles::COUNTER,
             Audit | Reports | Admin => roles::OVERSIGHT,
             Merchant => roles::MERCHANT,
@@ -93,6 +95,7 @@ impl StaffPage {
             Search | Holder | Receipt => "/staff",
             Enrol => "/staff/enrol",
             Found => "/staff/found",
+            Bills => "/staff/bills",
             Queue => "/staff/queue",
             Graduation => "/staff/graduation",
             Audit => "/staff/audit",

@@ -21,6 +21,7 @@ test("every portal page hydrates when opened directly", async ({ page }, info) =
     "/portal/topup?order=W0",
     "/portal/history?kind=payment",
     "/portal/access",
+    "/portal/bills",
     "/portal/lost",
     "/portal/password",
     "/portal/limits",

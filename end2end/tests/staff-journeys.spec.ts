@@ -131,6 +131,58 @@ test("a cash top-up at the counter prints a receipt and shows on the student's d
   await expect(student.testId("entries")).toContainText("66.60");
 });
 
+test("a bill issued at the counter is paid by the student in one tap and shows as paid to the operator", async ({ page, browser }, info) => {
+  const s = staffSetup(info);
+  const office = await staffPage(browser);
+  const student = new StudentPortal(page);
+  const who = { login: `${s.prefix}01`, password: NEW_PASSWORD, name: "测试甲" };
+  const title = `补考费（${info.project.name}）`;
+  // Due in ten days, as the campus (UTC+8) dates it by the server's clock.
+  const due = new Date((await serverNow()) + 8 * 3600_000 + 10 * 86400_000).toISOString().slice(0, 10);
+
+  await office.signIn(s.operator);
+  await office.open("/staff/bills");
+  await office.hydrated();
+  const form = office.page.getByTestId("bill-form");
+  await form.getByLabel("学号/工号").fill(who.login);
+  await form.getByLabel("项目").fill(title);
+  await form.getByLabel("开单部门").fill("教务处");
+  await form.getByLabel("金额（元）").fill("0");
+  await form.getByLabel("缴费期限").fill(due);
+  // A refused amount is named, and the form keeps what was typed.
+  await form.getByRole("button", { name: "开出账单" }).click();
+  await expect(office.page.getByTestId("form-error")).toContainText("amount");
+  await expect(form.getByLabel("项目")).toHaveValue(title);
+  await form.getByLabel("金额（元）").fill("12.50");
+  await form.getByRole("button", { name: "开出账单" }).click();
+  await expect(office.page.getByTestId("bill-issued")).toBeVisible();
+  const row = office.page.getByTestId("bill-row").filter({ hasText: title });
+  await expect(row.getByTestId("bill-status")).toHaveText("待缴");
+
+  await student.signIn(who);
+  const before = yuan(await student.testId("balanceAmount").innerText());
+  await expect(page.getByTestId("notice-bills")).toContainText("¥12.50");
+  await page.getByTestId("notice-bills").getByRole("link", { name: "去缴费" }).click();
+  await expect(page).toHaveURL(/\/portal\/bills$/);
+  const bill = page.getByTestId("bill").filter({ hasText: title });
+  await expect(bill).toContainText("教务处");
+  await bill.getByRole("button", { name: "缴费 ¥12.50" }).click();
+  await expect(page.getByTestId("bill-paid")).toContainText(title);
+  await expect(page.getByTestId("bills-settled")).toContainText(title);
+  await student.expectNoHorizontalScroll();
+  await student.expectAccessible();
+  await expect(page.getByTestId("bill").filter({ hasText: title })).toHaveCount(0);
+  await student.open("/portal");
+  await expect(student.testId("balanceAmount")).toHaveText(`¥${(before - 12.5).toFixed(2)}`);
+  await expect(page.getByTestId("notice-bills")).toHaveCount(0);
+
+  await office.open(`/staff/bills?q=${who.login}`);
+  await expect(row.getByTestId("bill-status")).toHaveText("已缴");
+  await expect(row.getByTestId("bill-cancel")).toHaveCount(0);
+  await office.expectNoHorizontalScroll();
+  await office.expectAccessible();
+});
+
 test("a cash top-up with JavaScript disabled shows its receipt, for A4 or an 80 mm receipt printer", async ({ browser }, info) => {
   const s = staffSetup(info);
   const office = await staffPage(browser);
@@ -264,7 +316,7 @@ test("an auditor sees holders, the audit log and administration, but can change 
   await office.expectNoHorizontalScroll();
   await office.expectAccessible();
   // Every staff page hydrates when opened directly, and its navigation works afterwards.
-  for (const path of ["/staff", "/staff/found", "/staff/queue", "/staff/audit?action=card.", "/staff/reports", "/staff/admin"]) {
+  for (const path of ["/staff", "/staff/found", "/staff/bills", "/staff/queue", "/staff/audit?action=card.", "/staff/reports", "/staff/admin"]) {
     await office.open(path);
     await expect(office.page.getByRole("heading", { level: 1 })).toBeVisible();
     await nav.getByRole("link", { name: "查找持卡人" }).click();

@@ -10,6 +10,9 @@ mod helpers;
 use app::model::{Channel, Money, StaffRole};
 use app::server::store::{AuditQuery, NewOrder};
 use helpers::device::{balance, device, holder, issue_key, live_serial, set_up_terminal};
+use helpers::staff::{
+    demo_secret, now_unix, ok, own_password_of, password_of, staff_login, totp_at,
+};
 use helpers::{TestApp, call, chinese, english, login};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -17,31 +20,6 @@ use std::collections::BTreeSet;
 
 const STUDENT: &str = "2023020215";
 const STUDENT_PW: &str = "260817";
-
-fn demo_secret(user: &str) -> &'static str {
-    app::server::demo::DEMO_TOTP
-        .iter()
-        .find(|(u, _)| *u == user)
-        .map(|(_, s)| *s)
-        .unwrap()
-}
-
-fn password_of(user: &str) -> &'static str {
-    app::server::demo::DEMO_LOGINS
-        .iter()
-        .find(|l| l.login == user)
-        .map(|l| l.password)
-        .unwrap()
-}
-
-fn totp_at(secret: &str, unix: u64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_string())
-        .to_bytes()
-        .unwrap();
-    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
-        .unwrap()
-        .generate(unix)
-}
 
 /// Opens a staff enrolment link as its owner does: reads the second factor it offers, sets
 /// `password`, confirms with a code. Returns the second factor's secret.
@@ -72,61 +50,6 @@ async fn enrol_by_link(app: &TestApp, path: &str, password: &str) -> String {
     secret
 }
 
-/// The server's time (its clock, not the wall clock's), as an authenticator app would read it.
-fn now_unix(app: &TestApp) -> u64 {
-    app.state.now().timestamp() as u64
-}
-
-/// The password a demo staff member chooses at their first login (the published one must go).
-fn own_password_of(user: &str) -> String {
-    format!("{user}-own-password-7")
-}
-
-/// Logs a demo staff member in with the current authenticator code. At the first login the
-/// published password works only for changing it, so the helper changes it then, as the
-/// person would, to `own_password_of(user)`.
-async fn staff_login(app: &TestApp, user: &str) -> String {
-    let first = app
-        .state
-        .db
-        .staff_auth(user)
-        .await
-        .unwrap()
-        .unwrap()
-        .must_change_password;
-    let own = own_password_of(user);
-    let password = if first { password_of(user) } else { &own };
-    let code = totp_at(demo_secret(user), now_unix(app));
-    let (status, body, cookie) = call(
-        app,
-        None,
-        "staff/login",
-        &[("username", user), ("password", password), ("code", &code)],
-    )
-    .await;
-    assert!(
-        status.is_success() || status.is_redirection(),
-        "{user}: {status} {body}"
-    );
-    let cookie = cookie.expect("staff cookie");
-    assert!(cookie.starts_with("ykt_staff="), "{cookie}");
-    if first {
-        let (status, body, _) = call(
-            app,
-            Some(&cookie),
-            "staff/change_password",
-            &[
-                ("current", password),
-                ("new_password", &own),
-                ("confirm", &own),
-            ],
-        )
-        .await;
-        ok(status, &body, "first-login password change");
-    }
-    cookie
-}
-
 /// A receipt number as the holder page hands them out.
 fn receipt_no(n: u64) -> String {
     format!("C20261126{n:012}")
@@ -142,10 +65,6 @@ async fn audit_count(app: &TestApp) -> usize {
         .await
         .unwrap()
         .len()
-}
-
-fn ok(status: StatusCode, body: &str, what: &str) {
-    assert!(status.is_success(), "{what}: {status} {body}");
 }
 
 #[tokio::test]
@@ -588,6 +507,34 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
         Who::Counter,
         true,
         &[("id", "999999"), ("reason", "")],
+    ),
+    ("staff/bills", Who::Read, false, &[("status", "unpaid")]),
+    (
+        "staff/issue_bill",
+        Who::Counter,
+        true,
+        &[
+            ("student_no", ""),
+            ("title", ""),
+            ("department", ""),
+            ("amount", ""),
+            ("due_on", ""),
+        ],
+    ),
+    (
+        "staff/issue_bills",
+        Who::Counter,
+        true,
+        &[
+            ("csv", "student_no,title,department,amount,due_on\n"),
+            ("file_name", "x.csv"),
+        ],
+    ),
+    (
+        "staff/cancel_bill",
+        Who::Counter,
+        true,
+        &[("bill_id", "999999"), ("reason", "")],
     ),
     (
         "staff/reverse",
@@ -1058,6 +1005,45 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("staff/found_returned");
+
+    // Bills: one at the counter, a list, and a cancellation.
+    let due = (app.state.now() + chrono::Duration::days(10))
+        .format("%Y-%m-%d")
+        .to_string();
+    let bill = audited(
+        &app,
+        &op,
+        "staff/issue_bill",
+        &[
+            ("student_no", "2026990001"),
+            ("title", "补考费（高等数学）"),
+            ("department", "教务处"),
+            ("amount", "60"),
+            ("due_on", &due),
+        ],
+    )
+    .await;
+    done.insert("staff/issue_bill");
+    let list = format!(
+        "student_no,title,department,amount,due_on\n2026990002,图书逾期,图书馆,3.5,{due}\n2026990003,学生证补办,学生处,20,{due}\n"
+    );
+    let issued = audited(
+        &app,
+        &op,
+        "staff/issue_bills",
+        &[("csv", &list), ("file_name", "bills.csv")],
+    )
+    .await;
+    assert_eq!(issued["Issued"]["count"], 2, "{issued}");
+    done.insert("staff/issue_bills");
+    audited(
+        &app,
+        &op,
+        "staff/cancel_bill",
+        &[("bill_id", &bill.to_string()), ("reason", "开错了人")],
+    )
+    .await;
+    done.insert("staff/cancel_bill");
     audited(
         &app,
         &op,

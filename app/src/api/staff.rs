@@ -18,7 +18,7 @@ use crate::server::{
 
 /// Runs `f` for a staff member whose role is one of `allowed`; anyone else gets 401/403.
 #[cfg(feature = "ssr")]
-async fn guarded<T, F, Fut>(
+pub(crate) async fn guarded<T, F, Fut>(
     allowed: &'static [crate::model::StaffRole],
     f: F,
 ) -> Result<T, AppError>

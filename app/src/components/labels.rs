@@ -115,6 +115,11 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::NothingToResolve => t_string!(i18n, problem.nothing_to_resolve).to_string(),
         Problem::AlreadyRecorded => t_string!(i18n, problem.already_recorded).to_string(),
         Problem::UnknownCard => t_string!(i18n, problem.unknown_card).to_string(),
+        Problem::BillIssuedAlready => t_string!(i18n, problem.bill_issued_already).to_string(),
+        Problem::NoSuchBill => t_string!(i18n, problem.no_such_bill).to_string(),
+        Problem::BillPaid => t_string!(i18n, problem.bill_paid).to_string(),
+        Problem::BillCancelled => t_string!(i18n, problem.bill_cancelled).to_string(),
+        Problem::BillAboveBalance => t_string!(i18n, problem.bill_above_balance).to_string(),
         Problem::UnknownHolder => t_string!(i18n, problem.unknown_holder).to_string(),
         Problem::EnrolField { field } => {
             t_string!(i18n, problem.enrol_field, field = field.clone()).to_string()
@@ -301,6 +306,9 @@ pub fn audit_action_label(i18n: leptos_i18n::I18nContext<Locale>, a: AuditAction
         AccountUnfreeze => t_string!(i18n, audit_action.account_unfreeze),
         AdminChangeRejected => t_string!(i18n, audit_action.admin_change_rejected),
         AdminChangeRequested => t_string!(i18n, audit_action.admin_change_requested),
+        BillCancel => t_string!(i18n, audit_action.bill_cancel),
+        BillIssue => t_string!(i18n, audit_action.bill_issue),
+        BillPay => t_string!(i18n, audit_action.bill_pay),
         CampusProfile => t_string!(i18n, audit_action.campus_profile),
         CampusThresholds => t_string!(i18n, audit_action.campus_thresholds),
         CardCancel => t_string!(i18n, audit_action.card_cancel),

@@ -373,89 +373,36 @@ pub async fn enrol_rows(
 /// one holder per line. Unknown columns are refused so a misspelt header is not silently
 /// ignored.
 pub fn parse_csv(text: &str) -> Result<Vec<(usize, EnrolInput)>, Problem> {
-    let text = text.trim_start_matches('\u{feff}');
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|_| Problem::CsvHeader {
-            column: String::new(),
-        })?
-        .clone();
-    let mut columns = Vec::new();
-    for h in headers.iter() {
-        let field = match h {
-            "student_no" | "学号" | "工号" => 0,
-            "name" | "姓名" => 1,
-            "kind" | "类别" => 2,
-            "department" | "院系" | "学院" => 3,
-            "class_name" | "class" | "班级" => 4,
-            "id_doc_kind" | "证件类型" => 5,
-            "id_number" | "证件号码" | "身份证号" => 6,
-            "phone" | "手机" | "手机号" => 7,
-            "chip_serial" | "芯片号" => 8,
-            other => {
-                return Err(Problem::CsvHeader {
-                    column: other.chars().take(30).collect(),
-                });
-            }
-        };
-        columns.push(field);
-    }
-    for required in [0, 1, 6] {
-        if !columns.contains(&required) {
-            return Err(Problem::CsvHeader {
-                column: ["student_no", "name", "", "", "", "", "id_number"][required].into(),
-            });
-        }
-    }
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(i as u64 + 2, |p| p.line());
-                return Err(Problem::CsvLine {
-                    line: i64::try_from(line).unwrap_or(i64::MAX),
-                });
-            }
-        };
-        // The line in the file as a person counts it: from the record's byte offset (the
-        // reader's own line count leaves out the blank lines it skips).
-        let line = record.position().map_or(i + 2, |p| {
-            let bytes = text.as_bytes();
-            let mut at = usize::try_from(p.byte())
-                .unwrap_or(usize::MAX)
-                .min(bytes.len());
-            // The position may be where the skipped blank lines began.
-            while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
-                at += 1;
-            }
-            bytes[..at].iter().filter(|b| **b == b'\n').count() + 1
-        });
-        if record.iter().all(|f| f.is_empty()) {
-            continue;
-        }
-        let mut input = EnrolInput::default();
-        for (field, value) in columns.iter().zip(record.iter()) {
-            let value = value.to_string();
-            match field {
-                0 => input.student_no = value,
-                1 => input.name = value,
-                2 => input.kind = value,
-                3 => input.department = value,
-                4 => input.class_name = value,
-                5 => input.id_doc_kind = value,
-                6 => input.id_number = value,
-                7 => input.phone = value,
-                _ => input.chip_serial = value,
-            }
-        }
-        rows.push((line, input));
-    }
-    Ok(rows)
+    const COLUMNS: &[&[&str]] = &[
+        &["student_no", "学号", "工号"],
+        &["name", "姓名"],
+        &["kind", "类别"],
+        &["department", "院系", "学院"],
+        &["class_name", "class", "班级"],
+        &["id_doc_kind", "证件类型"],
+        &["id_number", "证件号码", "身份证号"],
+        &["phone", "手机", "手机号"],
+        &["chip_serial", "芯片号"],
+    ];
+    let rows = super::csv::read_table(text, COLUMNS, &[0, 1, 6])?;
+    Ok(rows
+        .into_iter()
+        .map(|(line, mut v)| {
+            let mut take = |i: usize| std::mem::take(&mut v[i]);
+            let input = EnrolInput {
+                student_no: take(0),
+                name: take(1),
+                kind: take(2),
+                department: take(3),
+                class_name: take(4),
+                id_doc_kind: take(5),
+                id_number: take(6),
+                phone: take(7),
+                chip_serial: take(8),
+            };
+            (line, input)
+        })
+        .collect())
 }
 
 // ---- Cards ----

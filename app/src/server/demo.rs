@@ -157,7 +157,69 @@ pub async fn seed_if_empty(
             .map(|plain| sealer.seal(super::sealing::Sealed::TotpSecret, plain));
     }
     store.load_demo(&demo).await?;
+    let numbers: Vec<&str> = demo.holders.iter().map(|h| h.student_no.as_str()).collect();
+    seed_bills(store, &numbers, now).await?;
     Ok(true)
+}
+
+/// A few bills waiting for the demo's students (the README's student logins among them), so
+/// the bills pages have something true to show on the first run: issued by the demo operator.
+async fn seed_bills(
+    store: &dyn Store,
+    numbers: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(), DemoError> {
+    use super::domain::bills::BillDraft;
+    use super::store::{Actor, Audit, NewBill};
+    use crate::audit_text::{AuditText, Fact, Phrase};
+    let Some(operator) = store.staff_auth("operator").await? else {
+        return Ok(());
+    };
+    let today = super::domain::calendar::campus_date(now);
+    // (holder's place in the list, what for, issued by, fen, due in days)
+    let mut wanted: Vec<(usize, &str, &str, i64, i64)> = vec![
+        (1, "补考费（高等数学）", "教务处", 6_000, 10),
+        (1, "图书逾期罚款", "图书馆", 350, 3),
+        (0, "学生证补办", "学生处", 2_000, 14),
+    ];
+    wanted.extend(
+        (2..numbers.len())
+            .step_by(7)
+            .take(20)
+            .map(|n| (n, "新生体检费", "校医院", 4_500, 20)),
+    );
+    let bills: Vec<NewBill> = wanted
+        .into_iter()
+        .filter_map(|(n, title, department, fen, days)| {
+            numbers.get(n).map(|no| NewBill {
+                line: 0,
+                student_no: (*no).to_string(),
+                draft: BillDraft {
+                    title: title.into(),
+                    department: department.into(),
+                    amount: Money::from_fen(fen),
+                    due_on: today + Duration::days(days),
+                },
+            })
+        })
+        .collect();
+    if bills.is_empty() {
+        return Ok(());
+    }
+    let audit = Audit {
+        actor: Actor::System,
+        action: crate::model::AuditAction::BillIssue,
+        holder_id: None,
+        target: Fact::Holders(bills.iter().map(|b| b.student_no.clone()).collect()).into(),
+        before: AuditText::none(),
+        after: AuditText::none(),
+        reason: Phrase::DemoData.stored(),
+        ip: String::new(),
+    };
+    if let Err(refused) = store.issue_bills(&bills, operator.id, now, audit).await? {
+        return Err(DemoError::Data(format!("demo bills refused: {refused:?}")));
+    }
+    Ok(())
 }
 
 const SURNAMES: &[&str] = &[

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bills;
 pub mod campus;
 pub mod clock;
 pub mod code_events;

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod device;
+pub mod staff;
 
 use app::server::store::postgres::admin;
 use reqwest::StatusCode;

@@ -53,6 +53,13 @@ pub fn DashboardPage() -> impl IntoView {
                                 {t!(i18n, portal.notice_found, place = place.clone())}
                             </p>
                         })}
+                        {(d.bills_due > 0).then(|| view! {
+                            <p class="notice" data-testid="notice-bills">
+                                {t!(i18n, portal.notice_bills, count = d.bills_due, amount = money(d.bills_due_amount))}
+                                " "
+                                <A href="/portal/bills">{t!(i18n, portal.bills_pay_now)}</A>
+                            </p>
+                        })}
                         {d.auto_topup_failures.iter().map(|f| {
                             let (amount, at, why, phone) = (money(f.amount), campus_time(&f.at), f.failure.clone(), d.office_phone.clone());
                             view! {

@@ -3,6 +3,7 @@
 //! password page.
 
 pub mod access;
+pub mod bills;
 pub mod code;
 pub mod dashboard;
 pub mod history;
@@ -89,6 +90,7 @@ fn PortalNav(code_name: Localized) -> impl IntoView {
             <A href="/portal" exact=true>{t!(i18n, portal.dashboard)}</A>
             <A href="/portal/code">{t!(i18n, portal.code, code = code.clone())}</A>
             <A href="/portal/topup">{t!(i18n, portal.topup)}</A>
+            <A href="/portal/bills">{t!(i18n, portal.bills)}</A>
             <A href="/portal/history">{t!(i18n, portal.history)}</A>
             <A href="/portal/access">{t!(i18n, portal.access)}</A>
             <A href="/portal/lost">{t!(i18n, portal.lost)}</A>

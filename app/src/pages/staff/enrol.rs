@@ -16,27 +16,6 @@ pub fn EnrolPage() -> impl IntoView {
     let i18n = use_i18n();
     let single = ServerAction::<EnrolHolder>::new();
     let import = ServerAction::<ImportHolders>::new();
-    let (csv, set_csv) = signal(String::new());
-    let (file_name, set_file_name) = signal(String::new());
-    let on_file = move |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            let input: web_sys::HtmlInputElement = event_target(&ev);
-            if let Some(file) = input.files().and_then(|files| files.get(0)) {
-                set_file_name.set(file.name());
-                let text = file.text();
-                leptos::task::spawn_local(async move {
-                    if let Ok(value) = wasm_bindgen_futures::JsFuture::from(text).await
-                        && let Some(text) = value.as_string()
-                    {
-                        set_csv.set(text);
-                    }
-                });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ev, set_csv, set_file_name);
-    };
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, staff.enrol_title).to_string()) />
         <h1>{t!(i18n, staff.enrol_title)}</h1>
@@ -46,11 +25,7 @@ pub fn EnrolPage() -> impl IntoView {
                 <p class="muted">{t!(i18n, staff.import_intro)}</p>
                 <pre class="sample">"student_no,name,kind,department,class_name,id_doc_kind,id_number,phone,chip_serial\n2026010001,赵一鸣,student,计算机工程学院,计算机26级1班,resident_id,44030120060101123X,13812345678,0A1B2C3D"</pre>
                 <ActionForm action=import attr:class="form" attr:data-testid="import-form">
-                    <label for="csv-file">{t!(i18n, staff.csv_file)}</label>
-                    <input id="csv-file" type="file" accept=".csv,text/csv" on:change=on_file data-testid="csv-file" />
-                    <label for="csv-text">{t!(i18n, staff.csv_text)}</label>
-                    <textarea id="csv-text" name="csv" rows="8" prop:value=move || csv.get() on:input=move |ev| set_csv.set(event_target_value(&ev)) data-testid="csv-text"></textarea>
-                    <input type="hidden" name="file_name" prop:value=move || file_name.get() />
+                    <CsvFields />
                     <ActionError result=import.value() />
                     <button type="submit" class="primary" disabled=move || import.pending().get()>{t!(i18n, staff.import_submit)}</button>
                 </ActionForm>
@@ -90,6 +65,41 @@ pub fn EnrolPage() -> impl IntoView {
                 {move || single.value().get().and_then(|r| r.ok()).map(|r| view! { <ImportResult report=r /> })}
             </section>
         </div>
+    }
+}
+
+/// A CSV list's fields in a form: a file to read, or the text pasted (the form sends `csv`
+/// and `file_name`). Reading the file needs the wasm; the text area works without it.
+#[component]
+pub fn CsvFields() -> impl IntoView {
+    let i18n = use_i18n();
+    let (csv, set_csv) = signal(String::new());
+    let (file_name, set_file_name) = signal(String::new());
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            if let Some(file) = input.files().and_then(|files| files.get(0)) {
+                set_file_name.set(file.name());
+                let text = file.text();
+                leptos::task::spawn_local(async move {
+                    if let Ok(value) = wasm_bindgen_futures::JsFuture::from(text).await
+                        && let Some(text) = value.as_string()
+                    {
+                        set_csv.set(text);
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, set_csv, set_file_name);
+    };
+    view! {
+        <label for="csv-file">{t!(i18n, staff.csv_file)}</label>
+        <input id="csv-file" type="file" accept=".csv,text/csv" on:change=on_file data-testid="csv-file" />
+        <label for="csv-text">{t!(i18n, staff.csv_text)}</label>
+        <textarea id="csv-text" name="csv" rows="8" prop:value=move || csv.get() on:input=move |ev| set_csv.set(event_target_value(&ev)) data-testid="csv-text"></textarea>
+        <input type="hidden" name="file_name" prop:value=move || file_name.get() />
     }
 }
 

@@ -23,6 +23,7 @@ macro_rules! decide_forms {
 }
 
 pub mod admin;
+pub mod bills;
 pub mod enrol;
 pub mod holder;
 pub mod merchant;
@@ -163,6 +164,7 @@ pub fn page_label(i18n: leptos_i18n::I18nContext<Locale>, page: StaffPage) -> St
         StaffPage::Receipt => t_string!(i18n, staff.receipt_title),
         StaffPage::Enrol => t_string!(i18n, staff.nav_enrol),
         StaffPage::Found => t_string!(i18n, staff.nav_found),
+        StaffPage::Bills => t_string!(i18n, bills.nav),
         StaffPage::Queue => t_string!(i18n, staff.nav_queue),
         StaffPage::Graduation => t_string!(i18n, staff.nav_graduation),
         StaffPage::Audit => t_string!(i18n, staff.nav_audit),

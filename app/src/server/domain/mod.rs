@@ -4,6 +4,7 @@
 //! the reason it refuses. Both backends call these same functions; each rule has its table of
 //! cases in the module's tests.
 //!
+//! - `bills`: issuing a bill (待缴费), paying it from the balance, cancelling it;
 //! - `payments`: a debit at a till (status, limits, balance), a refund, a credit;
 //! - `cards`: issuing and replacing a card, cancelling it, a lost report and its lifting;
 //! - `attempts`: how many password checks come before a lock, and what a checked one means;
@@ -20,6 +21,7 @@
 pub mod accounts;
 pub mod attempts;
 pub mod audit;
+pub mod bills;
 pub mod bindings;
 pub mod calendar;
 pub mod cards;

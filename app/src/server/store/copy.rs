@@ -423,6 +423,25 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Time),
         ],
     ),
+    (
+        "bills",
+        &[
+            ("id", Int),
+            ("holder_id", Int),
+            ("title", Text),
+            ("department", Text),
+            ("amount", Int),
+            ("due_on", Text),
+            ("status", Text),
+            ("issued_by", Int),
+            ("issued_at", Time),
+            ("entry_id", Int),
+            ("paid_at", Time),
+            ("cancelled_by", Int),
+            ("cancelled_at", Time),
+            ("cancel_reason", Text),
+        ],
+    ),
 ];
 
 /// Tables whose `id` is a PostgreSQL identity (its sequence is moved past the copied ids).
@@ -444,6 +463,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "cash_requests",
     "cash_counts",
     "admin_requests",
+    "bills",
 ];
 
 /// Rows per INSERT.

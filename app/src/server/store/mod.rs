@@ -3,7 +3,7 @@
 //! and no driver type leaves this module: callers see domain types and `StoreError`.
 //!
 //! Layout (see `docs/architecture.md`):
-//! - this file and `staff.rs`: the traits and the rows they carry, one area each;
+//! - this file, `staff.rs` and `bills.rs`: the traits and the rows they carry, one area each;
 //! - `sql/`: the SQL both backends run, written once and compiled once per backend (each
 //!   backend's `mod.rs` names its driver types and its transaction, lock and `LIKE` dialect);
 //! - `sqlite/`, `postgres/`: what only that backend does (connecting, migrations, its
@@ -25,6 +25,7 @@ macro_rules! spent_today {
     };
 }
 
+mod bills;
 #[cfg(test)]
 mod campus_cache_tests;
 mod copy;
@@ -48,6 +49,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use bills::*;
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -195,6 +197,7 @@ pub trait Store:
     + TerminalStore
     + TopupStore
     + StaffStore
+    + BillStore
     + Send
     + Sync
     + 'static
@@ -258,11 +261,15 @@ pub struct LedgerCheck {
     /// Stored timestamps not in the one form text order relies on (`table.column: value`);
     /// SQLite only, as PostgreSQL's columns are typed.
     pub malformed_timestamps: Vec<String>,
+    /// Bills and their payments that do not agree (`bill #…`: paid, but its entry is not its
+    /// holder's fee of its amount; `entry #…`: a bill's fee entry that no paid bill names).
+    pub bill_mismatches: Vec<String>,
 }
 
 impl LedgerCheck {
     pub fn is_consistent(&self) -> bool {
         self.mismatches.is_empty()
+            && self.bill_mismatches.is_empty()
             && self.spent_mismatches.is_empty()
             && self.malformed_timestamps.is_empty()
             && self.total_balance == self.journal_total

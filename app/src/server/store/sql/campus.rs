@@ -282,6 +282,7 @@ async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, StoreError> {
         mismatches: Vec::new(),
         spent_mismatches: Vec::new(),
         malformed_timestamps: Vec::new(),
+        bill_mismatches: Vec::new(),
     };
     let overflow = || StoreError::Corrupt("ledger totals overflow".into());
     for row in rows {
@@ -311,6 +312,22 @@ async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, StoreError> {
         .into_iter()
         .filter(|(_, running, sum)| running != sum)
         .map(|(id, running, sum)| (id, Money::from_fen(running), Money::from_fen(sum)))
+        .collect();
+    let bills = sqlx::query_as::<_, (String, i64)>(
+        "SELECT 'bill', b.id FROM bills b
+           LEFT JOIN journal_entries j ON j.id = b.entry_id LEFT JOIN accounts a ON a.id = j.account_id
+          WHERE b.status = 'paid' AND (j.id IS NULL OR j.kind <> 'fee' OR j.amount <> -b.amount
+                OR a.holder_id <> b.holder_id OR j.reference <> 'bill:' || CAST(b.id AS TEXT))
+         UNION ALL
+         SELECT 'entry', j.id FROM journal_entries j
+          WHERE j.kind = 'fee' AND j.reference LIKE 'bill:%'
+            AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.entry_id = j.id AND b.status = 'paid')",
+    )
+    .fetch_all(pool)
+    .await?;
+    check.bill_mismatches = bills
+        .into_iter()
+        .map(|(what, id)| format!("{what} #{id}"))
         .collect();
     Ok(check)
 }

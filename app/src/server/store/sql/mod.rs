@@ -18,8 +18,10 @@
 //! - `portal`: logins, sessions and the holder's own data;
 //! - `ledger`: devices, payments, refunds and credits;
 //! - `staff`: the card office;
-//! - `terminal`: the web tills and top-up orders.
+//! - `terminal`: the web tills and top-up orders;
+//! - `bills`: bills (待缴费) issued, paid and cancelled.
 
+mod bills;
 pub(super) mod campus;
 mod ledger;
 
