@@ -353,15 +353,19 @@ pub enum ReceiptKind {
     #[default]
     CashTopup,
     CardFee,
+    /// A bill (待缴费) the holder paid from the balance.
+    Bill,
     Payout,
 }
 
 impl ReceiptKind {
     /// Which journal entries have a receipt: cash taken at the counter, a card replacement's
-    /// fee, a payout at closing. Nothing else (a payment's slip is the till's).
-    pub fn of(kind: EntryKind, channel: Option<Channel>) -> Option<ReceiptKind> {
+    /// fee, a bill paid (a fee whose reference names the bill), a payout at closing. Nothing
+    /// else (a payment's slip is the till's).
+    pub fn of(kind: EntryKind, channel: Option<Channel>, reference: &str) -> Option<ReceiptKind> {
         match (kind, channel) {
             (EntryKind::Topup, Some(Channel::Cash)) => Some(ReceiptKind::CashTopup),
+            (EntryKind::Fee, _) if reference.starts_with("bill:") => Some(ReceiptKind::Bill),
             (EntryKind::Fee, _) => Some(ReceiptKind::CardFee),
             (EntryKind::Payout, _) => Some(ReceiptKind::Payout),
             _ => None,
@@ -416,17 +420,22 @@ mod receipt_tests {
         use Channel::*;
         use EntryKind::*;
         let table = [
-            (Topup, Some(Cash), Some(ReceiptKind::CashTopup)),
-            (Topup, Some(Bank), None),
-            (Topup, None, None),
-            (Fee, None, Some(ReceiptKind::CardFee)),
-            (Payout, None, Some(ReceiptKind::Payout)),
-            (Payment, None, None),
-            (Refund, None, None),
-            (Correction, None, None),
+            (Topup, Some(Cash), "", Some(ReceiptKind::CashTopup)),
+            (Topup, Some(Bank), "", None),
+            (Topup, None, "", None),
+            (Fee, None, "", Some(ReceiptKind::CardFee)),
+            (Fee, None, "bill:12", Some(ReceiptKind::Bill)),
+            (Payout, None, "P1 ****7890", Some(ReceiptKind::Payout)),
+            (Payment, None, "", None),
+            (Refund, None, "", None),
+            (Correction, None, "", None),
         ];
-        for (kind, channel, want) in table {
-            assert_eq!(ReceiptKind::of(kind, channel), want, "{kind:?} {channel:?}");
+        for (kind, channel, reference, want) in table {
+            assert_eq!(
+                ReceiptKind::of(kind, channel, reference),
+                want,
+                "{kind:?} {channel:?} {reference}"
+            );
         }
     }
 

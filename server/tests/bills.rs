@@ -120,6 +120,15 @@ async fn a_bill_issued_at_the_counter_is_paid_once_by_its_holder_and_shows_paid(
         (Money::yuan(-60), "补考费（高等数学）")
     );
 
+    // The office can print its receipt: a bill payment, named by what it was for.
+    let entry = paid["journal_id"].as_i64().unwrap().to_string();
+    let (status, body, _) = call(&app, Some(&op), "staff/receipt", &[("entry_id", &entry)]).await;
+    ok(status, &body, "receipt");
+    let receipt: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(receipt["kind"], "Bill", "{receipt}");
+    assert_eq!(receipt["detail"], "补考费（高等数学）");
+    assert_eq!(receipt["amount"], 6000);
+
     // Paid is paid: not again, not cancelled afterwards.
     let (status, body) = pay(&app, &student, bill).await;
     refused(status, &body, "bill_paid");

@@ -661,7 +661,7 @@ pub async fn receipt(state: &AppState, entry_id: i64) -> Result<Receipt, AppErro
         .receipt_entry(entry_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let kind = ReceiptKind::of(row.kind, row.channel).ok_or(AppError::NotFound)?;
+    let kind = ReceiptKind::of(row.kind, row.channel, &row.reference).ok_or(AppError::NotFound)?;
     let office = state
         .campus
         .get(&state.db)
@@ -674,6 +674,8 @@ pub async fn receipt(state: &AppState, entry_id: i64) -> Result<Receipt, AppErro
         ReceiptKind::CardFee => super::domain::cards::replaced_by(&row.memo)
             .unwrap_or_default()
             .to_string(),
+        // What the bill was for.
+        ReceiptKind::Bill => row.memo.clone(),
         // The payout's reference is its number, then the masked account.
         ReceiptKind::Payout => row
             .reference

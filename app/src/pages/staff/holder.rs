@@ -149,7 +149,11 @@ pub(super) fn ReceiptView(
                 <dt>{t!(i18n, staff.name)}</dt><dd>{receipt.holder_name.clone()} " (" {receipt.student_no.clone()} ")"</dd>
                 <dt>{move || receipt_amount_label(i18n, kind)}</dt><dd data-testid="receipt-amount">{money(receipt.amount)}</dd>
                 {(!detail.is_empty()).then(|| view! {
-                    <dt>{move || if kind == ReceiptKind::Payout { t_string!(i18n, staff.receipt_to_account) } else { t_string!(i18n, staff.receipt_new_card) }}</dt>
+                    <dt>{move || match kind {
+                        ReceiptKind::Payout => t_string!(i18n, staff.receipt_to_account),
+                        ReceiptKind::Bill => t_string!(i18n, bills.title_label),
+                        _ => t_string!(i18n, staff.receipt_new_card),
+                    }}</dt>
                     <dd data-testid="receipt-detail">{detail.clone()}</dd>
                 })}
                 <dt>{t!(i18n, staff.balance_after)}</dt><dd>{money(receipt.balance)}</dd>
@@ -172,6 +176,7 @@ fn receipt_title(i18n: leptos_i18n::I18nContext<crate::i18n::Locale>, kind: Rece
     match kind {
         ReceiptKind::CashTopup => t_string!(i18n, staff.receipt_title),
         ReceiptKind::CardFee => t_string!(i18n, staff.receipt_title_fee),
+        ReceiptKind::Bill => t_string!(i18n, bills.receipt_title),
         ReceiptKind::Payout => t_string!(i18n, staff.receipt_title_payout),
     }
     .to_string()
@@ -184,6 +189,7 @@ fn receipt_amount_label(
     match kind {
         ReceiptKind::CashTopup => t_string!(i18n, staff.receipt_amount_in),
         ReceiptKind::CardFee => t_string!(i18n, staff.receipt_amount_fee),
+        ReceiptKind::Bill => t_string!(i18n, bills.receipt_amount),
         ReceiptKind::Payout => t_string!(i18n, staff.receipt_amount_out),
     }
     .to_string()
@@ -260,6 +266,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
                     <dt>{t!(i18n, staff.id_doc)}</dt><dd>{f.id_doc_masked.clone()}</dd>
                     <dt>{t!(i18n, staff.phone)}</dt><dd>{f.phone_masked.clone()}</dd>
                     <dt>{t!(i18n, staff.limits)}</dt><dd>{money(f.single_limit)} " / " {money(f.daily_limit)}</dd>
+                    <dt>{t!(i18n, bills.nav)}</dt><dd><a href=format!("/staff/bills?q={}", f.student_no) data-testid="holder-bills">{t!(i18n, bills.holder_link)}</a></dd>
                     <dt>{t!(i18n, staff.query_pw)}</dt>
                     <dd data-testid="query-pw-state">
                         {if f.query_pw_is_initial { t_string!(i18n, staff.pw_initial) } else { t_string!(i18n, staff.pw_changed) }}
@@ -397,7 +404,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
                                 <td class="num">{money(e.amount)}</td>
                                 <td class="num">{money(e.balance_after)}</td>
                                 <td>
-                                    {ReceiptKind::of(kind, e.channel).map(|_| view! {
+                                    {ReceiptKind::of(kind, e.channel, &e.reference).map(|_| view! {
                                         <a href=receipt_href(eid) data-testid=format!("receipt-{eid}")>{t!(i18n, staff.receipt_link)}</a>
                                     })}
                                     {e.reversed.then(|| view! { <span class="muted">{t!(i18n, staff.reversed)}</span> })}
