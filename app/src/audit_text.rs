@@ -36,6 +36,8 @@ pub enum Fact {
     Request(i64),
     /// A bill (待缴费), by number.
     Bill(i64),
+    /// An announcement, by number.
+    Announcement(i64),
     Receipt(String),
     /// A bank transfer's reference (a payout).
     Reference(String),
@@ -296,6 +298,7 @@ impl Fact {
             Entry(id) => pick(en, format!("流水 #{id}"), format!("entry #{id}")),
             Request(id) => pick(en, format!("申请 #{id}"), format!("request #{id}")),
             Bill(id) => pick(en, format!("账单 #{id}"), format!("bill #{id}")),
+            Announcement(id) => pick(en, format!("公告 #{id}"), format!("announcement #{id}")),
             Receipt(no) => pick(en, format!("收据 {no}"), format!("receipt {no}")),
             Reference(r) => pick(en, format!("转账参考号 {r}"), format!("reference {r}")),
             Shift(name) => pick(en, format!("{name} 的班次"), format!("shift of {name}")),

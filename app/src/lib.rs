@@ -125,6 +125,7 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("queue") view=|| staff_page(StaffPage::Queue, pages::staff::office::QueuePage) ssr=SsrMode::Async />
                         <Route path=path!("graduation") view=|| staff_page(StaffPage::Graduation, pages::staff::office::GraduationPage) ssr=SsrMode::Async />
                         <Route path=path!("audit") view=|| staff_page(StaffPage::Audit, pages::staff::oversight::AuditPage) ssr=SsrMode::Async />
+                        <Route path=path!("announcements") view=|| staff_page(StaffPage::Announcements, pages::staff::announcements::AnnouncementsPage) ssr=SsrMode::Async />
                         <Route path=path!("reports") view=|| staff_page(StaffPage::Reports, pages::staff::oversight::ReportsPage) ssr=SsrMode::Async />
                         <Route path=path!("admin") view=|| staff_page(StaffPage::Admin, pages::staff::admin::AdminPage) ssr=SsrMode::Async />
                         <Route path=path!("merchant") view=|| staff_page(StaffPage::Merchant, pages::staff::merchant::MerchantPage) ssr=SsrMode::Async />

@@ -374,6 +374,11 @@ text_enum!(
     TopupStatus { Pending => "pending", Paid => "paid", Failed => "failed" }
 );
 text_enum!(
+    /// Who an announcement is for: everyone (the home page too), the students, or the holders
+    /// of one department.
+    Audience { Everyone => "everyone", Students => "students", Department => "department" }
+);
+text_enum!(
     /// Where a bill (待缴费) stands.
     BillStatus { Unpaid => "unpaid", Paid => "paid", Cancelled => "cancelled" }
 );
@@ -506,6 +511,8 @@ text_enum!(
         AccountUnfreeze => "account.unfreeze",
         AdminChangeRejected => "admin.change_rejected",
         AdminChangeRequested => "admin.change_requested",
+        AnnouncementPublish => "announcement.publish",
+        AnnouncementWithdraw => "announcement.withdraw",
         BillCancel => "bill.cancel",
         BillIssue => "bill.issue",
         BillPay => "bill.pay",

@@ -142,6 +142,9 @@ pub enum Problem {
     BillCancelled,
     /// The balance is less than the bill.
     BillAboveBalance,
+    // ---- Announcements ----
+    NoSuchAnnouncement,
+    AnnouncementWithdrawn,
 }
 
 /// The signed-in cardholder, for the header and the portal's guard.
@@ -239,6 +242,8 @@ pub struct Dashboard {
     /// Bills (待缴费) waiting to be paid: how many, and their total.
     pub bills_due: i64,
     pub bills_due_amount: Money,
+    /// The card office's announcements for this holder, now.
+    pub announcements: Vec<AnnouncementView>,
 }
 
 /// History filters, as the query string carries them.
@@ -426,4 +431,21 @@ impl HistoryFilter {
         }
         parts.join("&")
     }
+}
+
+/// An announcement of the card office, as the home page, the dashboard and the staff list show
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnnouncementView {
+    pub id: i64,
+    pub title: crate::model::Localized,
+    pub body: crate::model::Localized,
+    /// RFC 3339.
+    pub starts_at: String,
+    pub ends_at: String,
+    pub audience: crate::model::Audience,
+    pub department: String,
+    pub created_by: String,
+    pub withdrawn_at: Option<String>,
+    pub withdraw_reason: String,
 }

@@ -49,6 +49,7 @@ pub enum StaffPage {
     Queue,
     Graduation,
     Audit,
+    Announcements,
     Reports,
     Admin,
     Merchant,
@@ -58,7 +59,7 @@ pub enum StaffPage {
 impl StaffPage {
     /// The navigation, in its order (the holder page is reached from a search, a receipt from
     /// the holder page).
-    pub const NAV: [StaffPage; 11] = [
+    pub const NAV: [StaffPage; 12] = [
         StaffPage::Search,
         StaffPage::Enrol,
         StaffPage::Found,
@@ -66,6 +67,7 @@ impl StaffPage {
         StaffPage::Queue,
         StaffPage::Graduation,
         StaffPage::Audit,
+        StaffPage::Announcements,
         StaffPage::Reports,
         StaffPage::Admin,
         StaffPage::Merchant,
@@ -79,7 +81,7 @@ impl StaffPage {
         match self {
             Search | Holder | Receipt | Found | Bills | Queue => roles::READ,
             Enrol | Graduation => roles::COUNTER,
-            Audit | Reports | Admin => roles::OVERSIGHT,
+            Audit | Announcements | Reports | Admin => roles::OVERSIGHT,
             Merchant => roles::MERCHANT,
             Password => roles::ANY,
         }
@@ -99,6 +101,7 @@ impl StaffPage {
             Queue => "/staff/queue",
             Graduation => "/staff/graduation",
             Audit => "/staff/audit",
+            Announcements => "/staff/announcements",
             Reports => "/staff/reports",
             Admin => "/staff/admin",
             Merchant => "/staff/merchant",

@@ -183,6 +183,48 @@ test("a bill issued at the counter is paid by the student in one tap and shows a
   await office.expectAccessible();
 });
 
+test("an administrator publishes an announcement; the home page shows it in either language until it is withdrawn", async ({ browser, page }, info) => {
+  const office = await staffPage(browser);
+  await office.signIn("admin");
+  await office.open("/staff/announcements");
+  await office.hydrated();
+  const zh = `服务中心临时闭馆（${info.project.name}）`;
+  const en = `Service centre closed (${info.project.name})`;
+  // The window in campus time (UTC+8) by the server's clock: from a minute ago for an hour.
+  const now = await serverNow();
+  const campus = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 16);
+  const form = office.page.getByTestId("announcement-form");
+  await form.getByLabel("标题（中文）").fill(zh);
+  await form.getByLabel("标题（英文）").fill(en);
+  await form.getByLabel("内容（中文）").fill("今天下午系统维护，服务中心闭馆。");
+  await form.getByLabel("内容（英文）").fill("The service centre is closed this afternoon for maintenance.");
+  await form.getByLabel("开始时间").fill(campus(now - 60_000));
+  await form.getByLabel("结束时间").fill(campus(now - 120_000));
+  await form.getByLabel("对象", { exact: true }).selectOption("everyone");
+  // A window that ends before it starts is refused with the field named.
+  await form.getByRole("button", { name: "发布" }).click();
+  await expect(office.page.getByTestId("form-error")).toContainText("ends_at");
+  await form.getByLabel("结束时间").fill(campus(now + 3600_000));
+  await form.getByRole("button", { name: "发布" }).click();
+  await expect(office.page.getByTestId("announcement-published")).toBeVisible();
+  await office.expectAccessible();
+
+  const visitor = new StudentPortal(page);
+  await visitor.open("/");
+  await expect(page.getByTestId("announcement").filter({ hasText: zh })).toContainText("今天下午系统维护");
+  await visitor.expectNoHorizontalScroll();
+  await visitor.switchLanguage();
+  await expect(page.getByTestId("announcement").filter({ hasText: en })).toContainText("closed this afternoon");
+
+  const row = office.page.getByTestId("announcement-row").filter({ hasText: zh });
+  await row.getByLabel("办理原因").fill("维护取消");
+  await row.getByTestId("announcement-withdraw").click();
+  await expect(row).toContainText("维护取消");
+  await visitor.open("/");
+  await expect(page.getByTestId("home-hero")).toBeVisible();
+  await expect(page.getByTestId("announcement").filter({ hasText: en })).toHaveCount(0);
+});
+
 test("a cash top-up with JavaScript disabled shows its receipt, for A4 or an 80 mm receipt printer", async ({ browser }, info) => {
   const s = staffSetup(info);
   const office = await staffPage(browser);
@@ -316,7 +358,7 @@ test("an auditor sees holders, the audit log and administration, but can change 
   await office.expectNoHorizontalScroll();
   await office.expectAccessible();
   // Every staff page hydrates when opened directly, and its navigation works afterwards.
-  for (const path of ["/staff", "/staff/found", "/staff/bills", "/staff/queue", "/staff/audit?action=card.", "/staff/reports", "/staff/admin"]) {
+  for (const path of ["/staff", "/staff/found", "/staff/bills", "/staff/queue", "/staff/audit?action=card.", "/staff/announcements", "/staff/reports", "/staff/admin"]) {
     await office.open(path);
     await expect(office.page.getByRole("heading", { level: 1 })).toBeVisible();
     await nav.getByRole("link", { name: "查找持卡人" }).click();

@@ -509,6 +509,27 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
         &[("id", "999999"), ("reason", "")],
     ),
     ("staff/bills", Who::Read, false, &[("status", "unpaid")]),
+    ("admin/announcements", Who::Oversight, false, &[]),
+    (
+        "admin/publish_announcement",
+        Who::Admin,
+        true,
+        &[
+            ("title_zh", ""),
+            ("title_en", ""),
+            ("body_zh", ""),
+            ("body_en", ""),
+            ("starts_at", ""),
+            ("ends_at", ""),
+            ("audience", "everyone"),
+        ],
+    ),
+    (
+        "admin/withdraw_announcement",
+        Who::Admin,
+        true,
+        &[("id", "999999"), ("reason", "")],
+    ),
     (
         "staff/issue_bill",
         Who::Counter,
@@ -1044,6 +1065,38 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("staff/cancel_bill");
+
+    // Announcements: published and withdrawn by an administrator.
+    let at = |minutes: i64| {
+        (app.state.now() + chrono::Duration::minutes(minutes) + chrono::Duration::hours(8))
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let (starts, ends) = (at(0), at(120));
+    let announcement = audited(
+        &app,
+        &admin,
+        "admin/publish_announcement",
+        &[
+            ("title_zh", "下午闭馆"),
+            ("title_en", "Closed this afternoon"),
+            ("body_zh", "系统维护。"),
+            ("body_en", "System maintenance."),
+            ("starts_at", &starts),
+            ("ends_at", &ends),
+            ("audience", "everyone"),
+        ],
+    )
+    .await;
+    done.insert("admin/publish_announcement");
+    audited(
+        &app,
+        &admin,
+        "admin/withdraw_announcement",
+        &[("id", &announcement.to_string()), ("reason", "维护取消")],
+    )
+    .await;
+    done.insert("admin/withdraw_announcement");
     audited(
         &app,
         &op,

@@ -1,6 +1,7 @@
 //! Server functions, grouped by feature. Each is thin: it checks who is asking, calls a
 //! service, and maps the result to `AppError`.
 
+pub mod announcements;
 pub mod bills;
 pub mod campus;
 pub mod portal;

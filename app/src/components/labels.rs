@@ -120,6 +120,10 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::BillPaid => t_string!(i18n, problem.bill_paid).to_string(),
         Problem::BillCancelled => t_string!(i18n, problem.bill_cancelled).to_string(),
         Problem::BillAboveBalance => t_string!(i18n, problem.bill_above_balance).to_string(),
+        Problem::NoSuchAnnouncement => t_string!(i18n, problem.no_such_announcement).to_string(),
+        Problem::AnnouncementWithdrawn => {
+            t_string!(i18n, problem.announcement_withdrawn).to_string()
+        }
         Problem::UnknownHolder => t_string!(i18n, problem.unknown_holder).to_string(),
         Problem::EnrolField { field } => {
             t_string!(i18n, problem.enrol_field, field = field.clone()).to_string()
@@ -306,6 +310,8 @@ pub fn audit_action_label(i18n: leptos_i18n::I18nContext<Locale>, a: AuditAction
         AccountUnfreeze => t_string!(i18n, audit_action.account_unfreeze),
         AdminChangeRejected => t_string!(i18n, audit_action.admin_change_rejected),
         AdminChangeRequested => t_string!(i18n, audit_action.admin_change_requested),
+        AnnouncementPublish => t_string!(i18n, audit_action.announcement_publish),
+        AnnouncementWithdraw => t_string!(i18n, audit_action.announcement_withdraw),
         BillCancel => t_string!(i18n, audit_action.bill_cancel),
         BillIssue => t_string!(i18n, audit_action.bill_issue),
         BillPay => t_string!(i18n, audit_action.bill_pay),

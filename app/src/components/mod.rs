@@ -342,3 +342,25 @@ pub fn ErrorPage(error: AppError) -> impl IntoView {
         </section>
     }
 }
+
+/// The card office's announcements, in the page's language (home page and dashboard).
+#[component]
+pub fn AnnouncementList(items: Vec<crate::portal_model::AnnouncementView>) -> impl IntoView {
+    (!items.is_empty()).then(|| {
+        view! {
+            <section class="announcements" data-testid="announcements">
+                {items
+                    .into_iter()
+                    .map(|a| {
+                        view! {
+                            <article class="notice announcement" data-testid="announcement">
+                                <h2>{localized(&a.title)}</h2>
+                                <p>{localized(&a.body)}</p>
+                            </article>
+                        }
+                    })
+                    .collect_view()}
+            </section>
+        }
+    })
+}

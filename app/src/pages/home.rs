@@ -1,4 +1,5 @@
-use crate::components::{HoursList, PageTitle, WithCampus, localized};
+use crate::api::announcements::public_announcements;
+use crate::components::{AnnouncementList, HoursList, PageTitle, WithCampus, localized};
 use crate::i18n::*;
 use crate::model::CampusProfile;
 use leptos::prelude::*;
@@ -8,7 +9,15 @@ use leptos_router::components::A;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let i18n = use_i18n();
+    // Blocking: the server waits for them, so they are in the page as sent and nothing moves
+    // when it hydrates.
+    let announcements = Resource::new_blocking(|| (), |_| public_announcements());
     view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                announcements.await.ok().map(|items| view! { <AnnouncementList items=items /> })
+            })}
+        </Suspense>
         <WithCampus view=move |c: CampusProfile| {
             let campus = localized(&c.campus_name);
             let card = localized(&c.card_name);

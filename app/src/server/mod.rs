@@ -2,6 +2,7 @@
 //! the data store, and the domain services. Nothing in here is compiled into the wasm.
 
 pub mod admin;
+pub mod announcements;
 pub mod auth;
 pub mod bills;
 pub mod campus;

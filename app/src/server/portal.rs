@@ -76,6 +76,7 @@ pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard,
         .try_fold(Money::ZERO, |sum, b| sum.checked_add(b.amount))
         .ok_or_else(|| internal("bills total overflow"))?;
     Ok(Dashboard {
+        announcements: super::announcements::for_holder(state, s.holder_id).await?,
         bills_due: unpaid.len() as i64,
         bills_due_amount,
         found_card_at,

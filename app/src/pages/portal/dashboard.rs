@@ -1,7 +1,7 @@
 use super::history::EntryList;
 use crate::api::portal::get_dashboard;
 use crate::components::labels::{campus_time, card_status_label, money};
-use crate::components::{PageTitle, localized};
+use crate::components::{AnnouncementList, PageTitle, localized};
 use crate::i18n::*;
 use crate::model::{AccountStatus, CardStatus};
 use leptos::prelude::*;
@@ -53,6 +53,7 @@ pub fn DashboardPage() -> impl IntoView {
                                 {t!(i18n, portal.notice_found, place = place.clone())}
                             </p>
                         })}
+                        <AnnouncementList items=d.announcements.clone() />
                         {(d.bills_due > 0).then(|| view! {
                             <p class="notice" data-testid="notice-bills">
                                 {t!(i18n, portal.notice_bills, count = d.bills_due, amount = money(d.bills_due_amount))}

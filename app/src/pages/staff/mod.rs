@@ -23,6 +23,7 @@ macro_rules! decide_forms {
 }
 
 pub mod admin;
+pub mod announcements;
 pub mod bills;
 pub mod enrol;
 pub mod holder;
@@ -168,6 +169,7 @@ pub fn page_label(i18n: leptos_i18n::I18nContext<Locale>, page: StaffPage) -> St
         StaffPage::Queue => t_string!(i18n, staff.nav_queue),
         StaffPage::Graduation => t_string!(i18n, staff.nav_graduation),
         StaffPage::Audit => t_string!(i18n, staff.nav_audit),
+        StaffPage::Announcements => t_string!(i18n, announcements.nav),
         StaffPage::Reports => t_string!(i18n, staff.nav_reports),
         StaffPage::Admin => t_string!(i18n, staff.nav_admin),
         StaffPage::Merchant => t_string!(i18n, staff.nav_merchant),

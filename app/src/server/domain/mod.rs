@@ -4,6 +4,7 @@
 //! the reason it refuses. Both backends call these same functions; each rule has its table of
 //! cases in the module's tests.
 //!
+//! - `announcements`: an announcement's fields and window, and who sees it;
 //! - `bills`: issuing a bill (待缴费), paying it from the balance, cancelling it;
 //! - `payments`: a debit at a till (status, limits, balance), a refund, a credit;
 //! - `cards`: issuing and replacing a card, cancelling it, a lost report and its lifting;
@@ -19,6 +20,7 @@
 //! - `terminals`: who may take a browser out of terminal mode.
 
 pub mod accounts;
+pub mod announcements;
 pub mod attempts;
 pub mod audit;
 pub mod bills;

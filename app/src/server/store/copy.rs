@@ -442,6 +442,25 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("cancel_reason", Text),
         ],
     ),
+    (
+        "announcements",
+        &[
+            ("id", Int),
+            ("title_zh", Text),
+            ("title_en", Text),
+            ("body_zh", Text),
+            ("body_en", Text),
+            ("starts_at", Time),
+            ("ends_at", Time),
+            ("audience", Text),
+            ("department", Text),
+            ("created_by", Int),
+            ("created_at", Time),
+            ("withdrawn_by", Int),
+            ("withdrawn_at", Time),
+            ("withdraw_reason", Text),
+        ],
+    ),
 ];
 
 /// Tables whose `id` is a PostgreSQL identity (its sequence is moved past the copied ids).
@@ -464,6 +483,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "cash_counts",
     "admin_requests",
     "bills",
+    "announcements",
 ];
 
 /// Rows per INSERT.

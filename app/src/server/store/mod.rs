@@ -3,7 +3,7 @@
 //! and no driver type leaves this module: callers see domain types and `StoreError`.
 //!
 //! Layout (see `docs/architecture.md`):
-//! - this file, `staff.rs` and `bills.rs`: the traits and the rows they carry, one area each;
+//! - this file, `staff.rs`, `bills.rs` and `announcements.rs`: the traits and the rows they carry, one area each;
 //! - `sql/`: the SQL both backends run, written once and compiled once per backend (each
 //!   backend's `mod.rs` names its driver types and its transaction, lock and `LIKE` dialect);
 //! - `sqlite/`, `postgres/`: what only that backend does (connecting, migrations, its
@@ -25,6 +25,7 @@ macro_rules! spent_today {
     };
 }
 
+mod announcements;
 mod bills;
 #[cfg(test)]
 mod campus_cache_tests;
@@ -49,6 +50,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+pub use announcements::*;
 pub use bills::*;
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
 pub use postgres::PostgresStore;
@@ -198,6 +200,7 @@ pub trait Store:
     + TopupStore
     + StaffStore
     + BillStore
+    + AnnouncementStore
     + Send
     + Sync
     + 'static

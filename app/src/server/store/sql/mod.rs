@@ -19,8 +19,10 @@
 //! - `ledger`: devices, payments, refunds and credits;
 //! - `staff`: the card office;
 //! - `terminal`: the web tills and top-up orders;
-//! - `bills`: bills (待缴费) issued, paid and cancelled.
+//! - `bills`: bills (待缴费) issued, paid and cancelled;
+//! - `announcements`: the card office's announcements.
 
+mod announcements;
 mod bills;
 pub(super) mod campus;
 mod ledger;
