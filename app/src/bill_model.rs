@@ -20,6 +20,8 @@ pub struct BillView {
     pub paid_at: Option<String>,
     /// The journal entry that paid it.
     pub entry_id: Option<i64>,
+    /// Paid, then given back by a correction of that entry.
+    pub refunded: bool,
     pub cancelled_at: Option<String>,
     pub cancel_reason: String,
 }

@@ -346,6 +346,15 @@ text_enum!(
     /// What a journal entry did to a balance.
     EntryKind { Payment => "payment", Topup => "topup", Refund => "refund", Correction => "correction", Payout => "payout", Fee => "fee" }
 );
+impl EntryKind {
+    /// Whether the counter may correct an entry of this kind (credit its amount back, once):
+    /// a sale at a till, or a fee the campus charged (a replacement card's fee, a bill paid).
+    /// The counter's service and the holder page's form both ask here.
+    pub fn correctable(self) -> bool {
+        matches!(self, EntryKind::Payment | EntryKind::Fee)
+    }
+}
+
 text_enum!(
     /// How money came in.
     Channel { Bank => "bank", Wechat => "wechat", Cash => "cash", Auto => "auto" }
@@ -415,6 +424,11 @@ mod enum_tests {
     fn text_enums_round_trip() {
         for kind in EntryKind::ALL {
             assert_eq!(EntryKind::parse(kind.as_str()), Some(*kind));
+            assert_eq!(
+                kind.correctable(),
+                matches!(kind, EntryKind::Payment | EntryKind::Fee),
+                "{kind:?}"
+            );
         }
         assert_eq!(
             MerchantCategory::parse("water_bar"),

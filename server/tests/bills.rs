@@ -6,7 +6,7 @@
 mod helpers;
 
 use app::model::{EntryKind, Money};
-use app::server::store::EntryQuery;
+use app::server::store::{AuditQuery, EntryQuery};
 use helpers::device::{FRESH_QUERY_PASSWORD, balance, fresh_holder, holder, make_room};
 use helpers::staff::{ok, staff_login};
 use helpers::{TestApp, call, login};
@@ -17,9 +17,9 @@ use serde_json::Value;
 const STUDENT: &str = "2023020215";
 const STUDENT_PW: &str = "260817";
 
-/// A due date this many days after the server's today.
+/// A due date this many days after the server's today (the campus date, UTC+8).
 fn due_in(app: &TestApp, days: i64) -> String {
-    (app.state.now() + chrono::Duration::days(days))
+    (app.state.now() + chrono::Duration::days(days) + chrono::Duration::hours(8))
         .format("%Y-%m-%d")
         .to_string()
 }
@@ -165,6 +165,72 @@ async fn a_bill_issued_at_the_counter_is_paid_once_by_its_holder_and_shows_paid(
     assert_eq!(office["bills"][0]["bill"]["id"], bill, "{office}");
     assert_eq!(office["totals"]["paid"], 1);
     assert_eq!(office["totals"]["paid_amount"], 6000);
+
+    // The payment is the holder's own audited act.
+    let records = app
+        .state
+        .db
+        .audit_records(&AuditQuery {
+            holder: Some(payer.login.clone()),
+            action: Some("bill.pay".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1, "one record of the payment");
+
+    // Paid by mistake: the counter corrects its entry, once, and the bill shows refunded.
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/reverse",
+        &[("journal_id", &entry), ("reason", "开错了账单")],
+    )
+    .await;
+    ok(status, &body, "correct the bill's payment");
+    assert_eq!(balance(&app, student_id).await, start);
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/reverse",
+        &[("journal_id", &entry), ("reason", "再退一次")],
+    )
+    .await;
+    refused(status, &body, "already_reversed");
+    assert_eq!(balance(&app, student_id).await, start);
+    let mine = my_bills(&app, &student).await;
+    assert_eq!(mine["settled"][0]["refunded"], true, "{mine}");
+    assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
+}
+
+#[tokio::test]
+async fn paying_and_cancelling_one_bill_at_once_do_one_or_the_other() {
+    let app = TestApp::spawn(2).await;
+    let op = staff_login(&app, "operator").await;
+    let payer = fresh_holder(&app, 6, Money::yuan(100)).await;
+    let session = login(&app, &payer.login, FRESH_QUERY_PASSWORD).await;
+    for round in 0..6 {
+        let bill = issue(&app, &op, &payer.login, &format!("补办 {round}"), "5").await;
+        let before = balance(&app, payer.id).await;
+        let id = bill.to_string();
+        let form = [("bill_id", id.as_str()), ("reason", "撤销测试")];
+        let cancel = call(&app, Some(&op), "staff/cancel_bill", &form);
+        let ((paid, paid_body), (cancelled, cancel_body, _)) =
+            tokio::join!(pay(&app, &session, bill), cancel);
+        assert!(
+            paid.is_success() != cancelled.is_success(),
+            "exactly one wins: {paid} {paid_body} / {cancelled} {cancel_body}"
+        );
+        let after = balance(&app, payer.id).await;
+        if paid.is_success() {
+            refused(cancelled, &cancel_body, "bill_paid");
+            assert_eq!(after, Money::from_fen(before.fen() - 500));
+        } else {
+            refused(paid, &paid_body, "bill_cancelled");
+            assert_eq!(after, before);
+        }
+    }
     assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
 }
 

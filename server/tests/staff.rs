@@ -831,6 +831,32 @@ async fn approved(app: &TestApp, second_admin: &str, requested: &Value) -> Value
     .await
 }
 
+/// Cancels every unpaid bill of the holder with this number, each an audited change, as the
+/// office does before closing an account. Answers how many.
+async fn cancel_unpaid_bills(app: &TestApp, op: &str, student_no: &str) -> usize {
+    let (status, body, _) = call(
+        app,
+        Some(op),
+        "staff/bills",
+        &[("status", "unpaid"), ("q", student_no)],
+    )
+    .await;
+    ok(status, &body, "unpaid bills");
+    let list: Value = serde_json::from_str(&body).unwrap();
+    let bills = list["bills"].as_array().unwrap();
+    for bill in bills {
+        let id = bill["bill"]["id"].as_i64().unwrap().to_string();
+        audited(
+            app,
+            op,
+            "staff/cancel_bill",
+            &[("bill_id", &id), ("reason", "销户前撤销")],
+        )
+        .await;
+    }
+    bills.len()
+}
+
 async fn holder_file(app: &TestApp, cookie: &str, holder_id: i64) -> Value {
     let (status, body, _) = call(
         app,
@@ -1237,7 +1263,23 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     .await;
     done.insert("staff/resolve_topup");
 
-    // Closing: one account, then a batch.
+    // Closing: one account, then a batch. An unpaid bill keeps an account open: the two from
+    // the list above are cancelled first (each its own audited change).
+    for no in ["2026990002", "2026990003"] {
+        let (status, body, _) = call(
+            &app,
+            Some(&op),
+            "staff/close_account",
+            &[
+                ("holder_id", &holder(&app, no).await.to_string()),
+                ("reason", "退学"),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("pending_money"), "{body}");
+        assert_eq!(cancel_unpaid_bills(&app, &op, no).await, 1);
+    }
     let paid = audited(
         &app,
         &op,
@@ -2516,6 +2558,9 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     let b = holder(&app, STUDENT).await;
     let before = balance(&app, b).await;
     assert!(before > Money::ZERO);
+    // The demo student's two unpaid bills would keep the account open (an unpaid bill is
+    // money to settle first): the office cancels them.
+    assert_eq!(cancel_unpaid_bills(&app, &op, STUDENT).await, 2);
     // Money in flight (a correction waiting for approval) keeps the account open.
     let file = holder_file(&app, &op, b).await;
     let payment = file["entries"]

@@ -71,7 +71,11 @@ fn visible(
             };
             shown(&a, viewer, now)
         })
-        .map(|r| r.view)
+        // Who published it is for the staff list, not for the public pages.
+        .map(|r| AnnouncementView {
+            created_by: String::new(),
+            ..r.view
+        })
         .collect()
 }
 

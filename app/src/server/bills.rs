@@ -220,11 +220,10 @@ pub async fn pay(
         .pay_bill(s.holder_id, bill_id, state.now(), audit)
         .await?
         .map_err(AppError::Rejected)?;
-    let bill = state.db.bill(bill_id).await?.ok_or(AppError::NotFound)?;
     Ok(BillPaid {
         bill_id,
-        title: bill.bill.title,
-        amount: bill.bill.amount,
+        title: paid.title,
+        amount: paid.amount,
         journal_id: paid.journal_id,
         balance: paid.balance,
     })

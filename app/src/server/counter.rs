@@ -1564,7 +1564,7 @@ async fn payment(state: &AppState, journal_id: i64) -> Result<EntryRecord, AppEr
         .journal_entry(journal_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if entry.kind != EntryKind::Payment {
+    if !entry.kind.correctable() {
         return Err(rejected(Problem::NotAPayment));
     }
     if entry.reversed {

@@ -116,6 +116,13 @@ fn BillLine(bill: BillView) -> impl IntoView {
 /// "Paid on … (entry #…)" or "Cancelled on …: why".
 fn settled_text(i18n: leptos_i18n::I18nContext<Locale>, bill: &BillView) -> String {
     match bill.status {
+        BillStatus::Paid if bill.refunded => t_string!(
+            i18n,
+            bills.refunded_on,
+            at = bill.paid_at.as_deref().map(campus_time).unwrap_or_default(),
+            entry = bill.entry_id.unwrap_or_default()
+        )
+        .to_string(),
         BillStatus::Paid => t_string!(
             i18n,
             bills.paid_on,

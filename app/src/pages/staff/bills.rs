@@ -171,7 +171,11 @@ fn BillRow(b: OfficeBillView, act: bool, cancel: ServerAction<CancelBill>) -> im
             <td>{bill.title.clone()} <br /> <span class="muted">{bill.department.clone()} " · " {b.issued_by.clone()} " " {campus_time(&bill.issued_at)}</span></td>
             <td>{money(bill.amount)}</td>
             <td>{bill.due_on.clone()}</td>
-            <td><span class=format!("status status-{status}") data-testid="bill-status">{move || bill_status_label(i18n, status)}</span> <br /> <span class="muted">{when}</span></td>
+            <td>
+                <span class=format!("status status-{status}") data-testid="bill-status">{move || bill_status_label(i18n, status)}</span>
+                {bill.refunded.then(|| view! { " " <span class="status status-cancelled" data-testid="bill-refunded">{t!(i18n, bills.refunded)}</span> })}
+                <br /> <span class="muted">{when}</span>
+            </td>
             <td>{(act && status == BillStatus::Unpaid).then(|| view! {
                 <ActionForm action=cancel attr:class="inline-form">
                     <input type="hidden" name="bill_id" value=bill.id.to_string() />

@@ -6,7 +6,7 @@ use crate::api::staff::*;
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, card_status_label, kind_label, money};
 use crate::i18n::*;
-use crate::model::{AccountStatus, CardStatus, EntryKind};
+use crate::model::{AccountStatus, CardStatus};
 use crate::staff_model::{
     HolderFile, Paper, PayoutAccountView, Receipt, ReceiptKind, ReversalOutcome, receipt_href,
 };
@@ -394,7 +394,7 @@ fn HolderView(f: HolderFile, actions: Actions) -> impl IntoView {
                 <tbody>
                     {f.entries.iter().map(|e| {
                         let kind = e.kind;
-                        let correctable = f.can_change && !closed && kind == EntryKind::Payment && !e.reversed;
+                        let correctable = f.can_change && !closed && kind.correctable() && !e.reversed;
                         let eid = e.id;
                         view! {
                             <tr>

@@ -16,7 +16,8 @@ pub enum Closing {
     /// goes to a second staff member instead.
     NotEmpty,
     /// Money is on its way to or from the account (a correction or a cash top-up awaiting
-    /// approval, a top-up order not answered): settle it first.
+    /// approval, a top-up order not answered, a bill not paid): settle it first (a bill is
+    /// paid from the balance or cancelled).
     MoneyInFlight,
 }
 

@@ -12,7 +12,8 @@
 //!   a sale at a till, so it is not held to the till limits (which guard a card someone else
 //!   holds), and the holder is logged in to the portal to pay it;
 //! - only an unpaid bill is cancelled, with a reason; a paid one is put right with a
-//!   correction, like any other entry.
+//!   correction of its entry at the holder page (once, and above the campus's approval amount
+//!   with a second staff member, like a payment's), after which the bill shows as refunded.
 
 use super::{Broken, neg, sub};
 use crate::audit_text::{AuditText, Counted, Fact};

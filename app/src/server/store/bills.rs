@@ -24,10 +24,13 @@ pub struct NewBill {
 pub type IssueOutcome = Result<Vec<i64>, Vec<(i64, Problem)>>;
 
 /// A bill paid: its `fee` entry and the balance after.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillPayOutcome {
     pub journal_id: i64,
     pub balance: crate::model::Money,
+    /// What the bill was for, and its amount.
+    pub title: String,
+    pub amount: crate::model::Money,
 }
 
 /// Which bills the card office lists.
@@ -71,8 +74,6 @@ pub trait BillStore: Send + Sync {
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<Result<i64, Problem>, StoreError>;
-
-    async fn bill(&self, bill_id: i64) -> Result<Option<OfficeBillView>, StoreError>;
 
     /// A holder's unpaid bills (by due date) and the latest `settled` paid or cancelled ones.
     async fn bills_of(

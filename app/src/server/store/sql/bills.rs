@@ -17,7 +17,8 @@ use sqlx::Row;
 type DbRow = super::DbRow;
 
 const BILL_COLUMNS: &str = "b.id, b.title, b.department, b.amount, b.due_on, b.status, b.issued_at,
-    b.paid_at, b.entry_id, b.cancelled_at, b.cancel_reason";
+    b.paid_at, b.entry_id, b.cancelled_at, b.cancel_reason,
+    EXISTS (SELECT 1 FROM journal_entries r WHERE r.reverses_id = b.entry_id) AS refunded";
 
 const OFFICE_COLUMNS: &str = "h.id AS holder_id, h.student_no, h.name,
     i.display_name AS issued_by_name, c.display_name AS cancelled_by_name";
@@ -36,6 +37,7 @@ fn bill_row(row: &DbRow) -> Result<BillView, StoreError> {
         issued_at: ts_of(row, "issued_at")?,
         paid_at: opt_ts_of(row, "paid_at")?,
         entry_id: row.try_get("entry_id")?,
+        refunded: row.try_get("refunded")?,
         cancelled_at: opt_ts_of(row, "cancelled_at")?,
         cancel_reason: row.try_get("cancel_reason")?,
     })
@@ -66,7 +68,12 @@ impl BillStore for ThisStore {
             let mut refused: Vec<(i64, Problem)> = Vec::new();
             let mut ids: Vec<i64> = Vec::with_capacity(bills.len());
             let mut holders: Vec<i64> = Vec::with_capacity(bills.len());
-            for bill in bills {
+            let mut drafts: Vec<&BillDraft> = Vec::with_capacity(bills.len());
+            // Accounts are locked in one order (by student number) whatever the list's order,
+            // so two lists naming the same holders cannot deadlock on PostgreSQL.
+            let mut in_order: Vec<&NewBill> = bills.iter().collect();
+            in_order.sort_by(|a, b| a.student_no.cmp(&b.student_no));
+            for bill in in_order {
                 let holder: Option<i64> =
                     sqlx::query_scalar("SELECT id FROM cardholders WHERE student_no = $1")
                         .bind(&bill.student_no)
@@ -107,15 +114,13 @@ impl BillStore for ThisStore {
                 .await?;
                 ids.push(id);
                 holders.push(holder_id);
+                drafts.push(&bill.draft);
             }
             if !refused.is_empty() {
+                refused.sort_by_key(|(line, _)| *line);
                 return Ok(Finish::Rollback(Err(refused)));
             }
-            let issued: Vec<(i64, &BillDraft)> = ids
-                .iter()
-                .copied()
-                .zip(bills.iter().map(|b| &b.draft))
-                .collect();
+            let issued: Vec<(i64, &BillDraft)> = ids.iter().copied().zip(drafts).collect();
             let mut audit = audit.clone();
             audit.after = rules::issued_audit(&issued)?;
             // One bill's record is in its holder's trail too.
@@ -190,6 +195,8 @@ impl BillStore for ThisStore {
             Ok(Finish::Commit(Ok(BillPayOutcome {
                 journal_id,
                 balance: plan.balance_after,
+                title,
+                amount: plan.amount,
             })))
         })
     }
@@ -231,16 +238,6 @@ impl BillStore for ThisStore {
             insert_audit(&mut tx, &audit, now).await?;
             Ok(Finish::Commit(Ok(holder_id)))
         })
-    }
-
-    async fn bill(&self, bill_id: i64) -> Result<Option<OfficeBillView>, StoreError> {
-        let sql =
-            format!("SELECT {BILL_COLUMNS}, {OFFICE_COLUMNS} FROM {OFFICE_FROM} WHERE b.id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(bill_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(office_row).transpose()
     }
 
     async fn bills_of(

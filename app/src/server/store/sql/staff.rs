@@ -191,7 +191,8 @@ async fn close_in_tx(
     let in_flight: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM reversal_requests WHERE holder_id = $1 AND status = 'pending')
              OR EXISTS (SELECT 1 FROM cash_requests WHERE holder_id = $1 AND status = 'pending')
-             OR EXISTS (SELECT 1 FROM topup_orders WHERE holder_id = $1 AND status = 'pending')",
+             OR EXISTS (SELECT 1 FROM topup_orders WHERE holder_id = $1 AND status = 'pending')
+             OR EXISTS (SELECT 1 FROM bills WHERE holder_id = $1 AND status = 'unpaid')",
     )
     .bind(holder_id)
     .fetch_one(&mut *tx)
@@ -1415,7 +1416,7 @@ impl StaffStore for ThisStore {
                 }
             }
             let (account_id, amount, merchant_id): (i64, i64, Option<i64>) = sqlx::query_as(
-                "SELECT account_id, amount, merchant_id FROM journal_entries WHERE id = $1 AND kind = 'payment'",
+                "SELECT account_id, amount, merchant_id FROM journal_entries WHERE id = $1 AND kind IN ('payment', 'fee')",
             )
             .bind(payment_id)
             .fetch_one(&mut *tx)
