@@ -8,7 +8,7 @@ use super::staff::StaffSession;
 use super::store::AnnouncementRow;
 use crate::audit_text::Fact;
 use crate::error::AppError;
-use crate::model::AuditAction;
+use crate::model::{AuditAction, HolderKind};
 use crate::portal_model::AnnouncementView;
 use chrono::{DateTime, Utc};
 
@@ -89,22 +89,17 @@ pub async fn public(state: &AppState) -> Result<Vec<AnnouncementView>, AppError>
     ))
 }
 
-/// What a holder's dashboard shows now: for everyone, for students if they are one, and for
-/// their department.
+/// What a holder's dashboard shows now: for everyone, for students if they are one (`kind`),
+/// and for their `department`.
 pub async fn for_holder(
     state: &AppState,
-    holder_id: i64,
+    kind: HolderKind,
+    department: &str,
 ) -> Result<Vec<AnnouncementView>, AppError> {
     let now = state.now();
-    let profile = state
-        .db
-        .profile(holder_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let viewer = Viewer::Holder(profile.kind, &profile.department);
     Ok(visible(
         state.db.live_announcements(now).await?,
-        viewer,
+        Viewer::Holder(kind, department),
         now,
     ))
 }

@@ -70,15 +70,10 @@ pub async fn dashboard(state: &AppState, s: &HolderSession) -> Result<Dashboard,
         .into_iter()
         .find(|f| f.returned_at.is_none())
         .map(|f| f.place);
-    let (unpaid, _) = state.db.bills_of(s.holder_id, 0).await?;
-    let bills_due_amount = unpaid
-        .iter()
-        .try_fold(Money::ZERO, |sum, b| sum.checked_add(b.amount))
-        .ok_or_else(|| internal("bills total overflow"))?;
     Ok(Dashboard {
-        announcements: super::announcements::for_holder(state, s.holder_id).await?,
-        bills_due: unpaid.len() as i64,
-        bills_due_amount,
+        announcements: super::announcements::for_holder(state, row.kind, &row.department).await?,
+        bills_due: row.bills_due,
+        bills_due_amount: row.bills_due_amount,
         found_card_at,
         office_phone: campus.office_phone,
         code_name: campus.qr_code_name,

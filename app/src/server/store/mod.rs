@@ -439,6 +439,12 @@ pub struct Audit {
 pub struct DashboardRow {
     pub name: String,
     pub student_no: String,
+    /// Who the holder is, for the announcements meant for them.
+    pub kind: HolderKind,
+    pub department: String,
+    /// Unpaid bills: how many, and their total.
+    pub bills_due: i64,
+    pub bills_due_amount: Money,
     pub balance: Money,
     pub account_status: crate::model::AccountStatus,
     pub card: Option<(String, CardStatus)>,

@@ -253,19 +253,15 @@ impl BillStore for ThisStore {
             .bind(holder_id)
             .fetch_all(&self.pool)
             .await?;
-        let done = if settled > 0 {
-            let sql = format!(
-                "SELECT {BILL_COLUMNS} FROM bills b WHERE b.holder_id = $1 AND b.status <> 'unpaid'
-                 ORDER BY b.id DESC LIMIT $2"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(holder_id)
-                .bind(settled)
-                .fetch_all(&self.pool)
-                .await?
-        } else {
-            Vec::new()
-        };
+        let sql = format!(
+            "SELECT {BILL_COLUMNS} FROM bills b WHERE b.holder_id = $1 AND b.status <> 'unpaid'
+             ORDER BY b.id DESC LIMIT $2"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(holder_id)
+            .bind(settled)
+            .fetch_all(&self.pool)
+            .await?;
         Ok((
             unpaid.iter().map(bill_row).collect::<Result<_, _>>()?,
             done.iter().map(bill_row).collect::<Result<_, _>>()?,

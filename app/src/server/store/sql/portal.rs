@@ -251,8 +251,12 @@ impl PortalStore for ThisStore {
         day_start: DateTime<Utc>,
     ) -> Result<Option<DashboardRow>, StoreError> {
         let row = sqlx::query(concat!(
-            "SELECT h.name, h.student_no, a.balance, a.status, a.single_limit, a.daily_limit,
-                    a.consumption_pw_is_initial, c.card_no, c.status AS card_status, ",
+            "SELECT h.name, h.student_no, h.kind, h.department, a.balance, a.status, a.single_limit,
+                    a.daily_limit, a.consumption_pw_is_initial, c.card_no, c.status AS card_status,
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM bills b
+                      WHERE b.holder_id = h.id AND b.status = 'unpaid') AS bills_due,
+                    (SELECT CAST(COALESCE(SUM(b.amount), 0) AS BIGINT) FROM bills b
+                      WHERE b.holder_id = h.id AND b.status = 'unpaid') AS bills_due_amount, ",
             spent_today!(),
             " AS spent
              FROM cardholders h JOIN accounts a ON a.holder_id = h.id
@@ -274,6 +278,10 @@ impl PortalStore for ThisStore {
             Ok(DashboardRow {
                 name: row.try_get("name")?,
                 student_no: row.try_get("student_no")?,
+                kind: row.try_get("kind")?,
+                department: row.try_get("department")?,
+                bills_due: row.try_get("bills_due")?,
+                bills_due_amount: Money::from_fen(row.try_get("bills_due_amount")?),
                 balance: Money::from_fen(row.try_get("balance")?),
                 account_status: row.try_get("status")?,
                 card,
