@@ -38,6 +38,13 @@ pub enum Fact {
     Bill(i64),
     /// An announcement, by number.
     Announcement(i64),
+    /// What was bought from a biller, and for which account.
+    Purchase {
+        utility: crate::model::Utility,
+        quantity: i64,
+        /// The room ("9-101") or network account it was bought for.
+        account: String,
+    },
     Receipt(String),
     /// A bank transfer's reference (a payout).
     Reference(String),
@@ -298,6 +305,30 @@ impl Fact {
             Entry(id) => pick(en, format!("流水 #{id}"), format!("entry #{id}")),
             Request(id) => pick(en, format!("申请 #{id}"), format!("request #{id}")),
             Bill(id) => pick(en, format!("账单 #{id}"), format!("bill #{id}")),
+            Purchase {
+                utility,
+                quantity,
+                account,
+            } => {
+                use crate::model::Utility::*;
+                match utility {
+                    Electricity => pick(
+                        en,
+                        format!("{account} 电费 {quantity} 度"),
+                        format!("electricity for {account}: {quantity} kWh"),
+                    ),
+                    Water => pick(
+                        en,
+                        format!("{account} 水费 {quantity} 吨"),
+                        format!("water for {account}: {quantity} t"),
+                    ),
+                    Network => pick(
+                        en,
+                        format!("网络账号 {account} {quantity} 个月"),
+                        format!("network account {account}: {quantity} month(s)"),
+                    ),
+                }
+            }
             Announcement(id) => pick(en, format!("公告 #{id}"), format!("announcement #{id}")),
             Receipt(no) => pick(en, format!("收据 {no}"), format!("receipt {no}")),
             Reference(r) => pick(en, format!("转账参考号 {r}"), format!("reference {r}")),

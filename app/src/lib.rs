@@ -19,6 +19,7 @@ pub mod server;
 pub mod staff_model;
 pub mod terminal_model;
 pub mod user_agent;
+pub mod utility_model;
 
 use crate::components::{ErrorPage, Footer, Header, provide_campus};
 use crate::i18n::*;
@@ -111,6 +112,7 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("topup") view=pages::portal::topup::TopupPage ssr=SsrMode::Async />
                         <Route path=path!("access") view=pages::portal::access::AccessPage ssr=SsrMode::Async />
                         <Route path=path!("bills") view=pages::portal::bills::BillsPage ssr=SsrMode::Async />
+                        <Route path=path!("utilities") view=pages::portal::utilities::UtilitiesPage ssr=SsrMode::Async />
                     </ParentRoute>
                     <Route path=path!("/found") view=pages::found::FoundCardsPage />
                     <Route path=path!("/staff/login") view=pages::staff::StaffLoginPage />

@@ -344,7 +344,7 @@ macro_rules! text_enum {
 
 text_enum!(
     /// What a journal entry did to a balance.
-    EntryKind { Payment => "payment", Topup => "topup", Refund => "refund", Correction => "correction", Payout => "payout", Fee => "fee" }
+    EntryKind { Payment => "payment", Topup => "topup", Refund => "refund", Correction => "correction", Payout => "payout", Fee => "fee", Purchase => "purchase" }
 );
 impl EntryKind {
     /// Whether the counter may correct an entry of this kind (credit its amount back, once):
@@ -386,6 +386,16 @@ text_enum!(
     /// Who an announcement is for: everyone (the home page too), the students, or the holders
     /// of one department.
     Audience { Everyone => "everyone", Students => "students", Department => "department" }
+);
+text_enum!(
+    /// What a biller sells: a dorm room's electricity (kWh) and water (tonnes), and time on
+    /// the campus network (days; sold by the month).
+    Utility { Electricity => "electricity", Water => "water", Network => "network" }
+);
+text_enum!(
+    /// Where a purchase from a biller stands: charged and waiting for the biller's outcome,
+    /// delivered, or refunded after the biller failed to deliver.
+    PurchaseStatus { Pending => "pending", Delivered => "delivered", Refunded => "refunded" }
 );
 text_enum!(
     /// Where a bill (待缴费) stands.
@@ -577,6 +587,9 @@ text_enum!(
         TopupAutoRemoved => "topup.auto_removed",
         TopupAutoSettings => "topup.auto_settings",
         TopupResolveFailed => "topup.resolve_failed",
+        UtilityBind => "utility.bind",
+        UtilityPurchase => "utility.purchase",
+        UtilityRefund => "utility.refund",
         ReportPayoutsDownload => "report.payouts_download"
     }
 );

@@ -142,6 +142,24 @@ pub enum Problem {
     BillCancelled,
     /// The balance is less than the bill.
     BillAboveBalance,
+    // ---- 缴费: utilities from billers ----
+    /// Not a whole number of units from `min` to `max`.
+    PurchaseQuantity {
+        min: i64,
+        max: i64,
+    },
+    /// Today's payments and purchases leave only `left` of the daily limit.
+    PurchaseOverDailyLimit {
+        left: Money,
+    },
+    PurchaseAboveBalance,
+    /// No room (or network account) bound to buy for.
+    NoUtilityAccount,
+    /// The building and room are not on the campus's room list (or the network account is
+    /// not one the biller knows).
+    UnknownUtilityAccount,
+    /// No biller sells this here.
+    BillerUnavailable,
     // ---- Announcements ----
     NoSuchAnnouncement,
     AnnouncementWithdrawn,

@@ -359,6 +359,8 @@ pub enum ReceiptKind {
     /// A bill (待缴费) the holder paid from the balance.
     Bill,
     Payout,
+    /// Electricity, water or network time bought from a biller (缴费).
+    Purchase,
 }
 
 impl ReceiptKind {
@@ -371,13 +373,16 @@ impl ReceiptKind {
             (EntryKind::Fee, _) if reference.starts_with("bill:") => Some(ReceiptKind::Bill),
             (EntryKind::Fee, _) => Some(ReceiptKind::CardFee),
             (EntryKind::Payout, _) => Some(ReceiptKind::Payout),
+            (EntryKind::Purchase, _) => Some(ReceiptKind::Purchase),
             _ => None,
         }
     }
 
-    /// The receipt's number: the cash form's receipt number or the payout's reference (its
-    /// first word; the rest is the masked account), else one made from the entry's id.
+    /// The receipt's number: the cash form's receipt number, the payout's reference (its
+    /// first word; the rest is the masked account) or the purchase's, else one made from the
+    /// entry's id.
     pub fn number(entry_id: i64, reference: &str) -> String {
+        let reference = reference.strip_prefix("purchase:").unwrap_or(reference);
         match reference.split_whitespace().next() {
             Some(no) => no.to_string(),
             None => format!("R{entry_id:010}"),
@@ -432,6 +437,7 @@ mod receipt_tests {
             (Payment, None, "", None),
             (Refund, None, "", None),
             (Correction, None, "", None),
+            (Purchase, None, "purchase:E1", Some(ReceiptKind::Purchase)),
         ];
         for (kind, channel, reference, want) in table {
             assert_eq!(

@@ -22,6 +22,7 @@ test("every portal page hydrates when opened directly", async ({ page }, info) =
     "/portal/history?kind=payment",
     "/portal/access",
     "/portal/bills",
+    "/portal/utilities",
     "/portal/lost",
     "/portal/password",
     "/portal/limits",

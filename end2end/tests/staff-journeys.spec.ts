@@ -183,6 +183,90 @@ test("a bill issued at the counter is paid by the student in one tap and shows a
   await office.expectAccessible();
 });
 
+/** The number in a reading such as "剩余电量 23.4 度". */
+function reading(text: string): number {
+  return Number(/(\d+(?:\.\d+)?)/.exec(text)?.[1] ?? "NaN");
+}
+
+/** Binds the student's room on the 缴费 page (a wrong room first: refused, by name). */
+async function bindRoom(student: StudentPortal, building: string, room: string) {
+  const page = student.page;
+  const panel = page.getByTestId("room-panel");
+  await panel.getByLabel("楼栋").selectOption(building);
+  await panel.getByLabel("房间号").fill("999");
+  await panel.getByRole("button", { name: /绑定宿舍|更换宿舍/ }).click();
+  await expect(page.getByTestId("form-error")).toContainText("没有这个宿舍");
+  await panel.getByLabel("房间号").fill(room);
+  await panel.getByRole("button", { name: /绑定宿舍|更换宿舍/ }).click();
+  await expect(page.getByTestId("room-bound")).toContainText(`${building}-${room}`);
+}
+
+test("a student binds a room, sees its electricity, buys 50 kWh and sees the meter go up", async ({ page }, info) => {
+  const s = staffSetup(info);
+  const student = new StudentPortal(page);
+  const who = { login: `${s.prefix}01`, password: NEW_PASSWORD, name: "测试甲" };
+  // A demo room with its meters at the sandbox biller, one for each viewport.
+  const building = info.project.name === "phone" ? "8" : "7";
+  await student.signIn(who);
+  const before = yuan(await student.testId("balanceAmount").innerText());
+  await student.go("水电网费");
+  await expect(page).toHaveURL(/\/portal\/utilities$/);
+  await student.hydrated();
+  await bindRoom(student, building, "101");
+
+  const left = page.getByTestId("left-electricity");
+  await expect(left).toContainText("剩余电量");
+  const start = reading(await left.innerText());
+  expect(start).toBeGreaterThan(0);
+  const offer = page.getByTestId("offer-electricity");
+  await expect(offer).toContainText("¥0.62/度");
+  // A quantity out of range is refused and charges nothing.
+  await offer.getByLabel("购电量").fill("501");
+  await offer.getByLabel("购电量").evaluate((input: HTMLInputElement) => input.form?.setAttribute("novalidate", ""));
+  await offer.getByRole("button", { name: "购买" }).click();
+  await expect(page.getByTestId("form-error")).toContainText("1 至 500");
+  await offer.getByLabel("购电量").fill("50");
+  await offer.getByRole("button", { name: "购买" }).click();
+  await expect(page.getByTestId("purchase-made")).toContainText("¥31.00");
+  const latest = page.getByTestId("purchase").first();
+  await expect(latest).toContainText(`宿舍 ${building}-101 电 50 度`);
+  // Charged at once; delivered by the biller a moment later, and the page sees it.
+  await expect(latest.getByTestId("purchase-status")).toHaveText("已到账");
+  const end = reading(await left.innerText());
+  expect(end - start).toBeGreaterThan(49.8);
+  expect(end - start).toBeLessThan(50.2);
+  await expect(page.getByTestId("utilities-balance")).toContainText(`¥${(before - 31).toFixed(2)}`);
+  await student.expectNoHorizontalScroll();
+  await student.expectAccessible();
+  // The purchase is in the history as its own kind.
+  await student.open("/portal/history?kind=purchase");
+  await expect(student.testId("entries").locator('[data-kind="purchase"]').first()).toContainText("31.00");
+});
+
+test("a failed delivery comes back as a refund, with the reason shown", async ({ page }, info) => {
+  const s = staffSetup(info);
+  const student = new StudentPortal(page);
+  const who = { login: `${s.prefix}01`, password: NEW_PASSWORD, name: "测试甲" };
+  await student.signIn(who);
+  const before = yuan(await student.testId("balanceAmount").innerText());
+  await student.open("/portal/utilities");
+  await student.hydrated();
+  // Building 8's sixth floor: the demo campus's meters there are offline.
+  await bindRoom(student, "8", info.project.name === "phone" ? "602" : "601");
+  await expect(page.getByTestId("left-electricity")).toContainText("暂时查不到余量");
+  const offer = page.getByTestId("offer-electricity");
+  await offer.getByLabel("购电量").fill("10");
+  await offer.getByRole("button", { name: "购买" }).click();
+  await expect(page.getByTestId("purchase-made")).toContainText("¥6.20");
+  const latest = page.getByTestId("purchase").first();
+  await expect(latest.getByTestId("purchase-status")).toContainText("充值失败：表计离线");
+  await expect(latest.getByTestId("purchase-status")).toContainText("¥6.20 已退回校园卡");
+  await expect(page.getByTestId("utilities-balance")).toContainText(`¥${before.toFixed(2)}`);
+  await student.expectAccessible();
+  await student.open("/portal");
+  await expect(student.testId("balanceAmount")).toHaveText(`¥${before.toFixed(2)}`);
+});
+
 test("an administrator publishes an announcement; the home page shows it in either language until it is withdrawn", async ({ browser, page }, info) => {
   const office = await staffPage(browser);
   await office.signIn("admin");

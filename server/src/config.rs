@@ -87,6 +87,17 @@ pub enum PaymentProvider {
     None,
 }
 
+/// Which billers sell a room's electricity and water and the campus network (缴费).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Billers {
+    /// The shipped sandbox billers: their meters and deliveries are make-believe, so a
+    /// purchase would take real money for nothing: refused in production.
+    Sandbox,
+    /// None: the portal says 缴费 is not offered here.
+    None,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     /// Where to listen. Port 0 picks a free port (the tests do this).
@@ -112,6 +123,8 @@ pub struct Settings {
     pub production: bool,
     /// The payment provider for online top-ups (`sandbox` or `none`).
     pub payment_provider: PaymentProvider,
+    /// The billers for 缴费 (`sandbox` or `none`).
+    pub billers: Billers,
     /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
     /// Empty (the default): the TCP peer is the client, and the header is ignored.
     #[serde(default)]
@@ -147,6 +160,7 @@ struct Defaults {
     hash_concurrency: usize,
     production: bool,
     payment_provider: PaymentProvider,
+    billers: Billers,
 }
 
 impl Default for Defaults {
@@ -164,6 +178,7 @@ impl Default for Defaults {
                 .unwrap_or(2),
             production: false,
             payment_provider: PaymentProvider::Sandbox,
+            billers: Billers::Sandbox,
         }
     }
 }
@@ -180,6 +195,11 @@ impl Settings {
         if self.payment_provider == PaymentProvider::Sandbox {
             wrong.push(
                 "the sandbox payment provider credits money nobody paid: set YIKATONG_PAYMENT_PROVIDER=none (holders then top up at the service centre and the kiosks)",
+            );
+        }
+        if self.billers == Billers::Sandbox {
+            wrong.push(
+                "the sandbox billers take money for electricity, water and network time nobody delivers: set YIKATONG_BILLERS=none until a real biller is configured",
             );
         }
         if self.demo_data {

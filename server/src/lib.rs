@@ -1,6 +1,7 @@
 //! Builds the Yikatong server from settings. `main.rs` uses it to serve; the integration
 //! tests use it to start a real server on port 0 with a database of their own.
 
+pub mod biller_http;
 pub mod config;
 pub mod device_api;
 pub mod device_client;
@@ -181,6 +182,17 @@ pub async fn build_state_with_clock(
         settings.payment_provider == config::PaymentProvider::Sandbox,
     );
     state.trusted_proxies = std::sync::Arc::new(settings.trusted_proxies.clone());
+    if settings.billers == config::Billers::Sandbox {
+        use secrecy::ExposeSecret;
+        let (notices, heard) = tokio::sync::mpsc::unbounded_channel();
+        state.billers = app::server::billers::Sandbox::both(
+            state.secrets.id_hash_key.expose_secret().as_bytes(),
+            &state.db,
+            &state.clock,
+            notices,
+        );
+        app::server::utilities::run(state.clone(), heard);
+    }
     // Read the campus profile before the first page: no page waits for it afterwards.
     state.campus.get(&state.db).await?;
     // Code pages here hear of payments the other servers of the database make.
@@ -249,6 +261,7 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
             Router::new().route("/test/clock", axum::routing::post(move_clock))
         })
         .merge(device_api::router())
+        .merge(biller_http::router())
         .merge(if state.sandbox.is_some() {
             topup_http::router()
         } else {

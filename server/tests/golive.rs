@@ -25,6 +25,7 @@ async fn a_production_start_with_the_sandbox_or_demo_data_is_refused() {
     assert!(err.contains("YIKATONG_PAYMENT_PROVIDER=none"), "{err}");
     assert!(err.contains("YIKATONG_DEMO_DATA=false"), "{err}");
     assert!(err.contains("create-admin"), "{err}");
+    assert!(err.contains("YIKATONG_BILLERS=none"), "{err}");
 
     settings.payment_provider = PaymentProvider::None;
     let err = server::build_state(&settings)
@@ -49,8 +50,18 @@ async fn a_production_start_with_the_sandbox_or_demo_data_is_refused() {
     assert!(!dir.path().join("secrets.toml").exists());
 
     settings.payment_provider = PaymentProvider::None;
+    let err = server::build_state(&settings)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("YIKATONG_BILLERS=none"), "{err}");
+    assert!(!err.contains("PAYMENT_PROVIDER"), "{err}");
+
+    settings.billers = server::config::Billers::None;
     let state = server::build_state(&settings).await.unwrap();
     assert!(state.provider.is_none() && state.sandbox.is_none());
+    assert!(state.billers.0.is_empty(), "no sandbox biller");
     assert_eq!(state.db.holder_count().await.unwrap(), 0, "no demo people");
 }
 
@@ -605,6 +616,7 @@ async fn production_reads_only_host_prefixed_cookies_and_sends_hsts() {
     settings.production = true;
     settings.demo_data = false;
     settings.payment_provider = PaymentProvider::None;
+    settings.billers = server::config::Billers::None;
     let app = TestApp::spawn_with(dir, settings).await;
     let res = app.get("/").await;
     assert_eq!(

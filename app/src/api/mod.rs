@@ -8,6 +8,7 @@ pub mod portal;
 pub mod staff;
 pub mod terminal;
 pub mod topup;
+pub mod utilities;
 
 #[cfg(feature = "ssr")]
 use crate::error::AppError;

@@ -18,6 +18,7 @@ pub fn kind_label(i18n: leptos_i18n::I18nContext<Locale>, kind: EntryKind) -> St
         EntryKind::Correction => t_string!(i18n, kind.correction),
         EntryKind::Payout => t_string!(i18n, kind.payout),
         EntryKind::Fee => t_string!(i18n, kind.fee),
+        EntryKind::Purchase => t_string!(i18n, kind.purchase),
     }
     .to_string()
 }
@@ -120,6 +121,27 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         Problem::BillPaid => t_string!(i18n, problem.bill_paid).to_string(),
         Problem::BillCancelled => t_string!(i18n, problem.bill_cancelled).to_string(),
         Problem::BillAboveBalance => t_string!(i18n, problem.bill_above_balance).to_string(),
+        Problem::PurchaseQuantity { min, max } => t_string!(
+            i18n,
+            problem.purchase_quantity,
+            min = min.to_string(),
+            max = max.to_string()
+        )
+        .to_string(),
+        Problem::PurchaseOverDailyLimit { left } => t_string!(
+            i18n,
+            problem.purchase_over_daily_limit,
+            left = left.to_string()
+        )
+        .to_string(),
+        Problem::PurchaseAboveBalance => {
+            t_string!(i18n, problem.purchase_above_balance).to_string()
+        }
+        Problem::NoUtilityAccount => t_string!(i18n, problem.no_utility_account).to_string(),
+        Problem::UnknownUtilityAccount => {
+            t_string!(i18n, problem.unknown_utility_account).to_string()
+        }
+        Problem::BillerUnavailable => t_string!(i18n, problem.biller_unavailable).to_string(),
         Problem::NoSuchAnnouncement => t_string!(i18n, problem.no_such_announcement).to_string(),
         Problem::AnnouncementWithdrawn => {
             t_string!(i18n, problem.announcement_withdrawn).to_string()
@@ -315,6 +337,9 @@ pub fn audit_action_label(i18n: leptos_i18n::I18nContext<Locale>, a: AuditAction
         BillCancel => t_string!(i18n, audit_action.bill_cancel),
         BillIssue => t_string!(i18n, audit_action.bill_issue),
         BillPay => t_string!(i18n, audit_action.bill_pay),
+        UtilityBind => t_string!(i18n, audit_action.utility_bind),
+        UtilityPurchase => t_string!(i18n, audit_action.utility_purchase),
+        UtilityRefund => t_string!(i18n, audit_action.utility_refund),
         CampusProfile => t_string!(i18n, audit_action.campus_profile),
         CampusThresholds => t_string!(i18n, audit_action.campus_thresholds),
         CardCancel => t_string!(i18n, audit_action.card_cancel),

@@ -674,8 +674,8 @@ pub async fn receipt(state: &AppState, entry_id: i64) -> Result<Receipt, AppErro
         ReceiptKind::CardFee => super::domain::cards::replaced_by(&row.memo)
             .unwrap_or_default()
             .to_string(),
-        // What the bill was for.
-        ReceiptKind::Bill => row.memo.clone(),
+        // What the bill was for; the room or network account a purchase was for.
+        ReceiptKind::Bill | ReceiptKind::Purchase => row.memo.clone(),
         // The payout's reference is its number, then the masked account.
         ReceiptKind::Payout => row
             .reference

@@ -159,7 +159,80 @@ pub async fn seed_if_empty(
     store.load_demo(&demo).await?;
     let numbers: Vec<&str> = demo.holders.iter().map(|h| h.student_no.as_str()).collect();
     seed_bills(store, &numbers, now).await?;
+    seed_utilities(store, &numbers, now).await?;
     Ok(true)
+}
+
+/// The demo campus's dorms for 缴费: eight buildings of six floors of twenty rooms on the room
+/// list; four students a room (the README's two students share one), each room's meters at
+/// the sandbox biller running down, and every student's network account (their student
+/// number) with some days left. Building 8's sixth floor has its meters offline
+/// (`billers::demo_offline`): buying for one of its rooms shows a failed delivery refunded.
+async fn seed_utilities(
+    store: &dyn Store,
+    numbers: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(), DemoError> {
+    use super::billers::{demo_meter, demo_offline};
+    use super::domain::utilities::Meter;
+    use super::store::{Actor, Audit, BoundKind};
+    use crate::audit_text::{AuditText, Fact, Phrase};
+    use crate::model::{AuditAction, Utility};
+    let room_of = |k: usize| {
+        (
+            (k % 8 + 1).to_string(),
+            format!("{}{:02}", (k / 8) % 6 + 1, (k / 48) % 20 + 1),
+        )
+    };
+    let rooms: Vec<(String, String)> = (0..8 * 6 * 20).map(room_of).collect();
+    store.add_rooms(&rooms).await?;
+    for (building, room) in rooms.iter().filter(|(b, r)| demo_offline(b, r)) {
+        for utility in [Utility::Electricity, Utility::Water] {
+            let meter = Meter {
+                offline: true,
+                ..demo_meter(utility, 3, now)
+            };
+            store
+                .sandbox_set_meter(utility, &format!("{building}-{room}"), &meter)
+                .await?;
+        }
+    }
+    for (i, no) in numbers.iter().enumerate() {
+        let Some(holder) = store.holder_auth_by_login(no).await? else {
+            continue;
+        };
+        let (building, room) = room_of(i / 4);
+        let room = format!("{building}-{room}");
+        if i % 4 == 0 {
+            for utility in [Utility::Electricity, Utility::Water] {
+                let meter = demo_meter(utility, i as u64 + 7, now);
+                store.sandbox_set_meter(utility, &room, &meter).await?;
+            }
+        }
+        store
+            .sandbox_set_meter(
+                Utility::Network,
+                no,
+                &demo_meter(Utility::Network, i as u64, now),
+            )
+            .await?;
+        for (kind, account) in [(BoundKind::Room, room.as_str()), (BoundKind::Network, *no)] {
+            let audit = Audit {
+                actor: Actor::System,
+                action: AuditAction::UtilityBind,
+                holder_id: Some(holder.holder_id),
+                target: AuditText::none(),
+                before: AuditText::none(),
+                after: Fact::Text(format!("{}: {account}", kind.as_str())).into(),
+                reason: Phrase::DemoData.stored(),
+                ip: String::new(),
+            };
+            store
+                .bind_utility_account(holder.holder_id, kind, Some(account), now, audit)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A few bills waiting for the demo's students (the README's student logins among them), so

@@ -1,18 +1,25 @@
 //! Property tests of the ledger on a real store: random sequences of top-ups, payments,
-//! retried payments, till refunds and days going by, checked against a simple model after
-//! every step. SQLite by default; with
+//! retried payments, till refunds, purchases from a biller (sent again, delivered or failed and
+//! refunded, outcomes repeated) and days going by, checked against a simple model after every
+//! step. SQLite by default; with
 //! `YIKATONG_TEST_BACKEND=postgres` each case runs on a throw-away PostgreSQL database (see
 //! `store::testing`).
 //! Invariants: a balance never goes negative, it always equals the sum of its journal entries,
 //! the day's running total equals the day's entries, a payment is approved exactly when the
 //! model (with its daily limit) says so, a payment is refunded at most once, and a retried
-//! request id never charges twice.
+//! request id never charges twice; a purchase counts towards the holder's daily limit, a form
+//! sent again never charges twice, and a failed delivery is refunded exactly once.
 
 use super::PasswordHasher;
 use super::domain::calendar::day_start;
+use super::domain::utilities::Outcome;
 use super::store::testing::Scratch;
-use super::store::{Credit, CreditOutcome, Db, Debit, PaymentOutcome};
-use crate::model::{Channel, Decline, EntryKind, Money};
+use super::store::{
+    Actor, Audit, Credit, CreditOutcome, Db, Debit, NewPurchase, PaymentOutcome, PurchaseStart,
+};
+use crate::audit_text::AuditText;
+use crate::model::{AuditAction, Channel, Decline, EntryKind, Money, Utility};
+use crate::portal_model::Problem;
 use chrono::SubsecRound;
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -29,6 +36,11 @@ enum Op {
     Refund(u8),
     /// The campus clock moves to the next day: the daily limit starts again.
     NextDay,
+    /// Buys this many kWh (at ¥0.62) with a form key drawn from a small pool, so keys repeat.
+    Buy(i64, u8),
+    /// A biller's outcome for the n-th purchase (modulo how many there are): delivered, or
+    /// failed. Outcomes repeat and contradict each other.
+    Settle(u8, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -39,6 +51,8 @@ fn op() -> impl Strategy<Value = Op> {
         (1i64..=2_000, 0u8..12).prop_map(|(fen, id)| Op::LatePay(fen, id)),
         any::<u8>().prop_map(Op::Refund),
         Just(Op::NextDay),
+        (1i64..=400, 0u8..6).prop_map(|(kwh, key)| Op::Buy(kwh, key)),
+        (any::<u8>(), any::<bool>()).prop_map(|(n, ok)| Op::Settle(n, ok)),
     ]
 }
 
@@ -64,6 +78,13 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         drop(scratch);
         result
     })
+}
+
+/// A purchase charged in the model: its reference, amount, and the outcome that settled it.
+struct Bought {
+    reference: String,
+    fen: i64,
+    settled: Option<bool>,
 }
 
 /// An approved payment in the model.
@@ -110,6 +131,17 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
     };
     let mut seen: HashMap<u8, PaymentOutcome> = HashMap::new();
     let mut paid: Vec<Paid> = Vec::new();
+    // The holder's own daily limit holds purchases (there is no password to lift it).
+    let daily_limit = db
+        .payer(holder, start_of(0))
+        .await
+        .unwrap()
+        .unwrap()
+        .daily_limit
+        .min(profile.max_daily_limit)
+        .fen();
+    let mut keys: HashMap<u8, String> = HashMap::new();
+    let mut bought: Vec<Bought> = Vec::new();
     for (step, op) in ops.into_iter().enumerate() {
         match op {
             Op::Topup(fen) => {
@@ -232,6 +264,109 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::NextDay => day += 1,
+            Op::Buy(kwh, key) => {
+                let fen = 62 * kwh;
+                let audit = Audit {
+                    actor: Actor::Holder(holder),
+                    action: AuditAction::UtilityPurchase,
+                    holder_id: Some(holder),
+                    target: AuditText::none(),
+                    before: AuditText::none(),
+                    after: AuditText::none(),
+                    reason: String::new(),
+                    ip: String::new(),
+                };
+                let out = db
+                    .start_purchase(
+                        &NewPurchase {
+                            holder_id: holder,
+                            request_key: format!("k{key}"),
+                            reference: format!("E{step}"),
+                            biller: "sandbox-dorm".into(),
+                            utility: Utility::Electricity,
+                            account: "1-101".into(),
+                            quantity: kwh,
+                            amount: Money::from_fen(fen),
+                            campus_max_daily: profile.max_daily_limit,
+                            day_start: start_of(day),
+                        },
+                        at(day),
+                        audit,
+                    )
+                    .await
+                    .unwrap();
+                if let Some(first) = keys.get(&key) {
+                    // The same form again: the first purchase, nothing charged.
+                    let same =
+                        matches!(&out, Ok(PurchaseStart::Earlier(p)) if &p.reference == first);
+                    prop_assert!(same, "step {step}: {out:?}");
+                } else {
+                    let spent = spent_since(&moves, day).max(0);
+                    let expected = if spent + fen > daily_limit {
+                        Some(Problem::PurchaseOverDailyLimit {
+                            left: Money::from_fen((daily_limit - spent).max(0)),
+                        })
+                    } else if fen > balance {
+                        Some(Problem::PurchaseAboveBalance)
+                    } else {
+                        None
+                    };
+                    match (&out, expected) {
+                        (
+                            Ok(PurchaseStart::Charged {
+                                purchase,
+                                balance: b,
+                            }),
+                            None,
+                        ) => {
+                            balance -= fen;
+                            moves.push((day, fen));
+                            prop_assert_eq!(b.fen(), balance);
+                            keys.insert(key, purchase.reference.clone());
+                            bought.push(Bought {
+                                reference: purchase.reference.clone(),
+                                fen,
+                                settled: None,
+                            });
+                        }
+                        (Err(problem), Some(want)) => prop_assert_eq!(problem, &want),
+                        (got, want) => {
+                            prop_assert!(false, "step {step}: got {got:?}, model says {want:?}")
+                        }
+                    }
+                }
+            }
+            Op::Settle(_, _) if bought.is_empty() => {}
+            Op::Settle(n, delivered) => {
+                let index = usize::from(n) % bought.len();
+                let purchase = &mut bought[index];
+                let outcome = if delivered {
+                    Outcome::Delivered {
+                        biller_ref: format!("B{step}"),
+                    }
+                } else {
+                    Outcome::Failed {
+                        reason: "meter full".into(),
+                    }
+                };
+                db.settle_purchase(
+                    &purchase.reference,
+                    Money::from_fen(purchase.fen),
+                    &outcome,
+                    at(day),
+                )
+                .await
+                .unwrap();
+                // Only the first outcome counts; a failure gives the money back, once, and
+                // counts on the day it is made (like a till refund).
+                if purchase.settled.is_none() {
+                    purchase.settled = Some(delivered);
+                    if !delivered {
+                        balance += purchase.fen;
+                        moves.push((day, -purchase.fen));
+                    }
+                }
+            }
         }
         let check = db.ledger_check().await.unwrap();
         prop_assert!(check.is_consistent(), "step {step}: {check:?}");

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod announcements;
 pub mod auth;
+pub mod billers;
 pub mod bills;
 pub mod campus;
 pub mod clock;
@@ -28,6 +29,7 @@ pub mod staff;
 pub mod store;
 pub mod terminal;
 pub mod topup;
+pub mod utilities;
 
 use crate::error::AppError;
 use axum::extract::FromRef;
@@ -76,6 +78,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// The open 深职通码 pages, told of each payment made with their code.
     pub code_events: Arc<code_events::CodeEvents>,
+    /// The billers that sell a room's electricity and water and the network (缴费); none
+    /// until the `server` crate sets them (`billers::Sandbox::both`, refused in production).
+    pub billers: billers::Billers,
 }
 
 impl AppState {
@@ -111,6 +116,7 @@ impl AppState {
             clock,
             trusted_proxies: Arc::default(),
             code_events: Arc::default(),
+            billers: billers::Billers::default(),
         }
     }
 

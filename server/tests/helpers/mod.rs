@@ -144,6 +144,7 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         hash_concurrency: 2,
         production: false,
         payment_provider: server::config::PaymentProvider::Sandbox,
+        billers: server::config::Billers::Sandbox,
         trusted_proxies: Vec::new(),
         pepper: None,
         id_hash_key: None,

@@ -12,6 +12,7 @@ pub mod lost;
 pub mod password;
 pub mod profile;
 pub mod topup;
+pub mod utilities;
 
 use crate::api::portal::{Logout, me};
 use crate::components::localized;
@@ -91,6 +92,7 @@ fn PortalNav(code_name: Localized) -> impl IntoView {
             <A href="/portal/code">{t!(i18n, portal.code, code = code.clone())}</A>
             <A href="/portal/topup">{t!(i18n, portal.topup)}</A>
             <A href="/portal/bills">{t!(i18n, portal.bills)}</A>
+            <A href="/portal/utilities">{t!(i18n, utilities.nav)}</A>
             <A href="/portal/history">{t!(i18n, portal.history)}</A>
             <A href="/portal/access">{t!(i18n, portal.access)}</A>
             <A href="/portal/lost">{t!(i18n, portal.lost)}</A>

@@ -152,6 +152,7 @@ pub(super) fn ReceiptView(
                     <dt>{move || match kind {
                         ReceiptKind::Payout => t_string!(i18n, staff.receipt_to_account),
                         ReceiptKind::Bill => t_string!(i18n, bills.title_label),
+                        ReceiptKind::Purchase => t_string!(i18n, utilities.receipt_for),
                         _ => t_string!(i18n, staff.receipt_new_card),
                     }}</dt>
                     <dd data-testid="receipt-detail">{detail.clone()}</dd>
@@ -178,6 +179,7 @@ fn receipt_title(i18n: leptos_i18n::I18nContext<crate::i18n::Locale>, kind: Rece
         ReceiptKind::CardFee => t_string!(i18n, staff.receipt_title_fee),
         ReceiptKind::Bill => t_string!(i18n, bills.receipt_title),
         ReceiptKind::Payout => t_string!(i18n, staff.receipt_title_payout),
+        ReceiptKind::Purchase => t_string!(i18n, utilities.receipt_title),
     }
     .to_string()
 }
@@ -189,7 +191,7 @@ fn receipt_amount_label(
     match kind {
         ReceiptKind::CashTopup => t_string!(i18n, staff.receipt_amount_in),
         ReceiptKind::CardFee => t_string!(i18n, staff.receipt_amount_fee),
-        ReceiptKind::Bill => t_string!(i18n, bills.receipt_amount),
+        ReceiptKind::Bill | ReceiptKind::Purchase => t_string!(i18n, bills.receipt_amount),
         ReceiptKind::Payout => t_string!(i18n, staff.receipt_amount_out),
     }
     .to_string()

@@ -17,7 +17,9 @@
 //! - `shifts`: an operator's shifts, the cash credited against the cash counted;
 //! - `sessions`: when a holder's, a staff member's or a terminal's session is over;
 //! - `bindings`: how long a remembered phone stays remembered, and what ends it;
-//! - `terminals`: who may take a browser out of terminal mode.
+//! - `terminals`: who may take a browser out of terminal mode;
+//! - `utilities`: 缴费 to billers (a room's electricity and water, the network): a purchase
+//!   against the balance and the daily limit, and a biller's outcome settling it once.
 
 pub mod accounts;
 pub mod announcements;
@@ -33,6 +35,7 @@ pub mod payments;
 pub mod sessions;
 pub mod shifts;
 pub mod terminals;
+pub mod utilities;
 
 /// A write that cannot be right whatever the rules say: money arithmetic on stored amounts
 /// that does not fit in an `i64` of fen, or a request no service makes. The data or the caller

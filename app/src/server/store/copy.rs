@@ -442,6 +442,62 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("cancel_reason", Text),
         ],
     ),
+    ("rooms", &[("building", Text), ("room", Text)]),
+    (
+        "utility_accounts",
+        &[
+            ("holder_id", Int),
+            ("kind", Text),
+            ("account", Text),
+            ("bound_at", Time),
+        ],
+    ),
+    (
+        "utility_purchases",
+        &[
+            ("id", Int),
+            ("reference", Text),
+            ("holder_id", Int),
+            ("request_key", Text),
+            ("biller", Text),
+            ("utility", Text),
+            ("account", Text),
+            ("quantity", Int),
+            ("amount", Int),
+            ("status", Text),
+            ("entry_id", Int),
+            ("refund_id", Int),
+            ("biller_ref", Text),
+            ("failure", Text),
+            ("created_at", Time),
+            ("settled_at", Time),
+        ],
+    ),
+    (
+        "sandbox_meters",
+        &[
+            ("utility", Text),
+            ("account", Text),
+            ("milli", Int),
+            ("as_of", Time),
+            ("per_hour_milli", Int),
+            ("offline", Bool),
+        ],
+    ),
+    (
+        "sandbox_deliveries",
+        &[
+            ("reference", Text),
+            ("utility", Text),
+            ("account", Text),
+            ("quantity", Int),
+            ("amount", Int),
+            ("delivered", Bool),
+            ("reason", Text),
+            ("biller_ref", Text),
+            ("at", Time),
+        ],
+    ),
     (
         "announcements",
         &[
@@ -484,6 +540,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "admin_requests",
     "bills",
     "announcements",
+    "utility_purchases",
 ];
 
 /// Rows per INSERT.

@@ -3,7 +3,8 @@
 //! and no driver type leaves this module: callers see domain types and `StoreError`.
 //!
 //! Layout (see `docs/architecture.md`):
-//! - this file, `staff.rs`, `bills.rs` and `announcements.rs`: the traits and the rows they carry, one area each;
+//! - this file, `staff.rs`, `bills.rs`, `announcements.rs` and `utilities.rs`: the traits and
+//!   the rows they carry, one area each;
 //! - `sql/`: the SQL both backends run, written once and compiled once per backend (each
 //!   backend's `mod.rs` names its driver types and its transaction, lock and `LIKE` dialect);
 //! - `sqlite/`, `postgres/`: what only that backend does (connecting, migrations, its
@@ -13,15 +14,29 @@
 //! Every write loads under its backend's lock, asks `server::domain` what to do (a pure
 //! function), and applies the plan in the same transaction.
 
-/// SQL for what account `a` paid today, payments less till refunds, with today's start (local
+/// SQL for what account `a` paid today, payments and purchases from billers less refunds, with
+/// today's start (local
 /// midnight) as parameter 2: the account's running total when it belongs to today, else the
 /// day's journal entries summed (migration 0009 explains the running total). The same text on
 /// both backends.
 macro_rules! spent_today {
     () => {
-        "CASE WHEN a.spent_since = $2 THEN a.spent_fen ELSE
+        concat!(
+            "CASE WHEN a.spent_since = $2 THEN a.spent_fen ELSE
            (SELECT CAST(COALESCE(-SUM(amount), 0) AS BIGINT) FROM journal_entries
-             WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= $2) END"
+             WHERE account_id = a.id AND kind IN ",
+            spent_kinds!(),
+            " AND created_at >= $2) END"
+        )
+    };
+}
+
+/// The journal kinds that count towards the daily limits (as a SQL list): payments at tills,
+/// purchases from billers, and the refunds of either. The running total's trigger (migrations
+/// 0009 and 0020) names the same kinds.
+macro_rules! spent_kinds {
+    () => {
+        "('payment', 'refund', 'purchase')"
     };
 }
 
@@ -40,6 +55,7 @@ mod store_races;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod ts;
+mod utilities;
 
 use crate::model::{
     CampusProfile, CardStatus, Channel, DeviceKind, EntryKind, HolderKind, IdDocKind,
@@ -57,6 +73,7 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use staff::*;
 pub use ts::Ts;
+pub use utilities::*;
 
 pub use crate::server::domain::accounts::Closing;
 pub use crate::server::domain::cards::{CardChange, CardIssue};
@@ -201,6 +218,7 @@ pub trait Store:
     + StaffStore
     + BillStore
     + AnnouncementStore
+    + UtilityStore
     + Send
     + Sync
     + 'static
@@ -267,12 +285,18 @@ pub struct LedgerCheck {
     /// Bills and their payments that do not agree (`bill #…`: paid, but its entry is not its
     /// holder's fee of its amount; `entry #…`: a bill's fee entry that no paid bill names).
     pub bill_mismatches: Vec<String>,
+    /// Purchases from billers and their entries that do not agree (`purchase …`: its charge is
+    /// not its holder's `purchase` entry of its amount, or it is refunded and its refund is
+    /// not one `refund` of that amount reversing the charge; `entry #…`: a purchase entry no
+    /// purchase names, or a refund of one whose purchase is not refunded).
+    pub purchase_mismatches: Vec<String>,
 }
 
 impl LedgerCheck {
     pub fn is_consistent(&self) -> bool {
         self.mismatches.is_empty()
             && self.bill_mismatches.is_empty()
+            && self.purchase_mismatches.is_empty()
             && self.spent_mismatches.is_empty()
             && self.malformed_timestamps.is_empty()
             && self.total_balance == self.journal_total

@@ -283,6 +283,7 @@ async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, StoreError> {
         spent_mismatches: Vec::new(),
         malformed_timestamps: Vec::new(),
         bill_mismatches: Vec::new(),
+        purchase_mismatches: Vec::new(),
     };
     let overflow = || StoreError::Corrupt("ledger totals overflow".into());
     for row in rows {
@@ -301,11 +302,13 @@ async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, StoreError> {
             check.mismatches.push((id, balance, sum));
         }
     }
-    let spent = sqlx::query_as::<_, (i64, i64, i64)>(
+    let spent = sqlx::query_as::<_, (i64, i64, i64)>(concat!(
         "SELECT a.id, a.spent_fen, (SELECT CAST(COALESCE(-SUM(amount), 0) AS BIGINT) FROM journal_entries
-             WHERE account_id = a.id AND kind IN ('payment', 'refund') AND created_at >= a.spent_since)
-         FROM accounts a WHERE a.spent_since IS NOT NULL ORDER BY a.id",
-    )
+             WHERE account_id = a.id AND kind IN ",
+        spent_kinds!(),
+        " AND created_at >= a.spent_since)
+         FROM accounts a WHERE a.spent_since IS NOT NULL ORDER BY a.id"
+    ))
     .fetch_all(pool)
     .await?;
     check.spent_mismatches = spent
@@ -328,6 +331,31 @@ async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, StoreError> {
     check.bill_mismatches = bills
         .into_iter()
         .map(|(what, id)| format!("{what} #{id}"))
+        .collect();
+    let purchases = sqlx::query_as::<_, (String, String)>(
+        "SELECT 'purchase', p.reference FROM utility_purchases p
+           LEFT JOIN journal_entries j ON j.id = p.entry_id LEFT JOIN accounts a ON a.id = j.account_id
+          WHERE j.id IS NULL OR j.kind <> 'purchase' OR j.amount <> -p.amount
+                OR a.holder_id <> p.holder_id OR j.reference <> 'purchase:' || p.reference
+         UNION ALL
+         SELECT 'purchase', p.reference FROM utility_purchases p
+           LEFT JOIN journal_entries r ON r.id = p.refund_id
+          WHERE p.status = 'refunded' AND (r.id IS NULL OR r.kind <> 'refund'
+                OR r.amount <> p.amount OR r.reverses_id <> p.entry_id)
+         UNION ALL
+         SELECT 'entry', CAST(j.id AS TEXT) FROM journal_entries j
+          WHERE j.kind = 'purchase'
+            AND NOT EXISTS (SELECT 1 FROM utility_purchases p WHERE p.entry_id = j.id)
+         UNION ALL
+         SELECT 'entry', CAST(r.id AS TEXT) FROM journal_entries r
+           JOIN utility_purchases p ON p.entry_id = r.reverses_id
+          WHERE p.status <> 'refunded' OR p.refund_id <> r.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    check.purchase_mismatches = purchases
+        .into_iter()
+        .map(|(what, id)| format!("{what} {id}"))
         .collect();
     Ok(check)
 }

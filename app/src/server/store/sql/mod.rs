@@ -20,7 +20,8 @@
 //! - `staff`: the card office;
 //! - `terminal`: the web tills and top-up orders;
 //! - `bills`: bills (待缴费) issued, paid and cancelled;
-//! - `announcements`: the card office's announcements.
+//! - `announcements`: the card office's announcements;
+//! - `utilities`: 缴费 to billers (rooms, bindings, purchases) and the sandbox billers' meters.
 
 mod announcements;
 mod bills;
@@ -32,6 +33,7 @@ pub(super) use ledger::{earlier_outcome, store_outcome};
 mod portal;
 mod staff;
 mod terminal;
+mod utilities;
 
 use super::{Conn, DbRow, ThisStore};
 use crate::model::{AccountStatus, CardStatus, Money};

@@ -192,7 +192,8 @@ async fn close_in_tx(
         "SELECT EXISTS (SELECT 1 FROM reversal_requests WHERE holder_id = $1 AND status = 'pending')
              OR EXISTS (SELECT 1 FROM cash_requests WHERE holder_id = $1 AND status = 'pending')
              OR EXISTS (SELECT 1 FROM topup_orders WHERE holder_id = $1 AND status = 'pending')
-             OR EXISTS (SELECT 1 FROM bills WHERE holder_id = $1 AND status = 'unpaid')",
+             OR EXISTS (SELECT 1 FROM bills WHERE holder_id = $1 AND status = 'unpaid')
+             OR EXISTS (SELECT 1 FROM utility_purchases WHERE holder_id = $1 AND status = 'pending')",
     )
     .bind(holder_id)
     .fetch_one(&mut *tx)

@@ -1,0 +1,56 @@
+//! 缴费 to billers: the holder's page, binding the room and the network account, and buying.
+//! Every function is the holder's own, checked by `as_holder`.
+
+use crate::error::AppError;
+use crate::utility_model::{PurchaseMade, UtilitiesPage};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::server::utilities;
+
+/// The holder's room and network account, what is left on them, prices and latest purchases.
+#[server(prefix = "/api", endpoint = "utilities")]
+pub async fn get_utilities() -> Result<UtilitiesPage, AppError> {
+    crate::api::as_holder(false, |state, _client, s| async move {
+        utilities::page(&state, &s).await
+    })
+    .await
+}
+
+/// Binds the holder's dorm room (a building and room on the campus's list).
+#[server(prefix = "/api", endpoint = "bind_room")]
+pub async fn bind_room(building: String, room: String) -> Result<String, AppError> {
+    crate::api::as_holder(false, |state, client, s| async move {
+        let bound = utilities::bind_room(&state, &s, &client, &building, &room).await?;
+        crate::api::after_plain_form("/portal/utilities");
+        Ok(bound)
+    })
+    .await
+}
+
+/// Binds the holder's campus network account.
+#[server(prefix = "/api", endpoint = "bind_network")]
+pub async fn bind_network(account: String) -> Result<String, AppError> {
+    crate::api::as_holder(false, |state, client, s| async move {
+        let bound = utilities::bind_network(&state, &s, &client, &account).await?;
+        crate::api::after_plain_form("/portal/utilities");
+        Ok(bound)
+    })
+    .await
+}
+
+/// Buys electricity, water or network time from the balance. `request_key` is the form's: the
+/// same form sent twice is one purchase.
+#[server(prefix = "/api", endpoint = "buy_utility")]
+pub async fn buy_utility(
+    utility: String,
+    quantity: String,
+    request_key: String,
+) -> Result<PurchaseMade, AppError> {
+    crate::api::as_holder(false, |state, client, s| async move {
+        let made = utilities::buy(&state, &s, &client, &utility, &quantity, &request_key).await?;
+        crate::api::after_plain_form("/portal/utilities");
+        Ok(made)
+    })
+    .await
+}

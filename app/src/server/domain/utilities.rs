@@ -1,0 +1,528 @@
+//! 缴费 to billers: a dorm room's electricity and water, and time on the campus network,
+//! bought from the card balance and delivered by the biller that sells them.
+//!
+//! The rules:
+//! - a purchase buys a whole number of units within `quantity_range` (kWh, tonnes, months of
+//!   network time) at the biller's unit price, for the room or network account the holder
+//!   bound;
+//! - it is paid from the balance, never below zero, while the account is active, and it
+//!   counts towards the holder's daily limit (and the campus's) like a payment at a till; it
+//!   is not held to the single-payment limit, which guards a card someone else may hold (the
+//!   holder is logged in to buy);
+//! - the charge is a `purchase` journal entry made before the biller is asked, so a biller
+//!   that delivers never delivers what was not paid; the biller's outcome settles it: delivered,
+//!   or failed and refunded in full, once (a `refund` entry reversing the purchase);
+//! - an outcome must name the purchase's amount exactly, and a purchase is settled once: a
+//!   repeated outcome changes nothing, and one that contradicts the settled outcome changes
+//!   nothing either and is reported for follow-up.
+
+use super::payments::spent_for_limits;
+use super::{Broken, add, neg, sub};
+use crate::audit_text::{AuditText, Fact};
+use crate::model::{AccountStatus, Money, PurchaseStatus, Utility};
+use crate::portal_model::Problem;
+use chrono::{DateTime, Utc};
+use std::ops::RangeInclusive;
+
+/// How many units one purchase may buy.
+pub fn quantity_range(utility: Utility) -> RangeInclusive<i64> {
+    match utility {
+        Utility::Electricity => 1..=500,
+        Utility::Water => 1..=50,
+        Utility::Network => 1..=12,
+    }
+}
+
+/// What one unit sold adds to the biller's meter, in the meter's thousandths: a kWh, a tonne,
+/// or a month of 30 days of network time.
+pub fn metered_per_unit(utility: Utility) -> i64 {
+    match utility {
+        Utility::Network => 30 * 1000,
+        Utility::Electricity | Utility::Water => 1000,
+    }
+}
+
+/// Reads a quantity as typed (a whole number of units within the range).
+pub fn check_quantity(utility: Utility, text: &str) -> Result<i64, Problem> {
+    let range = quantity_range(utility);
+    let refused = Problem::PurchaseQuantity {
+        min: *range.start(),
+        max: *range.end(),
+    };
+    let quantity: i64 = text.trim().parse().map_err(|_| refused.clone())?;
+    if range.contains(&quantity) {
+        Ok(quantity)
+    } else {
+        Err(refused)
+    }
+}
+
+/// The price of `quantity` units at `unit_price`.
+pub fn price(unit_price: Money, quantity: i64) -> Result<Money, Broken> {
+    unit_price
+        .fen()
+        .checked_mul(quantity)
+        .map(Money::from_fen)
+        .filter(|m| *m > Money::ZERO)
+        .ok_or(Broken("purchase price out of range"))
+}
+
+/// The account as the store loaded it under its lock.
+#[derive(Debug, Clone, Copy)]
+pub struct BuyerNow {
+    pub status: AccountStatus,
+    pub balance: Money,
+    pub daily_limit: Money,
+    /// Paid today (payments and purchases less refunds) before this purchase.
+    pub spent_today: Money,
+    /// The campus's ceiling on a day's payments.
+    pub campus_max_daily: Money,
+}
+
+/// What an approved purchase writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchasePlan {
+    /// The journal entry's amount (negative).
+    pub entry: Money,
+    pub balance_after: Money,
+}
+
+/// The decision on a purchase of `amount`: its plan, or why it is refused.
+pub fn decide_purchase(
+    amount: Money,
+    buyer: &BuyerNow,
+) -> Result<Result<PurchasePlan, Problem>, Broken> {
+    if buyer.status != AccountStatus::Active {
+        return Ok(Err(Problem::AccountNotActive));
+    }
+    let allowance = buyer.daily_limit.min(buyer.campus_max_daily);
+    let spent = spent_for_limits(buyer.spent_today);
+    let left = sub(allowance, spent, "daily allowance overflow")?.max(Money::ZERO);
+    if amount > left {
+        return Ok(Err(Problem::PurchaseOverDailyLimit { left }));
+    }
+    if amount > buyer.balance {
+        return Ok(Err(Problem::PurchaseAboveBalance));
+    }
+    Ok(Ok(PurchasePlan {
+        entry: neg(amount, "amount overflow")?,
+        balance_after: sub(buyer.balance, amount, "balance overflow")?,
+    }))
+}
+
+/// What a biller said of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered {
+        /// The biller's own number for the delivery.
+        biller_ref: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// A purchase as the store loaded it under its account's lock.
+#[derive(Debug, Clone, Copy)]
+pub struct PurchaseNow {
+    pub status: PurchaseStatus,
+    pub amount: Money,
+    /// The account's balance now (the refund's starting point).
+    pub balance: Money,
+}
+
+/// What an outcome does to a purchase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    /// Mark it delivered.
+    Deliver,
+    /// Give the money back: a `refund` entry of `entry` reversing the purchase.
+    Refund { entry: Money, balance_after: Money },
+    /// Settled this way already (the biller said it again): nothing to do.
+    Repeated,
+    /// Settled the other way already: nothing changes; the difference is for follow-up.
+    Contradicts(PurchaseStatus),
+}
+
+/// Why an outcome is not taken at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeRefused {
+    /// The outcome names another amount than the purchase's.
+    AmountDiffers,
+}
+
+/// The decision on a biller's outcome for a purchase.
+pub fn decide_outcome(
+    purchase: &PurchaseNow,
+    notified_amount: Money,
+    outcome: &Outcome,
+) -> Result<Result<Settle, OutcomeRefused>, Broken> {
+    if notified_amount != purchase.amount {
+        return Ok(Err(OutcomeRefused::AmountDiffers));
+    }
+    Ok(Ok(match (purchase.status, outcome) {
+        (PurchaseStatus::Pending, Outcome::Delivered { .. }) => Settle::Deliver,
+        (PurchaseStatus::Pending, Outcome::Failed { .. }) => Settle::Refund {
+            entry: purchase.amount,
+            balance_after: add(purchase.balance, purchase.amount, "balance overflow")?,
+        },
+        (PurchaseStatus::Delivered, Outcome::Delivered { .. })
+        | (PurchaseStatus::Refunded, Outcome::Failed { .. }) => Settle::Repeated,
+        (settled, _) => Settle::Contradicts(settled),
+    }))
+}
+
+/// A failure reason as stored and shown: trimmed, at most 200 characters, never empty.
+pub fn failure_text(reason: &str) -> String {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        "the biller did not deliver".to_string()
+    } else {
+        reason.chars().take(200).collect()
+    }
+}
+
+/// The journal reference of a purchase and of its refund: the reference the biller knows it
+/// by.
+pub fn entry_reference(reference: &str) -> String {
+    format!("purchase:{reference}")
+}
+
+/// The audit record's `after` of a purchase: what, for which account, the amount and the
+/// entry.
+pub fn purchase_audit(
+    utility: Utility,
+    quantity: i64,
+    account: &str,
+    amount: Money,
+    journal_id: i64,
+) -> AuditText {
+    AuditText::from(Fact::Purchase {
+        utility,
+        quantity,
+        account: account.to_string(),
+    })
+    .and(Fact::Amount(amount))
+    .and(Fact::Entry(journal_id))
+}
+
+/// The audit record's `after` of a refund of a failed delivery.
+pub fn refund_audit(amount: Money, journal_id: i64) -> AuditText {
+    AuditText::from(Fact::Credit(amount)).and(Fact::Entry(journal_id))
+}
+
+/// A meter at a sandbox biller (a real biller keeps its own): the reading at `as_of`, in
+/// thousandths of the utility's unit, running down by `per_hour_milli` an hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meter {
+    pub milli: i64,
+    pub as_of: DateTime<Utc>,
+    pub per_hour_milli: i64,
+    /// The meter's reader lost contact: it takes no delivery until it is back.
+    pub offline: bool,
+}
+
+/// The most a meter holds: 1,000 kWh, 100 tonnes, or a year of network time.
+pub fn capacity_milli(utility: Utility) -> i64 {
+    match utility {
+        Utility::Electricity => 1_000_000,
+        Utility::Water => 100_000,
+        Utility::Network => 366_000,
+    }
+}
+
+impl Meter {
+    /// What is left at `now` (never below nothing; a reading before `as_of` is the stored one).
+    pub fn reading(&self, now: DateTime<Utc>) -> i64 {
+        let seconds = (now - self.as_of).num_seconds().max(0);
+        let used = self.per_hour_milli.saturating_mul(seconds) / 3600;
+        self.milli.saturating_sub(used).max(0)
+    }
+
+    /// The meter after `add` more at `now`, or why the biller refuses the delivery (it is
+    /// offline, or it would hold more than the meter's capacity).
+    pub fn fill(&self, now: DateTime<Utc>, add: i64, utility: Utility) -> Result<Meter, String> {
+        if self.offline {
+            return Err(
+                "表计离线，暂时无法充值 (the meter is offline and cannot be topped up now)".into(),
+            );
+        }
+        let after = self.reading(now).saturating_add(add);
+        let capacity = capacity_milli(utility);
+        if after > capacity {
+            let (zh, en) = match utility {
+                Utility::Electricity => (
+                    "电表已满：最多可存 1000 度",
+                    "meter full: it holds at most 1,000 kWh",
+                ),
+                Utility::Water => (
+                    "水表已满：最多可存 100 吨",
+                    "meter full: it holds at most 100 tonnes",
+                ),
+                Utility::Network => (
+                    "网络账号最多可预存一年",
+                    "network time is sold at most a year ahead",
+                ),
+            };
+            return Err(format!("{zh} ({en})"));
+        }
+        Ok(Meter {
+            milli: after,
+            as_of: now,
+            ..*self
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buyer(status: AccountStatus, balance: i64, daily: i64, spent: i64) -> BuyerNow {
+        BuyerNow {
+            status,
+            balance: Money::yuan(balance),
+            daily_limit: Money::yuan(daily),
+            spent_today: Money::yuan(spent),
+            campus_max_daily: Money::yuan(1000),
+        }
+    }
+
+    #[test]
+    fn quantities_are_whole_units_within_the_range() {
+        use Utility::*;
+        let cases: &[(Utility, &str, Result<i64, Problem>)] = &[
+            (Electricity, "50", Ok(50)),
+            (Electricity, " 1 ", Ok(1)),
+            (Electricity, "500", Ok(500)),
+            (
+                Electricity,
+                "501",
+                Err(Problem::PurchaseQuantity { min: 1, max: 500 }),
+            ),
+            (
+                Electricity,
+                "0",
+                Err(Problem::PurchaseQuantity { min: 1, max: 500 }),
+            ),
+            (
+                Electricity,
+                "-5",
+                Err(Problem::PurchaseQuantity { min: 1, max: 500 }),
+            ),
+            (
+                Electricity,
+                "2.5",
+                Err(Problem::PurchaseQuantity { min: 1, max: 500 }),
+            ),
+            (Water, "50", Ok(50)),
+            (
+                Water,
+                "51",
+                Err(Problem::PurchaseQuantity { min: 1, max: 50 }),
+            ),
+            (Network, "12", Ok(12)),
+            (
+                Network,
+                "13",
+                Err(Problem::PurchaseQuantity { min: 1, max: 12 }),
+            ),
+            (
+                Network,
+                "",
+                Err(Problem::PurchaseQuantity { min: 1, max: 12 }),
+            ),
+        ];
+        for (utility, text, want) in cases {
+            assert_eq!(check_quantity(*utility, text), *want, "{utility} {text:?}");
+        }
+        assert_eq!(metered_per_unit(Network), 30_000);
+        assert_eq!(metered_per_unit(Electricity), 1000);
+    }
+
+    #[test]
+    fn prices_are_exact_and_never_overflow() {
+        assert_eq!(price(Money::from_fen(62), 50), Ok(Money::from_fen(3100)));
+        assert_eq!(price(Money::yuan(25), 12), Ok(Money::yuan(300)));
+        assert!(price(Money::from_fen(i64::MAX), 2).is_err());
+        assert!(
+            price(Money::ZERO, 5).is_err(),
+            "a free delivery is no purchase"
+        );
+    }
+
+    #[test]
+    fn a_purchase_is_held_to_status_daily_limit_and_balance() {
+        use AccountStatus::*;
+        let ok = |balance_after: i64, amount: i64| {
+            Ok(Ok(PurchasePlan {
+                entry: Money::yuan(-amount),
+                balance_after: Money::yuan(balance_after),
+            }))
+        };
+        type Decided = Result<Result<PurchasePlan, Problem>, Broken>;
+        let cases: &[(BuyerNow, i64, Decided)] = &[
+            (buyer(Active, 100, 300, 0), 31, ok(69, 31)),
+            (buyer(Active, 31, 300, 0), 31, ok(0, 31)),
+            (
+                buyer(Active, 30, 300, 0),
+                31,
+                Ok(Err(Problem::PurchaseAboveBalance)),
+            ),
+            (
+                buyer(Frozen, 100, 300, 0),
+                31,
+                Ok(Err(Problem::AccountNotActive)),
+            ),
+            (
+                buyer(Closed, 100, 300, 0),
+                31,
+                Ok(Err(Problem::AccountNotActive)),
+            ),
+            // Paid 280 today of 300: 20 left.
+            (
+                buyer(Active, 100, 300, 280),
+                31,
+                Ok(Err(Problem::PurchaseOverDailyLimit {
+                    left: Money::yuan(20),
+                })),
+            ),
+            (buyer(Active, 100, 300, 280), 20, ok(80, 20)),
+            // Refunds of earlier days' sales do not raise today's allowance.
+            (buyer(Active, 500, 300, -200), 300, ok(200, 300)),
+            (
+                buyer(Active, 500, 300, -200),
+                301,
+                Ok(Err(Problem::PurchaseOverDailyLimit {
+                    left: Money::yuan(300),
+                })),
+            ),
+            // Over the limit already (limit lowered since): nothing left, not a negative.
+            (
+                buyer(Active, 500, 100, 150),
+                1,
+                Ok(Err(Problem::PurchaseOverDailyLimit { left: Money::ZERO })),
+            ),
+        ];
+        for (i, (b, amount, want)) in cases.iter().enumerate() {
+            assert_eq!(decide_purchase(Money::yuan(*amount), b), *want, "case {i}");
+        }
+        // The campus's ceiling stands above a holder's own limit.
+        let mut high = buyer(Active, 5000, 3000, 0);
+        high.campus_max_daily = Money::yuan(500);
+        assert_eq!(
+            decide_purchase(Money::yuan(501), &high),
+            Ok(Err(Problem::PurchaseOverDailyLimit {
+                left: Money::yuan(500)
+            }))
+        );
+    }
+
+    #[test]
+    fn an_outcome_settles_a_purchase_once() {
+        use PurchaseStatus::*;
+        let delivered = Outcome::Delivered {
+            biller_ref: "D1".into(),
+        };
+        let failed = Outcome::Failed {
+            reason: "meter full".into(),
+        };
+        let now = |status| PurchaseNow {
+            status,
+            amount: Money::yuan(31),
+            balance: Money::yuan(69),
+        };
+        let cases: &[(
+            PurchaseStatus,
+            i64,
+            &Outcome,
+            Result<Settle, OutcomeRefused>,
+        )] = &[
+            (Pending, 31, &delivered, Ok(Settle::Deliver)),
+            (
+                Pending,
+                31,
+                &failed,
+                Ok(Settle::Refund {
+                    entry: Money::yuan(31),
+                    balance_after: Money::yuan(100),
+                }),
+            ),
+            (Delivered, 31, &delivered, Ok(Settle::Repeated)),
+            (Refunded, 31, &failed, Ok(Settle::Repeated)),
+            (Delivered, 31, &failed, Ok(Settle::Contradicts(Delivered))),
+            (Refunded, 31, &delivered, Ok(Settle::Contradicts(Refunded))),
+            (Pending, 30, &delivered, Err(OutcomeRefused::AmountDiffers)),
+            (Pending, 32, &failed, Err(OutcomeRefused::AmountDiffers)),
+            (Refunded, 3100, &failed, Err(OutcomeRefused::AmountDiffers)),
+        ];
+        for (status, amount, outcome, want) in cases {
+            assert_eq!(
+                decide_outcome(&now(*status), Money::yuan(*amount), outcome),
+                Ok(want.clone()),
+                "{status} {amount} {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sandbox_meter_runs_down_and_refuses_to_overfill() {
+        let t0 = DateTime::parse_from_rfc3339("2026-12-07T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let hours = |h: i64| t0 + chrono::Duration::hours(h);
+        let meter = Meter {
+            milli: 30_000,
+            as_of: t0,
+            per_hour_milli: 500,
+            offline: false,
+        };
+        let readings: &[(DateTime<Utc>, i64)] = &[
+            (hours(-5), 30_000),
+            (t0, 30_000),
+            (hours(1), 29_500),
+            (t0 + chrono::Duration::minutes(30), 29_750),
+            (hours(60), 0),
+            (hours(100_000), 0),
+        ];
+        for (at, want) in readings {
+            assert_eq!(meter.reading(*at), *want, "{at}");
+        }
+        let filled = meter.fill(hours(10), 50_000, Utility::Electricity);
+        assert_eq!(
+            filled,
+            Ok(Meter {
+                milli: 75_000,
+                as_of: hours(10),
+                per_hour_milli: 500,
+                offline: false,
+            })
+        );
+        assert!(meter.fill(t0, 970_000, Utility::Electricity).is_ok());
+        let full = meter.fill(t0, 970_001, Utility::Electricity);
+        assert!(full.is_err_and(|why| why.contains("1,000 kWh")));
+        assert!(meter.fill(t0, 70_001, Utility::Water).is_err());
+        let offline = Meter {
+            offline: true,
+            ..meter
+        };
+        assert!(
+            offline
+                .fill(t0, 1000, Utility::Electricity)
+                .is_err_and(|why| why.contains("offline"))
+        );
+        assert_eq!(
+            offline.reading(hours(2)),
+            29_000,
+            "an offline meter still runs down"
+        );
+    }
+
+    #[test]
+    fn failure_reasons_are_kept_short_and_never_empty() {
+        assert_eq!(failure_text("  "), "the biller did not deliver");
+        assert_eq!(failure_text(" meter full "), "meter full");
+        assert_eq!(failure_text(&"x".repeat(500)).len(), 200);
+        assert_eq!(entry_reference("E1"), "purchase:E1");
+    }
+}

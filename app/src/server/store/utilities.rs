@@ -1,0 +1,205 @@
+//! The store's part of 缴费 to billers: the campus's room list, the room and network account a
+//! holder buys for, purchases charged and settled, and the sandbox billers' own meters. A
+//! purchase and its settlement each load under the account's lock, ask
+//! `server::domain::utilities`, and apply the plan with its audit record in the same
+//! transaction (the SQL is `sql/utilities.rs`, the same on both backends).
+
+use super::{Audit, StoreError};
+use crate::model::{Money, PurchaseStatus, Utility};
+use crate::portal_model::Problem;
+use crate::server::domain::utilities::{Meter, Outcome, OutcomeRefused, Settle};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// What a holder binds: their dorm room, or their campus network account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundKind {
+    Room,
+    Network,
+}
+
+impl BoundKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BoundKind::Room => "room",
+            BoundKind::Network => "network",
+        }
+    }
+
+    /// What a utility is bought for.
+    pub fn of(utility: Utility) -> BoundKind {
+        match utility {
+            Utility::Electricity | Utility::Water => BoundKind::Room,
+            Utility::Network => BoundKind::Network,
+        }
+    }
+}
+
+/// A purchase to charge.
+#[derive(Debug, Clone)]
+pub struct NewPurchase {
+    pub holder_id: i64,
+    /// The holder's form's key: the same key is the same purchase.
+    pub request_key: String,
+    /// Ours, sent to the biller as its idempotency key.
+    pub reference: String,
+    pub biller: String,
+    pub utility: Utility,
+    pub account: String,
+    pub quantity: i64,
+    pub amount: Money,
+    /// The campus's ceiling on a day's payments, and the campus day's start.
+    pub campus_max_daily: Money,
+    pub day_start: DateTime<Utc>,
+}
+
+/// A purchase as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseRow {
+    pub id: i64,
+    pub reference: String,
+    pub holder_id: i64,
+    pub biller: String,
+    pub utility: Utility,
+    pub account: String,
+    pub quantity: i64,
+    pub amount: Money,
+    pub status: PurchaseStatus,
+    pub entry_id: i64,
+    pub refund_id: Option<i64>,
+    pub biller_ref: String,
+    pub failure: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub settled_at: Option<String>,
+}
+
+/// A purchase charged now, or the one charged earlier under the same form key (nothing charged
+/// again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PurchaseStart {
+    Charged {
+        purchase: PurchaseRow,
+        balance: Money,
+    },
+    Earlier(PurchaseRow),
+}
+
+/// What a biller's outcome did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// No purchase has this reference.
+    Unknown,
+    Refused(OutcomeRefused),
+    Done {
+        settle: Settle,
+        purchase: Box<PurchaseRow>,
+    },
+}
+
+/// A delivery as a sandbox biller recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxDelivery {
+    pub reference: String,
+    pub utility: Utility,
+    pub account: String,
+    pub quantity: i64,
+    pub amount: Money,
+    pub delivered: bool,
+    pub reason: String,
+    pub biller_ref: String,
+}
+
+#[async_trait]
+pub trait UtilityStore: Send + Sync {
+    /// The campus's dorm rooms, by building then room.
+    async fn rooms(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Adds rooms to the list (those listed already stay as they are). Answers how many were
+    /// new.
+    async fn add_rooms(&self, rooms: &[(String, String)]) -> Result<i64, StoreError>;
+
+    async fn room_listed(&self, building: &str, room: &str) -> Result<bool, StoreError>;
+
+    /// Binds (or with `None` unbinds) what the holder buys for, with its audit record.
+    async fn bind_utility_account(
+        &self,
+        holder_id: i64,
+        kind: BoundKind,
+        account: Option<&str>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError>;
+
+    /// The holder's room and network account, if bound.
+    async fn utility_accounts(
+        &self,
+        holder_id: i64,
+    ) -> Result<(Option<String>, Option<String>), StoreError>;
+
+    /// Charges a purchase: the `purchase` entry, the row and the audit record (whose `after`
+    /// the store fills in: `domain::utilities::purchase_audit`), or why not.
+    async fn start_purchase(
+        &self,
+        purchase: &NewPurchase,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<Result<PurchaseStart, Problem>, StoreError>;
+
+    /// Settles a purchase by a biller's outcome: delivered, or refunded once (the refund's
+    /// audit record is the system's).
+    async fn settle_purchase(
+        &self,
+        reference: &str,
+        notified_amount: Money,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<Settled, StoreError>;
+
+    async fn purchase(&self, reference: &str) -> Result<Option<PurchaseRow>, StoreError>;
+
+    /// The latest purchases for a room (every roommate's) or a network account.
+    async fn purchases_for(
+        &self,
+        kind: BoundKind,
+        account: &str,
+        limit: i64,
+    ) -> Result<Vec<PurchaseRow>, StoreError>;
+
+    /// Purchases still waiting for their biller's outcome, charged before `before`.
+    async fn pending_purchases(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<PurchaseRow>, StoreError>;
+
+    // ---- The sandbox billers' own side ----
+
+    async fn sandbox_meter(
+        &self,
+        utility: Utility,
+        account: &str,
+    ) -> Result<Option<Meter>, StoreError>;
+
+    /// Sets a meter (the demo campus, and tests).
+    async fn sandbox_set_meter(
+        &self,
+        utility: Utility,
+        account: &str,
+        meter: &Meter,
+    ) -> Result<(), StoreError>;
+
+    /// Records a delivery once: under the meter's lock, fills the meter by `add_milli`
+    /// (`Meter::fill`; a missing meter starts empty) or records why not. A reference seen
+    /// before answers the delivery recorded then, and changes nothing.
+    async fn sandbox_deliver(
+        &self,
+        delivery: &SandboxDelivery,
+        add_milli: i64,
+        now: DateTime<Utc>,
+    ) -> Result<SandboxDelivery, StoreError>;
+
+    async fn sandbox_delivery(
+        &self,
+        reference: &str,
+    ) -> Result<Option<SandboxDelivery>, StoreError>;
+}

@@ -1,0 +1,440 @@
+//! 缴费 to billers: the holder binds their room and network account, sees what is left, and
+//! buys from the card balance. The rules are `domain::utilities`; this module reads the forms,
+//! talks to the billers (`billers`), and asks the store.
+//!
+//! A purchase is charged first (a `purchase` entry, under the account's lock), then the biller
+//! is asked to deliver under the purchase's reference. Its signed outcome settles the
+//! purchase: delivered, or refunded once. A purchase whose outcome does not come is asked
+//! after (`follow_up`, every minute), so none waits for ever.
+
+use super::AppState;
+use super::auth::{Client, HolderSession};
+use super::billers::{Delivery, DeliveryNotice, NoticeError};
+use super::domain::calendar::day_start;
+use super::domain::utilities::{self as rules, Outcome, OutcomeRefused, Settle};
+use super::store::{Actor, Audit, BoundKind, NewPurchase, PurchaseRow, PurchaseStart, Settled};
+use crate::audit_text::{AuditText, Fact, Phrase};
+use crate::error::AppError;
+use crate::model::{AuditAction, Money, PurchaseStatus, Utility};
+use crate::portal_model::Problem;
+use crate::utility_model::{PurchaseMade, PurchaseView, UtilitiesPage, UtilityOffer};
+use chrono::{DateTime, Duration, Utc};
+
+/// Purchases the page lists.
+const SHOWN: i64 = 20;
+/// A purchase with no outcome after this long is asked about.
+const FOLLOW_UP_AFTER: Duration = Duration::minutes(2);
+/// The longest network account name.
+const MAX_NETWORK_ACCOUNT: usize = 32;
+
+fn view(p: &PurchaseRow, holder_id: i64) -> PurchaseView {
+    PurchaseView {
+        reference: p.reference.clone(),
+        utility: p.utility,
+        account: p.account.clone(),
+        quantity: p.quantity,
+        amount: p.amount,
+        status: p.status,
+        failure: p.failure.clone(),
+        at: p.created_at.clone(),
+        mine: p.holder_id == holder_id,
+        entry_id: p.entry_id,
+        refund_id: p.refund_id,
+    }
+}
+
+/// A fresh purchase reference: a letter for the utility, the time, and randomness.
+fn new_reference(utility: Utility, now: DateTime<Utc>) -> String {
+    let prefix = match utility {
+        Utility::Electricity => "E",
+        Utility::Water => "W",
+        Utility::Network => "N",
+    };
+    let random: [u8; 5] = rand::random();
+    format!(
+        "{prefix}{}{}",
+        now.format("%Y%m%d%H%M%S"),
+        hex::encode_upper(random)
+    )
+}
+
+/// A fresh key for a purchase form.
+fn new_request_key() -> String {
+    let random: [u8; 16] = rand::random();
+    hex::encode(random)
+}
+
+/// The holder's 缴费 page.
+pub async fn page(state: &AppState, s: &HolderSession) -> Result<UtilitiesPage, AppError> {
+    let balance = state
+        .db
+        .dashboard(s.holder_id, day_start(state.now()))
+        .await?
+        .map(|d| d.balance)
+        .ok_or(AppError::NotFound)?;
+    let (room, network) = state.db.utility_accounts(s.holder_id).await?;
+    let mut buildings: Vec<String> = state
+        .db
+        .rooms()
+        .await?
+        .into_iter()
+        .map(|(building, _)| building)
+        .collect();
+    buildings.dedup();
+    let mut offers = Vec::new();
+    let mut purchases = Vec::new();
+    for utility in Utility::ALL.iter().copied() {
+        let bound = match BoundKind::of(utility) {
+            BoundKind::Room => room.as_deref(),
+            BoundKind::Network => network.as_deref(),
+        };
+        let (Some(biller), Some(account)) = (state.billers.selling(utility), bound) else {
+            continue;
+        };
+        // A biller that does not answer leaves the reading out; buying still works.
+        let left_milli = match biller.lookup(utility, account).await {
+            Ok(reading) => reading.and_then(|r| r.left_milli),
+            Err(e) => {
+                tracing::warn!(biller = biller.code(), error = %e, "biller lookup failed");
+                None
+            }
+        };
+        let range = rules::quantity_range(utility);
+        offers.push(UtilityOffer {
+            utility,
+            unit_price: biller.unit_price(utility),
+            min: *range.start(),
+            max: *range.end(),
+            left_milli,
+        });
+    }
+    for (kind, account) in [(BoundKind::Room, &room), (BoundKind::Network, &network)] {
+        if let Some(account) = account {
+            purchases.extend(
+                state
+                    .db
+                    .purchases_for(kind, account, SHOWN)
+                    .await?
+                    .iter()
+                    .map(|p| view(p, s.holder_id)),
+            );
+        }
+    }
+    purchases.sort_by(|a, b| b.at.cmp(&a.at));
+    Ok(UtilitiesPage {
+        balance,
+        room,
+        network,
+        buildings,
+        offers,
+        purchases,
+        request_key: new_request_key(),
+        available: !state.billers.0.is_empty(),
+    })
+}
+
+fn bind_audit(s: &HolderSession, client: &Client, kind: BoundKind, account: &str) -> Audit {
+    Audit {
+        actor: Actor::Holder(s.holder_id),
+        action: AuditAction::UtilityBind,
+        holder_id: Some(s.holder_id),
+        target: AuditText::none(),
+        before: AuditText::none(),
+        after: Fact::Text(format!("{}: {account}", kind.as_str())).into(),
+        reason: Phrase::SelfService.stored(),
+        ip: client.ip.clone(),
+    }
+}
+
+/// Binds the holder's room (a building and room on the campus's list). Answers it as bound
+/// ("building-room").
+pub async fn bind_room(
+    state: &AppState,
+    s: &HolderSession,
+    client: &Client,
+    building: &str,
+    room: &str,
+) -> Result<String, AppError> {
+    let (building, room) = (building.trim(), room.trim());
+    if building.is_empty() || room.is_empty() || !state.db.room_listed(building, room).await? {
+        return Err(AppError::Rejected(Problem::UnknownUtilityAccount));
+    }
+    let account = format!("{building}-{room}");
+    state
+        .db
+        .bind_utility_account(
+            s.holder_id,
+            BoundKind::Room,
+            Some(&account),
+            state.now(),
+            bind_audit(s, client, BoundKind::Room, &account),
+        )
+        .await?;
+    Ok(account)
+}
+
+/// Binds the holder's campus network account, if the network's biller knows it.
+pub async fn bind_network(
+    state: &AppState,
+    s: &HolderSession,
+    client: &Client,
+    account: &str,
+) -> Result<String, AppError> {
+    let account = account.trim();
+    let biller = state
+        .billers
+        .selling(Utility::Network)
+        .ok_or(AppError::Rejected(Problem::BillerUnavailable))?;
+    if account.is_empty()
+        || account.chars().count() > MAX_NETWORK_ACCOUNT
+        || !account
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(AppError::Rejected(Problem::UnknownUtilityAccount));
+    }
+    let known = biller
+        .lookup(Utility::Network, account)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "network biller lookup failed");
+            AppError::Rejected(Problem::BillerUnavailable)
+        })?;
+    if known.is_none() {
+        return Err(AppError::Rejected(Problem::UnknownUtilityAccount));
+    }
+    state
+        .db
+        .bind_utility_account(
+            s.holder_id,
+            BoundKind::Network,
+            Some(account),
+            state.now(),
+            bind_audit(s, client, BoundKind::Network, account),
+        )
+        .await?;
+    Ok(account.to_string())
+}
+
+/// Buys `quantity` of `utility` for the holder's bound room or network account, charged from
+/// the balance; the biller is then asked to deliver. The same form (`request_key`) sent again
+/// answers the first purchase and charges nothing.
+pub async fn buy(
+    state: &AppState,
+    s: &HolderSession,
+    client: &Client,
+    utility: &str,
+    quantity: &str,
+    request_key: &str,
+) -> Result<PurchaseMade, AppError> {
+    let utility = Utility::parse(utility.trim())
+        .ok_or_else(|| AppError::Invalid("unknown utility".into()))?;
+    let request_key = request_key.trim();
+    if request_key.is_empty() || request_key.len() > 64 {
+        return Err(AppError::Invalid("bad request key".into()));
+    }
+    let biller = state
+        .billers
+        .selling(utility)
+        .ok_or(AppError::Rejected(Problem::BillerUnavailable))?
+        .clone();
+    let quantity = rules::check_quantity(utility, quantity).map_err(AppError::Rejected)?;
+    let (room, network) = state.db.utility_accounts(s.holder_id).await?;
+    let account = match BoundKind::of(utility) {
+        BoundKind::Room => room,
+        BoundKind::Network => network,
+    }
+    .ok_or(AppError::Rejected(Problem::NoUtilityAccount))?;
+    let amount = rules::price(biller.unit_price(utility), quantity).map_err(super::internal)?;
+    let profile = state
+        .campus
+        .get(&state.db)
+        .await?
+        .ok_or_else(|| super::internal("no campus profile"))?;
+    let now = state.now();
+    let reference = new_reference(utility, now);
+    let audit = Audit {
+        actor: Actor::Holder(s.holder_id),
+        action: AuditAction::UtilityPurchase,
+        holder_id: Some(s.holder_id),
+        target: Fact::Reference(reference.clone()).into(),
+        before: AuditText::none(),
+        after: AuditText::none(),
+        reason: Phrase::SelfService.stored(),
+        ip: client.ip.clone(),
+    };
+    let started = state
+        .db
+        .start_purchase(
+            &NewPurchase {
+                holder_id: s.holder_id,
+                request_key: request_key.to_string(),
+                reference,
+                biller: biller.code().to_string(),
+                utility,
+                account,
+                quantity,
+                amount,
+                campus_max_daily: profile.max_daily_limit,
+                day_start: day_start(now),
+            },
+            now,
+            audit,
+        )
+        .await?
+        .map_err(AppError::Rejected)?;
+    match started {
+        PurchaseStart::Earlier(p) => Ok(PurchaseMade {
+            purchase: view(&p, s.holder_id),
+            balance: None,
+            repeated: true,
+        }),
+        PurchaseStart::Charged { purchase, balance } => {
+            ask_delivery(state, &purchase).await;
+            Ok(PurchaseMade {
+                purchase: view(&purchase, s.holder_id),
+                balance: Some(balance),
+                repeated: false,
+            })
+        }
+    }
+}
+
+/// Asks the purchase's biller to deliver. A biller that cannot be reached now is asked again
+/// by `follow_up`; the purchase waits, charged, meanwhile.
+async fn ask_delivery(state: &AppState, p: &PurchaseRow) {
+    let Some(biller) = state.billers.by_code(&p.biller) else {
+        tracing::error!(reference = %p.reference, biller = %p.biller, "purchase of an unknown biller");
+        return;
+    };
+    let delivery = Delivery {
+        reference: p.reference.clone(),
+        utility: p.utility,
+        account: p.account.clone(),
+        quantity: p.quantity,
+        amount: p.amount,
+    };
+    if let Err(e) = biller.deliver(&delivery).await {
+        tracing::warn!(reference = %p.reference, error = %e, "delivery not taken yet; will ask again");
+    }
+}
+
+/// Settles a purchase by a biller's outcome. Answers the purchase's status after it.
+async fn settle(state: &AppState, n: &DeliveryNotice) -> Result<PurchaseStatus, NoticeError> {
+    let outcome = match n.status.as_str() {
+        "delivered" => Outcome::Delivered {
+            biller_ref: n.biller_ref.chars().take(64).collect(),
+        },
+        "failed" => Outcome::Failed {
+            reason: n.reason.clone(),
+        },
+        other => return Err(NoticeError::Malformed(format!("status {other}"))),
+    };
+    let settled = state
+        .db
+        .settle_purchase(
+            &n.reference,
+            Money::from_fen(n.amount_fen),
+            &outcome,
+            state.now(),
+        )
+        .await
+        .map_err(|e| NoticeError::Internal(e.to_string()))?;
+    match settled {
+        Settled::Unknown => Err(NoticeError::UnknownPurchase),
+        Settled::Refused(OutcomeRefused::AmountDiffers) => {
+            tracing::error!(reference = %n.reference, notified = n.amount_fen,
+                "biller outcome names another amount than the purchase; nothing settled");
+            Err(NoticeError::AmountMismatch)
+        }
+        Settled::Done { settle, purchase } => {
+            match settle {
+                Settle::Deliver => {
+                    tracing::info!(reference = %purchase.reference, "purchase delivered")
+                }
+                Settle::Refund { .. } => {
+                    tracing::info!(reference = %purchase.reference, "delivery failed; refunded")
+                }
+                Settle::Repeated => {
+                    tracing::info!(reference = %purchase.reference, "repeated outcome; nothing to do")
+                }
+                Settle::Contradicts(was) => tracing::error!(
+                    reference = %purchase.reference, settled = %was, said = %n.status,
+                    "biller outcome contradicts the settled purchase; nothing changed, follow up with the biller"
+                ),
+            }
+            Ok(purchase.status)
+        }
+    }
+}
+
+/// A biller's signed notification (from the HTTP endpoint or a sandbox biller's own
+/// delivery). Answers the purchase's status after it.
+pub async fn notify(
+    state: &AppState,
+    biller_code: &str,
+    signature: &str,
+    body: &[u8],
+) -> Result<PurchaseStatus, NoticeError> {
+    let biller = state
+        .billers
+        .by_code(biller_code)
+        .ok_or(NoticeError::UnknownBiller)?;
+    let n = biller.verify_notification(signature, body)?;
+    // A biller speaks only of its own purchases.
+    match state.db.purchase(&n.reference).await {
+        Ok(Some(p)) if p.biller == biller_code => {}
+        Ok(_) => return Err(NoticeError::UnknownPurchase),
+        Err(e) => return Err(NoticeError::Internal(e.to_string())),
+    }
+    settle(state, &n).await
+}
+
+/// Asks the billers about purchases still waiting for an outcome: settled if the biller has
+/// one, asked to deliver again (the same reference: the same delivery) if not.
+pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
+    let waiting = state
+        .db
+        .pending_purchases(state.now() - FOLLOW_UP_AFTER)
+        .await?;
+    for p in waiting {
+        let Some(biller) = state.billers.by_code(&p.biller) else {
+            continue;
+        };
+        match biller.outcome(&p.reference).await {
+            Ok(Some(n)) => {
+                if let Err(e) = settle(state, &n).await {
+                    tracing::error!(reference = %p.reference, error = %e, "follow-up outcome refused");
+                }
+            }
+            Ok(None) => ask_delivery(state, &p).await,
+            Err(e) => tracing::warn!(reference = %p.reference, error = %e, "biller unavailable"),
+        }
+    }
+    Ok(())
+}
+
+/// Runs the sandbox billers' notifications into `notify`, and `follow_up` every minute.
+pub fn run(
+    state: AppState,
+    mut notices: tokio::sync::mpsc::UnboundedReceiver<super::billers::Notice>,
+) {
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                notice = notices.recv() => {
+                    let Some((code, signature, body)) = notice else { break };
+                    if let Err(e) = notify(&state, &code, &signature, &body).await {
+                        tracing::error!(biller = %code, error = %e, "biller notification refused");
+                    }
+                }
+                _ = every_minute.tick() => {
+                    if let Err(e) = follow_up(&state).await {
+                        tracing::error!(error = %e, "purchase follow-up could not run");
+                    }
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,64 @@
+//! What the 缴费 page sends to the browser: the holder's room and network account, what is
+//! left on them, what can be bought at which price, and the latest purchases.
+
+use crate::model::{Money, PurchaseStatus, Utility};
+use serde::{Deserialize, Serialize};
+
+/// One thing the holder can buy now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UtilityOffer {
+    pub utility: Utility,
+    pub unit_price: Money,
+    /// The fewest and most units one purchase may buy.
+    pub min: i64,
+    pub max: i64,
+    /// What is left, in thousandths of the unit (kWh, tonnes, days), if the biller says.
+    pub left_milli: Option<i64>,
+}
+
+/// A purchase, as the holder (or a roommate) sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseView {
+    pub reference: String,
+    pub utility: Utility,
+    pub account: String,
+    pub quantity: i64,
+    pub amount: Money,
+    pub status: PurchaseStatus,
+    /// Why the biller did not deliver (a refunded purchase).
+    pub failure: String,
+    /// RFC 3339.
+    pub at: String,
+    /// Bought by the holder looking (else by a roommate).
+    pub mine: bool,
+    /// The charge's journal entry, and the refund's.
+    pub entry_id: i64,
+    pub refund_id: Option<i64>,
+}
+
+/// The 缴费 page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UtilitiesPage {
+    pub balance: Money,
+    /// The bound room ("building-room") and network account.
+    pub room: Option<String>,
+    pub network: Option<String>,
+    /// The campus's dorm buildings, for the room form.
+    pub buildings: Vec<String>,
+    pub offers: Vec<UtilityOffer>,
+    /// The room's latest purchases (every roommate's) and the network account's.
+    pub purchases: Vec<PurchaseView>,
+    /// The key of the next purchase form: the same key sent twice is one purchase.
+    pub request_key: String,
+    /// Whether any biller is configured.
+    pub available: bool,
+}
+
+/// A purchase just made (or the one made earlier with the same form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseMade {
+    pub purchase: PurchaseView,
+    pub balance: Option<Money>,
+    /// The form had been sent before: nothing was charged again.
+    pub repeated: bool,
+}

@@ -1,0 +1,408 @@
+//! 缴费 to billers through the real HTTP endpoints and the sandbox billers: a student binds a
+//! room, buys electricity from the balance and sees the meter go up; the same purchase sent
+//! twice at once is charged once; a delivery that fails is refunded exactly once; and a
+//! biller notification that is forged, names another amount, or contradicts a settled
+//! purchase moves no money.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+use app::model::{EntryKind, Money, Utility};
+use app::server::billers::{SANDBOX_DORM, Sandbox};
+use app::server::domain::utilities::Meter;
+use app::server::store::{AuditQuery, EntryQuery};
+use helpers::device::{FRESH_QUERY_PASSWORD, balance, fresh_holder};
+use helpers::staff::ok;
+use helpers::{TestApp, call, login};
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+async fn page(app: &TestApp, session: &str) -> Value {
+    let (status, body, _) = call(app, Some(session), "utilities", &[]).await;
+    ok(status, &body, "utilities page");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn buy(
+    app: &TestApp,
+    session: &str,
+    utility: &str,
+    quantity: &str,
+    key: &str,
+) -> (StatusCode, String) {
+    let (status, body, _) = call(
+        app,
+        Some(session),
+        "buy_utility",
+        &[
+            ("utility", utility),
+            ("quantity", quantity),
+            ("request_key", key),
+        ],
+    )
+    .await;
+    (status, body)
+}
+
+/// A student with `yuan` on the card, bound to `room` of building 7 (the demo campus lists it).
+async fn student_in_room(app: &TestApp, n: u32, yuan: i64, room: &str) -> (i64, String) {
+    let s = fresh_holder(app, n, Money::yuan(yuan)).await;
+    let session = login(app, &s.login, FRESH_QUERY_PASSWORD).await;
+    let (status, body, _) = call(
+        app,
+        Some(&session),
+        "bind_room",
+        &[("building", "7"), ("room", room)],
+    )
+    .await;
+    ok(status, &body, "bind a room");
+    assert_eq!(body.trim_matches('"'), format!("7-{room}"));
+    (s.id, session)
+}
+
+fn left(page: &Value, utility: &str) -> Option<i64> {
+    page["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["utility"] == utility)
+        .and_then(|o| o["left_milli"].as_i64())
+}
+
+/// Waits (real time: the sandbox delivers in a moment) until the purchase is settled.
+async fn settled(app: &TestApp, reference: &str) -> app::server::store::PurchaseRow {
+    for _ in 0..100 {
+        let p = app.state.db.purchase(reference).await.unwrap().unwrap();
+        if p.status != app::model::PurchaseStatus::Pending {
+            return p;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("purchase {reference} was never settled");
+}
+
+async fn entries(
+    app: &TestApp,
+    holder_id: i64,
+    kind: EntryKind,
+) -> Vec<app::portal_model::EntryView> {
+    let query = EntryQuery {
+        limit: 1000,
+        kind: Some(kind),
+        ..Default::default()
+    };
+    app.state.db.entries(holder_id, &query).await.unwrap()
+}
+
+/// The holder's student number.
+async fn s_login(app: &TestApp, id: i64) -> String {
+    app.state.db.profile(id).await.unwrap().unwrap().student_no
+}
+
+async fn records(
+    app: &TestApp,
+    student_no: &str,
+    action: &str,
+) -> Vec<app::staff_model::AuditView> {
+    app.state
+        .db
+        .audit_records(&AuditQuery {
+            holder: Some(student_no.to_string()),
+            action: Some(action.into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// Posts a notification as the dorm biller would, signed with `key`.
+async fn notify(app: &TestApp, key: &[u8], body: &Value) -> (StatusCode, String) {
+    let body = serde_json::to_vec(body).unwrap();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/billers/{SANDBOX_DORM}/notify")))
+        .header("x-biller-signature", Sandbox::sign(key, &body))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+fn dorm_key(app: &TestApp) -> Vec<u8> {
+    Sandbox::derive_key(
+        app.state.secrets.id_hash_key.expose_secret().as_bytes(),
+        SANDBOX_DORM,
+    )
+}
+
+#[tokio::test]
+async fn a_student_binds_a_room_buys_electricity_and_sees_the_meter_go_up() {
+    let app = TestApp::spawn(3).await;
+    let (id, session) = student_in_room(&app, 11, 100, "601").await;
+
+    // A room not on the campus's list is refused, by name.
+    let (status, body, _) = call(
+        &app,
+        Some(&session),
+        "bind_room",
+        &[("building", "7"), ("room", "9999")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("unknown_utility_account"), "{body}");
+
+    let before = page(&app, &session).await;
+    assert_eq!(before["room"], "7-601");
+    let start = left(&before, "electricity").unwrap_or(0);
+    let electricity = before["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["utility"] == "electricity")
+        .unwrap()
+        .clone();
+    assert_eq!(electricity["unit_price"], 62, "¥0.62 a kWh: {electricity}");
+
+    // Refused quantities charge nothing.
+    for bad in ["0", "501", "2.5", "x"] {
+        let (status, body) = buy(&app, &session, "electricity", bad, "k-bad").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body.contains("purchase_quantity"), "{body}");
+    }
+    assert_eq!(balance(&app, id).await, Money::yuan(100));
+
+    let key = before["request_key"].as_str().unwrap().to_string();
+    let (status, body) = buy(&app, &session, "electricity", "50", &key).await;
+    ok(status, &body, "buy 50 kWh");
+    let made: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(made["repeated"], false);
+    assert_eq!(made["purchase"]["amount"], 3100);
+    assert_eq!(made["balance"], 6900);
+    let reference = made["purchase"]["reference"].as_str().unwrap().to_string();
+
+    let done = settled(&app, &reference).await;
+    assert_eq!(done.status, app::model::PurchaseStatus::Delivered);
+    let after = page(&app, &session).await;
+    // The test's clock stands still: the meter ran down by nothing meanwhile.
+    assert_eq!(left(&after, "electricity"), Some(start + 50_000), "{after}");
+    assert_eq!(after["purchases"][0]["status"], "delivered");
+    assert_eq!(after["purchases"][0]["mine"], true);
+    assert_ne!(after["request_key"], before["request_key"]);
+
+    // The purchase is a journal entry of its own kind, with an audit record and a receipt.
+    let bought = entries(&app, id, EntryKind::Purchase).await;
+    assert_eq!(bought.len(), 1);
+    assert_eq!(
+        (bought[0].amount, bought[0].memo.as_str()),
+        (Money::yuan(-31), "7-601")
+    );
+    let trail = records(&app, &s_login(&app, id).await, "utility.purchase").await;
+    assert_eq!(trail.len(), 1, "{trail:?}");
+
+    // A roommate sees the room's purchase as a roommate's.
+    let (_, roommate) = student_in_room(&app, 12, 10, "601").await;
+    let theirs = page(&app, &roommate).await;
+    assert_eq!(theirs["purchases"][0]["reference"], reference.as_str());
+    assert_eq!(theirs["purchases"][0]["mine"], false);
+
+    // Another holder's session cannot read it as theirs, and needs a room of their own.
+    let other = fresh_holder(&app, 13, Money::yuan(50)).await;
+    let other_session = login(&app, &other.login, FRESH_QUERY_PASSWORD).await;
+    let (status, body) = buy(&app, &other_session, "electricity", "10", "k-other").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("no_utility_account"), "{body}");
+}
+
+#[tokio::test]
+async fn the_same_purchase_sent_twice_at_once_is_charged_once() {
+    let app = TestApp::spawn(3).await;
+    for round in 0..4u32 {
+        let (id, session) = student_in_room(&app, 20 + round, 100, &format!("51{round}")).await;
+        let key = format!("double-{round}");
+        let sends = (0..3).map(|_| buy(&app, &session, "electricity", "20", &key));
+        let answers = futures::future::join_all(sends).await;
+        let mut fresh = 0;
+        for (status, body) in &answers {
+            ok(*status, body, "buy");
+            let made: Value = serde_json::from_str(body).unwrap();
+            if made["repeated"] == false {
+                fresh += 1;
+            }
+        }
+        assert_eq!(fresh, 1, "round {round}: {answers:?}");
+        assert_eq!(balance(&app, id).await, Money::from_fen(10_000 - 1240));
+        assert_eq!(entries(&app, id, EntryKind::Purchase).await.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_refunded_exactly_once_with_the_reason() {
+    let app = TestApp::spawn(3).await;
+    let (id, session) = student_in_room(&app, 30, 100, "401").await;
+    // The room's meter holds 990 kWh: 20 more would overfill it, and the biller refuses.
+    let meter = Meter {
+        milli: 990_000,
+        as_of: app.state.now(),
+        per_hour_milli: 0,
+        offline: false,
+    };
+    app.state
+        .db
+        .sandbox_set_meter(Utility::Electricity, "7-401", &meter)
+        .await
+        .unwrap();
+    let (status, body) = buy(&app, &session, "electricity", "20", "fail-1").await;
+    ok(status, &body, "buy");
+    let made: Value = serde_json::from_str(&body).unwrap();
+    let reference = made["purchase"]["reference"].as_str().unwrap().to_string();
+    assert_eq!(balance(&app, id).await, Money::from_fen(10_000 - 1240));
+
+    let done = settled(&app, &reference).await;
+    assert_eq!(done.status, app::model::PurchaseStatus::Refunded);
+    assert!(done.failure.contains("1,000 kWh"), "{done:?}");
+    assert_eq!(balance(&app, id).await, Money::yuan(100));
+
+    // The biller's own repeat (it sends every outcome twice) and three more copies at once
+    // give nothing more back.
+    let failed = json!({"reference": reference, "status": "failed", "amount_fen": 1240,
+        "biller_ref": format!("SBX-{reference}"), "reason": "meter full"});
+    let key = dorm_key(&app);
+    let copies = (0..3).map(|_| notify(&app, &key, &failed));
+    for (status, body) in futures::future::join_all(copies).await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+    assert_eq!(balance(&app, id).await, Money::yuan(100));
+    let refunds = entries(&app, id, EntryKind::Refund).await;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].amount, Money::from_fen(1240));
+
+    // The holder sees why, and the refund is in the audit log as the system's.
+    let now = page(&app, &session).await;
+    assert_eq!(now["purchases"][0]["status"], "refunded");
+    assert!(
+        now["purchases"][0]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("1,000 kWh")
+    );
+    let trail = records(&app, &s_login(&app, id).await, "utility.refund").await;
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
+
+    // The demo campus's offline meters (building 8, sixth floor) show no reading and take no
+    // delivery: the purchase comes back.
+    let s = fresh_holder(&app, 31, Money::yuan(50)).await;
+    let offline = login(&app, &s.login, FRESH_QUERY_PASSWORD).await;
+    let (status, body, _) = call(
+        &app,
+        Some(&offline),
+        "bind_room",
+        &[("building", "8"), ("room", "605")],
+    )
+    .await;
+    ok(status, &body, "bind an offline room");
+    let shown = page(&app, &offline).await;
+    assert_eq!(left(&shown, "electricity"), None, "{shown}");
+    let (status, body) = buy(&app, &offline, "electricity", "10", "offline-1").await;
+    ok(status, &body, "buy");
+    let made: Value = serde_json::from_str(&body).unwrap();
+    let done = settled(&app, made["purchase"]["reference"].as_str().unwrap()).await;
+    assert_eq!(done.status, app::model::PurchaseStatus::Refunded);
+    assert!(done.failure.contains("offline"), "{done:?}");
+    assert_eq!(balance(&app, s.id).await, Money::yuan(50));
+}
+
+#[tokio::test]
+async fn forged_replayed_or_wrong_amount_notifications_move_no_money() {
+    let app = TestApp::spawn(3).await;
+    let (id, session) = student_in_room(&app, 40, 100, "301").await;
+    let (status, body) = buy(&app, &session, "water", "2", "water-1").await;
+    ok(status, &body, "buy water");
+    let made: Value = serde_json::from_str(&body).unwrap();
+    let reference = made["purchase"]["reference"].as_str().unwrap().to_string();
+    assert_eq!(made["purchase"]["amount"], 840);
+    assert_eq!(
+        settled(&app, &reference).await.status,
+        app::model::PurchaseStatus::Delivered
+    );
+    let after_purchase = Money::from_fen(10_000 - 840);
+    assert_eq!(balance(&app, id).await, after_purchase);
+
+    let key = dorm_key(&app);
+    let failed = |amount: i64| {
+        json!({"reference": reference, "status": "failed", "amount_fen": amount,
+            "biller_ref": "X", "reason": "forged"})
+    };
+    // Signed with another key (the network biller's, a guess): refused.
+    let wrong_key = Sandbox::derive_key(b"a guess", SANDBOX_DORM);
+    let (status, body) = notify(&app, &wrong_key, &failed(840)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // Signed, but naming another amount: refused.
+    let (status, body) = notify(&app, &key, &failed(8400)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Signed, for a purchase that does not exist.
+    let unknown =
+        json!({"reference": "E1", "status": "failed", "amount_fen": 840, "biller_ref": "X"});
+    let (status, body) = notify(&app, &key, &unknown).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // Signed and right, but the purchase was delivered: a "failed" now contradicts it and
+    // changes nothing (it is logged for follow-up); a repeated "delivered" changes nothing.
+    let (status, body) = notify(&app, &key, &failed(840)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("delivered"), "{body}");
+    let delivered = json!({"reference": reference, "status": "delivered", "amount_fen": 840,
+        "biller_ref": "SBX-again"});
+    let (status, body) = notify(&app, &key, &delivered).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The body is signed: changing a byte after signing is refused.
+    let body = serde_json::to_vec(&failed(840)).unwrap();
+    let signature = Sandbox::sign(&key, &body);
+    let mut tampered = body.clone();
+    tampered[5] ^= 1;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/billers/{SANDBOX_DORM}/notify")))
+        .header("x-biller-signature", signature)
+        .body(tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    assert_eq!(balance(&app, id).await, after_purchase);
+    assert!(entries(&app, id, EntryKind::Refund).await.is_empty());
+    let p = app.state.db.purchase(&reference).await.unwrap().unwrap();
+    assert_eq!(p.status, app::model::PurchaseStatus::Delivered);
+    assert_eq!(
+        p.biller_ref,
+        format!("SBX-{reference}"),
+        "the first outcome stands"
+    );
+}
+
+#[tokio::test]
+async fn purchases_count_towards_the_daily_limit_and_never_overdraw() {
+    let app = TestApp::spawn(3).await;
+    // ¥200 a day (a fresh holder's limit) and ¥300 on the card.
+    let (id, session) = student_in_room(&app, 50, 300, "201").await;
+    let (status, body) = buy(&app, &session, "electricity", "300", "day-1").await;
+    ok(status, &body, "buy ¥186");
+    // ¥14 left of today's ¥200.
+    let (status, body) = buy(&app, &session, "electricity", "30", "day-2").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("purchase_over_daily_limit"), "{body}");
+    assert!(body.contains("1400"), "names what is left: {body}");
+    assert_eq!(balance(&app, id).await, Money::from_fen(30_000 - 18_600));
+
+    // Never below zero: a holder with ¥5 cannot buy ¥6.20.
+    let (poor, poor_session) = student_in_room(&app, 51, 5, "202").await;
+    let (status, body) = buy(&app, &poor_session, "electricity", "10", "poor-1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("purchase_above_balance"), "{body}");
+    assert_eq!(balance(&app, poor).await, Money::yuan(5));
+}
