@@ -164,9 +164,9 @@ pub async fn seed_if_empty(
 }
 
 /// The demo campus's dorms for 缴费: eight buildings of six floors of twenty rooms on the room
-/// list; four students a room (the README's two students share one), each room's meters at
-/// the sandbox biller running down, and every student's network account (their student
-/// number) with some days left. Building 8's sixth floor has its meters offline
+/// list (the sandbox biller gives each its meters, running down, when first asked); four
+/// students a room (the README's two students share one), and every student's network account
+/// (their student number) with some days left. Building 8's sixth floor has its meters offline
 /// (`billers::demo_offline`): buying for one of its rooms shows a failed delivery refunded.
 async fn seed_utilities(
     store: &dyn Store,
@@ -203,12 +203,6 @@ async fn seed_utilities(
         };
         let (building, room) = room_of(i / 4);
         let room = format!("{building}-{room}");
-        if i % 4 == 0 {
-            for utility in [Utility::Electricity, Utility::Water] {
-                let meter = demo_meter(utility, i as u64 + 7, now);
-                store.sandbox_set_meter(utility, &room, &meter).await?;
-            }
-        }
         store
             .sandbox_set_meter(
                 Utility::Network,

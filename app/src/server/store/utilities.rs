@@ -180,6 +180,14 @@ pub trait UtilityStore: Send + Sync {
         account: &str,
     ) -> Result<Option<Meter>, StoreError>;
 
+    /// The meter, made with `initial` first if the sandbox has none for the account.
+    async fn sandbox_ensure_meter(
+        &self,
+        utility: Utility,
+        account: &str,
+        initial: &Meter,
+    ) -> Result<Meter, StoreError>;
+
     /// Sets a meter (the demo campus, and tests).
     async fn sandbox_set_meter(
         &self,
@@ -189,12 +197,13 @@ pub trait UtilityStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Records a delivery once: under the meter's lock, fills the meter by `add_milli`
-    /// (`Meter::fill`; a missing meter starts empty) or records why not. A reference seen
-    /// before answers the delivery recorded then, and changes nothing.
+    /// (`Meter::fill`; a missing meter starts as `initial`) or records why not. A reference
+    /// seen before answers the delivery recorded then, and changes nothing.
     async fn sandbox_deliver(
         &self,
         delivery: &SandboxDelivery,
         add_milli: i64,
+        initial: &Meter,
         now: DateTime<Utc>,
     ) -> Result<SandboxDelivery, StoreError>;
 

@@ -420,6 +420,29 @@ impl UtilityStore for ThisStore {
         }))
     }
 
+    async fn sandbox_ensure_meter(
+        &self,
+        utility: Utility,
+        account: &str,
+        initial: &Meter,
+    ) -> Result<Meter, StoreError> {
+        sqlx::query(
+            "INSERT INTO sandbox_meters (utility, account, milli, as_of, per_hour_milli, offline)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (utility, account) DO NOTHING",
+        )
+        .bind(utility)
+        .bind(account)
+        .bind(initial.milli)
+        .bind(Ts::new(initial.as_of))
+        .bind(initial.per_hour_milli)
+        .bind(initial.offline)
+        .execute(&self.pool)
+        .await?;
+        self.sandbox_meter(utility, account)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("sandbox meter vanished".into()))
+    }
+
     async fn sandbox_set_meter(
         &self,
         utility: Utility,
@@ -448,18 +471,22 @@ impl UtilityStore for ThisStore {
         &self,
         d: &SandboxDelivery,
         add_milli: i64,
+        initial: &Meter,
         now: DateTime<Utc>,
     ) -> Result<SandboxDelivery, StoreError> {
         in_transaction!(self, |tx| {
-            // The meter's row first (made empty if new), locked: deliveries to one meter run
-            // one after the other.
+            // The meter's row first (made as `initial` if new), locked: deliveries to one meter
+            // run one after the other.
             sqlx::query(
-                "INSERT INTO sandbox_meters (utility, account, milli, as_of, per_hour_milli)
-                 VALUES ($1, $2, 0, $3, 0) ON CONFLICT (utility, account) DO NOTHING",
+                "INSERT INTO sandbox_meters (utility, account, milli, as_of, per_hour_milli, offline)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (utility, account) DO NOTHING",
             )
             .bind(d.utility)
             .bind(&d.account)
-            .bind(Ts::new(now))
+            .bind(initial.milli)
+            .bind(Ts::new(initial.as_of))
+            .bind(initial.per_hour_milli)
+            .bind(initial.offline)
             .execute(&mut *tx)
             .await?;
             let (milli, as_of, per_hour_milli, offline): (i64, Ts, i64, bool) =
