@@ -398,6 +398,18 @@ text_enum!(
     PurchaseStatus { Pending => "pending", Delivered => "delivered", Refunded => "refunded" }
 );
 text_enum!(
+    /// A difference between our purchases and a biller's records, in a biller's settlement
+    /// (`domain::settlement`).
+    DifferenceKind {
+        Pending => "pending",
+        MissingAtBiller => "missing_at_biller",
+        FailedButCharged => "failed_but_charged",
+        DeliveredButRefunded => "delivered_but_refunded",
+        AmountDiffers => "amount_differs",
+        UnknownToUs => "unknown_to_us"
+    }
+);
+text_enum!(
     /// Where a bill (待缴费) stands.
     BillStatus { Unpaid => "unpaid", Paid => "paid", Cancelled => "cancelled" }
 );

@@ -160,6 +160,8 @@ pub enum Problem {
     UnknownUtilityAccount,
     /// No biller sells this here.
     BillerUnavailable,
+    /// This purchase form was used for another purchase already: reload the page.
+    PurchaseFormUsed,
     // ---- Announcements ----
     NoSuchAnnouncement,
     AnnouncementWithdrawn,

@@ -1,7 +1,7 @@
 //! What the 缴费 page sends to the browser: the holder's room and network account, what is
 //! left on them, what can be bought at which price, and the latest purchases.
 
-use crate::model::{Money, PurchaseStatus, Utility};
+use crate::model::{DifferenceKind, Money, PurchaseStatus, Utility};
 use serde::{Deserialize, Serialize};
 
 /// One thing the holder can buy now.
@@ -29,10 +29,11 @@ pub struct PurchaseView {
     pub failure: String,
     /// RFC 3339.
     pub at: String,
-    /// Bought by the holder looking (else by a roommate).
+    /// Bought by the holder looking (else by a roommate: then without its reference and
+    /// entry numbers).
     pub mine: bool,
     /// The charge's journal entry, and the refund's.
-    pub entry_id: i64,
+    pub entry_id: Option<i64>,
     pub refund_id: Option<i64>,
 }
 
@@ -48,7 +49,8 @@ pub struct UtilitiesPage {
     pub offers: Vec<UtilityOffer>,
     /// The room's latest purchases (every roommate's) and the network account's.
     pub purchases: Vec<PurchaseView>,
-    /// The key of the next purchase form: the same key sent twice is one purchase.
+    /// The key of the next purchase forms (each form adds its utility): the same key sent
+    /// twice is one purchase.
     pub request_key: String,
     /// Whether any biller is configured.
     pub available: bool,
@@ -61,4 +63,32 @@ pub struct PurchaseMade {
     pub balance: Option<Money>,
     /// The form had been sent before: nothing was charged again.
     pub repeated: bool,
+}
+
+/// A difference between our purchases and a biller's records, to follow up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DifferenceView {
+    pub kind: DifferenceKind,
+    pub reference: String,
+    /// Our amount and the biller's, where each has one.
+    pub ours: Option<Money>,
+    pub theirs: Option<Money>,
+}
+
+/// A biller's settlement for one campus day: our purchases against the biller's statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillerSettlement {
+    /// The campus's billers, and the one shown.
+    pub billers: Vec<String>,
+    pub biller: String,
+    /// The campus date (`YYYY-MM-DD`).
+    pub day: String,
+    pub purchases: i64,
+    pub charged: Money,
+    pub delivered: Money,
+    pub refunded: Money,
+    pub confirmed: i64,
+    pub confirmed_amount: Money,
+    pub matched: i64,
+    pub differences: Vec<DifferenceView>,
 }

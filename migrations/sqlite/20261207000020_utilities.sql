@@ -11,7 +11,10 @@
 -- (https://sqlite.org/lang_altertable.html#otheralter): foreign keys off (only possible
 -- outside a transaction, hence `no-transaction` above), then in one transaction a new table
 -- with the wider CHECK, every row copied as it is, the old table dropped, the new one renamed,
--- and its indexes and triggers made again exactly as migrations 0001 to 0009 left them.
+-- and its indexes and triggers made again exactly as migrations 0001 to 0009 left them. sqlx
+-- records a migration without a transaction only after it ran: if the process stopped between
+-- the COMMIT and that record, the next start runs this file again, so what it adds is made
+-- only if missing (the journal's rebuild is safe to repeat).
 PRAGMA foreign_keys = OFF;
 BEGIN IMMEDIATE;
 
@@ -62,7 +65,7 @@ BEGIN
 END;
 
 -- The campus's dorm rooms (the list administrators keep): a room is bound only if listed.
-CREATE TABLE rooms (
+CREATE TABLE IF NOT EXISTS rooms (
     building   TEXT    NOT NULL CHECK (building <> ''),
     room       TEXT    NOT NULL CHECK (room <> ''),
     PRIMARY KEY (building, room)
@@ -70,20 +73,20 @@ CREATE TABLE rooms (
 
 -- What a holder buys for: their room ('room', as "building-room") and their campus network
 -- account ('network'). Roommates bind the same room and see its purchases.
-CREATE TABLE utility_accounts (
+CREATE TABLE IF NOT EXISTS utility_accounts (
     holder_id  INTEGER NOT NULL REFERENCES cardholders (id),
     kind       TEXT    NOT NULL CHECK (kind IN ('room', 'network')),
     account    TEXT    NOT NULL CHECK (account <> ''),
     bound_at   TEXT    NOT NULL,
     PRIMARY KEY (holder_id, kind)
 );
-CREATE INDEX utility_accounts_by_account ON utility_accounts (kind, account);
+CREATE INDEX IF NOT EXISTS utility_accounts_by_account ON utility_accounts (kind, account);
 
 -- Purchases from billers. `reference` is ours, sent to the biller as its idempotency key;
 -- `request_key` is the holder's form's, so the same purchase sent twice is charged once. The
 -- charge (`entry_id`) is made with the row; the biller's outcome settles it once: delivered,
 -- or refunded (`refund_id`, the reversing entry).
-CREATE TABLE utility_purchases (
+CREATE TABLE IF NOT EXISTS utility_purchases (
     id           INTEGER PRIMARY KEY,
     reference    TEXT    NOT NULL UNIQUE,
     holder_id    INTEGER NOT NULL REFERENCES cardholders (id),
@@ -104,14 +107,14 @@ CREATE TABLE utility_purchases (
     CHECK ((status = 'refunded') = (refund_id IS NOT NULL)),
     CHECK ((status = 'pending') = (settled_at IS NULL))
 );
-CREATE INDEX utility_purchases_by_account ON utility_purchases (utility, account, created_at DESC);
-CREATE INDEX utility_purchases_by_holder ON utility_purchases (holder_id, created_at DESC);
-CREATE INDEX utility_purchases_pending ON utility_purchases (status, created_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS utility_purchases_by_account ON utility_purchases (utility, account, created_at DESC);
+CREATE INDEX IF NOT EXISTS utility_purchases_by_holder ON utility_purchases (holder_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS utility_purchases_pending ON utility_purchases (status, created_at) WHERE status = 'pending';
 
 -- The sandbox billers' own side (a real biller keeps this in its own system): each meter's
 -- reading at `as_of` and how fast it runs down, and every delivery it was asked for, with its
 -- outcome. Never used with a real biller.
-CREATE TABLE sandbox_meters (
+CREATE TABLE IF NOT EXISTS sandbox_meters (
     utility        TEXT    NOT NULL,
     account        TEXT    NOT NULL,
     milli          INTEGER NOT NULL CHECK (milli >= 0),
@@ -121,7 +124,7 @@ CREATE TABLE sandbox_meters (
     offline        INTEGER NOT NULL DEFAULT 0 CHECK (offline IN (0, 1)),
     PRIMARY KEY (utility, account)
 );
-CREATE TABLE sandbox_deliveries (
+CREATE TABLE IF NOT EXISTS sandbox_deliveries (
     reference   TEXT    PRIMARY KEY,
     utility     TEXT    NOT NULL,
     account     TEXT    NOT NULL,

@@ -1,8 +1,9 @@
-//! 缴费 to billers: the holder's page, binding the room and the network account, and buying.
-//! Every function is the holder's own, checked by `as_holder`.
+//! 缴费 to billers: the holder's page, binding the room and the network account, and buying
+//! (each the holder's own, checked by `as_holder`); and the card office's settlement with each
+//! biller (`guarded`, administrators and auditors).
 
 use crate::error::AppError;
-use crate::utility_model::{PurchaseMade, UtilitiesPage};
+use crate::utility_model::{BillerSettlement, PurchaseMade, UtilitiesPage};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -49,8 +50,24 @@ pub async fn buy_utility(
 ) -> Result<PurchaseMade, AppError> {
     crate::api::as_holder(false, |state, client, s| async move {
         let made = utilities::buy(&state, &s, &client, &utility, &quantity, &request_key).await?;
-        crate::api::after_plain_form("/portal/utilities");
+        crate::api::after_plain_form(&format!(
+            "/portal/utilities?bought={}",
+            made.purchase.reference
+        ));
         Ok(made)
+    })
+    .await
+}
+
+/// A biller's settlement for one campus day (`day`: `YYYY-MM-DD`, today when empty; `biller`:
+/// its code, the first biller when empty): administrators and auditors.
+#[server(prefix = "/api", endpoint = "staff/biller_settlement")]
+pub async fn get_biller_settlement(
+    #[server(default)] biller: String,
+    #[server(default)] day: String,
+) -> Result<BillerSettlement, AppError> {
+    crate::api::staff::guarded(crate::staff_model::roles::OVERSIGHT, |s, _| async move {
+        utilities::settlement(&s, &biller, &day).await
     })
     .await
 }

@@ -142,6 +142,7 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
             t_string!(i18n, problem.unknown_utility_account).to_string()
         }
         Problem::BillerUnavailable => t_string!(i18n, problem.biller_unavailable).to_string(),
+        Problem::PurchaseFormUsed => t_string!(i18n, problem.purchase_form_used).to_string(),
         Problem::NoSuchAnnouncement => t_string!(i18n, problem.no_such_announcement).to_string(),
         Problem::AnnouncementWithdrawn => {
             t_string!(i18n, problem.announcement_withdrawn).to_string()

@@ -95,6 +95,13 @@ pub trait Biller: Send + Sync {
     async fn deliver(&self, delivery: &Delivery) -> Result<(), BillerError>;
     /// The outcome of a delivery, if the biller has one (for purchases still waiting).
     async fn outcome(&self, reference: &str) -> Result<Option<DeliveryNotice>, BillerError>;
+    /// The biller's statement: every delivery it recorded from `from` until `until` (the
+    /// settlement report matches it with our purchases).
+    async fn statement(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DeliveryNotice>, BillerError>;
     /// Checks a notification's signature and reads it.
     fn verify_notification(
         &self,
@@ -238,15 +245,21 @@ impl Biller for Sandbox {
     ) -> Result<Option<Reading>, BillerError> {
         // Every room the campus lists has its meters (the campus checks the room before it
         // asks); a network account is known only if the network has it.
-        let meter = match utility {
-            Utility::Electricity | Utility::Water => self
-                .db
-                .sandbox_ensure_meter(utility, account, &self.first_meter(utility, account))
-                .await
-                .map(Some),
-            Utility::Network => self.db.sandbox_meter(utility, account).await,
+        let unavailable = |e: super::StoreError| BillerError::Unavailable(e.to_string());
+        let mut meter = self
+            .db
+            .sandbox_meter(utility, account)
+            .await
+            .map_err(unavailable)?;
+        if meter.is_none() && utility != Utility::Network {
+            let first = self.first_meter(utility, account);
+            meter = Some(
+                self.db
+                    .sandbox_ensure_meter(utility, account, &first)
+                    .await
+                    .map_err(unavailable)?,
+            );
         }
-        .map_err(|e| BillerError::Unavailable(e.to_string()))?;
         Ok(meter.map(|m| Reading {
             left_milli: (!m.offline).then(|| m.reading(self.now())),
         }))
@@ -305,6 +318,19 @@ impl Biller for Sandbox {
             .await
             .map_err(|e| BillerError::Unavailable(e.to_string()))?;
         Ok(delivery.as_ref().map(Sandbox::notice_of))
+    }
+
+    async fn statement(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DeliveryNotice>, BillerError> {
+        let deliveries = self
+            .db
+            .sandbox_deliveries(self.sells, from, until)
+            .await
+            .map_err(|e| BillerError::Unavailable(e.to_string()))?;
+        Ok(deliveries.iter().map(Sandbox::notice_of).collect())
     }
 
     fn verify_notification(

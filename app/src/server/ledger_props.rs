@@ -140,7 +140,7 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
         .daily_limit
         .min(profile.max_daily_limit)
         .fen();
-    let mut keys: HashMap<u8, String> = HashMap::new();
+    let mut keys: HashMap<u8, (String, i64)> = HashMap::new();
     let mut bought: Vec<Bought> = Vec::new();
     for (step, op) in ops.into_iter().enumerate() {
         match op {
@@ -295,11 +295,16 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     )
                     .await
                     .unwrap();
-                if let Some(first) = keys.get(&key) {
-                    // The same form again: the first purchase, nothing charged.
-                    let same =
-                        matches!(&out, Ok(PurchaseStart::Earlier(p)) if &p.reference == first);
-                    prop_assert!(same, "step {step}: {out:?}");
+                if let Some((first, first_kwh)) = keys.get(&key) {
+                    // The same form again: the first purchase if it is the same one, nothing
+                    // charged; another purchase under a used form is refused.
+                    if *first_kwh == kwh {
+                        let same =
+                            matches!(&out, Ok(PurchaseStart::Earlier(p)) if &p.reference == first);
+                        prop_assert!(same, "step {step}: {out:?}");
+                    } else {
+                        prop_assert_eq!(&out, &Err(Problem::PurchaseFormUsed), "step {}", step);
+                    }
                 } else {
                     let spent = spent_since(&moves, day).max(0);
                     let expected = if spent + fen > daily_limit {
@@ -322,7 +327,7 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                             balance -= fen;
                             moves.push((day, fen));
                             prop_assert_eq!(b.fen(), balance);
-                            keys.insert(key, purchase.reference.clone());
+                            keys.insert(key, (purchase.reference.clone(), kwh));
                             bought.push(Bought {
                                 reference: purchase.reference.clone(),
                                 fen,
@@ -350,6 +355,7 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     }
                 };
                 db.settle_purchase(
+                    "sandbox-dorm",
                     &purchase.reference,
                     Money::from_fen(purchase.fen),
                     &outcome,

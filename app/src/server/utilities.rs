@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::{Client, HolderSession};
 use super::billers::{Delivery, DeliveryNotice, NoticeError};
 use super::domain::calendar::day_start;
-use super::domain::utilities::{self as rules, Outcome, OutcomeRefused, Settle};
+use super::domain::utilities::{self as rules, Outcome, OutcomeRefused, Settle, Shown};
 use super::store::{Actor, Audit, BoundKind, NewPurchase, PurchaseRow, PurchaseStart, Settled};
 use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::error::AppError;
@@ -24,12 +24,16 @@ use chrono::{DateTime, Duration, Utc};
 const SHOWN: i64 = 20;
 /// A purchase with no outcome after this long is asked about.
 const FOLLOW_UP_AFTER: Duration = Duration::minutes(2);
-/// The longest network account name.
-const MAX_NETWORK_ACCOUNT: usize = 32;
-
+/// A purchase as the holder sees it: whole (their own), or a roommate's without its receipt
+/// numbers (`domain::utilities::shown`).
 fn view(p: &PurchaseRow, holder_id: i64) -> PurchaseView {
+    let mine = p.holder_id == holder_id;
     PurchaseView {
-        reference: p.reference.clone(),
+        reference: if mine {
+            p.reference.clone()
+        } else {
+            String::new()
+        },
         utility: p.utility,
         account: p.account.clone(),
         quantity: p.quantity,
@@ -37,9 +41,9 @@ fn view(p: &PurchaseRow, holder_id: i64) -> PurchaseView {
         status: p.status,
         failure: p.failure.clone(),
         at: p.created_at.clone(),
-        mine: p.holder_id == holder_id,
-        entry_id: p.entry_id,
-        refund_id: p.refund_id,
+        mine,
+        entry_id: mine.then_some(p.entry_id),
+        refund_id: p.refund_id.filter(|_| mine),
     }
 }
 
@@ -72,23 +76,13 @@ pub async fn page(state: &AppState, s: &HolderSession) -> Result<UtilitiesPage, 
         .await?
         .map(|d| d.balance)
         .ok_or(AppError::NotFound)?;
-    let (room, network) = state.db.utility_accounts(s.holder_id).await?;
-    let mut buildings: Vec<String> = state
-        .db
-        .rooms()
-        .await?
-        .into_iter()
-        .map(|(building, _)| building)
-        .collect();
-    buildings.dedup();
+    let bound = state.db.utility_accounts(s.holder_id).await?;
+    let buildings = state.db.buildings().await?;
     let mut offers = Vec::new();
     let mut purchases = Vec::new();
     for utility in Utility::ALL.iter().copied() {
-        let bound = match BoundKind::of(utility) {
-            BoundKind::Room => room.as_deref(),
-            BoundKind::Network => network.as_deref(),
-        };
-        let (Some(biller), Some(account)) = (state.billers.selling(utility), bound) else {
+        let account = bound.of(BoundKind::of(utility)).map(|b| b.account.as_str());
+        let (Some(biller), Some(account)) = (state.billers.selling(utility), account) else {
             continue;
         };
         // A biller that does not answer leaves the reading out; buying still works.
@@ -108,23 +102,24 @@ pub async fn page(state: &AppState, s: &HolderSession) -> Result<UtilitiesPage, 
             left_milli,
         });
     }
-    for (kind, account) in [(BoundKind::Room, &room), (BoundKind::Network, &network)] {
-        if let Some(account) = account {
-            purchases.extend(
-                state
-                    .db
-                    .purchases_for(kind, account, SHOWN)
-                    .await?
-                    .iter()
-                    .map(|p| view(p, s.holder_id)),
-            );
+    for kind in [BoundKind::Room, BoundKind::Network] {
+        let Some(b) = bound.of(kind) else { continue };
+        for p in state.db.purchases_for(kind, &b.account, SHOWN).await? {
+            let bought_at = chrono::DateTime::parse_from_rfc3339(&p.created_at)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(super::internal)?;
+            if rules::shown(s.holder_id, b.bound_at, p.holder_id, p.utility, bought_at)
+                != Shown::Hidden
+            {
+                purchases.push(view(&p, s.holder_id));
+            }
         }
     }
     purchases.sort_by(|a, b| b.at.cmp(&a.at));
     Ok(UtilitiesPage {
         balance,
-        room,
-        network,
+        room: bound.room.map(|b| b.account),
+        network: bound.network.map(|b| b.account),
         buildings,
         offers,
         purchases,
@@ -155,11 +150,10 @@ pub async fn bind_room(
     building: &str,
     room: &str,
 ) -> Result<String, AppError> {
-    let (building, room) = (building.trim(), room.trim());
-    if building.is_empty() || room.is_empty() || !state.db.room_listed(building, room).await? {
+    let account = rules::room_account(building, room).map_err(AppError::Rejected)?;
+    if !state.db.room_listed(building.trim(), room.trim()).await? {
         return Err(AppError::Rejected(Problem::UnknownUtilityAccount));
     }
-    let account = format!("{building}-{room}");
     state
         .db
         .bind_utility_account(
@@ -180,19 +174,12 @@ pub async fn bind_network(
     client: &Client,
     account: &str,
 ) -> Result<String, AppError> {
-    let account = account.trim();
     let biller = state
         .billers
         .selling(Utility::Network)
         .ok_or(AppError::Rejected(Problem::BillerUnavailable))?;
-    if account.is_empty()
-        || account.chars().count() > MAX_NETWORK_ACCOUNT
-        || !account
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-    {
-        return Err(AppError::Rejected(Problem::UnknownUtilityAccount));
-    }
+    let account = rules::check_network_account(account).map_err(AppError::Rejected)?;
+    let account = account.as_str();
     let known = biller
         .lookup(Utility::Network, account)
         .await
@@ -239,12 +226,13 @@ pub async fn buy(
         .ok_or(AppError::Rejected(Problem::BillerUnavailable))?
         .clone();
     let quantity = rules::check_quantity(utility, quantity).map_err(AppError::Rejected)?;
-    let (room, network) = state.db.utility_accounts(s.holder_id).await?;
-    let account = match BoundKind::of(utility) {
-        BoundKind::Room => room,
-        BoundKind::Network => network,
-    }
-    .ok_or(AppError::Rejected(Problem::NoUtilityAccount))?;
+    let account = state
+        .db
+        .utility_accounts(s.holder_id)
+        .await?
+        .of(BoundKind::of(utility))
+        .map(|b| b.account.clone())
+        .ok_or(AppError::Rejected(Problem::NoUtilityAccount))?;
     let amount = rules::price(biller.unit_price(utility), quantity).map_err(super::internal)?;
     let profile = state
         .campus
@@ -319,11 +307,15 @@ async fn ask_delivery(state: &AppState, p: &PurchaseRow) {
     }
 }
 
-/// Settles a purchase by a biller's outcome. Answers the purchase's status after it.
-async fn settle(state: &AppState, n: &DeliveryNotice) -> Result<PurchaseStatus, NoticeError> {
+/// Settles a purchase of `biller` by its outcome. Answers the purchase's status after it.
+async fn settle(
+    state: &AppState,
+    biller: &str,
+    n: &DeliveryNotice,
+) -> Result<PurchaseStatus, NoticeError> {
     let outcome = match n.status.as_str() {
         "delivered" => Outcome::Delivered {
-            biller_ref: n.biller_ref.chars().take(64).collect(),
+            biller_ref: n.biller_ref.clone(),
         },
         "failed" => Outcome::Failed {
             reason: n.reason.clone(),
@@ -333,6 +325,7 @@ async fn settle(state: &AppState, n: &DeliveryNotice) -> Result<PurchaseStatus, 
     let settled = state
         .db
         .settle_purchase(
+            biller,
             &n.reference,
             Money::from_fen(n.amount_fen),
             &outcome,
@@ -381,13 +374,8 @@ pub async fn notify(
         .by_code(biller_code)
         .ok_or(NoticeError::UnknownBiller)?;
     let n = biller.verify_notification(signature, body)?;
-    // A biller speaks only of its own purchases.
-    match state.db.purchase(&n.reference).await {
-        Ok(Some(p)) if p.biller == biller_code => {}
-        Ok(_) => return Err(NoticeError::UnknownPurchase),
-        Err(e) => return Err(NoticeError::Internal(e.to_string())),
-    }
-    settle(state, &n).await
+    // A biller speaks only of its own purchases (`settle_purchase` checks).
+    settle(state, biller_code, &n).await
 }
 
 /// Asks the billers about purchases still waiting for an outcome: settled if the biller has
@@ -402,8 +390,12 @@ pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
             continue;
         };
         match biller.outcome(&p.reference).await {
+            Ok(Some(n)) if n.reference != p.reference => tracing::error!(
+                reference = %p.reference, answered = %n.reference,
+                "biller answered about another delivery; nothing settled"
+            ),
             Ok(Some(n)) => {
-                if let Err(e) = settle(state, &n).await {
+                if let Err(e) = settle(state, &p.biller, &n).await {
                     tracing::error!(reference = %p.reference, error = %e, "follow-up outcome refused");
                 }
             }
@@ -437,4 +429,86 @@ pub fn run(
             }
         }
     });
+}
+
+/// A biller's settlement for one campus day (`day`: `YYYY-MM-DD`, today when empty): our
+/// purchases of the day matched with the biller's statement of the day and its word on each of
+/// our purchases it left out (one delivered after midnight), by `domain::settlement::settle`.
+pub async fn settlement(
+    state: &AppState,
+    biller: &str,
+    day: &str,
+) -> Result<crate::utility_model::BillerSettlement, AppError> {
+    use super::domain::calendar::{campus_date, local_midnight};
+    use super::domain::settlement::{Ours, Theirs, settle};
+    use crate::utility_model::BillerSettlement;
+    let codes: Vec<String> = state
+        .billers
+        .0
+        .iter()
+        .map(|b| b.code().to_string())
+        .collect();
+    let biller = match biller.trim() {
+        "" => state.billers.0.first(),
+        code => state.billers.by_code(code),
+    }
+    .ok_or(AppError::Rejected(Problem::BillerUnavailable))?;
+    let date = match day.trim() {
+        "" => campus_date(state.now()),
+        text => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| AppError::Rejected(Problem::DateFormat))?,
+    };
+    let (from, until) = (
+        local_midnight(date),
+        local_midnight(date + chrono::Duration::days(1)),
+    );
+    let ours: Vec<PurchaseRow> = state
+        .db
+        .purchases_of_biller(biller.code(), from, until)
+        .await?;
+    let unavailable = |e: super::billers::BillerError| {
+        tracing::warn!(biller = biller.code(), error = %e, "biller statement unavailable");
+        AppError::Rejected(Problem::BillerUnavailable)
+    };
+    let mut theirs: Vec<Theirs> = Vec::new();
+    let mut listed = std::collections::HashSet::new();
+    for n in biller.statement(from, until).await.map_err(unavailable)? {
+        listed.insert(n.reference.clone());
+        theirs.push(Theirs {
+            reference: n.reference,
+            amount: Money::from_fen(n.amount_fen),
+            delivered: n.status == "delivered",
+        });
+    }
+    for p in ours.iter().filter(|p| !listed.contains(&p.reference)) {
+        if let Some(n) = biller.outcome(&p.reference).await.map_err(unavailable)? {
+            theirs.push(Theirs {
+                reference: n.reference,
+                amount: Money::from_fen(n.amount_fen),
+                delivered: n.status == "delivered",
+            });
+        }
+    }
+    let ours: Vec<Ours> = ours
+        .into_iter()
+        .map(|p| Ours {
+            reference: p.reference,
+            amount: p.amount,
+            status: p.status,
+        })
+        .collect();
+    let s = settle(&ours, &theirs);
+    Ok(BillerSettlement {
+        billers: codes,
+        biller: biller.code().to_string(),
+        day: date.to_string(),
+        purchases: s.purchases,
+        charged: s.charged,
+        delivered: s.delivered,
+        refunded: s.refunded,
+        confirmed: s.confirmed,
+        confirmed_amount: s.confirmed_amount,
+        matched: s.matched,
+        differences: s.differences,
+    })
 }

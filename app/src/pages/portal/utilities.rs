@@ -12,6 +12,13 @@ use crate::model::{PurchaseStatus, Utility, campus_time};
 use crate::utility_model::{PurchaseView, UtilityOffer};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// How often, and how many times at most, the page asks again while the holder's own purchase
+/// is on its way (about half a minute; a biller slower than that is followed up by the server,
+/// and the page shows the outcome when next opened).
+const FOLLOW_MS: u64 = 800;
+const FOLLOW_TIMES: u32 = 40;
 
 /// What is left, in the unit's own terms: kWh and tonnes to a tenth, network time in days.
 fn left_text(utility: Utility, milli: i64) -> String {
@@ -27,8 +34,14 @@ pub fn UtilitiesPage() -> impl IntoView {
     let buy = ServerAction::<BuyUtility>::new();
     let bind_room = ServerAction::<BindRoom>::new();
     let bind_network = ServerAction::<BindNetwork>::new();
-    // Bumped while a purchase is on its way, to see it delivered.
+    // Bumped while the holder's purchase is on its way, to see it delivered.
     let again = RwSignal::new(0u32);
+    let query = use_query_map();
+    // Back from a form sent without the page's script: the purchase was made.
+    let bought_by_form = move || {
+        let q = query.read();
+        q.get("bought").is_some() && q.get("__err").is_none() && buy.value().get().is_none()
+    };
     let page = Resource::new(
         move || {
             (
@@ -40,18 +53,34 @@ pub fn UtilitiesPage() -> impl IntoView {
         },
         |_| get_utilities(),
     );
+    // One timer at a time, cleared when the page goes; at most `FOLLOW_TIMES` in a row.
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    let clear = move || {
+        if let Some(handle) = timer.get_value() {
+            handle.clear();
+        }
+        timer.set_value(None);
+    };
+    on_cleanup(clear);
     Effect::new(move |_| {
         let waiting = page.get().and_then(|p| p.ok()).is_some_and(|p| {
             p.purchases
                 .iter()
-                .any(|x| x.status == PurchaseStatus::Pending)
+                .any(|x| x.mine && x.status == PurchaseStatus::Pending)
         });
-        if waiting {
-            set_timeout(
+        clear();
+        if waiting && again.get_untracked() < FOLLOW_TIMES {
+            let handle = set_timeout_with_handle(
                 move || again.update(|n| *n += 1),
-                std::time::Duration::from_millis(800),
+                std::time::Duration::from_millis(FOLLOW_MS),
             );
+            timer.set_value(handle.ok());
         }
+    });
+    // A new purchase is followed again from the start.
+    Effect::new(move |_| {
+        buy.version().track();
+        again.set(0);
     });
     view! {
         <PageTitle text=Signal::derive(move || t_string!(i18n, utilities.title).to_string()) />
@@ -68,6 +97,9 @@ pub fn UtilitiesPage() -> impl IntoView {
                     }}
                 </p>
             }
+        })}
+        {move || bought_by_form().then(|| view! {
+            <p class="notice ok" role="status" data-testid="purchase-made">{t!(i18n, utilities.bought_plain)}</p>
         })}
         <ActionError result=buy.value() />
         <ActionError result=bind_room.value() />
@@ -201,7 +233,7 @@ fn Offer(offer: UtilityOffer, request_key: String, buy: ServerAction<BuyUtility>
             </p>
             <ActionForm action=buy attr:class="inline-form">
                 <input type="hidden" name="utility" value=u.as_str() />
-                <input type="hidden" name="request_key" value=request_key />
+                <input type="hidden" name="request_key" value=format!("{request_key}-{u}") />
                 <label>
                     {quantity_label}
                     <input name="quantity" type="number" inputmode="numeric" min=min max=max step="1" required=true data-testid=format!("quantity-{u}") />
@@ -267,9 +299,11 @@ fn Purchase(purchase: PurchaseView) -> impl IntoView {
                 }}
             </p>
             <p class="muted">
-                {campus_time(&p.at)} " · " {t!(i18n, utilities.receipt)} " " {p.reference.clone()}
-                " · #" {p.entry_id}
-                {p.refund_id.map(|id| format!(" / #{id}"))}
+                {campus_time(&p.at)}
+                {p.entry_id.map(|entry| {
+                    let refund = p.refund_id.map(|id| format!(" / #{id}")).unwrap_or_default();
+                    view! { " · " {t!(i18n, utilities.receipt)} " " {p.reference.clone()} " · #" {entry} {refund} }
+                })}
                 {(!p.mine).then(|| view! { " · " {t!(i18n, utilities.by_roommate)} })}
             </p>
         </li>

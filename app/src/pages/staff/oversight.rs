@@ -2,12 +2,13 @@
 //! CSV exports. Both are GET forms, so a filtered view can be bookmarked and shared.
 
 use crate::api::staff::{audit_log, get_reports};
+use crate::api::utilities::get_biller_settlement;
 use crate::components::PageTitle;
 use crate::components::labels::{
-    actor_kind_label, audit_action_label, audit_text, campus_time, channel_label, money,
+    actor_kind_label, audit_action_label, audit_text, campus_time, channel_label, error_text, money,
 };
 use crate::i18n::*;
-use crate::model::AuditAction;
+use crate::model::{AuditAction, DifferenceKind};
 use crate::staff_model::AuditView;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -241,5 +242,98 @@ pub fn ReportsPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+        <BillerSettlementPanel />
     }
+}
+
+/// A biller's settlement for one campus day: our purchases against the biller's statement,
+/// and every difference to follow up. Its own GET form (biller and day).
+#[component]
+fn BillerSettlementPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let data = Resource::new(
+        move || {
+            let q = query.read();
+            (
+                q.get("biller").unwrap_or_default(),
+                q.get("day").unwrap_or_default(),
+            )
+        },
+        |(biller, day)| get_biller_settlement(biller, day),
+    );
+    view! {
+        <section class="panel" data-testid="biller-settlement">
+            <h2>{t!(i18n, utilities.settlement_title)}</h2>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <p class="muted" data-testid="biller-settlement-none">{error_text(i18n, &e)}</p> }.into_any(),
+                        Ok(s) => {
+                            let day = s.day.clone();
+                            view! {
+                                <form method="get" action="/staff/reports" class="form filters" data-testid="biller-filters">
+                                    <div class="field">
+                                        <label for="s-biller">{t!(i18n, utilities.settlement_biller)}</label>
+                                        <select id="s-biller" name="biller">
+                                            {s.billers.iter().map(|b| view! { <option value=b.clone() selected=*b == s.biller>{b.clone()}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <Filter id="s-day" name="day" kind="date" value=move || day.clone()>{t!(i18n, utilities.settlement_day)}</Filter>
+                                    <button type="submit" class="primary">{t!(i18n, staff.filter)}</button>
+                                </form>
+                                <p data-testid="biller-totals">
+                                    {t!(i18n, utilities.settlement_totals,
+                                        purchases = s.purchases, charged = money(s.charged), delivered = money(s.delivered),
+                                        refunded = money(s.refunded), confirmed = s.confirmed,
+                                        confirmed_amount = money(s.confirmed_amount), matched = s.matched)}
+                                </p>
+                                {if s.differences.is_empty() {
+                                    view! { <p data-testid="biller-matched"><strong class="ok">{t!(i18n, utilities.settlement_none)}</strong></p> }.into_any()
+                                } else {
+                                    view! {
+                                        <div class="table-wrap" tabindex="0">
+                                        <table class="data" data-testid="biller-differences">
+                                            <thead><tr>
+                                                <th>{t!(i18n, utilities.settlement_kind)}</th>
+                                                <th>{t!(i18n, utilities.settlement_reference)}</th>
+                                                <th class="num">{t!(i18n, utilities.settlement_ours)}</th>
+                                                <th class="num">{t!(i18n, utilities.settlement_theirs)}</th>
+                                            </tr></thead>
+                                            <tbody>{s.differences.iter().map(|d| {
+                                                let kind = d.kind;
+                                                view! {
+                                                    <tr data-kind=kind.as_str()>
+                                                        <td>{move || difference_label(i18n, kind)}</td>
+                                                        <td>{d.reference.clone()}</td>
+                                                        <td class="num">{d.ours.map(money)}</td>
+                                                        <td class="num">{d.theirs.map(money)}</td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}</tbody>
+                                        </table>
+                                        </div>
+                                    }.into_any()
+                                }}
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+fn difference_label(i18n: leptos_i18n::I18nContext<Locale>, kind: DifferenceKind) -> String {
+    match kind {
+        DifferenceKind::Pending => t_string!(i18n, utilities.diff_pending),
+        DifferenceKind::MissingAtBiller => t_string!(i18n, utilities.diff_missing_at_biller),
+        DifferenceKind::FailedButCharged => t_string!(i18n, utilities.diff_failed_but_charged),
+        DifferenceKind::DeliveredButRefunded => {
+            t_string!(i18n, utilities.diff_delivered_but_refunded)
+        }
+        DifferenceKind::AmountDiffers => t_string!(i18n, utilities.diff_amount_differs),
+        DifferenceKind::UnknownToUs => t_string!(i18n, utilities.diff_unknown_to_us),
+    }
+    .to_string()
 }

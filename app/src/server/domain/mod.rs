@@ -15,6 +15,7 @@
 //! - `calendar`: the campus day (UTC+8), from which daily limits and the day's reports count;
 //! - `audit`: the reason every staff change must give, and who decides a two-person request;
 //! - `shifts`: an operator's shifts, the cash credited against the cash counted;
+//! - `settlement`: a biller's day, our purchases matched with its records, and the differences;
 //! - `sessions`: when a holder's, a staff member's or a terminal's session is over;
 //! - `bindings`: how long a remembered phone stays remembered, and what ends it;
 //! - `terminals`: who may take a browser out of terminal mode;
@@ -33,6 +34,7 @@ pub mod corrections;
 pub mod masking;
 pub mod payments;
 pub mod sessions;
+pub mod settlement;
 pub mod shifts;
 pub mod terminals;
 pub mod utilities;

@@ -24,6 +24,108 @@ use crate::portal_model::Problem;
 use chrono::{DateTime, Utc};
 use std::ops::RangeInclusive;
 
+/// What a holder binds to buy for: their dorm room, or their campus network account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundKind {
+    Room,
+    Network,
+}
+
+impl BoundKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BoundKind::Room => "room",
+            BoundKind::Network => "network",
+        }
+    }
+
+    /// What a utility is bought for: a room's electricity and water, the network's time.
+    pub fn of(utility: Utility) -> BoundKind {
+        match utility {
+            Utility::Electricity | Utility::Water => BoundKind::Room,
+            Utility::Network => BoundKind::Network,
+        }
+    }
+
+    /// What is bought for it.
+    pub fn utilities(self) -> &'static [Utility] {
+        match self {
+            BoundKind::Room => &[Utility::Electricity, Utility::Water],
+            BoundKind::Network => &[Utility::Network],
+        }
+    }
+}
+
+/// The longest building name, room number and network account.
+pub const MAX_BUILDING: usize = 10;
+pub const MAX_ROOM: usize = 10;
+pub const MAX_NETWORK_ACCOUNT: usize = 32;
+
+/// A room as the billers and the purchases name it, "building-room", from the form's fields
+/// (trimmed; neither empty nor too long; the building without a "-", so the name reads back
+/// one way). Whether the campus lists it is the store's to say.
+pub fn room_account(building: &str, room: &str) -> Result<String, Problem> {
+    let (building, room) = (building.trim(), room.trim());
+    let fits = |text: &str, max: usize| {
+        !text.is_empty() && text.chars().count() <= max && !text.chars().any(char::is_control)
+    };
+    if !fits(building, MAX_BUILDING) || !fits(room, MAX_ROOM) || building.contains('-') {
+        return Err(Problem::UnknownUtilityAccount);
+    }
+    Ok(format!("{building}-{room}"))
+}
+
+/// A campus network account as typed: letters, digits, "_" and ".", at most 32.
+pub fn check_network_account(account: &str) -> Result<String, Problem> {
+    let account = account.trim();
+    if account.is_empty()
+        || account.chars().count() > MAX_NETWORK_ACCOUNT
+        || !account
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return Err(Problem::UnknownUtilityAccount);
+    }
+    Ok(account.to_string())
+}
+
+/// A biller's own number for a delivery, as kept: at most 64 characters.
+pub fn biller_ref_text(biller_ref: &str) -> String {
+    biller_ref.trim().chars().take(64).collect()
+}
+
+/// Whether a purchase sent with a form key used before is the same purchase (then the first
+/// answer stands); another purchase under a used key is refused, not taken for the first.
+pub fn same_purchase(earlier: (Utility, i64, &str), now: (Utility, i64, &str)) -> bool {
+    earlier == now
+}
+
+/// How much of a purchase a holder is shown: all of their own; a roommate's purchase for the
+/// room, made since the holder bound the room, without its receipt numbers; nothing of
+/// another holder's network time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Whole,
+    WithoutReceipt,
+    Hidden,
+}
+
+pub fn shown(
+    viewer: i64,
+    bound_at: DateTime<Utc>,
+    buyer: i64,
+    utility: Utility,
+    bought_at: DateTime<Utc>,
+) -> Shown {
+    if viewer == buyer {
+        Shown::Whole
+    } else if BoundKind::of(utility) == BoundKind::Room && bought_at >= bound_at {
+        Shown::WithoutReceipt
+    } else {
+        Shown::Hidden
+    }
+}
+
 /// How many units one purchase may buy.
 pub fn quantity_range(utility: Utility) -> RangeInclusive<i64> {
     match utility {
@@ -516,6 +618,90 @@ mod tests {
             29_000,
             "an offline meter still runs down"
         );
+    }
+
+    #[test]
+    fn rooms_and_network_accounts_are_read_one_way() {
+        let cases: &[(&str, &str, Result<&str, Problem>)] = &[
+            ("7", "101", Ok("7-101")),
+            (" 7 ", " 101 ", Ok("7-101")),
+            ("荔园1栋", "A203", Ok("荔园1栋-A203")),
+            ("7-1", "01", Err(Problem::UnknownUtilityAccount)),
+            ("", "101", Err(Problem::UnknownUtilityAccount)),
+            ("7", "", Err(Problem::UnknownUtilityAccount)),
+            ("7", "12345678901", Err(Problem::UnknownUtilityAccount)),
+            ("7", "1\n01", Err(Problem::UnknownUtilityAccount)),
+        ];
+        for (building, room, want) in cases {
+            assert_eq!(
+                room_account(building, room),
+                want.clone().map(str::to_string),
+                "{building:?} {room:?}"
+            );
+        }
+        assert_eq!(
+            check_network_account(" 2023020215 "),
+            Ok("2023020215".into())
+        );
+        assert_eq!(check_network_account("li.hr_2"), Ok("li.hr_2".into()));
+        for bad in ["", "a b", "a;b", &"x".repeat(33), "名字"] {
+            assert_eq!(
+                check_network_account(bad),
+                Err(Problem::UnknownUtilityAccount),
+                "{bad}"
+            );
+        }
+        assert_eq!(biller_ref_text(&"r".repeat(100)).len(), 64);
+        assert_eq!(BoundKind::of(Utility::Water), BoundKind::Room);
+        assert_eq!(BoundKind::Network.utilities(), &[Utility::Network]);
+    }
+
+    #[test]
+    fn a_used_form_key_answers_only_the_same_purchase() {
+        use Utility::*;
+        assert!(same_purchase(
+            (Electricity, 50, "7-101"),
+            (Electricity, 50, "7-101")
+        ));
+        assert!(!same_purchase(
+            (Electricity, 50, "7-101"),
+            (Water, 50, "7-101")
+        ));
+        assert!(!same_purchase(
+            (Electricity, 50, "7-101"),
+            (Electricity, 20, "7-101")
+        ));
+        assert!(!same_purchase(
+            (Electricity, 50, "7-101"),
+            (Electricity, 50, "7-102")
+        ));
+    }
+
+    #[test]
+    fn a_holder_sees_their_own_purchases_and_their_rooms_since_they_bound_it() {
+        let t = |h: i64| {
+            DateTime::parse_from_rfc3339("2026-12-07T00:00:00Z")
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default()
+                + chrono::Duration::hours(h)
+        };
+        use Utility::*;
+        let cases = [
+            // (viewer, bound at, buyer, what, bought at, shown)
+            (1, t(5), 1, Electricity, t(0), Shown::Whole),
+            (1, t(5), 1, Network, t(0), Shown::Whole),
+            (1, t(5), 2, Electricity, t(6), Shown::WithoutReceipt),
+            (1, t(5), 2, Water, t(5), Shown::WithoutReceipt),
+            (1, t(5), 2, Electricity, t(4), Shown::Hidden),
+            (1, t(5), 2, Network, t(6), Shown::Hidden),
+        ];
+        for (viewer, bound, buyer, utility, at, want) in cases {
+            assert_eq!(
+                shown(viewer, bound, buyer, utility, at),
+                want,
+                "{buyer} {utility} {at}"
+            );
+        }
     }
 
     #[test]

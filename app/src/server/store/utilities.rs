@@ -11,26 +11,27 @@ use crate::server::domain::utilities::{Meter, Outcome, OutcomeRefused, Settle};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-/// What a holder binds: their dorm room, or their campus network account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BoundKind {
-    Room,
-    Network,
+pub use crate::server::domain::utilities::BoundKind;
+
+/// A room or network account a holder bound, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub account: String,
+    pub bound_at: DateTime<Utc>,
 }
 
-impl BoundKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BoundKind::Room => "room",
-            BoundKind::Network => "network",
-        }
-    }
+/// The holder's room and network account, each if bound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UtilityAccounts {
+    pub room: Option<Bound>,
+    pub network: Option<Bound>,
+}
 
-    /// What a utility is bought for.
-    pub fn of(utility: Utility) -> BoundKind {
-        match utility {
-            Utility::Electricity | Utility::Water => BoundKind::Room,
-            Utility::Network => BoundKind::Network,
+impl UtilityAccounts {
+    pub fn of(&self, kind: BoundKind) -> Option<&Bound> {
+        match kind {
+            BoundKind::Room => self.room.as_ref(),
+            BoundKind::Network => self.network.as_ref(),
         }
     }
 }
@@ -112,8 +113,8 @@ pub struct SandboxDelivery {
 
 #[async_trait]
 pub trait UtilityStore: Send + Sync {
-    /// The campus's dorm rooms, by building then room.
-    async fn rooms(&self) -> Result<Vec<(String, String)>, StoreError>;
+    /// The campus's dorm buildings, in order.
+    async fn buildings(&self) -> Result<Vec<String>, StoreError>;
 
     /// Adds rooms to the list (those listed already stay as they are). Answers how many were
     /// new.
@@ -132,10 +133,7 @@ pub trait UtilityStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The holder's room and network account, if bound.
-    async fn utility_accounts(
-        &self,
-        holder_id: i64,
-    ) -> Result<(Option<String>, Option<String>), StoreError>;
+    async fn utility_accounts(&self, holder_id: i64) -> Result<UtilityAccounts, StoreError>;
 
     /// Charges a purchase: the `purchase` entry, the row and the audit record (whose `after`
     /// the store fills in: `domain::utilities::purchase_audit`), or why not.
@@ -146,10 +144,11 @@ pub trait UtilityStore: Send + Sync {
         audit: Audit,
     ) -> Result<Result<PurchaseStart, Problem>, StoreError>;
 
-    /// Settles a purchase by a biller's outcome: delivered, or refunded once (the refund's
-    /// audit record is the system's).
+    /// Settles a purchase of `biller` by its outcome: delivered, or refunded once (the
+    /// refund's audit record is the system's). Another biller's purchase is `Unknown`.
     async fn settle_purchase(
         &self,
+        biller: &str,
         reference: &str,
         notified_amount: Money,
         outcome: &Outcome,
@@ -164,6 +163,14 @@ pub trait UtilityStore: Send + Sync {
         kind: BoundKind,
         account: &str,
         limit: i64,
+    ) -> Result<Vec<PurchaseRow>, StoreError>;
+
+    /// A biller's purchases charged from `from` until `until`, oldest first.
+    async fn purchases_of_biller(
+        &self,
+        biller: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Result<Vec<PurchaseRow>, StoreError>;
 
     /// Purchases still waiting for their biller's outcome, charged before `before`.
@@ -211,4 +218,12 @@ pub trait UtilityStore: Send + Sync {
         &self,
         reference: &str,
     ) -> Result<Option<SandboxDelivery>, StoreError>;
+
+    /// The deliveries the sandbox recorded from `from` until `until`, of these utilities.
+    async fn sandbox_deliveries(
+        &self,
+        utilities: &[Utility],
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SandboxDelivery>, StoreError>;
 }

@@ -12,8 +12,8 @@ use crate::server::domain::utilities::{
     self as rules, BuyerNow, Meter, Outcome, PurchaseNow, Settle,
 };
 use crate::server::store::{
-    Actor, Audit, BoundKind, Finish, NewPurchase, PurchaseRow, PurchaseStart, SandboxDelivery,
-    Settled, StoreError, Ts, UtilityStore,
+    Actor, Audit, Bound, BoundKind, Finish, NewPurchase, PurchaseRow, PurchaseStart,
+    SandboxDelivery, Settled, StoreError, Ts, UtilityAccounts, UtilityStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -75,9 +75,9 @@ const DELIVERY_COLUMNS: &str =
 
 #[async_trait]
 impl UtilityStore for ThisStore {
-    async fn rooms(&self) -> Result<Vec<(String, String)>, StoreError> {
+    async fn buildings(&self) -> Result<Vec<String>, StoreError> {
         Ok(
-            sqlx::query_as("SELECT building, room FROM rooms ORDER BY building, room")
+            sqlx::query_scalar("SELECT DISTINCT building FROM rooms ORDER BY building")
                 .fetch_all(&self.pool)
                 .await?,
         )
@@ -143,21 +143,25 @@ impl UtilityStore for ThisStore {
         })
     }
 
-    async fn utility_accounts(
-        &self,
-        holder_id: i64,
-    ) -> Result<(Option<String>, Option<String>), StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT kind, account FROM utility_accounts WHERE holder_id = $1")
-                .bind(holder_id)
-                .fetch_all(&self.pool)
-                .await?;
+    async fn utility_accounts(&self, holder_id: i64) -> Result<UtilityAccounts, StoreError> {
+        let rows: Vec<(String, String, Ts)> = sqlx::query_as(
+            "SELECT kind, account, bound_at FROM utility_accounts WHERE holder_id = $1",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
         let find = |kind: BoundKind| {
             rows.iter()
-                .find(|(k, _)| k == kind.as_str())
-                .map(|(_, a)| a.clone())
+                .find(|(k, _, _)| k == kind.as_str())
+                .map(|(_, account, at)| Bound {
+                    account: account.clone(),
+                    bound_at: at.0,
+                })
         };
-        Ok((find(BoundKind::Room), find(BoundKind::Network)))
+        Ok(UtilityAccounts {
+            room: find(BoundKind::Room),
+            network: find(BoundKind::Network),
+        })
     }
 
     async fn start_purchase(
@@ -178,9 +182,16 @@ impl UtilityStore for ThisStore {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(row) = earlier {
-                return Ok(Finish::Commit(Ok(PurchaseStart::Earlier(purchase_row(
-                    &row,
-                )?))));
+                let earlier = purchase_row(&row)?;
+                let same = rules::same_purchase(
+                    (earlier.utility, earlier.quantity, &earlier.account),
+                    (p.utility, p.quantity, &p.account),
+                );
+                return Ok(Finish::Rollback(if same {
+                    Ok(PurchaseStart::Earlier(earlier))
+                } else {
+                    Err(Problem::PurchaseFormUsed)
+                }));
             }
             let spent: i64 = sqlx::query_scalar(concat!(
                 "SELECT ",
@@ -245,13 +256,17 @@ impl UtilityStore for ThisStore {
 
     async fn settle_purchase(
         &self,
+        biller: &str,
         reference: &str,
         notified_amount: Money,
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<Settled, StoreError> {
         in_transaction!(self, |tx| {
-            let Some(first) = purchase_by(&mut tx, reference).await? else {
+            let Some(first) = purchase_by(&mut tx, reference)
+                .await?
+                .filter(|p| p.biller == biller)
+            else {
                 return Ok(Finish::Rollback(Settled::Unknown));
             };
             let account = lock_account_of_holder(&mut tx, first.holder_id).await?;
@@ -272,8 +287,8 @@ impl UtilityStore for ThisStore {
             match &settle {
                 Settle::Deliver => {
                     let biller_ref = match outcome {
-                        Outcome::Delivered { biller_ref } => biller_ref.as_str(),
-                        Outcome::Failed { .. } => "",
+                        Outcome::Delivered { biller_ref } => rules::biller_ref_text(biller_ref),
+                        Outcome::Failed { .. } => String::new(),
                     };
                     sqlx::query(
                         "UPDATE utility_purchases SET status = 'delivered', biller_ref = $1,
@@ -369,17 +384,35 @@ impl UtilityStore for ThisStore {
         account: &str,
         limit: i64,
     ) -> Result<Vec<PurchaseRow>, StoreError> {
-        let utilities = match kind {
-            BoundKind::Room => "('electricity', 'water')",
-            BoundKind::Network => "('network')",
-        };
+        // What is bought for this kind of account (one utility named twice for the network).
+        let utilities = kind.utilities();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM utility_purchases
-             WHERE utility IN {utilities} AND account = $1
+             WHERE utility IN ($3, $4) AND account = $1
              ORDER BY created_at DESC, id DESC LIMIT $2"
         )))
         .bind(account)
         .bind(limit)
+        .bind(utilities[0])
+        .bind(utilities[utilities.len() - 1])
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(purchase_row).collect()
+    }
+
+    async fn purchases_of_biller(
+        &self,
+        biller: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<PurchaseRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM utility_purchases
+             WHERE biller = $1 AND created_at >= $2 AND created_at < $3 ORDER BY created_at, id"
+        )))
+        .bind(biller)
+        .bind(Ts::new(from))
+        .bind(Ts::new(until))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(purchase_row).collect()
@@ -553,6 +586,27 @@ impl UtilityStore for ThisStore {
             .await?;
             Ok(Finish::Commit(recorded))
         })
+    }
+
+    async fn sandbox_deliveries(
+        &self,
+        utilities: &[Utility],
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<SandboxDelivery>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM sandbox_deliveries
+             WHERE at >= $1 AND at < $2 ORDER BY at, reference"
+        )))
+        .bind(Ts::new(from))
+        .bind(Ts::new(until))
+        .fetch_all(&self.pool)
+        .await?;
+        let all: Vec<SandboxDelivery> = rows.iter().map(delivery_row).collect::<Result<_, _>>()?;
+        Ok(all
+            .into_iter()
+            .filter(|d| utilities.contains(&d.utility))
+            .collect())
     }
 
     async fn sandbox_delivery(
