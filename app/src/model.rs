@@ -599,6 +599,7 @@ text_enum!(
         TopupAutoRemoved => "topup.auto_removed",
         TopupAutoSettings => "topup.auto_settings",
         TopupResolveFailed => "topup.resolve_failed",
+        UtilityAutoBuy => "utility.auto_buy",
         UtilityBind => "utility.bind",
         UtilityPurchase => "utility.purchase",
         UtilityRefund => "utility.refund",

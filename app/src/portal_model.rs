@@ -162,6 +162,12 @@ pub enum Problem {
     BillerUnavailable,
     /// This purchase form was used for another purchase already: reload the page.
     PurchaseFormUsed,
+    /// An automatic top-up's threshold is not a whole number from `min` to `max`, or it is
+    /// not for a room's meter.
+    AutoBuyThreshold {
+        min: i64,
+        max: i64,
+    },
     // ---- Announcements ----
     NoSuchAnnouncement,
     AnnouncementWithdrawn,

@@ -14,6 +14,8 @@ pub struct UtilityOffer {
     pub max: i64,
     /// What is left, in thousandths of the unit (kWh, tonnes, days), if the biller says.
     pub left_milli: Option<i64>,
+    /// The holder's automatic top-up of a room utility: (below, buy), in whole units.
+    pub auto: Option<(i64, i64)>,
 }
 
 /// A purchase, as the holder (or a roommate) sees it.

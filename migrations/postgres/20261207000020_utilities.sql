@@ -50,6 +50,15 @@ CREATE INDEX utility_purchases_by_account ON utility_purchases (utility, account
 CREATE INDEX utility_purchases_by_holder ON utility_purchases (holder_id, created_at DESC);
 CREATE INDEX utility_purchases_pending ON utility_purchases (status, created_at) WHERE status = 'pending';
 
+CREATE TABLE utility_autobuy (
+    holder_id    BIGINT      NOT NULL REFERENCES cardholders (id),
+    utility      TEXT        NOT NULL CHECK (utility IN ('electricity', 'water')),
+    below_milli  BIGINT      NOT NULL CHECK (below_milli > 0),
+    quantity     BIGINT      NOT NULL CHECK (quantity > 0),
+    saved_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (holder_id, utility)
+);
+
 CREATE TABLE sandbox_meters (
     utility        TEXT        NOT NULL,
     account        TEXT        NOT NULL,

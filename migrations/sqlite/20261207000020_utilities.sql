@@ -111,6 +111,17 @@ CREATE INDEX IF NOT EXISTS utility_purchases_by_account ON utility_purchases (ut
 CREATE INDEX IF NOT EXISTS utility_purchases_by_holder ON utility_purchases (holder_id, created_at DESC);
 CREATE INDEX IF NOT EXISTS utility_purchases_pending ON utility_purchases (status, created_at) WHERE status = 'pending';
 
+-- Automatic room top-up: when the room's meter reads below `below_milli`, buy `quantity`, at
+-- most once a campus day (the purchase's form key is the utility and the day).
+CREATE TABLE IF NOT EXISTS utility_autobuy (
+    holder_id    INTEGER NOT NULL REFERENCES cardholders (id),
+    utility      TEXT    NOT NULL CHECK (utility IN ('electricity', 'water')),
+    below_milli  INTEGER NOT NULL CHECK (below_milli > 0),
+    quantity     INTEGER NOT NULL CHECK (quantity > 0),
+    saved_at     TEXT    NOT NULL,
+    PRIMARY KEY (holder_id, utility)
+);
+
 -- The sandbox billers' own side (a real biller keeps this in its own system): each meter's
 -- reading at `as_of` and how fast it runs down, and every delivery it was asked for, with its
 -- outcome. Never used with a real biller.

@@ -538,3 +538,105 @@ async fn the_settlement_report_shows_a_difference_injected_into_the_sandbox() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("date_format"), "{body}");
 }
+
+#[tokio::test]
+async fn an_automatic_room_top_up_buys_below_the_threshold_once_a_day() {
+    let app = TestApp::spawn(3).await;
+    let (id, session) = student_in_room(&app, 70, 100, "120").await;
+    let set = async |below: &str, password: &str| {
+        call(
+            &app,
+            Some(&session),
+            "save_autobuy",
+            &[
+                ("utility", "electricity"),
+                ("below", below),
+                ("quantity", "30"),
+                ("password", password),
+            ],
+        )
+        .await
+    };
+    // A threshold out of range, and a wrong query password (counted like a wrong login), save
+    // nothing.
+    let (status, body, _) = set("0", FRESH_QUERY_PASSWORD).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("auto_buy_threshold"), "{body}");
+    let (status, body, _) = set("10", "000000").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("wrong_password"), "{body}");
+    assert!(app.state.db.autobuys(Some(id)).await.unwrap().is_empty());
+    let (status, body, _) = set("10", FRESH_QUERY_PASSWORD).await;
+    ok(status, &body, "switch on");
+    assert_eq!(
+        page(&app, &session).await["offers"][0]["auto"],
+        json!([10, 30])
+    );
+
+    // Above the threshold: nothing bought.
+    let at = |milli: i64| Meter {
+        milli,
+        as_of: app.state.now(),
+        per_hour_milli: 0,
+        offline: false,
+    };
+    app.state
+        .db
+        .sandbox_set_meter(Utility::Electricity, "7-120", &at(10_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        app::server::utilities::auto_buy(&app.state).await.unwrap(),
+        0
+    );
+    // Below it: 30 kWh bought once, however often the job runs that day.
+    app.state
+        .db
+        .sandbox_set_meter(Utility::Electricity, "7-120", &at(9_999))
+        .await
+        .unwrap();
+    assert_eq!(
+        app::server::utilities::auto_buy(&app.state).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        app::server::utilities::auto_buy(&app.state).await.unwrap(),
+        0
+    );
+    let bought = entries(&app, id, EntryKind::Purchase).await;
+    assert_eq!(bought.len(), 1);
+    assert_eq!(bought[0].amount, Money::from_fen(-1860));
+    assert_eq!(
+        records(&app, &s_login(&app, id).await, "utility.purchase").await[0].actor_kind,
+        app::model::ActorKind::System
+    );
+    // The next campus day, still below (the meter was not refilled here): bought again.
+    app.state
+        .db
+        .sandbox_set_meter(Utility::Electricity, "7-120", &at(5_000))
+        .await
+        .unwrap();
+    app.state.clock.advance(chrono::Duration::days(1));
+    assert_eq!(
+        app::server::utilities::auto_buy(&app.state).await.unwrap(),
+        1
+    );
+    assert_eq!(entries(&app, id, EntryKind::Purchase).await.len(), 2);
+
+    // Switched off (logged in again: a day has passed): nothing more.
+    let login_no = s_login(&app, id).await;
+    let session = login(&app, &login_no, FRESH_QUERY_PASSWORD).await;
+    let (status, body, _) = call(
+        &app,
+        Some(&session),
+        "remove_autobuy",
+        &[("utility", "electricity")],
+    )
+    .await;
+    ok(status, &body, "switch off");
+    app.state.clock.advance(chrono::Duration::days(1));
+    assert_eq!(
+        app::server::utilities::auto_buy(&app.state).await.unwrap(),
+        0
+    );
+}

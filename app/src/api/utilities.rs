@@ -59,6 +59,35 @@ pub async fn buy_utility(
     .await
 }
 
+/// Switches on the holder's automatic top-up of a room utility, confirmed with the query
+/// password.
+#[server(prefix = "/api", endpoint = "save_autobuy")]
+pub async fn save_autobuy(
+    utility: String,
+    below: String,
+    quantity: String,
+    password: String,
+) -> Result<(), AppError> {
+    crate::api::as_holder(false, |state, client, s| async move {
+        utilities::save_autobuy(&state, &s, &client, &utility, &below, &quantity, &password)
+            .await?;
+        crate::api::after_plain_form("/portal/utilities");
+        Ok(())
+    })
+    .await
+}
+
+/// Switches the holder's automatic top-up of a room utility off.
+#[server(prefix = "/api", endpoint = "remove_autobuy")]
+pub async fn remove_autobuy(utility: String) -> Result<(), AppError> {
+    crate::api::as_holder(false, |state, client, s| async move {
+        utilities::remove_autobuy(&state, &s, &client, &utility).await?;
+        crate::api::after_plain_form("/portal/utilities");
+        Ok(())
+    })
+    .await
+}
+
 /// A biller's settlement for one campus day (`day`: `YYYY-MM-DD`, today when empty; `biller`:
 /// its code, the first biller when empty): administrators and auditors.
 #[server(prefix = "/api", endpoint = "staff/biller_settlement")]

@@ -143,6 +143,13 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         }
         Problem::BillerUnavailable => t_string!(i18n, problem.biller_unavailable).to_string(),
         Problem::PurchaseFormUsed => t_string!(i18n, problem.purchase_form_used).to_string(),
+        Problem::AutoBuyThreshold { min, max } => t_string!(
+            i18n,
+            problem.auto_buy_threshold,
+            min = min.to_string(),
+            max = max.to_string()
+        )
+        .to_string(),
         Problem::NoSuchAnnouncement => t_string!(i18n, problem.no_such_announcement).to_string(),
         Problem::AnnouncementWithdrawn => {
             t_string!(i18n, problem.announcement_withdrawn).to_string()
@@ -338,6 +345,7 @@ pub fn audit_action_label(i18n: leptos_i18n::I18nContext<Locale>, a: AuditAction
         BillCancel => t_string!(i18n, audit_action.bill_cancel),
         BillIssue => t_string!(i18n, audit_action.bill_issue),
         BillPay => t_string!(i18n, audit_action.bill_pay),
+        UtilityAutoBuy => t_string!(i18n, audit_action.utility_auto_buy),
         UtilityBind => t_string!(i18n, audit_action.utility_bind),
         UtilityPurchase => t_string!(i18n, audit_action.utility_purchase),
         UtilityRefund => t_string!(i18n, audit_action.utility_refund),

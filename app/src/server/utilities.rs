@@ -78,6 +78,7 @@ pub async fn page(state: &AppState, s: &HolderSession) -> Result<UtilitiesPage, 
         .ok_or(AppError::NotFound)?;
     let bound = state.db.utility_accounts(s.holder_id).await?;
     let buildings = state.db.buildings().await?;
+    let autos = state.db.autobuys(Some(s.holder_id)).await?;
     let mut offers = Vec::new();
     let mut purchases = Vec::new();
     for utility in Utility::ALL.iter().copied() {
@@ -100,6 +101,10 @@ pub async fn page(state: &AppState, s: &HolderSession) -> Result<UtilitiesPage, 
             min: *range.start(),
             max: *range.end(),
             left_milli,
+            auto: autos
+                .iter()
+                .find(|a| a.utility == utility)
+                .map(|a| (a.below_milli / 1000, a.quantity)),
         });
     }
     for kind in [BoundKind::Room, BoundKind::Network] {
@@ -220,11 +225,6 @@ pub async fn buy(
     if request_key.is_empty() || request_key.len() > 64 {
         return Err(AppError::Invalid("bad request key".into()));
     }
-    let biller = state
-        .billers
-        .selling(utility)
-        .ok_or(AppError::Rejected(Problem::BillerUnavailable))?
-        .clone();
     let quantity = rules::check_quantity(utility, quantity).map_err(AppError::Rejected)?;
     let account = state
         .db
@@ -233,6 +233,51 @@ pub async fn buy(
         .of(BoundKind::of(utility))
         .map(|b| b.account.clone())
         .ok_or(AppError::Rejected(Problem::NoUtilityAccount))?;
+    let by = Buyer {
+        holder_id: s.holder_id,
+        actor: Actor::Holder(s.holder_id),
+        reason: Phrase::SelfService.stored(),
+        ip: client.ip.clone(),
+    };
+    match charge(state, &by, utility, quantity, account, request_key)
+        .await?
+        .map_err(AppError::Rejected)?
+    {
+        PurchaseStart::Earlier(p) => Ok(PurchaseMade {
+            purchase: view(&p, s.holder_id),
+            balance: None,
+            repeated: true,
+        }),
+        PurchaseStart::Charged { purchase, balance } => Ok(PurchaseMade {
+            purchase: view(&purchase, s.holder_id),
+            balance: Some(balance),
+            repeated: false,
+        }),
+    }
+}
+
+/// Who buys, as the audit record names them: the holder in the portal, or the system for the
+/// holder's automatic top-up.
+struct Buyer {
+    holder_id: i64,
+    actor: Actor,
+    reason: String,
+    ip: String,
+}
+
+/// Charges a purchase checked already (its quantity, the bound account) and asks the biller to
+/// deliver it; the same form key answers the earlier purchase and charges nothing.
+async fn charge(
+    state: &AppState,
+    by: &Buyer,
+    utility: Utility,
+    quantity: i64,
+    account: String,
+    request_key: &str,
+) -> Result<Result<PurchaseStart, Problem>, AppError> {
+    let Some(biller) = state.billers.selling(utility).cloned() else {
+        return Ok(Err(Problem::BillerUnavailable));
+    };
     let amount = rules::price(biller.unit_price(utility), quantity).map_err(super::internal)?;
     let profile = state
         .campus
@@ -242,20 +287,20 @@ pub async fn buy(
     let now = state.now();
     let reference = new_reference(utility, now);
     let audit = Audit {
-        actor: Actor::Holder(s.holder_id),
+        actor: by.actor,
         action: AuditAction::UtilityPurchase,
-        holder_id: Some(s.holder_id),
+        holder_id: Some(by.holder_id),
         target: Fact::Reference(reference.clone()).into(),
         before: AuditText::none(),
         after: AuditText::none(),
-        reason: Phrase::SelfService.stored(),
-        ip: client.ip.clone(),
+        reason: by.reason.clone(),
+        ip: by.ip.clone(),
     };
     let started = state
         .db
         .start_purchase(
             &NewPurchase {
-                holder_id: s.holder_id,
+                holder_id: by.holder_id,
                 request_key: request_key.to_string(),
                 reference,
                 biller: biller.code().to_string(),
@@ -269,24 +314,122 @@ pub async fn buy(
             now,
             audit,
         )
-        .await?
-        .map_err(AppError::Rejected)?;
-    match started {
-        PurchaseStart::Earlier(p) => Ok(PurchaseMade {
-            purchase: view(&p, s.holder_id),
-            balance: None,
-            repeated: true,
-        }),
-        PurchaseStart::Charged { purchase, balance } => {
-            ask_delivery(state, &purchase).await;
-            Ok(PurchaseMade {
-                purchase: view(&purchase, s.holder_id),
-                balance: Some(balance),
-                repeated: false,
-            })
+        .await?;
+    if let Ok(PurchaseStart::Charged { purchase, .. }) = &started {
+        ask_delivery(state, purchase).await;
+    }
+    Ok(started)
+}
+
+/// Saves the holder's automatic top-up of a room utility (below a threshold, buy a quantity,
+/// at most once a day), confirmed with the query password (a wrong one counts towards the
+/// lockout like a wrong login).
+pub async fn save_autobuy(
+    state: &AppState,
+    s: &HolderSession,
+    client: &Client,
+    utility: &str,
+    below: &str,
+    quantity: &str,
+    password: &str,
+) -> Result<(), AppError> {
+    let utility = Utility::parse(utility.trim())
+        .ok_or_else(|| AppError::Invalid("unknown utility".into()))?;
+    let (below_milli, quantity) =
+        rules::check_autobuy(utility, below, quantity).map_err(AppError::Rejected)?;
+    super::portal::confirm_password(state, s, password).await?;
+    let audit = Audit {
+        actor: Actor::Holder(s.holder_id),
+        action: AuditAction::UtilityAutoBuy,
+        holder_id: Some(s.holder_id),
+        target: AuditText::none(),
+        before: AuditText::none(),
+        after: Fact::Text(format!("{utility}: < {} → {quantity}", below_milli / 1000)).into(),
+        reason: Phrase::SelfServiceRaised.stored(),
+        ip: client.ip.clone(),
+    };
+    state
+        .db
+        .save_autobuy(
+            s.holder_id,
+            utility,
+            Some((below_milli, quantity)),
+            state.now(),
+            audit,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Switches the holder's automatic top-up of a room utility off.
+pub async fn remove_autobuy(
+    state: &AppState,
+    s: &HolderSession,
+    client: &Client,
+    utility: &str,
+) -> Result<(), AppError> {
+    let utility = Utility::parse(utility.trim())
+        .ok_or_else(|| AppError::Invalid("unknown utility".into()))?;
+    let audit = Audit {
+        actor: Actor::Holder(s.holder_id),
+        action: AuditAction::UtilityAutoBuy,
+        holder_id: Some(s.holder_id),
+        target: AuditText::none(),
+        before: AuditText::none(),
+        after: Fact::Said(Phrase::Off).into(),
+        reason: Phrase::SelfService.stored(),
+        ip: client.ip.clone(),
+    };
+    state
+        .db
+        .save_autobuy(s.holder_id, utility, None, state.now(), audit)
+        .await?;
+    Ok(())
+}
+
+/// Runs every automatic room top-up whose meter reads below its threshold: one purchase per
+/// utility and campus day (its form key), from the balance, within the daily limit. Answers
+/// how many purchases were charged.
+pub async fn auto_buy(state: &AppState) -> Result<usize, AppError> {
+    let today = super::domain::calendar::campus_date(state.now());
+    let mut charged = 0;
+    for setting in state.db.autobuys(None).await? {
+        let Some(room) = setting.room else { continue };
+        let Some(biller) = state.billers.selling(setting.utility) else {
+            continue;
+        };
+        let reading = match biller.lookup(setting.utility, &room).await {
+            Ok(reading) => reading.and_then(|r| r.left_milli),
+            Err(e) => {
+                tracing::warn!(error = %e, "biller lookup failed; automatic top-up waits");
+                continue;
+            }
+        };
+        if !rules::wants_autobuy(reading, setting.below_milli) {
+            continue;
+        }
+        let by = Buyer {
+            holder_id: setting.holder_id,
+            actor: Actor::System,
+            reason: AUTO_REASON.to_string(),
+            ip: String::new(),
+        };
+        let key = rules::autobuy_key(setting.utility, today);
+        match charge(state, &by, setting.utility, setting.quantity, room, &key).await? {
+            Ok(PurchaseStart::Charged { .. }) => charged += 1,
+            Ok(PurchaseStart::Earlier(_)) => {}
+            Err(problem) => tracing::info!(
+                holder_id = setting.holder_id,
+                ?problem,
+                "automatic room top-up not made"
+            ),
         }
     }
+    Ok(charged)
 }
+
+/// The audit record's reason of an automatic room top-up.
+const AUTO_REASON: &str = "automatic room top-up (the holder's setting)";
 
 /// Asks the purchase's biller to deliver. A biller that cannot be reached now is asked again
 /// by `follow_up`; the purchase waits, charged, meanwhile.
@@ -406,7 +549,8 @@ pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
     Ok(())
 }
 
-/// Runs the sandbox billers' notifications into `notify`, and `follow_up` every minute.
+/// Runs the sandbox billers' notifications into `notify`, and `follow_up` and `auto_buy` every
+/// minute.
 pub fn run(
     state: AppState,
     mut notices: tokio::sync::mpsc::UnboundedReceiver<super::billers::Notice>,
@@ -424,6 +568,9 @@ pub fn run(
                 _ = every_minute.tick() => {
                     if let Err(e) = follow_up(&state).await {
                         tracing::error!(error = %e, "purchase follow-up could not run");
+                    }
+                    if let Err(e) = auto_buy(&state).await {
+                        tracing::error!(error = %e, "automatic room top-ups could not run");
                     }
                 }
             }

@@ -4,7 +4,9 @@
 //! by the biller a moment later; the page asks again while one is on its way. Without the
 //! wasm every form still works: the server sends the browser back here.
 
-use crate::api::utilities::{BindNetwork, BindRoom, BuyUtility, get_utilities};
+use crate::api::utilities::{
+    BindNetwork, BindRoom, BuyUtility, RemoveAutobuy, SaveAutobuy, get_utilities,
+};
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, money};
 use crate::i18n::*;
@@ -34,6 +36,8 @@ pub fn UtilitiesPage() -> impl IntoView {
     let buy = ServerAction::<BuyUtility>::new();
     let bind_room = ServerAction::<BindRoom>::new();
     let bind_network = ServerAction::<BindNetwork>::new();
+    let save_auto = ServerAction::<SaveAutobuy>::new();
+    let remove_auto = ServerAction::<RemoveAutobuy>::new();
     // Bumped while the holder's purchase is on its way, to see it delivered.
     let again = RwSignal::new(0u32);
     let query = use_query_map();
@@ -48,6 +52,8 @@ pub fn UtilitiesPage() -> impl IntoView {
                 buy.version().get(),
                 bind_room.version().get(),
                 bind_network.version().get(),
+                save_auto.version().get(),
+                remove_auto.version().get(),
                 again.get(),
             )
         },
@@ -104,6 +110,11 @@ pub fn UtilitiesPage() -> impl IntoView {
         <ActionError result=buy.value() />
         <ActionError result=bind_room.value() />
         <ActionError result=bind_network.value() />
+        <ActionError result=save_auto.value() />
+        <ActionError result=remove_auto.value() />
+        {move || save_auto.value().get().and_then(|r| r.ok()).map(|_| view! {
+            <p class="notice ok" role="status" data-testid="auto-saved">{t!(i18n, utilities.auto_saved)}</p>
+        })}
         <Transition fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
             {move || Suspend::new(async move {
                 page.await.map(|p| {
@@ -135,8 +146,9 @@ pub fn UtilitiesPage() -> impl IntoView {
                                     {if p.room.is_some() { t_string!(i18n, utilities.change_room) } else { t_string!(i18n, utilities.bind_room) }}
                                 </button>
                             </ActionForm>
-                            {offers.iter().filter(|o| o.utility != Utility::Network).cloned().map(|o| view! {
+                            {offers.iter().filter(|o| o.utility != Utility::Network).cloned().map(|o| (o.clone(), o)).map(|(o, o2)| view! {
                                 <Offer offer=o request_key=key.clone() buy=buy />
+                                <AutoBuy offer=o2 save=save_auto remove=remove_auto />
                             }).collect_view()}
                         </section>
                         <section class="panel" data-testid="network-panel">
@@ -243,6 +255,44 @@ fn Offer(offer: UtilityOffer, request_key: String, buy: ServerAction<BuyUtility>
                 </button>
             </ActionForm>
         </div>
+    }
+}
+
+/// A room utility's automatic top-up: what is set, or the form to switch it on (with the
+/// query password), and the switch off.
+#[component]
+fn AutoBuy(
+    offer: UtilityOffer,
+    save: ServerAction<SaveAutobuy>,
+    remove: ServerAction<RemoveAutobuy>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let u = offer.utility;
+    view! {
+        <details class="auto-buy" data-testid=format!("auto-{u}")>
+            <summary>{t!(i18n, utilities.auto_title)}</summary>
+            <p class="muted">{t!(i18n, utilities.auto_intro)}</p>
+            {offer.auto.map(|(below, quantity)| view! {
+                <p data-testid=format!("auto-on-{u}")>{t!(i18n, utilities.auto_on, below = below, quantity = quantity)}</p>
+                <ActionForm action=remove attr:class="inline-form">
+                    <input type="hidden" name="utility" value=u.as_str() />
+                    <button type="submit" disabled=move || remove.pending().get()>{t!(i18n, utilities.auto_off)}</button>
+                </ActionForm>
+            })}
+            <ActionForm action=save attr:class="inline-form">
+                <input type="hidden" name="utility" value=u.as_str() />
+                <label>{t!(i18n, utilities.auto_below)}
+                    <input name="below" type="number" inputmode="numeric" min="1" max="100" step="1" required=true />
+                </label>
+                <label>{t!(i18n, utilities.auto_quantity)}
+                    <input name="quantity" type="number" inputmode="numeric" min=offer.min.to_string() max=offer.max.to_string() step="1" required=true />
+                </label>
+                <label>{t!(i18n, utilities.auto_password)}
+                    <input name="password" type="password" autocomplete="current-password" required=true />
+                </label>
+                <button type="submit" disabled=move || save.pending().get()>{t!(i18n, utilities.auto_save)}</button>
+            </ActionForm>
+        </details>
     }
 }
 

@@ -313,6 +313,38 @@ pub fn refund_audit(amount: Money, journal_id: i64) -> AuditText {
     AuditText::from(Fact::Credit(amount)).and(Fact::Entry(journal_id))
 }
 
+/// The lowest and highest threshold of an automatic room top-up, in whole units.
+pub const AUTO_BELOW: std::ops::RangeInclusive<i64> = 1..=100;
+
+/// An automatic room top-up's settings as typed: for a room's meter (electricity or water),
+/// below a whole number of units (`AUTO_BELOW`), buy a quantity a purchase may buy. Answers
+/// (threshold in thousandths, quantity).
+pub fn check_autobuy(utility: Utility, below: &str, quantity: &str) -> Result<(i64, i64), Problem> {
+    let refused = Problem::AutoBuyThreshold {
+        min: *AUTO_BELOW.start(),
+        max: *AUTO_BELOW.end(),
+    };
+    if BoundKind::of(utility) != BoundKind::Room {
+        return Err(refused);
+    }
+    let below: i64 = below.trim().parse().map_err(|_| refused.clone())?;
+    if !AUTO_BELOW.contains(&below) {
+        return Err(refused);
+    }
+    Ok((below * 1000, check_quantity(utility, quantity)?))
+}
+
+/// Whether an automatic top-up buys now: the meter was read, and reads below the threshold.
+/// (Once a day is the purchase's form key, `autobuy_key`.)
+pub fn wants_autobuy(reading_milli: Option<i64>, below_milli: i64) -> bool {
+    reading_milli.is_some_and(|r| r < below_milli)
+}
+
+/// The form key of a day's automatic top-up: one purchase per utility and campus day.
+pub fn autobuy_key(utility: Utility, today: chrono::NaiveDate) -> String {
+    format!("auto-{utility}-{today}")
+}
+
 /// A meter at a sandbox biller (a real biller keeps its own): the reading at `as_of`, in
 /// thousandths of the utility's unit, running down by `per_hour_milli` an hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -702,6 +734,44 @@ mod tests {
                 "{buyer} {utility} {at}"
             );
         }
+    }
+
+    #[test]
+    fn automatic_top_ups_are_for_rooms_once_a_day_below_the_threshold() {
+        use Utility::*;
+        let threshold = Problem::AutoBuyThreshold { min: 1, max: 100 };
+        type Checked = Result<(i64, i64), Problem>;
+        let cases: &[(Utility, &str, &str, Checked)] = &[
+            (Electricity, "10", "50", Ok((10_000, 50))),
+            (Water, " 2 ", "5", Ok((2_000, 5))),
+            (Electricity, "100", "500", Ok((100_000, 500))),
+            (Electricity, "0", "50", Err(threshold.clone())),
+            (Electricity, "101", "50", Err(threshold.clone())),
+            (Electricity, "1.5", "50", Err(threshold.clone())),
+            (
+                Electricity,
+                "10",
+                "501",
+                Err(Problem::PurchaseQuantity { min: 1, max: 500 }),
+            ),
+            (Network, "10", "1", Err(threshold.clone())),
+        ];
+        for (utility, below, quantity, want) in cases {
+            assert_eq!(
+                check_autobuy(*utility, below, quantity),
+                *want,
+                "{utility} {below} {quantity}"
+            );
+        }
+        assert!(wants_autobuy(Some(9_999), 10_000));
+        assert!(!wants_autobuy(Some(10_000), 10_000));
+        assert!(
+            !wants_autobuy(None, 10_000),
+            "an unread (offline) meter buys nothing"
+        );
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 14).unwrap_or_default();
+        assert_eq!(autobuy_key(Electricity, day), "auto-electricity-2026-10-14");
+        assert_ne!(autobuy_key(Water, day), autobuy_key(Electricity, day));
     }
 
     #[test]

@@ -474,6 +474,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "utility_autobuy",
+        &[
+            ("holder_id", Int),
+            ("utility", Text),
+            ("below_milli", Int),
+            ("quantity", Int),
+            ("saved_at", Time),
+        ],
+    ),
+    (
         "sandbox_meters",
         &[
             ("utility", Text),

@@ -12,7 +12,7 @@ use crate::server::domain::utilities::{
     self as rules, BuyerNow, Meter, Outcome, PurchaseNow, Settle,
 };
 use crate::server::store::{
-    Actor, Audit, Bound, BoundKind, Finish, NewPurchase, PurchaseRow, PurchaseStart,
+    Actor, Audit, AutoBuy, Bound, BoundKind, Finish, NewPurchase, PurchaseRow, PurchaseStart,
     SandboxDelivery, Settled, StoreError, Ts, UtilityAccounts, UtilityStore,
 };
 use async_trait::async_trait;
@@ -430,6 +430,64 @@ impl UtilityStore for ThisStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(purchase_row).collect()
+    }
+
+    async fn save_autobuy(
+        &self,
+        holder_id: i64,
+        utility: Utility,
+        setting: Option<(i64, i64)>,
+        now: DateTime<Utc>,
+        audit: Audit,
+    ) -> Result<(), StoreError> {
+        let audit = &audit;
+        in_transaction!(self, |tx| {
+            sqlx::query("DELETE FROM utility_autobuy WHERE holder_id = $1 AND utility = $2")
+                .bind(holder_id)
+                .bind(utility)
+                .execute(&mut *tx)
+                .await?;
+            if let Some((below_milli, quantity)) = setting {
+                sqlx::query(
+                    "INSERT INTO utility_autobuy (holder_id, utility, below_milli, quantity, saved_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(holder_id)
+                .bind(utility)
+                .bind(below_milli)
+                .bind(quantity)
+                .bind(Ts::new(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn autobuys(&self, holder_id: Option<i64>) -> Result<Vec<AutoBuy>, StoreError> {
+        let rows: Vec<(i64, Utility, i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT b.holder_id, b.utility, b.below_milli, b.quantity, r.account
+             FROM utility_autobuy b
+             LEFT JOIN utility_accounts r ON r.holder_id = b.holder_id AND r.kind = 'room'
+             WHERE $1 IS NULL OR b.holder_id = $1
+             ORDER BY b.holder_id, b.utility",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(holder_id, utility, below_milli, quantity, room)| AutoBuy {
+                    holder_id,
+                    utility,
+                    below_milli,
+                    quantity,
+                    room,
+                },
+            )
+            .collect())
     }
 
     async fn sandbox_meter(
