@@ -200,6 +200,10 @@ phrases! {
         "本人在网站办理，已验证查询密码",
         "self-service in the portal, raised with the query password",
     ),
+    SelfServiceConfirmed => (
+        "本人在网站设置，已验证查询密码",
+        "self-service in the portal, confirmed with the query password",
+    ),
     EndOfShift => ("交班", "end of shift"),
     FinanceDownload => ("财务下载", "finance download"),
     TerminalSetUp => (

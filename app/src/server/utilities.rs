@@ -219,8 +219,7 @@ pub async fn buy(
     quantity: &str,
     request_key: &str,
 ) -> Result<PurchaseMade, AppError> {
-    let utility = Utility::parse(utility.trim())
-        .ok_or_else(|| AppError::Invalid("unknown utility".into()))?;
+    let utility = utility_of(utility)?;
     let request_key = request_key.trim();
     if request_key.is_empty() || request_key.len() > 64 {
         return Err(AppError::Invalid("bad request key".into()));
@@ -333,32 +332,11 @@ pub async fn save_autobuy(
     quantity: &str,
     password: &str,
 ) -> Result<(), AppError> {
-    let utility = Utility::parse(utility.trim())
-        .ok_or_else(|| AppError::Invalid("unknown utility".into()))?;
-    let (below_milli, quantity) =
-        rules::check_autobuy(utility, below, quantity).map_err(AppError::Rejected)?;
+    let utility = utility_of(utility)?;
+    let setting = rules::check_autobuy(utility, below, quantity).map_err(AppError::Rejected)?;
     super::portal::confirm_password(state, s, password).await?;
-    let audit = Audit {
-        actor: Actor::Holder(s.holder_id),
-        action: AuditAction::UtilityAutoBuy,
-        holder_id: Some(s.holder_id),
-        target: AuditText::none(),
-        before: AuditText::none(),
-        after: Fact::Text(format!("{utility}: < {} → {quantity}", below_milli / 1000)).into(),
-        reason: Phrase::SelfServiceRaised.stored(),
-        ip: client.ip.clone(),
-    };
-    state
-        .db
-        .save_autobuy(
-            s.holder_id,
-            utility,
-            Some((below_milli, quantity)),
-            state.now(),
-            audit,
-        )
-        .await?;
-    Ok(())
+    let after = Fact::Text(format!("{utility}: < {} → {}", setting.0 / 1000, setting.1));
+    set_autobuy(state, s, client, utility, Some(setting), after).await
 }
 
 /// Switches the holder's automatic top-up of a room utility off.
@@ -368,21 +346,40 @@ pub async fn remove_autobuy(
     client: &Client,
     utility: &str,
 ) -> Result<(), AppError> {
-    let utility = Utility::parse(utility.trim())
-        .ok_or_else(|| AppError::Invalid("unknown utility".into()))?;
+    let utility = utility_of(utility)?;
+    set_autobuy(state, s, client, utility, None, Fact::Said(Phrase::Off)).await
+}
+
+fn utility_of(text: &str) -> Result<Utility, AppError> {
+    Utility::parse(text.trim()).ok_or_else(|| AppError::Invalid("unknown utility".into()))
+}
+
+/// Stores an automatic top-up setting (or its removal) with the holder's audit record.
+async fn set_autobuy(
+    state: &AppState,
+    s: &HolderSession,
+    client: &Client,
+    utility: Utility,
+    setting: Option<(i64, i64)>,
+    after: Fact,
+) -> Result<(), AppError> {
     let audit = Audit {
         actor: Actor::Holder(s.holder_id),
         action: AuditAction::UtilityAutoBuy,
         holder_id: Some(s.holder_id),
         target: AuditText::none(),
         before: AuditText::none(),
-        after: Fact::Said(Phrase::Off).into(),
-        reason: Phrase::SelfService.stored(),
+        after: after.into(),
+        reason: if setting.is_some() {
+            Phrase::SelfServiceConfirmed.stored()
+        } else {
+            Phrase::SelfService.stored()
+        },
         ip: client.ip.clone(),
     };
     state
         .db
-        .save_autobuy(s.holder_id, utility, None, state.now(), audit)
+        .save_autobuy(s.holder_id, utility, setting, state.now(), audit)
         .await?;
     Ok(())
 }
