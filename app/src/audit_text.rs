@@ -204,6 +204,7 @@ phrases! {
         "本人在网站设置，已验证查询密码",
         "self-service in the portal, confirmed with the query password",
     ),
+    AutomaticTopUp => ("自动充值（本人设置）", "automatic top-up (the holder's setting)"),
     EndOfShift => ("交班", "end of shift"),
     FinanceDownload => ("财务下载", "finance download"),
     TerminalSetUp => (

@@ -53,6 +53,7 @@ CREATE INDEX utility_purchases_pending ON utility_purchases (status, created_at)
 CREATE TABLE utility_autobuy (
     holder_id    BIGINT      NOT NULL REFERENCES cardholders (id),
     utility      TEXT        NOT NULL CHECK (utility IN ('electricity', 'water')),
+    room         TEXT        NOT NULL,
     below_milli  BIGINT      NOT NULL CHECK (below_milli > 0),
     quantity     BIGINT      NOT NULL CHECK (quantity > 0),
     saved_at     TIMESTAMPTZ NOT NULL,

@@ -116,6 +116,7 @@ CREATE INDEX IF NOT EXISTS utility_purchases_pending ON utility_purchases (statu
 CREATE TABLE IF NOT EXISTS utility_autobuy (
     holder_id    INTEGER NOT NULL REFERENCES cardholders (id),
     utility      TEXT    NOT NULL CHECK (utility IN ('electricity', 'water')),
+    room         TEXT    NOT NULL,
     below_milli  INTEGER NOT NULL CHECK (below_milli > 0),
     quantity     INTEGER NOT NULL CHECK (quantity > 0),
     saved_at     TEXT    NOT NULL,

@@ -192,6 +192,7 @@ pub async fn build_state_with_clock(
             notices,
         );
         app::server::utilities::run(state.clone(), heard);
+        app::server::utilities::run_automatic_top_ups(state.clone());
     }
     // Read the campus profile before the first page: no page waits for it afterwards.
     state.campus.get(&state.db).await?;

@@ -10,7 +10,7 @@ mod helpers;
 use app::model::{EntryKind, Money, Utility};
 use app::server::billers::{SANDBOX_DORM, SANDBOX_NETWORK, Sandbox};
 use app::server::domain::utilities::Meter;
-use app::server::store::{AuditQuery, EntryQuery};
+use app::server::store::{AuditQuery, BoundKind, EntryQuery};
 use helpers::device::{FRESH_QUERY_PASSWORD, balance, fresh_holder};
 use helpers::staff::ok;
 use helpers::{TestApp, call, login};
@@ -595,14 +595,24 @@ async fn an_automatic_room_top_up_buys_below_the_threshold_once_a_day() {
         .sandbox_set_meter(Utility::Electricity, "7-120", &at(9_999))
         .await
         .unwrap();
-    assert_eq!(
-        app::server::utilities::auto_buy(&app.state).await.unwrap(),
-        1
-    );
-    assert_eq!(
-        app::server::utilities::auto_buy(&app.state).await.unwrap(),
-        0
-    );
+    let auto_buy = async || app::server::utilities::auto_buy(&app.state).await.unwrap();
+    assert_eq!(auto_buy().await, 1);
+    // While it is on its way nothing more is bought.
+    assert_eq!(auto_buy().await, 0);
+    let first = app
+        .state
+        .db
+        .purchases_for(BoundKind::Room, "7-120", 5)
+        .await
+        .unwrap();
+    settled(&app, &first[0].reference).await;
+    // Delivered, and the meter low again the same day: once a day only.
+    app.state
+        .db
+        .sandbox_set_meter(Utility::Electricity, "7-120", &at(9_999))
+        .await
+        .unwrap();
+    assert_eq!(auto_buy().await, 0);
     let bought = entries(&app, id, EntryKind::Purchase).await;
     assert_eq!(bought.len(), 1);
     assert_eq!(bought[0].amount, Money::from_fen(-1860));
@@ -622,10 +632,44 @@ async fn an_automatic_room_top_up_buys_below_the_threshold_once_a_day() {
         1
     );
     assert_eq!(entries(&app, id, EntryKind::Purchase).await.len(), 2);
+    let second = app
+        .state
+        .db
+        .purchases_for(BoundKind::Room, "7-120", 5)
+        .await
+        .unwrap();
+    settled(&app, &second[0].reference).await;
 
-    // Switched off (logged in again: a day has passed): nothing more.
+    // Another room bound: the setting, made for 7-120, buys nothing for the new room.
     let login_no = s_login(&app, id).await;
     let session = login(&app, &login_no, FRESH_QUERY_PASSWORD).await;
+    let (status, body, _) = call(
+        &app,
+        Some(&session),
+        "bind_room",
+        &[("building", "7"), ("room", "119")],
+    )
+    .await;
+    ok(status, &body, "another room");
+    app.state
+        .db
+        .sandbox_set_meter(Utility::Electricity, "7-119", &at(1_000))
+        .await
+        .unwrap();
+    app.state.clock.advance(chrono::Duration::days(1));
+    assert_eq!(auto_buy().await, 0);
+    assert!(app.state.db.autobuys(Some(id)).await.unwrap().is_empty());
+    // Back in 7-120 (logged in again: a day has passed) it runs again; switched off, nothing.
+    let session = login(&app, &login_no, FRESH_QUERY_PASSWORD).await;
+    let (status, body, _) = call(
+        &app,
+        Some(&session),
+        "bind_room",
+        &[("building", "7"), ("room", "120")],
+    )
+    .await;
+    ok(status, &body, "the first room again");
+    assert_eq!(app.state.db.autobuys(Some(id)).await.unwrap().len(), 1);
     let (status, body, _) = call(
         &app,
         Some(&session),

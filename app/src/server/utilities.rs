@@ -24,12 +24,13 @@ use chrono::{DateTime, Duration, Utc};
 const SHOWN: i64 = 20;
 /// A purchase with no outcome after this long is asked about.
 const FOLLOW_UP_AFTER: Duration = Duration::minutes(2);
-/// A purchase as the holder sees it: whole (their own), or a roommate's without its receipt
-/// numbers (`domain::utilities::shown`).
-fn view(p: &PurchaseRow, holder_id: i64) -> PurchaseView {
+/// A purchase as `domain::utilities::shown` lets the holder see it: whole (their own), or a
+/// roommate's without its receipt numbers.
+fn view(p: &PurchaseRow, holder_id: i64, shown: Shown) -> PurchaseView {
     let mine = p.holder_id == holder_id;
+    let whole = shown == Shown::Whole;
     PurchaseView {
-        reference: if mine {
+        reference: if whole {
             p.reference.clone()
         } else {
             String::new()
@@ -42,8 +43,8 @@ fn view(p: &PurchaseRow, holder_id: i64) -> PurchaseView {
         failure: p.failure.clone(),
         at: p.created_at.clone(),
         mine,
-        entry_id: mine.then_some(p.entry_id),
-        refund_id: p.refund_id.filter(|_| mine),
+        entry_id: whole.then_some(p.entry_id),
+        refund_id: p.refund_id.filter(|_| whole),
     }
 }
 
@@ -113,10 +114,9 @@ pub async fn page(state: &AppState, s: &HolderSession) -> Result<UtilitiesPage, 
             let bought_at = chrono::DateTime::parse_from_rfc3339(&p.created_at)
                 .map(|t| t.with_timezone(&Utc))
                 .map_err(super::internal)?;
-            if rules::shown(s.holder_id, b.bound_at, p.holder_id, p.utility, bought_at)
-                != Shown::Hidden
-            {
-                purchases.push(view(&p, s.holder_id));
+            let shown = rules::shown(s.holder_id, b.bound_at, p.holder_id, p.utility, bought_at);
+            if shown != Shown::Hidden {
+                purchases.push(view(&p, s.holder_id, shown));
             }
         }
     }
@@ -238,17 +238,25 @@ pub async fn buy(
         reason: Phrase::SelfService.stored(),
         ip: client.ip.clone(),
     };
-    match charge(state, &by, utility, quantity, account, request_key)
-        .await?
-        .map_err(AppError::Rejected)?
+    match charge(
+        state,
+        &by,
+        utility,
+        quantity,
+        account,
+        request_key,
+        state.now(),
+    )
+    .await?
+    .map_err(AppError::Rejected)?
     {
         PurchaseStart::Earlier(p) => Ok(PurchaseMade {
-            purchase: view(&p, s.holder_id),
+            purchase: view(&p, s.holder_id, Shown::Whole),
             balance: None,
             repeated: true,
         }),
         PurchaseStart::Charged { purchase, balance } => Ok(PurchaseMade {
-            purchase: view(&purchase, s.holder_id),
+            purchase: view(&purchase, s.holder_id, Shown::Whole),
             balance: Some(balance),
             repeated: false,
         }),
@@ -273,6 +281,7 @@ async fn charge(
     quantity: i64,
     account: String,
     request_key: &str,
+    now: DateTime<Utc>,
 ) -> Result<Result<PurchaseStart, Problem>, AppError> {
     let Some(biller) = state.billers.selling(utility).cloned() else {
         return Ok(Err(Problem::BillerUnavailable));
@@ -283,7 +292,6 @@ async fn charge(
         .get(&state.db)
         .await?
         .ok_or_else(|| super::internal("no campus profile"))?;
-    let now = state.now();
     let reference = new_reference(utility, now);
     let audit = Audit {
         actor: by.actor,
@@ -333,9 +341,26 @@ pub async fn save_autobuy(
     password: &str,
 ) -> Result<(), AppError> {
     let utility = utility_of(utility)?;
-    let setting = rules::check_autobuy(utility, below, quantity).map_err(AppError::Rejected)?;
+    let (below_milli, quantity) =
+        rules::check_autobuy(utility, below, quantity).map_err(AppError::Rejected)?;
+    // For the room bound now: binding another room later leaves this one's setting idle.
+    let room = state
+        .db
+        .utility_accounts(s.holder_id)
+        .await?
+        .room
+        .map(|b| b.account)
+        .ok_or(AppError::Rejected(Problem::NoUtilityAccount))?;
     super::portal::confirm_password(state, s, password).await?;
-    let after = Fact::Text(format!("{utility}: < {} → {}", setting.0 / 1000, setting.1));
+    let after = Fact::Text(format!(
+        "{utility} {room}: < {} → {quantity}",
+        below_milli / 1000
+    ));
+    let setting = super::store::AutoBuySetting {
+        room,
+        below_milli,
+        quantity,
+    };
     set_autobuy(state, s, client, utility, Some(setting), after).await
 }
 
@@ -360,7 +385,7 @@ async fn set_autobuy(
     s: &HolderSession,
     client: &Client,
     utility: Utility,
-    setting: Option<(i64, i64)>,
+    setting: Option<super::store::AutoBuySetting>,
     after: Fact,
 ) -> Result<(), AppError> {
     let audit = Audit {
@@ -379,7 +404,7 @@ async fn set_autobuy(
     };
     state
         .db
-        .save_autobuy(s.holder_id, utility, setting, state.now(), audit)
+        .save_autobuy(s.holder_id, utility, setting.as_ref(), state.now(), audit)
         .await?;
     Ok(())
 }
@@ -388,45 +413,75 @@ async fn set_autobuy(
 /// utility and campus day (its form key), from the balance, within the daily limit. Answers
 /// how many purchases were charged.
 pub async fn auto_buy(state: &AppState) -> Result<usize, AppError> {
-    let today = super::domain::calendar::campus_date(state.now());
     let mut charged = 0;
     for setting in state.db.autobuys(None).await? {
-        let Some(room) = setting.room else { continue };
-        let Some(biller) = state.billers.selling(setting.utility) else {
-            continue;
-        };
-        let reading = match biller.lookup(setting.utility, &room).await {
-            Ok(reading) => reading.and_then(|r| r.left_milli),
-            Err(e) => {
-                tracing::warn!(error = %e, "biller lookup failed; automatic top-up waits");
-                continue;
-            }
-        };
-        if !rules::wants_autobuy(reading, setting.below_milli) {
-            continue;
-        }
-        let by = Buyer {
-            holder_id: setting.holder_id,
-            actor: Actor::System,
-            reason: AUTO_REASON.to_string(),
-            ip: String::new(),
-        };
-        let key = rules::autobuy_key(setting.utility, today);
-        match charge(state, &by, setting.utility, setting.quantity, room, &key).await? {
-            Ok(PurchaseStart::Charged { .. }) => charged += 1,
-            Ok(PurchaseStart::Earlier(_)) => {}
-            Err(problem) => tracing::info!(
-                holder_id = setting.holder_id,
-                ?problem,
-                "automatic room top-up not made"
-            ),
+        match auto_buy_one(state, &setting).await {
+            Ok(true) => charged += 1,
+            Ok(false) => {}
+            // One holder's failure does not hold up the others' top-ups.
+            Err(e) => tracing::error!(holder_id = setting.holder_id, error = %e,
+                "automatic room top-up could not run"),
         }
     }
     Ok(charged)
 }
 
-/// The audit record's reason of an automatic room top-up.
-const AUTO_REASON: &str = "automatic room top-up (the holder's setting)";
+/// One holder's automatic top-up of one utility, for the room the setting was made for.
+/// Answers whether it charged a purchase.
+async fn auto_buy_one(state: &AppState, setting: &super::store::AutoBuy) -> Result<bool, AppError> {
+    let Some(biller) = state.billers.selling(setting.utility) else {
+        return Ok(false);
+    };
+    let reading = match biller.lookup(setting.utility, &setting.room).await {
+        Ok(reading) => reading.and_then(|r| r.left_milli),
+        Err(e) => {
+            tracing::warn!(error = %e, "biller lookup failed; automatic top-up waits");
+            return Ok(false);
+        }
+    };
+    // A purchase for this room's meter still on its way (a roommate's, or the holder's own)
+    // has not reached the reading yet.
+    let on_its_way = state
+        .db
+        .purchases_for(BoundKind::Room, &setting.room, 20)
+        .await?
+        .iter()
+        .any(|p| p.utility == setting.utility && p.status == PurchaseStatus::Pending);
+    if !rules::wants_autobuy(reading, setting.below_milli, on_its_way) {
+        return Ok(false);
+    }
+    let by = Buyer {
+        holder_id: setting.holder_id,
+        actor: Actor::System,
+        reason: Phrase::AutomaticTopUp.stored(),
+        ip: String::new(),
+    };
+    // The day's key and the daily limit from the same moment.
+    let now = state.now();
+    let key = rules::autobuy_key(setting.utility, super::domain::calendar::campus_date(now));
+    let started = charge(
+        state,
+        &by,
+        setting.utility,
+        setting.quantity,
+        setting.room.clone(),
+        &key,
+        now,
+    )
+    .await?;
+    match started {
+        Ok(PurchaseStart::Charged { .. }) => Ok(true),
+        Ok(PurchaseStart::Earlier(_)) => Ok(false),
+        Err(problem) => {
+            tracing::info!(
+                holder_id = setting.holder_id,
+                ?problem,
+                "automatic room top-up not made"
+            );
+            Ok(false)
+        }
+    }
+}
 
 /// Asks the purchase's biller to deliver. A biller that cannot be reached now is asked again
 /// by `follow_up`; the purchase waits, charged, meanwhile.
@@ -453,14 +508,14 @@ async fn settle(
     biller: &str,
     n: &DeliveryNotice,
 ) -> Result<PurchaseStatus, NoticeError> {
-    let outcome = match n.status.as_str() {
-        "delivered" => Outcome::Delivered {
+    let outcome = match rules::delivered(&n.status) {
+        Some(true) => Outcome::Delivered {
             biller_ref: n.biller_ref.clone(),
         },
-        "failed" => Outcome::Failed {
+        Some(false) => Outcome::Failed {
             reason: n.reason.clone(),
         },
-        other => return Err(NoticeError::Malformed(format!("status {other}"))),
+        None => return Err(NoticeError::Malformed(format!("status {}", n.status))),
     };
     let settled = state
         .db
@@ -546,8 +601,22 @@ pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
     Ok(())
 }
 
-/// Runs the sandbox billers' notifications into `notify`, and `follow_up` and `auto_buy` every
-/// minute.
+/// Runs `auto_buy` every minute.
+pub fn run_automatic_top_ups(state: AppState) {
+    // Its own task: reading meters must not hold up the billers' notifications.
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        every_minute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every_minute.tick().await;
+            if let Err(e) = auto_buy(&state).await {
+                tracing::error!(error = %e, "automatic room top-ups could not run");
+            }
+        }
+    });
+}
+
+/// Runs the sandbox billers' notifications into `notify`, and `follow_up` every minute.
 pub fn run(
     state: AppState,
     mut notices: tokio::sync::mpsc::UnboundedReceiver<super::billers::Notice>,
@@ -565,9 +634,6 @@ pub fn run(
                 _ = every_minute.tick() => {
                     if let Err(e) = follow_up(&state).await {
                         tracing::error!(error = %e, "purchase follow-up could not run");
-                    }
-                    if let Err(e) = auto_buy(&state).await {
-                        tracing::error!(error = %e, "automatic room top-ups could not run");
                     }
                 }
             }
@@ -604,7 +670,10 @@ pub async fn settlement(
     };
     let (from, until) = (
         local_midnight(date),
-        local_midnight(date + chrono::Duration::days(1)),
+        local_midnight(
+            date.succ_opt()
+                .ok_or(AppError::Rejected(Problem::DateFormat))?,
+        ),
     );
     let ours: Vec<PurchaseRow> = state
         .db
@@ -614,22 +683,41 @@ pub async fn settlement(
         tracing::warn!(biller = biller.code(), error = %e, "biller statement unavailable");
         AppError::Rejected(Problem::BillerUnavailable)
     };
+    let of_the_day: std::collections::HashSet<&str> =
+        ours.iter().map(|p| p.reference.as_str()).collect();
     let mut theirs: Vec<Theirs> = Vec::new();
     let mut listed = std::collections::HashSet::new();
-    for n in biller.statement(from, until).await.map_err(unavailable)? {
-        listed.insert(n.reference.clone());
-        theirs.push(Theirs {
-            reference: n.reference,
-            amount: Money::from_fen(n.amount_fen),
-            delivered: n.status == "delivered",
-        });
+    let mut statement = biller.statement(from, until).await.map_err(unavailable)?;
+    for p in ours.iter() {
+        // What the statement left out (delivered after midnight): the biller's word on it.
+        if !statement.iter().any(|n| n.reference == p.reference)
+            && let Some(n) = biller.outcome(&p.reference).await.map_err(unavailable)?
+            && n.reference == p.reference
+        {
+            statement.push(n);
+        }
     }
-    for p in ours.iter().filter(|p| !listed.contains(&p.reference)) {
-        if let Some(n) = biller.outcome(&p.reference).await.map_err(unavailable)? {
+    for n in statement {
+        let Some(delivered) = rules::delivered(&n.status) else {
+            tracing::warn!(biller = biller.code(), reference = %n.reference, status = %n.status,
+                "statement line with an unknown status left out");
+            continue;
+        };
+        // A purchase of another day delivered on this one is settled with its own day.
+        if !of_the_day.contains(n.reference.as_str())
+            && state
+                .db
+                .purchase(&n.reference)
+                .await?
+                .is_some_and(|p| p.biller == biller.code())
+        {
+            continue;
+        }
+        if listed.insert(n.reference.clone()) {
             theirs.push(Theirs {
                 reference: n.reference,
                 amount: Money::from_fen(n.amount_fen),
-                delivered: n.status == "delivered",
+                delivered,
             });
         }
     }

@@ -274,6 +274,16 @@ pub fn decide_outcome(
     }))
 }
 
+/// A biller's status word for a delivery: delivered (`Some(true)`), failed (`Some(false)`), or
+/// one we do not know (`None`: refused, never guessed).
+pub fn delivered(status: &str) -> Option<bool> {
+    match status {
+        "delivered" => Some(true),
+        "failed" => Some(false),
+        _ => None,
+    }
+}
+
 /// A failure reason as stored and shown: trimmed, at most 200 characters, never empty.
 pub fn failure_text(reason: &str) -> String {
     let reason = reason.trim();
@@ -334,10 +344,11 @@ pub fn check_autobuy(utility: Utility, below: &str, quantity: &str) -> Result<(i
     Ok((below * 1000, check_quantity(utility, quantity)?))
 }
 
-/// Whether an automatic top-up buys now: the meter was read, and reads below the threshold.
-/// (Once a day is the purchase's form key, `autobuy_key`.)
-pub fn wants_autobuy(reading_milli: Option<i64>, below_milli: i64) -> bool {
-    reading_milli.is_some_and(|r| r < below_milli)
+/// Whether an automatic top-up buys now: the meter was read, reads below the threshold, and no
+/// purchase for it is on its way (its units are not on the reading yet). Once a day is the
+/// purchase's form key, `autobuy_key`.
+pub fn wants_autobuy(reading_milli: Option<i64>, below_milli: i64, on_its_way: bool) -> bool {
+    !on_its_way && reading_milli.is_some_and(|r| r < below_milli)
 }
 
 /// The form key of a day's automatic top-up: one purchase per utility and campus day.
@@ -763,10 +774,11 @@ mod tests {
                 "{utility} {below} {quantity}"
             );
         }
-        assert!(wants_autobuy(Some(9_999), 10_000));
-        assert!(!wants_autobuy(Some(10_000), 10_000));
+        assert!(wants_autobuy(Some(9_999), 10_000, false));
+        assert!(!wants_autobuy(Some(9_999), 10_000, true), "one on its way");
+        assert!(!wants_autobuy(Some(10_000), 10_000, false));
         assert!(
-            !wants_autobuy(None, 10_000),
+            !wants_autobuy(None, 10_000, false),
             "an unread (offline) meter buys nothing"
         );
         let day = chrono::NaiveDate::from_ymd_opt(2026, 10, 14).unwrap_or_default();
@@ -780,5 +792,9 @@ mod tests {
         assert_eq!(failure_text(" meter full "), "meter full");
         assert_eq!(failure_text(&"x".repeat(500)).len(), 200);
         assert_eq!(entry_reference("E1"), "purchase:E1");
+        assert_eq!(delivered("delivered"), Some(true));
+        assert_eq!(delivered("failed"), Some(false));
+        assert_eq!(delivered("DELIVERED"), None);
+        assert_eq!(delivered(""), None);
     }
 }

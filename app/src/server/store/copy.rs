@@ -478,6 +478,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         &[
             ("holder_id", Int),
             ("utility", Text),
+            ("room", Text),
             ("below_milli", Int),
             ("quantity", Int),
             ("saved_at", Time),

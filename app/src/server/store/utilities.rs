@@ -36,15 +36,23 @@ impl UtilityAccounts {
     }
 }
 
-/// An automatic room top-up: below `below_milli` on the meter of `room`, buy `quantity`.
+/// An automatic room top-up's setting: below `below_milli` on the meter of `room`, buy
+/// `quantity`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoBuySetting {
+    pub room: String,
+    pub below_milli: i64,
+    pub quantity: i64,
+}
+
+/// An automatic room top-up that runs: its holder still has the room it was set for bound.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutoBuy {
     pub holder_id: i64,
     pub utility: Utility,
     pub below_milli: i64,
     pub quantity: i64,
-    /// The holder's bound room, if still bound.
-    pub room: Option<String>,
+    pub room: String,
 }
 
 /// A purchase to charge.
@@ -190,18 +198,19 @@ pub trait UtilityStore: Send + Sync {
         before: DateTime<Utc>,
     ) -> Result<Vec<PurchaseRow>, StoreError>;
 
-    /// Saves (or with `None` removes) a holder's automatic top-up of a room utility:
-    /// (threshold in thousandths, quantity), with its audit record.
+    /// Saves (or with `None` removes) a holder's automatic top-up of a room utility, with its
+    /// audit record.
     async fn save_autobuy(
         &self,
         holder_id: i64,
         utility: Utility,
-        setting: Option<(i64, i64)>,
+        setting: Option<&AutoBuySetting>,
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<(), StoreError>;
 
-    /// Automatic top-ups: one holder's, or with `None` every holder's.
+    /// Automatic top-ups whose holder still has their room bound: one holder's, or with
+    /// `None` every holder's.
     async fn autobuys(&self, holder_id: Option<i64>) -> Result<Vec<AutoBuy>, StoreError>;
 
     // ---- The sandbox billers' own side ----

@@ -12,8 +12,8 @@ use crate::server::domain::utilities::{
     self as rules, BuyerNow, Meter, Outcome, PurchaseNow, Settle,
 };
 use crate::server::store::{
-    Actor, Audit, AutoBuy, Bound, BoundKind, Finish, NewPurchase, PurchaseRow, PurchaseStart,
-    SandboxDelivery, Settled, StoreError, Ts, UtilityAccounts, UtilityStore,
+    Actor, Audit, AutoBuy, AutoBuySetting, Bound, BoundKind, Finish, NewPurchase, PurchaseRow,
+    PurchaseStart, SandboxDelivery, Settled, StoreError, Ts, UtilityAccounts, UtilityStore,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -436,7 +436,7 @@ impl UtilityStore for ThisStore {
         &self,
         holder_id: i64,
         utility: Utility,
-        setting: Option<(i64, i64)>,
+        setting: Option<&AutoBuySetting>,
         now: DateTime<Utc>,
         audit: Audit,
     ) -> Result<(), StoreError> {
@@ -447,15 +447,16 @@ impl UtilityStore for ThisStore {
                 .bind(utility)
                 .execute(&mut *tx)
                 .await?;
-            if let Some((below_milli, quantity)) = setting {
+            if let Some(setting) = setting {
                 sqlx::query(
-                    "INSERT INTO utility_autobuy (holder_id, utility, below_milli, quantity, saved_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO utility_autobuy (holder_id, utility, room, below_milli, quantity, saved_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(holder_id)
                 .bind(utility)
-                .bind(below_milli)
-                .bind(quantity)
+                .bind(&setting.room)
+                .bind(setting.below_milli)
+                .bind(setting.quantity)
                 .bind(Ts::new(now))
                 .execute(&mut *tx)
                 .await?;
@@ -466,10 +467,11 @@ impl UtilityStore for ThisStore {
     }
 
     async fn autobuys(&self, holder_id: Option<i64>) -> Result<Vec<AutoBuy>, StoreError> {
-        let rows: Vec<(i64, Utility, i64, i64, Option<String>)> = sqlx::query_as(
-            "SELECT b.holder_id, b.utility, b.below_milli, b.quantity, r.account
+        let rows: Vec<(i64, Utility, i64, i64, String)> = sqlx::query_as(
+            "SELECT b.holder_id, b.utility, b.below_milli, b.quantity, b.room
              FROM utility_autobuy b
-             LEFT JOIN utility_accounts r ON r.holder_id = b.holder_id AND r.kind = 'room'
+             JOIN utility_accounts r
+               ON r.holder_id = b.holder_id AND r.kind = 'room' AND r.account = b.room
              WHERE $1 IS NULL OR b.holder_id = $1
              ORDER BY b.holder_id, b.utility",
         )
