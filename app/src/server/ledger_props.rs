@@ -84,6 +84,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
 struct Bought {
     reference: String,
     fen: i64,
+    /// The campus day it was charged on.
+    day: i64,
     settled: Option<bool>,
 }
 
@@ -119,14 +121,17 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
         let payer = db.payer(holder, start_of(d)).await.unwrap().unwrap();
         history.insert(d, payer.spent_today.fen());
     }
-    // The model's payments (+) and refunds (−), by the day they were made.
-    let mut moves: Vec<(i64, i64)> = Vec::new();
-    let spent_since = |moves: &[(i64, i64)], d: i64| -> i64 {
+    // The model's payments and purchases (+) and refunds (−): the day each was made and the
+    // day of the sale it belongs to (a refund's is the reversed sale's). Since day `d` counts
+    // what was made since and belongs to a sale since: a refund of an earlier day's sale does
+    // not raise the allowance.
+    let mut moves: Vec<(i64, i64, i64)> = Vec::new();
+    let spent_since = |moves: &[(i64, i64, i64)], d: i64| -> i64 {
         history.get(&d).copied().unwrap_or(0)
             + moves
                 .iter()
-                .filter(|(on, _)| *on >= d)
-                .map(|(_, fen)| fen)
+                .filter(|(on, sale_day, _)| *on >= d && *sale_day >= d)
+                .map(|(_, _, fen)| fen)
                 .sum::<i64>()
     };
     let mut seen: HashMap<u8, PaymentOutcome> = HashMap::new();
@@ -194,9 +199,9 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     prop_assert_eq!(&out, first);
                 } else {
                     let spent_on = spent_since(&moves, on);
-                    // A refund of an earlier day's sale does not raise a day's allowance.
+                    prop_assert!(spent_on >= 0, "step {step}: spent {spent_on}");
                     let expected = if fen > profile.max_single_limit.fen()
-                        || spent_on.max(0) + fen > profile.max_daily_limit.fen()
+                        || spent_on + fen > profile.max_daily_limit.fen()
                     {
                         Some(Decline::LimitExceeded)
                     } else if fen > balance {
@@ -214,7 +219,7 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                             None,
                         ) => {
                             balance -= fen;
-                            moves.push((on, fen));
+                            moves.push((on, on, fen));
                             prop_assert_eq!(b.fen(), balance);
                             paid.push(Paid {
                                 journal_id: *journal_id,
@@ -256,8 +261,8 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     prop_assert_eq!(out, declined(Decline::RefundWindowPassed));
                 } else {
                     balance += payment.fen;
-                    // A refund counts on the day it is made, even for an earlier day's sale.
-                    moves.push((day, -payment.fen));
+                    // Made today; it counts only where its sale counts.
+                    moves.push((day, payment.day, -payment.fen));
                     let refunded_ok = matches!(out, PaymentOutcome::Approved { balance: b, .. } if b.fen() == balance);
                     prop_assert!(refunded_ok, "refund: {:?}", out);
                     payment.refunded = true;
@@ -306,7 +311,8 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         prop_assert_eq!(&out, &Err(Problem::PurchaseFormUsed), "step {}", step);
                     }
                 } else {
-                    let spent = spent_since(&moves, day).max(0);
+                    let spent = spent_since(&moves, day);
+                    prop_assert!(spent >= 0, "step {step}: spent {spent}");
                     let expected = if spent + fen > daily_limit {
                         Some(Problem::PurchaseOverDailyLimit {
                             left: Money::from_fen((daily_limit - spent).max(0)),
@@ -325,12 +331,13 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                             None,
                         ) => {
                             balance -= fen;
-                            moves.push((day, fen));
+                            moves.push((day, day, fen));
                             prop_assert_eq!(b.fen(), balance);
                             keys.insert(key, (purchase.reference.clone(), kwh));
                             bought.push(Bought {
                                 reference: purchase.reference.clone(),
                                 fen,
+                                day,
                                 settled: None,
                             });
                         }
@@ -364,12 +371,12 @@ async fn check_ops(url: &str, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 .await
                 .unwrap();
                 // Only the first outcome counts; a failure gives the money back, once, and
-                // counts on the day it is made (like a till refund).
+                // counts only where its purchase counts (like a till refund).
                 if purchase.settled.is_none() {
                     purchase.settled = Some(delivered);
                     if !delivered {
                         balance += purchase.fen;
-                        moves.push((day, -purchase.fen));
+                        moves.push((day, purchase.day, -purchase.fen));
                     }
                 }
             }

@@ -6,9 +6,10 @@ use super::{Broken, add, neg, sub};
 use crate::model::{AccountStatus, Decline, EntryKind, Money};
 use chrono::{DateTime, Utc};
 
-/// What counts towards the daily limits of what was paid today (payments less till refunds):
-/// never less than nothing. A refund made today of an earlier day's sale gives the money back
-/// but does not raise today's allowance.
+/// What counts towards the daily limits of what was paid today: never less than nothing. The
+/// stores count payments and purchases less the refunds of today's ones (`spent_sum!`); a
+/// refund made today of an earlier day's sale gives the money back but does not raise today's
+/// allowance. This guard keeps that true of any total a store might load.
 pub fn spent_for_limits(spent_today: Money) -> Money {
     spent_today.max(Money::ZERO)
 }
@@ -407,8 +408,8 @@ mod tests {
                 account(Active, 900, 90),
                 None,
             ),
-            // A refund today of yesterday's sale leaves spent_today negative: it does not raise
-            // today's allowance.
+            // A total below nothing (the stores never load one) does not raise today's
+            // allowance.
             (
                 "negative spent counts as zero",
                 ask(51, false),

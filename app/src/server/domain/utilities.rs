@@ -533,7 +533,7 @@ mod tests {
                 })),
             ),
             (buyer(Active, 100, 300, 280), 20, ok(80, 20)),
-            // Refunds of earlier days' sales do not raise today's allowance.
+            // A total below nothing (the stores never load one) does not raise today's allowance.
             (buyer(Active, 500, 300, -200), 300, ok(200, 300)),
             (
                 buyer(Active, 500, 300, -200),

@@ -14,19 +14,36 @@
 //! Every write loads under its backend's lock, asks `server::domain` what to do (a pure
 //! function), and applies the plan in the same transaction.
 
-/// SQL for what account `a` paid today, payments and purchases from billers less refunds, with
-/// today's start (local
-/// midnight) as parameter 2: the account's running total when it belongs to today, else the
-/// day's journal entries summed (migration 0009 explains the running total). The same text on
-/// both backends.
+/// SQL for what account `a` paid today, with today's start (local midnight) as parameter 2:
+/// the account's running total when it belongs to today, else `spent_sum!` since then
+/// (migration 0009 explains the running total). The same text on both backends.
 macro_rules! spent_today {
     () => {
         concat!(
-            "CASE WHEN a.spent_since = $2 THEN a.spent_fen ELSE
-           (SELECT CAST(COALESCE(-SUM(amount), 0) AS BIGINT) FROM journal_entries
-             WHERE account_id = a.id AND kind IN ",
+            "CASE WHEN a.spent_since = $2 THEN a.spent_fen ELSE ",
+            spent_sum!("$2"),
+            " END"
+        )
+    };
+}
+
+/// SQL for what account `a` paid since the moment `$since` (an SQL expression): its payments
+/// and purchases from billers made since then, less the refunds of those. A refund made since
+/// then of an earlier sale or purchase gives the money back but does not count: it would raise
+/// the day's allowance by what was spent on another day (`domain::payments::spent_for_limits`).
+/// Every refund names the entry it reverses (the journal's one-reversal index).
+macro_rules! spent_sum {
+    ($since:literal) => {
+        concat!(
+            "(SELECT CAST(COALESCE(-SUM(e.amount), 0) AS BIGINT) FROM journal_entries e
+               WHERE e.account_id = a.id AND e.kind IN ",
             spent_kinds!(),
-            " AND created_at >= $2) END"
+            " AND e.created_at >= ",
+            $since,
+            " AND (e.kind <> 'refund' OR EXISTS (SELECT 1 FROM journal_entries r
+                      WHERE r.id = e.reverses_id AND r.created_at >= ",
+            $since,
+            ")))"
         )
     };
 }

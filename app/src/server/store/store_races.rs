@@ -397,3 +397,74 @@ async fn one_request_id_for_two_accounts_charges_once() {
     assert!(outcomes.iter().all(|o| *o == outcomes[0]), "{outcomes:?}");
     assert_eq!(f.entries().await, entries + 1);
 }
+
+#[tokio::test]
+async fn a_refund_today_of_yesterdays_sale_leaves_todays_spending_alone() {
+    let f = fixture().await;
+    f.top_up(50_000, "refund-days-topup").await;
+    let refund = |payment_id, request_id: &str| Refund {
+        device_id: f.device,
+        merchant_id: f.merchant,
+        payment_id,
+        request_id: request_id.to_string(),
+        payload_hash: "h".into(),
+        window_start: test_now() - Duration::days(7),
+        now: test_now(),
+    };
+    let approved = |out: PaymentOutcome| match out {
+        PaymentOutcome::Approved { journal_id, .. } => journal_id,
+        other => panic!("{other:?}"),
+    };
+    let spent = || async {
+        let payer = f.db.payer(f.holder, f.day_start).await.expect("payer");
+        payer.expect("payer").spent_today
+    };
+    // Yesterday's sale of ¥40, then ¥10 and ¥7 paid today.
+    let mut yesterday = f.debit("refund-days-yesterday", 4_000);
+    yesterday.now = test_now() - Duration::days(1);
+    yesterday.day_start = f.day_start - Duration::days(1);
+    let old = approved(f.db.debit(yesterday).await.expect("debit"));
+    approved(
+        f.db.debit(f.debit("refund-days-today", 1_000))
+            .await
+            .expect("debit"),
+    );
+    let today = approved(
+        f.db.debit(f.debit("refund-days-today-2", 700))
+            .await
+            .expect("debit"),
+    );
+    let before = spent().await;
+    // Refunding yesterday's sale today gives the money back but leaves today's total alone.
+    approved(
+        f.db.refund(refund(old, "refund-days-r1"))
+            .await
+            .expect("refund"),
+    );
+    assert_eq!(spent().await, before);
+    // The next payment's running total starts from that total, and agrees with the journal.
+    approved(
+        f.db.debit(f.debit("refund-days-today-3", 100))
+            .await
+            .expect("debit"),
+    );
+    assert_eq!(
+        spent().await,
+        before.checked_add(Money::yuan(1)).expect("sum")
+    );
+    f.entries().await;
+    // Refunding one of today's sales lowers today's total by its amount.
+    approved(
+        f.db.refund(refund(today, "refund-days-r2"))
+            .await
+            .expect("refund"),
+    );
+    assert_eq!(
+        spent().await,
+        before
+            .checked_add(Money::yuan(1))
+            .and_then(|m| m.checked_sub(Money::yuan(7)))
+            .expect("sum")
+    );
+    f.entries().await;
+}

@@ -303,11 +303,9 @@ async fn ledger_check(pool: &Pool) -> Result<LedgerCheck, StoreError> {
         }
     }
     let spent = sqlx::query_as::<_, (i64, i64, i64)>(concat!(
-        "SELECT a.id, a.spent_fen, (SELECT CAST(COALESCE(-SUM(amount), 0) AS BIGINT) FROM journal_entries
-             WHERE account_id = a.id AND kind IN ",
-        spent_kinds!(),
-        " AND created_at >= a.spent_since)
-         FROM accounts a WHERE a.spent_since IS NOT NULL ORDER BY a.id"
+        "SELECT a.id, a.spent_fen, ",
+        spent_sum!("a.spent_since"),
+        " FROM accounts a WHERE a.spent_since IS NOT NULL ORDER BY a.id"
     ))
     .fetch_all(pool)
     .await?;
