@@ -406,7 +406,8 @@ text_enum!(
         FailedButCharged => "failed_but_charged",
         DeliveredButRefunded => "delivered_but_refunded",
         AmountDiffers => "amount_differs",
-        UnknownToUs => "unknown_to_us"
+        UnknownToUs => "unknown_to_us",
+        ListedTwice => "listed_twice"
     }
 );
 text_enum!(

@@ -77,6 +77,24 @@ pub struct DifferenceView {
     pub theirs: Option<Money>,
 }
 
+/// What a biller's day comes to: our purchases and the biller's deliveries, with every
+/// difference listed (`server::domain::settlement::settle` makes it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// Our purchases, and what we charged for them.
+    pub purchases: i64,
+    pub charged: Money,
+    /// Of those, delivered and refunded (by our books).
+    pub delivered: Money,
+    pub refunded: Money,
+    /// The biller's deliveries, and their money.
+    pub confirmed: i64,
+    pub confirmed_amount: Money,
+    /// Purchases whose outcome and amount agree.
+    pub matched: i64,
+    pub differences: Vec<DifferenceView>,
+}
+
 /// A biller's settlement for one campus day: our purchases against the biller's statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillerSettlement {
@@ -85,12 +103,6 @@ pub struct BillerSettlement {
     pub biller: String,
     /// The campus date (`YYYY-MM-DD`).
     pub day: String,
-    pub purchases: i64,
-    pub charged: Money,
-    pub delivered: Money,
-    pub refunded: Money,
-    pub confirmed: i64,
-    pub confirmed_amount: Money,
-    pub matched: i64,
-    pub differences: Vec<DifferenceView>,
+    #[serde(flatten)]
+    pub settlement: Settlement,
 }

@@ -734,13 +734,6 @@ pub async fn settlement(
         billers: codes,
         biller: biller.code().to_string(),
         day: date.to_string(),
-        purchases: s.purchases,
-        charged: s.charged,
-        delivered: s.delivered,
-        refunded: s.refunded,
-        confirmed: s.confirmed,
-        confirmed_amount: s.confirmed_amount,
-        matched: s.matched,
-        differences: s.differences,
+        settlement: s,
     })
 }

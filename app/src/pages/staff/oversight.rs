@@ -284,11 +284,11 @@ fn BillerSettlementPanel() -> impl IntoView {
                                 </form>
                                 <p data-testid="biller-totals">
                                     {t!(i18n, utilities.settlement_totals,
-                                        purchases = s.purchases, charged = money(s.charged), delivered = money(s.delivered),
-                                        refunded = money(s.refunded), confirmed = s.confirmed,
-                                        confirmed_amount = money(s.confirmed_amount), matched = s.matched)}
+                                        purchases = s.settlement.purchases, charged = money(s.settlement.charged), delivered = money(s.settlement.delivered),
+                                        refunded = money(s.settlement.refunded), confirmed = s.settlement.confirmed,
+                                        confirmed_amount = money(s.settlement.confirmed_amount), matched = s.settlement.matched)}
                                 </p>
-                                {if s.differences.is_empty() {
+                                {if s.settlement.differences.is_empty() {
                                     view! { <p data-testid="biller-matched"><strong class="ok">{t!(i18n, utilities.settlement_none)}</strong></p> }.into_any()
                                 } else {
                                     view! {
@@ -300,7 +300,7 @@ fn BillerSettlementPanel() -> impl IntoView {
                                                 <th class="num">{t!(i18n, utilities.settlement_ours)}</th>
                                                 <th class="num">{t!(i18n, utilities.settlement_theirs)}</th>
                                             </tr></thead>
-                                            <tbody>{s.differences.iter().map(|d| {
+                                            <tbody>{s.settlement.differences.iter().map(|d| {
                                                 let kind = d.kind;
                                                 view! {
                                                     <tr data-kind=kind.as_str()>
@@ -334,6 +334,7 @@ fn difference_label(i18n: leptos_i18n::I18nContext<Locale>, kind: DifferenceKind
         }
         DifferenceKind::AmountDiffers => t_string!(i18n, utilities.diff_amount_differs),
         DifferenceKind::UnknownToUs => t_string!(i18n, utilities.diff_unknown_to_us),
+        DifferenceKind::ListedTwice => t_string!(i18n, utilities.diff_listed_twice),
     }
     .to_string()
 }

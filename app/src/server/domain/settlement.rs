@@ -10,6 +10,7 @@
 //!   away;
 //! - the amounts differ (`AmountDiffers`);
 //! - the biller delivered something we have no purchase for (`UnknownToUs`);
+//! - the biller lists one reference more than once (`ListedTwice`);
 //! - the outcome has not come yet (`Pending`).
 
 use crate::model::{DifferenceKind, Money, PurchaseStatus};
@@ -35,31 +36,30 @@ pub struct Theirs {
 /// report shows it).
 pub use crate::utility_model::DifferenceView as Difference;
 
-/// The day's settlement.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Settlement {
-    /// Our purchases, and what we charged for them.
-    pub purchases: i64,
-    pub charged: Money,
-    /// Of those, delivered and refunded (by our books).
-    pub delivered: Money,
-    pub refunded: Money,
-    /// The biller's deliveries, and their money.
-    pub confirmed: i64,
-    pub confirmed_amount: Money,
-    /// Purchases whose outcome and amount agree.
-    pub matched: i64,
-    pub differences: Vec<Difference>,
-}
+/// The day's settlement (the view the report shows).
+pub use crate::utility_model::Settlement;
 
-/// Matches the day's purchases with the biller's records (by reference; a reference twice in
-/// `theirs` counts once, the first).
+/// Matches the day's purchases with the biller's records, by reference. A reference the biller
+/// lists more than once counts once (the first record), and is listed as a difference of its
+/// own (`ListedTwice`, with the amount of each further record): a biller that records one
+/// delivery twice may bill the campus twice.
 pub fn settle(ours: &[Ours], theirs: &[Theirs]) -> Settlement {
     let mut by_reference: HashMap<&str, &Theirs> = HashMap::new();
-    for t in theirs {
-        by_reference.entry(t.reference.as_str()).or_insert(t);
-    }
     let mut s = Settlement::default();
+    let mut again: Vec<Difference> = Vec::new();
+    for t in theirs {
+        match by_reference.entry(t.reference.as_str()) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(t);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => again.push(Difference {
+                kind: DifferenceKind::ListedTwice,
+                reference: t.reference.clone(),
+                ours: None,
+                theirs: Some(t.amount),
+            }),
+        }
+    }
     let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let add = |total: &mut Money, amount: Money| {
         *total = total.checked_add(amount).unwrap_or(*total);
@@ -115,6 +115,7 @@ pub fn settle(ours: &[Ours], theirs: &[Theirs]) -> Settlement {
             ours: None,
             theirs: Some(t.amount),
         }));
+    s.differences.extend(again);
     s
 }
 
@@ -246,7 +247,35 @@ mod tests {
                     ours: None,
                     theirs: Some(Money::from_fen(1240))
                 },
+                // The first record of A counts; the second is listed.
+                Difference {
+                    kind: ListedTwice,
+                    reference: "A".into(),
+                    ours: None,
+                    theirs: Some(Money::from_fen(9999))
+                },
             ]
         );
+    }
+
+    #[test]
+    fn a_reference_listed_again_is_a_difference_each_time() {
+        let s = settle(
+            &[ours("A", 100, Delivered)],
+            &[
+                theirs("A", 100, true),
+                theirs("A", 100, true),
+                theirs("B", 50, false),
+                theirs("B", 50, true),
+            ],
+        );
+        // A matches once; B's first record (not delivered) counts, so nothing is unknown.
+        assert_eq!((s.matched, s.confirmed), (1, 1));
+        let got: Vec<(DifferenceKind, &str)> = s
+            .differences
+            .iter()
+            .map(|d| (d.kind, d.reference.as_str()))
+            .collect();
+        assert_eq!(got, vec![(ListedTwice, "A"), (ListedTwice, "B")]);
     }
 }
