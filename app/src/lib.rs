@@ -12,6 +12,7 @@ pub mod code_format;
 pub mod components;
 pub mod error;
 pub mod model;
+pub mod notice_model;
 pub mod pages;
 pub mod portal_model;
 #[cfg(feature = "ssr")]
@@ -113,6 +114,7 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("access") view=pages::portal::access::AccessPage ssr=SsrMode::Async />
                         <Route path=path!("bills") view=pages::portal::bills::BillsPage ssr=SsrMode::Async />
                         <Route path=path!("utilities") view=pages::portal::utilities::UtilitiesPage ssr=SsrMode::Async />
+                        <Route path=path!("notices") view=pages::portal::notices::NoticesPage ssr=SsrMode::Async />
                     </ParentRoute>
                     <Route path=path!("/found") view=pages::found::FoundCardsPage />
                     <Route path=path!("/staff/login") view=pages::staff::StaffLoginPage />

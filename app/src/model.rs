@@ -411,6 +411,45 @@ text_enum!(
     }
 );
 text_enum!(
+    /// What a notice in the portal's inbox is about (`server::domain::notices` decides which
+    /// events make one).
+    NoticeKind {
+        Payment => "payment",
+        LowBalance => "low_balance",
+        Topup => "topup",
+        AutoTopupFailed => "auto_topup_failed",
+        CardLost => "card_lost",
+        CardLifted => "card_lifted",
+        CardFound => "card_found",
+        CardReplaced => "card_replaced",
+        PasswordChanged => "password_changed",
+        PhoneBound => "phone_bound",
+        AccountFrozen => "account_frozen",
+        AccountUnfrozen => "account_unfrozen",
+        BillIssued => "bill_issued",
+        PurchaseRefunded => "purchase_refunded"
+    }
+);
+impl NoticeKind {
+    /// Security notices: about the card, the passwords, a phone or the account being stopped.
+    /// They cannot be switched off (and, once notices go out by e-mail and push, they ignore
+    /// quiet hours).
+    pub fn security(self) -> bool {
+        matches!(
+            self,
+            NoticeKind::CardLost
+                | NoticeKind::CardLifted
+                | NoticeKind::CardFound
+                | NoticeKind::CardReplaced
+                | NoticeKind::PasswordChanged
+                | NoticeKind::PhoneBound
+                | NoticeKind::AccountFrozen
+                | NoticeKind::AccountUnfrozen
+        )
+    }
+}
+
+text_enum!(
     /// Where a bill (待缴费) stands.
     BillStatus { Unpaid => "unpaid", Paid => "paid", Cancelled => "cancelled" }
 );

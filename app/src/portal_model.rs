@@ -168,6 +168,12 @@ pub enum Problem {
         min: i64,
         max: i64,
     },
+    // ---- Notices ----
+    /// A notice threshold is not an amount from ¥0.01 (¥0 for payments: every payment) to
+    /// `max`.
+    NoticeAmount {
+        max: Money,
+    },
     // ---- Announcements ----
     NoSuchAnnouncement,
     AnnouncementWithdrawn,
@@ -184,6 +190,8 @@ pub struct HolderBrief {
     pub code_name: crate::model::Localized,
     /// Opened by a remembered phone alone (no logged-in session): only the code page works.
     pub phone_only: bool,
+    /// Unread notices, for the bell.
+    pub unread: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

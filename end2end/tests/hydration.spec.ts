@@ -23,6 +23,7 @@ test("every portal page hydrates when opened directly", async ({ page }, info) =
     "/portal/access",
     "/portal/bills",
     "/portal/utilities",
+    "/portal/notices",
     "/portal/lost",
     "/portal/password",
     "/portal/limits",

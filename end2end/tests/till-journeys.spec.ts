@@ -37,6 +37,72 @@ function yuan(text: string): number {
   return Number(text.replace(/[^\d.-]/g, ""));
 }
 
+test("a till payment rings the bell; the inbox tells its amount and place; the choices save", async ({ page, request }, info) => {
+  const setup = tillSetup(info);
+  const student = new StudentPortal(page);
+  await student.signIn(setup.student);
+  await student.go("消息");
+  await expect(page).toHaveURL(/\/portal\/notices$/);
+  await student.hydrated();
+  // Whatever an earlier run told this student: read now, and the bell is quiet.
+  if (await student.testId("markRead").isVisible()) {
+    await student.testId("markRead").getByRole("button").click();
+    await expect(student.testId("markRead")).toHaveCount(0);
+  }
+  await expect(student.testId("unreadCount")).toHaveCount(0);
+  // Every payment, and no low-balance notice (whatever this student's balance is).
+  const form = student.testId("prefsForm");
+  await form.getByLabel("每笔消费都提醒").check();
+  await form.getByLabel("余额低于一定金额时提醒").uncheck();
+  await form.getByRole("button", { name: "保存" }).click();
+  await expect(student.testId("prefsSaved")).toBeVisible();
+
+  const pay = async (id: string, fen: number) => {
+    const sale = (await deviceCall(request, setup.pos, "/api/device/v1/pay", {
+      request_id: `${id}-${info.project.name}-${Date.now()}`,
+      amount_fen: fen,
+      card_serial: setup.student.card,
+    })).body;
+    expect(sale.approved).toBe(true);
+  };
+  await pay("bell", 1234);
+  await student.go("概览");
+  await expect(student.testId("balanceAmount")).toBeVisible();
+  await expect(student.testId("unreadCount")).toHaveText("1");
+  await student.go("消息");
+  const newest = student.testId("noticeList").locator("li").first();
+  await expect(newest).toContainText(`在${setup.merchant}消费 ¥12.34`);
+  await expect(newest).toHaveAttribute("data-read", "false");
+  await student.testId("markRead").getByRole("button").click();
+  await expect(newest).toHaveAttribute("data-read", "true");
+  // The bell follows without leaving the page.
+  await expect(student.testId("unreadCount")).toHaveCount(0);
+
+  // Only payments above ¥50: a wrong amount first, refused with the reason.
+  const above = form.getByLabel("超过以下金额时提醒（元）");
+  await form.getByLabel("只提醒超过一定金额的消费").check();
+  await above.fill("abc");
+  await form.getByRole("button", { name: "保存" }).click();
+  await expect(form.getByTestId("form-error")).toContainText("请输入 ¥0.01 至 ¥2000.00 之间的金额");
+  await above.fill("50");
+  await form.getByRole("button", { name: "保存" }).click();
+  await expect(student.testId("prefsSaved")).toBeVisible();
+  await page.reload();
+  await student.hydrated();
+  await expect(above).toHaveValue("50.00");
+  await expect(form.getByLabel("只提醒超过一定金额的消费")).toBeChecked();
+  // A small sale is no longer told.
+  await pay("quiet", 150);
+  await student.go("概览");
+  await expect(student.testId("balanceAmount")).toBeVisible();
+  await expect(student.testId("unreadCount")).toHaveCount(0);
+  // Back to every payment, as the next journeys expect nothing of it.
+  await student.go("消息");
+  await form.getByLabel("每笔消费都提醒").check();
+  await form.getByRole("button", { name: "保存" }).click();
+  await expect(student.testId("prefsSaved")).toBeVisible();
+});
+
 test("a cashier charges the student's 深职通码; the same digits again are refused as used", async ({ page, browser }, info) => {
   const setup = tillSetup(info);
   const student = new StudentPortal(page);

@@ -4,6 +4,7 @@
 pub mod announcements;
 pub mod bills;
 pub mod campus;
+pub mod notices;
 pub mod portal;
 pub mod staff;
 pub mod terminal;

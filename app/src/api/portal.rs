@@ -100,6 +100,7 @@ pub async fn me() -> Result<Option<HolderBrief>, AppError> {
                 student_no: s.student_no,
                 must_change_password: s.must_change_password,
                 phone_only: false,
+                unread: state.db.unread_notices(s.holder_id).await?,
             }),
             // A remembered phone alone: the code page only.
             None => match crate::server::phone::binding(&state, &client, state.now()).await? {
@@ -113,6 +114,7 @@ pub async fn me() -> Result<Option<HolderBrief>, AppError> {
                         student_no: h.student_no,
                         must_change_password: false,
                         phone_only: true,
+                        unread: 0,
                     }),
                 None => None,
             },

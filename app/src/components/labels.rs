@@ -150,6 +150,9 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
             max = max.to_string()
         )
         .to_string(),
+        Problem::NoticeAmount { max } => {
+            t_string!(i18n, problem.notice_amount, max = max.to_string()).to_string()
+        }
         Problem::NoSuchAnnouncement => t_string!(i18n, problem.no_such_announcement).to_string(),
         Problem::AnnouncementWithdrawn => {
             t_string!(i18n, problem.announcement_withdrawn).to_string()

@@ -19,6 +19,7 @@ pub mod kiosk;
 pub mod ledger;
 #[cfg(test)]
 mod ledger_props;
+pub mod notices;
 pub mod password;
 pub mod paycode;
 pub mod phone;

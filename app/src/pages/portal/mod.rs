@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod history;
 pub mod limits;
 pub mod lost;
+pub mod notices;
 pub mod password;
 pub mod profile;
 pub mod topup;
@@ -26,11 +27,18 @@ use leptos_router::hooks::use_location;
 /// The 深职通码 page: the one a remembered phone opens without a password.
 pub const CODE_PAGE: &str = "/portal/code";
 
+/// Bumped by a page that changed what the layout shows (notices marked read): the layout loads
+/// the holder again, so the bell's count follows without a navigation.
+#[derive(Clone, Copy)]
+pub struct HolderChanged(pub RwSignal<u32>);
+
 #[component]
 pub fn PortalLayout() -> impl IntoView {
     let i18n = use_i18n();
     let location = use_location();
-    let holder = Resource::new(move || location.pathname.get(), |_| me());
+    let changed = RwSignal::new(0u32);
+    provide_context(HolderChanged(changed));
+    let holder = Resource::new(move || (location.pathname.get(), changed.get()), |_| me());
     let logout = ServerAction::<Logout>::new();
     // The guard and the navigation sit in their own transition; the page (the outlet) is not
     // inside it, so navigating between portal pages does not rebuild the page around it.
@@ -63,7 +71,7 @@ pub fn PortalLayout() -> impl IntoView {
                                     <button type="submit" class="link-button" data-testid="logout">{t!(i18n, nav.logout)}</button>
                                 </ActionForm>
                             </div>
-                            {(!h.must_change_password).then(|| view! { <PortalNav code_name=h.code_name.clone() /> })}
+                            {(!h.must_change_password).then(|| view! { <PortalNav code_name=h.code_name.clone() unread=h.unread /> })}
                         }
                             .into_any()
                     }
@@ -83,12 +91,17 @@ pub fn PortalLayout() -> impl IntoView {
 /// guard, and a boundary created there would be numbered differently on the server and in the
 /// browser, breaking the hydration of the page below it.
 #[component]
-fn PortalNav(code_name: Localized) -> impl IntoView {
+fn PortalNav(code_name: Localized, unread: i64) -> impl IntoView {
     let code = localized(&code_name);
     let i18n = use_i18n();
     view! {
         <nav class="portal-nav" aria-label=move || t_string!(i18n, portal.nav_label)>
             <A href="/portal" exact=true>{t!(i18n, portal.dashboard)}</A>
+            <A href="/portal/notices" attr:class="bell" attr:data-testid="bell"
+                attr:aria-label=move || t_string!(i18n, notices.bell_label, count = unread.to_string()).to_string()>
+                {t!(i18n, notices.nav)}
+                {(unread > 0).then(|| view! { <span class="badge" data-testid="unread-count">{unread.min(99)}</span> })}
+            </A>
             <A href="/portal/code">{t!(i18n, portal.code, code = code.clone())}</A>
             <A href="/portal/topup">{t!(i18n, portal.topup)}</A>
             <A href="/portal/bills">{t!(i18n, portal.bills)}</A>

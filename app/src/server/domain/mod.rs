@@ -12,6 +12,7 @@
 //! - `accounts`: freezing, closing with its payout, a status set by the office;
 //! - `corrections`: correcting a payment, alone or on a second person's approval;
 //! - `masking`: what of a name or number a screen may show;
+//! - `notices`: which events make a notice in the holder's inbox, and the holder's choices;
 //! - `calendar`: the campus day (UTC+8), from which daily limits and the day's reports count;
 //! - `audit`: the reason every staff change must give, and who decides a two-person request;
 //! - `shifts`: an operator's shifts, the cash credited against the cash counted;
@@ -32,6 +33,7 @@ pub mod calendar;
 pub mod cards;
 pub mod corrections;
 pub mod masking;
+pub mod notices;
 pub mod payments;
 pub mod sessions;
 pub mod settlement;

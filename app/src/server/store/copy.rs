@@ -510,6 +510,32 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
         ],
     ),
     (
+        "notices",
+        &[
+            ("id", Int),
+            ("holder_id", Int),
+            ("kind", Text),
+            ("security", Bool),
+            ("amount", Int),
+            ("balance", Int),
+            ("merchant_id", Int),
+            ("created_at", Time),
+            ("read_at", Time),
+        ],
+    ),
+    (
+        "notice_prefs",
+        &[
+            ("holder_id", Int),
+            ("payment_above", Int),
+            ("low_balance_below", Int),
+            ("topups", Bool),
+            ("bills", Bool),
+            ("utilities", Bool),
+            ("saved_at", Time),
+        ],
+    ),
+    (
         "announcements",
         &[
             ("id", Int),
@@ -552,6 +578,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "bills",
     "announcements",
     "utility_purchases",
+    "notices",
 ];
 
 /// Rows per INSERT.

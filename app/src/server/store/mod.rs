@@ -3,7 +3,7 @@
 //! and no driver type leaves this module: callers see domain types and `StoreError`.
 //!
 //! Layout (see `docs/architecture.md`):
-//! - this file, `staff.rs`, `bills.rs`, `announcements.rs` and `utilities.rs`: the traits and
+//! - this file, `staff.rs`, `bills.rs`, `announcements.rs`, `utilities.rs` and `notices.rs`: the traits and
 //!   the rows they carry, one area each;
 //! - `sql/`: the SQL both backends run, written once and compiled once per backend (each
 //!   backend's `mod.rs` names its driver types and its transaction, lock and `LIKE` dialect);
@@ -62,6 +62,7 @@ mod bills;
 #[cfg(test)]
 mod campus_cache_tests;
 mod copy;
+mod notices;
 pub mod postgres;
 pub mod sqlite;
 pub mod staff;
@@ -86,6 +87,7 @@ use std::sync::Arc;
 pub use announcements::*;
 pub use bills::*;
 pub use copy::{CopyReport, copy_sqlite_to_postgres};
+pub use notices::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use staff::*;
@@ -236,6 +238,7 @@ pub trait Store:
     + BillStore
     + AnnouncementStore
     + UtilityStore
+    + NoticeStore
     + Send
     + Sync
     + 'static

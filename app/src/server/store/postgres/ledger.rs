@@ -92,6 +92,15 @@ async fn debit_in_tx(
                     "balance changed under a row lock".into(),
                 ));
             }
+            super::sql::notices::notify_payment(
+                conn,
+                account.holder_id,
+                d.amount,
+                (account.balance, plan.balance_after),
+                d.merchant_id,
+                d.now,
+            )
+            .await?;
             PaymentOutcome::Approved {
                 journal_id,
                 amount: d.amount,

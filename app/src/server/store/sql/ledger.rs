@@ -246,6 +246,7 @@ pub(super) async fn credit_in_tx(
     .fetch_one(&mut *conn)
     .await?;
     set_balance(conn, account.id, account.balance, new_balance).await?;
+    super::notices::notify_credit(conn, c.holder_id, c.kind, c.amount, new_balance, c.now).await?;
     Ok(CreditOutcome::Credited {
         journal_id,
         balance: new_balance,

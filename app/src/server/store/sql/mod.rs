@@ -21,6 +21,7 @@
 //! - `terminal`: the web tills and top-up orders;
 //! - `bills`: bills (待缴费) issued, paid and cancelled;
 //! - `announcements`: the card office's announcements;
+//! - `notices`: the holder's inbox, written in the transactions of the events it tells of;
 //! - `utilities`: 缴费 to billers (rooms, bindings, purchases) and the sandbox billers' meters.
 
 mod announcements;
@@ -30,6 +31,7 @@ mod ledger;
 
 #[allow(unused_imports)] // PostgreSQL's debit uses them; SQLite's writer has its own.
 pub(super) use ledger::{earlier_outcome, store_outcome};
+pub(super) mod notices;
 mod portal;
 mod staff;
 mod terminal;
@@ -62,12 +64,14 @@ fn opt_ts_of(row: &DbRow, column: &str) -> Result<Option<String>, StoreError> {
     Ok(row.try_get::<Option<Ts>, _>(column)?.map(Ts::text))
 }
 
-/// Writes an audit record inside the caller's transaction.
+/// Writes an audit record inside the caller's transaction, with the notice it makes for the
+/// holder it is about (`domain::notices::of_audit`).
 async fn insert_audit(
     conn: &mut Conn,
     audit: &Audit,
     now: impl Into<Ts>,
 ) -> Result<(), StoreError> {
+    let now: Ts = now.into();
     let (kind, id) = match audit.actor {
         Actor::Holder(id) => ("holder", Some(id)),
         Actor::Staff(id) => ("staff", Some(id)),
@@ -78,7 +82,7 @@ async fn insert_audit(
         "INSERT INTO audit_log (at, actor_kind, actor_id, action, holder_id, target, before_state, after_state, reason, ip)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(now.into())
+    .bind(now)
     .bind(kind)
     .bind(id)
     .bind(audit.action)
@@ -88,9 +92,9 @@ async fn insert_audit(
     .bind(audit.after.stored())
     .bind(&audit.reason)
     .bind(&audit.ip)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    notices::notify_audit(conn, audit, now).await
 }
 
 /// Ends a subject's live sessions except `keep`, and revokes their code keys.
@@ -227,6 +231,9 @@ async fn clear_attempts(
 /// The one place where concurrent changes of a balance are put in order.
 pub(super) struct LockedAccount {
     pub id: i64,
+    // Read by PostgreSQL's debit (the payment's notices); SQLite's writer reads it itself.
+    #[allow(dead_code)]
+    pub holder_id: i64,
     pub balance: Money,
     pub status: AccountStatus,
     // Read by PostgreSQL's debit; SQLite's ledger writer reads the row itself.
@@ -240,6 +247,7 @@ impl<'r> sqlx::FromRow<'r, DbRow> for LockedAccount {
     fn from_row(row: &'r DbRow) -> Result<Self, sqlx::Error> {
         Ok(LockedAccount {
             id: row.try_get("id")?,
+            holder_id: row.try_get("holder_id")?,
             balance: Money::from_fen(row.try_get("balance")?),
             status: row.try_get("status")?,
             single_limit: Money::from_fen(row.try_get("single_limit")?),
@@ -250,7 +258,7 @@ impl<'r> sqlx::FromRow<'r, DbRow> for LockedAccount {
 
 pub(super) async fn lock_account(conn: &mut Conn, id: i64) -> Result<LockedAccount, StoreError> {
     Ok(sqlx::query_as(concat!(
-        "SELECT id, balance, status, single_limit, daily_limit FROM accounts WHERE id = $1",
+        "SELECT id, holder_id, balance, status, single_limit, daily_limit FROM accounts WHERE id = $1",
         for_update!(no_key)
     ))
     .bind(id)
@@ -263,7 +271,7 @@ async fn lock_account_of_holder(
     holder_id: i64,
 ) -> Result<LockedAccount, StoreError> {
     Ok(sqlx::query_as(concat!(
-        "SELECT id, balance, status, single_limit, daily_limit FROM accounts WHERE holder_id = $1",
+        "SELECT id, holder_id, balance, status, single_limit, daily_limit FROM accounts WHERE holder_id = $1",
         for_update!(no_key)
     ))
     .bind(holder_id)

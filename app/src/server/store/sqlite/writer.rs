@@ -147,6 +147,49 @@ fn write_batch(
     Ok(outcomes)
 }
 
+/// The payment's notices (`domain::notices::after_payment`), with the SQL of `sql::notices`.
+fn notify_payment(
+    conn: &Connection,
+    holder_id: i64,
+    d: &Debit,
+    balances: (Money, Money),
+    now: &str,
+) -> Result<(), StoreError> {
+    use super::sql::notices::{INSERT_SQL, PREFS_SQL, PrefsRow, prefs_of};
+    let row: Option<PrefsRow> = conn
+        .prepare_cached(PREFS_SQL)
+        .and_then(|mut s| {
+            s.query_row(named_params! {"$1": holder_id}, |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()
+        })
+        .map_err(sql_err)?;
+    let notices = crate::server::domain::notices::after_payment(
+        &prefs_of(row),
+        d.amount,
+        balances.0,
+        balances.1,
+        d.merchant_id,
+    );
+    for n in notices {
+        conn.prepare_cached(INSERT_SQL)
+            .and_then(|mut s| {
+                s.execute(named_params! {
+                    "$1": holder_id,
+                    "$2": n.kind.as_str(),
+                    "$3": n.kind.security(),
+                    "$4": n.amount.map(Money::fen),
+                    "$5": n.balance.map(Money::fen),
+                    "$6": n.merchant_id,
+                    "$7": now,
+                })
+            })
+            .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
 fn outcome_json(outcome: &PaymentOutcome) -> Result<String, StoreError> {
     serde_json::to_string(outcome).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -170,17 +213,33 @@ fn debit(conn: &Connection, d: &Debit) -> Result<PaymentOutcome, StoreError> {
     if let Some((hash, text)) = earlier {
         return super::super::earlier_answer(&hash, &text, &d.payload_hash);
     }
-    let (status, balance, single_limit, daily_limit, spent): (String, i64, i64, i64, i64) = conn
+    let (status, balance, single_limit, daily_limit, spent, holder_id): (
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = conn
         .prepare_cached(concat!(
             "SELECT a.status, a.balance, a.single_limit, a.daily_limit, ",
             spent_today!(),
-            " FROM accounts a WHERE a.id = $1"
+            ", a.holder_id FROM accounts a WHERE a.id = $1"
         ))
         .and_then(|mut s| {
             // By name: SQLite numbers `$N` parameters in order of appearance, not by N.
             s.query_row(
                 named_params! {"$1": d.account_id, "$2": ts(d.day_start)},
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )
         })
         .map_err(sql_err)?;
@@ -242,6 +301,13 @@ fn debit(conn: &Connection, d: &Debit) -> Result<PaymentOutcome, StoreError> {
                     "balance changed under a write lock".into(),
                 ));
             }
+            notify_payment(
+                conn,
+                holder_id,
+                d,
+                (account.balance, plan.balance_after),
+                &now,
+            )?;
             PaymentOutcome::Approved {
                 journal_id,
                 amount: d.amount,

@@ -1,0 +1,59 @@
+//! The holder's inbox: notices about their own card, marking them read, and what to be told
+//! about. Each is the signed-in holder's own (`as_holder`).
+
+use crate::error::AppError;
+use crate::notice_model::{NoticePrefs, NoticesPage};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::server::notices;
+
+/// The newest notices, the unread count and the holder's choices.
+#[server(prefix = "/api", endpoint = "notices")]
+pub async fn get_notices() -> Result<NoticesPage, AppError> {
+    crate::api::as_holder(false, |state, _client, s| async move {
+        notices::page(&state, s.holder_id).await
+    })
+    .await
+}
+
+/// Marks the notices up to `up_to` (the newest the page showed) read.
+#[server(prefix = "/api", endpoint = "mark_notices_read")]
+pub async fn mark_notices_read(up_to: String) -> Result<u64, AppError> {
+    crate::api::as_holder(false, |state, _client, s| async move {
+        let marked = notices::mark_read(&state, s.holder_id, &up_to).await?;
+        crate::api::after_plain_form("/portal/notices");
+        Ok(marked)
+    })
+    .await
+}
+
+/// Saves what the holder wants to be told about. `payments`: `every`, `above` or `none`;
+/// the check boxes are present when ticked.
+#[server(prefix = "/api", endpoint = "save_notice_prefs")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_notice_prefs(
+    payments: String,
+    #[server(default)] payment_above: String,
+    #[server(default)] low_balance: Option<String>,
+    #[server(default)] low_balance_below: String,
+    #[server(default)] topups: Option<String>,
+    #[server(default)] bills: Option<String>,
+    #[server(default)] utilities: Option<String>,
+) -> Result<NoticePrefs, AppError> {
+    crate::api::as_holder(false, |state, _client, s| async move {
+        let form = crate::server::domain::notices::PrefsForm {
+            payments: &payments,
+            payment_above: &payment_above,
+            low_balance: low_balance.is_some(),
+            low_balance_below: &low_balance_below,
+            topups: topups.is_some(),
+            bills: bills.is_some(),
+            utilities: utilities.is_some(),
+        };
+        let saved = notices::save_prefs(&state, s.holder_id, &form).await?;
+        crate::api::after_plain_form("/portal/notices?saved=1");
+        Ok(saved)
+    })
+    .await
+}

@@ -1,0 +1,56 @@
+//! What the portal's inbox sends to the browser: a cardholder's notices about their own card,
+//! the unread count for the bell, and what they chose to hear about.
+
+use crate::model::{Localized, Money, NoticeKind};
+use serde::{Deserialize, Serialize};
+
+/// One notice, newest first in the inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeView {
+    pub id: i64,
+    pub kind: NoticeKind,
+    /// RFC 3339.
+    pub at: String,
+    /// The money it is about and the balance after, where it is about money.
+    pub amount: Option<Money>,
+    pub balance: Option<Money>,
+    /// Where a payment was made.
+    pub place: Option<Localized>,
+    pub read: bool,
+}
+
+/// The inbox: the newest notices, how many are unread, and the holder's choices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticesPage {
+    pub notices: Vec<NoticeView>,
+    pub unread: i64,
+    pub prefs: NoticePrefs,
+}
+
+/// What a cardholder wants to hear about. Security notices (a lost report, a password or a
+/// phone changed, the account frozen) cannot be switched off and are not listed here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticePrefs {
+    /// Payments above this amount (zero: every payment); `None`: no payment notices.
+    pub payment_above: Option<Money>,
+    /// The balance falling below this amount; `None`: never.
+    pub low_balance_below: Option<Money>,
+    /// Top-ups credited, and automatic top-ups that failed.
+    pub topups: bool,
+    /// Bills issued to the holder.
+    pub bills: bool,
+    /// 缴费: a purchase that was not delivered and came back.
+    pub utilities: bool,
+}
+
+impl Default for NoticePrefs {
+    fn default() -> Self {
+        Self {
+            payment_above: Some(Money::ZERO),
+            low_balance_below: Some(Money::yuan(20)),
+            topups: true,
+            bills: true,
+            utilities: true,
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Which events make a notice in the cardholder's inbox, and what the holder may choose.
+//!
+//! A notice is written by the store in the same transaction as its event, so it exists exactly
+//! when the event committed. The store loads the holder's choices (`NoticePrefs`, the defaults
+//! when none were saved), asks here, and inserts what comes back:
+//! - a payment at a till: `after_payment` (above the holder's amount, and the balance crossing
+//!   below the holder's threshold);
+//! - a top-up credited: `after_credit`;
+//! - anything with an audit record about the holder (a lost report, a password changed, a bill
+//!   issued, a purchase refunded): `of_audit`, then `wanted`.
+//!
+//! Security notices (`NoticeKind::security`) are always made.
+
+use crate::model::{AuditAction, EntryKind, Money, NoticeKind};
+use crate::notice_model::NoticePrefs;
+use crate::portal_model::Problem;
+
+/// A notice to insert for the holder the event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewNotice {
+    pub kind: NoticeKind,
+    pub amount: Option<Money>,
+    pub balance: Option<Money>,
+    pub merchant_id: Option<i64>,
+}
+
+impl NewNotice {
+    pub fn plain(kind: NoticeKind) -> Self {
+        Self {
+            kind,
+            amount: None,
+            balance: None,
+            merchant_id: None,
+        }
+    }
+}
+
+/// The highest threshold a holder may set (for a payment or a low balance).
+pub const MAX_THRESHOLD: Money = Money::yuan(2_000);
+
+/// The notices of an approved payment of `amount` at `merchant_id` that took the balance from
+/// `before` to `after`: the payment, if it is above the holder's amount; the low balance, if
+/// this payment took it below the holder's threshold (once, when it crosses: the next payment
+/// below it says nothing more until a top-up lifts it again).
+pub fn after_payment(
+    prefs: &NoticePrefs,
+    amount: Money,
+    before: Money,
+    after: Money,
+    merchant_id: Option<i64>,
+) -> Vec<NewNotice> {
+    let mut out = Vec::new();
+    if prefs.payment_above.is_some_and(|above| amount > above) {
+        out.push(NewNotice {
+            kind: NoticeKind::Payment,
+            amount: Some(amount),
+            balance: Some(after),
+            merchant_id,
+        });
+    }
+    if let Some(below) = prefs.low_balance_below
+        && before >= below
+        && after < below
+    {
+        out.push(NewNotice {
+            kind: NoticeKind::LowBalance,
+            amount: Some(below),
+            balance: Some(after),
+            merchant_id: None,
+        });
+    }
+    out
+}
+
+/// The notice of money credited: a top-up (online, cash at the counter, automatic), if the
+/// holder wants those. Other credits (a refund, a correction) come with their own records.
+pub fn after_credit(
+    prefs: &NoticePrefs,
+    kind: EntryKind,
+    amount: Money,
+    balance: Money,
+) -> Option<NewNotice> {
+    (kind == EntryKind::Topup && prefs.topups).then_some(NewNotice {
+        kind: NoticeKind::Topup,
+        amount: Some(amount),
+        balance: Some(balance),
+        merchant_id: None,
+    })
+}
+
+/// The notice an audited action makes for the holder it is about, if any.
+pub fn of_audit(action: AuditAction) -> Option<NoticeKind> {
+    use AuditAction as A;
+    Some(match action {
+        A::CardReportLost => NoticeKind::CardLost,
+        A::CardLiftLost => NoticeKind::CardLifted,
+        A::CardFound => NoticeKind::CardFound,
+        A::CardReplace => NoticeKind::CardReplaced,
+        A::HolderChangeQueryPassword
+        | A::HolderChangeConsumptionPassword
+        | A::PasswordResetQuery
+        | A::PasswordResetConsumption => NoticeKind::PasswordChanged,
+        A::HolderPhoneBound => NoticeKind::PhoneBound,
+        A::AccountFreeze => NoticeKind::AccountFrozen,
+        A::AccountUnfreeze => NoticeKind::AccountUnfrozen,
+        A::BillIssue => NoticeKind::BillIssued,
+        A::UtilityRefund => NoticeKind::PurchaseRefunded,
+        A::TopupAutoFailed => NoticeKind::AutoTopupFailed,
+        _ => return None,
+    })
+}
+
+/// Whether the holder gets a notice of this kind (the thresholds of payments and low balances
+/// are `after_payment`'s).
+pub fn wanted(kind: NoticeKind, prefs: &NoticePrefs) -> bool {
+    match kind {
+        _ if kind.security() => true,
+        NoticeKind::Payment => prefs.payment_above.is_some(),
+        NoticeKind::LowBalance => prefs.low_balance_below.is_some(),
+        NoticeKind::Topup | NoticeKind::AutoTopupFailed => prefs.topups,
+        NoticeKind::BillIssued => prefs.bills,
+        NoticeKind::PurchaseRefunded => prefs.utilities,
+        _ => true,
+    }
+}
+
+/// The preferences form as sent: `payments` is `every`, `above` or `none`.
+#[derive(Debug, Clone, Default)]
+pub struct PrefsForm<'a> {
+    pub payments: &'a str,
+    pub payment_above: &'a str,
+    pub low_balance: bool,
+    pub low_balance_below: &'a str,
+    pub topups: bool,
+    pub bills: bool,
+    pub utilities: bool,
+}
+
+/// Reads the preferences form: an amount above which payments are told (¥0.01 up to
+/// `MAX_THRESHOLD`), and a low-balance threshold in the same range.
+pub fn read_prefs(form: &PrefsForm<'_>) -> Result<NoticePrefs, Problem> {
+    let refused = Problem::NoticeAmount { max: MAX_THRESHOLD };
+    let amount = |text: &str| -> Result<Money, Problem> {
+        match Money::parse_yuan(text) {
+            Ok(m) if m > Money::ZERO && m <= MAX_THRESHOLD => Ok(m),
+            _ => Err(refused.clone()),
+        }
+    };
+    let payment_above = match form.payments {
+        "every" => Some(Money::ZERO),
+        "above" => Some(amount(form.payment_above)?),
+        "none" => None,
+        _ => return Err(refused),
+    };
+    let low_balance_below = if form.low_balance {
+        Some(amount(form.low_balance_below)?)
+    } else {
+        None
+    };
+    Ok(NoticePrefs {
+        payment_above,
+        low_balance_below,
+        topups: form.topups,
+        bills: form.bills,
+        utilities: form.utilities,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn y(yuan: i64) -> Money {
+        Money::yuan(yuan)
+    }
+
+    fn prefs(payment_above: Option<i64>, low: Option<i64>) -> NoticePrefs {
+        NoticePrefs {
+            payment_above: payment_above.map(y),
+            low_balance_below: low.map(y),
+            ..NoticePrefs::default()
+        }
+    }
+
+    #[test]
+    fn a_payment_tells_what_the_holder_asked_for() {
+        use NoticeKind::{LowBalance, Payment};
+        // (prefs, amount, balance before, the kinds of notice)
+        let cases: &[(&str, NoticePrefs, i64, i64, &[NoticeKind])] = &[
+            (
+                "the defaults: every payment",
+                NoticePrefs::default(),
+                5,
+                100,
+                &[Payment],
+            ),
+            (
+                "above 50: 50 is not above",
+                prefs(Some(50), None),
+                50,
+                100,
+                &[],
+            ),
+            (
+                "above 50: 51 is",
+                prefs(Some(50), None),
+                51,
+                100,
+                &[Payment],
+            ),
+            ("no payment notices", prefs(None, None), 500, 1000, &[]),
+            (
+                "crossing below 20",
+                prefs(None, Some(20)),
+                10,
+                25,
+                &[LowBalance],
+            ),
+            (
+                "landing exactly on 20 is not below",
+                prefs(None, Some(20)),
+                5,
+                25,
+                &[],
+            ),
+            (
+                "already below: said once",
+                prefs(None, Some(20)),
+                5,
+                19,
+                &[],
+            ),
+            (
+                "from exactly 20 to below",
+                prefs(None, Some(20)),
+                1,
+                20,
+                &[LowBalance],
+            ),
+            (
+                "both",
+                prefs(Some(0), Some(20)),
+                30,
+                40,
+                &[Payment, LowBalance],
+            ),
+        ];
+        for (case, prefs, amount, before, want) in cases {
+            let got: Vec<NoticeKind> =
+                after_payment(prefs, y(*amount), y(*before), y(before - amount), Some(7))
+                    .iter()
+                    .map(|n| n.kind)
+                    .collect();
+            assert_eq!(&got, want, "{case}");
+        }
+        let paid = after_payment(&NoticePrefs::default(), y(12), y(100), y(88), Some(7));
+        assert_eq!(
+            paid,
+            vec![NewNotice {
+                kind: Payment,
+                amount: Some(y(12)),
+                balance: Some(y(88)),
+                merchant_id: Some(7),
+            }]
+        );
+    }
+
+    #[test]
+    fn top_ups_are_told_when_wanted_and_other_credits_not() {
+        let off = NoticePrefs {
+            topups: false,
+            ..NoticePrefs::default()
+        };
+        let on = NoticePrefs::default();
+        assert_eq!(
+            after_credit(&on, EntryKind::Topup, y(50), y(80)).map(|n| (n.kind, n.amount)),
+            Some((NoticeKind::Topup, Some(y(50))))
+        );
+        assert_eq!(after_credit(&off, EntryKind::Topup, y(50), y(80)), None);
+        assert_eq!(after_credit(&on, EntryKind::Refund, y(50), y(80)), None);
+        assert_eq!(after_credit(&on, EntryKind::Correction, y(50), y(80)), None);
+    }
+
+    #[test]
+    fn security_notices_cannot_be_switched_off() {
+        let nothing = NoticePrefs {
+            payment_above: None,
+            low_balance_below: None,
+            topups: false,
+            bills: false,
+            utilities: false,
+        };
+        for action in AuditAction::ALL {
+            let Some(kind) = of_audit(*action) else {
+                continue;
+            };
+            assert_eq!(wanted(kind, &nothing), kind.security(), "{action:?}");
+            assert!(wanted(kind, &NoticePrefs::default()), "{action:?}");
+        }
+        assert_eq!(
+            of_audit(AuditAction::CardReportLost),
+            Some(NoticeKind::CardLost)
+        );
+        assert_eq!(
+            of_audit(AuditAction::PasswordResetQuery),
+            Some(NoticeKind::PasswordChanged)
+        );
+        assert_eq!(of_audit(AuditAction::StaffCreate), None);
+        assert_eq!(of_audit(AuditAction::UtilityPurchase), None);
+    }
+
+    #[test]
+    fn the_form_is_read_or_refused() {
+        let refused = Err(Problem::NoticeAmount { max: MAX_THRESHOLD });
+        let form = |payments, above, low, below| PrefsForm {
+            payments,
+            payment_above: above,
+            low_balance: low,
+            low_balance_below: below,
+            topups: true,
+            bills: false,
+            utilities: true,
+        };
+        let ok = |above: Option<Money>, below: Option<Money>| {
+            Ok(NoticePrefs {
+                payment_above: above,
+                low_balance_below: below,
+                topups: true,
+                bills: false,
+                utilities: true,
+            })
+        };
+        let cases = [
+            (
+                form("every", "", true, "20"),
+                ok(Some(Money::ZERO), Some(y(20))),
+            ),
+            (
+                form("above", "49.5", false, ""),
+                ok(Some(Money::from_fen(4950)), None),
+            ),
+            (form("none", "junk", false, "junk"), ok(None, None)),
+            (form("above", "", false, ""), refused.clone()),
+            (form("above", "0", false, ""), refused.clone()),
+            (form("above", "2000.01", false, ""), refused.clone()),
+            (
+                form("above", "2000", true, "2000"),
+                ok(Some(y(2000)), Some(y(2000))),
+            ),
+            (form("every", "", true, "0"), refused.clone()),
+            (form("every", "", true, "-5"), refused.clone()),
+            (form("some", "", false, ""), refused.clone()),
+        ];
+        for (i, (form, want)) in cases.iter().enumerate() {
+            assert_eq!(&read_prefs(form), want, "case {i}");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The portal's inbox over real HTTP: a till payment makes exactly one notice with its amount
+//! and place (a retried payment none more), the holder's choices decide what is told, security
+//! notices cannot be switched off, and each holder sees and marks only their own.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+use app::model::Money;
+use helpers::device::{FRESH_QUERY_PASSWORD, device, fresh_holder};
+use helpers::{TestApp, call, login};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn inbox(app: &TestApp, cookie: &str) -> Value {
+    let (status, body, _) = call(app, Some(cookie), "notices", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn kinds(page: &Value) -> Vec<String> {
+    page["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn save(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    let (status, body, _) = call(app, Some(cookie), "save_notice_prefs", form).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_till_payment_makes_one_notice_with_its_amount_and_place() {
+    let app = TestApp::spawn(3).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let h = fresh_holder(&app, 1, Money::yuan(100)).await;
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    // The top-up that made the holder's balance is told (the default choices).
+    let first = inbox(&app, &cookie).await;
+    assert_eq!(kinds(&first), vec!["topup"], "{first}");
+    assert_eq!(first["notices"][0]["amount"], 10_000);
+    assert_eq!(first["unread"], 1);
+    // A sale of ¥18.50, sent three times by the till: one payment, one notice.
+    for _ in 0..3 {
+        let sale = pos
+            .pay(&app, "notice-sale-1", 1850, Some(&h.serial), None, None)
+            .await;
+        assert_eq!(sale["approved"], true, "{sale}");
+    }
+    let page = inbox(&app, &cookie).await;
+    assert_eq!(kinds(&page), vec!["payment", "topup"], "{page}");
+    let paid = &page["notices"][0];
+    assert_eq!(paid["amount"], 1850);
+    assert_eq!(paid["balance"], 10_000 - 1850);
+    assert_eq!(paid["place"]["zh"], "东区第一食堂", "{paid}");
+    assert_eq!(paid["read"], false);
+    assert_eq!(page["unread"], 2);
+    // The bell's count comes with the holder.
+    let (_, me, _) = call(&app, Some(&cookie), "me", &[]).await;
+    let me: Value = serde_json::from_str(&me).unwrap();
+    assert_eq!(me["unread"], 2, "{me}");
+    // Marking read up to the newest shown; a notice that comes later stays unread.
+    let newest = paid["id"].as_i64().unwrap().to_string();
+    let (status, marked, _) = call(
+        &app,
+        Some(&cookie),
+        "mark_notices_read",
+        &[("up_to", &newest)],
+    )
+    .await;
+    assert_eq!((status, marked.as_str()), (StatusCode::OK, "2"));
+    let sale = pos
+        .pay(&app, "notice-sale-2", 700, Some(&h.serial), None, None)
+        .await;
+    assert_eq!(sale["approved"], true, "{sale}");
+    let page = inbox(&app, &cookie).await;
+    assert_eq!(page["unread"], 1);
+    assert_eq!(page["notices"][0]["read"], false);
+    assert_eq!(page["notices"][1]["read"], true);
+    // A declined sale tells nothing.
+    let declined = pos
+        .pay(&app, "notice-sale-3", 100_000, Some(&h.serial), None, None)
+        .await;
+    assert_eq!(declined["approved"], false, "{declined}");
+    assert_eq!(
+        inbox(&app, &cookie).await["notices"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_holders_choices_decide_what_is_told_but_not_security() {
+    let app = TestApp::spawn(3).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let h = fresh_holder(&app, 2, Money::yuan(100)).await;
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    // Bad thresholds are refused with the reason, and nothing changes.
+    for form in [
+        &[("payments", "above"), ("payment_above", "0")][..],
+        &[("payments", "above"), ("payment_above", "2000.01")][..],
+        &[("payments", "above"), ("payment_above", "abc")][..],
+        &[
+            ("payments", "every"),
+            ("low_balance", "on"),
+            ("low_balance_below", ""),
+        ][..],
+        &[("payments", "sometimes")][..],
+    ] {
+        let (status, body) = save(&app, &cookie, form).await;
+        assert!(status.is_client_error(), "{form:?}: {status} {body}");
+        assert!(body.contains("notice_amount"), "{body}");
+    }
+    assert_eq!(
+        inbox(&app, &cookie).await["prefs"]["payment_above"],
+        0,
+        "the defaults stand"
+    );
+    // Only payments above ¥30, and a balance below ¥60; top-ups not told.
+    let (status, body) = save(
+        &app,
+        &cookie,
+        &[
+            ("payments", "above"),
+            ("payment_above", "30"),
+            ("low_balance", "on"),
+            ("low_balance_below", "60"),
+            ("bills", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let saved: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(saved["payment_above"], 3000);
+    assert_eq!(saved["low_balance_below"], 6000);
+    assert_eq!(saved["topups"], false);
+    let before = inbox(&app, &cookie).await["notices"]
+        .as_array()
+        .unwrap()
+        .len();
+    let pay = async |id: &str, fen: i64| {
+        let sale = pos.pay(&app, id, fen, Some(&h.serial), None, None).await;
+        assert_eq!(sale["approved"], true, "{sale}");
+    };
+    pay("choice-1", 3000).await; // ¥30 is not above ¥30; balance 70
+    pay("choice-2", 3001).await; // told; balance 39.99, below 60: told once
+    pay("choice-3", 500).await; // below already: nothing
+    let page = inbox(&app, &cookie).await;
+    let new: Vec<String> =
+        kinds(&page)[..page["notices"].as_array().unwrap().len() - before].to_vec();
+    assert_eq!(new, vec!["low_balance", "payment"], "{page}");
+    assert_eq!(page["notices"][0]["amount"], 6000);
+    assert_eq!(page["notices"][0]["balance"], 10_000 - 3000 - 3001);
+    // Nothing at all about payments or balances: a lost report is still told.
+    let (status, body) = save(&app, &cookie, &[("payments", "none")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    pay("choice-4", 100).await;
+    let (status, body, _) = call(
+        &app,
+        Some(&cookie),
+        "card_loss",
+        &[("password", FRESH_QUERY_PASSWORD), ("lost", "true")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page = inbox(&app, &cookie).await;
+    assert_eq!(kinds(&page)[0], "card_lost", "{page}");
+    assert_eq!(kinds(&page).len(), 4, "no payment notice: {page}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_holder_sees_and_marks_only_their_own() {
+    let app = TestApp::spawn(3).await;
+    let a = fresh_holder(&app, 3, Money::yuan(20)).await;
+    let b = fresh_holder(&app, 4, Money::yuan(30)).await;
+    let a_cookie = login(&app, &a.login, FRESH_QUERY_PASSWORD).await;
+    let b_cookie = login(&app, &b.login, FRESH_QUERY_PASSWORD).await;
+    let a_page = inbox(&app, &a_cookie).await;
+    let b_page = inbox(&app, &b_cookie).await;
+    assert_eq!(a_page["notices"][0]["amount"], 2000);
+    assert_eq!(b_page["notices"][0]["amount"], 3000);
+    // B marks "everything up to a huge number": only B's own.
+    let (status, marked, _) = call(
+        &app,
+        Some(&b_cookie),
+        "mark_notices_read",
+        &[("up_to", "999999999")],
+    )
+    .await;
+    assert_eq!((status, marked.as_str()), (StatusCode::OK, "1"));
+    assert_eq!(inbox(&app, &a_cookie).await["unread"], 1);
+    let (status, _, _) = call(
+        &app,
+        Some(&b_cookie),
+        "mark_notices_read",
+        &[("up_to", "x")],
+    )
+    .await;
+    assert!(status.is_client_error(), "{status}");
+    // No session: nothing.
+    for endpoint in ["notices", "mark_notices_read", "save_notice_prefs"] {
+        let (status, body, _) = call(
+            &app,
+            None,
+            endpoint,
+            &[("up_to", "1"), ("payments", "none")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{endpoint}: {body}");
+    }
+    app.stop().await;
+}
