@@ -216,3 +216,58 @@ async fn each_holder_sees_and_marks_only_their_own() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn bills_tell_each_holder_once_and_paying_one_can_cross_the_threshold() {
+    use helpers::staff::{ok, staff_login};
+    let app = TestApp::spawn(2).await;
+    let op = staff_login(&app, "operator").await;
+    let a = fresh_holder(&app, 5, Money::yuan(40)).await;
+    let b = fresh_holder(&app, 6, Money::yuan(40)).await;
+    let a_cookie = login(&app, &a.login, FRESH_QUERY_PASSWORD).await;
+    let b_cookie = login(&app, &b.login, FRESH_QUERY_PASSWORD).await;
+    // A list with two bills for A and one for B: each hears of theirs once.
+    let due = (app.state.now() + chrono::Duration::days(14) + chrono::Duration::hours(8))
+        .format("%Y-%m-%d")
+        .to_string();
+    let csv = format!(
+        "学号,项目,开单部门,金额,截止日期\n{a},补考费,教务处,25,{due}\n{a},图书逾期,图书馆,1,{due}\n{b},补考费,教务处,25,{due}\n",
+        a = a.login,
+        b = b.login
+    );
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/issue_bills",
+        &[("csv", &csv), ("file_name", "list.csv")],
+    )
+    .await;
+    ok(status, &body, "issue a list");
+    assert_eq!(
+        kinds(&inbox(&app, &a_cookie).await),
+        vec!["bill_issued", "topup"]
+    );
+    assert_eq!(
+        kinds(&inbox(&app, &b_cookie).await),
+        vec!["bill_issued", "topup"]
+    );
+    // A pays its ¥25 bill from ¥40: below the default ¥20, told with the balance.
+    let (_, bills, _) = call(&app, Some(&a_cookie), "bills", &[]).await;
+    let bills: Value = serde_json::from_str(&bills).unwrap();
+    let resit = bills["unpaid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["amount"] == 2500)
+        .unwrap_or_else(|| panic!("{bills}"))["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let (status, body, _) = call(&app, Some(&a_cookie), "pay_bill", &[("bill_id", &resit)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page = inbox(&app, &a_cookie).await;
+    assert_eq!(kinds(&page)[0], "low_balance", "{page}");
+    assert_eq!(page["notices"][0]["balance"], 1500);
+    assert_eq!(page["notices"][0]["amount"], 2000);
+    app.stop().await;
+}

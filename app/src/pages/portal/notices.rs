@@ -19,7 +19,7 @@ pub fn notice_text(i18n: leptos_i18n::I18nContext<Locale>, n: &NoticeView) -> St
     match n.kind {
         NoticeKind::Payment => match &n.place {
             Some(place) => {
-                let place = if crate::components::lang() == "en" {
+                let place = if i18n.get_locale() == Locale::en {
                     place.en.clone()
                 } else {
                     place.zh.clone()

@@ -58,18 +58,21 @@ pub fn after_payment(
             merchant_id,
         });
     }
-    if let Some(below) = prefs.low_balance_below
-        && before >= below
-        && after < below
-    {
-        out.push(NewNotice {
-            kind: NoticeKind::LowBalance,
-            amount: Some(below),
-            balance: Some(after),
-            merchant_id: None,
-        });
-    }
+    out.extend(low_balance(prefs, before, after));
     out
+}
+
+/// The low-balance notice of any debit (a till payment, a bill paid, a 缴费 purchase) that
+/// took the balance from `before` to `after`: when it crosses below the holder's threshold
+/// (once: the next debit below it says nothing more until a credit lifts it again).
+pub fn low_balance(prefs: &NoticePrefs, before: Money, after: Money) -> Option<NewNotice> {
+    let below = prefs.low_balance_below?;
+    (before >= below && after < below).then_some(NewNotice {
+        kind: NoticeKind::LowBalance,
+        amount: Some(below),
+        balance: Some(after),
+        merchant_id: None,
+    })
 }
 
 /// The notice of money credited: a top-up (online, cash at the counter, automatic), if the
@@ -263,6 +266,29 @@ mod tests {
                 merchant_id: Some(7),
             }]
         );
+    }
+
+    #[test]
+    fn any_debit_crossing_the_threshold_is_told_once() {
+        // (threshold, before, after, told)
+        let cases = [
+            (Some(20), 25, 19, true),
+            (Some(20), 20, 0, true),
+            (Some(20), 25, 20, false),
+            (Some(20), 19, 10, false),
+            (Some(20), 10, 30, false),
+            (None, 25, 5, false),
+        ];
+        for (below, before, after, told) in cases {
+            let got = low_balance(&prefs(None, below), y(before), y(after));
+            assert_eq!(got.is_some(), told, "{below:?} {before} → {after}");
+            if let Some(n) = got {
+                assert_eq!(
+                    (n.kind, n.amount, n.balance),
+                    (NoticeKind::LowBalance, below.map(y), Some(y(after)))
+                );
+            }
+        }
     }
 
     #[test]

@@ -31,7 +31,9 @@ macro_rules! spent_today {
 /// and purchases from billers made since then, less the refunds of those. A refund made since
 /// then of an earlier sale or purchase gives the money back but does not count: it would raise
 /// the day's allowance by what was spent on another day (`domain::payments::spent_for_limits`).
-/// Every refund names the entry it reverses (the journal's one-reversal index).
+/// Every refund the system makes names the entry it reverses (the journal's one-reversal
+/// index); a refund that names none (the demo campus's history) counts on the day it was made,
+/// as before.
 macro_rules! spent_sum {
     ($since:literal) => {
         concat!(
@@ -40,7 +42,7 @@ macro_rules! spent_sum {
             spent_kinds!(),
             " AND e.created_at >= ",
             $since,
-            " AND (e.kind <> 'refund' OR EXISTS (SELECT 1 FROM journal_entries r
+            " AND (e.kind <> 'refund' OR e.reverses_id IS NULL OR EXISTS (SELECT 1 FROM journal_entries r
                       WHERE r.id = e.reverses_id AND r.created_at >= ",
             $since,
             ")))"

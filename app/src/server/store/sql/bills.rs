@@ -4,7 +4,7 @@
 
 use super::{ThisStore, insert_audit, lock_account_of_holder, opt_ts_of, set_balance, ts_of};
 use crate::bill_model::{BillTotals, BillView, OfficeBillView};
-use crate::model::{BillStatus, Money};
+use crate::model::{BillStatus, Money, NoticeKind};
 use crate::portal_model::Problem;
 use crate::server::domain::bills::{self as rules, BillDraft, BillNow};
 use crate::server::store::{
@@ -123,11 +123,21 @@ impl BillStore for ThisStore {
             let issued: Vec<(i64, &BillDraft)> = ids.iter().copied().zip(drafts).collect();
             let mut audit = audit.clone();
             audit.after = rules::issued_audit(&issued)?;
-            // One bill's record is in its holder's trail too.
+            // One bill's record is in its holder's trail too (and its notice comes with it);
+            // the holders of a list's bills each hear of theirs once.
             if let [holder_id] = holders[..] {
                 audit.holder_id = Some(holder_id);
             }
             insert_audit(&mut tx, &audit, now).await?;
+            if audit.holder_id.is_none() {
+                let mut told = holders.clone();
+                told.sort_unstable();
+                told.dedup();
+                for holder_id in told {
+                    super::notices::notify_kind(&mut tx, holder_id, NoticeKind::BillIssued, now)
+                        .await?;
+                }
+            }
             Ok(Finish::Commit(Ok(ids)))
         })
     }
@@ -189,6 +199,13 @@ impl BillStore for ThisStore {
                 )));
             }
             set_balance(&mut tx, account.id, account.balance, plan.balance_after).await?;
+            super::notices::notify_debit(
+                &mut tx,
+                holder_id,
+                (account.balance, plan.balance_after),
+                now,
+            )
+            .await?;
             let mut audit = audit.clone();
             audit.after = plan.audit_after(bill_id, journal_id);
             insert_audit(&mut tx, &audit, now).await?;

@@ -99,16 +99,29 @@ pub(super) async fn notify_credit(
     insert_notices(conn, holder_id, &notices, now).await
 }
 
-/// The notice an audit record makes for the holder it is about (`domain::notices::of_audit`),
-/// inside the audit's transaction.
-pub(super) async fn notify_audit(
+/// The low-balance notice of a debit other than a till's (a bill paid, a 缴费 purchase), inside
+/// its transaction (`domain::notices::low_balance`).
+pub(super) async fn notify_debit(
     conn: &mut Conn,
-    audit: &Audit,
-    now: Ts,
+    holder_id: i64,
+    (before, after): (Money, Money),
+    now: impl Into<Ts>,
 ) -> Result<(), StoreError> {
-    let (Some(holder_id), Some(kind)) = (audit.holder_id, rules::of_audit(audit.action)) else {
-        return Ok(());
-    };
+    let prefs = load_prefs(conn, holder_id).await?;
+    let notices: Vec<NewNotice> = rules::low_balance(&prefs, before, after)
+        .into_iter()
+        .collect();
+    insert_notices(conn, holder_id, &notices, now).await
+}
+
+/// A notice without money of `kind` for a holder, if they want it (`domain::notices::wanted`),
+/// inside the caller's transaction.
+pub(super) async fn notify_kind(
+    conn: &mut Conn,
+    holder_id: i64,
+    kind: crate::model::NoticeKind,
+    now: impl Into<Ts>,
+) -> Result<(), StoreError> {
     if !kind.security() {
         let prefs = load_prefs(conn, holder_id).await?;
         if !rules::wanted(kind, &prefs) {
@@ -116,6 +129,19 @@ pub(super) async fn notify_audit(
         }
     }
     insert_notices(conn, holder_id, &[NewNotice::plain(kind)], now).await
+}
+
+/// The notice an audit record makes for the holder it is about (`domain::notices::of_audit`),
+/// inside the audit's transaction.
+pub(super) async fn notify_audit(
+    conn: &mut Conn,
+    audit: &Audit,
+    now: Ts,
+) -> Result<(), StoreError> {
+    match (audit.holder_id, rules::of_audit(audit.action)) {
+        (Some(holder_id), Some(kind)) => notify_kind(conn, holder_id, kind, now).await,
+        _ => Ok(()),
+    }
 }
 
 #[async_trait]

@@ -648,8 +648,12 @@ impl PortalStore for ThisStore {
     }
 
     async fn audit(&self, audit: Audit) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(insert_audit(&mut conn, &audit, self.clock.now()).await?)
+        // The record and the notice it makes, together.
+        let (audit, now) = (&audit, self.clock.now());
+        in_transaction!(self, |tx| {
+            insert_audit(&mut tx, audit, now).await?;
+            Ok(Finish::Commit(()))
+        })
     }
 }
 

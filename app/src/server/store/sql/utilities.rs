@@ -243,6 +243,13 @@ impl UtilityStore for ThisStore {
             .fetch_one(&mut *tx)
             .await?;
             set_balance(&mut tx, account.id, account.balance, plan.balance_after).await?;
+            super::notices::notify_debit(
+                &mut tx,
+                p.holder_id,
+                (account.balance, plan.balance_after),
+                now,
+            )
+            .await?;
             let mut audit = audit.clone();
             audit.after =
                 rules::purchase_audit(p.utility, p.quantity, &p.account, p.amount, entry_id);
