@@ -19,12 +19,23 @@ pub struct NoticeView {
     pub read: bool,
 }
 
-/// The inbox: the newest notices, how many are unread, and the holder's choices.
+/// The inbox: the newest notices, how many are unread, the holder's choices and e-mail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticesPage {
     pub notices: Vec<NoticeView>,
     pub unread: i64,
     pub prefs: NoticePrefs,
+    /// The holder's address for notices, if they gave one.
+    pub email: Option<EmailView>,
+    /// The campus has a mail server: notices can go out by e-mail.
+    pub email_available: bool,
+}
+
+/// A holder's address for notices: confirmed (its link opened), or waiting for that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailView {
+    pub address: String,
+    pub confirmed: bool,
 }
 
 /// What a cardholder wants to hear about. Security notices (a lost report, a password or a
@@ -53,4 +64,18 @@ impl Default for NoticePrefs {
             utilities: true,
         }
     }
+}
+
+/// An e-mail given up after its last try, for the operators (`/staff/reports`): whose, to
+/// which address (masked), what, how often it was tried and the mail server's last answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedNoticeView {
+    pub id: i64,
+    pub student_no: String,
+    pub address: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub last_error: String,
+    /// RFC 3339.
+    pub created_at: String,
 }

@@ -174,6 +174,10 @@ pub enum Problem {
     NoticeAmount {
         max: Money,
     },
+    /// Not an e-mail address.
+    EmailAddress,
+    /// The campus has no mail server configured.
+    EmailUnavailable,
     // ---- Announcements ----
     NoSuchAnnouncement,
     AnnouncementWithdrawn,

@@ -145,6 +145,19 @@ pub struct Settings {
     /// `clock_start`, so never in production.
     #[serde(default)]
     pub clock_control: bool,
+    /// The mail server notices go out through (`YIKATONG_SMTP_URL`): `smtps://user:password@host`,
+    /// `smtp://user:password@host:587?tls=required`, or `smtp://127.0.0.1:25` for a relay on
+    /// this machine. Unset: no e-mail, notices stay in the portal's inbox. Its password never
+    /// reaches a log.
+    #[serde(default)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of notices (`YIKATONG_MAIL_FROM`), e.g. `一卡通 <card@example.edu.cn>`.
+    #[serde(default)]
+    pub mail_from: Option<String>,
+    /// The portal's address as students reach it (`YIKATONG_PUBLIC_URL`), for the links in
+    /// e-mails, e.g. `https://card.example.edu.cn`.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 /// The defaults, as a serializable shape figment can merge under the other sources.

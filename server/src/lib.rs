@@ -194,6 +194,19 @@ pub async fn build_state_with_clock(
         app::server::utilities::run(state.clone(), heard);
         app::server::utilities::run_automatic_top_ups(state.clone());
     }
+    if let Some(url) = &settings.smtp_url {
+        use secrecy::ExposeSecret;
+        let (Some(from), Some(public_url)) = (&settings.mail_from, &settings.public_url) else {
+            return Err(StartupError::Usage(
+                "YIKATONG_SMTP_URL is set: set YIKATONG_MAIL_FROM (the sender, e.g. \"一卡通 <card@example.edu.cn>\") and YIKATONG_PUBLIC_URL (the portal's address for links, e.g. https://card.example.edu.cn) too".into(),
+            ));
+        };
+        let mailer = app::server::mail::Mailer::new(url.expose_secret(), from, public_url)
+            .map_err(StartupError::Usage)?;
+        let mailer = std::sync::Arc::new(mailer);
+        state.mailer = Some(mailer.clone());
+        mailer.start(state.clone());
+    }
     // Read the campus profile before the first page: no page waits for it afterwards.
     state.campus.get(&state.db).await?;
     // Code pages here hear of payments the other servers of the database make.
@@ -254,6 +267,7 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
         .route("/portal/history.csv", get(history_csv))
         .route("/events/pay-code", get(events::pay_code))
         .route("/staff/reports.csv", get(reports_csv))
+        .route("/email/confirm", get(confirm_email))
         .merge(if !clock_route(&state.clock, clock_control) {
             Router::new()
         } else {
@@ -707,6 +721,23 @@ async fn portal_guard(
 
 /// The holder's filtered history as CSV (UTF-8 with BOM, so spreadsheet programs read the
 /// Chinese correctly).
+/// A notices e-mail's confirmation link: confirms the address (no session needed: the link's
+/// token proves the mailbox) and sends the browser to the notices page, which says how it went.
+async fn confirm_email(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let token = query.get("token").map(String::as_str).unwrap_or("");
+    let confirmed = app::server::notices::confirm_email(&state, token).await?;
+    let to = if confirmed {
+        "/portal/notices?email=confirmed"
+    } else {
+        "/portal/notices?email=expired"
+    };
+    Ok(axum::response::Redirect::to(to).into_response())
+}
+
 async fn history_csv(
     State(state): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,

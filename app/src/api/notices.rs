@@ -1,8 +1,9 @@
-//! The holder's inbox: notices about their own card, marking them read, and what to be told
-//! about. Each is the signed-in holder's own (`as_holder`).
+//! The holder's inbox: notices about their own card, marking them read, what to be told
+//! about and the e-mail address (each the signed-in holder's own, `as_holder`); and the
+//! e-mails given up, for the operators (`guarded`).
 
 use crate::error::AppError;
-use crate::notice_model::{NoticePrefs, NoticesPage};
+use crate::notice_model::{FailedNoticeView, NoticePrefs, NoticesPage};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -54,6 +55,38 @@ pub async fn save_notice_prefs(
         let saved = notices::save_prefs(&state, s.holder_id, &form).await?;
         crate::api::after_plain_form("/portal/notices?saved=1");
         Ok(saved)
+    })
+    .await
+}
+
+/// Sends a confirmation link to `address`, which becomes the holder's address for notices
+/// once the link is opened.
+#[server(prefix = "/api", endpoint = "set_notice_email")]
+pub async fn set_notice_email(address: String) -> Result<String, AppError> {
+    crate::api::as_holder(false, |state, _client, s| async move {
+        let address = notices::request_email(&state, s.holder_id, &address).await?;
+        crate::api::after_plain_form("/portal/notices?email=sent");
+        Ok(address)
+    })
+    .await
+}
+
+/// Stops e-mails: forgets the holder's address.
+#[server(prefix = "/api", endpoint = "remove_notice_email")]
+pub async fn remove_notice_email() -> Result<(), AppError> {
+    crate::api::as_holder(false, |state, _client, s| async move {
+        state.db.remove_notice_email(s.holder_id).await?;
+        crate::api::after_plain_form("/portal/notices?email=removed");
+        Ok(())
+    })
+    .await
+}
+
+/// The e-mails of notices given up after their last try: administrators and auditors.
+#[server(prefix = "/api", endpoint = "staff/failed_notices")]
+pub async fn get_failed_notices() -> Result<Vec<FailedNoticeView>, AppError> {
+    crate::api::staff::guarded(crate::staff_model::roles::OVERSIGHT, |s, _| async move {
+        notices::failed(&s).await
     })
     .await
 }

@@ -150,6 +150,8 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
             max = max.to_string()
         )
         .to_string(),
+        Problem::EmailAddress => t_string!(i18n, problem.email_address).to_string(),
+        Problem::EmailUnavailable => t_string!(i18n, problem.email_unavailable).to_string(),
         Problem::NoticeAmount { max } => {
             t_string!(i18n, problem.notice_amount, max = max.to_string()).to_string()
         }
@@ -415,4 +417,38 @@ pub fn actor_kind_label(i18n: leptos_i18n::I18nContext<Locale>, k: ActorKind) ->
         ActorKind::System => t_string!(i18n, staff.actor_system),
     }
     .to_string()
+}
+
+/// A notice in a language: the inbox's line, and the e-mail's text (in both).
+pub fn notice_text_in(locale: Locale, n: &crate::notice_model::NoticeView) -> String {
+    use crate::model::NoticeKind;
+    let amount = money(n.amount.unwrap_or(Money::ZERO));
+    let balance = money(n.balance.unwrap_or(Money::ZERO));
+    match n.kind {
+        NoticeKind::Payment => match &n.place {
+            Some(place) => {
+                let place = place.get(match locale {
+                    Locale::zh => "zh",
+                    Locale::en => "en",
+                });
+                td_string!(locale, notices.payment, amount, place, balance).to_string()
+            }
+            None => td_string!(locale, notices.payment_no_place, amount, balance).to_string(),
+        },
+        NoticeKind::LowBalance => {
+            td_string!(locale, notices.low_balance, amount, balance).to_string()
+        }
+        NoticeKind::Topup => td_string!(locale, notices.topup, amount, balance).to_string(),
+        NoticeKind::AutoTopupFailed => td_string!(locale, notices.auto_topup_failed).to_string(),
+        NoticeKind::CardLost => td_string!(locale, notices.card_lost).to_string(),
+        NoticeKind::CardLifted => td_string!(locale, notices.card_lifted).to_string(),
+        NoticeKind::CardFound => td_string!(locale, notices.card_found).to_string(),
+        NoticeKind::CardReplaced => td_string!(locale, notices.card_replaced).to_string(),
+        NoticeKind::PasswordChanged => td_string!(locale, notices.password_changed).to_string(),
+        NoticeKind::PhoneBound => td_string!(locale, notices.phone_bound).to_string(),
+        NoticeKind::AccountFrozen => td_string!(locale, notices.account_frozen).to_string(),
+        NoticeKind::AccountUnfrozen => td_string!(locale, notices.account_unfrozen).to_string(),
+        NoticeKind::BillIssued => td_string!(locale, notices.bill_issued).to_string(),
+        NoticeKind::PurchaseRefunded => td_string!(locale, notices.purchase_refunded).to_string(),
+    }
 }

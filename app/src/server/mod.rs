@@ -19,6 +19,7 @@ pub mod kiosk;
 pub mod ledger;
 #[cfg(test)]
 mod ledger_props;
+pub mod mail;
 pub mod notices;
 pub mod password;
 pub mod paycode;
@@ -82,6 +83,9 @@ pub struct AppState {
     /// The billers that sell a room's electricity and water and the network (缴费); none
     /// until the `server` crate sets them (`billers::Sandbox::both`, refused in production).
     pub billers: billers::Billers,
+    /// The campus's mail server and its worker, when one is configured (notices by e-mail);
+    /// `None`: notices stay in the inbox.
+    pub mailer: Option<Arc<mail::Mailer>>,
 }
 
 impl AppState {
@@ -118,6 +122,7 @@ impl AppState {
             trusted_proxies: Arc::default(),
             code_events: Arc::default(),
             billers: billers::Billers::default(),
+            mailer: None,
         }
     }
 

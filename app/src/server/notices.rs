@@ -2,9 +2,11 @@
 //! (`server::domain::notices` decides which), marking them read, and the holder's choices.
 
 use super::AppState;
+use super::domain::delivery;
 use super::domain::notices::{self as rules, PrefsForm};
 use crate::error::AppError;
-use crate::notice_model::{NoticePrefs, NoticesPage};
+use crate::notice_model::{EmailView, FailedNoticeView, NoticePrefs, NoticesPage};
+use crate::portal_model::Problem;
 
 /// How many notices the inbox shows.
 pub const INBOX_SIZE: i64 = 50;
@@ -14,6 +16,11 @@ pub async fn page(state: &AppState, holder_id: i64) -> Result<NoticesPage, AppEr
         notices: state.db.notices(holder_id, INBOX_SIZE).await?,
         unread: state.db.unread_notices(holder_id).await?,
         prefs: state.db.notice_prefs(holder_id).await?,
+        email: state.db.notice_email(holder_id).await?.map(|e| EmailView {
+            address: e.address,
+            confirmed: e.confirmed,
+        }),
+        email_available: state.mailer.is_some(),
     })
 }
 
@@ -40,4 +47,61 @@ pub async fn save_prefs(
         .save_notice_prefs(holder_id, &prefs, state.now())
         .await?;
     Ok(prefs)
+}
+
+/// Sends a confirmation link to `address`, which replaces the holder's address (unconfirmed
+/// until the link is opened).
+pub async fn request_email(
+    state: &AppState,
+    holder_id: i64,
+    address: &str,
+) -> Result<String, AppError> {
+    let mailer = state
+        .mailer
+        .as_ref()
+        .ok_or(AppError::Rejected(Problem::EmailUnavailable))?;
+    let address = delivery::check_address(address).map_err(AppError::Rejected)?;
+    let token = super::auth::new_token();
+    let hash = super::auth::token_hash(&token);
+    let now = state.now();
+    let key = format!("confirm-{}", &hash[..24]);
+    let message = mailer.confirmation(holder_id, &address, &token, key, now);
+    state
+        .db
+        .request_notice_email(holder_id, &address, &hash, &message, now)
+        .await?;
+    Ok(address)
+}
+
+/// Opens a confirmation link: answers whether it confirmed an address.
+pub async fn confirm_email(state: &AppState, token: &str) -> Result<bool, AppError> {
+    if token.is_empty() || token.len() > 200 {
+        return Ok(false);
+    }
+    let now = state.now();
+    let hash = super::auth::token_hash(token);
+    Ok(state
+        .db
+        .confirm_notice_email(&hash, now - delivery::CONFIRM_FOR, now)
+        .await?
+        .is_some())
+}
+
+/// The e-mails given up, newest first (at most 100), for the operators.
+pub async fn failed(state: &AppState) -> Result<Vec<FailedNoticeView>, AppError> {
+    Ok(state
+        .db
+        .failed_deliveries(100)
+        .await?
+        .into_iter()
+        .map(|f| FailedNoticeView {
+            id: f.id,
+            student_no: f.student_no,
+            address: delivery::masked_address(&f.address),
+            subject: f.subject,
+            attempts: f.attempts,
+            last_error: f.last_error,
+            created_at: super::store::Ts::new(f.created_at).text(),
+        })
+        .collect())
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod device;
+pub mod smtp;
 pub mod staff;
 
 use app::server::store::postgres::admin;
@@ -151,6 +152,9 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         data_key: None,
         clock_start: None,
         clock_control: false,
+        smtp_url: None,
+        mail_from: None,
+        public_url: None,
     }
 }
 
@@ -211,6 +215,10 @@ impl TestApp {
     pub async fn stop(mut self) -> TestDir {
         // As `main` does: open event streams end, so the graceful shutdown need not wait.
         self.state.code_events.close();
+        // The mail worker stops wherever it is, in the middle of a send too.
+        if let Some(mailer) = &self.state.mailer {
+            mailer.stop();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -2,47 +2,17 @@
 //! to mark them read, and what to be told about.
 
 use super::HolderChanged;
-use crate::api::notices::{MarkNoticesRead, SaveNoticePrefs, get_notices};
+use crate::api::notices::{
+    MarkNoticesRead, RemoveNoticeEmail, SaveNoticePrefs, SetNoticeEmail, get_notices,
+};
 use crate::components::PageTitle;
-use crate::components::labels::{ActionError, campus_time, money};
+use crate::components::labels::{ActionError, campus_time, notice_text_in};
 use crate::i18n::*;
-use crate::model::{Money, NoticeKind};
-use crate::notice_model::{NoticePrefs, NoticeView};
+use crate::model::Money;
+use crate::notice_model::{EmailView, NoticePrefs, NoticeView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-
-/// A notice in the reader's language.
-pub fn notice_text(i18n: leptos_i18n::I18nContext<Locale>, n: &NoticeView) -> String {
-    let amount = money(n.amount.unwrap_or(Money::ZERO));
-    let balance = money(n.balance.unwrap_or(Money::ZERO));
-    match n.kind {
-        NoticeKind::Payment => match &n.place {
-            Some(place) => {
-                let place = if i18n.get_locale() == Locale::en {
-                    place.en.clone()
-                } else {
-                    place.zh.clone()
-                };
-                t_string!(i18n, notices.payment, amount, place, balance).to_string()
-            }
-            None => t_string!(i18n, notices.payment_no_place, amount, balance).to_string(),
-        },
-        NoticeKind::LowBalance => t_string!(i18n, notices.low_balance, amount, balance).to_string(),
-        NoticeKind::Topup => t_string!(i18n, notices.topup, amount, balance).to_string(),
-        NoticeKind::AutoTopupFailed => t_string!(i18n, notices.auto_topup_failed).to_string(),
-        NoticeKind::CardLost => t_string!(i18n, notices.card_lost).to_string(),
-        NoticeKind::CardLifted => t_string!(i18n, notices.card_lifted).to_string(),
-        NoticeKind::CardFound => t_string!(i18n, notices.card_found).to_string(),
-        NoticeKind::CardReplaced => t_string!(i18n, notices.card_replaced).to_string(),
-        NoticeKind::PasswordChanged => t_string!(i18n, notices.password_changed).to_string(),
-        NoticeKind::PhoneBound => t_string!(i18n, notices.phone_bound).to_string(),
-        NoticeKind::AccountFrozen => t_string!(i18n, notices.account_frozen).to_string(),
-        NoticeKind::AccountUnfrozen => t_string!(i18n, notices.account_unfrozen).to_string(),
-        NoticeKind::BillIssued => t_string!(i18n, notices.bill_issued).to_string(),
-        NoticeKind::PurchaseRefunded => t_string!(i18n, notices.purchase_refunded).to_string(),
-    }
-}
 
 #[component]
 pub fn NoticesPage() -> impl IntoView {
@@ -54,9 +24,52 @@ pub fn NoticesPage() -> impl IntoView {
         let q = query.read();
         q.get("saved").is_some() && q.get("__err").is_none() && save.value().get().is_none()
     };
-    // Loaded again after a marking; a saved form already shows what was saved (and a refused
-    // one keeps what the holder typed, with the reason).
-    let page = Resource::new(move || mark.version().get(), |_| get_notices());
+    let set_email = ServerAction::<SetNoticeEmail>::new();
+    let remove_email = ServerAction::<RemoveNoticeEmail>::new();
+    // An address given (not one refused): the page shows it waiting for its link.
+    let emailed = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if set_email.value().with(|v| matches!(v, Some(Ok(_)))) {
+            emailed.update(|n| *n += 1);
+        }
+    });
+    // Loaded again after a marking and an e-mail change; a saved form already shows what was
+    // saved (and a refused one keeps what the holder typed, with the reason).
+    let page = Resource::new(
+        move || {
+            (
+                mark.version().get(),
+                remove_email.version().get(),
+                emailed.get(),
+            )
+        },
+        |_| get_notices(),
+    );
+    // What happened to the e-mail: by this page's actions, or (without the wasm, and from
+    // the confirmation link) by the address the server sent the browser to.
+    let email_message = move || {
+        if set_email.value().with(|v| matches!(v, Some(Ok(_)))) {
+            return Some(t_string!(i18n, notices.email_sent).to_string());
+        }
+        if remove_email.value().with(|v| matches!(v, Some(Ok(_)))) {
+            return Some(t_string!(i18n, notices.email_removed).to_string());
+        }
+        let q = query.read();
+        if q.get("__err").is_some() {
+            return None;
+        }
+        match q.get("email").as_deref() {
+            Some("sent") if set_email.value().get().is_none() => {
+                Some(t_string!(i18n, notices.email_sent).to_string())
+            }
+            Some("removed") if remove_email.value().get().is_none() => {
+                Some(t_string!(i18n, notices.email_removed).to_string())
+            }
+            Some("confirmed") => Some(t_string!(i18n, notices.email_now_confirmed).to_string()),
+            Some("expired") => Some(t_string!(i18n, notices.email_expired).to_string()),
+            _ => None,
+        }
+    };
     // The bell in the layout follows a marking.
     if let Some(HolderChanged(changed)) = use_context::<HolderChanged>() {
         Effect::new(move |seen: Option<usize>| {
@@ -95,6 +108,13 @@ pub fn NoticesPage() -> impl IntoView {
                             })}
                             <PrefsForm prefs=p.prefs save=save />
                         </section>
+                        <section class="panel narrow" data-testid="email-panel">
+                            <h2>{t!(i18n, notices.email_title)}</h2>
+                            {move || email_message().map(|m| view! {
+                                <p class="notice ok" role="status" data-testid="email-message">{m}</p>
+                            })}
+                            <EmailPanel email=p.email available=p.email_available set=set_email remove=remove_email />
+                        </section>
                     }
                 })
             })}
@@ -118,7 +138,7 @@ fn NoticeList(notices: Vec<NoticeView>) -> impl IntoView {
                     view! {
                         <li class=if n.read { "notice-item" } else { "notice-item unread" }
                             data-kind=n.kind.as_str() data-read=n.read.to_string()>
-                            <p>{move || notice_text(i18n, &text)}</p>
+                            <p>{move || notice_text_in(i18n.get_locale(), &text)}</p>
                             <p class="muted">{campus_time(&n.at)}</p>
                         </li>
                     }
@@ -164,4 +184,46 @@ fn PrefsForm(prefs: NoticePrefs, save: ServerAction<SaveNoticePrefs>) -> impl In
             <button type="submit" class="primary" disabled=move || save.pending().get()>{t!(i18n, notices.prefs_save)}</button>
         </ActionForm>
     }
+}
+
+/// The holder's address for notices: confirmed, waiting for its link, or none; a form to give
+/// one (a confirmation link is sent to it) and a button to stop e-mails.
+#[component]
+fn EmailPanel(
+    email: Option<EmailView>,
+    available: bool,
+    set: ServerAction<SetNoticeEmail>,
+    remove: ServerAction<RemoveNoticeEmail>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    if !available {
+        return view! { <p class="muted" data-testid="email-unavailable">{t!(i18n, notices.email_unavailable)}</p> }
+            .into_any();
+    }
+    let state = email.map(|e| {
+        let address = e.address.clone();
+        view! {
+            <p data-testid="email-state" data-confirmed=e.confirmed.to_string()>
+                {if e.confirmed {
+                    view! { {t!(i18n, notices.email_confirmed, address = address.clone())} }.into_any()
+                } else {
+                    view! { {t!(i18n, notices.email_waiting, address = address.clone())} }.into_any()
+                }}
+            </p>
+            <ActionForm action=remove attr:class="form inline" attr:data-testid="email-remove">
+                <button type="submit" disabled=move || remove.pending().get()>{t!(i18n, notices.email_remove)}</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <p class="muted">{t!(i18n, notices.email_intro)}</p>
+        {state}
+        <ActionForm action=set attr:class="form" attr:data-testid="email-form">
+            <label for="notice-email">{t!(i18n, notices.email_label)}</label>
+            <input id="notice-email" name="address" type="email" autocomplete="email" inputmode="email" required />
+            <ActionError result=set.value() />
+            <button type="submit" class="primary" disabled=move || set.pending().get()>{t!(i18n, notices.email_send)}</button>
+        </ActionForm>
+    }
+    .into_any()
 }

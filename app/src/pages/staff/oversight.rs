@@ -1,6 +1,7 @@
 //! For administrators and auditors: the audit log with filters, and the reports with their
 //! CSV exports. Both are GET forms, so a filtered view can be bookmarked and shared.
 
+use crate::api::notices::get_failed_notices;
 use crate::api::staff::{audit_log, get_reports};
 use crate::api::utilities::get_biller_settlement;
 use crate::components::PageTitle;
@@ -243,6 +244,52 @@ pub fn ReportsPage() -> impl IntoView {
             })}
         </Suspense>
         <BillerSettlementPanel />
+        <FailedNoticesPanel />
+    }
+}
+
+/// The notices' e-mails the mail server never took, after every try: to follow up (a wrong
+/// address, a mail server refusing the campus).
+#[component]
+fn FailedNoticesPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = Resource::new(|| (), |_| get_failed_notices());
+    view! {
+        <section class="panel" data-testid="failed-notices">
+            <h2>{t!(i18n, notices.failed_title)}</h2>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <p class="muted">{error_text(i18n, &e)}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <p data-testid="failed-notices-none"><strong class="ok">{t!(i18n, notices.failed_none)}</strong></p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <div class="table-wrap" tabindex="0">
+                            <table class="data">
+                                <thead><tr>
+                                    <th>{t!(i18n, notices.failed_when)}</th>
+                                    <th>{t!(i18n, notices.failed_student)}</th>
+                                    <th>{t!(i18n, notices.failed_address)}</th>
+                                    <th class="num">{t!(i18n, notices.failed_attempts)}</th>
+                                    <th>{t!(i18n, notices.failed_error)}</th>
+                                </tr></thead>
+                                <tbody>{list.into_iter().map(|f| view! {
+                                    <tr>
+                                        <td>{campus_time(&f.created_at)}</td>
+                                        <td>{f.student_no}</td>
+                                        <td>{f.address}</td>
+                                        <td class="num">{f.attempts}</td>
+                                        <td>{f.last_error}</td>
+                                    </tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }
 

@@ -11,6 +11,7 @@
 //! - `attempts`: how many password checks come before a lock, and what a checked one means;
 //! - `accounts`: freezing, closing with its payout, a status set by the office;
 //! - `corrections`: correcting a payment, alone or on a second person's approval;
+//! - `delivery`: when a notice goes out by e-mail (quiet hours), retries, and addresses;
 //! - `masking`: what of a name or number a screen may show;
 //! - `notices`: which events make a notice in the holder's inbox, and the holder's choices;
 //! - `calendar`: the campus day (UTC+8), from which daily limits and the day's reports count;
@@ -32,6 +33,7 @@ pub mod bindings;
 pub mod calendar;
 pub mod cards;
 pub mod corrections;
+pub mod delivery;
 pub mod masking;
 pub mod notices;
 pub mod payments;

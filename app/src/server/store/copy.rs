@@ -521,6 +521,36 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("merchant_id", Int),
             ("created_at", Time),
             ("read_at", Time),
+            ("dispatched", Bool),
+        ],
+    ),
+    (
+        "notice_emails",
+        &[
+            ("holder_id", Int),
+            ("address", Text),
+            ("token_hash", Text),
+            ("requested_at", Time),
+            ("confirmed_at", Time),
+        ],
+    ),
+    (
+        "notice_deliveries",
+        &[
+            ("id", Int),
+            ("holder_id", Int),
+            ("notice_id", Int),
+            ("address", Text),
+            ("subject", Text),
+            ("body", Text),
+            ("idempotency_key", Text),
+            ("status", Text),
+            ("attempts", Int),
+            ("next_at", Time),
+            ("lease_until", Time),
+            ("last_error", Text),
+            ("created_at", Time),
+            ("sent_at", Time),
         ],
     ),
     (
@@ -579,6 +609,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "announcements",
     "utility_purchases",
     "notices",
+    "notice_deliveries",
 ];
 
 /// Rows per INSERT.

@@ -1,11 +1,75 @@
 //! The store's part of notices: the holder's inbox, its unread count, marking it read, and the
 //! holder's choices. Notices are written by the writes whose events they tell of, in the same
-//! transaction (`sql::notices`), as `server::domain::notices` decides.
+//! transaction (`sql::notices`), as `server::domain::notices` decides. The `notices` table is
+//! also the outbox of e-mail: the worker (`server::mail`) dispatches each notice once, and
+//! takes, sends and finishes the deliveries (`server::domain::delivery` decides when).
 
 use super::StoreError;
 use crate::notice_model::{NoticePrefs, NoticeView};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+
+/// A holder's e-mail address for notices, and whether they confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeEmail {
+    pub address: String,
+    pub confirmed: bool,
+}
+
+/// A notice the worker has not dispatched yet, with its holder's confirmed address (if any).
+#[derive(Debug, Clone)]
+pub struct Undispatched {
+    pub holder_id: i64,
+    pub security: bool,
+    pub notice: NoticeView,
+    pub address: Option<String>,
+}
+
+/// A message to hand to the mail server (`domain::delivery`).
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub holder_id: i64,
+    pub notice_id: Option<i64>,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    /// Its Message-ID's left part: one per notice or confirmation request.
+    pub key: String,
+    pub next_at: DateTime<Utc>,
+}
+
+/// A delivery a sender took (its lease is `domain::delivery::LEASE`).
+#[derive(Debug, Clone)]
+pub struct Taken {
+    pub id: i64,
+    pub address: String,
+    pub subject: String,
+    pub body: String,
+    pub key: String,
+    /// This try's number (1 for the first).
+    pub attempts: i64,
+}
+
+/// How a try ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tried {
+    Sent,
+    Again { at: DateTime<Utc>, error: String },
+    GaveUp { error: String },
+}
+
+/// A delivery given up, for the operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedDelivery {
+    pub id: i64,
+    pub holder_id: i64,
+    pub student_no: String,
+    pub address: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub last_error: String,
+    pub created_at: DateTime<Utc>,
+}
 
 #[async_trait]
 pub trait NoticeStore: Send + Sync {
@@ -33,4 +97,60 @@ pub trait NoticeStore: Send + Sync {
         prefs: &NoticePrefs,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// The holder's address for notices, if they gave one.
+    async fn notice_email(&self, holder_id: i64) -> Result<Option<NoticeEmail>, StoreError>;
+
+    /// Replaces the holder's address with an unconfirmed one (`token_hash`: its link's), and
+    /// queues the confirmation message, in one transaction.
+    async fn request_notice_email(
+        &self,
+        holder_id: i64,
+        address: &str,
+        token_hash: &str,
+        confirmation: &NewDelivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Confirms the address whose link's token hashes to `token_hash`, if it was asked for at
+    /// or after `asked_since`. Answers its holder.
+    async fn confirm_notice_email(
+        &self,
+        token_hash: &str,
+        asked_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError>;
+
+    async fn remove_notice_email(&self, holder_id: i64) -> Result<(), StoreError>;
+
+    /// The oldest notices not yet dispatched, at most `limit`.
+    async fn undispatched_notices(&self, limit: i64) -> Result<Vec<Undispatched>, StoreError>;
+
+    /// Marks a notice dispatched and writes its delivery, if any, in one transaction; a notice
+    /// dispatched already (by another server) is left alone.
+    async fn dispatch_notice(
+        &self,
+        notice_id: i64,
+        delivery: Option<&NewDelivery>,
+    ) -> Result<(), StoreError>;
+
+    /// Takes up to `limit` deliveries due at `now` that no sender holds, holding them until
+    /// `lease_until`, and counts the try.
+    async fn take_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Taken>, StoreError>;
+
+    /// Records how a try of a delivery ended (and lets go of it).
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        tried: &Tried,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Deliveries given up, newest first.
+    async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError>;
 }

@@ -1,10 +1,13 @@
 //! Notices: inserted inside the transaction of the event they tell of, read by the inbox.
 
-use super::{Conn, ThisStore, ts_of};
+use super::{Conn, DbRow, ThisStore, ts_of};
 use crate::model::{Localized, Money};
 use crate::notice_model::{NoticePrefs, NoticeView};
 use crate::server::domain::notices::{self as rules, NewNotice};
-use crate::server::store::{Audit, NoticeStore, StoreError, Ts};
+use crate::server::store::{
+    Audit, FailedDelivery, Finish, NewDelivery, NoticeEmail, NoticeStore, StoreError, Taken, Tried,
+    Ts, Undispatched,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -144,37 +147,62 @@ pub(super) async fn notify_audit(
     }
 }
 
+fn notice_of(row: &DbRow) -> Result<NoticeView, StoreError> {
+    let name_zh: Option<String> = row.try_get("name_zh")?;
+    let name_en: Option<String> = row.try_get("name_en")?;
+    Ok(NoticeView {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        at: ts_of(row, "created_at")?,
+        amount: row
+            .try_get::<Option<i64>, _>("amount")?
+            .map(Money::from_fen),
+        balance: row
+            .try_get::<Option<i64>, _>("balance")?
+            .map(Money::from_fen),
+        place: name_zh.zip(name_en).map(|(zh, en)| Localized::new(zh, en)),
+        read: row.try_get::<Option<Ts>, _>("read_at")?.is_some(),
+    })
+}
+
+const NOTICE_COLUMNS: &str = "n.id, n.holder_id, n.kind, n.security, n.amount, n.balance,
+    n.created_at, n.read_at, m.name_zh, m.name_en";
+
+/// Inserts a delivery inside the caller's transaction; a key used already (the same notice
+/// dispatched twice) adds nothing.
+async fn insert_delivery(conn: &mut Conn, d: &NewDelivery, now: Ts) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO notice_deliveries (holder_id, notice_id, address, subject, body,
+             idempotency_key, status, next_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(d.holder_id)
+    .bind(d.notice_id)
+    .bind(&d.address)
+    .bind(&d.subject)
+    .bind(&d.body)
+    .bind(&d.key)
+    .bind(Ts::new(d.next_at))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl NoticeStore for ThisStore {
     async fn notices(&self, holder_id: i64, limit: i64) -> Result<Vec<NoticeView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT n.id, n.kind, n.amount, n.balance, n.created_at, n.read_at, m.name_zh, m.name_en
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {NOTICE_COLUMNS}
              FROM notices n LEFT JOIN merchants m ON m.id = n.merchant_id
-             WHERE n.holder_id = $1 ORDER BY n.id DESC LIMIT $2",
-        )
+             WHERE n.holder_id = $1 ORDER BY n.id DESC LIMIT $2"
+        )))
         .bind(holder_id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let name_zh: Option<String> = row.try_get("name_zh")?;
-                let name_en: Option<String> = row.try_get("name_en")?;
-                Ok(NoticeView {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    at: ts_of(row, "created_at")?,
-                    amount: row
-                        .try_get::<Option<i64>, _>("amount")?
-                        .map(Money::from_fen),
-                    balance: row
-                        .try_get::<Option<i64>, _>("balance")?
-                        .map(Money::from_fen),
-                    place: name_zh.zip(name_en).map(|(zh, en)| Localized::new(zh, en)),
-                    read: row.try_get::<Option<Ts>, _>("read_at")?.is_some(),
-                })
-            })
-            .collect()
+        rows.iter().map(notice_of).collect()
     }
 
     async fn unread_notices(&self, holder_id: i64) -> Result<i64, StoreError> {
@@ -231,5 +259,208 @@ impl NoticeStore for ThisStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn notice_email(&self, holder_id: i64) -> Result<Option<NoticeEmail>, StoreError> {
+        let row: Option<(String, Option<Ts>)> =
+            sqlx::query_as("SELECT address, confirmed_at FROM notice_emails WHERE holder_id = $1")
+                .bind(holder_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(address, confirmed_at)| NoticeEmail {
+            address,
+            confirmed: confirmed_at.is_some(),
+        }))
+    }
+
+    async fn request_notice_email(
+        &self,
+        holder_id: i64,
+        address: &str,
+        token_hash: &str,
+        confirmation: &NewDelivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(now);
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO notice_emails (holder_id, address, token_hash, requested_at, confirmed_at)
+                 VALUES ($1, $2, $3, $4, NULL)
+                 ON CONFLICT (holder_id) DO UPDATE SET address = excluded.address,
+                     token_hash = excluded.token_hash, requested_at = excluded.requested_at,
+                     confirmed_at = NULL",
+            )
+            .bind(holder_id)
+            .bind(address)
+            .bind(token_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            insert_delivery(&mut tx, confirmation, now).await?;
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn confirm_notice_email(
+        &self,
+        token_hash: &str,
+        asked_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE notice_emails SET confirmed_at = $1, token_hash = NULL
+             WHERE token_hash = $2 AND requested_at >= $3 RETURNING holder_id",
+        )
+        .bind(Ts::new(now))
+        .bind(token_hash)
+        .bind(Ts::new(asked_since))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn remove_notice_email(&self, holder_id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM notice_emails WHERE holder_id = $1")
+            .bind(holder_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn undispatched_notices(&self, limit: i64) -> Result<Vec<Undispatched>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {NOTICE_COLUMNS}, e.address
+             FROM notices n LEFT JOIN merchants m ON m.id = n.merchant_id
+             LEFT JOIN notice_emails e ON e.holder_id = n.holder_id AND e.confirmed_at IS NOT NULL
+             WHERE n.dispatched = FALSE ORDER BY n.id LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Undispatched {
+                    holder_id: row.try_get("holder_id")?,
+                    security: row.try_get("security")?,
+                    notice: notice_of(row)?,
+                    address: row.try_get("address")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn dispatch_notice(
+        &self,
+        notice_id: i64,
+        delivery: Option<&NewDelivery>,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(self.clock.now());
+        in_transaction!(self, |tx| {
+            let marked = sqlx::query(
+                "UPDATE notices SET dispatched = TRUE WHERE id = $1 AND dispatched = FALSE",
+            )
+            .bind(notice_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if marked == 0 {
+                return Ok(Finish::Rollback(()));
+            }
+            if let Some(d) = delivery {
+                insert_delivery(&mut tx, d, now).await?;
+            }
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn take_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Taken>, StoreError> {
+        // The outer conditions again: on PostgreSQL, a row another server took meanwhile is
+        // checked anew after its lock, and skipped.
+        let rows = sqlx::query(
+            "UPDATE notice_deliveries SET lease_until = $1, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM notice_deliveries
+                           WHERE status = 'pending' AND next_at <= $2
+                             AND (lease_until IS NULL OR lease_until <= $2)
+                           ORDER BY next_at, id LIMIT $3)
+               AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $2)
+             RETURNING id, address, subject, body, idempotency_key, attempts",
+        )
+        .bind(Ts::new(lease_until))
+        .bind(Ts::new(now))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Taken {
+                    id: row.try_get("id")?,
+                    address: row.try_get("address")?,
+                    subject: row.try_get("subject")?,
+                    body: row.try_get("body")?,
+                    key: row.try_get("idempotency_key")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn finish_delivery(
+        &self,
+        id: i64,
+        tried: &Tried,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = Ts::new(now);
+        let query = match tried {
+            Tried::Sent => sqlx::query(
+                "UPDATE notice_deliveries SET status = 'sent', sent_at = $1, lease_until = NULL,
+                     last_error = '' WHERE id = $2",
+            )
+            .bind(now),
+            Tried::Again { at, error } => sqlx::query(
+                "UPDATE notice_deliveries SET next_at = $1, lease_until = NULL, last_error = $2
+                 WHERE id = $3",
+            )
+            .bind(Ts::new(*at))
+            .bind(error.clone()),
+            Tried::GaveUp { error } => sqlx::query(
+                "UPDATE notice_deliveries SET status = 'failed', lease_until = NULL, last_error = $1
+                 WHERE id = $2",
+            )
+            .bind(error.clone()),
+        };
+        query.bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.holder_id, h.student_no, d.address, d.subject, d.attempts, d.last_error,
+                    d.created_at
+             FROM notice_deliveries d JOIN cardholders h ON h.id = d.holder_id
+             WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let created: Ts = row.try_get("created_at")?;
+                Ok(FailedDelivery {
+                    id: row.try_get("id")?,
+                    holder_id: row.try_get("holder_id")?,
+                    student_no: row.try_get("student_no")?,
+                    address: row.try_get("address")?,
+                    subject: row.try_get("subject")?,
+                    attempts: row.try_get("attempts")?,
+                    last_error: row.try_get("last_error")?,
+                    created_at: created.0,
+                })
+            })
+            .collect()
     }
 }

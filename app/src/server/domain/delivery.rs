@@ -1,0 +1,245 @@
+//! When a notice goes out by e-mail, and what happens when the mail server says no.
+//!
+//! A notice is written with its event (`notices`); a worker hands each one with a confirmed
+//! address to the mail server later, as a delivery with an idempotency key (its `Message-ID`).
+//! The rules here are plain functions of the time and the attempt:
+//! - quiet hours: 23:00–07:00 campus time, nothing but security notices is sent; what comes
+//!   then waits for 07:00 (`send_at`);
+//! - a delivery the mail server refused or did not answer is tried again later, each time
+//!   waiting twice as long (from 30 seconds, at most an hour), and is given up after
+//!   `MAX_ATTEMPTS`, to be shown to the operators (`after_failure`);
+//! - a delivery is taken by one sender for `LEASE`: a sender that dies in the middle leaves it
+//!   to be taken again once the lease has run out, never lost;
+//! - an address is checked before a confirmation link is sent to it (`check_address`).
+
+use super::calendar::campus_tz;
+use crate::portal_model::Problem;
+use chrono::{DateTime, Duration, NaiveTime, Timelike, Utc};
+
+/// Quiet hours, campus time: from this hour…
+pub const QUIET_FROM: u32 = 23;
+/// …to this one.
+pub const QUIET_UNTIL: u32 = 7;
+/// How many times a delivery is tried before it is given up.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// How long one sender holds a delivery it took.
+pub const LEASE: Duration = Duration::minutes(2);
+/// How long a confirmation link works.
+pub const CONFIRM_FOR: Duration = Duration::days(2);
+
+/// When a notice made at `now` may be sent: at once, unless it falls in quiet hours and is not
+/// a security notice; then at the end of them.
+pub fn send_at(security: bool, now: DateTime<Utc>) -> DateTime<Utc> {
+    if security {
+        return now;
+    }
+    let local = now.with_timezone(&campus_tz());
+    let hour = local.hour();
+    if (QUIET_UNTIL..QUIET_FROM).contains(&hour) {
+        return now;
+    }
+    let day = if hour >= QUIET_FROM {
+        local.date_naive() + Duration::days(1)
+    } else {
+        local.date_naive()
+    };
+    let until = NaiveTime::from_hms_opt(QUIET_UNTIL, 0, 0).unwrap_or_default();
+    day.and_time(until)
+        .and_local_timezone(campus_tz())
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now)
+}
+
+/// What to do with a delivery whose `attempts`-th try failed at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    At(DateTime<Utc>),
+    GiveUp,
+}
+
+pub fn after_failure(attempts: i64, now: DateTime<Utc>) -> Retry {
+    if attempts >= MAX_ATTEMPTS {
+        return Retry::GiveUp;
+    }
+    let doubled = 30i64.saturating_mul(1i64 << attempts.clamp(1, 20).saturating_sub(1));
+    Retry::At(now + Duration::seconds(doubled.min(3_600)))
+}
+
+/// A delivery's idempotency key, also its `Message-ID`'s left part: one per notice (or per
+/// confirmation request) and channel, so a delivery taken again after a crash is the same
+/// message to the receiving server.
+pub fn notice_key(notice_id: i64) -> String {
+    format!("notice-{notice_id}")
+}
+
+/// An e-mail address as a person typed it: trimmed, one `@`, a domain with a dot, no spaces or
+/// angle brackets, at most 254 characters. Answers it in lower case.
+pub fn check_address(text: &str) -> Result<String, Problem> {
+    let address = text.trim().to_lowercase();
+    let ok = address.len() <= 254
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+        && match address.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+            }
+            None => false,
+        };
+    if ok {
+        Ok(address)
+    } else {
+        Err(Problem::EmailAddress)
+    }
+}
+
+/// An address as the operators' list shows it: the first two characters of the mailbox and the
+/// whole domain (`st***@campus.test`), enough to see a typing error in the domain.
+pub fn masked_address(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let shown: String = local.chars().take(2).collect();
+            format!("{shown}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn campus(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn quiet_hours_hold_all_but_security() {
+        // (campus time made, security, campus time sent)
+        let cases = [
+            (
+                "2026-10-14T10:30:00+08:00",
+                false,
+                "2026-10-14T10:30:00+08:00",
+            ),
+            (
+                "2026-10-14T22:59:59+08:00",
+                false,
+                "2026-10-14T22:59:59+08:00",
+            ),
+            (
+                "2026-10-14T23:00:00+08:00",
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            (
+                "2026-10-14T23:59:00+08:00",
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            (
+                "2026-10-15T00:10:00+08:00",
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            (
+                "2026-10-15T06:59:59+08:00",
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            (
+                "2026-10-15T07:00:00+08:00",
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            (
+                "2026-12-31T23:30:00+08:00",
+                false,
+                "2027-01-01T07:00:00+08:00",
+            ),
+            (
+                "2026-10-14T23:30:00+08:00",
+                true,
+                "2026-10-14T23:30:00+08:00",
+            ),
+            (
+                "2026-10-15T03:00:00+08:00",
+                true,
+                "2026-10-15T03:00:00+08:00",
+            ),
+        ];
+        for (made, security, sent) in cases {
+            assert_eq!(
+                send_at(security, campus(made)),
+                campus(sent),
+                "{made} {security}"
+            );
+        }
+    }
+
+    #[test]
+    fn failures_wait_longer_each_time_then_give_up() {
+        let now = campus("2026-10-14T10:00:00+08:00");
+        let waits: Vec<Retry> = (1..=MAX_ATTEMPTS).map(|n| after_failure(n, now)).collect();
+        let secs = |r: &Retry| match r {
+            Retry::At(at) => (*at - now).num_seconds(),
+            Retry::GiveUp => -1,
+        };
+        assert_eq!(
+            waits.iter().map(secs).collect::<Vec<_>>(),
+            vec![30, 60, 120, 240, 480, 960, 1920, -1]
+        );
+        assert_eq!(
+            after_failure(7, now),
+            Retry::At(now + Duration::seconds(1920))
+        );
+        assert_eq!(after_failure(100, now), Retry::GiveUp);
+        assert_eq!(
+            after_failure(0, now),
+            Retry::At(now + Duration::seconds(30))
+        );
+    }
+
+    #[test]
+    fn operators_see_an_address_masked() {
+        assert_eq!(masked_address("student11@campus.test"), "st***@campus.test");
+        assert_eq!(masked_address("a@b.cn"), "a***@b.cn");
+        assert_eq!(masked_address("李浩然@大学.cn"), "李浩***@大学.cn");
+        assert_eq!(masked_address("broken"), "***");
+    }
+
+    #[test]
+    fn addresses_are_checked() {
+        let ok = [
+            (" Li.Haoran@Example.EDU.cn ", "li.haoran@example.edu.cn"),
+            ("a+b@mail.campus.cn", "a+b@mail.campus.cn"),
+        ];
+        for (typed, stored) in ok {
+            assert_eq!(check_address(typed), Ok(stored.to_string()));
+        }
+        for bad in [
+            "",
+            "no-at",
+            "@example.cn",
+            "a@b",
+            "a@.cn",
+            "a@cn.",
+            "a@b..cn",
+            "a b@c.cn",
+            "a@b@c.cn",
+            "<a@b.cn>",
+            "a@b.cn,c@d.cn",
+            &format!("{}@b.cn", "a".repeat(260)),
+        ] {
+            assert_eq!(check_address(bad), Err(Problem::EmailAddress), "{bad:?}");
+        }
+    }
+}

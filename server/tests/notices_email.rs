@@ -1,0 +1,261 @@
+//! Notices by e-mail, against a real SMTP server on the loopback interface
+//! (`helpers::smtp`): an address is confirmed by its link; a payment above the holder's amount
+//! makes exactly one e-mail with the amount and the place; a mail server that is down for a
+//! while gets the message once when it is back; and a server stopped in the middle of a send,
+//! then started again, neither loses the message nor sends it twice.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+use app::model::Money;
+use helpers::device::{FRESH_QUERY_PASSWORD, device, fresh_holder};
+use helpers::smtp::{Received, SmtpSink};
+use helpers::{TestApp, TestDir, call, login, settings, test_dir};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn spawn(dir: impl Into<TestDir>, sink: &SmtpSink) -> TestApp {
+    let dir = dir.into();
+    let mut s = settings(&dir, 2);
+    s.smtp_url = Some(sink.url().into());
+    s.mail_from = Some("一卡通 <card@campus.test>".into());
+    s.public_url = Some("https://card.campus.test".into());
+    TestApp::spawn_with(dir, s).await
+}
+
+/// A fresh student with a confirmed address (the confirmation's link opened).
+async fn confirmed_student(
+    app: &TestApp,
+    sink: &SmtpSink,
+    n: u32,
+) -> (helpers::device::Fresh, String) {
+    let h = fresh_holder(app, n, Money::yuan(100)).await;
+    let cookie = login(app, &h.login, FRESH_QUERY_PASSWORD).await;
+    // A wrong address is refused, with the reason.
+    let (status, body, _) = call(
+        app,
+        Some(&cookie),
+        "set_notice_email",
+        &[("address", "not an address")],
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(body.contains("email_address"), "{body}");
+    let address = format!("student{n}@campus.test");
+    let (status, body, _) = call(
+        app,
+        Some(&cookie),
+        "set_notice_email",
+        &[("address", &address)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mail = sink
+        .wait_for("confirmation", |got| {
+            got.iter().any(|m| m.to.contains(&address))
+        })
+        .await;
+    let confirmation = mail.iter().find(|m| m.to.contains(&address)).unwrap();
+    let text = confirmation.text();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("https://card.campus.test/email/confirm?token="))
+        .unwrap_or_else(|| panic!("no link in {text}"));
+    let path = link.trim_start_matches("https://card.campus.test");
+    // Unconfirmed until the link is opened; a wrong token confirms nothing.
+    let page = inbox(app, &cookie).await;
+    assert_eq!(page["email"]["confirmed"], false, "{page}");
+    let wrong = app.get("/email/confirm?token=0000").await;
+    assert_eq!(wrong.headers()["location"], "/portal/notices?email=expired");
+    let opened = app.get(path).await;
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        opened.headers()["location"],
+        "/portal/notices?email=confirmed"
+    );
+    // A link works once.
+    let again = app.get(path).await;
+    assert_eq!(again.headers()["location"], "/portal/notices?email=expired");
+    let page = inbox(app, &cookie).await;
+    assert_eq!(page["email"]["confirmed"], true, "{page}");
+    assert_eq!(page["email"]["address"], address);
+    (h, cookie)
+}
+
+async fn inbox(app: &TestApp, cookie: &str) -> Value {
+    let (status, body, _) = call(app, Some(cookie), "notices", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn payments(got: &[Received], amount: &str) -> Vec<Received> {
+    got.iter()
+        .filter(|m| m.text().contains(amount))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_payment_above_the_holders_amount_is_one_email_with_its_amount_and_place() {
+    let sink = SmtpSink::start().await;
+    let app = spawn(test_dir().await, &sink).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let (h, cookie) = confirmed_student(&app, &sink, 11).await;
+    let (status, body, _) = call(
+        &app,
+        Some(&cookie),
+        "save_notice_prefs",
+        &[("payments", "above"), ("payment_above", "10")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // ¥9.90 is not above ¥10: no e-mail. ¥18.50, sent twice by the till: one.
+    for (id, fen) in [("mail-1", 990), ("mail-2", 1850), ("mail-2", 1850)] {
+        let sale = pos.pay(&app, id, fen, Some(&h.serial), None, None).await;
+        assert_eq!(sale["approved"], true, "{sale}");
+    }
+    let got = sink
+        .wait_for("the payment's e-mail", |got| {
+            !payments(got, "¥18.50").is_empty()
+        })
+        .await;
+    let paid = payments(&got, "¥18.50");
+    assert_eq!(paid.len(), 1, "{paid:?}");
+    let text = paid[0].text();
+    assert!(text.contains("东区第一食堂"), "{text}");
+    assert!(text.contains("¥71.60"), "the balance after: {text}");
+    assert!(text.contains("Paid ¥18.50 at "), "English too: {text}");
+    assert_eq!(paid[0].to, vec!["student11@campus.test".to_string()]);
+    assert!(
+        paid[0]
+            .header("message-id")
+            .unwrap()
+            .starts_with("<notice-"),
+        "{:?}",
+        paid[0]
+    );
+    // Nothing more comes: not the ¥9.90, not a second copy.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let all = sink.received();
+    assert_eq!(payments(&all, "¥18.50").len(), 1);
+    assert!(payments(&all, "¥9.90").is_empty(), "{all:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_mail_server_down_for_a_while_gets_the_message_once_it_is_back() {
+    let mut sink = SmtpSink::start().await;
+    let app = spawn(test_dir().await, &sink).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let (h, _) = confirmed_student(&app, &sink, 12).await;
+    sink.stop();
+    let sale = pos
+        .pay(&app, "down-1", 1234, Some(&h.serial), None, None)
+        .await;
+    assert_eq!(sale["approved"], true, "{sale}");
+    // The worker tries, is refused a connection, and waits: twice, as the clock moves on.
+    for _ in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        app.state.clock.advance(chrono::Duration::seconds(61));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert!(payments(&sink.received(), "¥12.34").is_empty());
+    sink.resume().await;
+    app.state.clock.advance(chrono::Duration::minutes(5));
+    let got = sink
+        .wait_for("the payment's e-mail", |got| {
+            !payments(got, "¥12.34").is_empty()
+        })
+        .await;
+    assert_eq!(payments(&got, "¥12.34").len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(payments(&sink.received(), "¥12.34").len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_stopped_mid_send_neither_loses_nor_repeats_the_message() {
+    let sink = SmtpSink::start().await;
+    let app = spawn(test_dir().await, &sink).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let (h, _) = confirmed_student(&app, &sink, 13).await;
+    let begun = sink.begun();
+    sink.hang(true);
+    let sale = pos
+        .pay(&app, "crash-1", 2468, Some(&h.serial), None, None)
+        .await;
+    assert_eq!(sale["approved"], true, "{sale}");
+    // The send is in the middle of its DATA when the server stops.
+    for _ in 0..100 {
+        if sink.begun() > begun {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(sink.begun(), begun + 1, "the send began");
+    let dir = app.stop().await;
+    sink.hang(false);
+    assert!(payments(&sink.received(), "¥24.68").is_empty());
+    // Started again on the same data: the delivery is held until its lease runs out, then sent.
+    let app = spawn(dir, &sink).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert!(
+        payments(&sink.received(), "¥24.68").is_empty(),
+        "held by the lease"
+    );
+    app.state.clock.advance(chrono::Duration::minutes(3));
+    let got = sink
+        .wait_for("the payment's e-mail", |got| {
+            !payments(got, "¥24.68").is_empty()
+        })
+        .await;
+    assert_eq!(payments(&got, "¥24.68").len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(payments(&sink.received(), "¥24.68").len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_that_never_gets_through_is_shown_to_the_operators() {
+    use helpers::staff::{ok, staff_login};
+    let mut sink = SmtpSink::start().await;
+    let app = spawn(test_dir().await, &sink).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let (h, _) = confirmed_student(&app, &sink, 14).await;
+    sink.stop();
+    let sale = pos
+        .pay(&app, "never-1", 777, Some(&h.serial), None, None)
+        .await;
+    assert_eq!(sale["approved"], true, "{sale}");
+    // The auditor logs in afresh each time (the clock moves on by hours).
+    let failed = async || {
+        let auditor = staff_login(&app, "auditor").await;
+        let (status, body, _) = call(&app, Some(&auditor), "staff/failed_notices", &[]).await;
+        ok(status, &body, "failed notices");
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+    assert_eq!(failed().await, serde_json::json!([]));
+    // Every try refused, hours apart, until the last.
+    for _ in 0..12 {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        app.state.clock.advance(chrono::Duration::hours(2));
+    }
+    let list = failed().await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["student_no"], h.login);
+    assert_eq!(list[0]["address"], "st***@campus.test");
+    assert_eq!(list[0]["attempts"], 8);
+    assert!(
+        list[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Connection"),
+        "{list}"
+    );
+    // Given up: the mail server back, nothing more is sent.
+    sink.resume().await;
+    app.state.clock.advance(chrono::Duration::hours(2));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(payments(&sink.received(), "¥7.77").is_empty());
+    app.stop().await;
+}
