@@ -178,6 +178,10 @@ pub enum Problem {
     EmailAddress,
     /// The campus has no mail server configured.
     EmailUnavailable,
+    /// A confirmation link was sent a moment ago: ask again after this many seconds.
+    EmailTooSoon {
+        retry_after_secs: i64,
+    },
     // ---- Announcements ----
     NoSuchAnnouncement,
     AnnouncementWithdrawn,

@@ -1,7 +1,7 @@
 -- E-mail for notices (#18), as ../sqlite/20261207000022_notice_email.sql.
 ALTER TABLE notices ADD COLUMN dispatched BOOLEAN NOT NULL DEFAULT false;
 UPDATE notices SET dispatched = true;
-CREATE INDEX notices_to_dispatch ON notices (id) WHERE NOT dispatched;
+CREATE INDEX notices_to_dispatch ON notices (id) WHERE dispatched = FALSE;
 
 CREATE TABLE notice_emails (
     holder_id     BIGINT PRIMARY KEY REFERENCES cardholders (id),

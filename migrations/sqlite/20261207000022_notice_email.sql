@@ -7,7 +7,7 @@
 ALTER TABLE notices ADD COLUMN dispatched INTEGER NOT NULL DEFAULT 0 CHECK (dispatched IN (0, 1));
 -- Notices written before e-mail existed are not sent now.
 UPDATE notices SET dispatched = 1;
-CREATE INDEX notices_to_dispatch ON notices (id) WHERE dispatched = 0;
+CREATE INDEX notices_to_dispatch ON notices (id) WHERE dispatched = FALSE;
 
 CREATE TABLE notice_emails (
     holder_id     INTEGER PRIMARY KEY REFERENCES cardholders (id),

@@ -203,9 +203,8 @@ pub async fn build_state_with_clock(
         };
         let mailer = app::server::mail::Mailer::new(url.expose_secret(), from, public_url)
             .map_err(StartupError::Usage)?;
-        let mailer = std::sync::Arc::new(mailer);
-        state.mailer = Some(mailer.clone());
-        mailer.start(state.clone());
+        // Started by `main` when it serves (not for the commands that only build the state).
+        state.mailer = Some(std::sync::Arc::new(mailer));
     }
     // Read the campus profile before the first page: no page waits for it afterwards.
     state.campus.get(&state.db).await?;

@@ -60,11 +60,20 @@ async fn run() -> Result<(), server::StartupError> {
             source,
         })?;
     tracing::info!("listening on http://{addr}");
+    // The e-mail worker, while the server serves.
+    if let Some(mailer) = &state.mailer {
+        mailer.start(state.clone());
+    }
     // Open event streams never end by themselves: end them, so the shutdown need not wait.
     let events = state.code_events.clone();
+    let mailer = state.mailer.clone();
     let shutdown = async move {
         server::shutdown_signal().await;
         events.close();
+        // A send cut off here is sent again by the next server once its lease runs out.
+        if let Some(mailer) = mailer {
+            mailer.stop();
+        }
     };
     server::serve(
         listener,

@@ -152,6 +152,12 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         .to_string(),
         Problem::EmailAddress => t_string!(i18n, problem.email_address).to_string(),
         Problem::EmailUnavailable => t_string!(i18n, problem.email_unavailable).to_string(),
+        Problem::EmailTooSoon { retry_after_secs } => t_string!(
+            i18n,
+            problem.email_too_soon,
+            seconds = retry_after_secs.to_string()
+        )
+        .to_string(),
         Problem::NoticeAmount { max } => {
             t_string!(i18n, problem.notice_amount, max = max.to_string()).to_string()
         }

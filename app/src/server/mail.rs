@@ -5,14 +5,15 @@
 //! 1. dispatches the notices not yet dispatched: a notice whose holder has a confirmed address
 //!    becomes a delivery (its text in Chinese and English, its idempotency key, the time it may
 //!    go out: `domain::delivery::send_at`), in the transaction that marks it dispatched;
-//! 2. takes the deliveries that are due, each for `domain::delivery::LEASE`, and sends them
-//!    with their key as the `Message-ID`; a refusal or a silence is tried again later
-//!    (`domain::delivery::after_failure`), and given up after the last try, for the operators'
-//!    list.
+//! 2. takes the deliveries that are due, one at a time, each for `domain::delivery::LEASE`,
+//!    and sends it with its key as the `Message-ID`; a silence or a temporary refusal is tried
+//!    again later (`domain::delivery::after_failure`), a permanent refusal (5xx) is given up at
+//!    once, and the last try's failure too, for the operators' list.
 //!
 //! A server stopped in the middle of a send leaves the delivery taken; once the lease has run
-//! out, the next server sends it again. The mail server had not accepted it (the send did not
-//! finish), so it arrives once.
+//! out, the next server sends it again. A message the mail server had not yet accepted
+//! arrives once; one it had accepted just before the stop arrives again with the same
+//! `Message-ID` (delivery is at least once).
 
 use super::AppState;
 use super::domain::delivery::{self, Retry};
@@ -27,7 +28,7 @@ use std::time::Duration;
 /// How often the worker looks for work (real time).
 const TICK: Duration = Duration::from_millis(500);
 /// How many notices or deliveries one tick handles at most.
-const BATCH: i64 = 50;
+const BATCH: usize = 50;
 
 /// The campus's mail server and the worker sending through it.
 pub struct Mailer {
@@ -57,7 +58,8 @@ impl Mailer {
         })
     }
 
-    /// Starts the worker (once).
+    /// Starts the worker (once). The server does when it starts serving; commands that only
+    /// build the state (`create-admin`) do not.
     pub fn start(self: &Arc<Self>, state: AppState) {
         let mailer = self.clone();
         let handle = tokio::spawn(async move {
@@ -87,30 +89,44 @@ impl Mailer {
     }
 
     async fn work(&self, state: &AppState) -> Result<(), crate::server::store::StoreError> {
-        for notice in state.db.undispatched_notices(BATCH).await? {
+        for notice in state.db.undispatched_notices(BATCH as i64).await? {
             let delivery = self.delivery_of(&notice, state.now());
             state
                 .db
                 .dispatch_notice(notice.notice.id, delivery.as_ref())
                 .await?;
         }
-        let now = state.now();
-        let taken = state
-            .db
-            .take_deliveries(now, now + delivery::LEASE, BATCH)
-            .await?;
-        for t in taken {
+        // One at a time, each taken just before its send: a slow mail server never keeps a
+        // taken delivery waiting past its lease.
+        for _ in 0..BATCH {
+            let now = state.now();
+            let Some(t) = state.db.take_delivery(now, now + delivery::LEASE).await? else {
+                break;
+            };
             let tried = match self.send(&t).await {
                 Ok(()) => Tried::Sent,
-                Err(error) => {
-                    tracing::warn!(delivery = t.id, attempt = t.attempts, %error, "an e-mail was not accepted");
+                Err(Refused { error, permanent }) => {
+                    tracing::warn!(delivery = t.id, attempt = t.attempts, permanent, %error, "an e-mail was not accepted");
                     match delivery::after_failure(t.attempts, state.now()) {
-                        Retry::At(at) => Tried::Again { at, error },
-                        Retry::GiveUp => Tried::GaveUp { error },
+                        Retry::At(at) if !permanent => Tried::Again { at, error },
+                        _ => Tried::GaveUp { error },
                     }
                 }
             };
-            state.db.finish_delivery(t.id, &tried, state.now()).await?;
+            // The send happened: a database that fails now must not stop the others. The
+            // delivery stays taken, and is sent again when its lease runs out.
+            match state.db.finish_delivery(&t, &tried, state.now()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(
+                        delivery = t.id,
+                        "an e-mail's lease ran out before its send ended"
+                    )
+                }
+                Err(e) => {
+                    tracing::error!(delivery = t.id, error = %e, "an e-mail's outcome was not recorded")
+                }
+            }
         }
         Ok(())
     }
@@ -122,6 +138,10 @@ impl Mailer {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<NewDelivery> {
         let address = n.address.clone()?;
+        let made = chrono::DateTime::parse_from_rfc3339(&n.notice.at).ok()?;
+        if !delivery::still_worth_sending(made.with_timezone(&chrono::Utc), now) {
+            return None;
+        }
         let (zh, en) = (
             notice_text_in(Locale::zh, &n.notice),
             notice_text_in(Locale::en, &n.notice),
@@ -171,8 +191,11 @@ impl Mailer {
         }
     }
 
-    async fn send(&self, t: &Taken) -> Result<(), String> {
-        let to: Mailbox = t.address.parse().map_err(|e| format!("address: {e}"))?;
+    async fn send(&self, t: &Taken) -> Result<(), Refused> {
+        let to: Mailbox = t.address.parse().map_err(|e| Refused {
+            error: format!("address: {e}"),
+            permanent: true,
+        })?;
         let domain = self.from.email.domain().to_string();
         let message = Message::builder()
             .from(self.from.clone())
@@ -181,11 +204,24 @@ impl Mailer {
             .message_id(Some(format!("<{}@{domain}>", t.key)))
             .header(ContentType::TEXT_PLAIN)
             .body(t.body.clone())
-            .map_err(|e| format!("message: {e}"))?;
+            .map_err(|e| Refused {
+                error: format!("message: {e}"),
+                permanent: true,
+            })?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| Refused {
+                permanent: e.is_permanent(),
+                error: e.to_string(),
+            })
     }
+}
+
+/// Why a send did not happen; `permanent`: the mail server refused for good (5xx), or the
+/// message could not be made.
+struct Refused {
+    error: String,
+    permanent: bool,
 }

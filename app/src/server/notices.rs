@@ -61,6 +61,10 @@ pub async fn request_email(
         .as_ref()
         .ok_or(AppError::Rejected(Problem::EmailUnavailable))?;
     let address = delivery::check_address(address).map_err(AppError::Rejected)?;
+    // What the mail library will send to, too (it is stricter about some characters).
+    if address.parse::<lettre::Address>().is_err() {
+        return Err(AppError::Rejected(Problem::EmailAddress));
+    }
     let token = super::auth::new_token();
     let hash = super::auth::token_hash(&token);
     let now = state.now();
@@ -69,7 +73,8 @@ pub async fn request_email(
     state
         .db
         .request_notice_email(holder_id, &address, &hash, &message, now)
-        .await?;
+        .await?
+        .map_err(AppError::Rejected)?;
     Ok(address)
 }
 
@@ -97,10 +102,13 @@ pub async fn failed(state: &AppState) -> Result<Vec<FailedNoticeView>, AppError>
         .map(|f| FailedNoticeView {
             id: f.id,
             student_no: f.student_no,
+            // A mail server's answer often names the address: masked there too.
+            last_error: f
+                .last_error
+                .replace(&f.address, &delivery::masked_address(&f.address)),
             address: delivery::masked_address(&f.address),
             subject: f.subject,
             attempts: f.attempts,
-            last_error: f.last_error,
             created_at: super::store::Ts::new(f.created_at).text(),
         })
         .collect())

@@ -176,6 +176,10 @@ impl TestApp {
         let state = server::build_state_with_clock(&settings, clock)
             .await
             .expect("state");
+        // As `main` does when it serves.
+        if let Some(mailer) = &state.mailer {
+            mailer.start(state.clone());
+        }
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(server::serve(
             listener,

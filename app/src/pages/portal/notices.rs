@@ -26,6 +26,17 @@ pub fn NoticesPage() -> impl IntoView {
     };
     let set_email = ServerAction::<SetNoticeEmail>::new();
     let remove_email = ServerAction::<RemoveNoticeEmail>::new();
+    // The later of the two e-mail actions is the one the page speaks of.
+    Effect::new(move |_| {
+        if remove_email.version().get() > 0 {
+            set_email.value().set(None);
+        }
+    });
+    Effect::new(move |_| {
+        if set_email.version().get() > 0 {
+            remove_email.value().set(None);
+        }
+    });
     // An address given (not one refused): the page shows it waiting for its link.
     let emailed = RwSignal::new(0u32);
     Effect::new(move |_| {

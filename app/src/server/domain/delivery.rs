@@ -8,9 +8,15 @@
 //! - a delivery the mail server refused or did not answer is tried again later, each time
 //!   waiting twice as long (from 30 seconds, at most an hour), and is given up after
 //!   `MAX_ATTEMPTS`, to be shown to the operators (`after_failure`);
-//! - a delivery is taken by one sender for `LEASE`: a sender that dies in the middle leaves it
-//!   to be taken again once the lease has run out, never lost;
-//! - an address is checked before a confirmation link is sent to it (`check_address`).
+//! - a delivery is taken by one sender, one at a time, for `LEASE` (far longer than a send may
+//!   take): a sender that dies in the middle leaves it to be taken again once the lease has run
+//!   out, never lost. Delivery is at least once: a sender that dies after the mail server
+//!   accepted a message but before it recorded that sends it again, with the same
+//!   `Message-ID`;
+//! - an address is checked before a confirmation link is sent to it (`check_address`), and a
+//!   holder asks for a link at most once a minute (`may_ask_again`);
+//! - a notice older than `DISPATCH_WITHIN` when the worker first sees it (the campus had no
+//!   mail server then) stays in the inbox only.
 
 use super::calendar::campus_tz;
 use crate::portal_model::Problem;
@@ -26,6 +32,25 @@ pub const MAX_ATTEMPTS: i64 = 8;
 pub const LEASE: Duration = Duration::minutes(2);
 /// How long a confirmation link works.
 pub const CONFIRM_FOR: Duration = Duration::days(2);
+/// How long a holder waits between two confirmation links.
+pub const ASK_AGAIN_AFTER: Duration = Duration::minutes(1);
+/// The oldest notice still sent by e-mail when the worker first sees it.
+pub const DISPATCH_WITHIN: Duration = Duration::days(1);
+
+/// Whether a holder may ask for another confirmation link, the last one asked for at `last`.
+pub fn may_ask_again(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), Problem> {
+    match last {
+        Some(last) if now < last + ASK_AGAIN_AFTER => Err(Problem::EmailTooSoon {
+            retry_after_secs: (last + ASK_AGAIN_AFTER - now).num_seconds().max(1),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a notice made at `made` still goes out by e-mail when first seen at `now`.
+pub fn still_worth_sending(made: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - made <= DISPATCH_WITHIN
+}
 
 /// When a notice made at `now` may be sent: at once, unless it falls in quiet hours and is not
 /// a security notice; then at the end of them.
@@ -206,6 +231,29 @@ mod tests {
             after_failure(0, now),
             Retry::At(now + Duration::seconds(30))
         );
+    }
+
+    #[test]
+    fn a_link_at_most_once_a_minute_and_old_notices_stay_in_the_inbox() {
+        let now = campus("2026-10-14T10:00:00+08:00");
+        let s = Duration::seconds;
+        assert_eq!(may_ask_again(None, now), Ok(()));
+        assert_eq!(may_ask_again(Some(now - s(60)), now), Ok(()));
+        assert_eq!(
+            may_ask_again(Some(now - s(45)), now),
+            Err(Problem::EmailTooSoon {
+                retry_after_secs: 15
+            })
+        );
+        assert_eq!(
+            may_ask_again(Some(now), now),
+            Err(Problem::EmailTooSoon {
+                retry_after_secs: 60
+            })
+        );
+        assert!(still_worth_sending(now - Duration::hours(23), now));
+        assert!(still_worth_sending(now - DISPATCH_WITHIN, now));
+        assert!(!still_worth_sending(now - DISPATCH_WITHIN - s(1), now));
     }
 
     #[test]

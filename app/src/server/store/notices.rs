@@ -6,6 +6,7 @@
 
 use super::StoreError;
 use crate::notice_model::{NoticePrefs, NoticeView};
+use crate::portal_model::Problem;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -46,7 +47,8 @@ pub struct Taken {
     pub subject: String,
     pub body: String,
     pub key: String,
-    /// This try's number (1 for the first).
+    /// This try's number (1 for the first); also the taker's hold on it: a sender whose lease
+    /// ran out and was taken over cannot record its outcome (`finish_delivery`).
     pub attempts: i64,
 }
 
@@ -101,8 +103,10 @@ pub trait NoticeStore: Send + Sync {
     /// The holder's address for notices, if they gave one.
     async fn notice_email(&self, holder_id: i64) -> Result<Option<NoticeEmail>, StoreError>;
 
-    /// Replaces the holder's address with an unconfirmed one (`token_hash`: its link's), and
-    /// queues the confirmation message, in one transaction.
+    /// Replaces the holder's address with an unconfirmed one (`token_hash`: its link's), drops
+    /// what was still waiting to go to the old one, and queues the confirmation message, in one
+    /// transaction; refused when the last link was asked for a moment ago
+    /// (`domain::delivery::may_ask_again`).
     async fn request_notice_email(
         &self,
         holder_id: i64,
@@ -110,7 +114,7 @@ pub trait NoticeStore: Send + Sync {
         token_hash: &str,
         confirmation: &NewDelivery,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Result<(), Problem>, StoreError>;
 
     /// Confirms the address whose link's token hashes to `token_hash`, if it was asked for at
     /// or after `asked_since`. Answers its holder.
@@ -121,6 +125,7 @@ pub trait NoticeStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError>;
 
+    /// Forgets the holder's address, and drops what was still waiting to go to it.
     async fn remove_notice_email(&self, holder_id: i64) -> Result<(), StoreError>;
 
     /// The oldest notices not yet dispatched, at most `limit`.
@@ -134,22 +139,22 @@ pub trait NoticeStore: Send + Sync {
         delivery: Option<&NewDelivery>,
     ) -> Result<(), StoreError>;
 
-    /// Takes up to `limit` deliveries due at `now` that no sender holds, holding them until
-    /// `lease_until`, and counts the try.
-    async fn take_deliveries(
+    /// Takes the delivery due at `now` that has waited longest and that no sender holds,
+    /// holding it until `lease_until`, and counts the try.
+    async fn take_delivery(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<Taken>, StoreError>;
+    ) -> Result<Option<Taken>, StoreError>;
 
-    /// Records how a try of a delivery ended (and lets go of it).
+    /// Records how a try of a delivery ended (and lets go of it). Answers false when the
+    /// sender no longer held it (its lease ran out and another sender took it).
     async fn finish_delivery(
         &self,
-        id: i64,
+        taken: &Taken,
         tried: &Tried,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Deliveries given up, newest first.
     async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError>;

@@ -3,6 +3,8 @@
 use super::{Conn, DbRow, ThisStore, ts_of};
 use crate::model::{Localized, Money};
 use crate::notice_model::{NoticePrefs, NoticeView};
+use crate::portal_model::Problem;
+use crate::server::domain::delivery;
 use crate::server::domain::notices::{self as rules, NewNotice};
 use crate::server::store::{
     Audit, FailedDelivery, Finish, NewDelivery, NoticeEmail, NoticeStore, StoreError, Taken, Tried,
@@ -168,6 +170,16 @@ fn notice_of(row: &DbRow) -> Result<NoticeView, StoreError> {
 const NOTICE_COLUMNS: &str = "n.id, n.holder_id, n.kind, n.security, n.amount, n.balance,
     n.created_at, n.read_at, m.name_zh, m.name_en";
 
+/// Drops the holder's deliveries still waiting to go (to an address being changed or removed),
+/// inside the caller's transaction.
+async fn drop_waiting(conn: &mut Conn, holder_id: i64) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM notice_deliveries WHERE holder_id = $1 AND status = 'pending'")
+        .bind(holder_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Inserts a delivery inside the caller's transaction; a key used already (the same notice
 /// dispatched twice) adds nothing.
 async fn insert_delivery(conn: &mut Conn, d: &NewDelivery, now: Ts) -> Result<(), StoreError> {
@@ -280,9 +292,20 @@ impl NoticeStore for ThisStore {
         token_hash: &str,
         confirmation: &NewDelivery,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let now = Ts::new(now);
+    ) -> Result<Result<(), Problem>, StoreError> {
+        let at = Ts::new(now);
         in_transaction!(self, |tx| {
+            let last: Option<Ts> = sqlx::query_scalar(concat!(
+                "SELECT requested_at FROM notice_emails WHERE holder_id = $1",
+                for_update!()
+            ))
+            .bind(holder_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Err(problem) = delivery::may_ask_again(last.map(|t| t.0), now) {
+                return Ok(Finish::Rollback(Err(problem)));
+            }
+            drop_waiting(&mut tx, holder_id).await?;
             sqlx::query(
                 "INSERT INTO notice_emails (holder_id, address, token_hash, requested_at, confirmed_at)
                  VALUES ($1, $2, $3, $4, NULL)
@@ -293,11 +316,11 @@ impl NoticeStore for ThisStore {
             .bind(holder_id)
             .bind(address)
             .bind(token_hash)
-            .bind(now)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
-            insert_delivery(&mut tx, confirmation, now).await?;
-            Ok(Finish::Commit(()))
+            insert_delivery(&mut tx, confirmation, at).await?;
+            Ok(Finish::Commit(Ok(())))
         })
     }
 
@@ -319,11 +342,14 @@ impl NoticeStore for ThisStore {
     }
 
     async fn remove_notice_email(&self, holder_id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM notice_emails WHERE holder_id = $1")
-            .bind(holder_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        in_transaction!(self, |tx| {
+            drop_waiting(&mut tx, holder_id).await?;
+            sqlx::query("DELETE FROM notice_emails WHERE holder_id = $1")
+                .bind(holder_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(Finish::Commit(()))
+        })
     }
 
     async fn undispatched_notices(&self, limit: i64) -> Result<Vec<Undispatched>, StoreError> {
@@ -372,69 +398,74 @@ impl NoticeStore for ThisStore {
         })
     }
 
-    async fn take_deliveries(
+    async fn take_delivery(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<Taken>, StoreError> {
+    ) -> Result<Option<Taken>, StoreError> {
         // The outer conditions again: on PostgreSQL, a row another server took meanwhile is
         // checked anew after its lock, and skipped.
-        let rows = sqlx::query(
+        let row = sqlx::query(
             "UPDATE notice_deliveries SET lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT id FROM notice_deliveries
                            WHERE status = 'pending' AND next_at <= $2
                              AND (lease_until IS NULL OR lease_until <= $2)
-                           ORDER BY next_at, id LIMIT $3)
+                           ORDER BY next_at, id LIMIT 1)
                AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $2)
              RETURNING id, address, subject, body, idempotency_key, attempts",
         )
         .bind(Ts::new(lease_until))
         .bind(Ts::new(now))
-        .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Taken {
-                    id: row.try_get("id")?,
-                    address: row.try_get("address")?,
-                    subject: row.try_get("subject")?,
-                    body: row.try_get("body")?,
-                    key: row.try_get("idempotency_key")?,
-                    attempts: row.try_get("attempts")?,
-                })
+        row.map(|row| {
+            Ok(Taken {
+                id: row.try_get("id")?,
+                address: row.try_get("address")?,
+                subject: row.try_get("subject")?,
+                body: row.try_get("body")?,
+                key: row.try_get("idempotency_key")?,
+                attempts: row.try_get("attempts")?,
             })
-            .collect()
+        })
+        .transpose()
     }
 
     async fn finish_delivery(
         &self,
-        id: i64,
+        taken: &Taken,
         tried: &Tried,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let now = Ts::new(now);
+        // Only while this sender holds it: no other took it since (`attempts` counts takes).
+        // A confirmation's text (its link) is not kept once it is sent.
         let query = match tried {
             Tried::Sent => sqlx::query(
                 "UPDATE notice_deliveries SET status = 'sent', sent_at = $1, lease_until = NULL,
-                     last_error = '' WHERE id = $2",
+                     last_error = '', body = CASE WHEN notice_id IS NULL THEN '' ELSE body END
+                 WHERE id = $2 AND attempts = $3 AND status = 'pending'",
             )
             .bind(now),
             Tried::Again { at, error } => sqlx::query(
                 "UPDATE notice_deliveries SET next_at = $1, lease_until = NULL, last_error = $2
-                 WHERE id = $3",
+                 WHERE id = $3 AND attempts = $4 AND status = 'pending'",
             )
             .bind(Ts::new(*at))
             .bind(error.clone()),
             Tried::GaveUp { error } => sqlx::query(
                 "UPDATE notice_deliveries SET status = 'failed', lease_until = NULL, last_error = $1
-                 WHERE id = $2",
+                 WHERE id = $2 AND attempts = $3 AND status = 'pending'",
             )
             .bind(error.clone()),
         };
-        query.bind(id).execute(&self.pool).await?;
-        Ok(())
+        let done = query
+            .bind(taken.id)
+            .bind(taken.attempts)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(done == 1)
     }
 
     async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError> {
