@@ -116,6 +116,21 @@ async fn inbox(app: &TestApp, cookie: &str) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
+/// Waits for the one e-mail about a payment of `amount`, then a moment more: no second copy
+/// comes. Answers it.
+async fn arrives_once(sink: &SmtpSink, amount: &str) -> Received {
+    let got = sink
+        .wait_for("the payment's e-mail", |got| {
+            !payments(got, amount).is_empty()
+        })
+        .await;
+    let paid = payments(&got, amount);
+    assert_eq!(paid.len(), 1, "{paid:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(payments(&sink.received(), amount).len(), 1);
+    paid[0].clone()
+}
+
 fn payments(got: &[Received], amount: &str) -> Vec<Received> {
     got.iter()
         .filter(|m| m.text().contains(amount))
@@ -142,13 +157,7 @@ async fn a_payment_above_the_holders_amount_is_one_email_with_its_amount_and_pla
         let sale = pos.pay(&app, id, fen, Some(&h.serial), None, None).await;
         assert_eq!(sale["approved"], true, "{sale}");
     }
-    let got = sink
-        .wait_for("the payment's e-mail", |got| {
-            !payments(got, "¥18.50").is_empty()
-        })
-        .await;
-    let paid = payments(&got, "¥18.50");
-    assert_eq!(paid.len(), 1, "{paid:?}");
+    let paid = [arrives_once(&sink, "¥18.50").await];
     let text = paid[0].text();
     assert!(text.contains("东区第一食堂"), "{text}");
     assert!(text.contains("¥71.60"), "the balance after: {text}");
@@ -162,8 +171,7 @@ async fn a_payment_above_the_holders_amount_is_one_email_with_its_amount_and_pla
         "{:?}",
         paid[0]
     );
-    // Nothing more comes: not the ¥9.90, not a second copy.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Nothing more came: not the ¥9.90, not a second copy.
     let all = sink.received();
     assert_eq!(payments(&all, "¥18.50").len(), 1);
     assert!(payments(&all, "¥9.90").is_empty(), "{all:?}");
@@ -188,14 +196,7 @@ async fn a_mail_server_down_for_a_while_gets_the_message_once_it_is_back() {
     }
     sink.resume().await;
     app.state.clock.advance(chrono::Duration::minutes(5));
-    let got = sink
-        .wait_for("the payment's e-mail", |got| {
-            !payments(got, "¥12.34").is_empty()
-        })
-        .await;
-    assert_eq!(payments(&got, "¥12.34").len(), 1);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(payments(&sink.received(), "¥12.34").len(), 1);
+    arrives_once(&sink, "¥12.34").await;
     app.stop().await;
 }
 
@@ -229,14 +230,7 @@ async fn a_server_stopped_mid_send_neither_loses_nor_repeats_the_message() {
         "held by the lease"
     );
     app.state.clock.advance(chrono::Duration::minutes(3));
-    let got = sink
-        .wait_for("the payment's e-mail", |got| {
-            !payments(got, "¥24.68").is_empty()
-        })
-        .await;
-    assert_eq!(payments(&got, "¥24.68").len(), 1);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(payments(&sink.received(), "¥24.68").len(), 1);
+    arrives_once(&sink, "¥24.68").await;
     app.stop().await;
 }
 
