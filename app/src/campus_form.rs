@@ -23,6 +23,7 @@ pub enum ProfileField {
     PointName,
     PointLocation,
     HoursDays,
+    HoursWeekdays,
     HoursPeriods,
     HolidayName,
     HolidayFrom,
@@ -61,6 +62,8 @@ pub enum FieldIssue {
     AboveSingleMaximum,
     /// Not periods like "09:00–12:00, 14:00–17:30", each ending after it starts.
     Periods,
+    /// Not days of the week as 1 (Monday) to 7 (Sunday): "1-5", "6, 7".
+    Weekdays,
     /// Not a date (YYYY-MM-DD).
     Date,
     /// The last day before the first.
@@ -98,6 +101,7 @@ impl FieldProblem {
             PointName => in_row("points", "[name][zh]"),
             PointLocation => in_row("points", "[more][zh]"),
             HoursDays => in_row("hours", "[name][zh]"),
+            HoursWeekdays => in_row("hours", "[weekdays]"),
             HoursPeriods => in_row("hours", "[value]"),
             HolidayName => in_row("holidays", "[name][zh]"),
             HolidayFrom => in_row("holidays", "[from]"),
@@ -206,6 +210,9 @@ impl CampusProfile {
         }
         for (i, h) in self.hours.iter().enumerate() {
             text_ok(&h.days, HoursDays, Some(i))?;
+            if h.weekdays.is_empty() || h.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+                return Err(problem(HoursWeekdays, Some(i), Weekdays));
+            }
             if h.periods.is_empty() || h.periods.iter().any(|p| period(p).is_none()) {
                 return Err(problem(HoursPeriods, Some(i), Periods));
             }
@@ -313,6 +320,8 @@ pub struct RowForm {
     pub value: String,
     pub from: String,
     pub until: String,
+    /// The days of the week of a row of opening hours ("1-5").
+    pub weekdays: String,
 }
 
 impl RowForm {
@@ -320,6 +329,7 @@ impl RowForm {
         self.name.is_empty()
             && self.more.is_empty()
             && self.value.trim().is_empty()
+            && self.weekdays.trim().is_empty()
             && self.from.trim().is_empty()
             && self.until.trim().is_empty()
     }
@@ -397,7 +407,10 @@ impl ProfileForm {
             hours: p
                 .hours
                 .iter()
-                .map(|h| row(&h.days, None, h.periods.join(", ")))
+                .map(|h| RowForm {
+                    weekdays: crate::opening::weekdays_text(&h.weekdays),
+                    ..row(&h.days, None, h.periods.join(", "))
+                })
                 .collect(),
             holidays: p
                 .holidays
@@ -441,6 +454,11 @@ impl ProfileForm {
         for (i, r) in rows(&self.hours) {
             hours.push(OpeningHours {
                 days: r.name.localized(),
+                weekdays: crate::opening::parse_weekdays(&r.weekdays).ok_or(problem(
+                    HoursWeekdays,
+                    Some(i),
+                    FieldIssue::Weekdays,
+                ))?,
                 periods: periods_of(&r.value, HoursPeriods, i)?,
             });
         }
@@ -502,7 +520,7 @@ impl ProfileForm {
             (field, Some(kept)) => {
                 let list = match field {
                     PointName | PointLocation => &self.points,
-                    HoursDays | HoursPeriods => &self.hours,
+                    HoursDays | HoursWeekdays | HoursPeriods => &self.hours,
                     HolidayName | HolidayFrom | HolidayUntil | HolidayPeriods => &self.holidays,
                     HotlineLabel | HotlinePhone => &self.hotlines,
                     _ => &self.apps,
@@ -563,7 +581,7 @@ mod tests {
     #[test]
     fn a_wrong_value_is_refused_with_its_field_and_row() {
         type Edit = fn(&mut ProfileForm);
-        let table: [(Edit, ProfileField, Option<u32>, FieldIssue); 19] = [
+        let table: [(Edit, ProfileField, Option<u32>, FieldIssue); 21] = [
             (
                 |f| f.campus_name.en.clear(),
                 CampusName,
@@ -587,6 +605,18 @@ mod tests {
                 PointLocation,
                 Some(1),
                 BothLanguages,
+            ),
+            (
+                |f| f.hours[0].weekdays = "周一至周五".into(),
+                HoursWeekdays,
+                Some(1),
+                Weekdays,
+            ),
+            (
+                |f| f.hours[0].weekdays.clear(),
+                HoursWeekdays,
+                Some(1),
+                Weekdays,
             ),
             (
                 |f| f.hours[0].value = "9-5".into(),
@@ -722,6 +752,7 @@ mod tests {
         assert_eq!(at(Hotlines, None), "form[hotlines][0][name][zh]");
         assert_eq!(at(HolidayUntil, Some(1)), "form[holidays][0][until]");
         assert_eq!(at(OfficePhone, None), "form[office_phone]");
+        assert_eq!(at(HoursWeekdays, Some(1)), "form[hours][0][weekdays]");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod components;
 pub mod error;
 pub mod model;
 pub mod notice_model;
+pub mod opening;
 pub mod pages;
 pub mod portal_model;
 #[cfg(feature = "ssr")]
@@ -117,6 +118,7 @@ fn AppBody() -> impl IntoView {
                         <Route path=path!("notices") view=pages::portal::notices::NoticesPage ssr=SsrMode::Async />
                     </ParentRoute>
                     <Route path=path!("/found") view=pages::found::FoundCardsPage />
+                    <Route path=path!("/email/confirm") view=pages::email_confirm::EmailConfirmPage />
                     <Route path=path!("/staff/login") view=pages::staff::StaffLoginPage />
                     <Route path=path!("/staff/welcome") view=pages::staff::welcome::WelcomePage ssr=SsrMode::Async />
                     <ParentRoute path=path!("/staff") view=pages::staff::StaffLayout ssr=SsrMode::Async>

@@ -149,6 +149,10 @@ pub struct Hotline {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpeningHours {
     pub days: Localized,
+    /// The days of the week it covers, 1 for Monday to 7 for Sunday (`opening::hours_on`);
+    /// empty in a profile saved before they were asked for.
+    #[serde(default)]
+    pub weekdays: Vec<u8>,
     pub periods: Vec<String>,
 }
 

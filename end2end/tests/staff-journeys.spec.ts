@@ -355,10 +355,21 @@ test("a cash top-up with JavaScript disabled shows its receipt, for A4 or an 80 
   await expect(office.page.getByTestId("receipt")).toBeVisible();
 });
 
-test("the campus profile is edited through its form; a wrong value is refused with the field named", async ({ browser, page }, info) => {
+test("the campus profile is edited through its form; a wrong value is refused with the field named; the home page's 'open today?' follows a holiday", async ({ browser, page }, info) => {
   const office = await staffPage(browser);
   await office.signIn("admin");
-  const name = info.project.name === "phone" ? "校庆日（手机）" : "校庆日";
+  const phone = info.project.name === "phone";
+  const name = phone ? "校庆日（手机）" : "校庆日";
+  // The server's today, as the home page answers "open today?" for it. The desktop closes the
+  // centre today; the phone opens it for a morning the day after (a date of its own, so the
+  // two viewports' holidays never meet).
+  await page.goto("/");
+  const openToday = page.getByTestId("open-today");
+  await expect(openToday).toContainText("今天（");
+  const today = (await openToday.getAttribute("data-date"))!;
+  const next = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  const day = phone ? next : today;
+  const periods = phone ? "10:00-11:30" : "";
   // Both viewports edit the one profile at once: a save over the other's is refused, and the
   // administrator opens the page again, as the refusal says.
   for (let attempt = 0; ; attempt++) {
@@ -380,11 +391,12 @@ test("the campus profile is edited through its form; a wrong value is refused wi
     const entry = holidays.getByRole("group", { name: "新增一条（不填则忽略）" });
     await entry.getByRole("group", { name: "节假日名称" }).getByLabel("中文").fill(name);
     await entry.getByRole("group", { name: "节假日名称" }).getByLabel("英文").fill(`Founding day ${info.project.name}`);
-    await entry.getByLabel("起始日期").fill("2027-05-20");
-    await entry.getByLabel("结束日期").fill("2027-05-19");
+    await entry.getByLabel("起始日期").fill(day);
+    await entry.getByLabel("结束日期").fill("2026-01-01");
     await form.getByRole("button", { name: "保存" }).click();
     await expect(form.getByTestId("form-error")).toContainText(/结束日期（第 \d 条）：结束日期不能早于起始日期/);
-    await entry.getByLabel("结束日期").fill("2027-05-20");
+    await entry.getByLabel("结束日期").fill(day);
+    await entry.getByLabel("节假日开放时段").fill(periods);
     await form.getByRole("button", { name: "保存" }).click();
     const outcome = await Promise.race([
       form.getByTestId("profile-done").waitFor().then(() => "saved"),
@@ -394,9 +406,18 @@ test("the campus profile is edited through its form; a wrong value is refused wi
     expect(attempt, "refused as changed by someone else more than twice").toBeLessThan(2);
   }
   await office.expectNoHorizontalScroll();
-  // The public page shows it, closed that day.
+  // The public pages show it, and the home page's answer follows it.
   await page.goto("/service");
-  await expect(page.getByTestId("holiday-hours")).toContainText(`${name} 2027-05-20 – 2027-05-20 不开放`);
+  await expect(page.getByTestId("holiday-hours")).toContainText(`${name} ${day} – ${day} ${phone ? "10:00–11:30" : "不开放"}`);
+  await page.goto("/");
+  if (phone) {
+    const row = page.getByTestId("week-hours").locator(`li[data-date="${next}"]`);
+    await expect(row).toContainText("10:00–11:30");
+    await expect(row).toContainText(name);
+  } else {
+    await expect(openToday).toContainText(/今天（\d+月\d+日 周.）不开放。/);
+    await expect(openToday).toContainText(name);
+  }
 });
 
 test("an auditor sees holders, the audit log and administration, but can change nothing", async ({ browser }, info) => {

@@ -256,6 +256,12 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The request log's span: the method and the path, never the query, which can carry a
+/// secret (an e-mail confirmation link's token).
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), version = ?req.version())
+}
+
 /// The whole HTTP application. `clock_control`: `POST /test/clock` moves the server's chosen
 /// clock on (`Settings::clock_control`; never on the system clock).
 pub fn router_with(state: AppState, clock_control: bool) -> Router {
@@ -266,7 +272,6 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
         .route("/portal/history.csv", get(history_csv))
         .route("/events/pay-code", get(events::pay_code))
         .route("/staff/reports.csv", get(reports_csv))
-        .route("/email/confirm", get(confirm_email))
         .merge(if !clock_route(&state.clock, clock_control) {
             Router::new()
         } else {
@@ -339,7 +344,7 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(state)
 }
@@ -594,7 +599,7 @@ async fn same_origin_only(
     use axum::http::Method;
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && !same_origin(req.headers()) {
-        tracing::warn!(method = %req.method(), uri = %req.uri(), "refused a cross-site request");
+        tracing::warn!(method = %req.method(), path = %req.uri().path(), "refused a cross-site request");
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
     next.run(req).await
@@ -722,21 +727,6 @@ async fn portal_guard(
 /// Chinese correctly).
 /// A notices e-mail's confirmation link: confirms the address (no session needed: the link's
 /// token proves the mailbox) and sends the browser to the notices page, which says how it went.
-async fn confirm_email(
-    State(state): State<AppState>,
-    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Result<axum::response::Response, AppError> {
-    use axum::response::IntoResponse;
-    let token = query.get("token").map(String::as_str).unwrap_or("");
-    let confirmed = app::server::notices::confirm_email(&state, token).await?;
-    let to = if confirmed {
-        "/portal/notices?email=confirmed"
-    } else {
-        "/portal/notices?email=expired"
-    };
-    Ok(axum::response::Redirect::to(to).into_response())
-}
-
 async fn history_csv(
     State(state): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,

@@ -184,3 +184,122 @@ async fn a_bad_announcement_is_refused_with_the_field_named() {
     }
     assert!(public_titles(&app).await.is_empty());
 }
+
+/// The opening the home page shows for `date`, from its "open today?" line or its week ahead.
+fn opening_on(html: &str, date: &str) -> String {
+    let at = html
+        .find(&format!("data-date=\"{date}\""))
+        .unwrap_or_else(|| panic!("{date} is not on the home page"));
+    // From the end of the element's opening tag to the end of the element.
+    let rest = &html[at..];
+    let rest = &rest[rest.find('>').unwrap() + 1..];
+    let end = rest
+        .find("</li>")
+        .into_iter()
+        .chain(rest.find("</p>"))
+        .min()
+        .unwrap();
+    // The text without its tags.
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in rest[..end].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[tokio::test]
+async fn the_home_page_says_whether_the_service_centre_is_open_today_holidays_first() {
+    let app = TestApp::spawn(1).await;
+    // A Wednesday, two days before the demo campus's New Year holiday (closed 1–3 January).
+    app.state.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-12-30T10:00:00+08:00")
+            .unwrap()
+            .into(),
+    );
+    let home = app.get("/").await.text().await.unwrap();
+    let today = opening_on(&home, "2026-12-30");
+    assert!(
+        today.contains("今天（12月30日 周三）开放：09:00–13:00, 14:00–16:30"),
+        "{today}"
+    );
+    assert!(
+        home.contains("data-testid=\"open-today\" data-date=\"2026-12-30\""),
+        "{home}"
+    );
+    let week: Vec<String> = ["2026-12-31", "2027-01-01", "2027-01-03", "2027-01-05"]
+        .iter()
+        .map(|d| opening_on(&home, d))
+        .collect();
+    assert!(
+        week[0].contains("12月31日 周四 09:00–13:00, 14:00–16:30"),
+        "{week:?}"
+    );
+    assert!(
+        week[1].contains("1月1日 周五 不开放") && week[1].contains("元旦"),
+        "{week:?}"
+    );
+    assert!(
+        week[2].contains("1月3日 周日 不开放") && week[2].contains("元旦"),
+        "{week:?}"
+    );
+    assert!(week[3].contains("1月5日 周二 09:00–13:00"), "{week:?}");
+    assert!(
+        !home.contains("data-date=\"2027-01-06\""),
+        "seven days only"
+    );
+
+    // An administrator closes the centre today for a holiday of their own: the answer follows
+    // at once, and a Saturday opened for a make-up working day shows its hours.
+    let admin = staff_login(&app, "admin").await;
+    let mut form = app::server::admin::profile_form(&app.state).await.unwrap();
+    let holiday = |zh: &str, from: &str, until: &str, periods: &str| app::campus_form::RowForm {
+        name: app::campus_form::TextPair {
+            zh: zh.into(),
+            en: format!("{zh} (en)"),
+        },
+        from: from.into(),
+        until: until.into(),
+        value: periods.into(),
+        ..Default::default()
+    };
+    form.holidays
+        .insert(0, holiday("校庆", "2026-12-30", "2026-12-30", ""));
+    form.holidays
+        .push(holiday("调休", "2027-01-02", "2027-01-02", "09:00-11:00"));
+    let (status, body) = helpers::save_profile_form(&app, &admin, &form, "校庆闭馆").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let home = app.get("/").await.text().await.unwrap();
+    let today = opening_on(&home, "2026-12-30");
+    assert!(
+        today.contains("今天（12月30日 周三）不开放。") && today.contains("校庆"),
+        "{today}"
+    );
+    // The earlier entry (元旦) still decides 2 January; a day no entry covers is as every week.
+    assert!(opening_on(&home, "2027-01-02").contains("元旦"));
+    assert!(opening_on(&home, "2026-12-31").contains("09:00–13:00"));
+
+    // The same answer in English.
+    let en = app.page_text("/", "i18n_pref_locale=en").await;
+    let today = opening_on(&en, "2026-12-30");
+    assert!(
+        today.contains("Today (Wed 30 Dec) it is closed.") && today.contains("校庆 (en)"),
+        "{today}"
+    );
+
+    // Hours that do not say their days of the week (a profile from before): no answer at all
+    // rather than a wrong one; the holiday list is still shown.
+    let mut campus = app.state.db.campus_profile().await.unwrap().unwrap();
+    campus.hours.iter_mut().for_each(|h| h.weekdays.clear());
+    app.state.db.save_campus_profile(&campus).await.unwrap();
+    app.state.campus.put(campus);
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(!home.contains("data-testid=\"open-today\""), "{home}");
+    assert!(home.contains("data-testid=\"holiday-hours\""));
+    app.stop().await;
+}

@@ -853,21 +853,9 @@ async fn a_remembered_phone_opens_only_its_code_and_pays_offline_within_the_camp
         let (status, body, _) = call(&app, Some(&both), endpoint, &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{endpoint}: {body}");
     }
-    let page = app
-        .client
-        .get(app.url("/portal/code"))
-        .header("cookie", &both)
-        .send()
-        .await
-        .unwrap();
+    let page = app.get_with("/portal/code", &both).await;
     assert_eq!(page.status(), StatusCode::OK, "the code page opens");
-    let page = app
-        .client
-        .get(app.url("/portal/history"))
-        .header("cookie", &both)
-        .send()
-        .await
-        .unwrap();
+    let page = app.get_with("/portal/history", &both).await;
     assert_eq!(
         page.status(),
         StatusCode::SEE_OTHER,

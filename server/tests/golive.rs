@@ -98,12 +98,8 @@ async fn without_a_provider_there_is_no_sandbox_to_pay_with() {
 
     // The sandbox's pay page and its notification endpoint do not exist.
     let res = app
-        .client
-        .get(app.url("/sandbox/pay/W20261014000000AAAA"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+        .get_with("/sandbox/pay/W20261014000000AAAA", &cookie)
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = app
         .client
@@ -116,13 +112,7 @@ async fn without_a_provider_there_is_no_sandbox_to_pay_with() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     // The top-up page says where to top up instead of offering a form.
-    let res = app
-        .client
-        .get(app.url("/portal/topup"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with("/portal/topup", &cookie).await;
     let html = res.text().await.unwrap();
     assert!(html.contains("data-testid=\"topup-offline\""), "{html}");
     assert!(!html.contains("data-testid=\"topup-form\""));
@@ -657,13 +647,7 @@ async fn every_page_script_carries_the_nonce_of_its_content_security_policy() {
     let cookie = login(&app, B_LOGIN, B_PASSWORD).await;
     let mut nonces = Vec::new();
     for path in ["/", "/login", "/portal", "/portal/history", "/no-such-page"] {
-        let res = app
-            .client
-            .get(app.url(path))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res = app.get_with(path, &cookie).await;
         let policy = res.headers()["content-security-policy"]
             .to_str()
             .unwrap()

@@ -326,21 +326,9 @@ async fn the_sandbox_pay_page_belongs_to_the_order_owner_and_pays_it() {
 
     // Another student cannot see or pay it.
     let other = login(&app, D_LOGIN, D_PASSWORD).await;
-    let res = app
-        .client
-        .get(app.url(&url))
-        .header("cookie", &other)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with(&url, &other).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-    let res = app
-        .client
-        .get(app.url(&url))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with(&url, &cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("¥30.00"));
     let res = app

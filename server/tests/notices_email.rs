@@ -90,20 +90,47 @@ async fn confirmed_student(
         .find(|w| w.starts_with("https://card.campus.test/email/confirm?token="))
         .unwrap_or_else(|| panic!("no link in {text}"));
     let path = link.trim_start_matches("https://card.campus.test");
-    // Unconfirmed until the link is opened; a wrong token confirms nothing.
+    let token = path.trim_start_matches("/email/confirm?token=");
+    // Opening the link only shows a page with a button: a mail scanner that fetches every
+    // link confirms nothing.
+    let opened = app.get(path).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    let html = opened.text().await.unwrap();
+    assert!(
+        html.contains("data-testid=\"email-confirm-form\""),
+        "{html}"
+    );
+    assert!(html.contains(&format!("value=\"{token}\"")), "{html}");
     let page = inbox(app, &cookie).await;
     assert_eq!(page["email"]["confirmed"], false, "{page}");
-    let wrong = app.get("/email/confirm?token=0000").await;
-    assert_eq!(wrong.headers()["location"], "/portal/notices?email=expired");
-    let opened = app.get(path).await;
-    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        opened.headers()["location"],
-        "/portal/notices?email=confirmed"
+    // A wrong token confirms nothing; a plain form (no script) is sent to the answer's page.
+    let (status, body, _) = call(app, None, "confirm_email", &[("token", "0000")]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "false"));
+    let plain = app
+        .client
+        .post(app.url("/api/confirm_email"))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("token", "0000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["location"], "/email/confirm?done=expired");
+    let expired = app
+        .get("/email/confirm?done=expired")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        expired.contains("data-testid=\"email-confirm-expired\""),
+        "{expired}"
     );
-    // A link works once.
-    let again = app.get(path).await;
-    assert_eq!(again.headers()["location"], "/portal/notices?email=expired");
+    // The button confirms, with no login (the link may be opened on another device), once.
+    let (status, body, _) = call(app, None, "confirm_email", &[("token", token)]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "true"));
+    let (_, again, _) = call(app, None, "confirm_email", &[("token", token)]).await;
+    assert_eq!(again, "false");
     let page = inbox(app, &cookie).await;
     assert_eq!(page["email"]["confirmed"], true, "{page}");
     assert_eq!(page["email"]["address"], address);

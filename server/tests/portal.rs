@@ -368,13 +368,7 @@ async fn history_csv_matches_the_filter() {
             .all(|l| l.contains("食堂") && l.contains(",payment,"))
     );
     assert!(rows(&canteen) + rows(&topups) < rows(&all));
-    let bad = app
-        .client
-        .get(app.url("/portal/history.csv?from=yesterday"))
-        .header("cookie", &b)
-        .send()
-        .await
-        .unwrap();
+    let bad = app.get_with("/portal/history.csv?from=yesterday", &b).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     app.stop().await;
 }

@@ -150,16 +150,7 @@ async fn the_bundle_is_sent_as_compressed_at_build_time_and_asked_for_again_each
 #[tokio::test]
 async fn english_is_chosen_by_cookie_or_accept_language() {
     let app = TestApp::spawn(0).await;
-    let by_cookie = app
-        .client
-        .get(app.url("/service"))
-        .header("cookie", "i18n_pref_locale=en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let by_cookie = app.page_text("/service", "i18n_pref_locale=en").await;
     assert!(by_cookie.contains("lang=\"en\""));
     assert!(by_cookie.contains("Campus Card Service Centre"));
     assert!(by_cookie.contains("East Campus, Administration Building, level B1"));

@@ -789,13 +789,7 @@ async fn authorization_matrix_every_staff_endpoint_every_role() {
         assert_eq!(res.headers()["location"], "/staff/login");
     }
     let student_cookie = callers[1].2.clone().unwrap();
-    let res = app
-        .client
-        .get(app.url("/staff"))
-        .header("cookie", student_cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with("/staff", &student_cookie).await;
     assert_eq!(
         res.status(),
         StatusCode::SEE_OTHER,
@@ -1823,28 +1817,13 @@ async fn receipts_are_pages_of_their_own_even_without_the_script() {
     assert!(to.starts_with("/staff/receipt/"), "{to}");
     let entry: i64 = to.trim_start_matches("/staff/receipt/").parse().unwrap();
     // The page itself, rendered on the server with the receipt in it.
-    let page = app
-        .client
-        .get(app.url(&to))
-        .header("cookie", &op)
-        .send()
-        .await
-        .unwrap();
+    let page = app.get_with(&to, &op).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains(&receipt_no(11)), "the receipt number");
     assert!(html.contains("¥66.60"), "the amount");
     assert!(html.contains("paper-a4"), "A4 unless asked");
-    let roll = app
-        .client
-        .get(app.url(&format!("{to}?paper=80mm")))
-        .header("cookie", &op)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let roll = app.page_text(&format!("{to}?paper=80mm"), &op).await;
     assert!(roll.contains("paper-80mm"), "the 80 mm layout");
     // The same receipt from the server function, and none for what the counter did not take.
     let (status, body, _) = call(
@@ -2320,12 +2299,8 @@ async fn an_operator_ends_a_shift_with_a_cash_count_and_auditors_read_every_shif
         "{shifts:?}"
     );
     let csv = app
-        .client
-        .get(app.url("/staff/reports.csv?report=shifts"))
-        .header("cookie", &auditor)
-        .send()
+        .get_with("/staff/reports.csv?report=shifts", &auditor)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -2730,12 +2705,8 @@ async fn closing_an_account_pays_the_balance_out_and_finance_gets_the_account_nu
     );
     // Finance's list has the full account number; the report page masks it.
     let res = app
-        .client
-        .get(app.url("/staff/reports.csv?report=payouts"))
-        .header("cookie", &admin)
-        .send()
-        .await
-        .unwrap();
+        .get_with("/staff/reports.csv?report=payouts", &admin)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let csv = res.text().await.unwrap();
     assert!(csv.contains("6222021234567890"), "{csv}");

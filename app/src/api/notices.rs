@@ -18,6 +18,23 @@ pub async fn get_notices() -> Result<NoticesPage, AppError> {
     .await
 }
 
+/// Confirms the e-mail address a confirmation link was sent to (the link's token, from the
+/// page's button: opening the link alone confirms nothing). Answers whether it did; a wrong,
+/// used or expired token confirms nothing. No login: the link may be opened anywhere.
+#[server(prefix = "/api", endpoint = "confirm_email")]
+pub async fn confirm_email(token: String) -> Result<bool, AppError> {
+    crate::api::served(|state, _client| async move {
+        let confirmed = notices::confirm_email(&state, &token).await?;
+        crate::api::after_plain_form(if confirmed {
+            "/email/confirm?done=confirmed"
+        } else {
+            "/email/confirm?done=expired"
+        });
+        Ok(confirmed)
+    })
+    .await
+}
+
 /// Marks the notices up to `up_to` (the newest the page showed) read.
 #[server(prefix = "/api", endpoint = "mark_notices_read")]
 pub async fn mark_notices_read(up_to: String) -> Result<u64, AppError> {

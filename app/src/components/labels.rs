@@ -290,6 +290,7 @@ pub fn profile_field_label(i18n: leptos_i18n::I18nContext<Locale>, f: ProfileFie
         PointName => t_string!(i18n, campus_form.field_point_name),
         PointLocation => t_string!(i18n, campus_form.field_point_location),
         HoursDays => t_string!(i18n, campus_form.field_hours_days),
+        HoursWeekdays => t_string!(i18n, campus_form.field_hours_weekdays),
         HoursPeriods => t_string!(i18n, campus_form.field_hours_periods),
         HolidayName => t_string!(i18n, campus_form.field_holiday_name),
         HolidayFrom => t_string!(i18n, campus_form.field_holiday_from),
@@ -323,6 +324,7 @@ pub fn field_issue_text(i18n: leptos_i18n::I18nContext<Locale>, issue: FieldIssu
         AboveDaily => t_string!(i18n, campus_form.issue_above_daily),
         AboveSingleMaximum => t_string!(i18n, campus_form.issue_above_single_maximum),
         Periods => t_string!(i18n, campus_form.issue_periods),
+        Weekdays => t_string!(i18n, campus_form.issue_weekdays),
         Date => t_string!(i18n, campus_form.issue_date),
         DateOrder => t_string!(i18n, campus_form.issue_date_order),
         Phone => t_string!(i18n, campus_form.issue_phone),
@@ -456,5 +458,27 @@ pub fn notice_text_in(locale: Locale, n: &crate::notice_model::NoticeView) -> St
         NoticeKind::AccountUnfrozen => td_string!(locale, notices.account_unfrozen).to_string(),
         NoticeKind::BillIssued => td_string!(locale, notices.bill_issued).to_string(),
         NoticeKind::PurchaseRefunded => td_string!(locale, notices.purchase_refunded).to_string(),
+    }
+}
+
+/// A day of the week ahead as the home page names it: "12月7日 周一", "Mon 7 Dec".
+pub fn day_label(i18n: leptos_i18n::I18nContext<Locale>, day: &crate::opening::DayHours) -> String {
+    const ZH: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut parts = day
+        .date
+        .split('-')
+        .skip(1)
+        .map(|p| p.parse::<usize>().unwrap_or(0));
+    let (month, date) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let weekday = usize::from(day.weekday.clamp(1, 7)) - 1;
+    if i18n.get_locale() == Locale::en {
+        let month = MONTHS.get(month.wrapping_sub(1)).copied().unwrap_or("");
+        format!("{} {date} {month}", EN[weekday])
+    } else {
+        format!("{month}月{date}日 {}", ZH[weekday])
     }
 }

@@ -1,7 +1,10 @@
 use crate::api::announcements::public_announcements;
+use crate::api::campus::service_week;
+use crate::components::labels::day_label;
 use crate::components::{AnnouncementList, HoursList, PageTitle, WithCampus, localized};
 use crate::i18n::*;
 use crate::model::CampusProfile;
+use crate::opening::DayHours;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -12,6 +15,7 @@ pub fn HomePage() -> impl IntoView {
     // Blocking: the server waits for them, so they are in the page as sent and nothing moves
     // when it hydrates.
     let announcements = Resource::new_blocking(|| (), |_| public_announcements());
+    let week = Resource::new_blocking(|| (), |_| service_week());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -60,9 +64,63 @@ pub fn HomePage() -> impl IntoView {
                 </section>
                 <section class="panel">
                     <h2>{t!(i18n, home.hours_title)}</h2>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            week.await.ok().flatten().map(|days| view! { <Week days=days /> })
+                        })}
+                    </Suspense>
                     <HoursList profile=c.clone() holidays=true />
                 </section>
             }
         } />
+    }
+}
+
+/// "Is it open today?" answered, then the six days after today, each with its holiday's name
+/// when one decides it.
+#[component]
+fn Week(days: Vec<DayHours>) -> impl IntoView {
+    let i18n = use_i18n();
+    let today = days.first().cloned();
+    view! {
+        {today.map(|d| {
+            let class = if d.open() { "today open" } else { "today closed" };
+            let date = d.date.clone();
+            let holiday = d.holiday.as_ref().map(localized);
+            let text = move || {
+                let day = day_label(i18n, &d);
+                if d.open() {
+                    t_string!(i18n, home.today_open, day, periods = d.periods.join(", ")).to_string()
+                } else {
+                    t_string!(i18n, home.today_closed, day).to_string()
+                }
+            };
+            view! {
+                <p class=class data-testid="open-today" data-date=date>
+                    <strong>{text}</strong>
+                    {holiday.map(|h| view! { " " <span class="tag">{h}</span> })}
+                </p>
+            }
+        })}
+        <h3>{t!(i18n, home.week_title)}</h3>
+        <ul class="plain week" data-testid="week-hours">
+            {days.into_iter().skip(1).map(|d| {
+                let date = d.date.clone();
+                let closed = !d.open();
+                let holiday = d.holiday.as_ref().map(localized);
+                let when = {
+                    let d = d.clone();
+                    move || if d.open() { d.periods.join(", ") } else { t_string!(i18n, home.day_closed).to_string() }
+                };
+                view! {
+                    <li data-date=date class:closed=closed>
+                        <strong>{move || day_label(i18n, &d)}</strong>
+                        " "
+                        {when}
+                        {holiday.map(|h| view! { " " <span class="tag">{h}</span> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }

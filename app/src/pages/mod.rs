@@ -2,6 +2,7 @@
 
 pub mod card;
 pub mod care;
+pub mod email_confirm;
 pub mod faq;
 pub mod found;
 pub mod home;

@@ -29,6 +29,7 @@ pub fn demo_profile() -> CampusProfile {
         ],
         hours: vec![OpeningHours {
             days: Localized::new("工作日", "Working days"),
+            weekdays: vec![1, 2, 3, 4, 5],
             periods: vec!["09:00–13:00".into(), "14:00–16:30".into()],
         }],
         hours_note: Localized::new(

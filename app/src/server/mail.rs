@@ -107,7 +107,7 @@ impl Mailer {
                 Ok(()) => Tried::Sent,
                 Err(Refused { error, permanent }) => {
                     tracing::warn!(delivery = t.id, attempt = t.attempts, permanent, %error, "an e-mail was not accepted");
-                    match delivery::after_failure(t.attempts, state.now()) {
+                    match delivery::after_failure(t.attempts, t.urgent, state.now()) {
                         Retry::At(at) if !permanent => Tried::Again { at, error },
                         _ => Tried::GaveUp { error },
                     }

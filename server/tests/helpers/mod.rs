@@ -214,6 +214,25 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A GET of `path` with `cookie` (a session, a language).
+    pub async fn get_with(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The text of the page at `path`, asked for with `cookie`.
+    pub async fn page_text(&self, path: &str, cookie: &str) -> String {
+        self.get_with(path, cookie)
+            .await
+            .text()
+            .await
+            .expect("request")
+    }
+
     /// Stops the server gracefully and waits for it. The data directory (and database) it
     /// returns lives on until dropped, for a test that starts again on the same data.
     pub async fn stop(mut self) -> TestDir {

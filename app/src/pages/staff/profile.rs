@@ -68,6 +68,8 @@ struct RowShape {
     more: Option<ProfileField>,
     value: Option<(ProfileField, Option<Label>)>,
     dates: bool,
+    /// The days of the week (opening hours).
+    weekdays: bool,
 }
 
 /// A list of entries (and one empty one to add), each a fieldset.
@@ -100,6 +102,10 @@ fn Rows(legend: String, rows: Vec<RowForm>, shape: RowShape, readonly: bool) -> 
                         {shape.dates.then(|| view! {
                             <Field label=profile_field_label(i18n, ProfileField::HolidayFrom) name=format!("{base}[from]") value=r.from.clone() readonly=readonly kind="date" />
                             <Field label=profile_field_label(i18n, ProfileField::HolidayUntil) name=format!("{base}[until]") value=r.until.clone() readonly=readonly kind="date" />
+                        })}
+                        {shape.weekdays.then(|| view! {
+                            <Field label=profile_field_label(i18n, ProfileField::HoursWeekdays) name=format!("{base}[weekdays]") value=r.weekdays.clone() readonly=readonly
+                                hint=t_string!(i18n, campus_form.weekdays_hint).to_string() />
                         })}
                         {shape.value.map(|(f, hint)| view! {
                             <Field label=profile_field_label(i18n, f) name=format!("{base}[value]") value=r.value.clone() readonly=readonly
@@ -157,24 +163,24 @@ pub fn CampusProfileForm(
                 <PairField legend=label(ProfileField::OfficeName) name="form[office_name]".to_string() value=f.office_name readonly=ro />
             </fieldset>
             <Rows legend=t_string!(i18n, campus_form.legend_points).to_string() rows=f.points readonly=ro
-                shape=RowShape { list: "points", name: ProfileField::PointName, more: Some(ProfileField::PointLocation), value: None, dates: false } />
+                shape=RowShape { list: "points", name: ProfileField::PointName, more: Some(ProfileField::PointLocation), value: None, dates: false, weekdays: false } />
             <Rows legend=t_string!(i18n, campus_form.legend_hours).to_string() rows=f.hours readonly=ro
                 shape=RowShape { list: "hours", name: ProfileField::HoursDays, more: None,
-                    value: Some((ProfileField::HoursPeriods, Some(|i| t_string!(i, campus_form.periods_hint).to_string()))), dates: false } />
+                    value: Some((ProfileField::HoursPeriods, Some(|i| t_string!(i, campus_form.periods_hint).to_string()))), dates: false, weekdays: true } />
             <fieldset class="profile-group">
                 <PairField legend=label(ProfileField::HoursNote) name="form[hours_note]".to_string() value=f.hours_note readonly=ro />
             </fieldset>
             <Rows legend=t_string!(i18n, campus_form.legend_holidays).to_string() rows=f.holidays readonly=ro
                 shape=RowShape { list: "holidays", name: ProfileField::HolidayName, more: None,
-                    value: Some((ProfileField::HolidayPeriods, Some(|i| t_string!(i, campus_form.holiday_periods_hint).to_string()))), dates: true } />
+                    value: Some((ProfileField::HolidayPeriods, Some(|i| t_string!(i, campus_form.holiday_periods_hint).to_string()))), dates: true, weekdays: false } />
             <fieldset class="profile-group">
                 <legend>{t!(i18n, campus_form.legend_phones)}</legend>
                 <Field label=label(ProfileField::OfficePhone) name="form[office_phone]".to_string() value=f.office_phone readonly=ro kind="tel" />
             </fieldset>
             <Rows legend=label(ProfileField::Hotlines) rows=f.hotlines readonly=ro
-                shape=RowShape { list: "hotlines", name: ProfileField::HotlineLabel, more: None, value: Some((ProfileField::HotlinePhone, None)), dates: false } />
+                shape=RowShape { list: "hotlines", name: ProfileField::HotlineLabel, more: None, value: Some((ProfileField::HotlinePhone, None)), dates: false, weekdays: false } />
             <Rows legend=t_string!(i18n, campus_form.legend_apps).to_string() rows=f.apps readonly=ro
-                shape=RowShape { list: "apps", name: ProfileField::AppName, more: Some(ProfileField::AppHow), value: None, dates: false } />
+                shape=RowShape { list: "apps", name: ProfileField::AppName, more: Some(ProfileField::AppHow), value: None, dates: false, weekdays: false } />
             <fieldset class="profile-group">
                 <legend>{t!(i18n, campus_form.legend_limits)}</legend>
                 {money(ProfileField::DefaultSingleLimit, "default_single_limit", f.default_single_limit)}

@@ -83,12 +83,15 @@ pub enum Retry {
     GiveUp,
 }
 
-pub fn after_failure(attempts: i64, now: DateTime<Utc>) -> Retry {
+/// The next try waits twice as long as the one before (from 30 seconds, at most an hour),
+/// and, unless `urgent` (`send_at`'s security), no try lands in quiet hours: one due then
+/// waits for their end.
+pub fn after_failure(attempts: i64, urgent: bool, now: DateTime<Utc>) -> Retry {
     if attempts >= MAX_ATTEMPTS {
         return Retry::GiveUp;
     }
     let doubled = 30i64.saturating_mul(1i64 << attempts.clamp(1, 20).saturating_sub(1));
-    Retry::At(now + Duration::seconds(doubled.min(3_600)))
+    Retry::At(send_at(urgent, now + Duration::seconds(doubled.min(3_600))))
 }
 
 /// A delivery's idempotency key, also its `Message-ID`'s left part: one per notice (or per
@@ -213,24 +216,90 @@ mod tests {
     #[test]
     fn failures_wait_longer_each_time_then_give_up() {
         let now = campus("2026-10-14T10:00:00+08:00");
-        let waits: Vec<Retry> = (1..=MAX_ATTEMPTS).map(|n| after_failure(n, now)).collect();
-        let secs = |r: &Retry| match r {
-            Retry::At(at) => (*at - now).num_seconds(),
-            Retry::GiveUp => -1,
-        };
-        assert_eq!(
-            waits.iter().map(secs).collect::<Vec<_>>(),
-            vec![30, 60, 120, 240, 480, 960, 1920, -1]
-        );
-        assert_eq!(
-            after_failure(7, now),
-            Retry::At(now + Duration::seconds(1920))
-        );
-        assert_eq!(after_failure(100, now), Retry::GiveUp);
-        assert_eq!(
-            after_failure(0, now),
-            Retry::At(now + Duration::seconds(30))
-        );
+        for urgent in [false, true] {
+            let waits: Vec<Retry> = (1..=MAX_ATTEMPTS)
+                .map(|n| after_failure(n, urgent, now))
+                .collect();
+            let secs = |r: &Retry| match r {
+                Retry::At(at) => (*at - now).num_seconds(),
+                Retry::GiveUp => -1,
+            };
+            assert_eq!(
+                waits.iter().map(secs).collect::<Vec<_>>(),
+                vec![30, 60, 120, 240, 480, 960, 1920, -1]
+            );
+            assert_eq!(after_failure(100, urgent, now), Retry::GiveUp);
+            assert_eq!(
+                after_failure(0, urgent, now),
+                Retry::At(now + Duration::seconds(30))
+            );
+        }
+    }
+
+    #[test]
+    fn a_retry_due_in_quiet_hours_waits_for_their_end_unless_urgent() {
+        // (failed at, attempts, urgent, next try)
+        let cases = [
+            // Due at 22:59:30, before quiet hours: as it falls.
+            (
+                "2026-10-14T22:59:00+08:00",
+                1,
+                false,
+                "2026-10-14T22:59:30+08:00",
+            ),
+            // Due at 23:00:30: waits for 07:00 the next morning.
+            (
+                "2026-10-14T23:00:00+08:00",
+                1,
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            (
+                "2026-10-14T22:50:00+08:00",
+                7,
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            // In the small hours, and at 06:59 with a wait that ends after 07:00.
+            (
+                "2026-10-15T03:00:00+08:00",
+                3,
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            (
+                "2026-10-15T06:59:00+08:00",
+                2,
+                false,
+                "2026-10-15T07:00:00+08:00",
+            ),
+            (
+                "2026-10-15T06:59:00+08:00",
+                3,
+                false,
+                "2026-10-15T07:01:00+08:00",
+            ),
+            // A security notice or a confirmation link goes at night too.
+            (
+                "2026-10-14T23:00:00+08:00",
+                1,
+                true,
+                "2026-10-14T23:00:30+08:00",
+            ),
+            (
+                "2026-10-15T03:00:00+08:00",
+                3,
+                true,
+                "2026-10-15T03:02:00+08:00",
+            ),
+        ];
+        for (failed, attempts, urgent, next) in cases {
+            assert_eq!(
+                after_failure(attempts, urgent, campus(failed)),
+                Retry::At(campus(next)),
+                "{failed} {attempts} {urgent}"
+            );
+        }
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct Taken {
     /// This try's number (1 for the first); also the taker's hold on it: a sender whose lease
     /// ran out and was taken over cannot record its outcome (`finish_delivery`).
     pub attempts: i64,
+    /// Sent in quiet hours too, retries included: a security notice, or a confirmation link
+    /// (the holder is waiting for it).
+    pub urgent: bool,
 }
 
 /// How a try ended.

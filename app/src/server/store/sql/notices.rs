@@ -412,7 +412,9 @@ impl NoticeStore for ThisStore {
                              AND (lease_until IS NULL OR lease_until <= $2)
                            ORDER BY next_at, id LIMIT 1)
                AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $2)
-             RETURNING id, address, subject, body, idempotency_key, attempts",
+             RETURNING id, address, subject, body, idempotency_key, attempts,
+                       COALESCE((SELECT n.security FROM notices n
+                                 WHERE n.id = notice_deliveries.notice_id), TRUE) AS urgent",
         )
         .bind(Ts::new(lease_until))
         .bind(Ts::new(now))
@@ -426,6 +428,7 @@ impl NoticeStore for ThisStore {
                 body: row.try_get("body")?,
                 key: row.try_get("idempotency_key")?,
                 attempts: row.try_get("attempts")?,
+                urgent: row.try_get("urgent")?,
             })
         })
         .transpose()
