@@ -8,6 +8,7 @@ const pages = [
   { path: "/service", heading: "校园一卡通服务中心" },
   { path: "/care", heading: "爱护校园卡" },
   { path: "/app", heading: "把一卡通放到手机主屏幕" },
+  { path: "/email/confirm?token=not-a-token", heading: "确认邮箱" },
 ];
 
 for (const { path, heading } of pages) {
@@ -23,6 +24,16 @@ for (const { path, heading } of pages) {
     await portal.expectAccessible();
   });
 }
+
+test("an e-mail confirmation link confirms only by its button; a wrong link says so", async ({ page }) => {
+  const portal = new Portal(page);
+  await portal.open("/email/confirm?token=not-a-token");
+  await expect(page.getByTestId("email-confirm-expired")).toHaveCount(0);
+  await page.getByRole("button", { name: "确认邮箱" }).click();
+  await expect(page.getByTestId("email-confirm-expired")).toContainText("此链接已过期或已使用");
+  await expect(page.getByRole("link", { name: "前往消息页" })).toBeVisible();
+  await portal.expectAccessible();
+});
 
 test("navigation works in the hydrated app and marks the current page", async ({ page }) => {
   const portal = new Portal(page);
