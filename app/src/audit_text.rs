@@ -59,6 +59,8 @@ pub enum Fact {
     // States and amounts.
     CardStatus(CardStatus),
     AccountStatus(AccountStatus),
+    /// Where a purchase from a biller stands.
+    PurchaseStatus(crate::model::PurchaseStatus),
     Role(StaffRole),
     /// A staff account or a merchant in use (`true`) or switched off.
     InUse(bool),
@@ -181,6 +183,12 @@ phrases! {
     Password => ("原密码", "password"),
     ChangedByOwner => ("本人已修改", "changed by its owner"),
     Failed => ("失败", "failed"),
+    BillerSaidDelivered => ("缴费单位称已到账", "the biller said delivered"),
+    BillerSaidFailed => ("缴费单位称未到账", "the biller said not delivered"),
+    FollowUpWithBiller => (
+        "与已有结果矛盾，未做任何变更；请与缴费单位核实",
+        "contradicts the outcome on record; nothing changed; follow up with the biller",
+    ),
     Off => ("已关闭", "off"),
     IdMismatch => ("证件号码不符", "identity document number did not match"),
     IdChecked => ("已核对证件", "identity document checked"),
@@ -350,6 +358,7 @@ impl Fact {
             },
             CardStatus(s) => card_status(*s, en),
             AccountStatus(s) => account_status(*s, en),
+            PurchaseStatus(s) => purchase_status(*s, en),
             Role(r) => pick(
                 en,
                 format!("角色：{}", role(*r, false)),
@@ -500,6 +509,16 @@ fn card_status(s: CardStatus, en: bool) -> String {
         CardStatus::Lost => ("已挂失", "lost"),
         CardStatus::Void => ("已作废", "void"),
         CardStatus::Cancelled => ("已注销", "cancelled"),
+    };
+    pick(en, zh.into(), english.into())
+}
+
+fn purchase_status(s: crate::model::PurchaseStatus, en: bool) -> String {
+    use crate::model::PurchaseStatus::*;
+    let (zh, english) = match s {
+        Pending => ("缴费处理中", "purchase pending"),
+        Delivered => ("缴费已到账", "purchase delivered"),
+        Refunded => ("缴费未到账，已退款", "purchase not delivered, refunded"),
     };
     pick(en, zh.into(), english.into())
 }

@@ -210,7 +210,9 @@ impl CampusProfile {
         }
         for (i, h) in self.hours.iter().enumerate() {
             text_ok(&h.days, HoursDays, Some(i))?;
-            if h.weekdays.is_empty() || h.weekdays.iter().any(|d| !(1..=7).contains(d)) {
+            // Empty: a profile saved before they were asked for (no "open today?" answer);
+            // the form asks for them (`ProfileForm::profile`).
+            if h.weekdays.iter().any(|d| !(1..=7).contains(d)) {
                 return Err(problem(HoursWeekdays, Some(i), Weekdays));
             }
             if h.periods.is_empty() || h.periods.iter().any(|p| period(p).is_none()) {

@@ -647,6 +647,7 @@ text_enum!(
         UtilityBind => "utility.bind",
         UtilityPurchase => "utility.purchase",
         UtilityRefund => "utility.refund",
+        UtilityConflict => "utility.conflict",
         ReportPayoutsDownload => "report.payouts_download"
     }
 );

@@ -52,6 +52,8 @@ pub struct NoticePrefs {
     pub bills: bool,
     /// 缴费: a purchase that was not delivered and came back.
     pub utilities: bool,
+    /// Which of those also go by e-mail (to a confirmed address). Security notices always do.
+    pub email: EmailChoices,
 }
 
 impl Default for NoticePrefs {
@@ -59,6 +61,30 @@ impl Default for NoticePrefs {
         Self {
             payment_above: Some(Money::ZERO),
             low_balance_below: Some(Money::yuan(20)),
+            topups: true,
+            bills: true,
+            utilities: true,
+            email: EmailChoices::default(),
+        }
+    }
+}
+
+/// The notices a holder wants by e-mail as well as in the inbox, by event. By default all of
+/// them: an address is given to be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChoices {
+    pub payments: bool,
+    pub low_balance: bool,
+    pub topups: bool,
+    pub bills: bool,
+    pub utilities: bool,
+}
+
+impl Default for EmailChoices {
+    fn default() -> Self {
+        Self {
+            payments: true,
+            low_balance: true,
             topups: true,
             bills: true,
             utilities: true,

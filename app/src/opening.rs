@@ -26,8 +26,10 @@ impl DayHours {
     }
 }
 
-/// The opening on `date`. The first holiday entry covering it wins over the regular hours; a
-/// day of the week that no regular entry names is closed. `None` when the regular hours do not
+/// The opening on `date`. A holiday entry covering it wins over the regular hours: the
+/// shortest of them when several do (a day closed inside the winter break), the first listed
+/// of equal length. A day of the week that no regular entry names is closed; its periods
+/// come in the order of the day, each once. `None` when the regular hours do not
 /// say their days of the week (a profile saved before they were asked for): then nobody can
 /// tell, and the page says nothing rather than something wrong.
 pub fn hours_on(profile: &CampusProfile, date: NaiveDate) -> Option<DayHours> {
@@ -38,22 +40,31 @@ pub fn hours_on(profile: &CampusProfile, date: NaiveDate) -> Option<DayHours> {
         holiday,
         periods,
     };
-    let covers = |from: &str, until: &str| {
-        let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-        matches!((parse(from), parse(until)), (Some(a), Some(b)) if a <= date && date <= b)
-    };
-    if let Some(h) = profile.holidays.iter().find(|h| covers(&h.from, &h.until)) {
+    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let holiday = profile
+        .holidays
+        .iter()
+        .filter_map(|h| match (parse(&h.from), parse(&h.until)) {
+            (Some(a), Some(b)) if a <= date && date <= b => Some((b - a, h)),
+            _ => None,
+        })
+        // `min_by_key` keeps the first of equal keys.
+        .min_by_key(|(span, _)| *span);
+    if let Some((_, h)) = holiday {
         return Some(day(Some(h.name.clone()), h.periods.clone()));
     }
     if profile.hours.iter().any(|h| h.weekdays.is_empty()) {
         return None;
     }
-    let periods = profile
+    let mut periods: Vec<String> = profile
         .hours
         .iter()
         .filter(|h| h.weekdays.contains(&weekday))
         .flat_map(|h| h.periods.iter().cloned())
         .collect();
+    // "HH:MM–HH:MM" sorts by its start.
+    periods.sort();
+    periods.dedup();
     Some(day(None, periods))
 }
 
@@ -116,7 +127,9 @@ pub fn weekdays_text(days: &[u8]) -> String {
     parts.join(", ")
 }
 
+// The demo campus is the server's (`ssr`), where these run.
 #[cfg(test)]
+#[cfg(feature = "ssr")]
 mod tests {
     use super::*;
     use crate::model::{HolidayHours, OpeningHours};
@@ -153,13 +166,20 @@ mod tests {
     #[test]
     fn a_holiday_decides_its_days_and_the_week_decides_the_rest() {
         let week: &[(&[u8], &[&str])] = &[
-            (&[1, 2, 3, 4, 5], &["09:00–12:00", "14:00–17:00"]),
+            (&[1, 2, 3, 4, 5], &["14:00–17:00"]),
             (&[6], &["10:00–12:00"]),
+            // A second entry for the working days: its morning comes first, the same
+            // afternoon once.
+            (&[1, 2, 3, 4, 5], &["09:00–12:00", "14:00–17:00"]),
         ];
         let holidays: &[(&str, &str, &str, &[&str])] = &[
             ("国庆节", "2026-10-01", "2026-10-07", &[]),
             ("调休上班", "2026-10-10", "2026-10-11", &["09:00–12:00"]),
             ("重叠", "2026-10-07", "2026-10-08", &["08:00–09:00"]),
+            ("寒假", "2027-01-18", "2027-02-21", &["10:00–12:00"]),
+            ("停电", "2027-01-20", "2027-01-20", &[]),
+            ("同长甲", "2027-03-01", "2027-03-01", &["09:00–10:00"]),
+            ("同长乙", "2027-03-01", "2027-03-01", &[]),
         ];
         let p = profile(week, holidays);
         // (date, weekday, the deciding holiday, the periods)
@@ -170,9 +190,15 @@ mod tests {
             ("2026-10-18", 7, None, &[]),
             // A holiday with no periods closes its first and last day, a working day too.
             ("2026-10-01", 4, Some("国庆节"), &[]),
-            ("2026-10-07", 3, Some("国庆节"), &[]),
-            // The first entry covering a day wins over a later one.
+            ("2026-10-06", 2, Some("国庆节"), &[]),
+            // The shortest entry covering a day wins: on 7 October the two-day one over the
+            // week-long holiday; a day closed inside the winter break; of two as long, the
+            // first listed.
+            ("2026-10-07", 3, Some("重叠"), &["08:00–09:00"]),
             ("2026-10-08", 4, Some("重叠"), &["08:00–09:00"]),
+            ("2027-01-19", 2, Some("寒假"), &["10:00–12:00"]),
+            ("2027-01-20", 3, Some("停电"), &[]),
+            ("2027-03-01", 1, Some("同长甲"), &["09:00–10:00"]),
             // A make-up working Sunday opens with its own periods.
             ("2026-10-11", 7, Some("调休上班"), &["09:00–12:00"]),
             ("2026-09-30", 3, None, &["09:00–12:00", "14:00–17:00"]),

@@ -725,8 +725,6 @@ async fn portal_guard(
 
 /// The holder's filtered history as CSV (UTF-8 with BOM, so spreadsheet programs read the
 /// Chinese correctly).
-/// A notices e-mail's confirmation link: confirms the address (no session needed: the link's
-/// token proves the mailbox) and sends the browser to the notices page, which says how it went.
 async fn history_csv(
     State(state): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,

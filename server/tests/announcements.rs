@@ -225,7 +225,7 @@ async fn the_home_page_says_whether_the_service_centre_is_open_today_holidays_fi
     let home = app.get("/").await.text().await.unwrap();
     let today = opening_on(&home, "2026-12-30");
     assert!(
-        today.contains("今天（12月30日 周三）开放：09:00–13:00, 14:00–16:30"),
+        today.contains("今天（12月30日 周三）开放：09:00–13:00, 14:00–16:30。"),
         "{today}"
     );
     assert!(
@@ -280,8 +280,14 @@ async fn the_home_page_says_whether_the_service_centre_is_open_today_holidays_fi
         today.contains("今天（12月30日 周三）不开放。") && today.contains("校庆"),
         "{today}"
     );
-    // The earlier entry (元旦) still decides 2 January; a day no entry covers is as every week.
-    assert!(opening_on(&home, "2027-01-02").contains("元旦"));
+    // The one-day entry decides 2 January inside the three days of 元旦, which still close
+    // the 1st; a day no entry covers is as every week.
+    let saturday = opening_on(&home, "2027-01-02");
+    assert!(
+        saturday.contains("1月2日 周六 09:00–11:00") && saturday.contains("调休"),
+        "{saturday}"
+    );
+    assert!(opening_on(&home, "2027-01-01").contains("元旦"));
     assert!(opening_on(&home, "2026-12-31").contains("09:00–13:00"));
 
     // The same answer in English.

@@ -2,7 +2,8 @@
 //! (`helpers::smtp`): an address is confirmed by its link; a payment above the holder's amount
 //! makes exactly one e-mail with the amount and the place; a mail server that is down for a
 //! while gets the message once when it is back; and a server stopped in the middle of a send,
-//! then started again, neither loses the message nor sends it twice.
+//! then started again, neither loses the message nor sends it twice; two servers on one
+//! database send each notice once; and each event goes by e-mail only if chosen for it.
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
@@ -16,7 +17,16 @@ use serde_json::Value;
 
 async fn spawn(dir: impl Into<TestDir>, sink: &SmtpSink) -> TestApp {
     let dir = dir.into();
-    let mut s = settings(&dir, 2);
+    let s = settings(&dir, 2);
+    spawn_on(dir, s, sink).await
+}
+
+/// A server with `settings` (its database, its secrets) sending through `sink`.
+async fn spawn_on(
+    dir: impl Into<TestDir>,
+    mut s: server::config::Settings,
+    sink: &SmtpSink,
+) -> TestApp {
     s.smtp_url = Some(sink.url().into());
     s.mail_from = Some("一卡通 <card@campus.test>".into());
     s.public_url = Some("https://card.campus.test".into());
@@ -175,7 +185,11 @@ async fn a_payment_above_the_holders_amount_is_one_email_with_its_amount_and_pla
         &app,
         Some(&cookie),
         "save_notice_prefs",
-        &[("payments", "above"), ("payment_above", "10")],
+        &[
+            ("payments", "above"),
+            ("payment_above", "10"),
+            ("email_payments", "on"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -202,6 +216,42 @@ async fn a_payment_above_the_holders_amount_is_one_email_with_its_amount_and_pla
     let all = sink.received();
     assert_eq!(payments(&all, "¥18.50").len(), 1);
     assert!(payments(&all, "¥9.90").is_empty(), "{all:?}");
+
+    // Payments in the inbox only, a low balance by e-mail too: a ¥30 payment that takes the
+    // balance below ¥50 makes both notices, and only the low balance's is e-mailed (the
+    // payment's notice is older, so it was dispatched, without an e-mail, before it).
+    let (status, body, _) = call(
+        &app,
+        Some(&cookie),
+        "save_notice_prefs",
+        &[
+            ("payments", "every"),
+            ("low_balance", "on"),
+            ("low_balance_below", "50"),
+            ("email_low_balance", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sale = pos
+        .pay(&app, "mail-3", 3000, Some(&h.serial), None, None)
+        .await;
+    assert_eq!(sale["approved"], true, "{sale}");
+    let got = sink
+        .wait_for("the low balance's e-mail", |got| {
+            got.iter()
+                .any(|m| m.text().contains("¥41.60") && m.text().contains("¥50.00"))
+        })
+        .await;
+    assert!(payments(&got, "¥30.00").is_empty(), "{got:?}");
+    let kinds: Vec<String> = inbox(&app, &cookie).await["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|n| n["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["low_balance", "payment"], "both in the inbox");
     app.stop().await;
 }
 
@@ -304,4 +354,49 @@ async fn a_message_that_never_gets_through_is_shown_to_the_operators() {
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert!(payments(&sink.received(), "¥7.77").is_empty());
     app.stop().await;
+}
+
+#[tokio::test]
+async fn two_servers_on_one_database_send_each_notice_once() {
+    let sink = SmtpSink::start().await;
+    let a = spawn(test_dir().await, &sink).await;
+    if helpers::postgres_admin_url().is_none() {
+        // An SQLite database belongs to one server (its ledger writer): there is no second.
+        a.stop().await;
+        return;
+    }
+    // A second server on the same database and secrets, as behind a balancer: both workers
+    // dispatch and send from the one outbox at once.
+    let b = spawn_on(tempfile::tempdir().unwrap(), settings(&a.dir, 0), &sink).await;
+    b.state.clock.set(a.state.now());
+    let (h, _) = confirmed_student(&a, &sink, 15).await;
+    let pos = device(&a, "POS-E-CANTEEN-1").await;
+    // Twenty payments, through either server: ¥1.01 to ¥1.20.
+    let amounts: Vec<i64> = (101..=120).collect();
+    for (i, fen) in amounts.iter().enumerate() {
+        let via = if i % 2 == 0 { &a } else { &b };
+        let sale = pos
+            .pay(via, &format!("two-{i}"), *fen, Some(&h.serial), None, None)
+            .await;
+        assert_eq!(sale["approved"], true, "{sale}");
+    }
+    let texts: Vec<String> = amounts
+        .iter()
+        .map(|fen| format!("¥{}.{:02}", fen / 100, fen % 100))
+        .collect();
+    sink.wait_for("every payment's e-mail", |got| {
+        texts.iter().all(|t| !payments(got, t).is_empty())
+    })
+    .await;
+    // A moment more for any second copy, then exactly one of each.
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    let got = sink.received();
+    for t in &texts {
+        assert_eq!(payments(&got, t).len(), 1, "{t}: {got:?}");
+    }
+    let ids: std::collections::HashSet<String> =
+        got.iter().filter_map(|m| m.header("message-id")).collect();
+    assert_eq!(ids.len(), got.len(), "one Message-ID each");
+    b.stop().await;
+    a.stop().await;
 }

@@ -381,14 +381,30 @@ async fn forged_replayed_or_wrong_amount_notifications_move_no_money() {
     let (status, body) = notify(&app, SANDBOX_DORM, &key, &unknown).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     // Signed and right, but the purchase was delivered: a "failed" now contradicts it and
-    // changes nothing (it is logged for follow-up); a repeated "delivered" changes nothing.
+    // changes nothing but an audit record, for the operators to follow up with the biller; a
+    // repeated "delivered" changes nothing and records nothing.
+    let student_no = s_login(&app, id).await;
+    assert!(
+        records(&app, &student_no, "utility.conflict")
+            .await
+            .is_empty()
+    );
     let (status, body) = notify(&app, SANDBOX_DORM, &key, &failed(840)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("delivered"), "{body}");
+    let conflicts = records(&app, &student_no, "utility.conflict").await;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].actor_kind, app::model::ActorKind::System);
+    assert!(conflicts[0].target.contains(&reference), "{conflicts:?}");
+    assert!(conflicts[0].before.contains("delivered"), "{conflicts:?}");
     let delivered = json!({"reference": reference, "status": "delivered", "amount_fen": 840,
         "biller_ref": "SBX-again"});
     let (status, body) = notify(&app, SANDBOX_DORM, &key, &delivered).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        records(&app, &student_no, "utility.conflict").await.len(),
+        1
+    );
     // The body is signed: changing a byte after signing is refused.
     let body = serde_json::to_vec(&failed(840)).unwrap();
     let signature = Sandbox::sign(&key, &body);

@@ -2,6 +2,9 @@
 //! about and the e-mail address (each the signed-in holder's own, `as_holder`); and the
 //! e-mails given up, for the operators (`guarded`).
 
+// A form's fields are a server function's arguments: the preferences form has a dozen.
+#![allow(clippy::too_many_arguments)]
+
 use crate::error::AppError;
 use crate::notice_model::{FailedNoticeView, NoticePrefs, NoticesPage};
 use leptos::prelude::*;
@@ -47,9 +50,8 @@ pub async fn mark_notices_read(up_to: String) -> Result<u64, AppError> {
 }
 
 /// Saves what the holder wants to be told about. `payments`: `every`, `above` or `none`;
-/// the check boxes are present when ticked.
+/// the check boxes are present when ticked (`email_*`: that event by e-mail too).
 #[server(prefix = "/api", endpoint = "save_notice_prefs")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_notice_prefs(
     payments: String,
     #[server(default)] payment_above: String,
@@ -58,6 +60,11 @@ pub async fn save_notice_prefs(
     #[server(default)] topups: Option<String>,
     #[server(default)] bills: Option<String>,
     #[server(default)] utilities: Option<String>,
+    #[server(default)] email_payments: Option<String>,
+    #[server(default)] email_low_balance: Option<String>,
+    #[server(default)] email_topups: Option<String>,
+    #[server(default)] email_bills: Option<String>,
+    #[server(default)] email_utilities: Option<String>,
 ) -> Result<NoticePrefs, AppError> {
     crate::api::as_holder(false, |state, _client, s| async move {
         let form = crate::server::domain::notices::PrefsForm {
@@ -68,6 +75,13 @@ pub async fn save_notice_prefs(
             topups: topups.is_some(),
             bills: bills.is_some(),
             utilities: utilities.is_some(),
+            email: crate::notice_model::EmailChoices {
+                payments: email_payments.is_some(),
+                low_balance: email_low_balance.is_some(),
+                topups: email_topups.is_some(),
+                bills: email_bills.is_some(),
+                utilities: email_utilities.is_some(),
+            },
         };
         let saved = notices::save_prefs(&state, s.holder_id, &form).await?;
         crate::api::after_plain_form("/portal/notices?saved=1");

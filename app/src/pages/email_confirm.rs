@@ -5,6 +5,7 @@
 
 use crate::api::notices::ConfirmEmail;
 use crate::components::PageTitle;
+use crate::components::labels::ActionError;
 use crate::i18n::*;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -18,11 +19,11 @@ pub fn EmailConfirmPage() -> impl IntoView {
     let confirm = ServerAction::<ConfirmEmail>::new();
     let token = move || query.read().get("token").unwrap_or_default();
     // The outcome: from the button's action, or (without the script) from where the server
-    // sent the browser after it.
+    // sent the browser after it. A request that failed (the network, the server) keeps the
+    // button, with the error, to try again.
     let outcome = move || match confirm.value().get() {
         Some(Ok(confirmed)) => Some(confirmed),
-        Some(Err(_)) => Some(false),
-        None => match query.read().get("done").as_deref() {
+        _ => match query.read().get("done").as_deref() {
             Some("confirmed") => Some(true),
             Some("expired") => Some(false),
             _ => None,
@@ -46,6 +47,7 @@ pub fn EmailConfirmPage() -> impl IntoView {
                 <p>{t!(i18n, notices.confirm_text)}</p>
                 <ActionForm action=confirm attr:class="form" attr:data-testid="email-confirm-form">
                     <input type="hidden" name="token" value=token />
+                    <ActionError result=confirm.value() />
                     <button type="submit" class="primary">{t!(i18n, notices.confirm_button)}</button>
                 </ActionForm>
             }

@@ -3,7 +3,7 @@
 //! `notices` is the outbox: each notice is written in its event's transaction. The worker,
 //! every half second:
 //! 1. dispatches the notices not yet dispatched: a notice whose holder has a confirmed address
-//!    becomes a delivery (its text in Chinese and English, its idempotency key, the time it may
+//!    and wants that event by e-mail (`domain::notices::by_email`) becomes a delivery (its text in Chinese and English, its idempotency key, the time it may
 //!    go out: `domain::delivery::send_at`), in the transaction that marks it dispatched;
 //! 2. takes the deliveries that are due, one at a time, each for `domain::delivery::LEASE`,
 //!    and sends it with its key as the `Message-ID`; a silence or a temporary refusal is tried
@@ -90,7 +90,15 @@ impl Mailer {
 
     async fn work(&self, state: &AppState) -> Result<(), crate::server::store::StoreError> {
         for notice in state.db.undispatched_notices(BATCH as i64).await? {
-            let delivery = self.delivery_of(&notice, state.now());
+            // What the holder chose for e-mail now, not when the notice was made.
+            let by_email = notice.address.is_some()
+                && crate::server::domain::notices::by_email(
+                    notice.notice.kind,
+                    &state.db.notice_prefs(notice.holder_id).await?,
+                );
+            let delivery = by_email
+                .then(|| self.delivery_of(&notice, state.now()))
+                .flatten();
             state
                 .db
                 .dispatch_notice(notice.notice.id, delivery.as_ref())

@@ -548,7 +548,7 @@ async fn settle(
                 }
                 Settle::Contradicts(was) => tracing::error!(
                     reference = %purchase.reference, settled = %was, said = %n.status,
-                    "biller outcome contradicts the settled purchase; nothing changed, follow up with the biller"
+                    "biller outcome contradicts the settled purchase; nothing changed but its audit record, follow up with the biller"
                 ),
             }
             Ok(purchase.status)

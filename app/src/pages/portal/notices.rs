@@ -56,8 +56,8 @@ pub fn NoticesPage() -> impl IntoView {
         },
         |_| get_notices(),
     );
-    // What happened to the e-mail: by this page's actions, or (without the wasm, and from
-    // the confirmation link) by the address the server sent the browser to.
+    // What happened to the e-mail: by this page's actions, or (without the wasm) by the
+    // address the server sent the browser to.
     let email_message = move || {
         if set_email.value().with(|v| matches!(v, Some(Ok(_)))) {
             return Some(t_string!(i18n, notices.email_sent).to_string());
@@ -76,8 +76,6 @@ pub fn NoticesPage() -> impl IntoView {
             Some("removed") if remove_email.value().get().is_none() => {
                 Some(t_string!(i18n, notices.email_removed).to_string())
             }
-            Some("confirmed") => Some(t_string!(i18n, notices.email_now_confirmed).to_string()),
-            Some("expired") => Some(t_string!(i18n, notices.email_expired).to_string()),
             _ => None,
         }
     };
@@ -117,7 +115,7 @@ pub fn NoticesPage() -> impl IntoView {
                             {move || (save.value().get().is_some_and(|r| r.is_ok()) || saved_by_form()).then(|| view! {
                                 <p class="notice ok" role="status" data-testid="prefs-saved">{t!(i18n, notices.prefs_saved)}</p>
                             })}
-                            <PrefsForm prefs=p.prefs save=save />
+                            <PrefsForm prefs=p.prefs email_available=p.email_available save=save />
                         </section>
                         <section class="panel narrow" data-testid="email-panel">
                             <h2>{t!(i18n, notices.email_title)}</h2>
@@ -161,8 +159,41 @@ fn NoticeList(notices: Vec<NoticeView>) -> impl IntoView {
 }
 
 #[component]
-fn PrefsForm(prefs: NoticePrefs, save: ServerAction<SaveNoticePrefs>) -> impl IntoView {
+fn PrefsForm(
+    prefs: NoticePrefs,
+    email_available: bool,
+    save: ServerAction<SaveNoticePrefs>,
+) -> impl IntoView {
     let i18n = use_i18n();
+    let e = prefs.email;
+    // Without a mail server the e-mail choices are not offered, and kept as they are.
+    let by_email = if email_available {
+        view! {
+            <fieldset data-testid="prefs-email">
+                <legend>{t!(i18n, notices.prefs_email)}</legend>
+                <p class="hint">{t!(i18n, notices.prefs_email_hint)}</p>
+                <label class="check"><input type="checkbox" name="email_payments" value="on" checked=e.payments />{t!(i18n, notices.prefs_email_payments)}</label>
+                <label class="check"><input type="checkbox" name="email_low_balance" value="on" checked=e.low_balance />{t!(i18n, notices.prefs_email_low_balance)}</label>
+                <label class="check"><input type="checkbox" name="email_topups" value="on" checked=e.topups />{t!(i18n, notices.prefs_email_topups)}</label>
+                <label class="check"><input type="checkbox" name="email_bills" value="on" checked=e.bills />{t!(i18n, notices.prefs_email_bills)}</label>
+                <label class="check"><input type="checkbox" name="email_utilities" value="on" checked=e.utilities />{t!(i18n, notices.prefs_email_utilities)}</label>
+            </fieldset>
+        }
+        .into_any()
+    } else {
+        [
+            ("email_payments", e.payments),
+            ("email_low_balance", e.low_balance),
+            ("email_topups", e.topups),
+            ("email_bills", e.bills),
+            ("email_utilities", e.utilities),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| view! { <input type="hidden" name=name value="on" /> })
+        .collect_view()
+        .into_any()
+    };
     let every = prefs.payment_above == Some(Money::ZERO);
     let above = prefs.payment_above.filter(|m| *m > Money::ZERO);
     let none = prefs.payment_above.is_none();
@@ -190,6 +221,7 @@ fn PrefsForm(prefs: NoticePrefs, save: ServerAction<SaveNoticePrefs>) -> impl In
                 <label class="check"><input type="checkbox" name="bills" value="on" checked=prefs.bills />{t!(i18n, notices.prefs_bills)}</label>
                 <label class="check"><input type="checkbox" name="utilities" value="on" checked=prefs.utilities />{t!(i18n, notices.prefs_utilities)}</label>
             </fieldset>
+            {by_email}
             <p class="muted">{t!(i18n, notices.prefs_security)}</p>
             <ActionError result=save.value() />
             <button type="submit" class="primary" disabled=move || save.pending().get()>{t!(i18n, notices.prefs_save)}</button>

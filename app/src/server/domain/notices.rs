@@ -12,7 +12,7 @@
 //! Security notices (`NoticeKind::security`) are always made.
 
 use crate::model::{AuditAction, EntryKind, Money, NoticeKind};
-use crate::notice_model::NoticePrefs;
+use crate::notice_model::{EmailChoices, NoticePrefs};
 use crate::portal_model::Problem;
 
 /// A notice to insert for the holder the event is about.
@@ -127,7 +127,23 @@ pub fn wanted(kind: NoticeKind, prefs: &NoticePrefs) -> bool {
     }
 }
 
-/// The preferences form as sent: `payments` is `every`, `above` or `none`.
+/// Whether a notice the holder has in the inbox also goes to their confirmed address: a
+/// security notice always, the others as the holder chose for e-mail.
+pub fn by_email(kind: NoticeKind, prefs: &NoticePrefs) -> bool {
+    let e = &prefs.email;
+    match kind {
+        _ if kind.security() => true,
+        NoticeKind::Payment => e.payments,
+        NoticeKind::LowBalance => e.low_balance,
+        NoticeKind::Topup | NoticeKind::AutoTopupFailed => e.topups,
+        NoticeKind::BillIssued => e.bills,
+        NoticeKind::PurchaseRefunded => e.utilities,
+        _ => true,
+    }
+}
+
+/// The preferences form as sent: `payments` is `every`, `above` or `none`; `email` the boxes
+/// ticked for e-mail.
 #[derive(Debug, Clone, Default)]
 pub struct PrefsForm<'a> {
     pub payments: &'a str,
@@ -137,6 +153,7 @@ pub struct PrefsForm<'a> {
     pub topups: bool,
     pub bills: bool,
     pub utilities: bool,
+    pub email: EmailChoices,
 }
 
 /// Reads the preferences form: an amount above which payments are told (¥0.01 up to
@@ -166,6 +183,7 @@ pub fn read_prefs(form: &PrefsForm<'_>) -> Result<NoticePrefs, Problem> {
         topups: form.topups,
         bills: form.bills,
         utilities: form.utilities,
+        email: form.email,
     })
 }
 
@@ -315,13 +333,22 @@ mod tests {
             topups: false,
             bills: false,
             utilities: false,
+            email: EmailChoices {
+                payments: false,
+                low_balance: false,
+                topups: false,
+                bills: false,
+                utilities: false,
+            },
         };
         for action in AuditAction::ALL {
             let Some(kind) = of_audit(*action) else {
                 continue;
             };
             assert_eq!(wanted(kind, &nothing), kind.security(), "{action:?}");
+            assert_eq!(by_email(kind, &nothing), kind.security(), "{action:?}");
             assert!(wanted(kind, &NoticePrefs::default()), "{action:?}");
+            assert!(by_email(kind, &NoticePrefs::default()), "{action:?}");
         }
         assert_eq!(
             of_audit(AuditAction::CardReportLost),
@@ -336,6 +363,58 @@ mod tests {
     }
 
     #[test]
+    fn each_event_goes_by_e_mail_as_chosen_for_it() {
+        use NoticeKind::*;
+        let only = |pick: fn(&mut EmailChoices)| {
+            let mut email = EmailChoices {
+                payments: false,
+                low_balance: false,
+                topups: false,
+                bills: false,
+                utilities: false,
+            };
+            pick(&mut email);
+            NoticePrefs {
+                email,
+                ..NoticePrefs::default()
+            }
+        };
+        // (the one choice ticked, the kinds it sends by e-mail beside the security ones)
+        type Pick = fn(&mut EmailChoices);
+        let cases: [(Pick, &[NoticeKind]); 5] = [
+            (|e| e.payments = true, &[Payment]),
+            (|e| e.low_balance = true, &[LowBalance]),
+            (|e| e.topups = true, &[Topup, AutoTopupFailed]),
+            (|e| e.bills = true, &[BillIssued]),
+            (|e| e.utilities = true, &[PurchaseRefunded]),
+        ];
+        let kinds = [
+            Payment,
+            LowBalance,
+            Topup,
+            AutoTopupFailed,
+            BillIssued,
+            PurchaseRefunded,
+            CardLost,
+            PasswordChanged,
+            PhoneBound,
+        ];
+        for (pick, sent) in cases {
+            let prefs = only(pick);
+            for kind in kinds {
+                assert_eq!(
+                    by_email(kind, &prefs),
+                    kind.security() || sent.contains(&kind),
+                    "{kind:?} with {:?}",
+                    prefs.email
+                );
+                // The inbox is not the e-mail's choice.
+                assert!(wanted(kind, &prefs), "{kind:?}");
+            }
+        }
+    }
+
+    #[test]
     fn the_form_is_read_or_refused() {
         let refused = Err(Problem::NoticeAmount { max: MAX_THRESHOLD });
         let form = |payments, above, low, below| PrefsForm {
@@ -346,6 +425,10 @@ mod tests {
             topups: true,
             bills: false,
             utilities: true,
+            email: EmailChoices {
+                payments: false,
+                ..EmailChoices::default()
+            },
         };
         let ok = |above: Option<Money>, below: Option<Money>| {
             Ok(NoticePrefs {
@@ -354,6 +437,10 @@ mod tests {
                 topups: true,
                 bills: false,
                 utilities: true,
+                email: EmailChoices {
+                    payments: false,
+                    ..EmailChoices::default()
+                },
             })
         };
         let cases = [

@@ -18,7 +18,7 @@
 
 use super::payments::spent_for_limits;
 use super::{Broken, add, neg, sub};
-use crate::audit_text::{AuditText, Fact};
+use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::model::{AccountStatus, Money, PurchaseStatus, Utility};
 use crate::portal_model::Problem;
 use chrono::{DateTime, Utc};
@@ -318,6 +318,24 @@ pub fn purchase_audit(
     .and(Fact::Entry(journal_id))
 }
 
+/// The audit record of a biller's outcome that contradicts the one on record: (before: the
+/// purchase's status, after: what the biller said, reason). Nothing changes; the record is
+/// for the operators to follow up with the biller (`/staff/audit?action=utility.conflict`).
+pub fn conflict_audit(
+    settled: PurchaseStatus,
+    outcome: &Outcome,
+) -> (AuditText, AuditText, String) {
+    let said = match outcome {
+        Outcome::Delivered { .. } => Phrase::BillerSaidDelivered,
+        Outcome::Failed { .. } => Phrase::BillerSaidFailed,
+    };
+    (
+        Fact::PurchaseStatus(settled).into(),
+        Fact::Said(said).into(),
+        Phrase::FollowUpWithBiller.stored(),
+    )
+}
+
 /// The audit record's `after` of a refund of a failed delivery.
 pub fn refund_audit(amount: Money, journal_id: i64) -> AuditText {
     AuditText::from(Fact::Credit(amount)).and(Fact::Entry(journal_id))
@@ -422,6 +440,45 @@ impl Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_contradicting_outcome_is_recorded_in_words() {
+        use PurchaseStatus::*;
+        let delivered = Outcome::Delivered {
+            biller_ref: "B1".into(),
+        };
+        let failed = Outcome::Failed {
+            reason: "meter full".into(),
+        };
+        // (on record, the biller's outcome, before and after in English, and in Chinese)
+        let cases = [
+            (
+                Delivered,
+                &failed,
+                "purchase delivered",
+                "the biller said not delivered",
+                "缴费已到账",
+                "缴费单位称未到账",
+            ),
+            (
+                Refunded,
+                &delivered,
+                "purchase not delivered, refunded",
+                "the biller said delivered",
+                "缴费未到账，已退款",
+                "缴费单位称已到账",
+            ),
+        ];
+        for (settled, outcome, before_en, after_en, before_zh, after_zh) in cases {
+            let (before, after, reason) = conflict_audit(settled, outcome);
+            let show = |t: &AuditText, en| AuditText::show(&t.stored(), en);
+            assert_eq!(show(&before, true), before_en);
+            assert_eq!(show(&after, true), after_en);
+            assert_eq!(show(&before, false), before_zh);
+            assert_eq!(show(&after, false), after_zh);
+            assert!(AuditText::show(&reason, true).contains("follow up with the biller"));
+        }
+    }
 
     fn buyer(status: AccountStatus, balance: i64, daily: i64, spent: i64) -> BuyerNow {
         BuyerNow {

@@ -563,6 +563,11 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("bills", Bool),
             ("utilities", Bool),
             ("saved_at", Time),
+            ("email_payments", Bool),
+            ("email_low_balance", Bool),
+            ("email_topups", Bool),
+            ("email_bills", Bool),
+            ("email_utilities", Bool),
         ],
     ),
     (

@@ -2,7 +2,7 @@
 
 use super::{Conn, DbRow, ThisStore, ts_of};
 use crate::model::{Localized, Money};
-use crate::notice_model::{NoticePrefs, NoticeView};
+use crate::notice_model::{EmailChoices, NoticePrefs, NoticeView};
 use crate::portal_model::Problem;
 use crate::server::domain::delivery;
 use crate::server::domain::notices::{self as rules, NewNotice};
@@ -16,7 +16,8 @@ use sqlx::Row;
 
 /// The holder's choices as stored, or the defaults (the same SQL as the SQLite writer's).
 pub(in crate::server::store) const PREFS_SQL: &str =
-    "SELECT payment_above, low_balance_below, topups, bills, utilities
+    "SELECT payment_above, low_balance_below, topups, bills, utilities, email_payments,
+            email_low_balance, email_topups, email_bills, email_utilities
      FROM notice_prefs WHERE holder_id = $1";
 
 /// One notice (the same SQL as the SQLite writer's).
@@ -24,18 +25,37 @@ pub(in crate::server::store) const INSERT_SQL: &str =
     "INSERT INTO notices (holder_id, kind, security, amount, balance, merchant_id, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-/// A stored choice row: (payment above, low balance below, top-ups, bills, utilities).
-pub(in crate::server::store) type PrefsRow = (Option<i64>, Option<i64>, bool, bool, bool);
+/// A stored choice row, as `PREFS_SQL` reads it.
+#[derive(sqlx::FromRow)]
+pub(in crate::server::store) struct PrefsRow {
+    pub(in crate::server::store) payment_above: Option<i64>,
+    pub(in crate::server::store) low_balance_below: Option<i64>,
+    pub(in crate::server::store) topups: bool,
+    pub(in crate::server::store) bills: bool,
+    pub(in crate::server::store) utilities: bool,
+    pub(in crate::server::store) email_payments: bool,
+    pub(in crate::server::store) email_low_balance: bool,
+    pub(in crate::server::store) email_topups: bool,
+    pub(in crate::server::store) email_bills: bool,
+    pub(in crate::server::store) email_utilities: bool,
+}
 
 pub(in crate::server::store) fn prefs_of(row: Option<PrefsRow>) -> NoticePrefs {
     match row {
         None => NoticePrefs::default(),
-        Some((above, below, topups, bills, utilities)) => NoticePrefs {
-            payment_above: above.map(Money::from_fen),
-            low_balance_below: below.map(Money::from_fen),
-            topups,
-            bills,
-            utilities,
+        Some(r) => NoticePrefs {
+            payment_above: r.payment_above.map(Money::from_fen),
+            low_balance_below: r.low_balance_below.map(Money::from_fen),
+            topups: r.topups,
+            bills: r.bills,
+            utilities: r.utilities,
+            email: EmailChoices {
+                payments: r.email_payments,
+                low_balance: r.email_low_balance,
+                topups: r.email_topups,
+                bills: r.email_bills,
+                utilities: r.email_utilities,
+            },
         },
     }
 }
@@ -255,11 +275,16 @@ impl NoticeStore for ThisStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO notice_prefs (holder_id, payment_above, low_balance_below, topups, bills,
-                 utilities, saved_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 utilities, email_payments, email_low_balance, email_topups, email_bills,
+                 email_utilities, saved_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (holder_id) DO UPDATE SET payment_above = excluded.payment_above,
                  low_balance_below = excluded.low_balance_below, topups = excluded.topups,
-                 bills = excluded.bills, utilities = excluded.utilities, saved_at = excluded.saved_at",
+                 bills = excluded.bills, utilities = excluded.utilities,
+                 email_payments = excluded.email_payments,
+                 email_low_balance = excluded.email_low_balance,
+                 email_topups = excluded.email_topups, email_bills = excluded.email_bills,
+                 email_utilities = excluded.email_utilities, saved_at = excluded.saved_at",
         )
         .bind(holder_id)
         .bind(prefs.payment_above.map(Money::fen))
@@ -267,6 +292,11 @@ impl NoticeStore for ThisStore {
         .bind(prefs.topups)
         .bind(prefs.bills)
         .bind(prefs.utilities)
+        .bind(prefs.email.payments)
+        .bind(prefs.email.low_balance)
+        .bind(prefs.email.topups)
+        .bind(prefs.email.bills)
+        .bind(prefs.email.utilities)
         .bind(Ts::new(now))
         .execute(&self.pool)
         .await?;

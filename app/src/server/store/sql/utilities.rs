@@ -358,11 +358,26 @@ impl UtilityStore for ThisStore {
                     };
                     insert_audit(&mut tx, &audit, now).await?;
                 }
-                Settle::Repeated | Settle::Contradicts(_) => {
+                Settle::Repeated => {
                     return Ok(Finish::Rollback(Settled::Done {
                         settle,
                         purchase: Box::new(purchase),
                     }));
+                }
+                // Nothing changes but the record for the operators to follow up.
+                Settle::Contradicts(settled) => {
+                    let (before, after, reason) = rules::conflict_audit(*settled, outcome);
+                    let audit = Audit {
+                        actor: Actor::System,
+                        action: AuditAction::UtilityConflict,
+                        holder_id: Some(purchase.holder_id),
+                        target: Fact::Reference(purchase.reference.clone()).into(),
+                        before,
+                        after,
+                        reason,
+                        ip: String::new(),
+                    };
+                    insert_audit(&mut tx, &audit, now).await?;
                 }
             }
             let purchase = purchase_by(&mut tx, reference)

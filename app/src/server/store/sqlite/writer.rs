@@ -160,7 +160,18 @@ fn notify_payment(
         .prepare_cached(PREFS_SQL)
         .and_then(|mut s| {
             s.query_row(named_params! {"$1": holder_id}, |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok(PrefsRow {
+                    payment_above: r.get(0)?,
+                    low_balance_below: r.get(1)?,
+                    topups: r.get(2)?,
+                    bills: r.get(3)?,
+                    utilities: r.get(4)?,
+                    email_payments: r.get(5)?,
+                    email_low_balance: r.get(6)?,
+                    email_topups: r.get(7)?,
+                    email_bills: r.get(8)?,
+                    email_utilities: r.get(9)?,
+                })
             })
             .optional()
         })
