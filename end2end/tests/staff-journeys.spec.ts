@@ -418,6 +418,8 @@ test("the campus profile is edited through its form; a wrong value is refused wi
     await expect(openToday).toContainText(/今天（\d+月\d+日 周.）不开放。/);
     await expect(openToday).toContainText(name);
   }
+  // The answer, open or closed, is accessible as drawn.
+  await new StudentPortal(page).expectAccessible();
 });
 
 test("an auditor sees holders, the audit log and administration, but can change nothing", async ({ browser }, info) => {

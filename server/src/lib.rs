@@ -257,9 +257,10 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 }
 
 /// The request log's span: the method and the path, never the query, which can carry a
-/// secret (an e-mail confirmation link's token).
+/// secret (an e-mail confirmation link's token). Under tower-http's own target, so
+/// `RUST_LOG=tower_http=debug` shows it as before.
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path(), version = ?req.version())
+    tracing::debug_span!(target: "tower_http::trace::make_span", "request", method = %req.method(), path = %req.uri().path(), version = ?req.version())
 }
 
 /// The whole HTTP application. `clock_control`: `POST /test/clock` moves the server's chosen

@@ -51,6 +51,18 @@ fn next_ten_oclock(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chron
     }
 }
 
+/// The path of the confirmation link sent to `address`, among `mail`.
+fn confirmation_path(mail: &[Received], address: &String) -> String {
+    let confirmation = mail.iter().find(|m| m.to.contains(address)).unwrap();
+    let text = confirmation.text();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("https://card.campus.test/email/confirm?token="))
+        .unwrap_or_else(|| panic!("no link in {text}"));
+    link.trim_start_matches("https://card.campus.test")
+        .to_string()
+}
+
 /// A fresh student with a confirmed address (the confirmation's link opened).
 async fn confirmed_student(
     app: &TestApp,
@@ -93,13 +105,8 @@ async fn confirmed_student(
             got.iter().any(|m| m.to.contains(&address))
         })
         .await;
-    let confirmation = mail.iter().find(|m| m.to.contains(&address)).unwrap();
-    let text = confirmation.text();
-    let link = text
-        .split_whitespace()
-        .find(|w| w.starts_with("https://card.campus.test/email/confirm?token="))
-        .unwrap_or_else(|| panic!("no link in {text}"));
-    let path = link.trim_start_matches("https://card.campus.test");
+    let path = confirmation_path(&mail, &address);
+    let path = path.as_str();
     let token = path.trim_start_matches("/email/confirm?token=");
     // Opening the link only shows a page with a button: a mail scanner that fetches every
     // link confirms nothing.
@@ -362,6 +369,7 @@ async fn two_servers_on_one_database_send_each_notice_once() {
     let a = spawn(test_dir().await, &sink).await;
     if helpers::postgres_admin_url().is_none() {
         // An SQLite database belongs to one server (its ledger writer): there is no second.
+        eprintln!("skipped on SQLite: one server per database; this runs on PostgreSQL");
         a.stop().await;
         return;
     }
@@ -399,4 +407,39 @@ async fn two_servers_on_one_database_send_each_notice_once() {
     assert_eq!(ids.len(), got.len(), "one Message-ID each");
     b.stop().await;
     a.stop().await;
+}
+
+#[tokio::test]
+async fn a_confirmation_link_expires_after_48_hours() {
+    let sink = SmtpSink::start().await;
+    let app = spawn(test_dir().await, &sink).await;
+    let h = fresh_holder(&app, 16, Money::yuan(100)).await;
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    let address = "student16@campus.test".to_string();
+    let (status, body, _) = call(
+        &app,
+        Some(&cookie),
+        "set_notice_email",
+        &[("address", &address)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mail = sink
+        .wait_for("confirmation", |got| {
+            got.iter().any(|m| m.to.contains(&address))
+        })
+        .await;
+    let path = confirmation_path(&mail, &address);
+    let token = path.trim_start_matches("/email/confirm?token=");
+    // A second past its 48 hours, the link confirms nothing.
+    app.state
+        .clock
+        .advance(chrono::Duration::hours(48) + chrono::Duration::seconds(1));
+    let (status, body, _) = call(&app, None, "confirm_email", &[("token", token)]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "false"));
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    let page = inbox(&app, &cookie).await;
+    assert_eq!(page["email"]["confirmed"], false, "{page}");
+    assert_eq!(page["email"]["address"], address.as_str());
+    app.stop().await;
 }

@@ -472,7 +472,7 @@ impl NoticeStore for ThisStore {
     ) -> Result<bool, StoreError> {
         let now = Ts::new(now);
         // Only while this sender holds it: no other took it since (`attempts` counts takes).
-        // A confirmation's text (its link) is not kept once it is sent.
+        // A confirmation's text (its link) is not kept once it is sent or given up.
         let query = match tried {
             Tried::Sent => sqlx::query(
                 "UPDATE notice_deliveries SET status = 'sent', sent_at = $1, lease_until = NULL,
@@ -487,7 +487,8 @@ impl NoticeStore for ThisStore {
             .bind(Ts::new(*at))
             .bind(error.clone()),
             Tried::GaveUp { error } => sqlx::query(
-                "UPDATE notice_deliveries SET status = 'failed', lease_until = NULL, last_error = $1
+                "UPDATE notice_deliveries SET status = 'failed', lease_until = NULL, last_error = $1,
+                     body = CASE WHEN notice_id IS NULL THEN '' ELSE body END
                  WHERE id = $2 AND attempts = $3 AND status = 'pending'",
             )
             .bind(error.clone()),
