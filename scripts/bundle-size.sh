@@ -15,14 +15,15 @@ setup_build_tools
 build_release >/dev/null
 pkg=target/site/pkg
 total_raw=0; total_br=0
-printf '%-24s %12s %12s\n' file raw brotli
-for f in "$pkg"/yikatong.wasm "$pkg"/yikatong.js "$pkg"/yikatong.css; do
+printf '%-40s %12s %12s\n' file raw brotli
+# The release build names each file after its contents: yikatong.<hash>.wasm.
+for f in "$pkg"/yikatong.*.wasm "$pkg"/yikatong.*.js "$pkg"/yikatong.*.css; do
   raw=$(stat -c %s "$f")
   br=$(stat -c %s "$f.br")
   total_raw=$((total_raw + raw)); total_br=$((total_br + br))
-  printf '%-24s %12d %12d\n' "$(basename "$f")" "$raw" "$br"
+  printf '%-40s %12d %12d\n' "$(basename "$f")" "$raw" "$br"
 done
-printf '%-24s %12d %12d\n' total "$total_raw" "$total_br"
+printf '%-40s %12d %12d\n' total "$total_raw" "$total_br"
 
 source scripts/bench-server.sh
 start_bench_server 3203 48

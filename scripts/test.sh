@@ -116,7 +116,7 @@ done
 # The release build, exactly as scripts/run.sh makes and serves it: the journeys test what a
 # newcomer gets (a debug build hid a release bundle that never hydrated).
 step "build: release wasm bundle and server (cargo leptos build --release --precompress)" build_release && \
-  step "release bundle: its externref table is exported as one" python3 scripts/check-wasm.py target/site/pkg/yikatong.wasm && \
+  step "release bundle: its externref table is exported as one" python3 scripts/check-wasm.py target/site/pkg/yikatong.*.wasm && \
   step "end-to-end: Playwright in Chromium (desktop + phone) against the release build" end_to_end
 
 if [ ${#FAILED_STEPS[@]} -gt 0 ]; then

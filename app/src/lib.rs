@@ -26,7 +26,7 @@ pub mod utility_model;
 use crate::components::{ErrorPage, Footer, Header, provide_campus};
 use crate::i18n::*;
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Link, Meta, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use staff_model::StaffPage;
@@ -45,6 +45,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="apple-touch-icon" href="/icons/icon-180.png" />
                 <script src="/sw-register.js" defer nonce=leptos::nonce::use_nonce()></script>
                 <AutoReload options=options.clone() />
+                // The style sheet and the bundle by the names of this build (hashed in a
+                // release: see server::site_files).
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -70,7 +73,6 @@ pub fn App() -> impl IntoView {
         .max_age(365 * 24 * 3600 * 1000_i64);
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/yikatong.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         <Meta name="theme-color" content="#0b5cad" />
         <I18nContextProvider cookie_options>

@@ -110,6 +110,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where cargo-leptos put the site: `pkg/` (wasm, js, css) and the public assets.
     pub site_root: PathBuf,
+    /// The `hash.txt` of the build whose site this is (`YIKATONG_HASH_FILE`). Unset: beside
+    /// the server binary, where cargo-leptos writes it and leptos looks for it.
+    #[serde(default)]
+    pub hash_file: Option<PathBuf>,
     /// Fill an empty database with the demo campus. Refused in production: its logins are
     /// published in the README.
     pub demo_data: bool,

@@ -7,6 +7,7 @@ pub mod device_api;
 pub mod device_client;
 pub mod events;
 pub mod secrets;
+pub mod site_files;
 pub mod telemetry;
 pub mod topup_http;
 
@@ -62,6 +63,10 @@ pub enum StartupError {
     Usage(String),
 }
 
+/// The bundle's name (`name` in the workspace's leptos metadata) and its folder in the site.
+const OUTPUT_NAME: &str = "yikatong";
+const PKG_DIR: &str = "pkg";
+
 /// Opens the database (migrating it), loads secrets, and fills an empty database with the
 /// demo campus when that is configured. The clock is the system's, or in a non-production
 /// server the one `clock_start` (`YIKATONG_CLOCK_START`) sets going.
@@ -93,6 +98,17 @@ pub async fn build_state_with_clock(
     clock: Clock,
 ) -> Result<AppState, StartupError> {
     settings.check_production().map_err(StartupError::Usage)?;
+    // The bundle's names, checked before anything else: a site whose pages name files it does
+    // not have would serve pages that never load their code.
+    let hash_file = std::path::absolute(
+        settings
+            .hash_file
+            .clone()
+            .unwrap_or_else(site_files::default_hash_file),
+    )
+    .map_err(|e| StartupError::Usage(format!("the hash file's path: {e}")))?;
+    let site = site_files::SiteFiles::load(&settings.site_root, OUTPUT_NAME, PKG_DIR, &hash_file)
+        .map_err(StartupError::Usage)?;
     std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
         path: settings.data_dir.display().to_string(),
         source,
@@ -162,9 +178,12 @@ pub async fn build_state_with_clock(
         tracing::info!(values = sealed, "sealed secrets stored in plain text");
     }
     let leptos_options = LeptosOptions::builder()
-        .output_name("yikatong")
+        .output_name(OUTPUT_NAME)
         .site_root(settings.site_root.display().to_string())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(PKG_DIR)
+        // An absolute path: leptos joins it to the binary's folder, which leaves it as it is.
+        .hash_file(std::sync::Arc::from(hash_file.display().to_string()))
+        .hash_files(site.hashed)
         .site_addr(settings.addr)
         .env(if settings.production {
             Env::PROD
@@ -268,8 +287,45 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
 pub fn router_with(state: AppState, clock_control: bool) -> Router {
     let routes = route_list();
     let x_request_id = HeaderName::from_static("x-request-id");
+    let options = &state.leptos_options;
+    let site_root = std::path::Path::new(&*options.site_root);
+    let site = std::sync::Arc::new(
+        site_files::SiteFiles::load(
+            site_root,
+            &options.output_name,
+            &options.site_pkg_dir,
+            std::path::Path::new(&*options.hash_file),
+        )
+        .unwrap_or_else(|e| {
+            // `build_state` refused this site already; a state made otherwise gets the plain
+            // names.
+            tracing::error!(error = %e, "the site's file names");
+            site_files::SiteFiles::plain(&options.output_name, &options.site_pkg_dir)
+        }),
+    );
+    // The service worker and the offline page, naming this build's files.
+    let mut site_texts = Router::new();
+    for (path, content_type) in [
+        ("sw.js", "text/javascript; charset=utf-8"),
+        ("offline.html", "text/html; charset=utf-8"),
+    ] {
+        if let Some(text) = site_files::SiteText::load(
+            site_root,
+            path,
+            content_type,
+            &site,
+            &options.output_name,
+            &options.site_pkg_dir,
+        ) {
+            site_texts = site_texts.route(
+                &format!("/{path}"),
+                get(move |headers: axum::http::HeaderMap| async move { text.respond(&headers) }),
+            );
+        }
+    }
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(site_texts)
         .route("/portal/history.csv", get(history_csv))
         .route("/events/pay-code", get(events::pay_code))
         .route("/staff/reports.csv", get(reports_csv))
@@ -318,7 +374,7 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
             content_security_policy,
         ))
         .layer(axum::middleware::from_fn(body_limit))
-        .layer(axum::middleware::from_fn(cache_policy))
+        .layer(axum::middleware::from_fn_with_state(site, cache_policy))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             real_client,
@@ -460,21 +516,30 @@ pub fn is_static_file(path: &str) -> bool {
         )
 }
 
-/// How long a browser may keep what it gets, when the handler did not say. The site's files
-/// keep their names from one release to the next, so a browser asks again every time
-/// (`no-cache`: an unchanged file costs a `304`, and a new release is never mixed with an old
-/// bundle). Everything else (pages with a balance on them, server answers) is never stored
-/// (`no-store`): after logging out on a shared computer, Back shows nothing.
+/// How long a browser may keep what it gets, when the handler did not say.
+/// - The bundle's files with hashed names (a release build's): for a year, `immutable`, since
+///   a new release names new files. Only when found: a `404` for an old name is not kept.
+/// - The site's other files keep their names from one release to the next, so a browser asks
+///   again every time (`no-cache`: an unchanged file costs a `304`, and a new release is never
+///   mixed with an old bundle).
+/// - Everything else (pages with a balance on them, server answers) is never stored
+///   (`no-store`): after logging out on a shared computer, Back shows nothing.
 async fn cache_policy(
+    State(site): State<std::sync::Arc<site_files::SiteFiles>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let static_file = is_static_file(req.uri().path());
+    let path = req.uri().path();
+    let static_file = is_static_file(path);
+    let immutable = site.is_immutable(path);
     let mut res = next.run(req).await;
+    let found = res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED;
     let headers = res.headers_mut();
     headers
         .entry(axum::http::header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static(if static_file {
+        .or_insert(HeaderValue::from_static(if immutable && found {
+            site_files::IMMUTABLE
+        } else if static_file {
             "no-cache"
         } else {
             "no-store"

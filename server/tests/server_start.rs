@@ -95,6 +95,150 @@ async fn every_page_has_a_title_and_a_description_in_its_first_bytes() {
     app.stop().await;
 }
 
+/// The hashes of a made-up release build, as cargo-leptos writes them to `hash.txt`.
+const JS_HASH: &str = "Jjjjjjjjjjjjjjjjjjjjjj";
+const WASM_HASH: &str = "Ww-_wwwwwwwwwwwwwwwwww";
+const CSS_HASH: &str = "Cccccccccccccccccccccc";
+
+/// A site as `cargo leptos build --release` leaves it with `hash-files = true`, in `dir`:
+/// `site/pkg/yikatong.<hash>.{js,wasm,css}`, the public files, and `hash.txt` (where the
+/// test settings look for it).
+fn hashed_site(dir: &std::path::Path) {
+    let pkg = dir.join("site/pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join(format!("yikatong.{JS_HASH}.js")),
+        "export default 1;",
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join(format!("yikatong.{WASM_HASH}.wasm")),
+        vec![b'w'; 4096],
+    )
+    .unwrap();
+    std::fs::write(pkg.join(format!("yikatong.{CSS_HASH}.css")), "body{}").unwrap();
+    std::fs::write(dir.join("site/sw.js"), include_str!("../../public/sw.js")).unwrap();
+    std::fs::write(
+        dir.join("site/offline.html"),
+        include_str!("../../public/offline.html"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("hash.txt"),
+        format!("js: {JS_HASH}\nwasm: {WASM_HASH}\ncss: {CSS_HASH}\n"),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_release_bundle_is_named_after_its_contents_and_kept_for_good() {
+    let dir = helpers::test_dir().await;
+    hashed_site(dir.path());
+    let settings = helpers::settings(&dir, 0);
+    let app = TestApp::spawn_with(dir, settings).await;
+    let (js, wasm, css) = (
+        format!("/pkg/yikatong.{JS_HASH}.js"),
+        format!("/pkg/yikatong.{WASM_HASH}.wasm"),
+        format!("/pkg/yikatong.{CSS_HASH}.css"),
+    );
+
+    // Every page names this build's files, and no unhashed one.
+    for path in ["/", "/login", "/no-such-page"] {
+        let html = app.get(path).await.text().await.unwrap();
+        for name in [&js, &wasm, &css] {
+            assert!(html.contains(name.as_str()), "{path} does not name {name}");
+        }
+        for plain in [
+            "/pkg/yikatong.js",
+            "/pkg/yikatong.wasm",
+            "/pkg/yikatong.css",
+        ] {
+            assert!(!html.contains(plain), "{path} names {plain}");
+        }
+    }
+    // A browser keeps them for a year without asking again: a new release has new names.
+    for name in [&js, &wasm, &css] {
+        let res = app.get(name).await;
+        assert_eq!(res.status(), StatusCode::OK, "{name}");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{name}"
+        );
+    }
+    // A name this build does not have (an old release's) is not kept.
+    let old = app.get("/pkg/yikatong.AAAAAAAAAAAAAAAAAAAAAA.wasm").await;
+    assert_eq!(old.status(), StatusCode::NOT_FOUND);
+    assert_ne!(
+        old.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+
+    // The service worker keeps this build's files offline, in a cache named after the build
+    // (a new release starts a new one and deletes the old), and is asked for again each time.
+    let res = app.get("/sw.js").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let etag = res.headers()["etag"].clone();
+    let sw = res.text().await.unwrap();
+    for name in [&js, &wasm, &css] {
+        assert!(
+            sw.contains(&format!("\"{name}\"")),
+            "sw.js does not keep {name}"
+        );
+    }
+    assert!(!sw.contains("\"/pkg/yikatong.wasm\""));
+    assert!(sw.contains(&format!("\"ykt-shell-{}\"", &WASM_HASH[..10])));
+    let again = app
+        .client
+        .get(app.url("/sw.js"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    // The offline page is styled by this build's sheet.
+    let offline = app.get("/offline.html").await.text().await.unwrap();
+    assert!(offline.contains(&format!("href=\"{css}\"")), "{offline}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_refuses_a_site_and_a_hash_file_of_different_builds() {
+    // Why a server with a hashed site in a fresh directory, changed by `change`, does not start.
+    async fn refusal(change: impl FnOnce(&std::path::Path)) -> String {
+        let dir = helpers::test_dir().await;
+        hashed_site(dir.path());
+        change(dir.path());
+        let settings = helpers::settings(&dir, 0);
+        server::build_state_with_clock(&settings, app::server::clock::test_clock())
+            .await
+            .err()
+            .expect("refused")
+            .to_string()
+    }
+    // `hash.txt` from another build: the pages would name files the site does not have.
+    let err = refusal(|dir| {
+        let other = format!("js: {JS_HASH}\nwasm: AAAAAAAAAAAAAAAAAAAAAA\ncss: {CSS_HASH}\n");
+        std::fs::write(dir.join("hash.txt"), other).unwrap();
+    })
+    .await;
+    assert!(
+        err.contains("yikatong.AAAAAAAAAAAAAAAAAAAAAA.wasm") && err.contains("different builds"),
+        "{err}"
+    );
+    // A hashed site without its `hash.txt`: the pages would name files by their plain names.
+    let err = refusal(|dir| std::fs::remove_file(dir.join("hash.txt")).unwrap()).await;
+    assert!(
+        err.contains("hash.txt") && err.contains("is missing"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn the_bundle_is_sent_as_compressed_at_build_time_and_asked_for_again_each_visit() {
     // `cargo leptos build --release --precompress` leaves `yikatong.wasm.br` (brotli 11) and

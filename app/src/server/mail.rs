@@ -3,8 +3,9 @@
 //! `notices` is the outbox: each notice is written in its event's transaction. The worker,
 //! every half second:
 //! 1. dispatches the notices not yet dispatched: a notice whose holder has a confirmed address
-//!    and wants that event by e-mail (`domain::notices::by_email`) becomes a delivery (its text in Chinese and English, its idempotency key, the time it may
-//!    go out: `domain::delivery::send_at`), in the transaction that marks it dispatched;
+//!    and wants that event by e-mail (`domain::notices::by_email`) becomes a delivery (its
+//!    text in Chinese and English, its idempotency key, the time it may go out:
+//!    `domain::delivery::send_at`), in the transaction that marks it dispatched;
 //! 2. takes the deliveries that are due, one at a time, each for `domain::delivery::LEASE`,
 //!    and sends it with its key as the `Message-ID`; a silence or a temporary refusal is tried
 //!    again later (`domain::delivery::after_failure`), a permanent refusal (5xx) is given up at

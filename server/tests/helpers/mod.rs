@@ -139,6 +139,7 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         database_url: database_url.into(),
         data_dir: dir.path().to_path_buf(),
         site_root: dir.path().join("site"),
+        hash_file: Some(dir.path().join("hash.txt")),
         demo_data: demo_holders > 0,
         demo_holders,
         log_format: LogFormat::Pretty,
