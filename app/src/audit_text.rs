@@ -189,6 +189,10 @@ phrases! {
         "与已有结果矛盾，未做任何变更；请与缴费单位核实",
         "contradicts the outcome on record; nothing changed; follow up with the biller",
     ),
+    NoOutcomeForADay => (
+        "缴费单位一天未给结果，款项仍已扣除；请与缴费单位核实",
+        "no outcome from the biller for a day; the money stays charged; ask the biller",
+    ),
     Off => ("已关闭", "off"),
     IdMismatch => ("证件号码不符", "identity document number did not match"),
     IdChecked => ("已核对证件", "identity document checked"),

@@ -648,6 +648,7 @@ text_enum!(
         UtilityPurchase => "utility.purchase",
         UtilityRefund => "utility.refund",
         UtilityConflict => "utility.conflict",
+        UtilityOverdue => "utility.overdue",
         ReportPayoutsDownload => "report.payouts_download"
     }
 );

@@ -405,6 +405,14 @@ async fn forged_replayed_or_wrong_amount_notifications_move_no_money() {
         records(&app, &student_no, "utility.conflict").await.len(),
         1
     );
+    // The biller saying "failed" again (a retrying sender) adds no second record.
+    let (status, body) = notify(&app, SANDBOX_DORM, &key, &failed(840)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        records(&app, &student_no, "utility.conflict").await.len(),
+        1
+    );
+    assert_eq!(balance(&app, id).await, after_purchase);
     // The body is signed: changing a byte after signing is refused.
     let body = serde_json::to_vec(&failed(840)).unwrap();
     let signature = Sandbox::sign(&key, &body);
@@ -699,4 +707,123 @@ async fn an_automatic_room_top_up_buys_below_the_threshold_once_a_day() {
         app::server::utilities::auto_buy(&app.state).await.unwrap(),
         0
     );
+}
+
+#[tokio::test]
+async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_once_after_a_day() {
+    use app::server::domain::utilities::FIRST_ASK;
+    use app::server::store::{Actor, Audit, AuditText, Fact, NewPurchase, PurchaseStart};
+    use app::server::utilities::follow_up;
+    use chrono::Duration;
+    let app = TestApp::spawn(3).await;
+    let (id, _) = student_in_room(&app, 32, 100, "402").await;
+    // Charged for a biller that never answers: one taken out of the configuration since.
+    let now = app.state.now();
+    let purchase = NewPurchase {
+        holder_id: id,
+        request_key: "silent-1".into(),
+        reference: "E20261207SILENT1".into(),
+        biller: "retired-biller".into(),
+        utility: Utility::Electricity,
+        account: "7-402".into(),
+        quantity: 10,
+        amount: Money::from_fen(620),
+        campus_max_daily: Money::yuan(1000),
+        day_start: app::server::domain::calendar::day_start(now),
+    };
+    let audit = Audit {
+        actor: Actor::Holder(id),
+        action: app::model::AuditAction::UtilityPurchase,
+        holder_id: Some(id),
+        target: Fact::Reference(purchase.reference.clone()).into(),
+        before: AuditText::none(),
+        after: AuditText::none(),
+        reason: String::new(),
+        ip: String::new(),
+    };
+    let started = app
+        .state
+        .db
+        .start_purchase(&purchase, now, audit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(started, PurchaseStart::Charged { .. }),
+        "{started:?}"
+    );
+    let charged = Money::from_fen(10_000 - 620);
+    assert_eq!(balance(&app, id).await, charged);
+    let due = |app: &TestApp| {
+        let now = app.state.now();
+        let db = app.state.db.clone();
+        async move {
+            db.pending_purchases(now - FIRST_ASK, now)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let student_no = s_login(&app, id).await;
+
+    // Asked about once it is two minutes old, then not again until its next time comes.
+    assert_eq!(due(&app).await, 0);
+    app.state.clock.advance(Duration::minutes(3));
+    assert_eq!(due(&app).await, 1);
+    follow_up(&app.state).await.unwrap();
+    assert_eq!(due(&app).await, 0, "asked again at once");
+    app.state.clock.advance(Duration::seconds(61));
+    assert_eq!(due(&app).await, 1, "not asked again after a minute");
+    follow_up(&app.state).await.unwrap();
+    // At two hours old: every quarter of an hour.
+    app.state.clock.advance(Duration::hours(2));
+    follow_up(&app.state).await.unwrap();
+    app.state.clock.advance(Duration::minutes(14));
+    assert_eq!(
+        due(&app).await,
+        0,
+        "asked again within a quarter of an hour"
+    );
+    app.state.clock.advance(Duration::minutes(1));
+    assert_eq!(due(&app).await, 1);
+    assert!(
+        records(&app, &student_no, "utility.overdue")
+            .await
+            .is_empty()
+    );
+
+    // A day old: reported to the operators, once, however often it is asked about after; the
+    // money stays charged and the purchase waits for the biller's word.
+    app.state.clock.advance(Duration::hours(22));
+    follow_up(&app.state).await.unwrap();
+    for _ in 0..3 {
+        app.state.clock.advance(Duration::minutes(61));
+        assert_eq!(due(&app).await, 1);
+        follow_up(&app.state).await.unwrap();
+    }
+    let reported = records(&app, &student_no, "utility.overdue").await;
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert_eq!(reported[0].actor_kind, app::model::ActorKind::System);
+    assert!(
+        reported[0].target.contains("E20261207SILENT1"),
+        "{reported:?}"
+    );
+    assert_eq!(
+        helpers::english(&reported[0].before),
+        "purchase pending; amount ¥6.20"
+    );
+    assert_eq!(
+        helpers::english(&reported[0].reason),
+        "no outcome from the biller for a day; the money stays charged; ask the biller"
+    );
+    let p = app
+        .state
+        .db
+        .purchase("E20261207SILENT1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.status, app::model::PurchaseStatus::Pending);
+    assert_eq!(balance(&app, id).await, charged);
+    app.stop().await;
 }

@@ -363,6 +363,7 @@ pub fn audit_action_label(i18n: leptos_i18n::I18nContext<Locale>, a: AuditAction
         UtilityPurchase => t_string!(i18n, audit_action.utility_purchase),
         UtilityRefund => t_string!(i18n, audit_action.utility_refund),
         UtilityConflict => t_string!(i18n, audit_action.utility_conflict),
+        UtilityOverdue => t_string!(i18n, audit_action.utility_overdue),
         CampusProfile => t_string!(i18n, audit_action.campus_profile),
         CampusThresholds => t_string!(i18n, audit_action.campus_thresholds),
         CardCancel => t_string!(i18n, audit_action.card_cancel),

@@ -18,12 +18,10 @@ use crate::error::AppError;
 use crate::model::{AuditAction, Money, PurchaseStatus, Utility};
 use crate::portal_model::Problem;
 use crate::utility_model::{PurchaseMade, PurchaseView, UtilitiesPage, UtilityOffer};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 /// Purchases the page lists.
 const SHOWN: i64 = 20;
-/// A purchase with no outcome after this long is asked about.
-const FOLLOW_UP_AFTER: Duration = Duration::minutes(2);
 /// A purchase as `domain::utilities::shown` lets the holder see it: whole (their own), or a
 /// roommate's without its receipt numbers.
 fn view(p: &PurchaseRow, holder_id: i64, shown: Shown) -> PurchaseView {
@@ -574,31 +572,66 @@ pub async fn notify(
 }
 
 /// Asks the billers about purchases still waiting for an outcome: settled if the biller has
-/// one, asked to deliver again (the same reference: the same delivery) if not.
+/// one, asked to deliver again (the same reference: the same delivery) if not. Each is asked
+/// again later, less often as it ages (`domain::utilities::next_ask`); one waiting a day is
+/// reported to the operators once (`utility.overdue`), and its money stays charged until the
+/// biller's word.
 pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
+    let now = state.now();
     let waiting = state
         .db
-        .pending_purchases(state.now() - FOLLOW_UP_AFTER)
+        .pending_purchases(now - rules::FIRST_ASK, now)
         .await?;
     for p in waiting {
-        let Some(biller) = state.billers.by_code(&p.biller) else {
-            continue;
-        };
-        match biller.outcome(&p.reference).await {
-            Ok(Some(n)) if n.reference != p.reference => tracing::error!(
-                reference = %p.reference, answered = %n.reference,
-                "biller answered about another delivery; nothing settled"
-            ),
-            Ok(Some(n)) => {
-                if let Err(e) = settle(state, &p.biller, &n).await {
-                    tracing::error!(reference = %p.reference, error = %e, "follow-up outcome refused");
-                }
+        ask_about(state, &p).await;
+        let created = DateTime::parse_from_rfc3339(&p.created_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now);
+        let overdue = rules::overdue(created, now).then(|| {
+            let (before, reason) = rules::overdue_audit(p.amount);
+            Audit {
+                actor: Actor::System,
+                action: AuditAction::UtilityOverdue,
+                holder_id: Some(p.holder_id),
+                target: Fact::Reference(p.reference.clone()).into(),
+                before,
+                after: AuditText::none(),
+                reason,
+                ip: String::new(),
             }
-            Ok(None) => ask_delivery(state, &p).await,
-            Err(e) => tracing::warn!(reference = %p.reference, error = %e, "biller unavailable"),
+        });
+        if state
+            .db
+            .purchase_asked(p.id, rules::next_ask(created, now), overdue.as_ref(), now)
+            .await?
+        {
+            tracing::error!(reference = %p.reference, biller = %p.biller,
+                "purchase without an outcome for a day; reported to the operators (utility.overdue)");
         }
     }
     Ok(())
+}
+
+/// Asks a waiting purchase's biller for its outcome, and settles by it or asks for the
+/// delivery again. A purchase of a biller no longer configured is only reported (above).
+async fn ask_about(state: &AppState, p: &PurchaseRow) {
+    let Some(biller) = state.billers.by_code(&p.biller) else {
+        tracing::error!(reference = %p.reference, biller = %p.biller, "waiting purchase of an unknown biller");
+        return;
+    };
+    match biller.outcome(&p.reference).await {
+        Ok(Some(n)) if n.reference != p.reference => tracing::error!(
+            reference = %p.reference, answered = %n.reference,
+            "biller answered about another delivery; nothing settled"
+        ),
+        Ok(Some(n)) => {
+            if let Err(e) = settle(state, &p.biller, &n).await {
+                tracing::error!(reference = %p.reference, error = %e, "follow-up outcome refused");
+            }
+        }
+        Ok(None) => ask_delivery(state, p).await,
+        Err(e) => tracing::warn!(reference = %p.reference, error = %e, "biller unavailable"),
+    }
 }
 
 /// Runs `auto_buy` every minute.

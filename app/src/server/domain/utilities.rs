@@ -21,7 +21,7 @@ use super::{Broken, add, neg, sub};
 use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::model::{AccountStatus, Money, PurchaseStatus, Utility};
 use crate::portal_model::Problem;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::ops::RangeInclusive;
 
 /// What a holder binds to buy for: their dorm room, or their campus network account.
@@ -336,6 +336,43 @@ pub fn conflict_audit(
     )
 }
 
+/// A purchase waits this long for its biller's outcome before it is first asked about.
+pub const FIRST_ASK: Duration = Duration::minutes(2);
+/// A purchase with no outcome after this long is reported to the operators, once.
+pub const OVERDUE_AFTER: Duration = Duration::hours(24);
+
+/// When to ask the biller again about a purchase charged at `created`, still waiting and asked
+/// about at `now`: every minute in its first hour, every quarter of an hour until it is a day
+/// old, then every hour. A biller that is down for a week is not asked ten thousand times, and
+/// the purchase is never forgotten: it is asked about until its outcome comes.
+pub fn next_ask(created: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let age = now - created;
+    let gap = if age < Duration::hours(1) {
+        Duration::minutes(1)
+    } else if age < OVERDUE_AFTER {
+        Duration::minutes(15)
+    } else {
+        Duration::hours(1)
+    };
+    now + gap
+}
+
+/// Whether a purchase charged at `created` and still waiting at `now` is overdue: the
+/// operators are told (`overdue_audit`) so that someone asks the biller. The money stays
+/// charged: without the biller's word that nothing was delivered, a refund could pay twice.
+pub fn overdue(created: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - created >= OVERDUE_AFTER
+}
+
+/// The audit record (before, after, reason) of an overdue purchase, for the operators
+/// (`/staff/audit?action=utility.overdue`).
+pub fn overdue_audit(amount: Money) -> (AuditText, String) {
+    (
+        AuditText::from(Fact::PurchaseStatus(PurchaseStatus::Pending)).and(Fact::Amount(amount)),
+        Phrase::NoOutcomeForADay.stored(),
+    )
+}
+
 /// The audit record's `after` of a refund of a failed delivery.
 pub fn refund_audit(amount: Money, journal_id: i64) -> AuditText {
     AuditText::from(Fact::Credit(amount)).and(Fact::Entry(journal_id))
@@ -440,6 +477,50 @@ impl Meter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_waiting_purchase_is_asked_about_less_often_as_it_ages_and_reported_after_a_day() {
+        let created = DateTime::parse_from_rfc3339("2026-12-07T10:00:00+08:00")
+            .map(|t| t.with_timezone(&Utc))
+            .expect("time");
+        let m = Duration::minutes;
+        // (age when asked, next ask after it, overdue)
+        let cases = [
+            (m(2), m(1), false),
+            (m(59), m(1), false),
+            (m(60), m(15), false),
+            (m(23 * 60 + 59), m(15), false),
+            (m(24 * 60), m(60), true),
+            (m(7 * 24 * 60), m(60), true),
+        ];
+        for (age, gap, late) in cases {
+            let now = created + age;
+            assert_eq!(next_ask(created, now), now + gap, "age {age}");
+            assert_eq!(overdue(created, now), late, "age {age}");
+        }
+        // A week of a silent biller: about 60 + 92 + 144 asks, not 10,080.
+        let mut now = created + FIRST_ASK;
+        let mut asks = 0;
+        while now < created + Duration::days(7) {
+            asks += 1;
+            now = next_ask(created, now);
+        }
+        assert!((290..=300).contains(&asks), "{asks}");
+    }
+
+    #[test]
+    fn an_overdue_purchase_is_recorded_in_words() {
+        let (before, reason) = overdue_audit(Money::from_fen(1240));
+        assert_eq!(before.text(true), "purchase pending; amount ¥12.40");
+        assert_eq!(
+            AuditText::show(&reason, true),
+            "no outcome from the biller for a day; the money stays charged; ask the biller"
+        );
+        assert_eq!(
+            AuditText::show(&reason, false),
+            "缴费单位一天未给结果，款项仍已扣除；请与缴费单位核实"
+        );
+    }
 
     #[test]
     fn a_contradicting_outcome_is_recorded_in_words() {

@@ -471,6 +471,9 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("failure", Text),
             ("created_at", Time),
             ("settled_at", Time),
+            ("next_ask_at", Time),
+            ("overdue_at", Time),
+            ("conflicted_at", Time),
         ],
     ),
     (

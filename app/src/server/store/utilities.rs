@@ -192,11 +192,25 @@ pub trait UtilityStore: Send + Sync {
         until: DateTime<Utc>,
     ) -> Result<Vec<PurchaseRow>, StoreError>;
 
-    /// Purchases still waiting for their biller's outcome, charged before `before`.
+    /// Purchases still waiting for their biller's outcome, charged before `before` and due to
+    /// be asked about at `now` (never asked yet, or their next ask has come), oldest first.
     async fn pending_purchases(
         &self,
         before: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Vec<PurchaseRow>, StoreError>;
+
+    /// Records that a purchase still waiting was asked about: the next time is `next_ask`.
+    /// With `overdue` (its audit record), the purchase is also reported to the operators, once
+    /// whoever asks (a second server reporting it too writes nothing). Nothing changes for a
+    /// purchase settled meanwhile. True when the report was written now.
+    async fn purchase_asked(
+        &self,
+        id: i64,
+        next_ask: DateTime<Utc>,
+        overdue: Option<&Audit>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 
     /// Saves (or with `None` removes) a holder's automatic top-up of a room utility, with its
     /// audit record.

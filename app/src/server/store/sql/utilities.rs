@@ -364,8 +364,25 @@ impl UtilityStore for ThisStore {
                         purchase: Box::new(purchase),
                     }));
                 }
-                // Nothing changes but the record for the operators to follow up.
+                // Nothing changes but the record for the operators to follow up: one, however
+                // often the biller says it.
                 Settle::Contradicts(settled) => {
+                    let first = sqlx::query(
+                        "UPDATE utility_purchases SET conflicted_at = $1
+                         WHERE id = $2 AND conflicted_at IS NULL",
+                    )
+                    .bind(Ts::new(now))
+                    .bind(purchase.id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if !first {
+                        return Ok(Finish::Rollback(Settled::Done {
+                            settle,
+                            purchase: Box::new(purchase),
+                        }));
+                    }
                     let (before, after, reason) = rules::conflict_audit(*settled, outcome);
                     let audit = Audit {
                         actor: Actor::System,
@@ -443,15 +460,54 @@ impl UtilityStore for ThisStore {
     async fn pending_purchases(
         &self,
         before: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Vec<PurchaseRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM utility_purchases
-             WHERE status = 'pending' AND created_at < $1 ORDER BY created_at, id"
+             WHERE status = 'pending' AND created_at < $1
+               AND (next_ask_at IS NULL OR next_ask_at <= $2)
+             ORDER BY created_at, id"
         )))
         .bind(Ts::new(before))
+        .bind(Ts::new(now))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(purchase_row).collect()
+    }
+
+    async fn purchase_asked(
+        &self,
+        id: i64,
+        next_ask: DateTime<Utc>,
+        overdue: Option<&Audit>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        in_transaction!(self, |tx| {
+            sqlx::query(
+                "UPDATE utility_purchases SET next_ask_at = $1 WHERE id = $2 AND status = 'pending'",
+            )
+            .bind(Ts::new(next_ask))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            let Some(audit) = overdue else {
+                return Ok(Finish::Commit(false));
+            };
+            let first = sqlx::query(
+                "UPDATE utility_purchases SET overdue_at = $1
+                 WHERE id = $2 AND status = 'pending' AND overdue_at IS NULL",
+            )
+            .bind(Ts::new(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if first {
+                insert_audit(&mut tx, audit, now).await?;
+            }
+            Ok(Finish::Commit(first))
+        })
     }
 
     async fn save_autobuy(
