@@ -52,7 +52,10 @@ setup_build_tools() {
 # server sends as they are: compressing on the fly, at a speed-minded level, made a phone
 # download about a third more.
 build_release() {
-  cargo leptos build --release --precompress "$@"
+  # Hashed names (`yikatong.<hash>.wasm`, listed in `hash.txt` beside the server binary), which
+  # browsers keep for good (server::site_files). Release builds only: `cargo leptos watch` does
+  # not rename the files it rebuilds.
+  LEPTOS_HASH_FILES=true cargo leptos build --release --precompress "$@"
 }
 
 # Node.js for wasm-opt and Playwright: Debian's where none is installed.

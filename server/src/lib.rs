@@ -67,6 +67,37 @@ pub enum StartupError {
 const OUTPUT_NAME: &str = "yikatong";
 const PKG_DIR: &str = "pkg";
 
+/// Where the build's `hash.txt` is: the setting, or beside the server binary.
+fn hash_file(settings: &Settings) -> Result<std::path::PathBuf, StartupError> {
+    std::path::absolute(
+        settings
+            .hash_file
+            .clone()
+            .unwrap_or_else(site_files::default_hash_file),
+    )
+    .map_err(|e| StartupError::Usage(format!("the hash file's path: {e}")))
+}
+
+/// Before serving: the site is there, and its files are the ones `hash.txt` names. A server
+/// without its site, or whose pages would name files the site does not have, would serve
+/// pages that never load their code; it refuses to start, saying what is missing.
+pub fn check_site(settings: &Settings) -> Result<site_files::SiteFiles, StartupError> {
+    let pkg = settings.site_root.join(PKG_DIR);
+    if !pkg.is_dir() {
+        return Err(StartupError::Usage(format!(
+            "no site at {}: build it first (scripts/run.sh does), or set YIKATONG_SITE_ROOT to the site of the build",
+            pkg.display()
+        )));
+    }
+    site_files::SiteFiles::load(
+        &settings.site_root,
+        OUTPUT_NAME,
+        PKG_DIR,
+        &hash_file(settings)?,
+    )
+    .map_err(StartupError::Usage)
+}
+
 /// Opens the database (migrating it), loads secrets, and fills an empty database with the
 /// demo campus when that is configured. The clock is the system's, or in a non-production
 /// server the one `clock_start` (`YIKATONG_CLOCK_START`) sets going.
@@ -98,17 +129,9 @@ pub async fn build_state_with_clock(
     clock: Clock,
 ) -> Result<AppState, StartupError> {
     settings.check_production().map_err(StartupError::Usage)?;
-    // The bundle's names, checked before anything else: a site whose pages name files it does
-    // not have would serve pages that never load their code.
-    let hash_file = std::path::absolute(
-        settings
-            .hash_file
-            .clone()
-            .unwrap_or_else(site_files::default_hash_file),
-    )
-    .map_err(|e| StartupError::Usage(format!("the hash file's path: {e}")))?;
-    let site = site_files::SiteFiles::load(&settings.site_root, OUTPUT_NAME, PKG_DIR, &hash_file)
-        .map_err(StartupError::Usage)?;
+    // The pages name the bundle's files as `hash.txt` says when there is one (`check_site`,
+    // before serving, checks it against the site; the command-line tasks need no site).
+    let hash_file = hash_file(settings)?;
     std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
         path: settings.data_dir.display().to_string(),
         source,
@@ -183,7 +206,7 @@ pub async fn build_state_with_clock(
         .site_pkg_dir(PKG_DIR)
         // An absolute path: leptos joins it to the binary's folder, which leaves it as it is.
         .hash_file(std::sync::Arc::from(hash_file.display().to_string()))
-        .hash_files(site.hashed)
+        .hash_files(hash_file.is_file())
         .site_addr(settings.addr)
         .env(if settings.production {
             Env::PROD
@@ -297,8 +320,8 @@ pub fn router_with(state: AppState, clock_control: bool) -> Router {
             std::path::Path::new(&*options.hash_file),
         )
         .unwrap_or_else(|e| {
-            // `build_state` refused this site already; a state made otherwise gets the plain
-            // names.
+            // `check_site` refuses such a site before serving; a state made otherwise (the
+            // tests') gets the plain names.
             tracing::error!(error = %e, "the site's file names");
             site_files::SiteFiles::plain(&options.output_name, &options.site_pkg_dir)
         }),

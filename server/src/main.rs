@@ -49,6 +49,7 @@ async fn run() -> Result<(), server::StartupError> {
     tracing::info!(?settings, "starting Yikatong");
     // Bind first: a port already in use should fail fast, before migrations or demo data.
     let listener = server::bind(settings.addr).await?;
+    server::check_site(&settings)?;
     let state = server::build_state(&settings).await?;
     if settings.demo_data {
         print_demo_logins();

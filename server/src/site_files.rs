@@ -1,15 +1,17 @@
 //! The browser bundle's file names, and how long a browser may keep each file.
 //!
-//! A build with `hash-files = true` (the workspace's `[package.metadata.leptos]`) names the
-//! wasm, its script and the style sheet after a hash of their contents
+//! A release build (`build_release` in scripts/setup.sh sets cargo-leptos' `LEPTOS_HASH_FILES`)
+//! names the wasm, its script and the style sheet after a hash of their contents
 //! (`pkg/yikatong.<hash>.wasm`) and writes the hashes to `hash.txt` beside the server binary,
 //! where leptos' `HydrationScripts` and `HashedStylesheet` read them. A file whose name
 //! changes with every change of its contents never needs asking for again: it is sent
 //! `immutable` for a year. The service worker and the offline page name those files too, so
 //! the server sends them with the names of the build it serves.
 //!
-//! A site built without hashing (the integration tests, `cargo leptos watch`) keeps the plain
-//! names, and everything is asked for again on each visit as before.
+//! A site built without hashing (a debug build, `cargo leptos watch`, whose rebuilds would not
+//! rename the files) keeps the plain names, and everything is asked for again on each visit.
+//! The pages read `hash.txt` as they render: replace the files of a running server only by
+//! restarting it.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -166,14 +168,14 @@ impl SiteFiles {
             return text.to_string();
         }
         let plain = SiteFiles::plain(output, pkg);
-        let build = self
-            .wasm
-            .rsplit('.')
-            .nth(1)
-            .unwrap_or_default()
-            .chars()
-            .take(10)
-            .collect::<String>();
+        // Any of the three files changed is a new build.
+        let build: String = [&self.js, &self.wasm, &self.css]
+            .iter()
+            .map(|name| {
+                let hash = name.rsplit('.').nth(1).unwrap_or_default();
+                hash.chars().take(6).collect::<String>()
+            })
+            .collect();
         text.replace(&plain.js, &self.js)
             .replace(&plain.wasm, &self.wasm)
             .replace(&plain.css, &self.css)
@@ -204,7 +206,8 @@ impl SiteText {
         let text = std::fs::read_to_string(site_root.join(name)).ok()?;
         let body = files.rewrite(&text, output, pkg);
         let digest = <sha2::Sha256 as sha2::Digest>::digest(body.as_bytes());
-        let etag = HeaderValue::from_str(&format!("\"{}\"", hex::encode(&digest[..12]))).ok()?;
+        // Weak: the same text goes out compressed or not.
+        let etag = HeaderValue::from_str(&format!("W/\"{}\"", hex::encode(&digest[..12]))).ok()?;
         Some(SiteText {
             body,
             content_type,
@@ -215,7 +218,8 @@ impl SiteText {
     pub fn respond(&self, request: &HeaderMap) -> Response {
         let fresh = request
             .get(header::IF_NONE_MATCH)
-            .is_some_and(|tag| tag == self.etag);
+            .and_then(|tags| tags.to_str().ok())
+            .is_some_and(|tags| none_match(tags, self.etag.to_str().unwrap_or_default()));
         let mut res = if fresh {
             StatusCode::NOT_MODIFIED.into_response()
         } else {
@@ -231,11 +235,18 @@ impl SiteText {
     }
 }
 
+/// Whether `If-None-Match: tags` names `etag`, compared weakly (RFC 9110 13.1.2): a list, `*`,
+/// or a tag a proxy made weak all count.
+fn none_match(tags: &str, etag: &str) -> bool {
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_string();
+    tags.trim() == "*" || tags.split(',').any(|tag| opaque(tag) == opaque(etag))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const H1: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+    const H1: &str = "JjjjjjjjjjjjjjjjjjjjjJ";
     const H2: &str = "Bb-_0123456789abcdefgh";
     const H3: &str = "zzzzzzzzzzzzzzzzzzzzzz";
 
@@ -281,6 +292,22 @@ mod tests {
     }
 
     #[test]
+    fn a_validator_matches_weakly_in_a_list() {
+        let etag = "W/\"abc\"";
+        let cases = [
+            ("W/\"abc\"", true),
+            ("\"abc\"", true),
+            ("\"x\", W/\"abc\"", true),
+            ("*", true),
+            ("\"abd\"", false),
+            ("", false),
+        ];
+        for (tags, want) in cases {
+            assert_eq!(none_match(tags, etag), want, "{tags}");
+        }
+    }
+
+    #[test]
     fn only_hashed_names_are_kept_for_good() {
         let hashes = Hashes {
             js: H1.into(),
@@ -315,7 +342,7 @@ mod tests {
         assert_eq!(
             hashed.rewrite(sw, "yikatong", "pkg"),
             format!(
-                "const CACHE = \"ykt-shell-Bb-_012345\";\nconst SHELL = [\"/pkg/yikatong.{H1}.js\", \"/pkg/yikatong.{H2}.wasm\", \"/pkg/yikatong.{H3}.css\"];"
+                "const CACHE = \"ykt-shell-JjjjjjBb-_01zzzzzz\";\nconst SHELL = [\"/pkg/yikatong.{H1}.js\", \"/pkg/yikatong.{H2}.wasm\", \"/pkg/yikatong.{H3}.css\"];"
             )
         );
         assert_eq!(

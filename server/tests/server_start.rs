@@ -100,7 +100,7 @@ const JS_HASH: &str = "Jjjjjjjjjjjjjjjjjjjjjj";
 const WASM_HASH: &str = "Ww-_wwwwwwwwwwwwwwwwww";
 const CSS_HASH: &str = "Cccccccccccccccccccccc";
 
-/// A site as `cargo leptos build --release` leaves it with `hash-files = true`, in `dir`:
+/// A site as `build_release` (scripts/setup.sh) leaves it, with hashed names, in `dir`:
 /// `site/pkg/yikatong.<hash>.{js,wasm,css}`, the public files, and `hash.txt` (where the
 /// test settings look for it).
 fn hashed_site(dir: &std::path::Path) {
@@ -135,6 +135,7 @@ async fn a_release_bundle_is_named_after_its_contents_and_kept_for_good() {
     let dir = helpers::test_dir().await;
     hashed_site(dir.path());
     let settings = helpers::settings(&dir, 0);
+    assert!(server::check_site(&settings).unwrap().hashed);
     let app = TestApp::spawn_with(dir, settings).await;
     let (js, wasm, css) = (
         format!("/pkg/yikatong.{JS_HASH}.js"),
@@ -192,7 +193,8 @@ async fn a_release_bundle_is_named_after_its_contents_and_kept_for_good() {
         );
     }
     assert!(!sw.contains("\"/pkg/yikatong.wasm\""));
-    assert!(sw.contains(&format!("\"ykt-shell-{}\"", &WASM_HASH[..10])));
+    let build = format!("{}{}{}", &JS_HASH[..6], &WASM_HASH[..6], &CSS_HASH[..6]);
+    assert!(sw.contains(&format!("\"ykt-shell-{build}\"")), "{sw}");
     let again = app
         .client
         .get(app.url("/sw.js"))
@@ -208,17 +210,15 @@ async fn a_release_bundle_is_named_after_its_contents_and_kept_for_good() {
 }
 
 #[tokio::test]
-async fn a_server_refuses_a_site_and_a_hash_file_of_different_builds() {
+async fn a_server_refuses_to_serve_a_site_and_a_hash_file_of_different_builds() {
     // Why a server with a hashed site in a fresh directory, changed by `change`, does not start.
     async fn refusal(change: impl FnOnce(&std::path::Path)) -> String {
         let dir = helpers::test_dir().await;
         hashed_site(dir.path());
         change(dir.path());
         let settings = helpers::settings(&dir, 0);
-        server::build_state_with_clock(&settings, app::server::clock::test_clock())
-            .await
-            .err()
-            .expect("refused")
+        server::check_site(&settings)
+            .expect_err("refused")
             .to_string()
     }
     // `hash.txt` from another build: the pages would name files the site does not have.
@@ -237,6 +237,11 @@ async fn a_server_refuses_a_site_and_a_hash_file_of_different_builds() {
         err.contains("hash.txt") && err.contains("is missing"),
         "{err}"
     );
+    // No site at all (a server started before its build, or pointed elsewhere).
+    let err = refusal(|dir| std::fs::remove_dir_all(dir.join("site")).unwrap()).await;
+    assert!(err.contains("no site at"), "{err}");
+    // The command-line tasks (create-admin, issue-device-key) build the state without looking
+    // for a site, as every `TestApp` here does: its settings name a site that does not exist.
 }
 
 #[tokio::test]

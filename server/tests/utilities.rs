@@ -70,10 +70,15 @@ fn left(page: &Value, utility: &str) -> Option<i64> {
         .and_then(|o| o["left_milli"].as_i64())
 }
 
+/// The purchase as stored now.
+async fn stored(app: &TestApp, reference: &str) -> app::server::store::PurchaseRow {
+    app.state.db.purchase(reference).await.unwrap().unwrap()
+}
+
 /// Waits (real time: the sandbox delivers in a moment) until the purchase is settled.
 async fn settled(app: &TestApp, reference: &str) -> app::server::store::PurchaseRow {
     for _ in 0..100 {
-        let p = app.state.db.purchase(reference).await.unwrap().unwrap();
+        let p = stored(app, reference).await;
         if p.status != app::model::PurchaseStatus::Pending {
             return p;
         }
@@ -709,23 +714,18 @@ async fn an_automatic_room_top_up_buys_below_the_threshold_once_a_day() {
     );
 }
 
-#[tokio::test]
-async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_once_after_a_day() {
-    use app::server::domain::utilities::FIRST_ASK;
+/// Charges holder `id` for 10 kWh for room `account` of `biller` straight in the store, as a
+/// purchase whose request never reached the biller: no delivery is asked for.
+async fn charged_unasked(app: &TestApp, id: i64, biller: &str, reference: &str, account: &str) {
     use app::server::store::{Actor, Audit, AuditText, Fact, NewPurchase, PurchaseStart};
-    use app::server::utilities::follow_up;
-    use chrono::Duration;
-    let app = TestApp::spawn(3).await;
-    let (id, _) = student_in_room(&app, 32, 100, "402").await;
-    // Charged for a biller that never answers: one taken out of the configuration since.
     let now = app.state.now();
     let purchase = NewPurchase {
         holder_id: id,
-        request_key: "silent-1".into(),
-        reference: "E20261207SILENT1".into(),
-        biller: "retired-biller".into(),
+        request_key: format!("key-{reference}"),
+        reference: reference.into(),
+        biller: biller.into(),
         utility: Utility::Electricity,
-        account: "7-402".into(),
+        account: account.into(),
         quantity: 10,
         amount: Money::from_fen(620),
         campus_max_daily: Money::yuan(1000),
@@ -735,7 +735,7 @@ async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_on
         actor: Actor::Holder(id),
         action: app::model::AuditAction::UtilityPurchase,
         holder_id: Some(id),
-        target: Fact::Reference(purchase.reference.clone()).into(),
+        target: Fact::Reference(reference.into()).into(),
         before: AuditText::none(),
         after: AuditText::none(),
         reason: String::new(),
@@ -752,40 +752,82 @@ async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_on
         matches!(started, PurchaseStart::Charged { .. }),
         "{started:?}"
     );
+}
+
+/// How many waiting purchases are due to be asked about now.
+async fn due(app: &TestApp) -> usize {
+    use app::server::domain::utilities::{FIRST_ASK, MAX_ASK_GAP};
+    let now = app.state.now();
+    app.state
+        .db
+        .pending_purchases(now - FIRST_ASK, now, now + MAX_ASK_GAP)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_once_after_a_day() {
+    use app::server::domain::utilities::MAX_ASK_GAP;
+    use app::server::utilities::follow_up;
+    use chrono::Duration;
+    // No biller runs here (nothing asks in the background); the purchase's biller has been
+    // taken out of the configuration since, so it never answers.
+    let dir = helpers::test_dir().await;
+    let mut settings = helpers::settings(&dir, 3);
+    settings.billers = server::config::Billers::None;
+    let app = TestApp::spawn_with(dir, settings).await;
+    let s = fresh_holder(&app, 32, Money::yuan(100)).await;
+    charged_unasked(&app, s.id, "retired-biller", "E20261207SILENT1", "7-402").await;
     let charged = Money::from_fen(10_000 - 620);
-    assert_eq!(balance(&app, id).await, charged);
-    let due = |app: &TestApp| {
-        let now = app.state.now();
-        let db = app.state.db.clone();
-        async move {
-            db.pending_purchases(now - FIRST_ASK, now)
-                .await
-                .unwrap()
-                .len()
-        }
-    };
-    let student_no = s_login(&app, id).await;
+    assert_eq!(balance(&app, s.id).await, charged);
+    let student_no = s_login(&app, s.id).await;
 
     // Asked about once it is two minutes old, then not again until its next time comes.
     assert_eq!(due(&app).await, 0);
     app.state.clock.advance(Duration::minutes(3));
     assert_eq!(due(&app).await, 1);
     follow_up(&app.state).await.unwrap();
-    assert_eq!(due(&app).await, 0, "asked again at once");
+    assert_eq!(due(&app).await, 0, "due again at once");
     app.state.clock.advance(Duration::seconds(61));
-    assert_eq!(due(&app).await, 1, "not asked again after a minute");
+    assert_eq!(due(&app).await, 1, "not due a minute later");
     follow_up(&app.state).await.unwrap();
     // At two hours old: every quarter of an hour.
     app.state.clock.advance(Duration::hours(2));
     follow_up(&app.state).await.unwrap();
     app.state.clock.advance(Duration::minutes(14));
-    assert_eq!(
-        due(&app).await,
-        0,
-        "asked again within a quarter of an hour"
-    );
+    assert_eq!(due(&app).await, 0, "due again within a quarter of an hour");
     app.state.clock.advance(Duration::minutes(1));
     assert_eq!(due(&app).await, 1);
+    // A next ask stored far ahead (by a clock that ran ahead) is due now: the purchase is never
+    // left unasked for longer than an hour. Only one server takes a due ask.
+    let now = app.state.now();
+    let p = stored(&app, "E20261207SILENT1").await;
+    let far = now + Duration::days(30);
+    assert!(
+        app.state
+            .db
+            .claim_purchase_ask(p.id, now, now + MAX_ASK_GAP, far)
+            .await
+            .unwrap()
+    );
+    assert_eq!(due(&app).await, 1, "a next ask a month ahead is due now");
+    let next = now + Duration::minutes(15);
+    assert!(
+        app.state
+            .db
+            .claim_purchase_ask(p.id, now, now + MAX_ASK_GAP, next)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !app.state
+            .db
+            .claim_purchase_ask(p.id, now, now + MAX_ASK_GAP, next)
+            .await
+            .unwrap()
+    );
+    assert_eq!(due(&app).await, 0);
     assert!(
         records(&app, &student_no, "utility.overdue")
             .await
@@ -816,14 +858,37 @@ async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_on
         helpers::english(&reported[0].reason),
         "no outcome from the biller for a day; the money stays charged; ask the biller"
     );
-    let p = app
-        .state
-        .db
-        .purchase("E20261207SILENT1")
-        .await
-        .unwrap()
-        .unwrap();
+    let p = stored(&app, "E20261207SILENT1").await;
     assert_eq!(p.status, app::model::PurchaseStatus::Pending);
-    assert_eq!(balance(&app, id).await, charged);
+    assert_eq!(balance(&app, s.id).await, charged);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_purchase_the_biller_never_heard_of_is_delivered_once_asked_and_never_reported() {
+    use app::server::utilities::follow_up;
+    use chrono::Duration;
+    let app = TestApp::spawn(3).await;
+    let (id, _) = student_in_room(&app, 33, 100, "403").await;
+    // Charged, but the request to deliver was lost on its way to the sandbox dorm biller.
+    charged_unasked(&app, id, SANDBOX_DORM, "E20261207LOST1", "7-403").await;
+    app.state.clock.advance(Duration::minutes(3));
+    // Asked: the biller has no outcome, so it is asked to deliver (the same reference), does,
+    // and its outcome settles the purchase.
+    follow_up(&app.state).await.unwrap();
+    let done = settled(&app, "E20261207LOST1").await;
+    assert_eq!(done.status, app::model::PurchaseStatus::Delivered);
+    assert_eq!(balance(&app, id).await, Money::from_fen(10_000 - 620));
+    assert!(entries(&app, id, EntryKind::Refund).await.is_empty());
+    // Settled, it is neither asked about again nor reported a day later.
+    app.state.clock.advance(Duration::hours(25));
+    assert_eq!(due(&app).await, 0);
+    follow_up(&app.state).await.unwrap();
+    let student_no = s_login(&app, id).await;
+    assert!(
+        records(&app, &student_no, "utility.overdue")
+            .await
+            .is_empty()
+    );
     app.stop().await;
 }

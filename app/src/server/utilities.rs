@@ -578,18 +578,31 @@ pub async fn notify(
 /// biller's word.
 pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
     let now = state.now();
+    let horizon = now + rules::MAX_ASK_GAP;
     let waiting = state
         .db
-        .pending_purchases(now - rules::FIRST_ASK, now)
+        .pending_purchases(now - rules::FIRST_ASK, now, horizon)
         .await?;
     for p in waiting {
-        ask_about(state, &p).await;
         let created = DateTime::parse_from_rfc3339(&p.created_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or(now);
-        let overdue = rules::overdue(created, now).then(|| {
+        // One server asks: the one that takes the ask.
+        match state
+            .db
+            .claim_purchase_ask(p.id, now, horizon, rules::next_ask(created, now))
+            .await
+        {
+            Ok(true) => ask_about(state, &p).await,
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::error!(reference = %p.reference, error = %e, "purchase follow-up could not be recorded");
+                continue;
+            }
+        }
+        if rules::overdue(created, now) {
             let (before, reason) = rules::overdue_audit(p.amount);
-            Audit {
+            let audit = Audit {
                 actor: Actor::System,
                 action: AuditAction::UtilityOverdue,
                 holder_id: Some(p.holder_id),
@@ -598,15 +611,15 @@ pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
                 after: AuditText::none(),
                 reason,
                 ip: String::new(),
+            };
+            match state.db.report_overdue_purchase(p.id, &audit, now).await {
+                Ok(true) => tracing::error!(reference = %p.reference, biller = %p.biller,
+                    "purchase without an outcome for a day; reported to the operators (utility.overdue)"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(reference = %p.reference, error = %e, "overdue purchase could not be reported")
+                }
             }
-        });
-        if state
-            .db
-            .purchase_asked(p.id, rules::next_ask(created, now), overdue.as_ref(), now)
-            .await?
-        {
-            tracing::error!(reference = %p.reference, biller = %p.biller,
-                "purchase without an outcome for a day; reported to the operators (utility.overdue)");
         }
     }
     Ok(())

@@ -340,6 +340,9 @@ pub fn conflict_audit(
 pub const FIRST_ASK: Duration = Duration::minutes(2);
 /// A purchase with no outcome after this long is reported to the operators, once.
 pub const OVERDUE_AFTER: Duration = Duration::hours(24);
+/// The longest wait between two asks. A next ask stored further ahead than this was set by a
+/// clock that ran ahead, and is due now: a purchase is never left unasked for longer.
+pub const MAX_ASK_GAP: Duration = Duration::hours(1);
 
 /// When to ask the biller again about a purchase charged at `created`, still waiting and asked
 /// about at `now`: every minute in its first hour, every quarter of an hour until it is a day
@@ -352,7 +355,7 @@ pub fn next_ask(created: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
     } else if age < OVERDUE_AFTER {
         Duration::minutes(15)
     } else {
-        Duration::hours(1)
+        MAX_ASK_GAP
     };
     now + gap
 }
@@ -503,7 +506,9 @@ mod tests {
         let mut asks = 0;
         while now < created + Duration::days(7) {
             asks += 1;
-            now = next_ask(created, now);
+            let next = next_ask(created, now);
+            assert!(next > now && next <= now + MAX_ASK_GAP, "{now} → {next}");
+            now = next;
         }
         assert!((290..=300).contains(&asks), "{asks}");
     }

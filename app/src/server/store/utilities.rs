@@ -193,22 +193,33 @@ pub trait UtilityStore: Send + Sync {
     ) -> Result<Vec<PurchaseRow>, StoreError>;
 
     /// Purchases still waiting for their biller's outcome, charged before `before` and due to
-    /// be asked about at `now` (never asked yet, or their next ask has come), oldest first.
+    /// be asked about at `now`: never asked yet, their next ask come, or their next ask set
+    /// beyond `horizon` (by a clock that ran ahead), oldest first.
     async fn pending_purchases(
         &self,
         before: DateTime<Utc>,
         now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
     ) -> Result<Vec<PurchaseRow>, StoreError>;
 
-    /// Records that a purchase still waiting was asked about: the next time is `next_ask`.
-    /// With `overdue` (its audit record), the purchase is also reported to the operators, once
-    /// whoever asks (a second server reporting it too writes nothing). Nothing changes for a
-    /// purchase settled meanwhile. True when the report was written now.
-    async fn purchase_asked(
+    /// Takes a waiting purchase's ask that is due at `now` (as `pending_purchases` says),
+    /// setting the next one to `next_ask`. False when it is not due any more: another server
+    /// took it, or the purchase was settled; the caller then does not ask.
+    async fn claim_purchase_ask(
         &self,
         id: i64,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
         next_ask: DateTime<Utc>,
-        overdue: Option<&Audit>,
+    ) -> Result<bool, StoreError>;
+
+    /// Reports a purchase still waiting to the operators with `audit`, once whoever asks (a
+    /// second server reporting it too writes nothing); nothing for a purchase settled
+    /// meanwhile. True when the report was written now.
+    async fn report_overdue_purchase(
+        &self,
+        id: i64,
+        audit: &Audit,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 

@@ -461,38 +461,51 @@ impl UtilityStore for ThisStore {
         &self,
         before: DateTime<Utc>,
         now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
     ) -> Result<Vec<PurchaseRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM utility_purchases
              WHERE status = 'pending' AND created_at < $1
-               AND (next_ask_at IS NULL OR next_ask_at <= $2)
+               AND (next_ask_at IS NULL OR next_ask_at <= $2 OR next_ask_at > $3)
              ORDER BY created_at, id"
         )))
         .bind(Ts::new(before))
         .bind(Ts::new(now))
+        .bind(Ts::new(horizon))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(purchase_row).collect()
     }
 
-    async fn purchase_asked(
+    async fn claim_purchase_ask(
         &self,
         id: i64,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
         next_ask: DateTime<Utc>,
-        overdue: Option<&Audit>,
+    ) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "UPDATE utility_purchases SET next_ask_at = $1
+             WHERE id = $2 AND status = 'pending'
+               AND (next_ask_at IS NULL OR next_ask_at <= $3 OR next_ask_at > $4)",
+        )
+        .bind(Ts::new(next_ask))
+        .bind(id)
+        .bind(Ts::new(now))
+        .bind(Ts::new(horizon))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(claimed == 1)
+    }
+
+    async fn report_overdue_purchase(
+        &self,
+        id: i64,
+        audit: &Audit,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         in_transaction!(self, |tx| {
-            sqlx::query(
-                "UPDATE utility_purchases SET next_ask_at = $1 WHERE id = $2 AND status = 'pending'",
-            )
-            .bind(Ts::new(next_ask))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            let Some(audit) = overdue else {
-                return Ok(Finish::Commit(false));
-            };
             let first = sqlx::query(
                 "UPDATE utility_purchases SET overdue_at = $1
                  WHERE id = $2 AND status = 'pending' AND overdue_at IS NULL",
