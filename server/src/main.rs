@@ -65,6 +65,8 @@ async fn run() -> Result<(), server::StartupError> {
     if let Some(mailer) = &state.mailer {
         mailer.start(state.clone());
     }
+    // Notices and their e-mails are deleted after a year and a day (the tests call `prune`).
+    app::server::notices::run_retention(state.clone());
     // Open event streams never end by themselves: end them, so the shutdown need not wait.
     let events = state.code_events.clone();
     let mailer = state.mailer.clone();

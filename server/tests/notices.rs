@@ -271,3 +271,112 @@ async fn bills_tell_each_holder_once_and_paying_one_can_cross_the_threshold() {
     assert_eq!(page["notices"][0]["amount"], 2000);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn notices_are_kept_a_year_and_a_day_and_one_still_being_emailed_until_it_is_done() {
+    use app::server::store::{NewDelivery, Tried};
+    use chrono::Duration;
+    let app = TestApp::spawn(3).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let h = fresh_holder(&app, 5, Money::yuan(100)).await;
+    let sale = pos
+        .pay(&app, "kept-1", 1850, Some(&h.serial), None, None)
+        .await;
+    assert_eq!(sale["approved"], true, "{sale}");
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    let first = inbox(&app, &cookie).await;
+    assert_eq!(kinds(&first), vec!["payment", "topup"], "{first}");
+    let id = |n: usize| first["notices"][n]["id"].as_i64().unwrap();
+    // Each went by e-mail too: the top-up's was sent, the payment's is still being tried.
+    for (notice, key) in [(id(1), "kept-topup"), (id(0), "kept-payment")] {
+        let delivery = NewDelivery {
+            holder_id: h.id,
+            notice_id: Some(notice),
+            address: "holder@campus.test".into(),
+            subject: "notice".into(),
+            body: "notice".into(),
+            key: key.into(),
+            next_at: app.state.now(),
+        };
+        app.state
+            .db
+            .dispatch_notice(notice, Some(&delivery))
+            .await
+            .unwrap();
+    }
+    let take = || async {
+        let now = app.state.now();
+        app.state
+            .db
+            .take_delivery(now, now + Duration::minutes(2))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let sent = take().await;
+    assert_eq!(sent.key, "kept-topup");
+    let now = app.state.now();
+    assert!(
+        app.state
+            .db
+            .finish_delivery(&sent, &Tried::Sent, now)
+            .await
+            .unwrap()
+    );
+    let trying = take().await;
+    assert_eq!(trying.key, "kept-payment");
+    let again = Tried::Again {
+        at: now + Duration::days(369),
+        error: "mailbox full".into(),
+    };
+    assert!(
+        app.state
+            .db
+            .finish_delivery(&trying, &again, now)
+            .await
+            .unwrap()
+    );
+
+    // A day short of a year and a day: everything is kept.
+    app.state.clock.advance(Duration::days(365));
+    assert_eq!(
+        app::server::notices::prune(&app.state).await.unwrap(),
+        (0, 0)
+    );
+    // A year and a day on, with a new payment: the top-up's notice and its sent e-mail go; the
+    // payment whose e-mail is still being tried stays, and the new one.
+    app.state.clock.advance(Duration::days(2));
+    let sale = pos
+        .pay(&app, "kept-2", 700, Some(&h.serial), None, None)
+        .await;
+    assert_eq!(sale["approved"], true, "{sale}");
+    // (The demo campus's own notices of the first day go too.)
+    let (notices, deliveries) = app::server::notices::prune(&app.state).await.unwrap();
+    assert!(notices >= 1, "{notices}");
+    assert_eq!(deliveries, 1);
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    let kept = inbox(&app, &cookie).await;
+    assert_eq!(kinds(&kept), vec!["payment", "payment"], "{kept}");
+    assert_eq!(kept["notices"][1]["amount"], 1850);
+    // Once its e-mail is sent, the old payment's notice goes too; the new one stays.
+    app.state.clock.advance(Duration::days(3));
+    let trying = take().await;
+    assert_eq!(trying.key, "kept-payment");
+    let now = app.state.now();
+    assert!(
+        app.state
+            .db
+            .finish_delivery(&trying, &Tried::Sent, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        app::server::notices::prune(&app.state).await.unwrap(),
+        (1, 1)
+    );
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    let kept = inbox(&app, &cookie).await;
+    assert_eq!(kinds(&kept), vec!["payment"], "{kept}");
+    assert_eq!(kept["notices"][0]["amount"], 700);
+    app.stop().await;
+}

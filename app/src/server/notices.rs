@@ -11,6 +11,39 @@ use crate::portal_model::Problem;
 /// How many notices the inbox shows.
 pub const INBOX_SIZE: i64 = 50;
 
+/// Deletes the notices and e-mails older than `domain::notices::KEPT`, a batch at a time until
+/// a turn finds none. Answers how many notices and deliveries went.
+pub async fn prune(state: &AppState) -> Result<(u64, u64), super::StoreError> {
+    let before = rules::kept_since(state.now());
+    let mut total = (0, 0);
+    loop {
+        let (notices, deliveries) = state.db.prune_notices(before, rules::PRUNE_BATCH).await?;
+        if notices == 0 && deliveries == 0 {
+            return Ok(total);
+        }
+        total = (total.0 + notices, total.1 + deliveries);
+    }
+}
+
+/// Runs `prune` at start and then every hour (any server may: deleting twice deletes nothing
+/// more).
+pub fn run_retention(state: AppState) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        every_hour.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every_hour.tick().await;
+            match prune(&state).await {
+                Ok((0, 0)) => {}
+                Ok((notices, deliveries)) => {
+                    tracing::info!(notices, deliveries, "notices older than a year deleted")
+                }
+                Err(e) => tracing::error!(error = %e, "old notices could not be deleted"),
+            }
+        }
+    });
+}
+
 pub async fn page(state: &AppState, holder_id: i64) -> Result<NoticesPage, AppError> {
     Ok(NoticesPage {
         notices: state.db.notices(holder_id, INBOX_SIZE).await?,

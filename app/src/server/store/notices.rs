@@ -159,6 +159,16 @@ pub trait NoticeStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Deletes, at most `limit` of each, the e-mail deliveries written before `before` that
+    /// are finished (sent or given up), then the notices written before it that no delivery
+    /// names any more: one whose e-mail is still being tried stays. Answers how many notices
+    /// and deliveries were deleted.
+    async fn prune_notices(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<(u64, u64), StoreError>;
+
     /// Deliveries given up, newest first.
     async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError>;
 }

@@ -502,6 +502,39 @@ impl NoticeStore for ThisStore {
         Ok(done == 1)
     }
 
+    async fn prune_notices(
+        &self,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<(u64, u64), StoreError> {
+        let before = Ts::new(before);
+        in_transaction!(self, |tx| {
+            let deliveries = sqlx::query(
+                "DELETE FROM notice_deliveries WHERE id IN (
+                     SELECT id FROM notice_deliveries
+                     WHERE created_at < $1 AND status <> 'pending' ORDER BY id LIMIT $2)",
+            )
+            .bind(before)
+            .bind(limit)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let notices = sqlx::query(
+                "DELETE FROM notices WHERE id IN (
+                     SELECT n.id FROM notices n
+                     WHERE n.created_at < $1
+                       AND NOT EXISTS (SELECT 1 FROM notice_deliveries d WHERE d.notice_id = n.id)
+                     ORDER BY n.id LIMIT $2)",
+            )
+            .bind(before)
+            .bind(limit)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            Ok(Finish::Commit((notices, deliveries)))
+        })
+    }
+
     async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError> {
         let rows = sqlx::query(
             "SELECT d.id, d.holder_id, h.student_no, d.address, d.subject, d.attempts, d.last_error,
