@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 examples="${1:-100}"
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 server="$target/release/server"
-[ -x "$server" ] || { echo "build the release server first (scripts/run.sh or cargo leptos build --release)"; exit 1; }
+[ -x "$server" ] || { echo "build the release server first (scripts/run.sh builds it)"; exit 1; }
 venv=scripts/api-fuzz/.venv
 if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"

@@ -6,7 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-60}
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release -p server --bin server --bin loadgen
+source scripts/setup.sh
+setup_build_tools
+# The server serves only with its site (server::check_site): the release build as run.sh makes it.
+build_release >/dev/null
+cargo build --release -p server --bin loadgen
 source scripts/bench-server.sh
 start_bench_server 3200 200
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -14,7 +14,10 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-20}
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-cargo build --release -p server --bin server
+source scripts/setup.sh
+setup_build_tools
+# The server serves only with its site (server::check_site): the release build as run.sh makes it.
+build_release >/dev/null
 source scripts/bench-server.sh
 start_bench_server 3201 48
 # A demo student's session, for the portal pages.

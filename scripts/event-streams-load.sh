@@ -19,7 +19,10 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 # Each stream is a descriptor on both sides: as many as this machine allows.
 ulimit -n "$(ulimit -Hn)"
-cargo build --release -p server --bin server
+source scripts/setup.sh
+setup_build_tools
+# The server serves only with its site (server::check_site): the release build as run.sh makes it.
+build_release >/dev/null
 source scripts/bench-server.sh
 holders=$(( (STREAMS + 3) / 4 ))
 start_bench_server 3202 "$holders"

@@ -18,7 +18,10 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 source scripts/postgres.sh
 setup_postgres >/dev/null
 apt_install haproxy curl
-cargo build --release -p server --bin server --bin loadgen
+setup_build_tools
+# The server serves only with its site (server::check_site): the release build as run.sh makes it.
+build_release >/dev/null
+cargo build --release -p server --bin loadgen
 
 LB=3930 A=3931 B=3932
 db=ykt_two_servers

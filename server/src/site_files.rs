@@ -115,6 +115,15 @@ impl SiteFiles {
     ) -> Result<SiteFiles, String> {
         let pkg_dir = site_root.join(pkg);
         let files = match std::fs::read_to_string(hash_file) {
+            // A build without hashing after one with: the hash file is the earlier build's.
+            Ok(_) if pkg_dir.join(format!("{output}.wasm")).is_file() => {
+                return Err(format!(
+                    "{} is from an earlier build than the site in {}, whose files have plain names: build with scripts/run.sh (hashed names), or delete {}",
+                    hash_file.display(),
+                    pkg_dir.display(),
+                    hash_file.display()
+                ));
+            }
             Ok(text) => {
                 let hashes = parse_hashes(&text)
                     .map_err(|e| format!("cannot use {}: {e}", hash_file.display()))?;

@@ -237,6 +237,12 @@ async fn a_server_refuses_to_serve_a_site_and_a_hash_file_of_different_builds() 
         err.contains("hash.txt") && err.contains("is missing"),
         "{err}"
     );
+    // A site built since without hashing, beside the earlier build's `hash.txt`.
+    let err = refusal(|dir| {
+        std::fs::write(dir.join("site/pkg/yikatong.wasm"), b"unhashed").unwrap();
+    })
+    .await;
+    assert!(err.contains("earlier build"), "{err}");
     // No site at all (a server started before its build, or pointed elsewhere).
     let err = refusal(|dir| std::fs::remove_dir_all(dir.join("site")).unwrap()).await;
     assert!(err.contains("no site at"), "{err}");

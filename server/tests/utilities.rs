@@ -756,11 +756,11 @@ async fn charged_unasked(app: &TestApp, id: i64, biller: &str, reference: &str, 
 
 /// How many waiting purchases are due to be asked about now.
 async fn due(app: &TestApp) -> usize {
-    use app::server::domain::utilities::{FIRST_ASK, MAX_ASK_GAP};
+    use app::server::domain::utilities::{ASK_HORIZON, FIRST_ASK};
     let now = app.state.now();
     app.state
         .db
-        .pending_purchases(now - FIRST_ASK, now, now + MAX_ASK_GAP)
+        .pending_purchases(now - FIRST_ASK, now, now + ASK_HORIZON)
         .await
         .unwrap()
         .len()
@@ -768,7 +768,7 @@ async fn due(app: &TestApp) -> usize {
 
 #[tokio::test]
 async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_once_after_a_day() {
-    use app::server::domain::utilities::MAX_ASK_GAP;
+    use app::server::domain::utilities::ASK_HORIZON;
     use app::server::utilities::follow_up;
     use chrono::Duration;
     // No biller runs here (nothing asks in the background); the purchase's biller has been
@@ -800,14 +800,14 @@ async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_on
     app.state.clock.advance(Duration::minutes(1));
     assert_eq!(due(&app).await, 1);
     // A next ask stored far ahead (by a clock that ran ahead) is due now: the purchase is never
-    // left unasked for longer than an hour. Only one server takes a due ask.
+    // left unasked for long. Only one server takes a due ask.
     let now = app.state.now();
     let p = stored(&app, "E20261207SILENT1").await;
     let far = now + Duration::days(30);
     assert!(
         app.state
             .db
-            .claim_purchase_ask(p.id, now, now + MAX_ASK_GAP, far)
+            .claim_purchase_ask(p.id, now, now + ASK_HORIZON, far)
             .await
             .unwrap()
     );
@@ -816,14 +816,14 @@ async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_on
     assert!(
         app.state
             .db
-            .claim_purchase_ask(p.id, now, now + MAX_ASK_GAP, next)
+            .claim_purchase_ask(p.id, now, now + ASK_HORIZON, next)
             .await
             .unwrap()
     );
     assert!(
         !app.state
             .db
-            .claim_purchase_ask(p.id, now, now + MAX_ASK_GAP, next)
+            .claim_purchase_ask(p.id, now, now + ASK_HORIZON, next)
             .await
             .unwrap()
     );

@@ -11,8 +11,8 @@ use crate::portal_model::Problem;
 /// How many notices the inbox shows.
 pub const INBOX_SIZE: i64 = 50;
 
-/// Deletes the notices and e-mails older than `domain::notices::KEPT`, a batch at a time until
-/// a turn finds none. Answers how many notices and deliveries went.
+/// Deletes the notices and e-mails older than a year and a day (`domain::notices::kept_since`),
+/// a batch at a time until a turn finds none. Answers how many notices and deliveries went.
 pub async fn prune(state: &AppState) -> Result<(u64, u64), super::StoreError> {
     let before = rules::kept_since(state.now());
     let mut total = (0, 0);

@@ -577,20 +577,30 @@ pub async fn notify(
 /// reported to the operators once (`utility.overdue`), and its money stays charged until the
 /// biller's word.
 pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
-    let now = state.now();
-    let horizon = now + rules::MAX_ASK_GAP;
+    let started = state.now();
     let waiting = state
         .db
-        .pending_purchases(now - rules::FIRST_ASK, now, horizon)
+        .pending_purchases(
+            started - rules::FIRST_ASK,
+            started,
+            started + rules::ASK_HORIZON,
+        )
         .await?;
     for p in waiting {
+        // The time of this purchase's turn: asking the ones before it took a while.
+        let now = state.now();
         let created = DateTime::parse_from_rfc3339(&p.created_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or(now);
         // One server asks: the one that takes the ask.
         match state
             .db
-            .claim_purchase_ask(p.id, now, horizon, rules::next_ask(created, now))
+            .claim_purchase_ask(
+                p.id,
+                now,
+                now + rules::ASK_HORIZON,
+                rules::next_ask(created, now),
+            )
             .await
         {
             Ok(true) => ask_about(state, &p).await,

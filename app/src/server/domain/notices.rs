@@ -11,7 +11,7 @@
 //!
 //! Security notices (`NoticeKind::security`) are always made.
 //!
-//! Notices and their e-mails are kept for `KEPT`, then deleted (`kept_since`): the holder's
+//! Notices and their e-mails are kept a year and a day, then deleted (`kept_since`): the holder's
 //! account of every movement is the journal, kept for good; a notice only told of it, and an
 //! e-mail copy holds an address. One whose e-mail is still being tried is kept until it is
 //! sent or given up.
@@ -20,17 +20,16 @@ use crate::model::{AuditAction, EntryKind, Money, NoticeKind};
 use crate::notice_model::{EmailChoices, NoticePrefs};
 use crate::portal_model::Problem;
 
-/// How long a notice and its e-mail are kept: a year and a day, so that last year's notice of
-/// the same day is still there.
-pub const KEPT: chrono::Duration = chrono::Duration::days(366);
-
 /// The most notices (and e-mails) deleted in one turn, so that a first run over years of them
 /// holds no lock for long.
 pub const PRUNE_BATCH: i64 = 5_000;
 
-/// Notices and e-mails written before this moment are deleted at `now`.
+/// Notices and e-mails written before this moment are deleted at `now`: they are kept a year
+/// and a day on the calendar, so that last year's notice of the same day is still there.
 pub fn kept_since(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    now - KEPT
+    now.checked_sub_months(chrono::Months::new(12))
+        .unwrap_or(now - chrono::Duration::days(366))
+        - chrono::Duration::days(1)
 }
 
 /// A notice to insert for the holder the event is about.
@@ -218,8 +217,10 @@ mod tests {
         };
         let cases = [
             ("2026-12-07T02:00:00Z", "2025-12-06T02:00:00Z"),
-            // Across a leap day: still a year and a day back on the calendar, or more.
-            ("2028-03-01T00:00:00Z", "2027-03-01T00:00:00Z"),
+            // Across a leap day: a year and a day back on the calendar.
+            ("2028-03-01T00:00:00Z", "2027-02-28T00:00:00Z"),
+            ("2028-02-29T09:30:00Z", "2027-02-27T09:30:00Z"),
+            ("2029-03-01T00:00:00Z", "2028-02-29T00:00:00Z"),
         ];
         for (now, since) in cases {
             assert_eq!(kept_since(at(now)), at(since), "{now}");

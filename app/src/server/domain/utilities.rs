@@ -340,9 +340,12 @@ pub fn conflict_audit(
 pub const FIRST_ASK: Duration = Duration::minutes(2);
 /// A purchase with no outcome after this long is reported to the operators, once.
 pub const OVERDUE_AFTER: Duration = Duration::hours(24);
-/// The longest wait between two asks. A next ask stored further ahead than this was set by a
-/// clock that ran ahead, and is due now: a purchase is never left unasked for longer.
+/// The longest wait between two asks.
 pub const MAX_ASK_GAP: Duration = Duration::hours(1);
+/// A next ask stored further ahead of now than this was set by a clock that ran ahead, and is
+/// due now: a purchase is never left unasked for long. Twice the longest gap, so that a server
+/// whose run began a while before another's does not take the ask the other just stored.
+pub const ASK_HORIZON: Duration = Duration::hours(2);
 
 /// When to ask the biller again about a purchase charged at `created`, still waiting and asked
 /// about at `now`: every minute in its first hour, every quarter of an hour until it is a day
@@ -508,6 +511,7 @@ mod tests {
             asks += 1;
             let next = next_ask(created, now);
             assert!(next > now && next <= now + MAX_ASK_GAP, "{now} → {next}");
+            assert!(next - now < ASK_HORIZON);
             now = next;
         }
         assert!((290..=300).contains(&asks), "{asks}");
