@@ -129,7 +129,11 @@ impl SiteFiles {
                     .map_err(|e| format!("cannot use {}: {e}", hash_file.display()))?;
                 SiteFiles::with_hashes(output, pkg, &hashes)
             }
+            // A plain wasm is a build without hashing, whatever else the directory holds.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if pkg_dir.join(format!("{output}.wasm")).is_file() {
+                    return Ok(SiteFiles::plain(output, pkg));
+                }
                 let hashed_wasm = std::fs::read_dir(&pkg_dir)
                     .into_iter()
                     .flatten()
@@ -139,14 +143,14 @@ impl SiteFiles {
                         name.starts_with(&format!("{output}.")) && name.ends_with(".wasm")
                     });
                 match hashed_wasm {
-                    Some(name) if name != format!("{output}.wasm") => {
+                    Some(name) => {
                         return Err(format!(
                             "the bundle in {} has hashed names ({name}) but {} is missing: deploy the hash.txt of the same build beside the server binary, or set YIKATONG_HASH_FILE",
                             pkg_dir.display(),
                             hash_file.display()
                         ));
                     }
-                    _ => return Ok(SiteFiles::plain(output, pkg)),
+                    None => return Ok(SiteFiles::plain(output, pkg)),
                 }
             }
             Err(e) => return Err(format!("cannot read {}: {e}", hash_file.display())),
@@ -258,6 +262,42 @@ mod tests {
     const H1: &str = "JjjjjjjjjjjjjjjjjjjjjJ";
     const H2: &str = "Bb-_0123456789abcdefgh";
     const H3: &str = "zzzzzzzzzzzzzzzzzzzzzz";
+
+    #[test]
+    fn without_a_hash_file_a_plain_wasm_decides_whatever_else_the_site_holds() {
+        // (files in pkg/, served plain or refused): the directory's order does not matter.
+        let cases: [(&[&str], bool); 5] = [
+            (&["yikatong.wasm"], true),
+            (&["yikatong.wasm", &format!("yikatong.{H2}.wasm")], true),
+            (&[&format!("yikatong.{H2}.wasm"), "yikatong.wasm"], true),
+            (&[&format!("yikatong.{H2}.wasm")], false),
+            (&[], true),
+        ];
+        for (files, plain) in cases {
+            let site = tempfile::tempdir().unwrap();
+            std::fs::create_dir(site.path().join("pkg")).unwrap();
+            for name in files {
+                std::fs::write(site.path().join("pkg").join(name), b"\0asm").unwrap();
+            }
+            let loaded = SiteFiles::load(
+                site.path(),
+                "yikatong",
+                "pkg",
+                &site.path().join("hash.txt"),
+            );
+            match loaded {
+                Ok(found) => {
+                    assert!(plain, "{files:?}");
+                    assert!(!found.hashed, "{files:?}");
+                    assert_eq!(found.wasm, "/pkg/yikatong.wasm");
+                }
+                Err(e) => {
+                    assert!(!plain, "{files:?}: {e}");
+                    assert!(e.contains("hash.txt"), "{e}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn hash_files_are_read_as_cargo_leptos_writes_them() {

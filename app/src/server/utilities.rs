@@ -611,17 +611,12 @@ pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
             }
         }
         if rules::overdue(created, now) {
-            let (before, reason) = rules::overdue_audit(p.amount);
-            let audit = Audit {
-                actor: Actor::System,
-                action: AuditAction::UtilityOverdue,
-                holder_id: Some(p.holder_id),
-                target: Fact::Reference(p.reference.clone()).into(),
-                before,
-                after: AuditText::none(),
-                reason,
-                ip: String::new(),
-            };
+            let audit = Audit::of_purchase(
+                AuditAction::UtilityOverdue,
+                p.holder_id,
+                &p.reference,
+                rules::overdue_audit(p.amount),
+            );
             match state.db.report_overdue_purchase(p.id, &audit, now).await {
                 Ok(true) => tracing::error!(reference = %p.reference, biller = %p.biller,
                     "purchase without an outcome for a day; reported to the operators (utility.overdue)"),

@@ -372,16 +372,31 @@ pub fn overdue(created: DateTime<Utc>, now: DateTime<Utc>) -> bool {
 
 /// The audit record (before, after, reason) of an overdue purchase, for the operators
 /// (`/staff/audit?action=utility.overdue`).
-pub fn overdue_audit(amount: Money) -> (AuditText, String) {
+pub fn overdue_audit(amount: Money) -> (AuditText, AuditText, String) {
     (
         AuditText::from(Fact::PurchaseStatus(PurchaseStatus::Pending)).and(Fact::Amount(amount)),
+        AuditText::none(),
         Phrase::NoOutcomeForADay.stored(),
     )
 }
 
-/// The audit record's `after` of a refund of a failed delivery.
-pub fn refund_audit(amount: Money, journal_id: i64) -> AuditText {
-    AuditText::from(Fact::Credit(amount)).and(Fact::Entry(journal_id))
+/// The audit record (before: the purchase, after: the refund, reason: the biller's) of a
+/// refund of a failed delivery.
+pub fn refund_audit(
+    (utility, quantity, account): (Utility, i64, &str),
+    amount: Money,
+    journal_id: i64,
+    reason: String,
+) -> (AuditText, AuditText, String) {
+    (
+        AuditText::from(Fact::Purchase {
+            utility,
+            quantity,
+            account: account.to_string(),
+        }),
+        AuditText::from(Fact::Credit(amount)).and(Fact::Entry(journal_id)),
+        reason,
+    )
 }
 
 /// The lowest and highest threshold of an automatic room top-up, in whole units.
@@ -519,8 +534,9 @@ mod tests {
 
     #[test]
     fn an_overdue_purchase_is_recorded_in_words() {
-        let (before, reason) = overdue_audit(Money::from_fen(1240));
+        let (before, after, reason) = overdue_audit(Money::from_fen(1240));
         assert_eq!(before.text(true), "purchase pending; amount ¥12.40");
+        assert_eq!(after.text(true), "");
         assert_eq!(
             AuditText::show(&reason, true),
             "no outcome from the biller for a day; the money stays charged; ask the biller"

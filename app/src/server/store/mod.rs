@@ -482,6 +482,28 @@ pub struct Audit {
     pub ip: String,
 }
 
+impl Audit {
+    /// The system's record about a 缴费 purchase, named by its reference: its refund, a
+    /// biller's contradicting outcome, or its outcome overdue.
+    pub fn of_purchase(
+        action: crate::model::AuditAction,
+        holder_id: i64,
+        reference: &str,
+        (before, after, reason): (AuditText, AuditText, String),
+    ) -> Audit {
+        Audit {
+            actor: Actor::System,
+            action,
+            holder_id: Some(holder_id),
+            target: crate::audit_text::Fact::Reference(reference.to_string()).into(),
+            before,
+            after,
+            reason,
+            ip: String::new(),
+        }
+    }
+}
+
 pub struct DashboardRow {
     pub name: String,
     pub student_no: String,

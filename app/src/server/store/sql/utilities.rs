@@ -4,7 +4,6 @@
 //! delivery, run one after the other and the second sees the first.
 
 use super::{ThisStore, insert_audit, lock_account_of_holder, opt_ts_of, set_balance, ts_of};
-use crate::audit_text::{AuditText, Fact};
 use crate::model::AuditAction;
 use crate::model::{Money, PurchaseStatus, Utility};
 use crate::portal_model::Problem;
@@ -12,7 +11,7 @@ use crate::server::domain::utilities::{
     self as rules, BuyerNow, Meter, Outcome, PurchaseNow, Settle,
 };
 use crate::server::store::{
-    Actor, Audit, AutoBuy, AutoBuySetting, Bound, BoundKind, Finish, NewPurchase, PurchaseRow,
+    Audit, AutoBuy, AutoBuySetting, Bound, BoundKind, Finish, NewPurchase, PurchaseRow,
     PurchaseStart, SandboxDelivery, Settled, StoreError, Ts, UtilityAccounts, UtilityStore,
 };
 use async_trait::async_trait;
@@ -342,20 +341,17 @@ impl UtilityStore for ThisStore {
                     .execute(&mut *tx)
                     .await?;
                     set_balance(&mut tx, account.id, account.balance, *balance_after).await?;
-                    let audit = Audit {
-                        actor: Actor::System,
-                        action: AuditAction::UtilityRefund,
-                        holder_id: Some(purchase.holder_id),
-                        target: Fact::Reference(purchase.reference.clone()).into(),
-                        before: AuditText::from(Fact::Purchase {
-                            utility: purchase.utility,
-                            quantity: purchase.quantity,
-                            account: purchase.account.clone(),
-                        }),
-                        after: rules::refund_audit(*entry, refund_id),
-                        reason: reason.clone(),
-                        ip: String::new(),
-                    };
+                    let audit = Audit::of_purchase(
+                        AuditAction::UtilityRefund,
+                        purchase.holder_id,
+                        &purchase.reference,
+                        rules::refund_audit(
+                            (purchase.utility, purchase.quantity, &purchase.account),
+                            *entry,
+                            refund_id,
+                            reason.clone(),
+                        ),
+                    );
                     insert_audit(&mut tx, &audit, now).await?;
                 }
                 Settle::Repeated => {
@@ -383,17 +379,12 @@ impl UtilityStore for ThisStore {
                             purchase: Box::new(purchase),
                         }));
                     }
-                    let (before, after, reason) = rules::conflict_audit(*settled, outcome);
-                    let audit = Audit {
-                        actor: Actor::System,
-                        action: AuditAction::UtilityConflict,
-                        holder_id: Some(purchase.holder_id),
-                        target: Fact::Reference(purchase.reference.clone()).into(),
-                        before,
-                        after,
-                        reason,
-                        ip: String::new(),
-                    };
+                    let audit = Audit::of_purchase(
+                        AuditAction::UtilityConflict,
+                        purchase.holder_id,
+                        &purchase.reference,
+                        rules::conflict_audit(*settled, outcome),
+                    );
                     insert_audit(&mut tx, &audit, now).await?;
                 }
             }
