@@ -106,3 +106,33 @@ pub struct BillerSettlement {
     #[serde(flatten)]
     pub settlement: Settlement,
 }
+
+/// A purchase still waiting for its biller's outcome, as the card office sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingPurchase {
+    pub reference: String,
+    pub biller: String,
+    pub holder_id: i64,
+    pub student_no: String,
+    pub utility: Utility,
+    pub account: String,
+    pub quantity: i64,
+    pub amount: Money,
+    /// When it was charged, and when the biller is next asked about it (RFC 3339).
+    pub charged_at: String,
+    pub next_ask_at: Option<String>,
+    /// A day without an outcome: reported to the operators (`utility.overdue`), when so.
+    pub overdue: bool,
+    pub reported_at: Option<String>,
+}
+
+/// How many waiting purchases the card office's list shows.
+pub const WAITING_SHOWN: usize = 200;
+
+/// The purchases waiting for their billers, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitingPurchases {
+    pub rows: Vec<WaitingPurchase>,
+    /// More wait than are listed.
+    pub more: bool,
+}

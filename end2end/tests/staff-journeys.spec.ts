@@ -462,6 +462,10 @@ test("an auditor sees holders, the audit log and administration, but can change 
   errors.length = 0; // the browser logs the refused request above; nothing else may fail
   await office.open("/staff/reports");
   await expect(office.page.getByTestId("liability-ok")).toBeVisible();
+  // The purchases waiting for their billers: a list, or the word that none waits.
+  const waiting = office.page.getByTestId("waiting-purchases");
+  await expect(waiting.getByRole("heading", { name: "等待缴费单位结果的缴费" })).toBeVisible();
+  await expect(waiting.getByTestId("waiting-purchases-none").or(waiting.getByTestId("waiting-purchase").first())).toBeVisible();
   await office.expectNoHorizontalScroll();
   await office.expectAccessible();
   // Every staff page hydrates when opened directly, and its navigation works afterwards.

@@ -511,6 +511,7 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ("staff/bills", Who::Read, false, &[("status", "unpaid")]),
     ("admin/announcements", Who::Oversight, false, &[]),
     ("staff/biller_settlement", Who::Oversight, false, &[]),
+    ("staff/waiting_purchases", Who::Oversight, false, &[]),
     ("staff/failed_notices", Who::Oversight, false, &[]),
     (
         "admin/publish_announcement",

@@ -766,6 +766,14 @@ async fn due(app: &TestApp) -> usize {
         .len()
 }
 
+/// The card office's list of purchases waiting for their billers, as an auditor sees it.
+async fn waiting(app: &TestApp) -> Value {
+    let auditor = helpers::staff::staff_login(app, "auditor").await;
+    let (status, body, _) = call(app, Some(&auditor), "staff/waiting_purchases", &[]).await;
+    ok(status, &body, "waiting purchases");
+    serde_json::from_str(&body).unwrap()
+}
+
 #[tokio::test]
 async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_once_after_a_day() {
     use app::server::domain::utilities::ASK_HORIZON;
@@ -833,6 +841,23 @@ async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_on
             .await
             .is_empty()
     );
+    // The card office sees it waiting, not yet overdue, with its holder and its next ask.
+    let list = waiting(&app).await;
+    let rows = list["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!(rows[0]["reference"], "E20261207SILENT1");
+    assert_eq!(rows[0]["student_no"], student_no.as_str());
+    assert_eq!(rows[0]["holder_id"], s.id);
+    assert_eq!(rows[0]["amount"], 620);
+    assert_eq!(rows[0]["overdue"], false);
+    assert!(rows[0]["reported_at"].is_null(), "{list}");
+    let next_ask =
+        chrono::DateTime::parse_from_rfc3339(rows[0]["next_ask_at"].as_str().unwrap()).unwrap();
+    // Stored to the millisecond.
+    assert!(
+        (next_ask.with_timezone(&chrono::Utc) - next).abs() < Duration::milliseconds(1),
+        "{next_ask} {next}"
+    );
 
     // A day old: reported to the operators, once, however often it is asked about after; the
     // money stays charged and the purchase waits for the biller's word.
@@ -861,6 +886,13 @@ async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_on
     let p = stored(&app, "E20261207SILENT1").await;
     assert_eq!(p.status, app::model::PurchaseStatus::Pending);
     assert_eq!(balance(&app, s.id).await, charged);
+    // Overdue and reported on the card office's list.
+    let list = waiting(&app).await;
+    let rows = list["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!(rows[0]["overdue"], true);
+    assert!(rows[0]["reported_at"].is_string(), "{list}");
+    assert_eq!(list["more"], false);
     app.stop().await;
 }
 
@@ -872,6 +904,7 @@ async fn a_purchase_the_biller_never_heard_of_is_delivered_once_asked_and_never_
     let (id, _) = student_in_room(&app, 33, 100, "403").await;
     // Charged, but the request to deliver was lost on its way to the sandbox dorm biller.
     charged_unasked(&app, id, SANDBOX_DORM, "E20261207LOST1", "7-403").await;
+    assert_eq!(waiting(&app).await["rows"].as_array().unwrap().len(), 1);
     app.state.clock.advance(Duration::minutes(3));
     // Asked: the biller has no outcome, so it is asked to deliver (the same reference), does,
     // and its outcome settles the purchase.
@@ -880,6 +913,8 @@ async fn a_purchase_the_biller_never_heard_of_is_delivered_once_asked_and_never_
     assert_eq!(done.status, app::model::PurchaseStatus::Delivered);
     assert_eq!(balance(&app, id).await, Money::from_fen(10_000 - 620));
     assert!(entries(&app, id, EntryKind::Refund).await.is_empty());
+    let list = waiting(&app).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 0, "{list}");
     // Settled, it is neither asked about again nor reported a day later.
     app.state.clock.advance(Duration::hours(25));
     assert_eq!(due(&app).await, 0);

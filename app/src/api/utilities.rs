@@ -3,7 +3,7 @@
 //! biller (`guarded`, administrators and auditors).
 
 use crate::error::AppError;
-use crate::utility_model::{BillerSettlement, PurchaseMade, UtilitiesPage};
+use crate::utility_model::{BillerSettlement, PurchaseMade, UtilitiesPage, WaitingPurchases};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -97,6 +97,16 @@ pub async fn get_biller_settlement(
 ) -> Result<BillerSettlement, AppError> {
     crate::api::staff::guarded(crate::staff_model::roles::OVERSIGHT, |s, _| async move {
         utilities::settlement(&s, &biller, &day).await
+    })
+    .await
+}
+
+/// The purchases still waiting for their billers' outcome, oldest first: administrators and
+/// auditors.
+#[server(prefix = "/api", endpoint = "staff/waiting_purchases")]
+pub async fn get_waiting_purchases() -> Result<WaitingPurchases, AppError> {
+    crate::api::staff::guarded(crate::staff_model::roles::OVERSIGHT, |s, _| async move {
+        utilities::waiting(&s).await
     })
     .await
 }

@@ -109,9 +109,7 @@ pub async fn page(state: &AppState, s: &HolderSession) -> Result<UtilitiesPage, 
     for kind in [BoundKind::Room, BoundKind::Network] {
         let Some(b) = bound.of(kind) else { continue };
         for p in state.db.purchases_for(kind, &b.account, SHOWN).await? {
-            let bought_at = chrono::DateTime::parse_from_rfc3339(&p.created_at)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(super::internal)?;
+            let bought_at = p.charged_at().map_err(super::internal)?;
             let shown = rules::shown(s.holder_id, b.bound_at, p.holder_id, p.utility, bought_at);
             if shown != Shown::Hidden {
                 purchases.push(view(&p, s.holder_id, shown));
@@ -589,9 +587,7 @@ pub async fn follow_up(state: &AppState) -> Result<(), super::StoreError> {
     for p in waiting {
         // The time of this purchase's turn: asking the ones before it took a while.
         let now = state.now();
-        let created = DateTime::parse_from_rfc3339(&p.created_at)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or(now);
+        let created = p.charged_at().unwrap_or(now);
         // One server asks: the one that takes the ask.
         match state
             .db
@@ -695,6 +691,38 @@ pub fn run(
 /// A biller's settlement for one campus day (`day`: `YYYY-MM-DD`, today when empty): our
 /// purchases of the day matched with the biller's statement of the day and its word on each of
 /// our purchases it left out (one delivered after midnight), by `domain::settlement::settle`.
+/// The purchases still waiting for their billers, oldest first, for the card office to follow
+/// up (administrators and auditors): overdue ones were reported to the operators.
+pub async fn waiting(state: &AppState) -> Result<crate::utility_model::WaitingPurchases, AppError> {
+    use crate::utility_model::{WAITING_SHOWN, WaitingPurchase, WaitingPurchases};
+    let now = state.now();
+    let mut rows = state.db.waiting_purchases(WAITING_SHOWN as i64 + 1).await?;
+    let more = rows.len() > WAITING_SHOWN;
+    rows.truncate(WAITING_SHOWN);
+    let rows = rows
+        .into_iter()
+        .map(|w| {
+            let p = w.purchase;
+            let created = p.charged_at().map_err(super::internal)?;
+            Ok(WaitingPurchase {
+                overdue: rules::overdue(created, now),
+                reference: p.reference,
+                biller: p.biller,
+                holder_id: p.holder_id,
+                student_no: w.student_no,
+                utility: p.utility,
+                account: p.account,
+                quantity: p.quantity,
+                amount: p.amount,
+                charged_at: p.created_at,
+                next_ask_at: w.next_ask_at,
+                reported_at: w.overdue_at,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(WaitingPurchases { rows, more })
+}
+
 pub async fn settlement(
     state: &AppState,
     biller: &str,

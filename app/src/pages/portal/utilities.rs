@@ -99,7 +99,7 @@ pub fn UtilitiesPage() -> impl IntoView {
                     {if made.repeated {
                         t_string!(i18n, utilities.repeated).to_string()
                     } else {
-                        t_string!(i18n, utilities.bought, amount = money(p.amount), what = what_text(i18n, &p)).to_string()
+                        t_string!(i18n, utilities.bought, amount = money(p.amount), what = what_text(i18n, p.utility, p.quantity, &p.account)).to_string()
                     }}
                 </p>
             }
@@ -297,9 +297,14 @@ fn AutoBuy(
 }
 
 /// "50 kWh for room 9-101" in the page's language.
-fn what_text(i18n: leptos_i18n::I18nContext<Locale>, p: &PurchaseView) -> String {
-    let (quantity, account) = (p.quantity.to_string(), p.account.clone());
-    match p.utility {
+pub(crate) fn what_text(
+    i18n: leptos_i18n::I18nContext<Locale>,
+    utility: Utility,
+    quantity: i64,
+    account: &str,
+) -> String {
+    let (quantity, account) = (quantity.to_string(), account.to_string());
+    match utility {
         Utility::Electricity => t_string!(
             i18n,
             utilities.what_electricity,
@@ -333,7 +338,7 @@ fn Purchase(purchase: PurchaseView) -> impl IntoView {
     let (why, amount) = (p.failure.clone(), money(p.amount));
     let what = {
         let p = p.clone();
-        move || what_text(i18n, &p)
+        move || what_text(i18n, p.utility, p.quantity, &p.account)
     };
     view! {
         <li class="bill" data-testid="purchase" data-status=status.as_str()>

@@ -3,13 +3,14 @@
 
 use crate::api::notices::get_failed_notices;
 use crate::api::staff::{audit_log, get_reports};
-use crate::api::utilities::get_biller_settlement;
+use crate::api::utilities::{get_biller_settlement, get_waiting_purchases};
 use crate::components::PageTitle;
 use crate::components::labels::{
     actor_kind_label, audit_action_label, audit_text, campus_time, channel_label, error_text, money,
 };
 use crate::i18n::*;
 use crate::model::{AuditAction, DifferenceKind};
+use crate::pages::portal::utilities::what_text;
 use crate::staff_model::AuditView;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -244,6 +245,7 @@ pub fn ReportsPage() -> impl IntoView {
             })}
         </Suspense>
         <BillerSettlementPanel />
+        <WaitingPurchasesPanel />
         <FailedNoticesPanel />
     }
 }
@@ -364,6 +366,67 @@ fn BillerSettlementPanel() -> impl IntoView {
                                 }}
                             }.into_any()
                         }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The purchases still waiting for their billers, oldest first, each with its holder (a link
+/// to the holder page) and where its asking stands: to follow up with the biller.
+#[component]
+fn WaitingPurchasesPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = Resource::new(|| (), |_| get_waiting_purchases());
+    view! {
+        <section class="panel" data-testid="waiting-purchases">
+            <h2>{t!(i18n, utilities.waiting_title)}</h2>
+            <p class="muted">{t!(i18n, utilities.waiting_intro)}</p>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <p class="muted">{error_text(i18n, &e)}</p> }.into_any(),
+                        Ok(w) if w.rows.is_empty() => view! {
+                            <p data-testid="waiting-purchases-none"><strong class="ok">{t!(i18n, utilities.waiting_none)}</strong></p>
+                        }.into_any(),
+                        Ok(w) => view! {
+                            <div class="table-wrap" tabindex="0">
+                            <table class="data">
+                                <thead><tr>
+                                    <th>{t!(i18n, utilities.waiting_charged)}</th>
+                                    <th>{t!(i18n, utilities.settlement_reference)}</th>
+                                    <th>{t!(i18n, utilities.waiting_student)}</th>
+                                    <th>{t!(i18n, utilities.waiting_what)}</th>
+                                    <th class="num">{t!(i18n, utilities.waiting_amount)}</th>
+                                    <th>{t!(i18n, utilities.waiting_biller)}</th>
+                                    <th>{t!(i18n, utilities.waiting_next_ask)}</th>
+                                </tr></thead>
+                                <tbody>{w.rows.into_iter().map(|p| {
+                                    let what = what_text(i18n, p.utility, p.quantity, &p.account);
+                                    let late = p.overdue.then(|| match p.reported_at.as_deref() {
+                                        Some(at) => {
+                                            let at = campus_time(at);
+                                            view! { <strong class="warn">{t!(i18n, utilities.waiting_reported, at = at.clone())}</strong> }.into_any()
+                                        }
+                                        None => view! { <strong class="warn">{t!(i18n, utilities.waiting_overdue)}</strong> }.into_any(),
+                                    });
+                                    view! {
+                                        <tr data-testid="waiting-purchase" data-overdue=p.overdue.to_string()>
+                                            <td>{campus_time(&p.charged_at)}" "{late}</td>
+                                            <td>{p.reference}</td>
+                                            <td><a href=format!("/staff/holder/{}", p.holder_id)>{p.student_no}</a></td>
+                                            <td>{what}</td>
+                                            <td class="num">{money(p.amount)}</td>
+                                            <td>{p.biller}</td>
+                                            <td>{p.next_ask_at.as_deref().map(campus_time)}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}</tbody>
+                            </table>
+                            </div>
+                            {w.more.then(|| view! { <p class="muted">{t!(i18n, utilities.waiting_more, shown = crate::utility_model::WAITING_SHOWN)}</p> })}
+                        }.into_any(),
                     }
                 })}
             </Suspense>

@@ -94,6 +94,24 @@ pub struct PurchaseRow {
     pub settled_at: Option<String>,
 }
 
+impl PurchaseRow {
+    /// When it was charged.
+    pub fn charged_at(&self) -> Result<DateTime<Utc>, chrono::ParseError> {
+        DateTime::parse_from_rfc3339(&self.created_at).map(|t| t.with_timezone(&Utc))
+    }
+}
+
+/// A purchase still waiting for its biller, with its holder's student number and where its
+/// asking stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingRow {
+    pub purchase: PurchaseRow,
+    pub student_no: String,
+    /// RFC 3339.
+    pub next_ask_at: Option<String>,
+    pub overdue_at: Option<String>,
+}
+
 /// A purchase charged now, or the one charged earlier under the same form key (nothing charged
 /// again).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +219,9 @@ pub trait UtilityStore: Send + Sync {
         now: DateTime<Utc>,
         horizon: DateTime<Utc>,
     ) -> Result<Vec<PurchaseRow>, StoreError>;
+
+    /// Every purchase still waiting for its biller's outcome, oldest first, at most `limit`.
+    async fn waiting_purchases(&self, limit: i64) -> Result<Vec<WaitingRow>, StoreError>;
 
     /// Takes a waiting purchase's ask that is due at `now` (as `pending_purchases` says),
     /// setting the next one to `next_ask`. False when it is not due any more: another server

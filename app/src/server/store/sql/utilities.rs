@@ -13,6 +13,7 @@ use crate::server::domain::utilities::{
 use crate::server::store::{
     Audit, AutoBuy, AutoBuySetting, Bound, BoundKind, Finish, NewPurchase, PurchaseRow,
     PurchaseStart, SandboxDelivery, Settled, StoreError, Ts, UtilityAccounts, UtilityStore,
+    WaitingRow,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -466,6 +467,33 @@ impl UtilityStore for ThisStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(purchase_row).collect()
+    }
+
+    async fn waiting_purchases(&self, limit: i64) -> Result<Vec<WaitingRow>, StoreError> {
+        let columns: Vec<String> = COLUMNS
+            .split(',')
+            .map(|c| format!("p.{}", c.trim()))
+            .collect();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {}, h.student_no, p.next_ask_at, p.overdue_at
+             FROM utility_purchases p JOIN cardholders h ON h.id = p.holder_id
+             WHERE p.status = 'pending'
+             ORDER BY p.created_at, p.id LIMIT $1",
+            columns.join(", ")
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(WaitingRow {
+                    purchase: purchase_row(row)?,
+                    student_no: row.try_get("student_no")?,
+                    next_ask_at: opt_ts_of(row, "next_ask_at")?,
+                    overdue_at: opt_ts_of(row, "overdue_at")?,
+                })
+            })
+            .collect()
     }
 
     async fn claim_purchase_ask(
