@@ -48,6 +48,8 @@ pub enum Fact {
     Receipt(String),
     /// A bank transfer's reference (a payout).
     Reference(String),
+    /// A dorm room, as "building-room".
+    Room(String),
     /// A staff member's shift at the counter, by username.
     Shift(String),
     CampusProfile,
@@ -136,6 +138,8 @@ pub enum Counted {
     WrongQueryPasswords,
     FailedStaffLogins,
     BillsIssued,
+    RoomsAdded,
+    RoomsInList,
 }
 
 /// Fixed statements, each with its sentence in both languages.
@@ -349,6 +353,7 @@ impl Fact {
             Announcement(id) => pick(en, format!("公告 #{id}"), format!("announcement #{id}")),
             Receipt(no) => pick(en, format!("收据 {no}"), format!("receipt {no}")),
             Reference(r) => pick(en, format!("转账参考号 {r}"), format!("reference {r}")),
+            Room(r) => pick(en, format!("宿舍 {r}"), format!("room {r}")),
             Shift(name) => pick(en, format!("{name} 的班次"), format!("shift of {name}")),
             CampusProfile => pick(en, "校园信息".into(), "campus profile".into()),
             Period(from, to) => pick(en, format!("{from} 至 {to}"), format!("{from} to {to}")),
@@ -504,6 +509,8 @@ fn count(what: Counted, n: i64, en: bool) -> String {
             format!("{n} failed logins"),
         ),
         Counted::BillsIssued => pick(en, format!("开出账单 {n} 张"), format!("{n} bills issued")),
+        Counted::RoomsAdded => pick(en, format!("新增宿舍 {n} 间"), format!("{n} rooms added")),
+        Counted::RoomsInList => pick(en, format!("名单 {n} 间"), format!("{n} rooms in the list")),
     }
 }
 

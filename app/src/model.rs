@@ -649,6 +649,8 @@ text_enum!(
         UtilityRefund => "utility.refund",
         UtilityConflict => "utility.conflict",
         UtilityOverdue => "utility.overdue",
+        RoomsAdd => "rooms.add",
+        RoomsRemove => "rooms.remove",
         ReportPayoutsDownload => "report.payouts_download"
     }
 );

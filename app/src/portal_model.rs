@@ -168,6 +168,20 @@ pub enum Problem {
         min: i64,
         max: i64,
     },
+    /// A room list with no room in it.
+    RoomListEmpty,
+    /// A room list may add at most `max` rooms at once.
+    RoomListTooLong {
+        max: usize,
+    },
+    /// This line of a room list (counting from 1) is not a building and a room.
+    RoomListLine {
+        line: usize,
+    },
+    /// Students have bound this room: it stays on the list until they bind another.
+    RoomBound {
+        holders: i64,
+    },
     // ---- Notices ----
     /// A notice threshold is not an amount from ¥0.01 (¥0 for payments: every payment) to
     /// `max`.

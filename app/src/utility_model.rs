@@ -136,3 +136,18 @@ pub struct WaitingPurchases {
     /// More wait than are listed.
     pub more: bool,
 }
+
+/// The campus's dorm room list, by building, for administrators (auditors see it too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomList {
+    /// (building, rooms listed), by building.
+    pub buildings: Vec<(String, i64)>,
+    pub can_change: bool,
+}
+
+/// A room list added: how many rooms it listed, and how many were new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomsAdded {
+    pub listed: usize,
+    pub added: i64,
+}

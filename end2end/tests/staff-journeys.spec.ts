@@ -309,6 +309,44 @@ test("an administrator publishes an announcement; the home page shows it in eith
   await expect(page.getByTestId("announcement").filter({ hasText: en })).toHaveCount(0);
 });
 
+test("an administrator adds the housing office's room list; a wrong line adds nothing, and a room students have bound stays listed", async ({ browser }, info) => {
+  const office = await staffPage(browser);
+  await office.signIn("admin");
+  await office.open("/staff/admin");
+  await office.hydrated();
+  const panel = office.page.getByTestId("rooms");
+  await expect(panel.getByTestId("rooms-by-building")).toContainText("1");
+  // A building of this run's own (a retry adds its rooms anew).
+  const building = `${info.project.name === "phone" ? "P" : "D"}${Math.floor(Math.random() * 1e6)}`;
+  await panel.locator("summary", { hasText: "添加宿舍" }).click();
+  const add = panel.getByTestId("rooms-add-form");
+  await add.getByLabel("宿舍，每行一间").fill(`${building},101\n${building}`);
+  await add.getByRole("button", { name: "添加宿舍" }).click();
+  await expect(add.getByTestId("form-error")).toContainText("第 2 行");
+  await expect(panel.getByTestId("rooms-by-building")).not.toContainText(building);
+  await add.getByLabel("宿舍，每行一间").fill(`${building},101\n${building}-102\n${building} 103\n1,101`);
+  await add.getByRole("button", { name: "添加宿舍" }).click();
+  await expect(panel.getByTestId("rooms-added")).toContainText("新增 3 间宿舍（名单共 4 间");
+  await expect(panel.getByTestId("rooms-by-building").locator("tr", { hasText: building }).locator("td.num")).toHaveText("3");
+  // The README's roommates have bound 1-101: it stays. The new 103 goes.
+  await panel.locator("summary", { hasText: "移除宿舍" }).click();
+  const remove = panel.getByTestId("rooms-remove-form");
+  await remove.getByLabel("楼栋").fill("1");
+  await remove.getByLabel("房间号").fill("101");
+  await remove.getByLabel("办理原因").fill("核对名单");
+  await remove.getByRole("button", { name: "移除" }).click();
+  await expect(remove.getByTestId("form-error")).toContainText("已有学生绑定该宿舍");
+  await remove.getByLabel("楼栋").fill(building);
+  await remove.getByLabel("房间号").fill("103");
+  await remove.getByRole("button", { name: "移除" }).click();
+  await expect(remove.getByTestId("room-removed")).toBeVisible();
+  await expect(panel.getByTestId("rooms-by-building").locator("tr", { hasText: building }).locator("td.num")).toHaveText("2");
+  await office.expectNoHorizontalScroll();
+  await office.expectAccessible();
+  await office.open(`/staff/audit?action=rooms.`);
+  await expect(office.page.getByTestId("audit-table")).toContainText(`宿舍 ${building}-103`);
+});
+
 test("a cash top-up with JavaScript disabled shows its receipt, for A4 or an 80 mm receipt printer", async ({ browser }, info) => {
   const s = staffSetup(info);
   const office = await staffPage(browser);

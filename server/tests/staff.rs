@@ -512,6 +512,14 @@ const ENDPOINTS: &[(&str, Who, bool, Form)] = &[
     ("admin/announcements", Who::Oversight, false, &[]),
     ("staff/biller_settlement", Who::Oversight, false, &[]),
     ("staff/waiting_purchases", Who::Oversight, false, &[]),
+    ("admin/rooms", Who::Oversight, false, &[]),
+    ("admin/add_rooms", Who::Admin, true, &[("list", "9,101")]),
+    (
+        "admin/remove_room",
+        Who::Admin,
+        true,
+        &[("building", "9"), ("room", "101"), ("reason", "")],
+    ),
     ("staff/failed_notices", Who::Oversight, false, &[]),
     (
         "admin/publish_announcement",
@@ -1388,6 +1396,16 @@ async fn every_changing_staff_endpoint_leaves_exactly_one_audit_record() {
     )
     .await;
     done.insert("admin/save_merchant");
+    audited(&app, &admin, "admin/add_rooms", &[("list", "9,101\n9,102")]).await;
+    done.insert("admin/add_rooms");
+    audited(
+        &app,
+        &admin,
+        "admin/remove_room",
+        &[("building", "9"), ("room", "102"), ("reason", "楼已拆除")],
+    )
+    .await;
+    done.insert("admin/remove_room");
     audited(
         &app,
         &admin,

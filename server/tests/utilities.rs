@@ -927,3 +927,132 @@ async fn a_purchase_the_biller_never_heard_of_is_delivered_once_asked_and_never_
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_administrator_adds_a_room_list_and_a_bound_room_stays_on_it() {
+    let app = TestApp::spawn(3).await;
+    let admin = helpers::staff::staff_login(&app, "admin").await;
+    let auditor = helpers::staff::staff_login(&app, "auditor").await;
+    let rooms = async |session: &str| -> Value {
+        let (status, body, _) = call(&app, Some(session), "admin/rooms", &[]).await;
+        ok(status, &body, "rooms");
+        serde_json::from_str(&body).unwrap()
+    };
+    // The demo campus: buildings 1 to 8, 120 rooms each; the auditor sees them, unchangeable.
+    let listed = rooms(&auditor).await;
+    assert_eq!(listed["can_change"], false);
+    assert_eq!(listed["buildings"].as_array().unwrap().len(), 8, "{listed}");
+    assert_eq!(listed["buildings"][0], serde_json::json!(["1", 120]));
+    assert_eq!(rooms(&admin).await["can_change"], true);
+
+    // A list with a line that is not a room adds nothing, and names the line.
+    let (status, body, _) = call(
+        &app,
+        Some(&admin),
+        "admin/add_rooms",
+        &[("list", "9,101\n9101\n9,102")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body.contains("room_list_line") && body.contains('2'),
+        "{body}"
+    );
+    assert_eq!(
+        rooms(&admin).await["buildings"].as_array().unwrap().len(),
+        8
+    );
+    // The housing office's list, as pasted: two new rooms, one listed twice, one listed already.
+    let (status, body, _) = call(
+        &app,
+        Some(&admin),
+        "admin/add_rooms",
+        &[("list", "9,101\r\n9-102\n\n9 101\n1,101\n")],
+    )
+    .await;
+    ok(status, &body, "add rooms");
+    let added: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(added, serde_json::json!({"listed": 4, "added": 2}));
+    assert_eq!(
+        rooms(&admin).await["buildings"][8],
+        serde_json::json!(["9", 2])
+    );
+    // The auditor cannot add or remove.
+    let (status, body, _) = call(
+        &app,
+        Some(&auditor),
+        "admin/add_rooms",
+        &[("list", "9,103")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    // A student binds a new room; while bound it stays listed, and an unbound one goes.
+    let s = fresh_holder(&app, 70, Money::yuan(20)).await;
+    let session = login(&app, &s.login, FRESH_QUERY_PASSWORD).await;
+    let bind = async |room: &str| {
+        call(
+            &app,
+            Some(&session),
+            "bind_room",
+            &[("building", "9"), ("room", room)],
+        )
+        .await
+    };
+    let (status, body, _) = bind("101").await;
+    ok(status, &body, "bind a new room");
+    let remove = async |room: &str, reason: &str| {
+        call(
+            &app,
+            Some(&admin),
+            "admin/remove_room",
+            &[("building", "9"), ("room", room), ("reason", reason)],
+        )
+        .await
+    };
+    let (status, body, _) = remove("102", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("reason_required"), "{body}");
+    let (status, body, _) = remove("101", "楼已拆除").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("room_bound"), "{body}");
+    let (status, body, _) = remove("102", "楼已拆除").await;
+    ok(status, &body, "remove a room");
+    let (status, body, _) = remove("102", "楼已拆除").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("unknown_utility_account"), "{body}");
+    assert_eq!(
+        rooms(&admin).await["buildings"][8],
+        serde_json::json!(["9", 1])
+    );
+    let (status, body, _) = bind("102").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("unknown_utility_account"), "{body}");
+
+    // Each change is in the audit log, by whom and what.
+    let audit = |action: &str| AuditQuery {
+        action: Some(action.into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let added = app
+        .state
+        .db
+        .audit_records(&audit("rooms.add"))
+        .await
+        .unwrap();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0].actor_kind, app::model::ActorKind::Staff);
+    assert_eq!(helpers::english(&added[0].target), "4 rooms in the list");
+    assert_eq!(helpers::english(&added[0].after), "2 rooms added");
+    let removed = app
+        .state
+        .db
+        .audit_records(&audit("rooms.remove"))
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(helpers::english(&removed[0].target), "room 9-102");
+    assert_eq!(removed[0].reason, "楼已拆除");
+    app.stop().await;
+}

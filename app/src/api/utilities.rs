@@ -3,7 +3,9 @@
 //! biller (`guarded`, administrators and auditors).
 
 use crate::error::AppError;
-use crate::utility_model::{BillerSettlement, PurchaseMade, UtilitiesPage, WaitingPurchases};
+use crate::utility_model::{
+    BillerSettlement, PurchaseMade, RoomList, RoomsAdded, UtilitiesPage, WaitingPurchases,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -107,6 +109,36 @@ pub async fn get_biller_settlement(
 pub async fn get_waiting_purchases() -> Result<WaitingPurchases, AppError> {
     crate::api::staff::guarded(crate::staff_model::roles::OVERSIGHT, |s, _| async move {
         utilities::waiting(&s).await
+    })
+    .await
+}
+
+/// The campus's dorm room list, by building: administrators and auditors.
+#[server(prefix = "/api", endpoint = "admin/rooms")]
+pub async fn get_rooms() -> Result<RoomList, AppError> {
+    crate::api::staff::guarded(crate::staff_model::roles::OVERSIGHT, |s, who| async move {
+        Ok(RoomList {
+            buildings: s.db.rooms_by_building().await?,
+            can_change: crate::staff_model::roles::ADMIN.contains(&who.role),
+        })
+    })
+    .await
+}
+
+/// Adds the rooms of a pasted list, one a line: administrators.
+#[server(prefix = "/api", endpoint = "admin/add_rooms")]
+pub async fn add_rooms(list: String) -> Result<RoomsAdded, AppError> {
+    crate::api::staff::guarded(crate::staff_model::roles::ADMIN, |s, who| async move {
+        utilities::add_rooms(&s, &who, &list).await
+    })
+    .await
+}
+
+/// Takes a room no student has bound off the list: administrators.
+#[server(prefix = "/api", endpoint = "admin/remove_room")]
+pub async fn remove_room(building: String, room: String, reason: String) -> Result<(), AppError> {
+    crate::api::staff::guarded(crate::staff_model::roles::ADMIN, |s, who| async move {
+        utilities::remove_room(&s, &who, &building, &room, &reason).await
     })
     .await
 }

@@ -143,6 +143,16 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         }
         Problem::BillerUnavailable => t_string!(i18n, problem.biller_unavailable).to_string(),
         Problem::PurchaseFormUsed => t_string!(i18n, problem.purchase_form_used).to_string(),
+        Problem::RoomListEmpty => t_string!(i18n, problem.room_list_empty).to_string(),
+        Problem::RoomListTooLong { max } => {
+            t_string!(i18n, problem.room_list_too_long, max = max.to_string()).to_string()
+        }
+        Problem::RoomListLine { line } => {
+            t_string!(i18n, problem.room_list_line, line = line.to_string()).to_string()
+        }
+        Problem::RoomBound { holders } => {
+            t_string!(i18n, problem.room_bound, holders = holders.to_string()).to_string()
+        }
         Problem::AutoBuyThreshold { min, max } => t_string!(
             i18n,
             problem.auto_buy_threshold,
@@ -364,6 +374,8 @@ pub fn audit_action_label(i18n: leptos_i18n::I18nContext<Locale>, a: AuditAction
         UtilityRefund => t_string!(i18n, audit_action.utility_refund),
         UtilityConflict => t_string!(i18n, audit_action.utility_conflict),
         UtilityOverdue => t_string!(i18n, audit_action.utility_overdue),
+        RoomsAdd => t_string!(i18n, audit_action.rooms_add),
+        RoomsRemove => t_string!(i18n, audit_action.rooms_remove),
         CampusProfile => t_string!(i18n, audit_action.campus_profile),
         CampusThresholds => t_string!(i18n, audit_action.campus_thresholds),
         CardCancel => t_string!(i18n, audit_action.card_cancel),

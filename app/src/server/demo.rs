@@ -185,7 +185,7 @@ async fn seed_utilities(
         )
     };
     let rooms: Vec<(String, String)> = (0..8 * 6 * 20).map(room_of).collect();
-    store.add_rooms(&rooms).await?;
+    store.add_rooms(&rooms, None, now).await?;
     for (building, room) in rooms.iter().filter(|(b, r)| demo_offline(b, r)) {
         for utility in [Utility::Electricity, Utility::Water] {
             let meter = Meter {

@@ -12,6 +12,7 @@ use super::auth::{Client, HolderSession};
 use super::billers::{Delivery, DeliveryNotice, NoticeError};
 use super::domain::calendar::day_start;
 use super::domain::utilities::{self as rules, Outcome, OutcomeRefused, Settle, Shown};
+use super::staff::StaffSession;
 use super::store::{Actor, Audit, BoundKind, NewPurchase, PurchaseRow, PurchaseStart, Settled};
 use crate::audit_text::{AuditText, Fact, Phrase};
 use crate::error::AppError;
@@ -691,6 +692,46 @@ pub fn run(
 /// A biller's settlement for one campus day (`day`: `YYYY-MM-DD`, today when empty): our
 /// purchases of the day matched with the biller's statement of the day and its word on each of
 /// our purchases it left out (one delivered after midnight), by `domain::settlement::settle`.
+/// Adds the rooms of a list an administrator pasted (`domain::utilities::parse_room_list`:
+/// refused whole, naming the line), with a `rooms.add` audit record.
+pub async fn add_rooms(
+    state: &AppState,
+    staff: &StaffSession,
+    list: &str,
+) -> Result<crate::utility_model::RoomsAdded, AppError> {
+    let rooms = rules::parse_room_list(list).map_err(AppError::Rejected)?;
+    let audit = staff.audit(AuditAction::RoomsAdd, None, AuditText::none(), "");
+    let added = state.db.add_rooms(&rooms, Some(audit), state.now()).await?;
+    Ok(crate::utility_model::RoomsAdded {
+        listed: rooms.len(),
+        added,
+    })
+}
+
+/// Takes a room off the list, with a `rooms.remove` audit record: refused while students have
+/// it bound.
+pub async fn remove_room(
+    state: &AppState,
+    staff: &StaffSession,
+    building: &str,
+    room: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    let reason = super::domain::audit::reason(reason)?;
+    let account = rules::room_account(building, room).map_err(AppError::Rejected)?;
+    let audit = staff.audit(
+        AuditAction::RoomsRemove,
+        None,
+        Fact::Room(account.clone()),
+        reason,
+    );
+    state
+        .db
+        .remove_room(building.trim(), room.trim(), &account, audit, state.now())
+        .await?
+        .map_err(AppError::Rejected)
+}
+
 /// The purchases still waiting for their billers, oldest first, for the card office to follow
 /// up (administrators and auditors): overdue ones were reported to the operators.
 pub async fn waiting(state: &AppState) -> Result<crate::utility_model::WaitingPurchases, AppError> {

@@ -5,6 +5,7 @@
 use super::oversight::{ActionName, change_text};
 use super::{Done, ReasonField, changes, role_label};
 use crate::api::staff::*;
+use crate::api::utilities::{AddRooms, RemoveRoom, get_rooms};
 use crate::campus_form::ProfileForm;
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, audit_text, campus_time, category_label};
@@ -91,6 +92,83 @@ pub fn AdminPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+        <RoomsPanel />
+    }
+}
+
+/// The campus's dorm room list by building; administrators add the housing office's list
+/// and take off a room no student has bound.
+#[component]
+fn RoomsPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let add = ServerAction::<AddRooms>::new();
+    let remove = ServerAction::<RemoveRoom>::new();
+    let counts = [
+        changes(add.version(), add.value()),
+        changes(remove.version(), remove.value()),
+    ];
+    let rooms = Resource::new(
+        move || counts.iter().map(|c| c.get()).sum::<usize>(),
+        |_| get_rooms(),
+    );
+    view! {
+        <section class="panel" data-testid="rooms">
+            <h2>{t!(i18n, utilities.rooms_title)}</h2>
+            <p class="muted">{t!(i18n, utilities.rooms_intro)}</p>
+            <Suspense fallback=move || view! { <p class="loading">{t!(i18n, common.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    rooms.await.map(|list| {
+                        let total: i64 = list.buildings.iter().map(|(_, n)| n).sum();
+                        let buildings = list.buildings.len();
+                        view! {
+                            {if list.buildings.is_empty() {
+                                view! { <p data-testid="rooms-none"><strong class="warn">{t!(i18n, utilities.rooms_none)}</strong></p> }.into_any()
+                            } else {
+                                view! {
+                                    <p data-testid="rooms-total">{t!(i18n, utilities.rooms_total, rooms = total, buildings = buildings)}</p>
+                                    <div class="table-wrap" tabindex="0">
+                                    <table class="data" data-testid="rooms-by-building">
+                                        <thead><tr><th>{t!(i18n, utilities.rooms_building)}</th><th class="num">{t!(i18n, utilities.rooms_count)}</th></tr></thead>
+                                        <tbody>{list.buildings.into_iter().map(|(b, n)| view! {
+                                            <tr><td>{b}</td><td class="num">{n}</td></tr>
+                                        }).collect_view()}</tbody>
+                                    </table>
+                                    </div>
+                                }.into_any()
+                            }}
+                            {list.can_change.then(|| view! {
+                                <details>
+                                    <summary>{t!(i18n, utilities.rooms_add)}</summary>
+                                    <ActionForm action=add attr:class="form" attr:data-testid="rooms-add-form">
+                                        <label for="rooms-list">{t!(i18n, utilities.rooms_list)}</label>
+                                        <textarea id="rooms-list" name="list" rows="8" required placeholder="8,601"></textarea>
+                                        <ActionError result=add.value() />
+                                        {move || add.value().get().and_then(|r| r.ok()).map(|r| view! {
+                                            <p class="notice ok" role="status" data-testid="rooms-added">
+                                                {t!(i18n, utilities.rooms_added, added = r.added, listed = r.listed)}
+                                            </p>
+                                        })}
+                                        <button type="submit" class="primary">{t!(i18n, utilities.rooms_add)}</button>
+                                    </ActionForm>
+                                </details>
+                                <details>
+                                    <summary>{t!(i18n, utilities.rooms_remove)}</summary>
+                                    <ActionForm action=remove attr:class="form" attr:data-testid="rooms-remove-form">
+                                        <label for="room-building">{t!(i18n, utilities.rooms_building)}</label>
+                                        <input id="room-building" name="building" type="text" required maxlength="10" />
+                                        <label for="room-room">{t!(i18n, utilities.room)}</label>
+                                        <input id="room-room" name="room" type="text" required maxlength="10" />
+                                        <ReasonField id="room-reason" />
+                                        <Done result=remove.value() testid="room-removed" />
+                                        <button type="submit">{t!(i18n, utilities.rooms_remove_button)}</button>
+                                    </ActionForm>
+                                </details>
+                            })}
+                        }
+                    })
+                })}
+            </Suspense>
+        </section>
     }
 }
 

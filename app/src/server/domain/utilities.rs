@@ -75,6 +75,52 @@ pub fn room_account(building: &str, room: &str) -> Result<String, Problem> {
     Ok(format!("{building}-{room}"))
 }
 
+/// The most rooms one list may add.
+pub const MAX_ROOM_LIST: usize = 5000;
+
+/// A room list as an administrator pastes it (the housing office's export): one room a line,
+/// its building and room separated by a comma, a tab, spaces or a hyphen ("8,601", "8 601",
+/// "8-601"); blank lines are skipped. Each must be a room `room_account` accepts. Refused
+/// whole, naming the first line that is not a room (counting from 1), so that nothing of a
+/// wrong list is added.
+pub fn parse_room_list(text: &str) -> Result<Vec<(String, String)>, Problem> {
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.trim()))
+        .filter(|(_, line)| !line.is_empty())
+        .collect();
+    if lines.is_empty() {
+        return Err(Problem::RoomListEmpty);
+    }
+    if lines.len() > MAX_ROOM_LIST {
+        return Err(Problem::RoomListTooLong { max: MAX_ROOM_LIST });
+    }
+    lines
+        .into_iter()
+        .map(|(number, line)| {
+            let refused = Problem::RoomListLine { line: number };
+            const SEPARATORS: [char; 5] = [',', '，', '\t', ' ', '-'];
+            let (building, room) = line.split_once(SEPARATORS).ok_or(refused.clone())?;
+            // "9 - 101": the separator may be spaced.
+            let room = room.trim_start_matches(SEPARATORS);
+            let (building, room) = (building.trim(), room.trim());
+            room_account(building, room).map_err(|_| refused)?;
+            Ok((building.to_string(), room.to_string()))
+        })
+        .collect()
+}
+
+/// The audit record (target, after) of a room list added: how many rooms it listed, and how
+/// many of them were new.
+pub fn rooms_added_audit(listed: usize, added: i64) -> (AuditText, AuditText) {
+    use crate::audit_text::Counted;
+    (
+        Fact::Count(Counted::RoomsInList, listed as i64).into(),
+        Fact::Count(Counted::RoomsAdded, added).into(),
+    )
+}
+
 /// A campus network account as typed: letters, digits, "_" and ".", at most 32.
 pub fn check_network_account(account: &str) -> Result<String, Problem> {
     let account = account.trim();
@@ -530,6 +576,49 @@ mod tests {
             now = next;
         }
         assert!((290..=300).contains(&asks), "{asks}");
+    }
+
+    #[test]
+    fn a_room_list_is_read_a_room_a_line_or_refused_whole() {
+        let rooms = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(b, r)| (b.to_string(), r.to_string()))
+                .collect()
+        };
+        let long = "8,601\n".repeat(MAX_ROOM_LIST + 1);
+        type Rooms = Vec<(String, String)>;
+        let cases: Vec<(&str, Result<Rooms, Problem>)> = vec![
+            ("8,601", Ok(rooms(&[("8", "601")]))),
+            (
+                "8,601\r\n8\t602\n\n  8 603  \n8-604\n8，605\n9 - 101",
+                Ok(rooms(&[
+                    ("8", "601"),
+                    ("8", "602"),
+                    ("8", "603"),
+                    ("8", "604"),
+                    ("8", "605"),
+                    ("9", "101"),
+                ])),
+            ),
+            // A room's own number may hold a hyphen; a building's may not.
+            ("东1,A-101", Ok(rooms(&[("东1", "A-101")]))),
+            ("", Err(Problem::RoomListEmpty)),
+            ("\n  \n", Err(Problem::RoomListEmpty)),
+            ("8,601\n8601\n8,602", Err(Problem::RoomListLine { line: 2 })),
+            ("8,601\n\n8,", Err(Problem::RoomListLine { line: 3 })),
+            (",601", Err(Problem::RoomListLine { line: 1 })),
+            (
+                "building-12345678901,1",
+                Err(Problem::RoomListLine { line: 1 }),
+            ),
+            ("8,\u{7}01", Err(Problem::RoomListLine { line: 1 })),
+            (&long, Err(Problem::RoomListTooLong { max: MAX_ROOM_LIST })),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_room_list(text), want, "{text:?}");
+        }
+        let most = "8,601\n".repeat(MAX_ROOM_LIST);
+        assert_eq!(parse_room_list(&most).unwrap().len(), MAX_ROOM_LIST);
     }
 
     #[test]

@@ -153,9 +153,29 @@ pub trait UtilityStore: Send + Sync {
     /// The campus's dorm buildings, in order.
     async fn buildings(&self) -> Result<Vec<String>, StoreError>;
 
-    /// Adds rooms to the list (those listed already stay as they are). Answers how many were
-    /// new.
-    async fn add_rooms(&self, rooms: &[(String, String)]) -> Result<i64, StoreError>;
+    /// Adds rooms to the list (those listed already stay as they are), with `audit` if given
+    /// (whose `after` the store fills in: `domain::utilities::rooms_added_audit`). Answers how
+    /// many were new.
+    async fn add_rooms(
+        &self,
+        rooms: &[(String, String)],
+        audit: Option<Audit>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+
+    /// How many rooms each building has on the list, by building.
+    async fn rooms_by_building(&self) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Takes a room off the list, with its audit record: refused while students have it
+    /// bound (as `account`, `domain::utilities::room_account`), or when it is not listed.
+    async fn remove_room(
+        &self,
+        building: &str,
+        room: &str,
+        account: &str,
+        audit: Audit,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Problem>, StoreError>;
 
     async fn room_listed(&self, building: &str, room: &str) -> Result<bool, StoreError>;
 

@@ -83,7 +83,12 @@ impl UtilityStore for ThisStore {
         )
     }
 
-    async fn add_rooms(&self, rooms: &[(String, String)]) -> Result<i64, StoreError> {
+    async fn add_rooms(
+        &self,
+        rooms: &[(String, String)],
+        audit: Option<Audit>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
         in_transaction!(self, |tx| {
             let mut added = 0;
             for (building, room) in rooms {
@@ -97,7 +102,54 @@ impl UtilityStore for ThisStore {
                 .await?
                 .rows_affected() as i64;
             }
+            if let Some(mut audit) = audit.clone() {
+                (audit.target, audit.after) = rules::rooms_added_audit(rooms.len(), added);
+                insert_audit(&mut tx, &audit, now).await?;
+            }
             Ok(Finish::Commit(added))
+        })
+    }
+
+    async fn rooms_by_building(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT building, COUNT(*) AS rooms FROM rooms GROUP BY building ORDER BY building",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("building")?, row.try_get("rooms")?)))
+            .collect()
+    }
+
+    async fn remove_room(
+        &self,
+        building: &str,
+        room: &str,
+        account: &str,
+        audit: Audit,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Problem>, StoreError> {
+        in_transaction!(self, |tx| {
+            let holders: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM utility_accounts WHERE kind = 'room' AND account = $1",
+            )
+            .bind(account)
+            .fetch_one(&mut *tx)
+            .await?;
+            if holders > 0 {
+                return Ok(Finish::Rollback(Err(Problem::RoomBound { holders })));
+            }
+            let removed = sqlx::query("DELETE FROM rooms WHERE building = $1 AND room = $2")
+                .bind(building)
+                .bind(room)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if removed == 0 {
+                return Ok(Finish::Rollback(Err(Problem::UnknownUtilityAccount)));
+            }
+            insert_audit(&mut tx, &audit, now).await?;
+            Ok(Finish::Commit(Ok(())))
         })
     }
 
