@@ -578,10 +578,11 @@ async fn cache_policy(
 }
 
 /// The largest request body: small everywhere (a form, a device's sale), larger only for the
-/// card office's CSV import (2,000 rows, url-encoded).
+/// lists the card office pastes: the CSV import of students (2,000 rows) and the room list
+/// (5,000 rooms), url-encoded.
 pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_IMPORT_BODY: usize = 4 * 1024 * 1024;
-const IMPORT_PATH: &str = "/api/staff/import";
+const IMPORT_PATHS: [&str; 2] = ["/api/staff/import", "/api/admin/add_rooms"];
 
 /// Reads at most the route's limit of a request body before anything else sees it: a larger
 /// one (announced or chunked) gets 413 with a JSON error, and memory stays flat however much
@@ -590,7 +591,7 @@ async fn body_limit(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let limit = if req.uri().path() == IMPORT_PATH {
+    let limit = if IMPORT_PATHS.contains(&req.uri().path()) {
         MAX_IMPORT_BODY
     } else {
         MAX_BODY

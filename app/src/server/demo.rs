@@ -222,7 +222,7 @@ async fn seed_utilities(
                 ip: String::new(),
             };
             store
-                .bind_utility_account(holder.holder_id, kind, Some(account), now, audit)
+                .bind_utility_account(holder.holder_id, kind, Some(account), None, now, audit)
                 .await?;
         }
     }

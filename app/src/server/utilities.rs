@@ -153,19 +153,20 @@ pub async fn bind_room(
     room: &str,
 ) -> Result<String, AppError> {
     let account = rules::room_account(building, room).map_err(AppError::Rejected)?;
-    if !state.db.room_listed(building.trim(), room.trim()).await? {
-        return Err(AppError::Rejected(Problem::UnknownUtilityAccount));
-    }
-    state
+    let bound = state
         .db
         .bind_utility_account(
             s.holder_id,
             BoundKind::Room,
             Some(&account),
+            Some((building.trim(), room.trim())),
             state.now(),
             bind_audit(s, client, BoundKind::Room, &account),
         )
         .await?;
+    if !bound {
+        return Err(AppError::Rejected(Problem::UnknownUtilityAccount));
+    }
     Ok(account)
 }
 
@@ -198,6 +199,7 @@ pub async fn bind_network(
             s.holder_id,
             BoundKind::Network,
             Some(account),
+            None,
             state.now(),
             bind_audit(s, client, BoundKind::Network, account),
         )
@@ -689,9 +691,6 @@ pub fn run(
     });
 }
 
-/// A biller's settlement for one campus day (`day`: `YYYY-MM-DD`, today when empty): our
-/// purchases of the day matched with the biller's statement of the day and its word on each of
-/// our purchases it left out (one delivered after midnight), by `domain::settlement::settle`.
 /// Adds the rooms of a list an administrator pasted (`domain::utilities::parse_room_list`:
 /// refused whole, naming the line), with a `rooms.add` audit record.
 pub async fn add_rooms(
@@ -764,6 +763,9 @@ pub async fn waiting(state: &AppState) -> Result<crate::utility_model::WaitingPu
     Ok(WaitingPurchases { rows, more })
 }
 
+/// A biller's settlement for one campus day (`day`: `YYYY-MM-DD`, today when empty): our
+/// purchases of the day matched with the biller's statement of the day and its word on each of
+/// our purchases it left out (one delivered after midnight), by `domain::settlement::settle`.
 pub async fn settlement(
     state: &AppState,
     biller: &str,

@@ -403,7 +403,8 @@ fn WaitingPurchasesPanel() -> impl IntoView {
                                     <th>{t!(i18n, utilities.waiting_next_ask)}</th>
                                 </tr></thead>
                                 <tbody>{w.rows.into_iter().map(|p| {
-                                    let what = what_text(i18n, p.utility, p.quantity, &p.account);
+                                    let (utility, quantity, account) = (p.utility, p.quantity, p.account.clone());
+                                    let what = move || what_text(i18n, utility, quantity, &account);
                                     let late = p.overdue.then(|| match p.reported_at.as_deref() {
                                         Some(at) => {
                                             let at = campus_time(at);

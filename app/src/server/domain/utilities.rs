@@ -79,17 +79,23 @@ pub fn room_account(building: &str, room: &str) -> Result<String, Problem> {
 pub const MAX_ROOM_LIST: usize = 5000;
 
 /// A room list as an administrator pastes it (the housing office's export): one room a line,
-/// its building and room separated by a comma, a tab, spaces or a hyphen ("8,601", "8 601",
-/// "8-601"); blank lines are skipped. Each must be a room `room_account` accepts. Refused
-/// whole, naming the first line that is not a room (counting from 1), so that nothing of a
-/// wrong list is added.
+/// its building and room separated by a comma (or "，"), a tab, spaces or a hyphen ("8,601",
+/// "8 601", "8-601", "8 - 601"); blank lines are skipped, and a first line naming the columns
+/// ("building,room", "楼栋,房间号") too. Each must be a room `room_account` accepts, with no
+/// separator or quote left in either part. Refused whole, naming the first line that is not a
+/// room (counting from 1), so that nothing of a wrong list is added.
 pub fn parse_room_list(text: &str) -> Result<Vec<(String, String)>, Problem> {
-    let lines: Vec<(usize, &str)> = text
+    let mut lines: Vec<(usize, &str)> = text
         .lines()
         .enumerate()
         .map(|(i, line)| (i + 1, line.trim()))
         .filter(|(_, line)| !line.is_empty())
         .collect();
+    if let Some((_, first)) = lines.first()
+        && room_of_line(first).is_some_and(|(b, r)| is_header(b, r))
+    {
+        lines.remove(0);
+    }
     if lines.is_empty() {
         return Err(Problem::RoomListEmpty);
     }
@@ -100,15 +106,52 @@ pub fn parse_room_list(text: &str) -> Result<Vec<(String, String)>, Problem> {
         .into_iter()
         .map(|(number, line)| {
             let refused = Problem::RoomListLine { line: number };
-            const SEPARATORS: [char; 5] = [',', '，', '\t', ' ', '-'];
-            let (building, room) = line.split_once(SEPARATORS).ok_or(refused.clone())?;
-            // "9 - 101": the separator may be spaced.
-            let room = room.trim_start_matches(SEPARATORS);
-            let (building, room) = (building.trim(), room.trim());
+            let (building, room) = room_of_line(line).ok_or(refused.clone())?;
+            let stray = |part: &str| {
+                part.chars()
+                    .any(|c| matches!(c, ',' | '，' | '"' | '\'') || c.is_whitespace())
+            };
+            if stray(building) || stray(room) {
+                return Err(refused);
+            }
             room_account(building, room).map_err(|_| refused)?;
             Ok((building.to_string(), room.to_string()))
         })
         .collect()
+}
+
+/// A line's building and room: split at its comma or tab if it has one, else at its spaces
+/// ("8 601", "8 - 601"), else at its first hyphen ("8-601").
+fn room_of_line(line: &str) -> Option<(&str, &str)> {
+    if let Some((building, room)) = line.split_once([',', '，', '\t']) {
+        return Some((building.trim(), room.trim()));
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        [building, room] | [building, "-", room] => Some((building, room)),
+        [one] => one.split_once('-'),
+        _ => None,
+    }
+}
+
+/// Whether a list's first line names its columns instead of a room.
+fn is_header(building: &str, room: &str) -> bool {
+    let building = building.to_lowercase();
+    let room = room.to_lowercase();
+    matches!(building.as_str(), "building" | "楼栋" | "楼号")
+        && matches!(room.as_str(), "room" | "房间" | "房间号" | "宿舍")
+}
+
+/// Whether a room may be taken off the list: it was listed (`removed`), and no student has it
+/// bound (`holders`); it stays until they bind another.
+pub fn room_removable(removed: bool, holders: i64) -> Result<(), Problem> {
+    if !removed {
+        return Err(Problem::UnknownUtilityAccount);
+    }
+    if holders > 0 {
+        return Err(Problem::RoomBound { holders });
+    }
+    Ok(())
 }
 
 /// The audit record (target, after) of a room list added: how many rooms it listed, and how
@@ -580,17 +623,17 @@ mod tests {
 
     #[test]
     fn a_room_list_is_read_a_room_a_line_or_refused_whole() {
-        let rooms = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        type Rooms = Vec<(String, String)>;
+        let rooms = |list: &[(&str, &str)]| -> Rooms {
             list.iter()
                 .map(|(b, r)| (b.to_string(), r.to_string()))
                 .collect()
         };
         let long = "8,601\n".repeat(MAX_ROOM_LIST + 1);
-        type Rooms = Vec<(String, String)>;
         let cases: Vec<(&str, Result<Rooms, Problem>)> = vec![
             ("8,601", Ok(rooms(&[("8", "601")]))),
             (
-                "8,601\r\n8\t602\n\n  8 603  \n8-604\n8，605\n9 - 101",
+                "8,601\r\n8\t602\n\n  8 603  \n8-604\n8，605\n9 - 101\n9 , 102",
                 Ok(rooms(&[
                     ("8", "601"),
                     ("8", "602"),
@@ -598,19 +641,33 @@ mod tests {
                     ("8", "604"),
                     ("8", "605"),
                     ("9", "101"),
+                    ("9", "102"),
                 ])),
             ),
             // A room's own number may hold a hyphen; a building's may not.
             ("东1,A-101", Ok(rooms(&[("东1", "A-101")]))),
+            ("东1 A-101", Ok(rooms(&[("东1", "A-101")]))),
+            ("A-1,101", Err(Problem::RoomListLine { line: 1 })),
+            // A first line naming the columns is skipped; anywhere else it is not a room.
+            ("楼栋,房间号\n8,601", Ok(rooms(&[("8", "601")]))),
+            ("Building,Room\n8,601", Ok(rooms(&[("8", "601")]))),
+            (
+                "8,601\nbuilding,room",
+                Ok(rooms(&[("8", "601"), ("building", "room")])),
+            ),
+            ("building,room", Err(Problem::RoomListEmpty)),
             ("", Err(Problem::RoomListEmpty)),
             ("\n  \n", Err(Problem::RoomListEmpty)),
             ("8,601\n8601\n8,602", Err(Problem::RoomListLine { line: 2 })),
             ("8,601\n\n8,", Err(Problem::RoomListLine { line: 3 })),
             (",601", Err(Problem::RoomListLine { line: 1 })),
-            (
-                "building-12345678901,1",
-                Err(Problem::RoomListLine { line: 1 }),
-            ),
+            // Another column, a spaced building or quoted fields: not guessed at.
+            ("8,601,4", Err(Problem::RoomListLine { line: 1 })),
+            ("8,,601", Err(Problem::RoomListLine { line: 1 })),
+            ("West 3,101", Err(Problem::RoomListLine { line: 1 })),
+            ("West 3 101", Err(Problem::RoomListLine { line: 1 })),
+            ("\"8\",\"601\"", Err(Problem::RoomListLine { line: 1 })),
+            ("12345678901,1", Err(Problem::RoomListLine { line: 1 })),
             ("8,\u{7}01", Err(Problem::RoomListLine { line: 1 })),
             (&long, Err(Problem::RoomListTooLong { max: MAX_ROOM_LIST })),
         ];
@@ -619,6 +676,23 @@ mod tests {
         }
         let most = "8,601\n".repeat(MAX_ROOM_LIST);
         assert_eq!(parse_room_list(&most).unwrap().len(), MAX_ROOM_LIST);
+    }
+
+    #[test]
+    fn a_room_students_have_bound_stays_listed() {
+        let cases = [
+            (true, 0, Ok(())),
+            (true, 2, Err(Problem::RoomBound { holders: 2 })),
+            (false, 0, Err(Problem::UnknownUtilityAccount)),
+            (false, 1, Err(Problem::UnknownUtilityAccount)),
+        ];
+        for (removed, holders, want) in cases {
+            assert_eq!(
+                room_removable(removed, holders),
+                want,
+                "{removed} {holders}"
+            );
+        }
     }
 
     #[test]

@@ -468,3 +468,71 @@ async fn a_refund_today_of_yesterdays_sale_leaves_todays_spending_alone() {
     );
     f.entries().await;
 }
+
+/// A room taken off the list while a student binds it: the student is bound to a listed room,
+/// or refused; never bound to a room no longer on the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_room_is_never_removed_from_under_a_binding() {
+    use super::{Actor, Audit, AuditText, BoundKind};
+    use crate::model::AuditAction;
+    let f = fixture().await;
+    let audit = |action| Audit {
+        actor: Actor::System,
+        action,
+        holder_id: None,
+        target: AuditText::none(),
+        before: AuditText::none(),
+        after: AuditText::none(),
+        reason: String::new(),
+        ip: String::new(),
+    };
+    let (mut bound, mut removed) = (0, 0);
+    for i in 0..24 {
+        let room = format!("{i}");
+        let account = format!("R-{room}");
+        f.db.add_rooms(&[("R".into(), room.clone())], None, test_now())
+            .await
+            .expect("add");
+        let outcomes = together(2, |task| {
+            let (db, room, account) = (f.db.clone(), room.clone(), account.clone());
+            let audit = audit(if task == 0 {
+                AuditAction::UtilityBind
+            } else {
+                AuditAction::RoomsRemove
+            });
+            async move {
+                if task == 0 {
+                    let ok = db
+                        .bind_utility_account(
+                            1,
+                            BoundKind::Room,
+                            Some(&account),
+                            Some(("R", &room)),
+                            test_now(),
+                            audit,
+                        )
+                        .await
+                        .expect("bind");
+                    (ok, None)
+                } else {
+                    let out = db
+                        .remove_room("R", &room, &account, audit, test_now())
+                        .await
+                        .expect("remove");
+                    (false, Some(out))
+                }
+            }
+        })
+        .await;
+        let (did_bind, did_remove) = (outcomes[0].0, outcomes[1].1 == Some(Ok(())));
+        assert!(did_bind != did_remove, "round {i}: {outcomes:?}");
+        let listed = f.db.room_listed("R", &room).await.expect("listed");
+        let holder_room = f.db.utility_accounts(1).await.expect("accounts").room;
+        let holds = holder_room.is_some_and(|b| b.account == account);
+        assert_eq!(listed, holds, "round {i}: {outcomes:?}");
+        bound += usize::from(did_bind);
+        removed += usize::from(did_remove);
+        // The next round's binding replaces this one's.
+    }
+    assert_eq!(bound + removed, 24);
+}

@@ -179,15 +179,19 @@ pub trait UtilityStore: Send + Sync {
 
     async fn room_listed(&self, building: &str, room: &str) -> Result<bool, StoreError>;
 
-    /// Binds (or with `None` unbinds) what the holder buys for, with its audit record.
+    /// Binds (or with `None` unbinds) what the holder buys for, with its audit record. A room
+    /// is bound only while `listed` (its building and room) is on the list, checked in the
+    /// same transaction and held there, so that the room is not taken off the list meanwhile:
+    /// false, and nothing bound, when it is not.
     async fn bind_utility_account(
         &self,
         holder_id: i64,
         kind: BoundKind,
         account: Option<&str>,
+        listed: Option<(&str, &str)>,
         now: DateTime<Utc>,
         audit: Audit,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// The holder's room and network account, if bound.
     async fn utility_accounts(&self, holder_id: i64) -> Result<UtilityAccounts, StoreError>;

@@ -43,6 +43,9 @@ macro_rules! for_update {
     (no_key) => {
         " FOR NO KEY UPDATE"
     };
+    (key_share) => {
+        " FOR KEY SHARE"
+    };
 }
 
 /// `… LIKE pattern` as SQLite's: case-insensitive, no escape character.

@@ -5,7 +5,8 @@
 //! - `in_transaction!`: SQLite's `BEGIN IMMEDIATE` write lock, or PostgreSQL's transaction run
 //!   again when it loses a race;
 //! - `for_update!()` / `for_update!(no_key)`: the row lock PostgreSQL takes on what a write
-//!   read (nothing on SQLite, whose write lock already covers it);
+//!   read (nothing on SQLite, whose write lock already covers it); `for_update!(key_share)`:
+//!   a row that must stay while the write depends on it (a listed room being bound);
 //! - `like!("$N")`: a case-insensitive match of a pattern, without escape character;
 //! - `campus_month!("column")`: a timestamp's month (`YYYY-MM`) in campus time;
 //! - `profile_column!()`, `profile_param!()`: the campus profile's JSON, text or JSONB.

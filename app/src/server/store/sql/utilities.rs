@@ -130,23 +130,22 @@ impl UtilityStore for ThisStore {
         now: DateTime<Utc>,
     ) -> Result<Result<(), Problem>, StoreError> {
         in_transaction!(self, |tx| {
-            let holders: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM utility_accounts WHERE kind = 'room' AND account = $1",
-            )
-            .bind(account)
-            .fetch_one(&mut *tx)
-            .await?;
-            if holders > 0 {
-                return Ok(Finish::Rollback(Err(Problem::RoomBound { holders })));
-            }
+            // The row first: a student binding the room meanwhile holds it
+            // (`bind_utility_account`), so the count below sees that binding.
             let removed = sqlx::query("DELETE FROM rooms WHERE building = $1 AND room = $2")
                 .bind(building)
                 .bind(room)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if removed == 0 {
-                return Ok(Finish::Rollback(Err(Problem::UnknownUtilityAccount)));
+            let holders: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM utility_accounts WHERE kind = 'room' AND account = $1",
+            )
+            .bind(account)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Err(refused) = rules::room_removable(removed == 1, holders) {
+                return Ok(Finish::Rollback(Err(refused)));
             }
             insert_audit(&mut tx, &audit, now).await?;
             Ok(Finish::Commit(Ok(())))
@@ -168,11 +167,25 @@ impl UtilityStore for ThisStore {
         holder_id: i64,
         kind: BoundKind,
         account: Option<&str>,
+        listed: Option<(&str, &str)>,
         now: DateTime<Utc>,
         audit: Audit,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let audit = &audit;
         in_transaction!(self, |tx| {
+            if let Some((building, room)) = listed {
+                let held = sqlx::query(concat!(
+                    "SELECT 1 FROM rooms WHERE building = $1 AND room = $2",
+                    for_update!(key_share)
+                ))
+                .bind(building)
+                .bind(room)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if held.is_none() {
+                    return Ok(Finish::Rollback(false));
+                }
+            }
             sqlx::query("DELETE FROM utility_accounts WHERE holder_id = $1 AND kind = $2")
                 .bind(holder_id)
                 .bind(kind.as_str())
@@ -191,7 +204,7 @@ impl UtilityStore for ThisStore {
                 .await?;
             }
             insert_audit(&mut tx, audit, now).await?;
-            Ok(Finish::Commit(()))
+            Ok(Finish::Commit(true))
         })
     }
 
@@ -524,7 +537,7 @@ impl UtilityStore for ThisStore {
     async fn waiting_purchases(&self, limit: i64) -> Result<Vec<WaitingRow>, StoreError> {
         let columns: Vec<String> = COLUMNS
             .split(',')
-            .map(|c| format!("p.{}", c.trim()))
+            .map(|c| format!("p.{c} AS {c}", c = c.trim()))
             .collect();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {}, h.student_no, p.next_ask_at, p.overdue_at

@@ -29,6 +29,9 @@ macro_rules! for_update {
     (no_key) => {
         ""
     };
+    (key_share) => {
+        ""
+    };
 }
 
 /// `… LIKE pattern`: SQLite's is already ASCII case-insensitive and has no escape character.
