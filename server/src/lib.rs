@@ -578,11 +578,15 @@ async fn cache_policy(
 }
 
 /// The largest request body: small everywhere (a form, a device's sale), larger only for the
-/// lists the card office pastes: the CSV import of students (2,000 rows) and the room list
-/// (5,000 rooms), url-encoded.
+/// lists the card office pastes: the CSV import of students (2,000 rows), a list of bills
+/// (2,000) and the room list (5,000 rooms), url-encoded.
 pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_IMPORT_BODY: usize = 4 * 1024 * 1024;
-const IMPORT_PATHS: [&str; 2] = ["/api/staff/import", "/api/admin/add_rooms"];
+const IMPORT_PATHS: [&str; 3] = [
+    "/api/staff/import",
+    "/api/staff/issue_bills",
+    "/api/admin/add_rooms",
+];
 
 /// Reads at most the route's limit of a request body before anything else sees it: a larger
 /// one (announced or chunked) gets 413 with a JSON error, and memory stays flat however much

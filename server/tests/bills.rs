@@ -403,3 +403,33 @@ async fn the_demo_student_starts_with_bills_to_pay_and_pays_one() {
     );
     assert!(app.state.db.ledger_check().await.unwrap().is_consistent());
 }
+
+#[tokio::test]
+async fn the_longest_list_of_bills_is_issued_over_the_body_limit_of_a_form() {
+    let app = TestApp::spawn(2).await;
+    let op = staff_login(&app, "operator").await;
+    let a = fresh_holder(&app, 3, Money::yuan(5)).await;
+    let b = fresh_holder(&app, 4, Money::yuan(5)).await;
+    let due = due_in(&app, 14);
+    // The most lines a list may have, with Chinese titles: about 200 KB url-encoded, more than
+    // the 64 KiB an ordinary form may send.
+    let max = app::server::bills::MAX_LIST;
+    let csv: String = std::iter::once("学号,项目,开单部门,金额,截止日期\n".to_string())
+        .chain((0..max).map(|n| {
+            let who = if n % 2 == 0 { &a.login } else { &b.login };
+            format!("{who},补考费（高等数学第{n}项）,教务处,30,{due}\n")
+        }))
+        .collect();
+    assert!(csv.len() > 64 * 1024, "{}", csv.len());
+    let (status, body, _) = call(
+        &app,
+        Some(&op),
+        "staff/issue_bills",
+        &[("csv", &csv), ("file_name", "resits.csv")],
+    )
+    .await;
+    ok(status, &body, "issue the longest list");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["Issued"]["count"], max, "{answer}");
+    app.stop().await;
+}
