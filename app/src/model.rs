@@ -380,6 +380,17 @@ text_enum!(
     MerchantCategory { Canteen => "canteen", Shop => "shop", WaterBar => "water_bar", Sports => "sports", Library => "library", Clinic => "clinic", Print => "print", Other => "other" }
 );
 text_enum!(
+    /// What money went on, in the monthly chart: a merchant's category, or 缴费 (a purchase
+    /// from a biller, less its refund).
+    SpendCategory { Canteen => "canteen", Shop => "shop", WaterBar => "water_bar", Sports => "sports", Library => "library", Clinic => "clinic", Print => "print", Other => "other", Utilities => "utilities" }
+);
+impl SpendCategory {
+    /// The merchant category it is (all but 缴费): the same stored text.
+    pub fn merchant(self) -> Option<MerchantCategory> {
+        MerchantCategory::parse(self.as_str())
+    }
+}
+text_enum!(
     DeviceKind { Pos => "pos", MealTable => "meal_table", Gate => "gate", Attendance => "attendance", Kiosk => "kiosk" }
 );
 text_enum!(
@@ -464,6 +475,20 @@ text_enum!(
 #[cfg(test)]
 mod enum_tests {
     use super::*;
+
+    #[test]
+    fn every_merchant_category_is_a_spend_category_and_only_utilities_is_no_merchants() {
+        for m in MerchantCategory::ALL {
+            let spend = SpendCategory::parse(m.as_str());
+            assert_eq!(spend.and_then(SpendCategory::merchant), Some(*m), "{m}");
+        }
+        let not_merchants: Vec<SpendCategory> = SpendCategory::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.merchant().is_none())
+            .collect();
+        assert_eq!(not_merchants, vec![SpendCategory::Utilities]);
+    }
 
     #[test]
     fn audit_actions_are_area_dot_verb_and_each_code_is_one_action() {

@@ -329,7 +329,7 @@ pub struct HistoryPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonthSpend {
     pub month: String,
-    pub category: MerchantCategory,
+    pub category: crate::model::SpendCategory,
     pub amount: Money,
 }
 

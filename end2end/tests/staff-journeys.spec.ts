@@ -241,6 +241,8 @@ test("a student binds a room, sees its electricity, buys 50 kWh and sees the met
   // The purchase is in the history as its own kind.
   await student.open("/portal/history?kind=purchase");
   await expect(student.testId("entries").locator('[data-kind="purchase"]').first()).toContainText("31.00");
+  // And in the monthly chart, under 缴费.
+  await expect(page.getByTestId("monthly-chart").locator(".chart-bar .seg-utilities").first()).toHaveAttribute("title", /^缴费 /);
 });
 
 test("a failed delivery comes back as a refund, with the reason shown", async ({ page }, info) => {

@@ -1065,3 +1065,58 @@ async fn an_administrator_adds_a_room_list_and_a_bound_room_stays_on_it() {
     assert_eq!(added, serde_json::json!({"listed": 5000, "added": 5000}));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_monthly_chart_counts_purchases_under_utilities_less_their_refunds() {
+    let app = TestApp::spawn(3).await;
+    let (_, session) = student_in_room(&app, 12, 100, "602").await;
+    // Delivered: ¥31.00.
+    let (status, body) = buy(&app, &session, "electricity", "50", "chart-1").await;
+    ok(status, &body, "buy");
+    let made: Value = serde_json::from_str(&body).unwrap();
+    settled(&app, made["purchase"]["reference"].as_str().unwrap()).await;
+    // Refused by the biller (it would overfill the meter) and refunded: ¥12.40 and back.
+    let full = Meter {
+        milli: 990_000,
+        as_of: app.state.now(),
+        per_hour_milli: 0,
+        offline: false,
+    };
+    app.state
+        .db
+        .sandbox_set_meter(Utility::Electricity, "7-602", &full)
+        .await
+        .unwrap();
+    let (status, body) = buy(&app, &session, "electricity", "20", "chart-2").await;
+    ok(status, &body, "buy");
+    let made: Value = serde_json::from_str(&body).unwrap();
+    let done = settled(&app, made["purchase"]["reference"].as_str().unwrap()).await;
+    assert_eq!(done.status, app::model::PurchaseStatus::Refunded);
+    let (status, body, _) = call(&app, Some(&session), "monthly_spend", &[]).await;
+    ok(status, &body, "monthly");
+    let chart: Value = serde_json::from_str(&body).unwrap();
+    let month = (app.state.now() + chrono::Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
+    assert_eq!(
+        chart,
+        json!([{"month": month, "category": "utilities", "amount": 3100}])
+    );
+    // A demo student's payments at the canteen still count under their merchants' categories.
+    let demo = app
+        .state
+        .db
+        .monthly_spend(1, app.state.now() - chrono::Duration::days(183))
+        .await
+        .unwrap();
+    let categories: Vec<app::model::SpendCategory> = demo.iter().map(|m| m.category).collect();
+    assert!(
+        categories.contains(&app::model::SpendCategory::Canteen),
+        "{demo:?}"
+    );
+    assert!(
+        !categories.contains(&app::model::SpendCategory::Utilities),
+        "{demo:?}"
+    );
+    app.stop().await;
+}

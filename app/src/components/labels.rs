@@ -5,7 +5,7 @@ use crate::error::AppError;
 use crate::i18n::*;
 use crate::model::{
     ActorKind, AuditAction, CardStatus, Channel, Decline, DeviceKind, EntryKind, MerchantCategory,
-    Money, TopupStatus,
+    Money, SpendCategory, TopupStatus,
 };
 use crate::portal_model::Problem;
 use leptos::prelude::*;
@@ -35,6 +35,14 @@ pub fn category_label(i18n: leptos_i18n::I18nContext<Locale>, c: MerchantCategor
         MerchantCategory::Other => t_string!(i18n, cat.other),
     }
     .to_string()
+}
+
+/// What money went on, in the monthly chart: a merchant's category, or 缴费.
+pub fn spend_label(i18n: leptos_i18n::I18nContext<Locale>, c: SpendCategory) -> String {
+    match c.merchant() {
+        Some(m) => category_label(i18n, m),
+        None => t_string!(i18n, cat.utilities).to_string(),
+    }
 }
 
 pub fn card_status_label(i18n: leptos_i18n::I18nContext<Locale>, s: CardStatus) -> String {

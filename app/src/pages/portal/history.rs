@@ -1,8 +1,8 @@
 use crate::api::portal::{get_history, get_monthly_spend};
 use crate::components::PageTitle;
-use crate::components::labels::{campus_time, category_label, kind_label, money};
+use crate::components::labels::{campus_time, category_label, kind_label, money, spend_label};
 use crate::i18n::*;
-use crate::model::{EntryKind, MerchantCategory, Money};
+use crate::model::{EntryKind, MerchantCategory, Money, SpendCategory};
 use crate::portal_model::{EntryView, HistoryFilter, MonthSpend};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -130,7 +130,7 @@ pub fn HistoryPage() -> impl IntoView {
 #[component]
 fn MonthlyChart(months: Vec<MonthSpend>) -> impl IntoView {
     let i18n = use_i18n();
-    let mut by_month: Vec<(String, Vec<(MerchantCategory, Money)>)> = Vec::new();
+    let mut by_month: Vec<(String, Vec<(SpendCategory, Money)>)> = Vec::new();
     for m in months {
         match by_month.last_mut() {
             Some((month, items)) if *month == m.month => items.push((m.category, m.amount)),
@@ -162,7 +162,7 @@ fn MonthlyChart(months: Vec<MonthSpend>) -> impl IntoView {
                                             <span
                                                 class=format!("seg seg-{}", c.as_str())
                                                 style=format!("flex-grow:{}", a.fen())
-                                                title=move || format!("{} {}", category_label(i18n, c), a)
+                                                title=move || format!("{} {}", spend_label(i18n, c), a)
                                             ></span>
                                         }
                                     })
@@ -174,11 +174,11 @@ fn MonthlyChart(months: Vec<MonthSpend>) -> impl IntoView {
                 })
                 .collect_view()}
             <p class="legend">
-                {MerchantCategory::ALL
+                {SpendCategory::ALL
                     .iter()
                     .map(|c| {
                         let c = *c;
-                        view! { <span class="legend-item"><span class=format!("swatch seg-{}", c.as_str())></span>{move || category_label(i18n, c)}</span> }
+                        view! { <span class="legend-item"><span class=format!("swatch seg-{}", c.as_str())></span>{move || spend_label(i18n, c)}</span> }
                     })
                     .collect_view()}
             </p>

@@ -6,7 +6,7 @@ use super::{
     end_sessions_tx, insert_audit, lock_live_card, reserve_attempt,
 };
 use crate::code_format::is_phone_key;
-use crate::model::{CardStatus, EntryKind, MerchantCategory, Money};
+use crate::model::{CardStatus, EntryKind, Money, SpendCategory};
 use crate::portal_model::{EntryView, MonthSpend};
 use crate::server::domain::bindings::HolderEvent;
 use crate::server::domain::cards;
@@ -355,22 +355,31 @@ impl PortalStore for ThisStore {
         holder_id: i64,
         since: DateTime<Utc>,
     ) -> Result<Vec<MonthSpend>, StoreError> {
-        // Months in campus time (`campus_month!`: UTC+8 all year).
+        // Months in campus time (`campus_month!`: UTC+8 all year). A merchant's payments and
+        // their refunds count under its category; a purchase from a biller and its refund
+        // under 缴费 ('utilities').
         let rows = sqlx::query(concat!(
-            "SELECT ",
+            "SELECT month, category, CAST(-SUM(amount) AS BIGINT) AS spent FROM (
+                SELECT ",
             campus_month!("j.created_at"),
-            " AS month, m.category, CAST(-SUM(j.amount) AS BIGINT) AS spent
-             FROM journal_entries j JOIN merchants m ON m.id = j.merchant_id
-             WHERE j.account_id = (SELECT id FROM accounts WHERE holder_id = $1)
-               AND j.kind IN ('payment', 'refund') AND j.created_at >= $2
-             GROUP BY month, m.category ORDER BY month, m.category"
+            " AS month, COALESCE(m.category, 'utilities') AS category, j.amount
+                FROM journal_entries j
+                LEFT JOIN merchants m ON m.id = j.merchant_id
+                LEFT JOIN journal_entries r ON r.id = j.reverses_id
+                WHERE j.account_id = (SELECT id FROM accounts WHERE holder_id = $1)
+                  AND j.created_at >= $2
+                  AND ((j.kind IN ('payment', 'refund') AND j.merchant_id IS NOT NULL)
+                       OR j.kind = 'purchase'
+                       OR (j.kind = 'refund' AND j.merchant_id IS NULL AND r.kind = 'purchase'))
+             ) spending
+             GROUP BY month, category ORDER BY month, category"
         ))
         .bind(holder_id)
         .bind(Ts::new(since))
         .fetch_all(&self.pool)
         .await?;
         let decode = |row: &DbRow| -> Result<MonthSpend, StoreError> {
-            let category: MerchantCategory = row.try_get("category")?;
+            let category: SpendCategory = row.try_get("category")?;
             Ok(MonthSpend {
                 month: row.try_get("month")?,
                 category,
