@@ -267,11 +267,9 @@ async fn the_same_purchase_sent_twice_at_once_is_charged_once() {
     }
 }
 
-#[tokio::test]
-async fn a_failed_delivery_is_refunded_exactly_once_with_the_reason() {
-    let app = TestApp::spawn(3).await;
-    let (id, session) = student_in_room(&app, 30, 100, "401").await;
-    // The room's meter holds 990 kWh: 20 more would overfill it, and the biller refuses.
+/// Sets a room's sandbox electricity meter at 990 kWh: 20 more would overfill it, and the
+/// biller refuses the delivery.
+async fn almost_full(app: &TestApp, room: &str) {
     let meter = Meter {
         milli: 990_000,
         as_of: app.state.now(),
@@ -280,9 +278,17 @@ async fn a_failed_delivery_is_refunded_exactly_once_with_the_reason() {
     };
     app.state
         .db
-        .sandbox_set_meter(Utility::Electricity, "7-401", &meter)
+        .sandbox_set_meter(Utility::Electricity, room, &meter)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_refunded_exactly_once_with_the_reason() {
+    let app = TestApp::spawn(3).await;
+    let (id, session) = student_in_room(&app, 30, 100, "401").await;
+    // The room's meter holds 990 kWh: 20 more would overfill it, and the biller refuses.
+    almost_full(&app, "7-401").await;
     let (status, body) = buy(&app, &session, "electricity", "20", "fail-1").await;
     ok(status, &body, "buy");
     let made: Value = serde_json::from_str(&body).unwrap();
@@ -1069,6 +1075,9 @@ async fn an_administrator_adds_a_room_list_and_a_bound_room_stays_on_it() {
 #[tokio::test]
 async fn the_monthly_chart_counts_purchases_under_utilities_less_their_refunds() {
     let app = TestApp::spawn(3).await;
+    let month = (app.state.now() + chrono::Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
     let (_, session) = student_in_room(&app, 12, 100, "602").await;
     // Delivered: ¥31.00.
     let (status, body) = buy(&app, &session, "electricity", "50", "chart-1").await;
@@ -1076,17 +1085,7 @@ async fn the_monthly_chart_counts_purchases_under_utilities_less_their_refunds()
     let made: Value = serde_json::from_str(&body).unwrap();
     settled(&app, made["purchase"]["reference"].as_str().unwrap()).await;
     // Refused by the biller (it would overfill the meter) and refunded: ¥12.40 and back.
-    let full = Meter {
-        milli: 990_000,
-        as_of: app.state.now(),
-        per_hour_milli: 0,
-        offline: false,
-    };
-    app.state
-        .db
-        .sandbox_set_meter(Utility::Electricity, "7-602", &full)
-        .await
-        .unwrap();
+    almost_full(&app, "7-602").await;
     let (status, body) = buy(&app, &session, "electricity", "20", "chart-2").await;
     ok(status, &body, "buy");
     let made: Value = serde_json::from_str(&body).unwrap();
@@ -1095,9 +1094,6 @@ async fn the_monthly_chart_counts_purchases_under_utilities_less_their_refunds()
     let (status, body, _) = call(&app, Some(&session), "monthly_spend", &[]).await;
     ok(status, &body, "monthly");
     let chart: Value = serde_json::from_str(&body).unwrap();
-    let month = (app.state.now() + chrono::Duration::hours(8))
-        .format("%Y-%m")
-        .to_string();
     assert_eq!(
         chart,
         json!([{"month": month, "category": "utilities", "amount": 3100}])
@@ -1117,6 +1113,68 @@ async fn the_monthly_chart_counts_purchases_under_utilities_less_their_refunds()
     assert!(
         !categories.contains(&app::model::SpendCategory::Utilities),
         "{demo:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_purchase_refunded_after_midnight_at_the_months_end_is_no_spending_in_either_month() {
+    use app::model::SpendCategory;
+    use app::server::domain::utilities::Outcome;
+    use chrono::Datelike;
+    // No biller runs here: the purchase waits until the outcome given below.
+    let dir = helpers::test_dir().await;
+    let mut settings = helpers::settings(&dir, 3);
+    settings.billers = server::config::Billers::None;
+    let app = TestApp::spawn_with(dir, settings).await;
+    let s = fresh_holder(&app, 34, Money::yuan(100)).await;
+    // Charged at 23:50 on the last day of a campus month (UTC+8)...
+    let now = app.state.now();
+    let month_end = (now + chrono::Duration::hours(8)).date_naive();
+    let next_month = month_end
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap()
+        .with_day(1)
+        .unwrap();
+    let last_day = next_month.pred_opt().unwrap();
+    let charge_at = last_day.and_hms_opt(15, 50, 0).unwrap().and_utc();
+    app.state.clock.advance(charge_at - now);
+    charged_unasked(&app, s.id, "retired-biller", "E20261031LATE1", "7-404").await;
+    // ...and its failure told at 00:10 the next day: refunded then.
+    app.state.clock.advance(chrono::Duration::minutes(20));
+    let settled = app
+        .state
+        .db
+        .settle_purchase(
+            "retired-biller",
+            "E20261031LATE1",
+            Money::from_fen(620),
+            &Outcome::Failed {
+                reason: "meter offline".into(),
+            },
+            app.state.now(),
+        )
+        .await
+        .unwrap();
+    assert!(format!("{settled:?}").contains("Refund"), "{settled:?}");
+    assert_eq!(balance(&app, s.id).await, Money::yuan(100));
+    let chart = app
+        .state
+        .db
+        .monthly_spend(s.id, charge_at - chrono::Duration::days(183))
+        .await
+        .unwrap();
+    let months: Vec<(String, SpendCategory, i64)> = chart
+        .iter()
+        .map(|m| (m.month.clone(), m.category, m.amount.fen()))
+        .collect();
+    assert_eq!(
+        months,
+        vec![(
+            last_day.format("%Y-%m").to_string(),
+            SpendCategory::Utilities,
+            0
+        )]
     );
     app.stop().await;
 }

@@ -357,20 +357,27 @@ impl PortalStore for ThisStore {
     ) -> Result<Vec<MonthSpend>, StoreError> {
         // Months in campus time (`campus_month!`: UTC+8 all year). A merchant's payments and
         // their refunds count under its category; a purchase from a biller and its refund
-        // under 缴费 ('utilities').
+        // under 缴费 ('utilities'), the refund in the purchase's month: a delivery that failed
+        // is no spending in either month, even when its outcome came after midnight.
         let rows = sqlx::query(concat!(
             "SELECT month, category, CAST(-SUM(amount) AS BIGINT) AS spent FROM (
                 SELECT ",
-            campus_month!("j.created_at"),
-            " AS month, COALESCE(m.category, 'utilities') AS category, j.amount
-                FROM journal_entries j
-                LEFT JOIN merchants m ON m.id = j.merchant_id
-                LEFT JOIN journal_entries r ON r.id = j.reverses_id
-                WHERE j.account_id = (SELECT id FROM accounts WHERE holder_id = $1)
-                  AND j.created_at >= $2
-                  AND ((j.kind IN ('payment', 'refund') AND j.merchant_id IS NOT NULL)
-                       OR j.kind = 'purchase'
-                       OR (j.kind = 'refund' AND j.merchant_id IS NULL AND r.kind = 'purchase'))
+            campus_month!("spent_at"),
+            " AS month, category, amount FROM (
+                    SELECT CASE WHEN r.kind = 'purchase' THEN r.created_at ELSE j.created_at END
+                               AS spent_at,
+                           COALESCE(m.category, 'utilities') AS category, j.amount
+                    FROM journal_entries j
+                    LEFT JOIN merchants m ON m.id = j.merchant_id
+                    LEFT JOIN journal_entries r ON r.id = j.reverses_id
+                    WHERE j.account_id = (SELECT id FROM accounts WHERE holder_id = $1)
+                      AND j.created_at >= $2
+                      AND ((j.kind IN ('payment', 'refund') AND j.merchant_id IS NOT NULL)
+                           OR j.kind = 'purchase'
+                           OR (j.kind = 'refund' AND j.merchant_id IS NULL
+                               AND r.kind = 'purchase'))
+                ) entries
+                WHERE spent_at >= $2
              ) spending
              GROUP BY month, category ORDER BY month, category"
         ))
