@@ -99,3 +99,62 @@ self.addEventListener("fetch", (event) => {
   }
   // Everything else (server functions, event streams, CSV downloads) is the browser's own.
 });
+
+// Pushed notices (#18). The server encrypts each notice for this browser alone; the browser
+// decrypts it before this handler sees it. Its tag is the notice's key, so a notice pushed
+// again (a server stopped in the middle of a send) replaces the one shown instead of adding
+// a second.
+const NOTICES = "/portal/notices";
+
+self.addEventListener("push", (event) => {
+  let notice = {};
+  try {
+    notice = event.data ? event.data.json() : {};
+  } catch (_) {
+    notice = {};
+  }
+  event.waitUntil(
+    self.registration.showNotification(notice.title || "校园卡提醒 · Campus card notice", {
+      body: notice.body || "",
+      tag: notice.tag || undefined,
+      icon: "/icons/icon-192.png",
+      badge: "/icons/icon-192.png",
+      data: { url: NOTICES },
+    }),
+  );
+});
+
+// A notification opens the inbox: in a window of the portal already open, or a new one.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL(NOTICES, self.location.origin).href;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
+      const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+      if (open) return open.navigate(target).then((w) => (w || open).focus());
+      return self.clients.openWindow(target);
+    }),
+  );
+});
+
+// A browser that renews its subscription tells the server the new one (with the session's
+// cookie, as the notices page would); without a session it stays unsubscribed until the
+// student turns push on again.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  const options = event.oldSubscription && event.oldSubscription.options;
+  if (!options) return;
+  event.waitUntil(
+    self.registration.pushManager
+      .subscribe(options)
+      .then((subscription) => {
+        const json = subscription.toJSON();
+        const body = new URLSearchParams({
+          endpoint: json.endpoint,
+          p256dh: json.keys.p256dh,
+          auth: json.keys.auth,
+        });
+        return fetch("/api/subscribe_push", { method: "POST", body, credentials: "same-origin" });
+      })
+      .catch(() => {}),
+  );
+});

@@ -29,6 +29,28 @@ pub struct NoticesPage {
     pub email: Option<EmailView>,
     /// The campus has a mail server: notices can go out by e-mail.
     pub email_available: bool,
+    /// Notices by Web Push, when the server can send them: its key and the holder's browsers.
+    pub push: Option<PushView>,
+}
+
+/// What a browser needs to subscribe (the server's VAPID public key, base64url), and the
+/// holder's subscribed browsers, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushView {
+    pub key: String,
+    pub browsers: Vec<PushBrowser>,
+}
+
+/// A browser the holder's notices are pushed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushBrowser {
+    pub id: i64,
+    /// "Chrome on Android", where the browser said.
+    pub label: Option<String>,
+    /// The push service's URL for it: the page compares it with its own browser's.
+    pub endpoint: String,
+    /// RFC 3339.
+    pub since: String,
 }
 
 /// A holder's address for notices: confirmed (its link opened), or waiting for that.
@@ -53,7 +75,9 @@ pub struct NoticePrefs {
     /// 缴费: a purchase that was not delivered and came back.
     pub utilities: bool,
     /// Which of those also go by e-mail (to a confirmed address). Security notices always do.
-    pub email: EmailChoices,
+    pub email: ChannelChoices,
+    /// Which of those are also pushed to the holder's browsers. Security notices always are.
+    pub push: ChannelChoices,
 }
 
 impl Default for NoticePrefs {
@@ -64,15 +88,16 @@ impl Default for NoticePrefs {
             topups: true,
             bills: true,
             utilities: true,
-            email: EmailChoices::default(),
+            email: ChannelChoices::default(),
+            push: ChannelChoices::default(),
         }
     }
 }
 
-/// The notices a holder wants by e-mail as well as in the inbox, by event. By default all of
-/// them: an address is given to be used.
+/// The notices a holder wants by a channel (e-mail, push) as well as in the inbox, by event.
+/// By default all of them: an address is given, and a browser subscribed, to be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EmailChoices {
+pub struct ChannelChoices {
     pub payments: bool,
     pub low_balance: bool,
     pub topups: bool,
@@ -80,7 +105,7 @@ pub struct EmailChoices {
     pub utilities: bool,
 }
 
-impl Default for EmailChoices {
+impl Default for ChannelChoices {
     fn default() -> Self {
         Self {
             payments: true,

@@ -196,6 +196,11 @@ pub enum Problem {
     EmailTooSoon {
         retry_after_secs: i64,
     },
+    /// The server sends no Web Push (it knows no contact for the push services).
+    PushUnavailable,
+    /// A browser's subscription the server will not push to: not one of the browsers' push
+    /// services, or keys that are not a subscription's.
+    PushSubscription,
     // ---- Announcements ----
     NoSuchAnnouncement,
     AnnouncementWithdrawn,

@@ -1,4 +1,5 @@
 import { type Browser, type Page } from "@playwright/test";
+import { createECDH, randomBytes } from "node:crypto";
 import { test, expect } from "./fixtures/test";
 import { Portal } from "./fixtures/portal";
 import { StudentPortal } from "./fixtures/student";
@@ -106,6 +107,73 @@ test("a till payment rings the bell; the inbox tells its amount and place; the c
   await form.getByLabel("每笔消费都提醒").check();
   await form.getByRole("button", { name: "保存" }).click();
   await expect(student.testId("prefsSaved")).toBeVisible();
+});
+
+test("push: the student turns it on for this browser, chooses what is pushed, and stops it", async ({ page }, info) => {
+  const setup = tillSetup(info);
+  // Headless Chromium has no push service to subscribe at: the browser's PushManager answers
+  // with a subscription as Chrome's would (an FCM URL and a real P-256 key), so the page, the
+  // server function and the server's checks are the real ones.
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const subscription = {
+    endpoint: `https://fcm.googleapis.com/fcm/send/playwright-${info.project.name}-${Date.now()}`,
+    p256dh: ecdh.getPublicKey().toString("base64url"),
+    auth: randomBytes(16).toString("base64url"),
+  };
+  await page.addInitScript((s) => {
+    const fake = {
+      endpoint: s.endpoint,
+      options: {},
+      toJSON: () => ({ endpoint: s.endpoint, expirationTime: null, keys: { p256dh: s.p256dh, auth: s.auth } }),
+      unsubscribe: async () => true,
+    };
+    const subscribed = () => sessionStorage.getItem("fake-push") === "1";
+    if ("PushManager" in window) {
+      PushManager.prototype.subscribe = async function () {
+        sessionStorage.setItem("fake-push", "1");
+        return fake as unknown as PushSubscription;
+      };
+      PushManager.prototype.getSubscription = async function () {
+        return subscribed() ? (fake as unknown as PushSubscription) : null;
+      };
+    }
+    if ("Notification" in window) Notification.requestPermission = async () => "granted";
+  }, subscription);
+  const student = new StudentPortal(page);
+  await student.signIn(setup.student);
+  await student.go("消息");
+  await student.hydrated();
+  const panel = student.testId("pushPanel");
+  await expect(panel.getByRole("heading", { name: "推送通知" })).toBeVisible();
+  await expect(student.testId("pushBrowsers")).toHaveCount(0);
+  await student.testId("pushOn").click();
+  await expect(student.testId("pushDone")).toHaveText("已在此浏览器开启推送。");
+  const listed = student.testId("pushBrowsers").locator("li");
+  await expect(listed).toHaveCount(1);
+  await expect(listed.first().getByTestId("push-this")).toContainText("此浏览器会收到您的提醒");
+
+  // What is pushed is chosen apart from e-mail: payments not pushed, kept after a reload.
+  const form = student.testId("prefsForm");
+  const pushPayments = student.testId("prefsPush").getByLabel("推送消费");
+  await pushPayments.uncheck();
+  await form.getByRole("button", { name: "保存" }).click();
+  await expect(student.testId("prefsSaved")).toBeVisible();
+  await page.reload();
+  await student.hydrated();
+  await expect(pushPayments).not.toBeChecked();
+  await expect(student.testId("prefsPush").getByLabel("推送余额不足")).toBeChecked();
+  await expect(listed.first().getByTestId("push-this")).toBeVisible();
+  await pushPayments.check();
+  await form.getByRole("button", { name: "保存" }).click();
+  await expect(student.testId("prefsSaved")).toBeVisible();
+
+  // Stopped: the browser is no longer listed.
+  await listed.first().getByRole("button", { name: "停止" }).click();
+  await expect(student.testId("pushBrowsers")).toHaveCount(0);
+  await page.reload();
+  await student.hydrated();
+  await expect(student.testId("pushBrowsers")).toHaveCount(0);
 });
 
 test("a cashier charges the student's 深职通码; the same digits again are refused as used", async ({ page, browser }, info) => {

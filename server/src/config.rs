@@ -162,6 +162,27 @@ pub struct Settings {
     /// e-mails, e.g. `https://card.example.edu.cn`.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// Who the browsers' push services may write to about this server
+    /// (`YIKATONG_PUSH_CONTACT`, the VAPID `sub`): `mailto:card@example.edu.cn` or an `https:`
+    /// URL. Unset: `YIKATONG_PUBLIC_URL` when it is HTTPS, else the address of
+    /// `YIKATONG_MAIL_FROM`; without either, notices are not pushed in production (a demo
+    /// uses `mailto:card-office@localhost`). See `push_contact`.
+    #[serde(default)]
+    pub push_contact: Option<String>,
+    /// The push services notices are posted to (`YIKATONG_PUSH_SERVICES`, a list): host names,
+    /// reached over HTTPS (the host or a subdomain), or whole origins such as
+    /// `http://127.0.0.1:8025`. The default names the push services of Chrome, Edge, Firefox,
+    /// Safari and Windows; the server never posts anywhere else, whatever a browser says.
+    #[serde(default = "default_push_services")]
+    pub push_services: Vec<String>,
+}
+
+/// The browsers' own push services (`app::server::domain::push::KNOWN_SERVICES`).
+pub fn default_push_services() -> Vec<String> {
+    app::server::domain::push::KNOWN_SERVICES
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// The defaults, as a serializable shape figment can merge under the other sources.
@@ -234,6 +255,23 @@ impl Settings {
         }
     }
 
+    /// The contact the push services are given, if notices are to be pushed (see the field).
+    pub fn push_contact(&self) -> Option<String> {
+        if let Some(contact) = &self.push_contact {
+            return Some(contact.trim().to_string());
+        }
+        if let Some(url) = &self.public_url
+            && url.starts_with("https://")
+        {
+            return Some(url.trim_end_matches('/').to_string());
+        }
+        let sender = self.mail_from.as_deref().and_then(|from| {
+            let address = from.rsplit('<').next()?.trim_end_matches('>').trim();
+            address.contains('@').then(|| format!("mailto:{address}"))
+        });
+        sender.or_else(|| (!self.production).then(|| "mailto:card-office@localhost".into()))
+    }
+
     /// Reads the configuration from the process environment and the optional file.
     pub fn load() -> Result<Settings, Box<figment::Error>> {
         Self::figment().extract().map_err(Box::new)
@@ -280,6 +318,64 @@ mod tests {
             assert!(s.demo_data);
             let shown = format!("{s:?}");
             assert!(!shown.contains("very-secret-pepper"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn push_services_are_given_the_contact_the_campus_set() {
+        figment::Jail::expect_with(|jail| {
+            let base: Settings = Settings::figment().extract()?;
+            assert_eq!(base.push_services, default_push_services());
+            let with =
+                |contact: Option<&str>, url: Option<&str>, from: Option<&str>, prod| Settings {
+                    push_contact: contact.map(String::from),
+                    public_url: url.map(String::from),
+                    mail_from: from.map(String::from),
+                    production: prod,
+                    ..base.clone()
+                };
+            let cases = [
+                (
+                    with(Some("mailto:a@b.cn"), Some("https://card.b.cn"), None, true),
+                    Some("mailto:a@b.cn"),
+                ),
+                (
+                    with(None, Some("https://card.b.cn/"), Some("卡 <c@b.cn>"), true),
+                    Some("https://card.b.cn"),
+                ),
+                (
+                    with(
+                        None,
+                        Some("http://card.b.cn"),
+                        Some("一卡通 <c@b.cn>"),
+                        true,
+                    ),
+                    Some("mailto:c@b.cn"),
+                ),
+                (
+                    with(None, None, Some("c@b.cn"), true),
+                    Some("mailto:c@b.cn"),
+                ),
+                (with(None, None, None, true), None),
+                (with(None, None, Some("no address"), true), None),
+                (
+                    with(None, None, None, false),
+                    Some("mailto:card-office@localhost"),
+                ),
+            ];
+            for (i, (settings, contact)) in cases.iter().enumerate() {
+                assert_eq!(settings.push_contact().as_deref(), *contact, "case {i}");
+            }
+            jail.set_env(
+                "YIKATONG_PUSH_SERVICES",
+                r#"["fcm.googleapis.com","http://127.0.0.1:8025"]"#,
+            );
+            let set: Settings = Settings::figment().extract()?;
+            assert_eq!(
+                set.push_services,
+                ["fcm.googleapis.com", "http://127.0.0.1:8025"]
+            );
             Ok(())
         });
     }

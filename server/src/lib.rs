@@ -248,6 +248,21 @@ pub async fn build_state_with_clock(
         // Started by `main` when it serves (not for the commands that only build the state).
         state.mailer = Some(std::sync::Arc::new(mailer));
     }
+    match settings.push_contact() {
+        Some(contact) => {
+            use secrecy::ExposeSecret;
+            let pusher = app::server::push::Pusher::new(
+                state.secrets.id_hash_key.expose_secret().as_bytes(),
+                &contact,
+                settings.push_services.clone(),
+            )
+            .map_err(StartupError::Usage)?;
+            state.pusher = Some(std::sync::Arc::new(pusher));
+        }
+        None => tracing::warn!(
+            "notices are not pushed to browsers: set YIKATONG_PUSH_CONTACT (mailto: or https:) or YIKATONG_PUBLIC_URL"
+        ),
+    }
     // Read the campus profile before the first page: no page waits for it afterwards.
     state.campus.get(&state.db).await?;
     // Code pages here hear of payments the other servers of the database make.

@@ -61,22 +61,18 @@ async fn run() -> Result<(), server::StartupError> {
             source,
         })?;
     tracing::info!("listening on http://{addr}");
-    // The e-mail worker, while the server serves.
-    if let Some(mailer) = &state.mailer {
-        mailer.start(state.clone());
-    }
+    // The notice worker (e-mail and push), while the server serves.
+    state.courier.start(state.clone());
     // Notices and their e-mails are deleted after a year and a day (the tests call `prune`).
     app::server::notices::run_retention(state.clone());
     // Open event streams never end by themselves: end them, so the shutdown need not wait.
     let events = state.code_events.clone();
-    let mailer = state.mailer.clone();
+    let courier = state.courier.clone();
     let shutdown = async move {
         server::shutdown_signal().await;
         events.close();
         // A send cut off here is sent again by the next server once its lease runs out.
-        if let Some(mailer) = mailer {
-            mailer.stop();
-        }
+        courier.stop();
     };
     server::serve(
         listener,

@@ -292,6 +292,7 @@ async fn notices_are_kept_a_year_and_a_day_and_one_still_being_emailed_until_it_
         let delivery = NewDelivery {
             holder_id: h.id,
             notice_id: Some(notice),
+            channel: app::server::domain::notices::Channel::Email,
             address: "holder@campus.test".into(),
             subject: "notice".into(),
             body: "notice".into(),
@@ -300,7 +301,7 @@ async fn notices_are_kept_a_year_and_a_day_and_one_still_being_emailed_until_it_
         };
         app.state
             .db
-            .dispatch_notice(notice, Some(&delivery))
+            .dispatch_notice(notice, std::slice::from_ref(&delivery))
             .await
             .unwrap();
     }

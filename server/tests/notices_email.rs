@@ -34,21 +34,8 @@ async fn spawn_on(
     // Daytime on the campus, whatever moment the test starts at (scripts/clock-check.sh runs
     // every test at 23:59 too): payment notices are held in quiet hours, and these tests are
     // about sending them. The same moment for a server started again on the same data.
-    app.state
-        .clock
-        .set(next_ten_oclock(app::server::clock::test_now()));
+    app.state.clock.set(helpers::campus_daytime());
     app
-}
-
-/// The first 10:00 campus time at or after `now`.
-fn next_ten_oclock(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    use app::server::domain::calendar::{campus_date, local_midnight};
-    let today = local_midnight(campus_date(now)) + chrono::Duration::hours(10);
-    if today >= now {
-        today
-    } else {
-        today + chrono::Duration::days(1)
-    }
 }
 
 /// The path of the confirmation link sent to `address`, among `mail`.

@@ -50,7 +50,8 @@ pub async fn mark_notices_read(up_to: String) -> Result<u64, AppError> {
 }
 
 /// Saves what the holder wants to be told about. `payments`: `every`, `above` or `none`;
-/// the check boxes are present when ticked (`email_*`: that event by e-mail too).
+/// the check boxes are present when ticked (`email_*`: that event by e-mail too; `push_*`:
+/// pushed to the holder's browsers too).
 #[server(prefix = "/api", endpoint = "save_notice_prefs")]
 pub async fn save_notice_prefs(
     payments: String,
@@ -65,6 +66,11 @@ pub async fn save_notice_prefs(
     #[server(default)] email_topups: Option<String>,
     #[server(default)] email_bills: Option<String>,
     #[server(default)] email_utilities: Option<String>,
+    #[server(default)] push_payments: Option<String>,
+    #[server(default)] push_low_balance: Option<String>,
+    #[server(default)] push_topups: Option<String>,
+    #[server(default)] push_bills: Option<String>,
+    #[server(default)] push_utilities: Option<String>,
 ) -> Result<NoticePrefs, AppError> {
     crate::api::as_holder(false, |state, _client, s| async move {
         let form = crate::server::domain::notices::PrefsForm {
@@ -75,12 +81,19 @@ pub async fn save_notice_prefs(
             topups: topups.is_some(),
             bills: bills.is_some(),
             utilities: utilities.is_some(),
-            email: crate::notice_model::EmailChoices {
+            email: crate::notice_model::ChannelChoices {
                 payments: email_payments.is_some(),
                 low_balance: email_low_balance.is_some(),
                 topups: email_topups.is_some(),
                 bills: email_bills.is_some(),
                 utilities: email_utilities.is_some(),
+            },
+            push: crate::notice_model::ChannelChoices {
+                payments: push_payments.is_some(),
+                low_balance: push_low_balance.is_some(),
+                topups: push_topups.is_some(),
+                bills: push_bills.is_some(),
+                utilities: push_utilities.is_some(),
             },
         };
         let saved = notices::save_prefs(&state, s.holder_id, &form).await?;
@@ -109,6 +122,39 @@ pub async fn remove_notice_email() -> Result<(), AppError> {
         state.db.remove_notice_email(s.holder_id).await?;
         crate::api::after_plain_form("/portal/notices?email=removed");
         Ok(())
+    })
+    .await
+}
+
+/// Subscribes this browser to the holder's notices: what its `PushManager.subscribe` gave
+/// (the push service's URL for it and its two keys, base64url). Only a URL on a push service
+/// the campus trusts is taken.
+#[server(prefix = "/api", endpoint = "subscribe_push")]
+pub async fn subscribe_push(
+    endpoint: String,
+    p256dh: String,
+    auth: String,
+) -> Result<(), AppError> {
+    crate::api::as_holder(false, |state, client, s| async move {
+        crate::server::push::subscribe(
+            &state,
+            s.holder_id,
+            &endpoint,
+            (&p256dh, &auth),
+            &client.user_agent,
+        )
+        .await
+    })
+    .await
+}
+
+/// Stops pushing to one of the holder's browsers (`id` from the notices page).
+#[server(prefix = "/api", endpoint = "unsubscribe_push")]
+pub async fn unsubscribe_push(id: i64) -> Result<bool, AppError> {
+    crate::api::as_holder(false, |state, _client, s| async move {
+        let removed = state.db.unsubscribe_push(s.holder_id, id).await?;
+        crate::api::after_plain_form("/portal/notices");
+        Ok(removed)
     })
     .await
 }

@@ -170,6 +170,8 @@ pub fn error_text(i18n: leptos_i18n::I18nContext<Locale>, error: &AppError) -> S
         .to_string(),
         Problem::EmailAddress => t_string!(i18n, problem.email_address).to_string(),
         Problem::EmailUnavailable => t_string!(i18n, problem.email_unavailable).to_string(),
+        Problem::PushUnavailable => t_string!(i18n, problem.push_unavailable).to_string(),
+        Problem::PushSubscription => t_string!(i18n, problem.push_subscription).to_string(),
         Problem::EmailTooSoon { retry_after_secs } => t_string!(
             i18n,
             problem.email_too_soon,

@@ -10,6 +10,7 @@ pub mod campus;
 pub mod clock;
 pub mod code_events;
 pub mod counter;
+pub mod courier;
 pub mod csv;
 pub mod demo;
 pub mod domain;
@@ -26,6 +27,7 @@ pub mod paycode;
 pub mod phone;
 pub mod pin;
 pub mod portal;
+pub mod push;
 pub mod sealing;
 pub mod staff;
 pub mod store;
@@ -86,6 +88,11 @@ pub struct AppState {
     /// The campus's mail server and its worker, when one is configured (notices by e-mail);
     /// `None`: notices stay in the inbox.
     pub mailer: Option<Arc<mail::Mailer>>,
+    /// Web Push, when the server knows a contact for the push services; `None`: no browser
+    /// is offered push.
+    pub pusher: Option<Arc<push::Pusher>>,
+    /// The worker handing notices to the mail server and the push services.
+    pub courier: Arc<courier::Courier>,
 }
 
 impl AppState {
@@ -123,6 +130,8 @@ impl AppState {
             code_events: Arc::default(),
             billers: billers::Billers::default(),
             mailer: None,
+            pusher: None,
+            courier: Arc::default(),
         }
     }
 

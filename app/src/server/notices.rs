@@ -3,7 +3,8 @@
 
 use super::AppState;
 use super::domain::delivery;
-use super::domain::notices::{self as rules, PrefsForm};
+use super::domain::notices::{self as rules, Channel, PrefsForm};
+use super::domain::push as push_rules;
 use crate::error::AppError;
 use crate::notice_model::{EmailView, FailedNoticeView, NoticePrefs, NoticesPage};
 use crate::portal_model::Problem;
@@ -54,6 +55,7 @@ pub async fn page(state: &AppState, holder_id: i64) -> Result<NoticesPage, AppEr
             confirmed: e.confirmed,
         }),
         email_available: state.mailer.is_some(),
+        push: super::push::view(state, holder_id).await?,
     })
 }
 
@@ -125,24 +127,34 @@ pub async fn confirm_email(state: &AppState, token: &str) -> Result<bool, AppErr
         .is_some())
 }
 
-/// The e-mails given up, newest first (at most 100), for the operators.
+/// The e-mails and pushes given up, newest first (at most 100), for the operators.
 pub async fn failed(state: &AppState) -> Result<Vec<FailedNoticeView>, AppError> {
     Ok(state
         .db
         .failed_deliveries(100)
         .await?
         .into_iter()
-        .map(|f| FailedNoticeView {
-            id: f.id,
-            student_no: f.student_no,
-            // A mail server's answer often names the address: masked there too.
-            last_error: f
-                .last_error
-                .replace(&f.address, &delivery::masked_address(&f.address)),
-            address: delivery::masked_address(&f.address),
-            subject: f.subject,
-            attempts: f.attempts,
-            created_at: super::store::Ts::new(f.created_at).text(),
+        .map(|f| {
+            // A mail server's answer often names the address: masked there too. A browser is
+            // named by its push service's host alone.
+            let shown = match f.channel {
+                Channel::Email => delivery::masked_address(&f.address),
+                Channel::Push => format!(
+                    "Web Push · {}",
+                    push_rules::audience(&f.address)
+                        .and_then(|o| o.split("://").nth(1))
+                        .unwrap_or("?")
+                ),
+            };
+            FailedNoticeView {
+                id: f.id,
+                student_no: f.student_no,
+                last_error: f.last_error.replace(&f.address, &shown),
+                address: shown,
+                subject: f.subject,
+                attempts: f.attempts,
+                created_at: super::store::Ts::new(f.created_at).text(),
+            }
         })
         .collect())
 }

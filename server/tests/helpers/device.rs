@@ -87,6 +87,12 @@ impl Device {
         .await
     }
 
+    /// A card payment the till must have approved.
+    pub async fn card_sale(&self, app: &TestApp, request_id: &str, fen: i64, card: &str) {
+        let sale = self.pay(app, request_id, fen, Some(card), None, None).await;
+        assert_eq!(sale["approved"], true, "{request_id}: {sale}");
+    }
+
     pub async fn pay(
         &self,
         app: &TestApp,

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod device;
+pub mod push;
 pub mod smtp;
 pub mod staff;
 
@@ -129,6 +130,37 @@ pub struct TestApp {
 
 /// Settings for a server whose data lives in `dir` (on PostgreSQL: in the database
 /// `test_dir` made for it).
+/// Waits (real time, at most 15 s) until `pred` holds of what `got` gives, and answers that;
+/// panics with `what` and the last of it otherwise.
+pub async fn wait_until<T: std::fmt::Debug>(
+    what: &str,
+    got: impl Fn() -> T,
+    pred: impl Fn(&T) -> bool,
+) -> T {
+    for _ in 0..150 {
+        let now = got();
+        if pred(&now) {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {what}: {:?}", got());
+}
+
+/// The first 10:00 campus time at or after the test moment: daytime, whatever moment the test
+/// starts at (`scripts/clock-check.sh` runs every test at 23:59 too), for the tests of notices
+/// sent by e-mail or push, which quiet hours would hold.
+pub fn campus_daytime() -> chrono::DateTime<chrono::Utc> {
+    use app::server::domain::calendar::{campus_date, local_midnight};
+    let now = app::server::clock::test_now();
+    let today = local_midnight(campus_date(now)) + chrono::Duration::hours(10);
+    if today >= now {
+        today
+    } else {
+        today + chrono::Duration::days(1)
+    }
+}
+
 pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
     let database_url = match postgres_admin_url() {
         None => format!("sqlite://{}/test.db", dir.path().display()),
@@ -156,6 +188,8 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         smtp_url: None,
         mail_from: None,
         public_url: None,
+        push_contact: None,
+        push_services: server::config::default_push_services(),
     }
 }
 
@@ -178,9 +212,7 @@ impl TestApp {
             .await
             .expect("state");
         // As `main` does when it serves.
-        if let Some(mailer) = &state.mailer {
-            mailer.start(state.clone());
-        }
+        state.courier.start(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(server::serve(
             listener,
@@ -239,10 +271,8 @@ impl TestApp {
     pub async fn stop(mut self) -> TestDir {
         // As `main` does: open event streams end, so the graceful shutdown need not wait.
         self.state.code_events.close();
-        // The mail worker stops wherever it is, in the middle of a send too.
-        if let Some(mailer) = &self.state.mailer {
-            mailer.stop();
-        }
+        // The notice worker stops wherever it is, in the middle of a send too.
+        self.state.courier.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

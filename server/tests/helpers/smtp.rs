@@ -124,14 +124,7 @@ impl SmtpSink {
 
     /// Waits (real time, at most 15 s) until `pred` holds of what was received.
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&[Received]) -> bool) -> Vec<Received> {
-        for _ in 0..150 {
-            let got = self.received();
-            if pred(&got) {
-                return got;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("no {what}: {:?}", self.received());
+        super::wait_until(what, || self.received(), |got| pred(got)).await
     }
 }
 

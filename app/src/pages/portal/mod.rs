@@ -12,6 +12,7 @@ pub mod lost;
 pub mod notices;
 pub mod password;
 pub mod profile;
+mod push_client;
 pub mod topup;
 pub mod utilities;
 

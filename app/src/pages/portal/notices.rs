@@ -2,14 +2,16 @@
 //! to mark them read, and what to be told about.
 
 use super::HolderChanged;
+use super::push_client::{self, PushRefused};
 use crate::api::notices::{
-    MarkNoticesRead, RemoveNoticeEmail, SaveNoticePrefs, SetNoticeEmail, get_notices,
+    MarkNoticesRead, RemoveNoticeEmail, SaveNoticePrefs, SetNoticeEmail, SubscribePush,
+    UnsubscribePush, get_notices,
 };
 use crate::components::PageTitle;
 use crate::components::labels::{ActionError, campus_time, notice_text_in};
 use crate::i18n::*;
 use crate::model::Money;
-use crate::notice_model::{EmailView, NoticePrefs, NoticeView};
+use crate::notice_model::{ChannelChoices, EmailView, NoticePrefs, NoticeView, PushView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -25,6 +27,8 @@ pub fn NoticesPage() -> impl IntoView {
         q.get("saved").is_some() && q.get("__err").is_none() && save.value().get().is_none()
     };
     let set_email = ServerAction::<SetNoticeEmail>::new();
+    let subscribe = ServerAction::<SubscribePush>::new();
+    let unsubscribe = ServerAction::<UnsubscribePush>::new();
     let remove_email = ServerAction::<RemoveNoticeEmail>::new();
     // The later of the two e-mail actions is the one the page speaks of.
     Effect::new(move |_| {
@@ -52,6 +56,8 @@ pub fn NoticesPage() -> impl IntoView {
                 mark.version().get(),
                 remove_email.version().get(),
                 emailed.get(),
+                subscribe.version().get(),
+                unsubscribe.version().get(),
             )
         },
         |_| get_notices(),
@@ -115,7 +121,7 @@ pub fn NoticesPage() -> impl IntoView {
                             {move || (save.value().get().is_some_and(|r| r.is_ok()) || saved_by_form()).then(|| view! {
                                 <p class="notice ok" role="status" data-testid="prefs-saved">{t!(i18n, notices.prefs_saved)}</p>
                             })}
-                            <PrefsForm prefs=p.prefs email_available=p.email_available save=save />
+                            <PrefsForm prefs=p.prefs email_available=p.email_available push_available=p.push.is_some() save=save />
                         </section>
                         <section class="panel narrow" data-testid="email-panel">
                             <h2>{t!(i18n, notices.email_title)}</h2>
@@ -123,6 +129,10 @@ pub fn NoticesPage() -> impl IntoView {
                                 <p class="notice ok" role="status" data-testid="email-message">{m}</p>
                             })}
                             <EmailPanel email=p.email available=p.email_available set=set_email remove=remove_email />
+                        </section>
+                        <section class="panel narrow" data-testid="push-panel">
+                            <h2>{t!(i18n, notices.push_title)}</h2>
+                            <PushPanel push=p.push subscribe=subscribe unsubscribe=unsubscribe />
                         </section>
                     }
                 })
@@ -158,42 +168,68 @@ fn NoticeList(notices: Vec<NoticeView>) -> impl IntoView {
     .into_any()
 }
 
+/// The boxes of one channel's choices (`email_*` or `push_*`), or, when the campus does not
+/// offer the channel, the same choices kept as hidden fields.
+fn channel_boxes(
+    i18n: leptos_i18n::I18nContext<Locale>,
+    channel: &'static str,
+    choices: ChannelChoices,
+    offered: bool,
+) -> AnyView {
+    let boxes = [
+        ("payments", choices.payments),
+        ("low_balance", choices.low_balance),
+        ("topups", choices.topups),
+        ("bills", choices.bills),
+        ("utilities", choices.utilities),
+    ];
+    if !offered {
+        return boxes
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| view! { <input type="hidden" name=format!("{channel}_{name}") value="on" /> })
+            .collect_view()
+            .into_any();
+    }
+    let email = channel == "email";
+    let label = move |name: &str| match (email, name) {
+        (true, "payments") => t_string!(i18n, notices.prefs_email_payments),
+        (true, "low_balance") => t_string!(i18n, notices.prefs_email_low_balance),
+        (true, "topups") => t_string!(i18n, notices.prefs_email_topups),
+        (true, "bills") => t_string!(i18n, notices.prefs_email_bills),
+        (true, _) => t_string!(i18n, notices.prefs_email_utilities),
+        (false, "payments") => t_string!(i18n, notices.prefs_push_payments),
+        (false, "low_balance") => t_string!(i18n, notices.prefs_push_low_balance),
+        (false, "topups") => t_string!(i18n, notices.prefs_push_topups),
+        (false, "bills") => t_string!(i18n, notices.prefs_push_bills),
+        (false, _) => t_string!(i18n, notices.prefs_push_utilities),
+    };
+    view! {
+        <fieldset data-testid=format!("prefs-{channel}")>
+            <legend>{move || if email { t_string!(i18n, notices.prefs_email) } else { t_string!(i18n, notices.prefs_push) }}</legend>
+            <p class="hint">{move || if email { t_string!(i18n, notices.prefs_email_hint) } else { t_string!(i18n, notices.prefs_push_hint) }}</p>
+            {boxes
+                .into_iter()
+                .map(|(name, on)| view! {
+                    <label class="check"><input type="checkbox" name=format!("{channel}_{name}") value="on" checked=on />{move || label(name)}</label>
+                })
+                .collect_view()}
+        </fieldset>
+    }
+    .into_any()
+}
+
 #[component]
 fn PrefsForm(
     prefs: NoticePrefs,
     email_available: bool,
+    push_available: bool,
     save: ServerAction<SaveNoticePrefs>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let e = prefs.email;
-    // Without a mail server the e-mail choices are not offered, and kept as they are.
-    let by_email = if email_available {
-        view! {
-            <fieldset data-testid="prefs-email">
-                <legend>{t!(i18n, notices.prefs_email)}</legend>
-                <p class="hint">{t!(i18n, notices.prefs_email_hint)}</p>
-                <label class="check"><input type="checkbox" name="email_payments" value="on" checked=e.payments />{t!(i18n, notices.prefs_email_payments)}</label>
-                <label class="check"><input type="checkbox" name="email_low_balance" value="on" checked=e.low_balance />{t!(i18n, notices.prefs_email_low_balance)}</label>
-                <label class="check"><input type="checkbox" name="email_topups" value="on" checked=e.topups />{t!(i18n, notices.prefs_email_topups)}</label>
-                <label class="check"><input type="checkbox" name="email_bills" value="on" checked=e.bills />{t!(i18n, notices.prefs_email_bills)}</label>
-                <label class="check"><input type="checkbox" name="email_utilities" value="on" checked=e.utilities />{t!(i18n, notices.prefs_email_utilities)}</label>
-            </fieldset>
-        }
-        .into_any()
-    } else {
-        [
-            ("email_payments", e.payments),
-            ("email_low_balance", e.low_balance),
-            ("email_topups", e.topups),
-            ("email_bills", e.bills),
-            ("email_utilities", e.utilities),
-        ]
-        .into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(name, _)| view! { <input type="hidden" name=name value="on" /> })
-        .collect_view()
-        .into_any()
-    };
+    // A channel the campus does not offer is not shown, and its choices kept as they are.
+    let by_email = channel_boxes(i18n, "email", prefs.email, email_available);
+    let by_push = channel_boxes(i18n, "push", prefs.push, push_available);
     let every = prefs.payment_above == Some(Money::ZERO);
     let above = prefs.payment_above.filter(|m| *m > Money::ZERO);
     let none = prefs.payment_above.is_none();
@@ -222,6 +258,7 @@ fn PrefsForm(
                 <label class="check"><input type="checkbox" name="utilities" value="on" checked=prefs.utilities />{t!(i18n, notices.prefs_utilities)}</label>
             </fieldset>
             {by_email}
+            {by_push}
             <p class="muted">{t!(i18n, notices.prefs_security)}</p>
             <ActionError result=save.value() />
             <button type="submit" class="primary" disabled=move || save.pending().get()>{t!(i18n, notices.prefs_save)}</button>
@@ -267,6 +304,104 @@ fn EmailPanel(
             <ActionError result=set.value() />
             <button type="submit" class="primary" disabled=move || set.pending().get()>{t!(i18n, notices.email_send)}</button>
         </ActionForm>
+    }
+    .into_any()
+}
+
+/// Push for this browser: a button that asks the browser for permission and subscribes it,
+/// the holder's browsers with a button to stop each, and why a subscription did not happen.
+#[component]
+fn PushPanel(
+    push: Option<PushView>,
+    subscribe: ServerAction<SubscribePush>,
+    unsubscribe: ServerAction<UnsubscribePush>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let Some(push) = push else {
+        return view! { <p class="muted" data-testid="push-unavailable">{t!(i18n, problem.push_unavailable)}</p> }
+            .into_any();
+    };
+    // This browser's subscription, once the wasm has asked its push manager.
+    let here = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        subscribe.version().get();
+        leptos::task::spawn_local(async move { here.set(push_client::current().await) });
+    });
+    let refused = RwSignal::new(None::<PushRefused>);
+    let asking = RwSignal::new(false);
+    let key = push.key.clone();
+    let turn_on = move |_| {
+        let key = key.clone();
+        refused.set(None);
+        asking.set(true);
+        leptos::task::spawn_local(async move {
+            match push_client::subscribe(&key).await {
+                Ok(s) => {
+                    subscribe.dispatch(SubscribePush {
+                        endpoint: s.endpoint,
+                        p256dh: s.keys.p256dh,
+                        auth: s.keys.auth,
+                    });
+                }
+                Err(why) => refused.set(Some(why)),
+            }
+            asking.set(false);
+        });
+    };
+    let refusal = move || {
+        refused.get().map(|why| {
+            let text = match why {
+                PushRefused::Unsupported => t_string!(i18n, notices.push_unsupported),
+                PushRefused::Denied => t_string!(i18n, notices.push_denied),
+                PushRefused::Failed => t_string!(i18n, notices.push_failed),
+            };
+            view! { <p class="form-error" role="alert" data-testid="push-refused">{text}</p> }
+        })
+    };
+    let done = move || {
+        subscribe.value().with(|v| matches!(v, Some(Ok(_)))).then(|| {
+            view! { <p class="notice ok" role="status" data-testid="push-done">{t!(i18n, notices.push_done)}</p> }
+        })
+    };
+    let browsers = push.browsers;
+    let listed = (!browsers.is_empty()).then(|| {
+        view! {
+            <p>{t!(i18n, notices.push_browsers)}</p>
+            <ul class="plain" data-testid="push-browsers">
+                {browsers
+                    .into_iter()
+                    .map(|b| {
+                        let endpoint = b.endpoint.clone();
+                        let this = move || here.with(|h| h.as_deref() == Some(endpoint.as_str()));
+                        let since = b.since.get(..10).unwrap_or_default().to_string();
+                        let label = b.label.clone();
+                        view! {
+                            <li>
+                                <ActionForm action=unsubscribe attr:class="form inline">
+                                    <input type="hidden" name="id" value=b.id.to_string() />
+                                    <span>
+                                        {move || label.clone().unwrap_or_else(|| t_string!(i18n, notices.push_browser_unknown).to_string())}
+                                        " · "
+                                        {t!(i18n, notices.push_since, date = since.clone())}
+                                    </span>
+                                    {move || this().then(|| view! { <strong data-testid="push-this">" · "{t!(i18n, notices.push_this)}</strong> })}
+                                    <button type="submit" disabled=move || unsubscribe.pending().get()>{t!(i18n, notices.push_remove)}</button>
+                                </ActionForm>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    });
+    view! {
+        <p class="muted">{t!(i18n, notices.push_intro)}</p>
+        {listed}
+        {done}
+        {refusal}
+        <ActionError result=subscribe.value() />
+        <button type="button" class="primary" data-testid="push-on" on:click=turn_on
+            disabled=move || asking.get() || subscribe.pending().get()>{t!(i18n, notices.push_on)}</button>
     }
     .into_any()
 }

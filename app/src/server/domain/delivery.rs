@@ -1,4 +1,4 @@
-//! When a notice goes out by e-mail, and what happens when the mail server says no.
+//! When a notice goes out by e-mail or push, and what happens when the server says no.
 //!
 //! A notice is written with its event (`notices`); a worker hands each one with a confirmed
 //! address to the mail server later, as a delivery with an idempotency key (its `Message-ID`).
@@ -99,6 +99,12 @@ pub fn after_failure(attempts: i64, urgent: bool, now: DateTime<Utc>) -> Retry {
 /// message to the receiving server.
 pub fn notice_key(notice_id: i64) -> String {
     format!("notice-{notice_id}")
+}
+
+/// A push's idempotency key, also its notification's tag: one per notice and browser, so a
+/// push sent again after a crash replaces the notification shown instead of adding one.
+pub fn push_key(notice_id: i64, subscription_id: i64) -> String {
+    format!("push-{notice_id}-{subscription_id}")
 }
 
 /// An e-mail address as a person typed it: trimmed, one `@`, a domain with a dot, no spaces or

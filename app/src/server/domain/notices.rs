@@ -17,7 +17,7 @@
 //! sent or given up.
 
 use crate::model::{AuditAction, EntryKind, Money, NoticeKind};
-use crate::notice_model::{EmailChoices, NoticePrefs};
+use crate::notice_model::{ChannelChoices, NoticePrefs};
 use crate::portal_model::Problem;
 
 /// The most notices (and e-mails) deleted in one turn, so that a first run over years of them
@@ -144,10 +144,38 @@ pub fn wanted(kind: NoticeKind, prefs: &NoticePrefs) -> bool {
     }
 }
 
-/// Whether a notice the holder has in the inbox also goes to their confirmed address: a
-/// security notice always, the others as the holder chose for e-mail.
-pub fn by_email(kind: NoticeKind, prefs: &NoticePrefs) -> bool {
-    let e = &prefs.email;
+/// A way a notice reaches the holder beside the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// To their confirmed address.
+    Email,
+    /// To their subscribed browsers (Web Push).
+    Push,
+}
+
+impl Channel {
+    /// As stored with a delivery.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Push => "push",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        [Channel::Email, Channel::Push]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+    }
+}
+
+/// Whether a notice the holder has in the inbox also goes by `channel`: a security notice
+/// always, the others as the holder chose for that channel.
+pub fn by_channel(kind: NoticeKind, prefs: &NoticePrefs, channel: Channel) -> bool {
+    let e = match channel {
+        Channel::Email => &prefs.email,
+        Channel::Push => &prefs.push,
+    };
     match kind {
         _ if kind.security() => true,
         NoticeKind::Payment => e.payments,
@@ -159,8 +187,8 @@ pub fn by_email(kind: NoticeKind, prefs: &NoticePrefs) -> bool {
     }
 }
 
-/// The preferences form as sent: `payments` is `every`, `above` or `none`; `email` the boxes
-/// ticked for e-mail.
+/// The preferences form as sent: `payments` is `every`, `above` or `none`; `email` and `push`
+/// the boxes ticked for e-mail and for push.
 #[derive(Debug, Clone, Default)]
 pub struct PrefsForm<'a> {
     pub payments: &'a str,
@@ -170,7 +198,8 @@ pub struct PrefsForm<'a> {
     pub topups: bool,
     pub bills: bool,
     pub utilities: bool,
-    pub email: EmailChoices,
+    pub email: ChannelChoices,
+    pub push: ChannelChoices,
 }
 
 /// Reads the preferences form: an amount above which payments are told (¥0.01 up to
@@ -201,6 +230,7 @@ pub fn read_prefs(form: &PrefsForm<'_>) -> Result<NoticePrefs, Problem> {
         bills: form.bills,
         utilities: form.utilities,
         email: form.email,
+        push: form.push,
     })
 }
 
@@ -369,22 +399,24 @@ mod tests {
             topups: false,
             bills: false,
             utilities: false,
-            email: EmailChoices {
-                payments: false,
-                low_balance: false,
-                topups: false,
-                bills: false,
-                utilities: false,
-            },
+            email: NONE,
+            push: NONE,
         };
         for action in AuditAction::ALL {
             let Some(kind) = of_audit(*action) else {
                 continue;
             };
             assert_eq!(wanted(kind, &nothing), kind.security(), "{action:?}");
-            assert_eq!(by_email(kind, &nothing), kind.security(), "{action:?}");
+            for channel in [Channel::Email, Channel::Push] {
+                let default = NoticePrefs::default();
+                assert_eq!(
+                    by_channel(kind, &nothing, channel),
+                    kind.security(),
+                    "{action:?}"
+                );
+                assert!(by_channel(kind, &default, channel), "{action:?}");
+            }
             assert!(wanted(kind, &NoticePrefs::default()), "{action:?}");
-            assert!(by_email(kind, &NoticePrefs::default()), "{action:?}");
         }
         assert_eq!(
             of_audit(AuditAction::CardReportLost),
@@ -398,25 +430,36 @@ mod tests {
         assert_eq!(of_audit(AuditAction::UtilityPurchase), None);
     }
 
+    const NONE: ChannelChoices = ChannelChoices {
+        payments: false,
+        low_balance: false,
+        topups: false,
+        bills: false,
+        utilities: false,
+    };
+
     #[test]
-    fn each_event_goes_by_e_mail_as_chosen_for_it() {
+    fn each_event_goes_by_each_channel_as_chosen_for_it() {
         use NoticeKind::*;
-        let only = |pick: fn(&mut EmailChoices)| {
-            let mut email = EmailChoices {
-                payments: false,
-                low_balance: false,
-                topups: false,
-                bills: false,
-                utilities: false,
-            };
+        // The one choice ticked for e-mail; push the opposite, to show the two are apart.
+        let only = |pick: fn(&mut ChannelChoices)| {
+            let mut email = NONE;
             pick(&mut email);
+            let push = ChannelChoices {
+                payments: !email.payments,
+                low_balance: !email.low_balance,
+                topups: !email.topups,
+                bills: !email.bills,
+                utilities: !email.utilities,
+            };
             NoticePrefs {
                 email,
+                push,
                 ..NoticePrefs::default()
             }
         };
         // (the one choice ticked, the kinds it sends by e-mail beside the security ones)
-        type Pick = fn(&mut EmailChoices);
+        type Pick = fn(&mut ChannelChoices);
         let cases: [(Pick, &[NoticeKind]); 5] = [
             (|e| e.payments = true, &[Payment]),
             (|e| e.low_balance = true, &[LowBalance]),
@@ -439,10 +482,16 @@ mod tests {
             let prefs = only(pick);
             for kind in kinds {
                 assert_eq!(
-                    by_email(kind, &prefs),
+                    by_channel(kind, &prefs, Channel::Email),
                     kind.security() || sent.contains(&kind),
                     "{kind:?} with {:?}",
                     prefs.email
+                );
+                assert_eq!(
+                    by_channel(kind, &prefs, Channel::Push),
+                    kind.security() || !sent.contains(&kind),
+                    "{kind:?} with {:?}",
+                    prefs.push
                 );
                 // The inbox is not the e-mail's choice.
                 assert!(wanted(kind, &prefs), "{kind:?}");
@@ -461,9 +510,13 @@ mod tests {
             topups: true,
             bills: false,
             utilities: true,
-            email: EmailChoices {
+            email: ChannelChoices {
                 payments: false,
-                ..EmailChoices::default()
+                ..ChannelChoices::default()
+            },
+            push: ChannelChoices {
+                bills: false,
+                ..ChannelChoices::default()
             },
         };
         let ok = |above: Option<Money>, below: Option<Money>| {
@@ -473,9 +526,13 @@ mod tests {
                 topups: true,
                 bills: false,
                 utilities: true,
-                email: EmailChoices {
+                email: ChannelChoices {
                     payments: false,
-                    ..EmailChoices::default()
+                    ..ChannelChoices::default()
+                },
+                push: ChannelChoices {
+                    bills: false,
+                    ..ChannelChoices::default()
                 },
             })
         };

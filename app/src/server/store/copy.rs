@@ -554,6 +554,19 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("last_error", Text),
             ("created_at", Time),
             ("sent_at", Time),
+            ("channel", Text),
+        ],
+    ),
+    (
+        "push_subscriptions",
+        &[
+            ("id", Int),
+            ("holder_id", Int),
+            ("endpoint", Text),
+            ("p256dh", Text),
+            ("auth", Text),
+            ("label", Text),
+            ("created_at", Time),
         ],
     ),
     (
@@ -571,6 +584,11 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("email_topups", Bool),
             ("email_bills", Bool),
             ("email_utilities", Bool),
+            ("push_payments", Bool),
+            ("push_low_balance", Bool),
+            ("push_topups", Bool),
+            ("push_bills", Bool),
+            ("push_utilities", Bool),
         ],
     ),
     (
@@ -618,6 +636,7 @@ const IDENTITY_TABLES: &[&str] = &[
     "utility_purchases",
     "notices",
     "notice_deliveries",
+    "push_subscriptions",
 ];
 
 /// Rows per INSERT.

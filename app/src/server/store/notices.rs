@@ -1,12 +1,14 @@
 //! The store's part of notices: the holder's inbox, its unread count, marking it read, and the
 //! holder's choices. Notices are written by the writes whose events they tell of, in the same
 //! transaction (`sql::notices`), as `server::domain::notices` decides. The `notices` table is
-//! also the outbox of e-mail: the worker (`server::mail`) dispatches each notice once, and
-//! takes, sends and finishes the deliveries (`server::domain::delivery` decides when).
+//! also the outbox of e-mail and Web Push: the worker (`server::courier`) dispatches each notice
+//! once, and takes, sends and finishes the deliveries (`server::domain::delivery` decides
+//! when). A holder's subscribed browsers are kept here too.
 
 use super::StoreError;
 use crate::notice_model::{NoticePrefs, NoticeView};
 use crate::portal_model::Problem;
+use crate::server::domain::notices::Channel;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -26,11 +28,13 @@ pub struct Undispatched {
     pub address: Option<String>,
 }
 
-/// A message to hand to the mail server (`domain::delivery`).
+/// A message to hand to the mail server or a push service (`domain::delivery`).
 #[derive(Debug, Clone)]
 pub struct NewDelivery {
     pub holder_id: i64,
     pub notice_id: Option<i64>,
+    pub channel: Channel,
+    /// An e-mail address, or a subscription's endpoint.
     pub address: String,
     pub subject: String,
     pub body: String,
@@ -43,7 +47,11 @@ pub struct NewDelivery {
 #[derive(Debug, Clone)]
 pub struct Taken {
     pub id: i64,
+    pub channel: Channel,
     pub address: String,
+    /// A push delivery's subscription keys (`p256dh`, `auth`), while the browser is still
+    /// subscribed.
+    pub keys: Option<(String, String)>,
     pub subject: String,
     pub body: String,
     pub key: String,
@@ -69,10 +77,20 @@ pub struct FailedDelivery {
     pub id: i64,
     pub holder_id: i64,
     pub student_no: String,
+    pub channel: Channel,
     pub address: String,
     pub subject: String,
     pub attempts: i64,
     pub last_error: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A browser a holder subscribed to pushed notices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushSubscription {
+    pub id: i64,
+    pub endpoint: String,
+    pub label: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -139,7 +157,7 @@ pub trait NoticeStore: Send + Sync {
     async fn dispatch_notice(
         &self,
         notice_id: i64,
-        delivery: Option<&NewDelivery>,
+        deliveries: &[NewDelivery],
     ) -> Result<(), StoreError>;
 
     /// Takes the delivery due at `now` that has waited longest and that no sender holds,
@@ -171,4 +189,28 @@ pub trait NoticeStore: Send + Sync {
 
     /// Deliveries given up, newest first.
     async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError>;
+
+    /// Subscribes a browser for the holder (`endpoint` unique: a browser another holder had
+    /// subscribed is theirs no longer, and what waited for it there is dropped), then forgets
+    /// the holder's oldest beyond `domain::push::MAX_BROWSERS`, in one transaction.
+    async fn subscribe_push(
+        &self,
+        holder_id: i64,
+        endpoint: &str,
+        keys: (&str, &str),
+        label: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The holder's subscribed browsers, newest first.
+    async fn push_subscriptions(&self, holder_id: i64)
+    -> Result<Vec<PushSubscription>, StoreError>;
+
+    /// Forgets one of the holder's browsers, and what still waits to be pushed to it. Answers
+    /// whether there was one.
+    async fn unsubscribe_push(&self, holder_id: i64, id: i64) -> Result<bool, StoreError>;
+
+    /// Forgets a browser its push service says is gone (whoever's it was), and what still
+    /// waits to be pushed to it.
+    async fn forget_push_endpoint(&self, endpoint: &str) -> Result<(), StoreError>;
 }

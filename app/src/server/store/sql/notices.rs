@@ -2,13 +2,14 @@
 
 use super::{Conn, DbRow, ThisStore, ts_of};
 use crate::model::{Localized, Money};
-use crate::notice_model::{EmailChoices, NoticePrefs, NoticeView};
+use crate::notice_model::{ChannelChoices, NoticePrefs, NoticeView};
 use crate::portal_model::Problem;
 use crate::server::domain::delivery;
-use crate::server::domain::notices::{self as rules, NewNotice};
+use crate::server::domain::notices::{self as rules, Channel, NewNotice};
+use crate::server::domain::push;
 use crate::server::store::{
-    Audit, FailedDelivery, Finish, NewDelivery, NoticeEmail, NoticeStore, StoreError, Taken, Tried,
-    Ts, Undispatched,
+    Audit, FailedDelivery, Finish, NewDelivery, NoticeEmail, NoticeStore, PushSubscription,
+    StoreError, Taken, Tried, Ts, Undispatched,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,7 +18,8 @@ use sqlx::Row;
 /// The holder's choices as stored, or the defaults (the same SQL as the SQLite writer's).
 pub(in crate::server::store) const PREFS_SQL: &str =
     "SELECT payment_above, low_balance_below, topups, bills, utilities, email_payments,
-            email_low_balance, email_topups, email_bills, email_utilities
+            email_low_balance, email_topups, email_bills, email_utilities, push_payments,
+            push_low_balance, push_topups, push_bills, push_utilities
      FROM notice_prefs WHERE holder_id = $1";
 
 /// One notice (the same SQL as the SQLite writer's).
@@ -38,6 +40,11 @@ pub(in crate::server::store) struct PrefsRow {
     pub(in crate::server::store) email_topups: bool,
     pub(in crate::server::store) email_bills: bool,
     pub(in crate::server::store) email_utilities: bool,
+    pub(in crate::server::store) push_payments: bool,
+    pub(in crate::server::store) push_low_balance: bool,
+    pub(in crate::server::store) push_topups: bool,
+    pub(in crate::server::store) push_bills: bool,
+    pub(in crate::server::store) push_utilities: bool,
 }
 
 pub(in crate::server::store) fn prefs_of(row: Option<PrefsRow>) -> NoticePrefs {
@@ -49,12 +56,19 @@ pub(in crate::server::store) fn prefs_of(row: Option<PrefsRow>) -> NoticePrefs {
             topups: r.topups,
             bills: r.bills,
             utilities: r.utilities,
-            email: EmailChoices {
+            email: ChannelChoices {
                 payments: r.email_payments,
                 low_balance: r.email_low_balance,
                 topups: r.email_topups,
                 bills: r.email_bills,
                 utilities: r.email_utilities,
+            },
+            push: ChannelChoices {
+                payments: r.push_payments,
+                low_balance: r.push_low_balance,
+                topups: r.push_topups,
+                bills: r.push_bills,
+                utilities: r.push_utilities,
             },
         },
     }
@@ -190,13 +204,35 @@ fn notice_of(row: &DbRow) -> Result<NoticeView, StoreError> {
 const NOTICE_COLUMNS: &str = "n.id, n.holder_id, n.kind, n.security, n.amount, n.balance,
     n.created_at, n.read_at, m.name_zh, m.name_en";
 
-/// Drops the holder's deliveries still waiting to go (to an address being changed or removed),
+/// Drops the holder's e-mails still waiting to go (to an address being changed or removed),
 /// inside the caller's transaction.
 async fn drop_waiting(conn: &mut Conn, holder_id: i64) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM notice_deliveries WHERE holder_id = $1 AND status = 'pending'")
-        .bind(holder_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM notice_deliveries
+         WHERE holder_id = $1 AND status = 'pending' AND channel = 'email'",
+    )
+    .bind(holder_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops what still waits to be pushed to `endpoint` (a browser forgotten, or now another
+/// holder's: `but_for` keeps that holder's), inside the caller's transaction.
+async fn drop_waiting_pushes(
+    conn: &mut Conn,
+    endpoint: &str,
+    but_for: Option<i64>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM notice_deliveries
+         WHERE address = $1 AND channel = 'push' AND status = 'pending'
+           AND ($2 IS NULL OR holder_id <> $2)",
+    )
+    .bind(endpoint)
+    .bind(but_for)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -205,8 +241,8 @@ async fn drop_waiting(conn: &mut Conn, holder_id: i64) -> Result<(), StoreError>
 async fn insert_delivery(conn: &mut Conn, d: &NewDelivery, now: Ts) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO notice_deliveries (holder_id, notice_id, address, subject, body,
-             idempotency_key, status, next_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8)
+             idempotency_key, status, next_at, created_at, channel)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(d.holder_id)
@@ -217,9 +253,14 @@ async fn insert_delivery(conn: &mut Conn, d: &NewDelivery, now: Ts) -> Result<()
     .bind(&d.key)
     .bind(Ts::new(d.next_at))
     .bind(now)
+    .bind(d.channel.as_str())
     .execute(conn)
     .await?;
     Ok(())
+}
+
+fn channel_of(text: String) -> Result<Channel, StoreError> {
+    Channel::parse(&text).ok_or_else(|| StoreError::Corrupt(format!("delivery channel {text}")))
 }
 
 #[async_trait]
@@ -276,15 +317,20 @@ impl NoticeStore for ThisStore {
         sqlx::query(
             "INSERT INTO notice_prefs (holder_id, payment_above, low_balance_below, topups, bills,
                  utilities, email_payments, email_low_balance, email_topups, email_bills,
-                 email_utilities, saved_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 email_utilities, push_payments, push_low_balance, push_topups, push_bills,
+                 push_utilities, saved_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (holder_id) DO UPDATE SET payment_above = excluded.payment_above,
                  low_balance_below = excluded.low_balance_below, topups = excluded.topups,
                  bills = excluded.bills, utilities = excluded.utilities,
                  email_payments = excluded.email_payments,
                  email_low_balance = excluded.email_low_balance,
                  email_topups = excluded.email_topups, email_bills = excluded.email_bills,
-                 email_utilities = excluded.email_utilities, saved_at = excluded.saved_at",
+                 email_utilities = excluded.email_utilities,
+                 push_payments = excluded.push_payments,
+                 push_low_balance = excluded.push_low_balance,
+                 push_topups = excluded.push_topups, push_bills = excluded.push_bills,
+                 push_utilities = excluded.push_utilities, saved_at = excluded.saved_at",
         )
         .bind(holder_id)
         .bind(prefs.payment_above.map(Money::fen))
@@ -297,6 +343,11 @@ impl NoticeStore for ThisStore {
         .bind(prefs.email.topups)
         .bind(prefs.email.bills)
         .bind(prefs.email.utilities)
+        .bind(prefs.push.payments)
+        .bind(prefs.push.low_balance)
+        .bind(prefs.push.topups)
+        .bind(prefs.push.bills)
+        .bind(prefs.push.utilities)
         .bind(Ts::new(now))
         .execute(&self.pool)
         .await?;
@@ -407,7 +458,7 @@ impl NoticeStore for ThisStore {
     async fn dispatch_notice(
         &self,
         notice_id: i64,
-        delivery: Option<&NewDelivery>,
+        deliveries: &[NewDelivery],
     ) -> Result<(), StoreError> {
         let now = Ts::new(self.clock.now());
         in_transaction!(self, |tx| {
@@ -421,7 +472,7 @@ impl NoticeStore for ThisStore {
             if marked == 0 {
                 return Ok(Finish::Rollback(()));
             }
-            if let Some(d) = delivery {
+            for d in deliveries {
                 insert_delivery(&mut tx, d, now).await?;
             }
             Ok(Finish::Commit(()))
@@ -442,18 +493,28 @@ impl NoticeStore for ThisStore {
                              AND (lease_until IS NULL OR lease_until <= $2)
                            ORDER BY next_at, id LIMIT 1)
                AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $2)
-             RETURNING id, address, subject, body, idempotency_key, attempts,
+             RETURNING id, channel, address, subject, body, idempotency_key, attempts,
                        COALESCE((SELECT n.security FROM notices n
-                                 WHERE n.id = notice_deliveries.notice_id), TRUE) AS urgent",
+                                 WHERE n.id = notice_deliveries.notice_id), TRUE) AS urgent,
+                       (SELECT s.p256dh FROM push_subscriptions s
+                        WHERE s.endpoint = notice_deliveries.address
+                          AND notice_deliveries.channel = 'push') AS p256dh,
+                       (SELECT s.auth FROM push_subscriptions s
+                        WHERE s.endpoint = notice_deliveries.address
+                          AND notice_deliveries.channel = 'push') AS auth",
         )
         .bind(Ts::new(lease_until))
         .bind(Ts::new(now))
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
+            let p256dh: Option<String> = row.try_get("p256dh")?;
+            let auth: Option<String> = row.try_get("auth")?;
             Ok(Taken {
                 id: row.try_get("id")?,
+                channel: channel_of(row.try_get("channel")?)?,
                 address: row.try_get("address")?,
+                keys: p256dh.zip(auth),
                 subject: row.try_get("subject")?,
                 body: row.try_get("body")?,
                 key: row.try_get("idempotency_key")?,
@@ -537,8 +598,8 @@ impl NoticeStore for ThisStore {
 
     async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError> {
         let rows = sqlx::query(
-            "SELECT d.id, d.holder_id, h.student_no, d.address, d.subject, d.attempts, d.last_error,
-                    d.created_at
+            "SELECT d.id, d.holder_id, h.student_no, d.channel, d.address, d.subject, d.attempts,
+                    d.last_error, d.created_at
              FROM notice_deliveries d JOIN cardholders h ON h.id = d.holder_id
              WHERE d.status = 'failed' ORDER BY d.id DESC LIMIT $1",
         )
@@ -552,6 +613,7 @@ impl NoticeStore for ThisStore {
                     id: row.try_get("id")?,
                     holder_id: row.try_get("holder_id")?,
                     student_no: row.try_get("student_no")?,
+                    channel: channel_of(row.try_get("channel")?)?,
                     address: row.try_get("address")?,
                     subject: row.try_get("subject")?,
                     attempts: row.try_get("attempts")?,
@@ -560,5 +622,102 @@ impl NoticeStore for ThisStore {
                 })
             })
             .collect()
+    }
+
+    async fn subscribe_push(
+        &self,
+        holder_id: i64,
+        endpoint: &str,
+        keys: (&str, &str),
+        label: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let at = Ts::new(now);
+        in_transaction!(self, |tx| {
+            drop_waiting_pushes(&mut tx, endpoint, Some(holder_id)).await?;
+            sqlx::query(
+                "INSERT INTO push_subscriptions (holder_id, endpoint, p256dh, auth, label, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (endpoint) DO UPDATE SET holder_id = excluded.holder_id,
+                     p256dh = excluded.p256dh, auth = excluded.auth, label = excluded.label,
+                     created_at = excluded.created_at",
+            )
+            .bind(holder_id)
+            .bind(endpoint)
+            .bind(keys.0)
+            .bind(keys.1)
+            .bind(label)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            // The oldest beyond the limit, with what still waits for them.
+            let beyond: Vec<String> = sqlx::query_scalar(
+                "SELECT endpoint FROM push_subscriptions WHERE holder_id = $1
+                   AND id NOT IN (SELECT id FROM push_subscriptions WHERE holder_id = $1
+                                  ORDER BY created_at DESC, id DESC LIMIT $2)",
+            )
+            .bind(holder_id)
+            .bind(push::MAX_BROWSERS)
+            .fetch_all(&mut *tx)
+            .await?;
+            for old in beyond {
+                drop_waiting_pushes(&mut tx, &old, None).await?;
+                sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1")
+                    .bind(&old)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(Finish::Commit(()))
+        })
+    }
+
+    async fn push_subscriptions(
+        &self,
+        holder_id: i64,
+    ) -> Result<Vec<PushSubscription>, StoreError> {
+        let rows: Vec<(i64, String, Option<String>, Ts)> = sqlx::query_as(
+            "SELECT id, endpoint, label, created_at FROM push_subscriptions
+             WHERE holder_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(holder_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, endpoint, label, created)| PushSubscription {
+                id,
+                endpoint,
+                label,
+                created_at: created.0,
+            })
+            .collect())
+    }
+
+    async fn unsubscribe_push(&self, holder_id: i64, id: i64) -> Result<bool, StoreError> {
+        in_transaction!(self, |tx| {
+            let endpoint: Option<String> = sqlx::query_scalar(
+                "DELETE FROM push_subscriptions WHERE id = $1 AND holder_id = $2 RETURNING endpoint",
+            )
+            .bind(id)
+            .bind(holder_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(endpoint) = endpoint else {
+                return Ok(Finish::Rollback(false));
+            };
+            drop_waiting_pushes(&mut tx, &endpoint, None).await?;
+            Ok(Finish::Commit(true))
+        })
+    }
+
+    async fn forget_push_endpoint(&self, endpoint: &str) -> Result<(), StoreError> {
+        in_transaction!(self, |tx| {
+            drop_waiting_pushes(&mut tx, endpoint, None).await?;
+            sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1")
+                .bind(endpoint)
+                .execute(&mut *tx)
+                .await?;
+            Ok(Finish::Commit(()))
+        })
     }
 }

@@ -171,6 +171,11 @@ fn notify_payment(
                     email_topups: r.get(7)?,
                     email_bills: r.get(8)?,
                     email_utilities: r.get(9)?,
+                    push_payments: r.get(10)?,
+                    push_low_balance: r.get(11)?,
+                    push_topups: r.get(12)?,
+                    push_bills: r.get(13)?,
+                    push_utilities: r.get(14)?,
                 })
             })
             .optional()

@@ -1,0 +1,24 @@
+-- Notices by Web Push (#18): the browsers a holder subscribed (each a push service's URL and
+-- the two keys the notice is encrypted with, RFC 8291), the choices of what is pushed, and
+-- the channel of each delivery. A push delivery's `address` is its subscription's endpoint;
+-- forgetting a subscription drops what still waits for it.
+CREATE TABLE push_subscriptions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    holder_id   INTEGER NOT NULL REFERENCES cardholders (id),
+    endpoint    TEXT    NOT NULL UNIQUE CHECK (endpoint <> ''),
+    p256dh      TEXT    NOT NULL,
+    auth        TEXT    NOT NULL,
+    -- The browser, as its User-Agent named it ("Chrome on Android"), for its holder's list.
+    label       TEXT,
+    created_at  TEXT    NOT NULL
+);
+CREATE INDEX push_subscriptions_of_holder ON push_subscriptions (holder_id, id);
+
+ALTER TABLE notice_deliveries ADD COLUMN channel TEXT NOT NULL DEFAULT 'email' CHECK (channel IN ('email', 'push'));
+
+-- By default everything a holder is told in the inbox is pushed too (`NoticePrefs::default`).
+ALTER TABLE notice_prefs ADD COLUMN push_payments    INTEGER NOT NULL DEFAULT 1 CHECK (push_payments IN (0, 1));
+ALTER TABLE notice_prefs ADD COLUMN push_low_balance INTEGER NOT NULL DEFAULT 1 CHECK (push_low_balance IN (0, 1));
+ALTER TABLE notice_prefs ADD COLUMN push_topups      INTEGER NOT NULL DEFAULT 1 CHECK (push_topups IN (0, 1));
+ALTER TABLE notice_prefs ADD COLUMN push_bills       INTEGER NOT NULL DEFAULT 1 CHECK (push_bills IN (0, 1));
+ALTER TABLE notice_prefs ADD COLUMN push_utilities   INTEGER NOT NULL DEFAULT 1 CHECK (push_utilities IN (0, 1));

@@ -1,0 +1,327 @@
+//! Notices by Web Push, end to end against a push service on the loopback interface
+//! (`helpers::push`) that checks the server's VAPID token and decrypts each push with the
+//! browser's own keys: a browser is subscribed only on a trusted push service and with a
+//! subscription's keys; a payment above the holder's amount is pushed once to each browser,
+//! with its amount and place; a push service that is down gets the notice once when it is
+//! back; a browser its service calls gone is forgotten; each event is pushed only if chosen.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+use app::model::Money;
+use helpers::device::{FRESH_QUERY_PASSWORD, device, fresh_holder};
+use helpers::push::{Browser, PushService, Pushed};
+use helpers::{TestApp, call, login, settings, test_dir};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// A server that trusts `service` (and the browsers' own push services), at daytime.
+async fn spawn(service: &PushService) -> TestApp {
+    let dir = test_dir().await;
+    let mut s = settings(&dir, 2);
+    s.public_url = Some("https://card.campus.test".into());
+    s.push_services.push(service.origin());
+    let app = TestApp::spawn_with(dir, s).await;
+    app.state.clock.set(helpers::campus_daytime());
+    app
+}
+
+async fn inbox(app: &TestApp, cookie: &str) -> Value {
+    let (status, body, _) = call(app, Some(cookie), "notices", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn subscribe(app: &TestApp, cookie: &str, b: &Browser) -> (StatusCode, String) {
+    let (status, body, _) = call(
+        app,
+        Some(cookie),
+        "subscribe_push",
+        &[
+            ("endpoint", &b.endpoint),
+            ("p256dh", &b.p256dh),
+            ("auth", &b.auth),
+        ],
+    )
+    .await;
+    (status, body)
+}
+
+fn about(got: &[Pushed], amount: &str) -> Vec<Pushed> {
+    got.iter()
+        .filter(|p| p.payload["body"].as_str().unwrap_or("").contains(amount))
+        .cloned()
+        .collect()
+}
+
+/// Waits for the pushes about `amount` to `browsers`, then a moment more: no second copy
+/// comes. Answers them, one a browser.
+async fn arrive_once(service: &PushService, amount: &str, browsers: &[&str]) -> Vec<Pushed> {
+    service
+        .wait_for("the payment's pushes", |got| {
+            about(got, amount).len() >= browsers.len()
+        })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let got = about(&service.received(), amount);
+    let mut to: Vec<&str> = got.iter().map(|p| p.browser.as_str()).collect();
+    to.sort();
+    assert_eq!(to, browsers, "{got:?}");
+    got
+}
+
+#[tokio::test]
+async fn a_payment_above_the_holders_amount_is_pushed_once_to_each_browser() {
+    let service = PushService::start().await;
+    let app = spawn(&service).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let h = fresh_holder(&app, 21, Money::yuan(100)).await;
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    let page = inbox(&app, &cookie).await;
+    let key = page["push"]["key"].as_str().unwrap().to_string();
+    assert_eq!(page["push"]["browsers"], serde_json::json!([]));
+
+    // Not without a login; not to a URL that is no trusted push service; not with keys that
+    // are no subscription's.
+    let phone = service.browser("phone");
+    let (status, _, _) = call(
+        &app,
+        None,
+        "subscribe_push",
+        &[
+            ("endpoint", &phone.endpoint),
+            ("p256dh", &phone.p256dh),
+            ("auth", &phone.auth),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for endpoint in [
+        "http://127.0.0.1:5432/push/phone",
+        "http://169.254.169.254/latest/meta-data",
+        "https://card.campus.test/api/logout",
+    ] {
+        let bad = Browser {
+            endpoint: endpoint.into(),
+            p256dh: phone.p256dh.clone(),
+            auth: phone.auth.clone(),
+        };
+        let (status, body) = subscribe(&app, &cookie, &bad).await;
+        assert!(status.is_client_error(), "{endpoint}: {status} {body}");
+        assert!(body.contains("push_subscription"), "{body}");
+    }
+    // A point not on the curve: its first byte says uncompressed, the rest is not a point.
+    let off_curve = Browser {
+        endpoint: phone.endpoint.clone(),
+        p256dh: {
+            use base64::Engine;
+            let mut k = [7u8; 65];
+            k[0] = 4;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k)
+        },
+        auth: phone.auth.clone(),
+    };
+    let (status, body) = subscribe(&app, &cookie, &off_curve).await;
+    assert!(body.contains("push_subscription"), "{status} {body}");
+    assert!(
+        inbox(&app, &cookie).await["push"]["browsers"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let laptop = service.browser("laptop");
+    for b in [&phone, &laptop] {
+        let (status, body) = subscribe(&app, &cookie, b).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let browsers = inbox(&app, &cookie).await["push"]["browsers"].clone();
+    assert_eq!(browsers.as_array().unwrap().len(), 2, "{browsers}");
+
+    let (status, body, _) = call(
+        &app,
+        Some(&cookie),
+        "save_notice_prefs",
+        &[
+            ("payments", "above"),
+            ("payment_above", "10"),
+            ("push_payments", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // ¥9.90 is not above ¥10: no push. ¥18.50, sent twice by the till: one to each browser.
+    for (id, fen) in [("push-1", 990), ("push-2", 1850), ("push-2", 1850)] {
+        pos.card_sale(&app, id, fen, &h.serial).await;
+    }
+    let pushed = arrive_once(&service, "¥18.50", &["laptop", "phone"]).await;
+    let origin = service.origin();
+    for p in &pushed {
+        let text = p.payload["body"].as_str().unwrap();
+        assert!(text.contains("东区第一食堂"), "{text}");
+        assert!(text.contains("¥71.60"), "the balance after: {text}");
+        assert!(text.contains("Paid ¥18.50 at "), "English too: {text}");
+        assert_eq!(p.payload["title"], "校园卡提醒 · Campus card notice");
+        assert_eq!(p.payload["url"], "/portal/notices");
+        assert!(
+            p.payload["tag"].as_str().unwrap().starts_with("push-"),
+            "{p:?}"
+        );
+        // Signed by the server's key, for this push service, good for 12 hours by the
+        // server's clock, with the campus's contact.
+        assert_eq!(p.vapid_key, key);
+        assert_eq!(p.claims["aud"], origin.as_str());
+        assert_eq!(p.claims["sub"], "https://card.campus.test");
+        let exp = p.claims["exp"].as_i64().unwrap();
+        let left = exp - app.state.now().timestamp();
+        assert!((12 * 3600 - 60..=12 * 3600).contains(&left), "{left}");
+        assert_eq!(p.ttl.as_deref(), Some("86400"));
+        assert_eq!(p.urgency.as_deref(), Some("normal"));
+    }
+    assert_ne!(pushed[0].payload["tag"], pushed[1].payload["tag"]);
+    assert!(about(&service.received(), "¥9.90").is_empty());
+
+    // Payments no longer pushed: a payment stays in the inbox only.
+    let (status, body, _) = call(
+        &app,
+        Some(&cookie),
+        "save_notice_prefs",
+        &[("payments", "every")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    pos.card_sale(&app, "push-3", 2000, &h.serial).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(about(&service.received(), "¥20.00").is_empty());
+    let newest = inbox(&app, &cookie).await["notices"][0].clone();
+    assert_eq!(newest["kind"], "payment", "{newest}");
+
+    // A security notice is pushed whatever was chosen, at once and marked urgent.
+    let (status, body, _) = call(
+        &app,
+        Some(&cookie),
+        "card_loss",
+        &[("password", FRESH_QUERY_PASSWORD), ("lost", "true")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let got = service
+        .wait_for("the loss report's pushes", |got| {
+            got.iter()
+                .filter(|p| p.payload["title"] == "校园卡安全提醒 · Campus card security notice")
+                .count()
+                == 2
+        })
+        .await;
+    assert!(
+        got.iter()
+            .filter(|p| p.payload["title"] != "校园卡提醒 · Campus card notice")
+            .all(|p| p.urgency.as_deref() == Some("high")),
+        "{got:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_push_service_down_for_a_while_gets_the_notice_once_it_is_back() {
+    let service = PushService::start().await;
+    let app = spawn(&service).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let h = fresh_holder(&app, 22, Money::yuan(100)).await;
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    let phone = service.browser("phone");
+    assert_eq!(subscribe(&app, &cookie, &phone).await.0, StatusCode::OK);
+    // The student's first top-up was pushed; then the service is down twice (busy, then
+    // unavailable), then up.
+    arrive_once(&service, "¥100.00", &["phone"]).await;
+    service.answer("phone", &[429, 503]);
+    pos.card_sale(&app, "down-1", 1234, &h.serial).await;
+    for _ in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        assert!(about(&service.received(), "¥12.34").is_empty());
+        app.state.clock.advance(chrono::Duration::seconds(61));
+    }
+    arrive_once(&service, "¥12.34", &["phone"]).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_browser_its_push_service_calls_gone_is_forgotten() {
+    use helpers::staff::staff_login;
+    let service = PushService::start().await;
+    let app = spawn(&service).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
+    let h = fresh_holder(&app, 23, Money::yuan(100)).await;
+    let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
+    let (phone, laptop) = (service.browser("phone"), service.browser("laptop"));
+    for b in [&phone, &laptop] {
+        assert_eq!(subscribe(&app, &cookie, b).await.0, StatusCode::OK);
+    }
+    // The phone unsubscribed in its browser: its push service says 410 Gone.
+    service.answer("phone", &[410]);
+    pos.card_sale(&app, "gone-1", 1111, &h.serial).await;
+    arrive_once(&service, "¥11.11", &["laptop"]).await;
+    let browsers = inbox(&app, &cookie).await["push"]["browsers"].clone();
+    let left: Vec<&str> = browsers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["endpoint"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, [laptop.endpoint.as_str()], "{browsers}");
+    // The operators see it given up, named by its push service's host alone.
+    let staff = staff_login(&app, "auditor").await;
+    let (status, body, _) = call(&app, Some(&staff), "staff/failed_notices", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let failed: Value = serde_json::from_str(&body).unwrap();
+    let failed = failed.as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        failed[0]["address"],
+        format!("Web Push · {}", service.addr).as_str()
+    );
+    assert!(
+        !failed[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("/push/phone"),
+        "{failed:?}"
+    );
+
+    // Another student signs in on the laptop and turns push on: it is theirs now, and the first
+    // student's notices go there no more.
+    let other = fresh_holder(&app, 24, Money::yuan(100)).await;
+    let other_cookie = login(&app, &other.login, FRESH_QUERY_PASSWORD).await;
+    assert_eq!(
+        subscribe(&app, &other_cookie, &laptop).await.0,
+        StatusCode::OK
+    );
+    assert!(
+        inbox(&app, &cookie).await["push"]["browsers"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let theirs = inbox(&app, &other_cookie).await["push"]["browsers"][0].clone();
+    // The first student cannot stop it for them.
+    let id = theirs["id"].as_i64().unwrap().to_string();
+    let (status, body, _) = call(&app, Some(&cookie), "unsubscribe_push", &[("id", &id)]).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "false"));
+    pos.card_sale(&app, "moved-1", 2222, &h.serial).await;
+    pos.card_sale(&app, "moved-2", 3333, &other.serial).await;
+    arrive_once(&service, "¥33.33", &["laptop"]).await;
+    assert!(about(&service.received(), "¥22.22").is_empty());
+    // The second student stops it: nothing more is pushed there.
+    let (status, body, _) = call(
+        &app,
+        Some(&other_cookie),
+        "unsubscribe_push",
+        &[("id", &id)],
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "true"));
+    pos.card_sale(&app, "moved-3", 4444, &other.serial).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(about(&service.received(), "¥44.44").is_empty());
+    app.stop().await;
+}
