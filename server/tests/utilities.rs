@@ -144,6 +144,15 @@ fn dorm_key(app: &TestApp) -> Vec<u8> {
     )
 }
 
+/// A server with no biller configured: nothing asks a biller in the background, and a
+/// purchase waits until the test gives its outcome.
+async fn without_billers() -> TestApp {
+    let dir = helpers::test_dir().await;
+    let mut settings = helpers::settings(&dir, 3);
+    settings.billers = server::config::Billers::None;
+    TestApp::spawn_with(dir, settings).await
+}
+
 #[tokio::test]
 async fn a_student_binds_a_room_buys_electricity_and_sees_the_meter_go_up() {
     let app = TestApp::spawn(3).await;
@@ -787,10 +796,7 @@ async fn a_purchase_without_an_outcome_is_asked_about_less_often_and_reported_on
     use chrono::Duration;
     // No biller runs here (nothing asks in the background); the purchase's biller has been
     // taken out of the configuration since, so it never answers.
-    let dir = helpers::test_dir().await;
-    let mut settings = helpers::settings(&dir, 3);
-    settings.billers = server::config::Billers::None;
-    let app = TestApp::spawn_with(dir, settings).await;
+    let app = without_billers().await;
     let s = fresh_holder(&app, 32, Money::yuan(100)).await;
     charged_unasked(&app, s.id, "retired-biller", "E20261207SILENT1", "7-402").await;
     let charged = Money::from_fen(10_000 - 620);
@@ -1123,10 +1129,7 @@ async fn a_purchase_refunded_after_midnight_at_the_months_end_is_no_spending_in_
     use app::server::domain::utilities::Outcome;
     use chrono::Datelike;
     // No biller runs here: the purchase waits until the outcome given below.
-    let dir = helpers::test_dir().await;
-    let mut settings = helpers::settings(&dir, 3);
-    settings.billers = server::config::Billers::None;
-    let app = TestApp::spawn_with(dir, settings).await;
+    let app = without_billers().await;
     let s = fresh_holder(&app, 34, Money::yuan(100)).await;
     // Charged at 23:50 on the last day of a campus month (UTC+8)...
     let now = app.state.now();
