@@ -124,14 +124,23 @@ self.addEventListener("push", (event) => {
   );
 });
 
-// A notification opens the inbox: in a window of the portal already open, or a new one.
+// A notification opens the inbox: a window already on it, else a window of the student's
+// portal taken there (never a till's or a staff page), else a new window.
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   const target = new URL(NOTICES, self.location.origin).href;
+  const path = (w) => new URL(w.url).pathname;
   event.waitUntil(
     self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
-      const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
-      if (open) return open.navigate(target).then((w) => (w || open).focus());
+      const inbox = windows.find((w) => path(w) === NOTICES);
+      if (inbox) return inbox.focus();
+      const portal = windows.find((w) => path(w).startsWith("/portal"));
+      if (portal) {
+        return portal
+          .focus()
+          .then((w) => w.navigate(target))
+          .catch(() => self.clients.openWindow(target));
+      }
       return self.clients.openWindow(target);
     }),
   );
@@ -142,10 +151,14 @@ self.addEventListener("notificationclick", (event) => {
 // student turns push on again.
 self.addEventListener("pushsubscriptionchange", (event) => {
   const options = event.oldSubscription && event.oldSubscription.options;
-  if (!options) return;
+  const renewed = event.newSubscription
+    ? Promise.resolve(event.newSubscription)
+    : options
+      ? self.registration.pushManager.subscribe(options)
+      : null;
+  if (!renewed) return;
   event.waitUntil(
-    self.registration.pushManager
-      .subscribe(options)
+    renewed
       .then((subscription) => {
         const json = subscription.toJSON();
         const body = new URLSearchParams({

@@ -442,11 +442,13 @@ text_enum!(
         AccountFrozen => "account_frozen",
         AccountUnfrozen => "account_unfrozen",
         BillIssued => "bill_issued",
-        PurchaseRefunded => "purchase_refunded"
+        PurchaseRefunded => "purchase_refunded",
+        NewBrowser => "new_browser"
     }
 );
 impl NoticeKind {
-    /// Security notices: about the card, the passwords, a phone or the account being stopped.
+    /// Security notices: about the card, the passwords, a phone, a login from a new browser or
+    /// the account being stopped.
     /// They cannot be switched off (and, once notices go out by e-mail and push, they ignore
     /// quiet hours).
     pub fn security(self) -> bool {
@@ -460,6 +462,7 @@ impl NoticeKind {
                 | NoticeKind::PhoneBound
                 | NoticeKind::AccountFrozen
                 | NoticeKind::AccountUnfrozen
+                | NoticeKind::NewBrowser
         )
     }
 }

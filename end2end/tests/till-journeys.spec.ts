@@ -130,7 +130,14 @@ test("push: the student turns it on for this browser, chooses what is pushed, an
     };
     const subscribed = () => sessionStorage.getItem("fake-push") === "1";
     if ("PushManager" in window) {
-      PushManager.prototype.subscribe = async function () {
+      // As Chrome does, only a visible subscription with the server's key (base64url, an
+      // uncompressed P-256 point) is made.
+      PushManager.prototype.subscribe = async function (options?: PushSubscriptionOptionsInit) {
+        const key = options?.applicationServerKey;
+        const bytes = typeof key === "string" ? atob(key.replace(/-/g, "+").replace(/_/g, "/")) : "";
+        if (options?.userVisibleOnly !== true || bytes.length !== 65 || bytes.charCodeAt(0) !== 4) {
+          throw new DOMException("not the subscription the page should ask for", "InvalidAccessError");
+        }
         sessionStorage.setItem("fake-push", "1");
         return fake as unknown as PushSubscription;
       };
@@ -146,16 +153,27 @@ test("push: the student turns it on for this browser, chooses what is pushed, an
   await student.hydrated();
   const panel = student.testId("pushPanel");
   await expect(panel.getByRole("heading", { name: "推送通知" })).toBeVisible();
-  await expect(student.testId("pushBrowsers")).toHaveCount(0);
+  // A browser an earlier attempt of this test left subscribed is stopped first.
+  const listed = student.testId("pushBrowsers").locator("li");
+  while ((await listed.count()) > 0) {
+    const before = await listed.count();
+    await listed.first().getByRole("button", { name: /停止推送/ }).click();
+    await expect(listed).toHaveCount(before - 1);
+  }
+  // The service worker is installed (it holds the push manager).
+  await expect
+    .poll(() => page.evaluate(async () => !!(await navigator.serviceWorker.ready)), { timeout: 20_000 })
+    .toBe(true);
   await student.testId("pushOn").click();
   await expect(student.testId("pushDone")).toHaveText("已在此浏览器开启推送。");
-  const listed = student.testId("pushBrowsers").locator("li");
   await expect(listed).toHaveCount(1);
-  await expect(listed.first().getByTestId("push-this")).toContainText("此浏览器会收到您的提醒");
+  await expect(listed.first().getByTestId("push-this")).toContainText("此浏览器会收到你的提醒");
+  // Listed here already: nothing more to turn on.
+  await expect(student.testId("pushOn")).toHaveCount(0);
 
-  // What is pushed is chosen apart from e-mail: payments not pushed, kept after a reload.
+  // What is pushed is chosen event by event: payments not pushed, kept after a reload.
   const form = student.testId("prefsForm");
-  const pushPayments = student.testId("prefsPush").getByLabel("推送消费");
+  const pushPayments = student.testId("prefsPush").getByLabel("推送消费提醒");
   await pushPayments.uncheck();
   await form.getByRole("button", { name: "保存" }).click();
   await expect(student.testId("prefsSaved")).toBeVisible();
@@ -163,14 +181,17 @@ test("push: the student turns it on for this browser, chooses what is pushed, an
   await student.hydrated();
   await expect(pushPayments).not.toBeChecked();
   await expect(student.testId("prefsPush").getByLabel("推送余额不足")).toBeChecked();
+  await expect(student.testId("prefsPush").getByLabel("推送充值到账与自动充值失败")).toBeVisible();
   await expect(listed.first().getByTestId("push-this")).toBeVisible();
   await pushPayments.check();
   await form.getByRole("button", { name: "保存" }).click();
   await expect(student.testId("prefsSaved")).toBeVisible();
 
-  // Stopped: the browser is no longer listed.
-  await listed.first().getByRole("button", { name: "停止" }).click();
+  // Stopped: the browser is no longer listed, and push can be turned on again.
+  await listed.first().getByRole("button", { name: /停止推送/ }).click();
   await expect(student.testId("pushBrowsers")).toHaveCount(0);
+  await expect(student.testId("pushDone")).toHaveCount(0);
+  await expect(student.testId("pushOn")).toBeVisible();
   await page.reload();
   await student.hydrated();
   await expect(student.testId("pushBrowsers")).toHaveCount(0);

@@ -172,7 +172,8 @@ pub struct Settings {
     /// The push services notices are posted to (`YIKATONG_PUSH_SERVICES`, a list): host names,
     /// reached over HTTPS (the host or a subdomain), or whole origins such as
     /// `http://127.0.0.1:8025`. The default names the push services of Chrome, Edge, Firefox,
-    /// Safari and Windows; the server never posts anywhere else, whatever a browser says.
+    /// Safari and Windows; the server never posts anywhere else, whatever a browser says. An
+    /// empty list turns push off.
     #[serde(default = "default_push_services")]
     pub push_services: Vec<String>,
 }

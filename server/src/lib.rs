@@ -249,7 +249,7 @@ pub async fn build_state_with_clock(
         state.mailer = Some(std::sync::Arc::new(mailer));
     }
     match settings.push_contact() {
-        Some(contact) => {
+        Some(contact) if !settings.push_services.is_empty() => {
             use secrecy::ExposeSecret;
             let pusher = app::server::push::Pusher::new(
                 state.secrets.id_hash_key.expose_secret().as_bytes(),
@@ -258,6 +258,9 @@ pub async fn build_state_with_clock(
             )
             .map_err(StartupError::Usage)?;
             state.pusher = Some(std::sync::Arc::new(pusher));
+        }
+        Some(_) => {
+            tracing::info!("notices are not pushed to browsers: YIKATONG_PUSH_SERVICES is empty")
         }
         None => tracing::warn!(
             "notices are not pushed to browsers: set YIKATONG_PUSH_CONTACT (mailto: or https:) or YIKATONG_PUBLIC_URL"

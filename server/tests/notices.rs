@@ -7,7 +7,7 @@ mod helpers;
 
 use app::model::Money;
 use helpers::device::{FRESH_QUERY_PASSWORD, device, fresh_holder};
-use helpers::{TestApp, call, login};
+use helpers::{TestApp, call, login, login_from};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -294,6 +294,7 @@ async fn notices_are_kept_a_year_and_a_day_and_one_still_being_emailed_until_it_
             notice_id: Some(notice),
             channel: app::server::domain::notices::Channel::Email,
             address: "holder@campus.test".into(),
+            subscription_id: None,
             subject: "notice".into(),
             body: "notice".into(),
             key: key.into(),
@@ -379,5 +380,56 @@ async fn notices_are_kept_a_year_and_a_day_and_one_still_being_emailed_until_it_
     let kept = inbox(&app, &cookie).await;
     assert_eq!(kinds(&kept), vec!["payment"], "{kept}");
     assert_eq!(kept["notices"][0]["amount"], 700);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_login_from_a_browser_new_to_the_holder_is_a_security_notice() {
+    let app = TestApp::spawn(3).await;
+    let h = fresh_holder(&app, 6, Money::yuan(100)).await;
+    let new_browser = |page: &Value| {
+        kinds(page)
+            .iter()
+            .filter(|k| k.as_str() == "new_browser")
+            .count()
+    };
+    // The first login ever, from the phone: no news.
+    let (session, phone) = login_from(&app, &h.login, FRESH_QUERY_PASSWORD, None).await;
+    assert_eq!(new_browser(&inbox(&app, &session).await), 0);
+    // The phone again (its cookie kept): no news either.
+    let (session, again) = login_from(&app, &h.login, FRESH_QUERY_PASSWORD, Some(&phone)).await;
+    assert_eq!(again, phone, "the browser keeps its value");
+    assert_eq!(new_browser(&inbox(&app, &session).await), 0);
+    // A library computer, never used by this student: one security notice, which cannot be
+    // switched off (every choice off first).
+    let (status, body) = save(&app, &session, &[("payments", "none")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (session, library) = login_from(&app, &h.login, FRESH_QUERY_PASSWORD, None).await;
+    assert_ne!(library, phone);
+    let page = inbox(&app, &session).await;
+    assert_eq!(new_browser(&page), 1, "{page}");
+    assert_eq!(page["notices"][0]["kind"], "new_browser", "{page}");
+    // A cookie the server did not make is a new browser too, and is replaced.
+    let (session, made) = login_from(
+        &app,
+        &h.login,
+        FRESH_QUERY_PASSWORD,
+        Some("ykt_browser=chosen-by-hand"),
+    )
+    .await;
+    assert_ne!(made, "ykt_browser=chosen-by-hand");
+    assert_eq!(new_browser(&inbox(&app, &session).await), 2);
+    // Back on the phone and the library computer: known now.
+    for b in [&phone, &library] {
+        let (session, _) = login_from(&app, &h.login, FRESH_QUERY_PASSWORD, Some(b)).await;
+        assert_eq!(new_browser(&inbox(&app, &session).await), 2);
+    }
+    // Another student on the library computer: their first login, no news for them, and the
+    // computer stays known for the first student.
+    let other = fresh_holder(&app, 7, Money::yuan(100)).await;
+    let (session, _) = login_from(&app, &other.login, FRESH_QUERY_PASSWORD, Some(&library)).await;
+    assert_eq!(new_browser(&inbox(&app, &session).await), 0);
+    let (session, _) = login_from(&app, &h.login, FRESH_QUERY_PASSWORD, Some(&library)).await;
+    assert_eq!(new_browser(&inbox(&app, &session).await), 2);
     app.stop().await;
 }

@@ -136,14 +136,8 @@ pub async fn subscribe_push(
     auth: String,
 ) -> Result<(), AppError> {
     crate::api::as_holder(false, |state, client, s| async move {
-        crate::server::push::subscribe(
-            &state,
-            s.holder_id,
-            &endpoint,
-            (&p256dh, &auth),
-            &client.user_agent,
-        )
-        .await
+        crate::server::push::subscribe(&state, s.holder_id, &endpoint, (&p256dh, &auth), &client)
+            .await
     })
     .await
 }

@@ -38,6 +38,11 @@ pub async fn login(
                 Err(e) => return Err(e),
             };
         crate::api::set_cookie(&session_cookie(Some(&token), state.secure_cookies))?;
+        let browser = auth::note_browser(&state, holder_id, &client, now).await?;
+        crate::api::set_cookie(&crate::server::browser_cookie(
+            &browser,
+            state.secure_cookies,
+        ))?;
         if remember.is_some_and(|r| !r.is_empty()) && !must_change {
             let (phone_token, days) =
                 crate::server::phone::bind(&state, holder_id, &client, now).await?;
@@ -76,10 +81,20 @@ pub async fn logout() -> Result<(), AppError> {
     crate::api::served(|state, client| async move {
         use crate::server::session_cookie;
         if let Some(token) = client.token.as_deref() {
-            state
-                .db
-                .end_session(&auth::token_hash(token), state.now())
-                .await?;
+            let hash = auth::token_hash(token);
+            // Logged out in this browser: its push subscriptions go too (a shared computer
+            // shows the next student nothing of this one's).
+            if let (Some(session), Some(browser)) = (
+                state.db.session(&hash).await?,
+                client.browser_token.as_deref(),
+            ) && session.subject == crate::server::store::SubjectKind::Holder
+            {
+                state
+                    .db
+                    .forget_browser_pushes(session.subject_id, &auth::token_hash(browser))
+                    .await?;
+            }
+            state.db.end_session(&hash, state.now()).await?;
         }
         crate::api::set_cookie(&session_cookie(None, state.secure_cookies))?;
         leptos_axum::redirect("/login");

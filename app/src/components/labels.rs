@@ -478,6 +478,7 @@ pub fn notice_text_in(locale: Locale, n: &crate::notice_model::NoticeView) -> St
         NoticeKind::CardReplaced => td_string!(locale, notices.card_replaced).to_string(),
         NoticeKind::PasswordChanged => td_string!(locale, notices.password_changed).to_string(),
         NoticeKind::PhoneBound => td_string!(locale, notices.phone_bound).to_string(),
+        NoticeKind::NewBrowser => td_string!(locale, notices.new_browser).to_string(),
         NoticeKind::AccountFrozen => td_string!(locale, notices.account_frozen).to_string(),
         NoticeKind::AccountUnfrozen => td_string!(locale, notices.account_unfrozen).to_string(),
         NoticeKind::BillIssued => td_string!(locale, notices.bill_issued).to_string(),

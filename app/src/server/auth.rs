@@ -45,6 +45,8 @@ pub struct Client {
     pub staff_token: Option<String>,
     /// The remembered-phone cookie's token (`phone`).
     pub phone_token: Option<String>,
+    /// The browser cookie's value: who logged in from this browser before (`note_browser`).
+    pub browser_token: Option<String>,
 }
 
 /// A logged-in cardholder.
@@ -214,6 +216,28 @@ pub async fn login(
     db.throttle_release(&address_key).await?;
     let token = open_session(state, SubjectKind::Holder, holder.holder_id, client, now).await?;
     Ok((token, holder.must_change_password, holder.holder_id))
+}
+
+/// Records the browser of a holder's login, and tells the holder of it when it is new to them
+/// (`domain::sessions::new_browser`). Answers the browser cookie's value to set (the one the
+/// browser had, or a new one: the cookie is renewed at every login).
+pub async fn note_browser(
+    state: &AppState,
+    holder_id: i64,
+    client: &Client,
+    now: DateTime<Utc>,
+) -> Result<String, AppError> {
+    // A value as this server makes them (`new_token`: 64 hex digits), or a new one.
+    let token = client
+        .browser_token
+        .clone()
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(new_token);
+    state
+        .db
+        .note_login_browser(holder_id, &token_hash(&token), now)
+        .await?;
+    Ok(token)
 }
 
 /// Opens a session for a holder or a staff member who just logged in, and returns its token.

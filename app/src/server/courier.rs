@@ -21,6 +21,8 @@
 use super::AppState;
 use super::domain::delivery::{self, Retry};
 use super::domain::notices::{Channel, by_channel};
+use super::outbox::Refused;
+use super::push::Pusher;
 use crate::server::store::{NewDelivery, StoreError, Taken, Tried};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -29,14 +31,6 @@ use std::time::Duration;
 const TICK: Duration = Duration::from_millis(500);
 /// How many notices or deliveries one tick handles at most.
 const BATCH: usize = 50;
-
-/// Why a send did not happen. `permanent`: refused for good (a mail server's 5xx, a push
-/// service's 4xx), or the message could not be made; `gone`: the browser unsubscribed.
-pub(crate) struct Refused {
-    pub(crate) error: String,
-    pub(crate) permanent: bool,
-    pub(crate) gone: bool,
-}
 
 /// The worker, while the server serves.
 #[derive(Default)]
@@ -79,22 +73,31 @@ impl Courier {
 }
 
 async fn work(state: &AppState) -> Result<(), StoreError> {
+    // Notices too old to send (written while no worker ran: the campus had neither channel)
+    // are dispatched at once, all of them, rather than read 50 at a time before the new ones.
+    state
+        .db
+        .skip_stale_notices(state.now() - delivery::DISPATCH_WITHIN)
+        .await?;
     for notice in state.db.undispatched_notices(BATCH as i64).await? {
         // What the holder chose now, not when the notice was made.
         let prefs = state.db.notice_prefs(notice.holder_id).await?;
         let now = state.now();
+        let made = chrono::DateTime::parse_from_rfc3339(&notice.notice.at)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or(now);
+        let next_at = delivery::send_at(notice.security, now);
         let mut deliveries: Vec<NewDelivery> = Vec::new();
-        if let Some(mailer) = &state.mailer
-            && notice.address.is_some()
-            && by_channel(notice.notice.kind, &prefs, Channel::Email)
-        {
-            deliveries.extend(mailer.delivery_of(&notice, now));
-        }
-        if let Some(pusher) = &state.pusher
-            && by_channel(notice.notice.kind, &prefs, Channel::Push)
-        {
-            for browser in state.db.push_subscriptions(notice.holder_id).await? {
-                deliveries.extend(pusher.delivery_of(&notice, &browser, now));
+        if delivery::still_worth_sending(made, now) {
+            if let Some(mailer) = &state.mailer
+                && by_channel(notice.notice.kind, &prefs, Channel::Email)
+            {
+                deliveries.extend(mailer.delivery_of(&notice, next_at));
+            }
+            if state.pusher.is_some() && by_channel(notice.notice.kind, &prefs, Channel::Push) {
+                for browser in state.db.push_subscriptions(notice.holder_id).await? {
+                    deliveries.push(Pusher::delivery_of(&notice, &browser, next_at));
+                }
             }
         }
         state
@@ -139,7 +142,10 @@ async fn work(state: &AppState) -> Result<(), StoreError> {
             }
         }
         // Given up above (for the operators' list); what else waits for the browser goes.
-        if gone && let Err(e) = state.db.forget_push_endpoint(&t.address).await {
+        if gone
+            && let Some(id) = t.subscription_id
+            && let Err(e) = state.db.forget_push_subscription(t.holder_id, id).await
+        {
             tracing::error!(delivery = t.id, error = %e, "a gone browser was not forgotten");
         }
     }

@@ -2,11 +2,9 @@
 //! link, and the send of one delivery. The worker that dispatches and takes the deliveries is
 //! `server::courier`'s, with the rules of `domain::delivery`.
 
-use super::courier::Refused;
 use super::domain::delivery;
 use super::domain::notices::Channel;
-use crate::components::labels::notice_text_in;
-use crate::i18n::Locale;
+use super::outbox::{Refused, notice_texts};
 use crate::server::store::{NewDelivery, Taken, Undispatched};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -18,21 +16,6 @@ pub struct Mailer {
     from: Mailbox,
     /// The portal's address as students reach it (`https://card.example.edu.cn`), for links.
     pub public_url: String,
-}
-
-/// A notice's subject (a security notice's says so), and its text in Chinese and English: an
-/// e-mail's and a push's.
-pub(crate) fn notice_texts(n: &Undispatched) -> (&'static str, String, String) {
-    let subject = if n.security {
-        "校园卡安全提醒 · Campus card security notice"
-    } else {
-        "校园卡提醒 · Campus card notice"
-    };
-    (
-        subject,
-        notice_text_in(Locale::zh, &n.notice),
-        notice_text_in(Locale::en, &n.notice),
-    )
 }
 
 impl Mailer {
@@ -53,17 +36,13 @@ impl Mailer {
         })
     }
 
-    /// The e-mail of a notice, if its holder has a confirmed address.
+    /// The e-mail of a notice, if its holder has a confirmed address, to go out at `next_at`.
     pub(crate) fn delivery_of(
         &self,
         n: &Undispatched,
-        now: chrono::DateTime<chrono::Utc>,
+        next_at: chrono::DateTime<chrono::Utc>,
     ) -> Option<NewDelivery> {
         let address = n.address.clone()?;
-        let made = chrono::DateTime::parse_from_rfc3339(&n.notice.at).ok()?;
-        if !delivery::still_worth_sending(made.with_timezone(&chrono::Utc), now) {
-            return None;
-        }
         let (subject, zh, en) = notice_texts(n);
         let body = format!(
             "{zh}\n\n{en}\n\n--\n在“消息”页可以更改提醒设置。Change what you are told on the Notices page:\n{}/portal/notices\n",
@@ -74,10 +53,11 @@ impl Mailer {
             notice_id: Some(n.notice.id),
             channel: Channel::Email,
             address,
+            subscription_id: None,
             subject: subject.to_string(),
             body,
             key: delivery::notice_key(n.notice.id),
-            next_at: delivery::send_at(n.security, now),
+            next_at,
         })
     }
 
@@ -96,6 +76,7 @@ impl Mailer {
             notice_id: None,
             channel: Channel::Email,
             address: address.to_string(),
+            subscription_id: None,
             subject: "确认您的邮箱 · Confirm your e-mail address".into(),
             body: format!(
                 "请打开以下链接，确认用此邮箱接收校园卡提醒（48 小时内有效）：\n{link}\n\n\

@@ -22,6 +22,7 @@ pub mod ledger;
 mod ledger_props;
 pub mod mail;
 pub mod notices;
+pub mod outbox;
 pub mod password;
 pub mod paycode;
 pub mod phone;
@@ -196,6 +197,7 @@ pub fn client_from_parts(
     let terminal_token = cookie([terminal::COOKIE, terminal::SECURE_COOKIE]);
     let staff_token = cookie([staff::COOKIE, staff::SECURE_COOKIE]);
     let phone_token = cookie([phone::COOKIE, phone::SECURE_COOKIE]);
+    let browser_token = cookie([BROWSER_COOKIE, SECURE_BROWSER_COOKIE]);
     auth::Client {
         ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
         user_agent: headers
@@ -207,6 +209,7 @@ pub fn client_from_parts(
         terminal_token,
         staff_token,
         phone_token,
+        browser_token,
     }
 }
 
@@ -227,6 +230,25 @@ pub fn find_cookie(
 
 pub const SESSION_COOKIE: &str = "ykt_session";
 pub const SECURE_SESSION_COOKIE: &str = "__Host-ykt_session";
+
+/// The cookie that knows a browser across logins (`auth::note_browser`): a random value, kept
+/// `domain::sessions::BROWSER_COOKIE_DAYS`, not cleared at logout.
+pub const BROWSER_COOKIE: &str = "ykt_browser";
+pub const SECURE_BROWSER_COOKIE: &str = "__Host-ykt_browser";
+
+pub fn browser_cookie(token: &str, secure: bool) -> String {
+    let name = if secure {
+        SECURE_BROWSER_COOKIE
+    } else {
+        BROWSER_COOKIE
+    };
+    lasting_cookie_header(
+        name,
+        Some(token),
+        secure,
+        Some(domain::sessions::BROWSER_COOKIE_DAYS * 86_400),
+    )
+}
 
 /// The `Set-Cookie` value for a session token (`None` clears the cookie).
 pub fn session_cookie(token: Option<&str>, secure: bool) -> String {

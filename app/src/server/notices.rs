@@ -139,12 +139,7 @@ pub async fn failed(state: &AppState) -> Result<Vec<FailedNoticeView>, AppError>
             // named by its push service's host alone.
             let shown = match f.channel {
                 Channel::Email => delivery::masked_address(&f.address),
-                Channel::Push => format!(
-                    "Web Push · {}",
-                    push_rules::audience(&f.address)
-                        .and_then(|o| o.split("://").nth(1))
-                        .unwrap_or("?")
-                ),
+                Channel::Push => format!("Web Push · {}", push_rules::service_of(&f.address)),
             };
             FailedNoticeView {
                 id: f.id,

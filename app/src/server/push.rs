@@ -7,13 +7,13 @@
 //! services are posted to, what a subscription's keys must be, what an answer means.
 
 use super::AppState;
-use super::courier::Refused;
 use super::domain::delivery;
 use super::domain::push::{self as rules, Answer};
+use super::outbox::{Refused, notice_texts};
 use crate::error::AppError;
 use crate::notice_model::{PushBrowser, PushView};
 use crate::portal_model::Problem;
-use crate::server::store::{NewDelivery, PushSubscription, Taken, Undispatched};
+use crate::server::store::{NewDelivery, NewSubscription, PushSubscription, Taken, Undispatched};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -39,6 +39,7 @@ impl Pusher {
     /// The VAPID key is derived from the server's secret (as the sandbox provider's key is):
     /// it stays the same across restarts and servers, and subscriptions with it.
     pub fn new(server_secret: &[u8], contact: &str, services: Vec<String>) -> Result<Self, String> {
+        rules::check_services(&services)?;
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(server_secret)
             .map_err(|e| format!("the server secret is not a key: {e}"))?;
         mac.update(b"yikatong web push vapid key v1");
@@ -54,6 +55,7 @@ impl Pusher {
             // A push service answers at once; and the server never follows a push service
             // elsewhere.
             .timeout(Duration::from_secs(20))
+            .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("no HTTP client: {e}"))?;
@@ -70,46 +72,39 @@ impl Pusher {
         &self.public
     }
 
-    /// The VAPID token for a push to `endpoint`, good for `domain::push::TOKEN_FOR_SECS` from
-    /// `now` (the server's clock).
-    fn token(&self, endpoint: &str, now: DateTime<Utc>) -> Option<String> {
+    /// The VAPID token for a push service at `origin`, good for
+    /// `domain::push::TOKEN_FOR_SECS` from `now` (the server's clock).
+    fn token(&self, origin: &str, now: DateTime<Utc>) -> String {
         let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
         let claims = serde_json::json!({
-            "aud": rules::audience(endpoint)?,
+            "aud": origin,
             "exp": now.timestamp() + rules::TOKEN_FOR_SECS,
             "sub": self.contact,
         });
         let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
         let signed = format!("{header}.{claims}");
         let signature: Signature = self.key.sign(signed.as_bytes());
-        Some(format!(
-            "{signed}.{}",
-            URL_SAFE_NO_PAD.encode(signature.to_bytes())
-        ))
+        format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
     }
 
-    /// The push of a notice to one of its holder's browsers.
+    /// The push of a notice to one of its holder's browsers, to go out at `next_at`.
     pub(crate) fn delivery_of(
-        &self,
         n: &Undispatched,
         browser: &PushSubscription,
-        now: DateTime<Utc>,
-    ) -> Option<NewDelivery> {
-        let made = DateTime::parse_from_rfc3339(&n.notice.at).ok()?;
-        if !delivery::still_worth_sending(made.with_timezone(&Utc), now) {
-            return None;
-        }
-        let (subject, zh, en) = super::mail::notice_texts(n);
-        Some(NewDelivery {
+        next_at: DateTime<Utc>,
+    ) -> NewDelivery {
+        let (subject, zh, en) = notice_texts(n);
+        NewDelivery {
             holder_id: n.holder_id,
             notice_id: Some(n.notice.id),
             channel: super::domain::notices::Channel::Push,
             address: browser.endpoint.clone(),
+            subscription_id: Some(browser.id),
             subject: subject.to_string(),
             body: format!("{zh}\n{en}"),
             key: delivery::push_key(n.notice.id, browser.id),
-            next_at: delivery::send_at(n.security, now),
-        })
+            next_at,
+        }
     }
 
     /// Sends one taken delivery: the notification's title, text, tag and link, encrypted for
@@ -121,13 +116,12 @@ impl Pusher {
             gone: false,
         };
         let Some((p256dh, auth)) = &t.keys else {
-            return Err(Refused {
-                error: "the browser is no longer subscribed".into(),
-                permanent: true,
-                gone: true,
-            });
+            return Err(refused(
+                "the browser is no longer its holder's subscription".into(),
+            ));
         };
-        rules::endpoint_allowed(&t.address, &self.services)
+        // Checked again: the campus may have trusted fewer push services since.
+        let endpoint = rules::endpoint_allowed(&t.address, &self.services)
             .map_err(|_| refused("not a push service this server posts to".into()))?;
         let (point, secret) = rules::check_keys(p256dh, auth)
             .map_err(|_| refused("not a subscription's keys".into()))?;
@@ -145,12 +139,10 @@ impl Pusher {
             &web_push_native::Auth::clone_from_slice(&secret),
         )
         .map_err(|e| refused(format!("encryption: {e}")))?;
-        let token = self
-            .token(&t.address, now)
-            .ok_or_else(|| refused("the endpoint has no origin".into()))?;
-        let answer = self
+        let token = self.token(&endpoint.origin, now);
+        let mut answer = self
             .http
-            .post(&t.address)
+            .post(&endpoint.url)
             .header("TTL", rules::TTL_SECS.to_string())
             .header("Urgency", if t.urgent { "high" } else { "normal" })
             .header("Content-Encoding", "aes128gcm")
@@ -168,13 +160,15 @@ impl Pusher {
                 gone: false,
             })?;
         let status = answer.status().as_u16();
-        let said: String = answer
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
+        // The service's reason, for the log and the operators: its first 200 bytes at most.
+        let mut said = Vec::new();
+        while said.len() < 200
+            && let Ok(Some(chunk)) = answer.chunk().await
+        {
+            said.extend_from_slice(&chunk);
+        }
+        said.truncate(200);
+        let said = String::from_utf8_lossy(&said);
         let error = format!("the push service answered {status}: {said}");
         match rules::after_status(status) {
             Answer::Sent => Ok(()),
@@ -213,32 +207,40 @@ pub async fn view(state: &AppState, holder_id: i64) -> Result<Option<PushView>, 
     }))
 }
 
-/// Subscribes the holder's browser (what its `PushManager` gave), named by its User-Agent.
+/// Subscribes the holder's browser (what its `PushManager` gave), named by its User-Agent,
+/// tied to the session that subscribed it and to the browser's cookie.
 pub async fn subscribe(
     state: &AppState,
     holder_id: i64,
     endpoint: &str,
     keys: (&str, &str),
-    user_agent: &str,
+    client: &crate::server::auth::Client,
 ) -> Result<(), AppError> {
     let pusher = state
         .pusher
         .as_ref()
         .ok_or(AppError::Rejected(Problem::PushUnavailable))?;
-    let endpoint = endpoint.trim();
-    rules::endpoint_allowed(endpoint, &pusher.services).map_err(AppError::Rejected)?;
+    let endpoint =
+        rules::endpoint_allowed(endpoint, &pusher.services).map_err(AppError::Rejected)?;
     let (point, _) = rules::check_keys(keys.0, keys.1).map_err(AppError::Rejected)?;
     p256::PublicKey::from_sec1_bytes(&point)
         .map_err(|_| AppError::Rejected(Problem::PushSubscription))?;
-    let label = crate::user_agent::DeviceName::of(user_agent).label();
+    let label = crate::user_agent::DeviceName::of(&client.user_agent).label();
+    let hash = crate::server::auth::token_hash;
+    let session_hash = client.token.as_deref().map(hash).unwrap_or_default();
+    let browser_hash = client.browser_token.as_deref().map(hash);
     state
         .db
         .subscribe_push(
             holder_id,
-            endpoint,
-            (keys.0.trim(), keys.1.trim()),
-            label.as_deref(),
-            state.now(),
+            &NewSubscription {
+                endpoint: &endpoint.url,
+                keys: (keys.0.trim(), keys.1.trim()),
+                label: label.as_deref(),
+                session_hash: &session_hash,
+                browser_hash: browser_hash.as_deref(),
+                now: state.now(),
+            },
         )
         .await?;
     Ok(())

@@ -128,8 +128,6 @@ pub struct TestApp {
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-/// Settings for a server whose data lives in `dir` (on PostgreSQL: in the database
-/// `test_dir` made for it).
 /// Waits (real time, at most 15 s) until `pred` holds of what `got` gives, and answers that;
 /// panics with `what` and the last of it otherwise.
 pub async fn wait_until<T: std::fmt::Debug>(
@@ -161,6 +159,8 @@ pub fn campus_daytime() -> chrono::DateTime<chrono::Utc> {
     }
 }
 
+/// Settings for a server whose data lives in `dir` (on PostgreSQL: in the database
+/// `test_dir` made for it).
 pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
     let database_url = match postgres_admin_url() {
         None => format!("sqlite://{}/test.db", dir.path().display()),
@@ -189,7 +189,9 @@ pub fn settings(dir: &TempDir, demo_holders: usize) -> Settings {
         mail_from: None,
         public_url: None,
         push_contact: None,
-        push_services: server::config::default_push_services(),
+        // No push unless a test names its push service (`notices_push`): the notice worker
+        // then runs only where a test gives it a channel.
+        push_services: Vec::new(),
     }
 }
 
@@ -357,10 +359,20 @@ pub async fn save_profile_form(
     (status, body)
 }
 
+/// The browser cookie of the tests' one browser for a holder (a value as the server makes
+/// them): a holder logging in again in a test is not told of a new browser.
+pub fn browser_of(login: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "ykt_browser={}",
+        hex::encode(sha2::Sha256::digest(login.as_bytes()))
+    )
+}
+
 pub async fn login(app: &TestApp, login: &str, password: &str) -> String {
     let (status, body, cookie) = call(
         app,
-        None,
+        Some(&browser_of(login)),
         "login",
         &[("login", login), ("password", password)],
     )
@@ -372,6 +384,40 @@ pub async fn login(app: &TestApp, login: &str, password: &str) -> String {
     let cookie = cookie.expect("session cookie");
     assert!(cookie.starts_with("ykt_session="), "{cookie}");
     cookie
+}
+
+/// Logs a holder in from a browser: with `browser`, the browser cookie it kept from an earlier
+/// login. Answers the session cookie and the browser cookie the server set.
+pub async fn login_from(
+    app: &TestApp,
+    login: &str,
+    password: &str,
+    browser: Option<&str>,
+) -> (String, String) {
+    let mut req = app
+        .client
+        .post(app.url("/api/login"))
+        .header("accept", "application/json")
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("login", login), ("password", password)]);
+    if let Some(b) = browser {
+        req = req.header("cookie", b);
+    }
+    let res = req.send().await.expect("request");
+    assert!(res.status().is_success(), "{}", res.status());
+    let set: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(String::from))
+        .collect();
+    let find = |name: &str| {
+        set.iter()
+            .find(|c| c.starts_with(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {set:?}"))
+    };
+    (find("ykt_session="), find("ykt_browser="))
 }
 
 /// A stored audit text (target, before, after or reason) as the English page shows it.

@@ -48,6 +48,8 @@ struct Shared {
     /// Answers to give a browser's next pushes, in turn (then 201).
     answers: HashMap<String, VecDeque<u16>>,
     received: Vec<Pushed>,
+    /// Every push tried, read or not: (browser, the status answered).
+    tries: Vec<(String, u16)>,
     /// Pushes refused because they could not be read: each a reason.
     unreadable: Vec<String>,
 }
@@ -111,6 +113,22 @@ impl PushService {
             .extend(statuses);
     }
 
+    /// How many pushes to `browser` were tried (whatever was answered).
+    pub fn tries(&self, browser: &str) -> usize {
+        let shared = self.shared.lock().unwrap();
+        shared.tries.iter().filter(|(b, _)| b == browser).count()
+    }
+
+    /// Waits until `n` pushes to `browser` were tried.
+    pub async fn wait_for_tries(&self, browser: &str, n: usize) {
+        super::wait_until(
+            &format!("{n} tries to {browser}"),
+            || self.tries(browser),
+            |tried| *tried >= n,
+        )
+        .await;
+    }
+
     pub fn received(&self) -> Vec<Pushed> {
         let shared = self.shared.lock().unwrap();
         assert!(
@@ -171,6 +189,7 @@ async fn take(
             StatusCode::BAD_REQUEST
         }
         Ok((claims, vapid_key, payload)) => {
+            shared.tries.push((browser.clone(), answer));
             let status = StatusCode::from_u16(answer).unwrap();
             if status == StatusCode::CREATED {
                 shared.received.push(Pushed {
@@ -231,7 +250,16 @@ fn decrypt(body: &[u8], secret: &p256::SecretKey, auth: &[u8; 16]) -> Result<Vec
     let (salt, rest) = body.split_at(16);
     let record_size = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
     let id_len = rest[4] as usize;
+    // RFC 8291: the key id is the sender's uncompressed P-256 key; records of at least 18.
+    if id_len != 65 || record_size < 18 {
+        return Err(format!(
+            "key id of {id_len} bytes, records of {record_size}"
+        ));
+    }
     let sender = rest.get(5..5 + id_len).ok_or("no key id")?;
+    if sender[0] != 4 {
+        return Err("the key id is not an uncompressed point".into());
+    }
     let ciphertext = &rest[5 + id_len..];
     if ciphertext.len() > record_size {
         return Err("more than one record".into());

@@ -321,11 +321,20 @@ fn PushPanel(
         return view! { <p class="muted" data-testid="push-unavailable">{t!(i18n, problem.push_unavailable)}</p> }
             .into_any();
     };
-    // This browser's subscription, once the wasm has asked its push manager.
+    // This browser's subscription, once the wasm has asked its push manager; the button
+    // works once the wasm runs (before, it is shown disabled, the same on both renders).
     let here = RwSignal::new(None::<String>);
+    let mounted = RwSignal::new(false);
     Effect::new(move |_| {
+        mounted.set(true);
         subscribe.version().get();
         leptos::task::spawn_local(async move { here.set(push_client::current().await) });
+    });
+    // A browser stopped since: the page no longer says push is on.
+    Effect::new(move |_| {
+        if unsubscribe.version().get() > 0 {
+            subscribe.value().set(None);
+        }
     });
     let refused = RwSignal::new(None::<PushRefused>);
     let asking = RwSignal::new(false);
@@ -353,6 +362,7 @@ fn PushPanel(
             let text = match why {
                 PushRefused::Unsupported => t_string!(i18n, notices.push_unsupported),
                 PushRefused::Denied => t_string!(i18n, notices.push_denied),
+                PushRefused::Dismissed => t_string!(i18n, notices.push_dismissed),
                 PushRefused::Failed => t_string!(i18n, notices.push_failed),
             };
             view! { <p class="form-error" role="alert" data-testid="push-refused">{text}</p> }
@@ -364,6 +374,10 @@ fn PushPanel(
         })
     };
     let browsers = push.browsers;
+    let endpoints: Vec<String> = browsers.iter().map(|b| b.endpoint.clone()).collect();
+    // This browser is listed already: nothing to turn on.
+    let on_here =
+        move || here.with(|h| h.as_ref().is_some_and(|h| endpoints.iter().any(|e| e == h)));
     let listed = (!browsers.is_empty()).then(|| {
         view! {
             <p>{t!(i18n, notices.push_browsers)}</p>
@@ -373,8 +387,9 @@ fn PushPanel(
                     .map(|b| {
                         let endpoint = b.endpoint.clone();
                         let this = move || here.with(|h| h.as_deref() == Some(endpoint.as_str()));
-                        let since = b.since.get(..10).unwrap_or_default().to_string();
+                        let since = campus_time(&b.since);
                         let label = b.label.clone();
+                        let named = label.clone();
                         view! {
                             <li>
                                 <ActionForm action=unsubscribe attr:class="form inline">
@@ -385,7 +400,12 @@ fn PushPanel(
                                         {t!(i18n, notices.push_since, date = since.clone())}
                                     </span>
                                     {move || this().then(|| view! { <strong data-testid="push-this">" · "{t!(i18n, notices.push_this)}</strong> })}
-                                    <button type="submit" disabled=move || unsubscribe.pending().get()>{t!(i18n, notices.push_remove)}</button>
+                                    <button type="submit" disabled=move || unsubscribe.pending().get()
+                                        attr:aria-label=move || format!(
+                                            "{} · {}",
+                                            t_string!(i18n, notices.push_remove),
+                                            named.clone().unwrap_or_else(|| t_string!(i18n, notices.push_browser_unknown).to_string()),
+                                        )>{t!(i18n, notices.push_remove)}</button>
                                 </ActionForm>
                             </li>
                         }
@@ -400,8 +420,10 @@ fn PushPanel(
         {done}
         {refusal}
         <ActionError result=subscribe.value() />
-        <button type="button" class="primary" data-testid="push-on" on:click=turn_on
-            disabled=move || asking.get() || subscribe.pending().get()>{t!(i18n, notices.push_on)}</button>
+        <Show when=move || !on_here()>
+            <button type="button" class="primary" data-testid="push-on" on:click=turn_on.clone()
+                disabled=move || !mounted.get() || asking.get() || subscribe.pending().get()>{t!(i18n, notices.push_on)}</button>
+        </Show>
     }
     .into_any()
 }

@@ -10,8 +10,10 @@ pub enum PushRefused {
     /// No service worker, `PushManager` or notifications here (an iPhone's Safari outside a
     /// home-screen app, a private window).
     Unsupported,
-    /// The person, or the browser's settings, said no to notifications.
+    /// The browser's settings block notifications for the site.
     Denied,
+    /// The person closed the browser's question without allowing them.
+    Dismissed,
     /// The browser's push service did not give a subscription.
     Failed,
 }
@@ -35,24 +37,39 @@ mod browser {
     use leptos::wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
 
-    async fn manager() -> Result<web_sys::PushManager, PushRefused> {
+    /// Whether the browser has what push needs: notifications, `PushManager` and service
+    /// workers.
+    fn supported() -> Result<web_sys::Window, PushRefused> {
         let window = web_sys::window().ok_or(PushRefused::Unsupported)?;
-        let has = |name: &str| js_sys::Reflect::has(&window, &JsValue::from_str(name)) == Ok(true);
-        if !has("PushManager") || !has("Notification") {
-            return Err(PushRefused::Unsupported);
+        let has = |on: &JsValue, name: &str| {
+            js_sys::Reflect::has(on, &JsValue::from_str(name)) == Ok(true)
+        };
+        if has(&window, "PushManager")
+            && has(&window, "Notification")
+            && has(&window.navigator(), "serviceWorker")
+        {
+            Ok(window)
+        } else {
+            Err(PushRefused::Unsupported)
         }
-        let navigator = window.navigator();
-        if js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker")) != Ok(true) {
-            return Err(PushRefused::Unsupported);
-        }
-        let ready = navigator
+    }
+
+    /// The service worker's push manager, once the worker is ready: at most 10 seconds (a
+    /// worker that failed to install never is).
+    async fn manager(window: &web_sys::Window) -> Result<web_sys::PushManager, PushRefused> {
+        let ready = window
+            .navigator()
             .service_worker()
             .ready()
             .map_err(|_| PushRefused::Unsupported)?;
-        let registration: web_sys::ServiceWorkerRegistration = JsFuture::from(ready)
+        let give_up = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10_000);
+        });
+        let first = JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&ready, &give_up)))
             .await
-            .map_err(|_| PushRefused::Unsupported)?
-            .unchecked_into();
+            .map_err(|_| PushRefused::Unsupported)?;
+        let registration: web_sys::ServiceWorkerRegistration =
+            first.dyn_into().map_err(|_| PushRefused::Failed)?;
         registration
             .push_manager()
             .map_err(|_| PushRefused::Unsupported)
@@ -63,31 +80,57 @@ mod browser {
         serde_json::from_str(&text).ok()
     }
 
-    /// Asks for permission (once the person pressed the button) and subscribes with `key`.
+    async fn subscribe_with(
+        manager: &web_sys::PushManager,
+        options: &web_sys::PushSubscriptionOptionsInit,
+    ) -> Result<JsValue, JsValue> {
+        JsFuture::from(manager.subscribe_with_options(options)?).await
+    }
+
+    /// Asks for permission (first, while the press of the button still counts as the
+    /// person's), then subscribes with `key`.
     pub async fn subscribe(key: &str) -> Result<Subscribed, PushRefused> {
-        let manager = manager().await?;
+        let window = supported()?;
         let asked = web_sys::Notification::request_permission().map_err(|_| PushRefused::Denied)?;
         let answer = JsFuture::from(asked)
             .await
             .map_err(|_| PushRefused::Denied)?;
-        if answer.as_string().as_deref() != Some("granted") {
-            return Err(PushRefused::Denied);
+        match answer.as_string().as_deref() {
+            Some("granted") => {}
+            Some("default") => return Err(PushRefused::Dismissed),
+            _ => return Err(PushRefused::Denied),
         }
+        let manager = manager(&window).await?;
         let options = web_sys::PushSubscriptionOptionsInit::new();
         options.set_user_visible_only(true);
         options.set_application_server_key_opt_str(Some(key));
-        let asked = manager
-            .subscribe_with_options(&options)
-            .map_err(|_| PushRefused::Failed)?;
-        let subscription = JsFuture::from(asked)
-            .await
-            .map_err(|_| PushRefused::Failed)?;
+        let subscription = match subscribe_with(&manager, &options).await {
+            Ok(s) => s,
+            // Subscribed before with another key (the server's changed): unsubscribed, and
+            // subscribed again once.
+            Err(_) => {
+                let old = JsFuture::from(
+                    manager
+                        .get_subscription()
+                        .map_err(|_| PushRefused::Failed)?,
+                )
+                .await
+                .map_err(|_| PushRefused::Failed)?;
+                let old: web_sys::PushSubscription =
+                    old.dyn_into().map_err(|_| PushRefused::Failed)?;
+                let _ = JsFuture::from(old.unsubscribe().map_err(|_| PushRefused::Failed)?).await;
+                subscribe_with(&manager, &options)
+                    .await
+                    .map_err(|_| PushRefused::Failed)?
+            }
+        };
         read(subscription).ok_or(PushRefused::Failed)
     }
 
     /// This browser's subscription's endpoint, if it has one.
     pub async fn current() -> Option<String> {
-        let manager = manager().await.ok()?;
+        let window = supported().ok()?;
+        let manager = manager(&window).await.ok()?;
         let found = JsFuture::from(manager.get_subscription().ok()?)
             .await
             .ok()?;

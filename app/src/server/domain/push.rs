@@ -5,10 +5,11 @@
 //! URL for it (the endpoint) and two keys (RFC 8291). The server later POSTs an encrypted
 //! notice to that URL, signed with its VAPID key (RFC 8292). The rules here are plain:
 //! - the server only ever POSTs to a push service the campus trusts (`endpoint_allowed`): an
-//!   HTTPS URL on one of the browsers' own push services, never an address a student made up
-//!   (which would let anyone make the server call into the campus network);
-//! - the keys must be a P-256 point and a 16-byte secret (`check_keys` decodes them; the
-//!   point's validity is the sender's to check);
+//!   HTTPS URL on one of the browsers' own push services, read the way the HTTP client reads
+//!   it, never an address a student made up (which would let anyone make the server call into
+//!   the campus network);
+//! - the keys must be a P-256 point and a 16-byte secret (`check_keys` decodes them; whether
+//!   the point is on the curve is checked where the curve's code is, `server::push`);
 //! - a holder has at most `MAX_BROWSERS` browsers; a new one beyond that replaces the oldest;
 //! - a push service's status decides the delivery (`after_status`): 201 is sent; 404 and 410
 //!   mean the browser unsubscribed (the subscription is forgotten); 429 and 5xx are tried
@@ -38,42 +39,108 @@ pub const KNOWN_SERVICES: [&str; 5] = [
     "android.googleapis.com",
 ];
 
-/// Whether the server may POST to `endpoint`. `services` are host names (HTTPS, the host or a
-/// subdomain of it) or whole origins such as `http://127.0.0.1:8025` (that origin exactly:
-/// for a push service of the campus's own, or a test's).
-pub fn endpoint_allowed(endpoint: &str, services: &[String]) -> Result<(), Problem> {
+/// A browser's endpoint the server may POST to: the URL as the HTTP client will read it (and
+/// as it is stored and posted to), and its origin (the VAPID token's audience).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub url: String,
+    pub origin: String,
+}
+
+/// Whether the server may POST to `endpoint`, read the way the HTTP client reads it.
+/// `services` are host names (HTTPS on its default port, to the host or a subdomain of it) or
+/// whole origins such as `http://127.0.0.1:8025` (that origin exactly: a push service of the
+/// campus's own, or a test's). Never a user name or password, a fragment, or an IP address
+/// outside an origin named whole.
+pub fn endpoint_allowed(endpoint: &str, services: &[String]) -> Result<Endpoint, Problem> {
     let refused = Err(Problem::PushSubscription);
-    if endpoint.len() > MAX_ENDPOINT
-        || endpoint
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    if endpoint.len() > MAX_ENDPOINT {
+        return refused;
+    }
+    let Ok(url) = url::Url::parse(endpoint.trim()) else {
+        return refused;
+    };
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+        || !matches!(url.scheme(), "https" | "http")
     {
         return refused;
     }
-    let origin_ok = |origin: &str| {
-        endpoint
-            .strip_prefix(origin.trim_end_matches('/'))
-            .is_some_and(|rest| rest.starts_with('/'))
+    let origin = url.origin().ascii_serialization();
+    let allowed = |ok: bool| {
+        if ok {
+            Ok(Endpoint {
+                url: url.as_str().to_string(),
+                origin: origin.clone(),
+            })
+        } else {
+            Err(Problem::PushSubscription)
+        }
     };
-    if services.iter().any(|s| s.contains("://") && origin_ok(s)) {
-        return Ok(());
+    let named_whole = services
+        .iter()
+        .filter(|s| s.contains("://"))
+        .filter_map(|s| url::Url::parse(s).ok())
+        .any(|s| s.origin().ascii_serialization() == origin);
+    if named_whole {
+        return allowed(true);
     }
-    // Otherwise HTTPS to a host name only: no user name or password, no port but the default.
-    let Some((authority, _path)) = endpoint
-        .strip_prefix("https://")
-        .and_then(|rest| rest.split_once('/'))
-    else {
+    let Some(url::Host::Domain(host)) = url.host() else {
         return refused;
     };
-    if authority.is_empty() || authority.contains('@') || authority.contains(':') {
-        return refused;
+    let host = host.to_string();
+    allowed(
+        url.scheme() == "https"
+            && url.port().is_none()
+            && !host.ends_with('.')
+            && services.iter().filter(|s| !s.contains("://")).any(|s| {
+                let s = s.trim().to_ascii_lowercase();
+                !s.is_empty()
+                    && (host == s || host.strip_suffix(&s).is_some_and(|sub| sub.ends_with('.')))
+            }),
+    )
+}
+
+/// The push service of an endpoint as the operators see it: its host (and port, if not the
+/// default), never the browser's own part of the URL.
+pub fn service_of(endpoint: &str) -> String {
+    url::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Checks the configured push services: each a host name (`fcm.googleapis.com`) or an origin
+/// (`http://127.0.0.1:8025`), nothing empty. Answers what is wrong with the first that is not.
+pub fn check_services(services: &[String]) -> Result<(), String> {
+    for s in services {
+        let ok = if s.contains("://") {
+            url::Url::parse(s).is_ok_and(|u| {
+                matches!(u.scheme(), "https" | "http")
+                    && u.host().is_some()
+                    && u.path() == "/"
+                    && u.username().is_empty()
+            })
+        } else {
+            !s.is_empty()
+                && !s.ends_with('.')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        };
+        if !ok {
+            return Err(format!(
+                "{s:?} is neither a push service's host name nor an origin such as http://127.0.0.1:8025"
+            ));
+        }
     }
-    let host = authority.to_ascii_lowercase();
-    let allowed = services.iter().filter(|s| !s.contains("://")).any(|s| {
-        let s = s.to_ascii_lowercase();
-        host == s || host.strip_suffix(&s).is_some_and(|sub| sub.ends_with('.'))
-    });
-    if allowed { Ok(()) } else { refused }
+    Ok(())
 }
 
 /// A subscription's keys as the browser gives them (base64url, with or without padding):
@@ -112,15 +179,6 @@ pub fn after_status(status: u16) -> Answer {
     }
 }
 
-/// The VAPID token's audience: the endpoint's origin (its scheme, host and any port).
-pub fn audience(endpoint: &str) -> Option<&str> {
-    let scheme_end = endpoint.find("://")? + 3;
-    let path = endpoint[scheme_end..]
-        .find('/')
-        .map_or(endpoint.len(), |i| scheme_end + i);
-    Some(&endpoint[..path])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,49 +191,113 @@ mod tests {
     fn only_the_trusted_push_services_are_posted_to() {
         let mut services = known();
         services.push("http://127.0.0.1:8025".into());
-        let cases = [
-            ("https://fcm.googleapis.com/fcm/send/abc:def", true),
+        services.push("https://push.campus.test:8443".into());
+        // (endpoint, the URL posted to and its origin, or refused)
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            (
+                "https://fcm.googleapis.com/fcm/send/abc:def",
+                Some((
+                    "https://fcm.googleapis.com/fcm/send/abc:def",
+                    "https://fcm.googleapis.com",
+                )),
+            ),
             (
                 "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
-                true,
+                Some((
+                    "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
+                    "https://updates.push.services.mozilla.com",
+                )),
             ),
-            ("https://web.push.apple.com/QGuQ", true),
-            ("https://wns2-par02p.notify.windows.com/w/?token=BQY", true),
-            ("https://FCM.googleapis.com/fcm/send/x", true),
-            ("http://127.0.0.1:8025/push/1", true),
+            (
+                "https://web.push.apple.com/QGuQ",
+                Some((
+                    "https://web.push.apple.com/QGuQ",
+                    "https://web.push.apple.com",
+                )),
+            ),
+            (
+                "https://wns2-par02p.notify.windows.com/w/?token=BQY",
+                Some((
+                    "https://wns2-par02p.notify.windows.com/w/?token=BQY",
+                    "https://wns2-par02p.notify.windows.com",
+                )),
+            ),
+            // Read as the HTTP client reads it: the host in lower case, the default port gone.
+            (
+                "https://FCM.googleapis.com:443/fcm/send/x",
+                Some((
+                    "https://fcm.googleapis.com/fcm/send/x",
+                    "https://fcm.googleapis.com",
+                )),
+            ),
+            (
+                "http://127.0.0.1:8025/push/1",
+                Some(("http://127.0.0.1:8025/push/1", "http://127.0.0.1:8025")),
+            ),
+            (
+                "https://push.campus.test:8443/p/1",
+                Some((
+                    "https://push.campus.test:8443/p/1",
+                    "https://push.campus.test:8443",
+                )),
+            ),
             // Not a known service, or one only by its looks.
-            ("https://example.edu.cn/push/1", false),
-            ("https://evilfcm.googleapis.com.example.com/x", false),
-            ("https://notfcm.googleapis.com/x", false),
-            ("https://fcm.googleapis.com.evil.cn/x", false),
-            ("https://user@fcm.googleapis.com/x", false),
-            ("https://fcm.googleapis.com:8443/x", false),
-            ("https://fcm.googleapis.com", false),
+            ("https://example.edu.cn/push/1", None),
+            ("https://evilfcm.googleapis.com.example.com/x", None),
+            ("https://notfcm.googleapis.com/x", None),
+            ("https://fcm.googleapis.com.evil.cn/x", None),
+            ("https://evil.example?.fcm.googleapis.com/x", None),
+            ("https://10.1.2.3#.push.apple.com/", None),
+            ("https://evil.example\\.fcm.googleapis.com/x", None),
+            ("https://fcm.googleapis.com./x", None),
+            ("https://user@fcm.googleapis.com/x", None),
+            ("https://:pw@fcm.googleapis.com/x", None),
+            ("https://fcm.googleapis.com:8443/x", None),
+            ("https://fcm.googleapis.com/x#frag", None),
+            ("https://169.254.169.254/latest/meta-data", None),
+            ("https://[::1]/x", None),
             // Plain HTTP only to an origin named whole.
-            ("http://fcm.googleapis.com/fcm/send/x", false),
-            ("http://127.0.0.1:8026/push/1", false),
-            ("http://127.0.0.1:80251/push/1", false),
-            ("http://127.0.0.1:8025", false),
-            ("http://127.0.0.1:8025@10.0.0.1/push", false),
-            ("ftp://fcm.googleapis.com/x", false),
-            ("", false),
-            ("https://fcm.googleapis.com/a b", false),
-            ("https://fcm.googleapis.com\\@10.0.0.1/", false),
+            ("http://fcm.googleapis.com/fcm/send/x", None),
+            ("http://127.0.0.1:8026/push/1", None),
+            ("https://127.0.0.1:8025/push/1", None),
+            ("http://127.0.0.1:8025@10.0.0.1/push", None),
+            ("ftp://fcm.googleapis.com/x", None),
+            ("", None),
+            ("not a url", None),
         ];
-        for (endpoint, ok) in cases {
-            assert_eq!(
-                endpoint_allowed(endpoint, &services).is_ok(),
-                ok,
-                "{endpoint}"
-            );
+        for (endpoint, posted) in cases {
+            let got = endpoint_allowed(endpoint, &services)
+                .ok()
+                .map(|e| (e.url, e.origin));
+            let want = posted.map(|(u, o)| (u.to_string(), o.to_string()));
+            assert_eq!(got, want, "{endpoint}");
         }
         let long = format!("https://fcm.googleapis.com/{}", "a".repeat(MAX_ENDPOINT));
         assert_eq!(
             endpoint_allowed(&long, &services),
             Err(Problem::PushSubscription)
         );
-        // With no services named, nothing is.
+        // With no services named, nothing is; an empty name allows nothing.
         assert!(endpoint_allowed("https://fcm.googleapis.com/x", &[]).is_err());
+        assert!(endpoint_allowed("https://example.com./x", &["".to_string()]).is_err());
+    }
+
+    #[test]
+    fn the_configured_services_are_host_names_or_origins() {
+        let ok =
+            |list: &[&str]| check_services(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(ok(&KNOWN_SERVICES).is_ok());
+        assert!(ok(&["fcm.googleapis.com", "http://127.0.0.1:8025"]).is_ok());
+        for bad in [
+            "",
+            "fcm.googleapis.com.",
+            "http://127.0.0.1:8025/push",
+            "ftp://x.cn",
+            "a b",
+            "http://u@h.cn",
+        ] {
+            assert!(ok(&[bad]).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -221,25 +343,6 @@ mod tests {
         ];
         for (status, answer) in cases {
             assert_eq!(after_status(status), answer, "{status}");
-        }
-    }
-
-    #[test]
-    fn the_tokens_audience_is_the_endpoints_origin() {
-        let cases = [
-            (
-                "https://fcm.googleapis.com/fcm/send/x",
-                Some("https://fcm.googleapis.com"),
-            ),
-            (
-                "http://127.0.0.1:8025/push/1",
-                Some("http://127.0.0.1:8025"),
-            ),
-            ("https://host.example", Some("https://host.example")),
-            ("host/x", None),
-        ];
-        for (endpoint, origin) in cases {
-            assert_eq!(audience(endpoint), origin, "{endpoint}");
         }
     }
 }

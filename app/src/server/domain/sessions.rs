@@ -44,6 +44,19 @@ pub fn session_state(
     }
 }
 
+/// How many browsers a holder logged in from are remembered (the oldest beyond are forgotten,
+/// and a login from one of those is new again).
+pub const KNOWN_BROWSERS: i64 = 20;
+/// How long a browser keeps its cookie (the most a browser allows).
+pub const BROWSER_COOKIE_DAYS: i64 = 400;
+
+/// Whether a holder's login is told as from a new browser: the browser's cookie is not one
+/// the holder logged in with before (`known_here`), and the holder has logged in before from
+/// some browser (`known_any`): a first login ever is no news.
+pub fn new_browser(known_here: bool, known_any: bool) -> bool {
+    known_any && !known_here
+}
+
 /// Whether a staff enrolment link still works at `now`: not used, and not expired (a link
 /// that expires exactly now has expired).
 pub fn enrolment_open(
@@ -57,6 +70,21 @@ pub fn enrolment_open(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_login_is_news_only_from_a_browser_new_to_a_holder_who_logged_in_before() {
+        // (this browser known, any browser known, told)
+        let cases = [
+            (false, false, false),
+            (true, true, false),
+            (false, true, true),
+            // A browser known here is known anywhere: no news.
+            (true, false, false),
+        ];
+        for (here, any, told) in cases {
+            assert_eq!(new_browser(here, any), told, "{here} {any}");
+        }
+    }
     use chrono::TimeZone;
 
     #[test]

@@ -537,6 +537,21 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("confirmed_at", Time),
         ],
     ),
+    // Before the deliveries that name them.
+    (
+        "push_subscriptions",
+        &[
+            ("id", Int),
+            ("holder_id", Int),
+            ("endpoint", Text),
+            ("p256dh", Text),
+            ("auth", Text),
+            ("label", Text),
+            ("session_hash", Text),
+            ("browser_hash", Text),
+            ("created_at", Time),
+        ],
+    ),
     (
         "notice_deliveries",
         &[
@@ -555,18 +570,16 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", Time),
             ("sent_at", Time),
             ("channel", Text),
+            ("subscription_id", Int),
         ],
     ),
     (
-        "push_subscriptions",
+        "known_browsers",
         &[
-            ("id", Int),
             ("holder_id", Int),
-            ("endpoint", Text),
-            ("p256dh", Text),
-            ("auth", Text),
-            ("label", Text),
-            ("created_at", Time),
+            ("browser_hash", Text),
+            ("first_seen_at", Time),
+            ("last_seen_at", Time),
         ],
     ),
     (

@@ -632,6 +632,17 @@ pub trait PortalStore: Send + Sync {
     async fn throttle_release(&self, key: &str) -> Result<(), StoreError>;
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+
+    /// Records a holder's login from the browser whose cookie hashes to `browser_hash`, and,
+    /// when it is new to a holder who logged in before (`domain::sessions::new_browser`), the
+    /// security notice of it, in one transaction; forgets the holder's least recently used
+    /// browsers beyond `domain::sessions::KNOWN_BROWSERS`. Answers whether it was new.
+    async fn note_login_browser(
+        &self,
+        holder_id: i64,
+        browser_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;
     async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
     /// Ends one session and revokes its 深职通码 key.

@@ -36,6 +36,8 @@ pub struct NewDelivery {
     pub channel: Channel,
     /// An e-mail address, or a subscription's endpoint.
     pub address: String,
+    /// A push's subscription (the delivery is written only while it is the holder's).
+    pub subscription_id: Option<i64>,
     pub subject: String,
     pub body: String,
     /// Its Message-ID's left part: one per notice or confirmation request.
@@ -47,10 +49,12 @@ pub struct NewDelivery {
 #[derive(Debug, Clone)]
 pub struct Taken {
     pub id: i64,
+    pub holder_id: i64,
     pub channel: Channel,
     pub address: String,
-    /// A push delivery's subscription keys (`p256dh`, `auth`), while the browser is still
-    /// subscribed.
+    pub subscription_id: Option<i64>,
+    /// A push delivery's subscription keys (`p256dh`, `auth`), while that subscription is still
+    /// its holder's.
     pub keys: Option<(String, String)>,
     pub subject: String,
     pub body: String,
@@ -83,6 +87,19 @@ pub struct FailedDelivery {
     pub attempts: i64,
     pub last_error: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// A browser's subscription as the holder's session hands it in.
+#[derive(Debug, Clone)]
+pub struct NewSubscription<'a> {
+    pub endpoint: &'a str,
+    /// (`p256dh`, `auth`), base64url.
+    pub keys: (&'a str, &'a str),
+    pub label: Option<&'a str>,
+    /// The subscribing session's token hash, and the browser cookie's hash.
+    pub session_hash: &'a str,
+    pub browser_hash: Option<&'a str>,
+    pub now: DateTime<Utc>,
 }
 
 /// A browser a holder subscribed to pushed notices.
@@ -152,6 +169,10 @@ pub trait NoticeStore: Send + Sync {
     /// The oldest notices not yet dispatched, at most `limit`.
     async fn undispatched_notices(&self, limit: i64) -> Result<Vec<Undispatched>, StoreError>;
 
+    /// Marks dispatched, without any delivery, every notice written before `before` not yet
+    /// dispatched (too old to send: `domain::delivery::DISPATCH_WITHIN`). Answers how many.
+    async fn skip_stale_notices(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Marks a notice dispatched and writes its delivery, if any, in one transaction; a notice
     /// dispatched already (by another server) is left alone.
     async fn dispatch_notice(
@@ -191,15 +212,12 @@ pub trait NoticeStore: Send + Sync {
     async fn failed_deliveries(&self, limit: i64) -> Result<Vec<FailedDelivery>, StoreError>;
 
     /// Subscribes a browser for the holder (`endpoint` unique: a browser another holder had
-    /// subscribed is theirs no longer, and what waited for it there is dropped), then forgets
+    /// subscribed is theirs no longer, and what waited for them there is dropped), then forgets
     /// the holder's oldest beyond `domain::push::MAX_BROWSERS`, in one transaction.
     async fn subscribe_push(
         &self,
         holder_id: i64,
-        endpoint: &str,
-        keys: (&str, &str),
-        label: Option<&str>,
-        now: DateTime<Utc>,
+        s: &NewSubscription<'_>,
     ) -> Result<(), StoreError>;
 
     /// The holder's subscribed browsers, newest first.
@@ -210,7 +228,15 @@ pub trait NoticeStore: Send + Sync {
     /// whether there was one.
     async fn unsubscribe_push(&self, holder_id: i64, id: i64) -> Result<bool, StoreError>;
 
-    /// Forgets a browser its push service says is gone (whoever's it was), and what still
-    /// waits to be pushed to it.
-    async fn forget_push_endpoint(&self, endpoint: &str) -> Result<(), StoreError>;
+    /// Forgets a subscription its push service says is gone (if it is still the holder's),
+    /// and what still waits for it.
+    async fn forget_push_subscription(&self, holder_id: i64, id: i64) -> Result<(), StoreError>;
+
+    /// Forgets the holder's subscriptions made in the browser whose cookie hashes to
+    /// `browser_hash` (the holder logged out there).
+    async fn forget_browser_pushes(
+        &self,
+        holder_id: i64,
+        browser_hash: &str,
+    ) -> Result<(), StoreError>;
 }

@@ -129,6 +129,8 @@ async fn end_sessions_tx(
         .bind(keep)
         .execute(&mut *conn)
         .await?;
+        // The browsers subscribed to push from the ended sessions hear no more.
+        notices::end_pushes_tx(conn, subject_id, keep).await?;
     }
     Ok(ended)
 }

@@ -8,8 +8,8 @@ use crate::server::domain::delivery;
 use crate::server::domain::notices::{self as rules, Channel, NewNotice};
 use crate::server::domain::push;
 use crate::server::store::{
-    Audit, FailedDelivery, Finish, NewDelivery, NoticeEmail, NoticeStore, PushSubscription,
-    StoreError, Taken, Tried, Ts, Undispatched,
+    Audit, FailedDelivery, Finish, NewDelivery, NewSubscription, NoticeEmail, NoticeStore,
+    PushSubscription, StoreError, Taken, Tried, Ts, Undispatched,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -217,32 +217,57 @@ async fn drop_waiting(conn: &mut Conn, holder_id: i64) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Drops what still waits to be pushed to `endpoint` (a browser forgotten, or now another
-/// holder's: `but_for` keeps that holder's), inside the caller's transaction.
-async fn drop_waiting_pushes(
+/// Forgets the push subscriptions `which` selects (an SQL condition on `push_subscriptions`
+/// with the given parameter) and what still waits to be pushed to them, inside the caller's
+/// transaction; a finished push keeps its row, without its subscription.
+async fn forget_subscriptions(
     conn: &mut Conn,
-    endpoint: &str,
-    but_for: Option<i64>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "DELETE FROM notice_deliveries
-         WHERE address = $1 AND channel = 'push' AND status = 'pending'
-           AND ($2 IS NULL OR holder_id <> $2)",
-    )
-    .bind(endpoint)
-    .bind(but_for)
-    .execute(conn)
+    which: &'static str,
+    holder_id: i64,
+    param: Option<&str>,
+) -> Result<u64, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM notice_deliveries WHERE status = 'pending' AND subscription_id IN (
+             SELECT id FROM push_subscriptions WHERE holder_id = $1 AND ({which}))"
+    )))
+    .bind(holder_id)
+    .bind(param)
+    .execute(&mut *conn)
     .await?;
+    Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM push_subscriptions WHERE holder_id = $1 AND ({which})"
+    )))
+    .bind(holder_id)
+    .bind(param)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
+/// Forgets the holder's browsers subscribed from sessions other than `keep` (a session token's
+/// hash; `None`: all of them), with what still waits for them: when the holder's other
+/// sessions are ended (a password changed or reset, "log out everywhere else").
+pub(in crate::server::store) async fn end_pushes_tx(
+    conn: &mut Conn,
+    holder_id: i64,
+    keep: Option<&str>,
+) -> Result<(), StoreError> {
+    forget_subscriptions(conn, "$2 IS NULL OR session_hash <> $2", holder_id, keep).await?;
     Ok(())
 }
 
 /// Inserts a delivery inside the caller's transaction; a key used already (the same notice
-/// dispatched twice) adds nothing.
+/// dispatched twice) adds nothing, and so does a push whose subscription is no longer its
+/// holder's (forgotten, or moved to another holder since it was read).
 async fn insert_delivery(conn: &mut Conn, d: &NewDelivery, now: Ts) -> Result<(), StoreError> {
+    // A subscription being moved or forgotten meanwhile: on PostgreSQL the foreign key waits
+    // for that transaction and then refuses the row, and the notice is dispatched again.
     sqlx::query(
         "INSERT INTO notice_deliveries (holder_id, notice_id, address, subject, body,
-             idempotency_key, status, next_at, created_at, channel)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9)
+             idempotency_key, status, next_at, created_at, channel, subscription_id)
+         SELECT $1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10
+         WHERE $10 IS NULL OR EXISTS (SELECT 1 FROM push_subscriptions
+                                      WHERE id = $10 AND holder_id = $1)
          ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(d.holder_id)
@@ -254,6 +279,7 @@ async fn insert_delivery(conn: &mut Conn, d: &NewDelivery, now: Ts) -> Result<()
     .bind(Ts::new(d.next_at))
     .bind(now)
     .bind(d.channel.as_str())
+    .bind(d.subscription_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -455,6 +481,16 @@ impl NoticeStore for ThisStore {
             .collect()
     }
 
+    async fn skip_stale_notices(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE notices SET dispatched = TRUE WHERE dispatched = FALSE AND created_at < $1",
+        )
+        .bind(Ts::new(before))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     async fn dispatch_notice(
         &self,
         notice_id: i64,
@@ -493,15 +529,16 @@ impl NoticeStore for ThisStore {
                              AND (lease_until IS NULL OR lease_until <= $2)
                            ORDER BY next_at, id LIMIT 1)
                AND status = 'pending' AND (lease_until IS NULL OR lease_until <= $2)
-             RETURNING id, channel, address, subject, body, idempotency_key, attempts,
+             RETURNING id, holder_id, channel, address, subject, body, idempotency_key, attempts,
+                       subscription_id,
                        COALESCE((SELECT n.security FROM notices n
                                  WHERE n.id = notice_deliveries.notice_id), TRUE) AS urgent,
                        (SELECT s.p256dh FROM push_subscriptions s
-                        WHERE s.endpoint = notice_deliveries.address
-                          AND notice_deliveries.channel = 'push') AS p256dh,
+                        WHERE s.id = notice_deliveries.subscription_id
+                          AND s.holder_id = notice_deliveries.holder_id) AS p256dh,
                        (SELECT s.auth FROM push_subscriptions s
-                        WHERE s.endpoint = notice_deliveries.address
-                          AND notice_deliveries.channel = 'push') AS auth",
+                        WHERE s.id = notice_deliveries.subscription_id
+                          AND s.holder_id = notice_deliveries.holder_id) AS auth",
         )
         .bind(Ts::new(lease_until))
         .bind(Ts::new(now))
@@ -512,8 +549,10 @@ impl NoticeStore for ThisStore {
             let auth: Option<String> = row.try_get("auth")?;
             Ok(Taken {
                 id: row.try_get("id")?,
+                holder_id: row.try_get("holder_id")?,
                 channel: channel_of(row.try_get("channel")?)?,
                 address: row.try_get("address")?,
+                subscription_id: row.try_get("subscription_id")?,
                 keys: p256dh.zip(auth),
                 subject: row.try_get("subject")?,
                 body: row.try_get("body")?,
@@ -627,46 +666,59 @@ impl NoticeStore for ThisStore {
     async fn subscribe_push(
         &self,
         holder_id: i64,
-        endpoint: &str,
-        keys: (&str, &str),
-        label: Option<&str>,
-        now: DateTime<Utc>,
+        s: &NewSubscription<'_>,
     ) -> Result<(), StoreError> {
-        let at = Ts::new(now);
+        let at = Ts::new(s.now);
         in_transaction!(self, |tx| {
-            drop_waiting_pushes(&mut tx, endpoint, Some(holder_id)).await?;
+            let held: Option<(i64, i64)> = sqlx::query_as(concat!(
+                "SELECT id, holder_id FROM push_subscriptions WHERE endpoint = $1",
+                for_update!()
+            ))
+            .bind(s.endpoint)
+            .fetch_optional(&mut *tx)
+            .await?;
+            // Another holder's browser until now (a shared computer): theirs no longer, with
+            // what still waited for them there; it becomes a new subscription. The holder's
+            // own keeps its id, its keys, browser and session renewed.
+            if let Some((id, holder)) = held
+                && holder != holder_id
+            {
+                forget_subscriptions(
+                    &mut tx,
+                    "id = CAST($2 AS BIGINT)",
+                    holder,
+                    Some(&id.to_string()),
+                )
+                .await?;
+            }
             sqlx::query(
-                "INSERT INTO push_subscriptions (holder_id, endpoint, p256dh, auth, label, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (endpoint) DO UPDATE SET holder_id = excluded.holder_id,
-                     p256dh = excluded.p256dh, auth = excluded.auth, label = excluded.label,
+                "INSERT INTO push_subscriptions (holder_id, endpoint, p256dh, auth, label,
+                     session_hash, browser_hash, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh,
+                     auth = excluded.auth, label = excluded.label,
+                     session_hash = excluded.session_hash, browser_hash = excluded.browser_hash,
                      created_at = excluded.created_at",
             )
             .bind(holder_id)
-            .bind(endpoint)
-            .bind(keys.0)
-            .bind(keys.1)
-            .bind(label)
+            .bind(s.endpoint)
+            .bind(s.keys.0)
+            .bind(s.keys.1)
+            .bind(s.label)
+            .bind(s.session_hash)
+            .bind(s.browser_hash)
             .bind(at)
             .execute(&mut *tx)
             .await?;
             // The oldest beyond the limit, with what still waits for them.
-            let beyond: Vec<String> = sqlx::query_scalar(
-                "SELECT endpoint FROM push_subscriptions WHERE holder_id = $1
-                   AND id NOT IN (SELECT id FROM push_subscriptions WHERE holder_id = $1
-                                  ORDER BY created_at DESC, id DESC LIMIT $2)",
+            forget_subscriptions(
+                &mut tx,
+                "id NOT IN (SELECT id FROM push_subscriptions WHERE holder_id = $1
+                            ORDER BY created_at DESC, id DESC LIMIT CAST($2 AS BIGINT))",
+                holder_id,
+                Some(&push::MAX_BROWSERS.to_string()),
             )
-            .bind(holder_id)
-            .bind(push::MAX_BROWSERS)
-            .fetch_all(&mut *tx)
             .await?;
-            for old in beyond {
-                drop_waiting_pushes(&mut tx, &old, None).await?;
-                sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1")
-                    .bind(&old)
-                    .execute(&mut *tx)
-                    .await?;
-            }
             Ok(Finish::Commit(()))
         })
     }
@@ -695,27 +747,28 @@ impl NoticeStore for ThisStore {
 
     async fn unsubscribe_push(&self, holder_id: i64, id: i64) -> Result<bool, StoreError> {
         in_transaction!(self, |tx| {
-            let endpoint: Option<String> = sqlx::query_scalar(
-                "DELETE FROM push_subscriptions WHERE id = $1 AND holder_id = $2 RETURNING endpoint",
+            let n = forget_subscriptions(
+                &mut tx,
+                "id = CAST($2 AS BIGINT)",
+                holder_id,
+                Some(&id.to_string()),
             )
-            .bind(id)
-            .bind(holder_id)
-            .fetch_optional(&mut *tx)
             .await?;
-            let Some(endpoint) = endpoint else {
-                return Ok(Finish::Rollback(false));
-            };
-            drop_waiting_pushes(&mut tx, &endpoint, None).await?;
-            Ok(Finish::Commit(true))
+            Ok(Finish::Commit(n > 0))
         })
     }
 
-    async fn forget_push_endpoint(&self, endpoint: &str) -> Result<(), StoreError> {
+    async fn forget_push_subscription(&self, holder_id: i64, id: i64) -> Result<(), StoreError> {
+        self.unsubscribe_push(holder_id, id).await.map(|_| ())
+    }
+
+    async fn forget_browser_pushes(
+        &self,
+        holder_id: i64,
+        browser_hash: &str,
+    ) -> Result<(), StoreError> {
         in_transaction!(self, |tx| {
-            drop_waiting_pushes(&mut tx, endpoint, None).await?;
-            sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1")
-                .bind(endpoint)
-                .execute(&mut *tx)
+            forget_subscriptions(&mut tx, "browser_hash = $2", holder_id, Some(browser_hash))
                 .await?;
             Ok(Finish::Commit(()))
         })

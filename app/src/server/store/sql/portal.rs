@@ -172,6 +172,57 @@ impl PortalStore for ThisStore {
         Ok(())
     }
 
+    async fn note_login_browser(
+        &self,
+        holder_id: i64,
+        browser_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use crate::server::domain::sessions;
+        let at = Ts::new(now);
+        in_transaction!(self, |tx| {
+            // (browsers known, this one among them).
+            let (known_any, known_here): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), COUNT(CASE WHEN browser_hash = $2 THEN 1 END)
+                 FROM known_browsers WHERE holder_id = $1",
+            )
+            .bind(holder_id)
+            .bind(browser_hash)
+            .fetch_one(&mut *tx)
+            .await?;
+            let new = sessions::new_browser(known_here > 0, known_any > 0);
+            sqlx::query(
+                "INSERT INTO known_browsers (holder_id, browser_hash, first_seen_at, last_seen_at)
+                 VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (holder_id, browser_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            )
+            .bind(holder_id)
+            .bind(browser_hash)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM known_browsers WHERE holder_id = $1 AND browser_hash NOT IN (
+                     SELECT browser_hash FROM known_browsers WHERE holder_id = $1
+                     ORDER BY last_seen_at DESC, browser_hash LIMIT $2)",
+            )
+            .bind(holder_id)
+            .bind(sessions::KNOWN_BROWSERS)
+            .execute(&mut *tx)
+            .await?;
+            if new {
+                super::notices::notify_kind(
+                    &mut tx,
+                    holder_id,
+                    crate::model::NoticeKind::NewBrowser,
+                    at,
+                )
+                .await?;
+            }
+            Ok(Finish::Commit(new))
+        })
+    }
+
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
         let row = sqlx::query("SELECT * FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
