@@ -8,7 +8,8 @@ CREATE TABLE push_subscriptions (
     label        TEXT,
     session_hash TEXT        NOT NULL,
     browser_hash TEXT,
-    created_at   TIMESTAMPTZ NOT NULL
+    created_at   TIMESTAMPTZ NOT NULL,
+    ended_at     TIMESTAMPTZ
 );
 CREATE INDEX push_subscriptions_of_holder ON push_subscriptions (holder_id, id);
 

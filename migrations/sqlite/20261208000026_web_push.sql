@@ -11,11 +11,14 @@ CREATE TABLE push_subscriptions (
     auth         TEXT    NOT NULL,
     -- The browser, as its User-Agent named it ("Chrome on Android"), for its holder's list.
     label        TEXT,
-    -- The session that subscribed it (ending the holder's other sessions forgets it), and the
-    -- hash of the browser's cookie (logging out there forgets it).
+    -- The session that subscribed it (or last logged in from its browser), and the hash of the
+    -- browser's cookie: logging out there forgets it, another holder logging in there too.
     session_hash TEXT    NOT NULL,
     browser_hash TEXT,
-    created_at   TEXT    NOT NULL
+    created_at   TEXT    NOT NULL,
+    -- Set when the holder's other sessions were ended (a password changed): the browser gets
+    -- the security notices written up to then, nothing after, and is deleted a day later.
+    ended_at     TEXT
 );
 CREATE INDEX push_subscriptions_of_holder ON push_subscriptions (holder_id, id);
 

@@ -362,12 +362,13 @@ async fn a_browser_its_push_service_calls_gone_is_forgotten() {
 }
 
 #[tokio::test]
-async fn logging_out_in_a_browser_or_changing_the_password_forgets_browsers() {
+async fn logging_out_or_changing_the_password_ends_browsers_after_the_news_of_it() {
     let service = PushService::start().await;
     let app = spawn(&service).await;
+    let pos = device(&app, "POS-E-CANTEEN-1").await;
     let h = fresh_holder(&app, 25, Money::yuan(100)).await;
     // Three browsers, each logged in and subscribed.
-    let mut sessions = Vec::new();
+    let mut browsers = Vec::new();
     for name in ["phone", "laptop", "tablet"] {
         let (session, browser) = login_from(&app, &h.login, FRESH_QUERY_PASSWORD, None).await;
         let cookies = format!("{session}; {browser}");
@@ -375,7 +376,7 @@ async fn logging_out_in_a_browser_or_changing_the_password_forgets_browsers() {
             subscribe(&app, &cookies, &service.browser(name)).await.0,
             StatusCode::OK
         );
-        sessions.push(cookies);
+        browsers.push((cookies, browser));
     }
     let listed = |page: Value| -> Vec<String> {
         let mut names: Vec<String> = page["push"]["browsers"]
@@ -391,20 +392,26 @@ async fn logging_out_in_a_browser_or_changing_the_password_forgets_browsers() {
         names
     };
     assert_eq!(
-        listed(inbox(&app, &sessions[0]).await),
+        listed(inbox(&app, &browsers[0].0).await),
         ["laptop", "phone", "tablet"]
     );
-    // Logged out on the laptop: the laptop hears no more.
-    let (status, body, _) = call(&app, Some(&sessions[1]), "logout", &[]).await;
+    // Logged out on the laptop: the laptop is forgotten.
+    let (status, body, _) = call(&app, Some(&browsers[1].0), "logout", &[]).await;
     assert!(
         status.is_success() || status.is_redirection(),
         "{status} {body}"
     );
-    assert_eq!(listed(inbox(&app, &sessions[0]).await), ["phone", "tablet"]);
-    // The password changed on the phone: the other sessions end, and the tablet hears no more.
+    assert_eq!(
+        listed(inbox(&app, &browsers[0].0).await),
+        ["phone", "tablet"]
+    );
+    // Back on the phone later (a new session in the same browser), the password changed there:
+    // the tablet's session ends, and the tablet hears of the change, then nothing more.
+    let (session, _) = login_from(&app, &h.login, FRESH_QUERY_PASSWORD, Some(&browsers[0].1)).await;
+    let phone = format!("{session}; {}", browsers[0].1);
     let (status, body, _) = call(
         &app,
-        Some(&sessions[0]),
+        Some(&phone),
         "change_password",
         &[
             ("old", FRESH_QUERY_PASSWORD),
@@ -417,7 +424,37 @@ async fn logging_out_in_a_browser_or_changing_the_password_forgets_browsers() {
         status.is_success() || status.is_redirection(),
         "{status} {body}"
     );
-    assert_eq!(listed(inbox(&app, &sessions[0]).await), ["phone"]);
+    let changed = |p: &Pushed| {
+        p.payload["body"]
+            .as_str()
+            .unwrap_or("")
+            .contains("password of your card was changed")
+    };
+    service
+        .wait_for("the password's pushes", |got| {
+            let mut to: Vec<&str> = got
+                .iter()
+                .filter(|p| changed(p))
+                .map(|p| p.browser.as_str())
+                .collect();
+            to.sort();
+            to == ["phone", "tablet"]
+        })
+        .await;
+    assert_eq!(listed(inbox(&app, &phone).await), ["phone"]);
+    pos.card_sale(&app, "ended-1", 777, &h.serial).await;
+    arrive_once(&service, "¥7.77", &["phone"]).await;
+    // Another student logs in on the phone's browser (a shared computer): the first student's
+    // subscription there is forgotten.
+    let other = fresh_holder(&app, 27, Money::yuan(100)).await;
+    login_from(
+        &app,
+        &other.login,
+        FRESH_QUERY_PASSWORD,
+        Some(&browsers[0].1),
+    )
+    .await;
+    assert!(listed(inbox(&app, &phone).await).is_empty());
     app.stop().await;
 }
 

@@ -38,7 +38,7 @@ pub async fn login(
                 Err(e) => return Err(e),
             };
         crate::api::set_cookie(&session_cookie(Some(&token), state.secure_cookies))?;
-        let browser = auth::note_browser(&state, holder_id, &client, now).await?;
+        let browser = auth::note_browser(&state, holder_id, &client, &token, now).await?;
         crate::api::set_cookie(&crate::server::browser_cookie(
             &browser,
             state.secure_cookies,

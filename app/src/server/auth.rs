@@ -225,6 +225,7 @@ pub async fn note_browser(
     state: &AppState,
     holder_id: i64,
     client: &Client,
+    session_token: &str,
     now: DateTime<Utc>,
 ) -> Result<String, AppError> {
     // A value as this server makes them (`new_token`: 64 hex digits), or a new one.
@@ -235,7 +236,12 @@ pub async fn note_browser(
         .unwrap_or_else(new_token);
     state
         .db
-        .note_login_browser(holder_id, &token_hash(&token), now)
+        .note_login_browser(
+            holder_id,
+            &token_hash(&token),
+            &token_hash(session_token),
+            now,
+        )
         .await?;
     Ok(token)
 }

@@ -95,7 +95,14 @@ async fn work(state: &AppState) -> Result<(), StoreError> {
                 deliveries.extend(mailer.delivery_of(&notice, next_at));
             }
             if state.pusher.is_some() && by_channel(notice.notice.kind, &prefs, Channel::Push) {
-                for browser in state.db.push_subscriptions(notice.holder_id).await? {
+                // A security notice also goes to the browsers of the sessions its event ended
+                // (the password changed: the student hears of it everywhere).
+                let ended_since = notice.security.then_some(made);
+                for browser in state
+                    .db
+                    .push_subscriptions(notice.holder_id, ended_since)
+                    .await?
+                {
                     deliveries.push(Pusher::delivery_of(&notice, &browser, next_at));
                 }
             }

@@ -192,7 +192,7 @@ pub async fn view(state: &AppState, holder_id: i64) -> Result<Option<PushView>, 
     let Some(pusher) = &state.pusher else {
         return Ok(None);
     };
-    let browsers = state.db.push_subscriptions(holder_id).await?;
+    let browsers = state.db.push_subscriptions(holder_id, None).await?;
     Ok(Some(PushView {
         key: pusher.public_key().to_string(),
         browsers: browsers
@@ -229,7 +229,7 @@ pub async fn subscribe(
     let hash = crate::server::auth::token_hash;
     let session_hash = client.token.as_deref().map(hash).unwrap_or_default();
     let browser_hash = client.browser_token.as_deref().map(hash);
-    state
+    let saved = state
         .db
         .subscribe_push(
             holder_id,
@@ -243,5 +243,8 @@ pub async fn subscribe(
             },
         )
         .await?;
+    if !saved {
+        return Err(AppError::Rejected(Problem::PushSubscription));
+    }
     Ok(())
 }

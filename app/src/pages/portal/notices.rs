@@ -29,6 +29,15 @@ pub fn NoticesPage() -> impl IntoView {
     let set_email = ServerAction::<SetNoticeEmail>::new();
     let subscribe = ServerAction::<SubscribePush>::new();
     let unsubscribe = ServerAction::<UnsubscribePush>::new();
+    // A browser stopped since: the page no longer says push was turned on (here, where the
+    // panel is not rebuilt with each loading of the page).
+    Effect::new(move |seen: Option<usize>| {
+        let version = unsubscribe.version().get();
+        if seen.is_some_and(|seen| seen != version) {
+            subscribe.value().set(None);
+        }
+        version
+    });
     let remove_email = ServerAction::<RemoveNoticeEmail>::new();
     // The later of the two e-mail actions is the one the page speaks of.
     Effect::new(move |_| {
@@ -330,12 +339,7 @@ fn PushPanel(
         subscribe.version().get();
         leptos::task::spawn_local(async move { here.set(push_client::current().await) });
     });
-    // A browser stopped since: the page no longer says push is on.
-    Effect::new(move |_| {
-        if unsubscribe.version().get() > 0 {
-            subscribe.value().set(None);
-        }
-    });
+
     let refused = RwSignal::new(None::<PushRefused>);
     let asking = RwSignal::new(false);
     let key = push.key.clone();

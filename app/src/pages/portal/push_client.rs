@@ -108,7 +108,13 @@ mod browser {
             Ok(s) => s,
             // Subscribed before with another key (the server's changed): unsubscribed, and
             // subscribed again once.
-            Err(_) => {
+            Err(e)
+                if js_sys::Reflect::get(&e, &JsValue::from_str("name"))
+                    .ok()
+                    .and_then(|n| n.as_string())
+                    .as_deref()
+                    == Some("InvalidStateError") =>
+            {
                 let old = JsFuture::from(
                     manager
                         .get_subscription()
@@ -123,6 +129,7 @@ mod browser {
                     .await
                     .map_err(|_| PushRefused::Failed)?
             }
+            Err(_) => return Err(PushRefused::Failed),
         };
         read(subscription).ok_or(PushRefused::Failed)
     }

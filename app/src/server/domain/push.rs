@@ -69,7 +69,7 @@ pub fn endpoint_allowed(endpoint: &str, services: &[String]) -> Result<Endpoint,
     }
     let origin = url.origin().ascii_serialization();
     let allowed = |ok: bool| {
-        if ok {
+        if ok && url.as_str().len() <= MAX_ENDPOINT {
             Ok(Endpoint {
                 url: url.as_str().to_string(),
                 origin: origin.clone(),
@@ -129,10 +129,14 @@ pub fn check_services(services: &[String]) -> Result<(), String> {
                     && u.username().is_empty()
             })
         } else {
-            !s.is_empty()
-                && !s.ends_with('.')
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            // A host name of two labels at least, none empty, not an IP address (an endpoint
+            // on an IP address is only ever taken from an origin named whole).
+            let labels: Vec<&str> = s.split('.').collect();
+            labels.len() >= 2
+                && labels.iter().all(|l| {
+                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+                && s.parse::<std::net::IpAddr>().is_err()
         };
         if !ok {
             return Err(format!(
@@ -291,6 +295,10 @@ mod tests {
         for bad in [
             "",
             "fcm.googleapis.com.",
+            ".push.apple.com",
+            "a..b",
+            "com",
+            "10.0.0.1",
             "http://127.0.0.1:8025/push",
             "ftp://x.cn",
             "a b",

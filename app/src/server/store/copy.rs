@@ -550,6 +550,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("session_hash", Text),
             ("browser_hash", Text),
             ("created_at", Time),
+            ("ended_at", Time),
         ],
     ),
     (

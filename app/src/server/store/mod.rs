@@ -637,10 +637,13 @@ pub trait PortalStore: Send + Sync {
     /// when it is new to a holder who logged in before (`domain::sessions::new_browser`), the
     /// security notice of it, in one transaction; forgets the holder's least recently used
     /// browsers beyond `domain::sessions::KNOWN_BROWSERS`. Answers whether it was new.
+    /// The same transaction keeps the browser's push subscriptions with the new session
+    /// (`session_hash`) and forgets another holder's in this browser.
     async fn note_login_browser(
         &self,
         holder_id: i64,
         browser_hash: &str,
+        session_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError>;

@@ -170,7 +170,8 @@ pub trait NoticeStore: Send + Sync {
     async fn undispatched_notices(&self, limit: i64) -> Result<Vec<Undispatched>, StoreError>;
 
     /// Marks dispatched, without any delivery, every notice written before `before` not yet
-    /// dispatched (too old to send: `domain::delivery::DISPATCH_WITHIN`). Answers how many.
+    /// dispatched (too old to send: `domain::delivery::DISPATCH_WITHIN`), and deletes the
+    /// browsers ended before it. Answers how many notices.
     async fn skip_stale_notices(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Marks a notice dispatched and writes its delivery, if any, in one transaction; a notice
@@ -213,16 +214,21 @@ pub trait NoticeStore: Send + Sync {
 
     /// Subscribes a browser for the holder (`endpoint` unique: a browser another holder had
     /// subscribed is theirs no longer, and what waited for them there is dropped), then forgets
-    /// the holder's oldest beyond `domain::push::MAX_BROWSERS`, in one transaction.
+    /// the holder's oldest beyond `domain::push::MAX_BROWSERS`, in one transaction. Answers
+    /// false when another holder subscribed the same browser at the same moment.
     async fn subscribe_push(
         &self,
         holder_id: i64,
         s: &NewSubscription<'_>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
-    /// The holder's subscribed browsers, newest first.
-    async fn push_subscriptions(&self, holder_id: i64)
-    -> Result<Vec<PushSubscription>, StoreError>;
+    /// The holder's subscribed browsers, newest first; with `ended_since`, also those whose
+    /// sessions were ended at or after it (a security notice written then still goes there).
+    async fn push_subscriptions(
+        &self,
+        holder_id: i64,
+        ended_since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<PushSubscription>, StoreError>;
 
     /// Forgets one of the holder's browsers, and what still waits to be pushed to it. Answers
     /// whether there was one.

@@ -130,7 +130,7 @@ async fn end_sessions_tx(
         .execute(&mut *conn)
         .await?;
         // The browsers subscribed to push from the ended sessions hear no more.
-        notices::end_pushes_tx(conn, subject_id, keep).await?;
+        notices::end_pushes_tx(conn, subject_id, keep, now).await?;
     }
     Ok(ended)
 }

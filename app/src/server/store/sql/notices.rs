@@ -217,9 +217,10 @@ async fn drop_waiting(conn: &mut Conn, holder_id: i64) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Forgets the push subscriptions `which` selects (an SQL condition on `push_subscriptions`
-/// with the given parameter) and what still waits to be pushed to them, inside the caller's
-/// transaction; a finished push keeps its row, without its subscription.
+/// Forgets the push subscriptions `which` selects (an SQL condition on `push_subscriptions`,
+/// with `$1` the holder and `$2` the given parameter) and what still waits to be pushed to them,
+/// inside the caller's transaction; a finished push keeps its row, without its subscription.
+/// Answers how many were forgotten.
 async fn forget_subscriptions(
     conn: &mut Conn,
     which: &'static str,
@@ -228,14 +229,14 @@ async fn forget_subscriptions(
 ) -> Result<u64, StoreError> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DELETE FROM notice_deliveries WHERE status = 'pending' AND subscription_id IN (
-             SELECT id FROM push_subscriptions WHERE holder_id = $1 AND ({which}))"
+             SELECT id FROM push_subscriptions WHERE {which})"
     )))
     .bind(holder_id)
     .bind(param)
     .execute(&mut *conn)
     .await?;
     Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM push_subscriptions WHERE holder_id = $1 AND ({which})"
+        "DELETE FROM push_subscriptions WHERE {which}"
     )))
     .bind(holder_id)
     .bind(param)
@@ -244,15 +245,65 @@ async fn forget_subscriptions(
     .rows_affected())
 }
 
-/// Forgets the holder's browsers subscribed from sessions other than `keep` (a session token's
-/// hash; `None`: all of them), with what still waits for them: when the holder's other
-/// sessions are ended (a password changed or reset, "log out everywhere else").
+/// Ends the holder's browsers subscribed from sessions other than `keep` (a session token's
+/// hash; `None`: all of them) when those sessions are ended (a password changed or reset, "log
+/// out everywhere else"), inside the caller's transaction. They still get the security notices
+/// written until now (the password changed: the student hears of it everywhere), nothing after;
+/// what else waited for them is dropped, and they are deleted a day later (`prune_notices`).
 pub(in crate::server::store) async fn end_pushes_tx(
     conn: &mut Conn,
     holder_id: i64,
     keep: Option<&str>,
+    now: Ts,
 ) -> Result<(), StoreError> {
-    forget_subscriptions(conn, "$2 IS NULL OR session_hash <> $2", holder_id, keep).await?;
+    sqlx::query(
+        "DELETE FROM notice_deliveries WHERE status = 'pending' AND subscription_id IN (
+             SELECT id FROM push_subscriptions
+             WHERE holder_id = $1 AND ended_at IS NULL AND ($2 IS NULL OR session_hash <> $2))
+           AND NOT COALESCE((SELECT n.security FROM notices n
+                             WHERE n.id = notice_deliveries.notice_id), FALSE)",
+    )
+    .bind(holder_id)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE push_subscriptions SET ended_at = $3
+         WHERE holder_id = $1 AND ended_at IS NULL AND ($2 IS NULL OR session_hash <> $2)",
+    )
+    .bind(holder_id)
+    .bind(keep)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// At a holder's login in a browser: the browser's subscriptions are theirs to keep with this
+/// session (a password changed here later keeps them), and another holder's subscriptions in
+/// this browser are forgotten (a shared computer shows this holder nothing of the last one's).
+pub(in crate::server::store) async fn login_pushes_tx(
+    conn: &mut Conn,
+    holder_id: i64,
+    browser_hash: &str,
+    session_hash: &str,
+) -> Result<(), StoreError> {
+    forget_subscriptions(
+        conn,
+        "holder_id <> $1 AND browser_hash = $2",
+        holder_id,
+        Some(browser_hash),
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE push_subscriptions SET session_hash = $3
+         WHERE holder_id = $1 AND browser_hash = $2 AND ended_at IS NULL",
+    )
+    .bind(holder_id)
+    .bind(browser_hash)
+    .bind(session_hash)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -482,13 +533,29 @@ impl NoticeStore for ThisStore {
     }
 
     async fn skip_stale_notices(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE notices SET dispatched = TRUE WHERE dispatched = FALSE AND created_at < $1",
-        )
-        .bind(Ts::new(before))
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        let before = Ts::new(before);
+        in_transaction!(self, |tx| {
+            let skipped = sqlx::query(
+                "UPDATE notices SET dispatched = TRUE WHERE dispatched = FALSE AND created_at < $1",
+            )
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            // Browsers ended a day ago or more: their last security notices have had their day.
+            sqlx::query(
+                "DELETE FROM notice_deliveries WHERE status = 'pending' AND subscription_id IN (
+                     SELECT id FROM push_subscriptions WHERE ended_at < $1)",
+            )
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM push_subscriptions WHERE ended_at < $1")
+                .bind(before)
+                .execute(&mut *tx)
+                .await?;
+            Ok(Finish::Commit(skipped))
+        })
     }
 
     async fn dispatch_notice(
@@ -667,7 +734,7 @@ impl NoticeStore for ThisStore {
         &self,
         holder_id: i64,
         s: &NewSubscription<'_>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let at = Ts::new(s.now);
         in_transaction!(self, |tx| {
             let held: Option<(i64, i64)> = sqlx::query_as(concat!(
@@ -685,20 +752,23 @@ impl NoticeStore for ThisStore {
             {
                 forget_subscriptions(
                     &mut tx,
-                    "id = CAST($2 AS BIGINT)",
+                    "holder_id = $1 AND id = CAST($2 AS BIGINT)",
                     holder,
                     Some(&id.to_string()),
                 )
                 .await?;
             }
-            sqlx::query(
+            // Only ever the holder's own row updated (another holder's subscribing the same
+            // browser at the same moment is refused, not taken over).
+            let saved = sqlx::query(
                 "INSERT INTO push_subscriptions (holder_id, endpoint, p256dh, auth, label,
                      session_hash, browser_hash, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh,
                      auth = excluded.auth, label = excluded.label,
                      session_hash = excluded.session_hash, browser_hash = excluded.browser_hash,
-                     created_at = excluded.created_at",
+                     created_at = excluded.created_at, ended_at = NULL
+                 WHERE push_subscriptions.holder_id = excluded.holder_id",
             )
             .bind(holder_id)
             .bind(s.endpoint)
@@ -709,29 +779,37 @@ impl NoticeStore for ThisStore {
             .bind(s.browser_hash)
             .bind(at)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if saved != 1 {
+                return Ok(Finish::Rollback(false));
+            }
             // The oldest beyond the limit, with what still waits for them.
             forget_subscriptions(
                 &mut tx,
-                "id NOT IN (SELECT id FROM push_subscriptions WHERE holder_id = $1
+                "holder_id = $1 AND ended_at IS NULL AND id NOT IN (SELECT id FROM push_subscriptions
+                            WHERE holder_id = $1 AND ended_at IS NULL
                             ORDER BY created_at DESC, id DESC LIMIT CAST($2 AS BIGINT))",
                 holder_id,
                 Some(&push::MAX_BROWSERS.to_string()),
             )
             .await?;
-            Ok(Finish::Commit(()))
+            Ok(Finish::Commit(true))
         })
     }
 
     async fn push_subscriptions(
         &self,
         holder_id: i64,
+        ended_since: Option<DateTime<Utc>>,
     ) -> Result<Vec<PushSubscription>, StoreError> {
         let rows: Vec<(i64, String, Option<String>, Ts)> = sqlx::query_as(
             "SELECT id, endpoint, label, created_at FROM push_subscriptions
-             WHERE holder_id = $1 ORDER BY created_at DESC, id DESC",
+             WHERE holder_id = $1 AND (ended_at IS NULL OR ended_at >= $2)
+             ORDER BY created_at DESC, id DESC",
         )
         .bind(holder_id)
+        .bind(ended_since.map(Ts::new))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -749,7 +827,7 @@ impl NoticeStore for ThisStore {
         in_transaction!(self, |tx| {
             let n = forget_subscriptions(
                 &mut tx,
-                "id = CAST($2 AS BIGINT)",
+                "holder_id = $1 AND id = CAST($2 AS BIGINT) AND ended_at IS NULL",
                 holder_id,
                 Some(&id.to_string()),
             )
@@ -759,7 +837,16 @@ impl NoticeStore for ThisStore {
     }
 
     async fn forget_push_subscription(&self, holder_id: i64, id: i64) -> Result<(), StoreError> {
-        self.unsubscribe_push(holder_id, id).await.map(|_| ())
+        in_transaction!(self, |tx| {
+            forget_subscriptions(
+                &mut tx,
+                "holder_id = $1 AND id = CAST($2 AS BIGINT)",
+                holder_id,
+                Some(&id.to_string()),
+            )
+            .await?;
+            Ok(Finish::Commit(()))
+        })
     }
 
     async fn forget_browser_pushes(
@@ -768,8 +855,13 @@ impl NoticeStore for ThisStore {
         browser_hash: &str,
     ) -> Result<(), StoreError> {
         in_transaction!(self, |tx| {
-            forget_subscriptions(&mut tx, "browser_hash = $2", holder_id, Some(browser_hash))
-                .await?;
+            forget_subscriptions(
+                &mut tx,
+                "holder_id = $1 AND browser_hash = $2",
+                holder_id,
+                Some(browser_hash),
+            )
+            .await?;
             Ok(Finish::Commit(()))
         })
     }

@@ -176,6 +176,7 @@ impl PortalStore for ThisStore {
         &self,
         holder_id: i64,
         browser_hash: &str,
+        session_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         use crate::server::domain::sessions;
@@ -210,6 +211,7 @@ impl PortalStore for ThisStore {
             .bind(sessions::KNOWN_BROWSERS)
             .execute(&mut *tx)
             .await?;
+            super::notices::login_pushes_tx(&mut tx, holder_id, browser_hash, session_hash).await?;
             if new {
                 super::notices::notify_kind(
                     &mut tx,
