@@ -12,6 +12,8 @@ CREATE TABLE push_subscriptions (
     ended_at     TIMESTAMPTZ
 );
 CREATE INDEX push_subscriptions_of_holder ON push_subscriptions (holder_id, id);
+CREATE INDEX push_subscriptions_of_browser ON push_subscriptions (browser_hash) WHERE browser_hash IS NOT NULL;
+CREATE INDEX push_subscriptions_ended ON push_subscriptions (ended_at) WHERE ended_at IS NOT NULL;
 
 ALTER TABLE notice_deliveries ADD COLUMN channel TEXT NOT NULL DEFAULT 'email' CHECK (channel IN ('email', 'push'));
 ALTER TABLE notice_deliveries ADD COLUMN subscription_id BIGINT REFERENCES push_subscriptions (id) ON DELETE SET NULL;

@@ -5,7 +5,8 @@
 //! with its amount and place, and payments not chosen for push are not; a security notice is
 //! pushed whatever was chosen; a push service that is down gets the notice once when it is
 //! back; a browser its service calls gone is forgotten; a browser moves to the student who
-//! subscribes it last; logging out in a browser, or changing the password, forgets browsers.
+//! subscribes it last; logging out in a browser forgets it, and a password changed ends the
+//! other sessions' browsers after they hear of the change.
 #![allow(clippy::unwrap_used)]
 
 mod helpers;
@@ -444,6 +445,14 @@ async fn logging_out_or_changing_the_password_ends_browsers_after_the_news_of_it
     assert_eq!(listed(inbox(&app, &phone).await), ["phone"]);
     pos.card_sale(&app, "ended-1", 777, &h.serial).await;
     arrive_once(&service, "¥7.77", &["phone"]).await;
+    // The student logs in on the tablet with the new password: it is theirs again.
+    let (session, _) = login_from(&app, &h.login, "739146", Some(&browsers[2].1)).await;
+    assert_eq!(
+        listed(inbox(&app, &format!("{session}; {}", browsers[2].1)).await),
+        ["phone", "tablet"]
+    );
+    pos.card_sale(&app, "ended-2", 888, &h.serial).await;
+    arrive_once(&service, "¥8.88", &["phone", "tablet"]).await;
     // Another student logs in on the phone's browser (a shared computer): the first student's
     // subscription there is forgotten.
     let other = fresh_holder(&app, 27, Money::yuan(100)).await;
@@ -454,7 +463,7 @@ async fn logging_out_or_changing_the_password_ends_browsers_after_the_news_of_it
         Some(&browsers[0].1),
     )
     .await;
-    assert!(listed(inbox(&app, &phone).await).is_empty());
+    assert_eq!(listed(inbox(&app, &phone).await), ["tablet"]);
     app.stop().await;
 }
 

@@ -88,6 +88,7 @@ pub async fn logout() -> Result<(), AppError> {
                 state.db.session(&hash).await?,
                 client.browser_token.as_deref(),
             ) && session.subject == crate::server::store::SubjectKind::Holder
+                && !session.ended
             {
                 state
                     .db

@@ -15,6 +15,12 @@ pub const INBOX_SIZE: i64 = 50;
 /// Deletes the notices and e-mails older than a year and a day (`domain::notices::kept_since`),
 /// a batch at a time until a turn finds none. Answers how many notices and deliveries went.
 pub async fn prune(state: &AppState) -> Result<(u64, u64), super::StoreError> {
+    // Browsers ended by a password change a day ago: their last security notices have had
+    // their day.
+    state
+        .db
+        .purge_ended_pushes(state.now() - super::domain::delivery::DISPATCH_WITHIN)
+        .await?;
     let before = rules::kept_since(state.now());
     let mut total = (0, 0);
     loop {

@@ -170,9 +170,12 @@ pub trait NoticeStore: Send + Sync {
     async fn undispatched_notices(&self, limit: i64) -> Result<Vec<Undispatched>, StoreError>;
 
     /// Marks dispatched, without any delivery, every notice written before `before` not yet
-    /// dispatched (too old to send: `domain::delivery::DISPATCH_WITHIN`), and deletes the
-    /// browsers ended before it. Answers how many notices.
+    /// dispatched (too old to send: `domain::delivery::DISPATCH_WITHIN`). Answers how many.
     async fn skip_stale_notices(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Deletes the browsers whose sessions were ended before `before`, with what still waited
+    /// for them. Answers how many.
+    async fn purge_ended_pushes(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Marks a notice dispatched and writes its delivery, if any, in one transaction; a notice
     /// dispatched already (by another server) is left alone.
@@ -230,8 +233,8 @@ pub trait NoticeStore: Send + Sync {
         ended_since: Option<DateTime<Utc>>,
     ) -> Result<Vec<PushSubscription>, StoreError>;
 
-    /// Forgets one of the holder's browsers, and what still waits to be pushed to it. Answers
-    /// whether there was one.
+    /// Forgets one of the holder's browsers still listed (not one whose session was ended), and
+    /// what still waits to be pushed to it. Answers whether there was one.
     async fn unsubscribe_push(&self, holder_id: i64, id: i64) -> Result<bool, StoreError>;
 
     /// Forgets a subscription its push service says is gone (if it is still the holder's),

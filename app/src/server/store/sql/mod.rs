@@ -129,7 +129,8 @@ async fn end_sessions_tx(
         .bind(keep)
         .execute(&mut *conn)
         .await?;
-        // The browsers subscribed to push from the ended sessions hear no more.
+        // The browsers subscribed to push from the ended sessions hear only the security
+        // notices written until now.
         notices::end_pushes_tx(conn, subject_id, keep, now).await?;
     }
     Ok(ended)

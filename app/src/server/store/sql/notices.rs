@@ -249,7 +249,8 @@ async fn forget_subscriptions(
 /// hash; `None`: all of them) when those sessions are ended (a password changed or reset, "log
 /// out everywhere else"), inside the caller's transaction. They still get the security notices
 /// written until now (the password changed: the student hears of it everywhere), nothing after;
-/// what else waited for them is dropped, and they are deleted a day later (`prune_notices`).
+/// what else waited for them is dropped, and they are deleted a day later
+/// (`purge_ended_pushes`).
 pub(in crate::server::store) async fn end_pushes_tx(
     conn: &mut Conn,
     holder_id: i64,
@@ -280,8 +281,9 @@ pub(in crate::server::store) async fn end_pushes_tx(
 }
 
 /// At a holder's login in a browser: the browser's subscriptions are theirs to keep with this
-/// session (a password changed here later keeps them), and another holder's subscriptions in
-/// this browser are forgotten (a shared computer shows this holder nothing of the last one's).
+/// session (a password changed here later keeps them; one ended by a change elsewhere lives
+/// again, the login having proved the password), and another holder's subscriptions in this
+/// browser are forgotten (a shared computer shows this holder nothing of the last one's).
 pub(in crate::server::store) async fn login_pushes_tx(
     conn: &mut Conn,
     holder_id: i64,
@@ -296,8 +298,8 @@ pub(in crate::server::store) async fn login_pushes_tx(
     )
     .await?;
     sqlx::query(
-        "UPDATE push_subscriptions SET session_hash = $3
-         WHERE holder_id = $1 AND browser_hash = $2 AND ended_at IS NULL",
+        "UPDATE push_subscriptions SET session_hash = $3, ended_at = NULL
+         WHERE holder_id = $1 AND browser_hash = $2",
     )
     .bind(holder_id)
     .bind(browser_hash)
@@ -534,15 +536,28 @@ impl NoticeStore for ThisStore {
 
     async fn skip_stale_notices(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let before = Ts::new(before);
+        // Read first: on SQLite an UPDATE takes the write lock, even when it changes nothing.
+        let any: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM notices WHERE dispatched = FALSE AND created_at < $1)",
+        )
+        .bind(before)
+        .fetch_one(&self.pool)
+        .await?;
+        if !any {
+            return Ok(0);
+        }
+        Ok(sqlx::query(
+            "UPDATE notices SET dispatched = TRUE WHERE dispatched = FALSE AND created_at < $1",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn purge_ended_pushes(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let before = Ts::new(before);
         in_transaction!(self, |tx| {
-            let skipped = sqlx::query(
-                "UPDATE notices SET dispatched = TRUE WHERE dispatched = FALSE AND created_at < $1",
-            )
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            // Browsers ended a day ago or more: their last security notices have had their day.
             sqlx::query(
                 "DELETE FROM notice_deliveries WHERE status = 'pending' AND subscription_id IN (
                      SELECT id FROM push_subscriptions WHERE ended_at < $1)",
@@ -550,11 +565,12 @@ impl NoticeStore for ThisStore {
             .bind(before)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM push_subscriptions WHERE ended_at < $1")
+            let gone = sqlx::query("DELETE FROM push_subscriptions WHERE ended_at < $1")
                 .bind(before)
                 .execute(&mut *tx)
-                .await?;
-            Ok(Finish::Commit(skipped))
+                .await?
+                .rows_affected();
+            Ok(Finish::Commit(gone))
         })
     }
 
@@ -589,7 +605,16 @@ impl NoticeStore for ThisStore {
     ) -> Result<Option<Taken>, StoreError> {
         // The outer conditions again: on PostgreSQL, a row another server took meanwhile is
         // checked anew after its lock, and skipped.
-        let row = sqlx::query(
+        // A push's keys: only while its subscription is its holder's, and, once the browser's
+        // session was ended, only for a security notice written before that (a delivery
+        // written in the instant of the end is never sent there).
+        const LIVE: &str = "s.id = notice_deliveries.subscription_id
+                          AND s.holder_id = notice_deliveries.holder_id
+                          AND (s.ended_at IS NULL OR EXISTS (
+                              SELECT 1 FROM notices n
+                              WHERE n.id = notice_deliveries.notice_id AND n.security
+                                AND n.created_at <= s.ended_at))";
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE notice_deliveries SET lease_until = $1, attempts = attempts + 1
              WHERE id IN (SELECT id FROM notice_deliveries
                            WHERE status = 'pending' AND next_at <= $2
@@ -600,13 +625,9 @@ impl NoticeStore for ThisStore {
                        subscription_id,
                        COALESCE((SELECT n.security FROM notices n
                                  WHERE n.id = notice_deliveries.notice_id), TRUE) AS urgent,
-                       (SELECT s.p256dh FROM push_subscriptions s
-                        WHERE s.id = notice_deliveries.subscription_id
-                          AND s.holder_id = notice_deliveries.holder_id) AS p256dh,
-                       (SELECT s.auth FROM push_subscriptions s
-                        WHERE s.id = notice_deliveries.subscription_id
-                          AND s.holder_id = notice_deliveries.holder_id) AS auth",
-        )
+                       (SELECT s.p256dh FROM push_subscriptions s WHERE {LIVE}) AS p256dh,
+                       (SELECT s.auth FROM push_subscriptions s WHERE {LIVE}) AS auth"
+        )))
         .bind(Ts::new(lease_until))
         .bind(Ts::new(now))
         .fetch_optional(&self.pool)
