@@ -56,7 +56,7 @@ test("a till payment rings the bell; the inbox tells its amount and place; the c
   const form = student.testId("prefsForm");
   await form.getByLabel("每笔消费都提醒").check();
   await form.getByLabel("余额低于一定金额时提醒").uncheck();
-  await form.getByLabel("充值到账与自动充值失败").uncheck();
+  await form.getByLabel("充值到账与自动充值失败", { exact: true }).uncheck();
   await form.getByRole("button", { name: "保存" }).click();
   await expect(student.testId("prefsSaved")).toBeVisible();
 
