@@ -7,7 +7,7 @@ mod helpers;
 
 use app::model::Money;
 use helpers::device::{FRESH_QUERY_PASSWORD, device, fresh_holder};
-use helpers::{TestApp, call, login, login_from};
+use helpers::{TestApp, call, login, login_from, save_prefs};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -24,11 +24,6 @@ fn kinds(page: &Value) -> Vec<String> {
         .iter()
         .map(|n| n["kind"].as_str().unwrap().to_string())
         .collect()
-}
-
-async fn save(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
-    let (status, body, _) = call(app, Some(cookie), "save_notice_prefs", form).await;
-    (status, body)
 }
 
 #[tokio::test]
@@ -112,7 +107,7 @@ async fn the_holders_choices_decide_what_is_told_but_not_security() {
         ][..],
         &[("payments", "sometimes")][..],
     ] {
-        let (status, body) = save(&app, &cookie, form).await;
+        let (status, body) = save_prefs(&app, &cookie, form).await;
         assert!(status.is_client_error(), "{form:?}: {status} {body}");
         assert!(body.contains("notice_amount"), "{body}");
     }
@@ -122,7 +117,7 @@ async fn the_holders_choices_decide_what_is_told_but_not_security() {
         "the defaults stand"
     );
     // Only payments above ¥30, and a balance below ¥60; top-ups not told.
-    let (status, body) = save(
+    let (status, body) = save_prefs(
         &app,
         &cookie,
         &[
@@ -157,7 +152,7 @@ async fn the_holders_choices_decide_what_is_told_but_not_security() {
     assert_eq!(page["notices"][0]["amount"], 6000);
     assert_eq!(page["notices"][0]["balance"], 10_000 - 3000 - 3001);
     // Nothing at all about payments or balances: a lost report is still told.
-    let (status, body) = save(&app, &cookie, &[("payments", "none")]).await;
+    let (status, body) = save_prefs(&app, &cookie, &[("payments", "none")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     pay("choice-4", 100).await;
     let (status, body, _) = call(
@@ -402,7 +397,7 @@ async fn a_login_from_a_browser_new_to_the_holder_is_a_security_notice() {
     assert_eq!(new_browser(&inbox(&app, &session).await), 0);
     // A library computer, never used by this student: one security notice, which cannot be
     // switched off (every choice off first).
-    let (status, body) = save(&app, &session, &[("payments", "none")]).await;
+    let (status, body) = save_prefs(&app, &session, &[("payments", "none")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (session, library) = login_from(&app, &h.login, FRESH_QUERY_PASSWORD, None).await;
     assert_ne!(library, phone);

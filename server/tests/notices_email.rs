@@ -11,7 +11,7 @@ mod helpers;
 use app::model::Money;
 use helpers::device::{FRESH_QUERY_PASSWORD, device, fresh_holder};
 use helpers::smtp::{Received, SmtpSink};
-use helpers::{TestApp, TestDir, call, login, settings, test_dir};
+use helpers::{TestApp, TestDir, call, login, save_prefs, settings, test_dir};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -175,10 +175,9 @@ async fn a_payment_above_the_holders_amount_is_one_email_with_its_amount_and_pla
     let app = spawn(test_dir().await, &sink).await;
     let pos = device(&app, "POS-E-CANTEEN-1").await;
     let (h, cookie) = confirmed_student(&app, &sink, 11).await;
-    let (status, body, _) = call(
+    let (status, body) = save_prefs(
         &app,
-        Some(&cookie),
-        "save_notice_prefs",
+        &cookie,
         &[
             ("payments", "above"),
             ("payment_above", "10"),
@@ -214,10 +213,9 @@ async fn a_payment_above_the_holders_amount_is_one_email_with_its_amount_and_pla
     // Payments in the inbox only, a low balance by e-mail too: a ¥30 payment that takes the
     // balance below ¥50 makes both notices, and only the low balance's is e-mailed (the
     // payment's notice is older, so it was dispatched, without an e-mail, before it).
-    let (status, body, _) = call(
+    let (status, body) = save_prefs(
         &app,
-        Some(&cookie),
-        "save_notice_prefs",
+        &cookie,
         &[
             ("payments", "every"),
             ("low_balance", "on"),

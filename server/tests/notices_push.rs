@@ -14,7 +14,7 @@ mod helpers;
 use app::model::Money;
 use helpers::device::{FRESH_QUERY_PASSWORD, device, fresh_holder};
 use helpers::push::{Browser, PushService, Pushed};
-use helpers::{TestApp, call, login, login_from, settings, test_dir};
+use helpers::{TestApp, call, login, login_from, save_prefs, settings, test_dir};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -147,10 +147,9 @@ async fn a_payment_above_the_holders_amount_is_pushed_once_to_each_browser() {
     let browsers = inbox(&app, &cookie).await["push"]["browsers"].clone();
     assert_eq!(browsers.as_array().unwrap().len(), 2, "{browsers}");
 
-    let (status, body, _) = call(
+    let (status, body) = save_prefs(
         &app,
-        Some(&cookie),
-        "save_notice_prefs",
+        &cookie,
         &[
             ("payments", "above"),
             ("payment_above", "10"),
@@ -190,13 +189,7 @@ async fn a_payment_above_the_holders_amount_is_pushed_once_to_each_browser() {
     assert!(about(&service.received(), "¥9.90").is_empty());
 
     // Payments no longer pushed: a payment stays in the inbox only.
-    let (status, body, _) = call(
-        &app,
-        Some(&cookie),
-        "save_notice_prefs",
-        &[("payments", "every")],
-    )
-    .await;
+    let (status, body) = save_prefs(&app, &cookie, &[("payments", "every")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     pos.card_sale(&app, "push-3", 2000, &h.serial).await;
     let newest = inbox(&app, &cookie).await["notices"][0].clone();
@@ -240,10 +233,9 @@ async fn a_push_service_down_for_a_while_gets_the_notice_once_it_is_back() {
     let cookie = login(&app, &h.login, FRESH_QUERY_PASSWORD).await;
     // Payments only are pushed (not the top-up the student started with, whenever the worker
     // gets to it).
-    let (status, body, _) = call(
+    let (status, body) = save_prefs(
         &app,
-        Some(&cookie),
-        "save_notice_prefs",
+        &cookie,
         &[("payments", "every"), ("push_payments", "on")],
     )
     .await;

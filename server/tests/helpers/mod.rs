@@ -294,16 +294,7 @@ pub async fn call(
     endpoint: &str,
     form: &[(&str, &str)],
 ) -> (StatusCode, String, Option<String>) {
-    let mut req = app
-        .client
-        .post(app.url(&format!("/api/{endpoint}")))
-        .header("accept", "application/json")
-        // What every browser the portal supports sends with a request from its own pages.
-        .header("sec-fetch-site", "same-origin")
-        .form(form);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
+    let req = request(app, cookie, endpoint, form);
     let res = req.send().await.expect("request");
     let status = res.status();
     let set_cookie = res.headers().get("set-cookie").map(|v| {
@@ -315,6 +306,37 @@ pub async fn call(
             .to_string()
     });
     (status, res.text().await.expect("request"), set_cookie)
+}
+
+/// A server function's request as a page of the portal sends it: JSON answer, same-origin,
+/// the form url-encoded, with `cookie` if given.
+fn request(
+    app: &TestApp,
+    cookie: Option<&str>,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> reqwest::RequestBuilder {
+    let req = app
+        .client
+        .post(app.url(&format!("/api/{endpoint}")))
+        .header("accept", "application/json")
+        // What every browser the portal supports sends with a request from its own pages.
+        .header("sec-fetch-site", "same-origin")
+        .form(form);
+    match cookie {
+        Some(c) => req.header("cookie", c),
+        None => req,
+    }
+}
+
+/// Saves a holder's notice choices (`save_notice_prefs`, the form's fields).
+pub async fn save_prefs(
+    app: &TestApp,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let (status, body, _) = call(app, Some(cookie), "save_notice_prefs", form).await;
+    (status, body)
 }
 
 /// A value as an HTML form sends it: nested fields as `prefix[key]`, list entries as
@@ -394,16 +416,11 @@ pub async fn login_from(
     password: &str,
     browser: Option<&str>,
 ) -> (String, String) {
-    let mut req = app
-        .client
-        .post(app.url("/api/login"))
-        .header("accept", "application/json")
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("login", login), ("password", password)]);
-    if let Some(b) = browser {
-        req = req.header("cookie", b);
-    }
-    let res = req.send().await.expect("request");
+    let form = [("login", login), ("password", password)];
+    let res = request(app, browser, "login", &form)
+        .send()
+        .await
+        .expect("request");
     assert!(res.status().is_success(), "{}", res.status());
     let set: Vec<String> = res
         .headers()
